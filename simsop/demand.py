@@ -1,0 +1,69 @@
+"""Customer demand over the horizon, drawn up front in vectorized blocks per (customer, product) stream.
+
+Demand is exogenous: it does not depend on what the company does, so it is drawn before the run from the
+stream ``demand:<customer>:<product>``. Two policies run on the same replication see the same orders,
+whatever happens inside the simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simsop.scenario import DemandSpec, Seasonality
+
+# Cumulative day-of-year at which each month starts (a 365-day year), to map a day to its month.
+_MONTH_STARTS = np.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365])
+
+
+def seasonal_factor(season: Seasonality | None, days: np.ndarray) -> np.ndarray:
+    """Seasonal multiplier for each day (day 0 is the 1st of January)."""
+    if season is None:
+        return np.ones(len(days))
+    if season.monthly is not None:
+        month = np.searchsorted(_MONTH_STARTS, days % 365, side="right") - 1
+        return np.asarray(season.monthly, dtype=float)[month]
+    assert season.amplitude is not None
+    return 1.0 + season.amplitude * np.cos(2 * np.pi * (days - season.peak_day) / season.period)
+
+
+def multiplier(spec: DemandSpec, horizon: int, shock: np.ndarray | None = None) -> np.ndarray:
+    """Daily mean multiplier: linear trend x seasonality (x shocks, when given)."""
+    days = np.arange(horizon, dtype=float)
+    m = (1.0 + spec.trend * days / 365.0) * seasonal_factor(spec.seasonality, days)
+    if shock is not None:
+        m = m * shock
+    return np.maximum(m, 0.0)
+
+
+@dataclass(frozen=True)
+class DemandDraws:
+    """The orders one (customer, product) stream places over the horizon.
+
+    ``daily`` streams give a quantity per day (``times`` is the day); ``orders_per_day`` streams give one
+    arrival per order at a random time of its day.
+    """
+
+    times: np.ndarray
+    qty: np.ndarray
+    per_day: bool
+
+
+def draw_demand(spec: DemandSpec, horizon: int, rng: np.random.Generator,
+                shock: np.ndarray | None = None) -> DemandDraws:
+    """Draw every order of one stream (always in the same order: counts, times, quantities)."""
+    m = multiplier(spec, horizon, shock)
+    if spec.daily is not None:
+        qty = spec.daily.sample_scaled(rng, m)
+        days = np.nonzero(qty > 0)[0]
+        return DemandDraws(days.astype(float), qty[days], True)
+    assert spec.orders_per_day is not None
+    counts = rng.poisson(spec.orders_per_day * m)
+    n = int(counts.sum())
+    # A Poisson count per day with uniform times inside the day is exactly a (piecewise) Poisson process.
+    times = np.repeat(np.arange(horizon, dtype=float), counts) + rng.random(n)
+    times.sort(kind="stable")  # within a day uniforms are unsorted; days stay in order
+    qty = spec.quantity.sample(rng, n)
+    keep = qty > 0
+    return DemandDraws(times[keep], qty[keep], False)

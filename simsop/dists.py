@@ -1,0 +1,381 @@
+"""Distribution specifications: what a scenario file says about a random quantity.
+
+Each spec is a small immutable pydantic model with ``sample(rng, n)``, ``mean`` and ``var``. Draws always go
+through a numpy ``Generator`` handed in by the caller (never a global state), in vectorized blocks.
+
+In a scenario file a distribution is written as a mapping with a ``dist`` key, for example
+``{dist: poisson, mean: 4}`` or ``{dist: lognormal, mean: 3, sd: 1}``; a bare number means a
+deterministic value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+
+FloatArray = np.ndarray
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @property
+    def mean(self) -> float:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    @property
+    def var(self) -> float:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    @property
+    def sd(self) -> float:
+        return math.sqrt(self.var)
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:  # pragma: no cover
+        raise NotImplementedError
+
+    def sample_scaled(self, rng: np.random.Generator, scale: FloatArray) -> FloatArray:
+        """Draw one value per entry of ``scale``, with the mean multiplied by it.
+
+        The default keeps the coefficient of variation (every draw multiplied by its scale); count
+        distributions override it so that a scaled Poisson stays Poisson.
+        """
+        return self.sample(rng, len(scale)) * scale
+
+
+class Deterministic(_Spec):
+    """Always the same value."""
+
+    dist: Literal["deterministic"] = "deterministic"
+    value: float = Field(ge=0)
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def var(self) -> float:
+        return 0.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        return np.full(n, self.value)
+
+
+class Poisson(_Spec):
+    """Poisson counts with the given mean."""
+
+    dist: Literal["poisson"]
+    mean_: float = Field(alias="mean", ge=0)
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def var(self) -> float:
+        return self.mean_
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        return rng.poisson(self.mean_, n).astype(float)
+
+    def sample_scaled(self, rng: np.random.Generator, scale: FloatArray) -> FloatArray:
+        return rng.poisson(self.mean_ * scale).astype(float)
+
+
+class Normal(_Spec):
+    """Normal, truncated at zero (a negative draw becomes 0). ``mean`` and ``var`` are of the truncated law."""
+
+    dist: Literal["normal"]
+    mu: float = Field(alias="mean")
+    sigma: float = Field(alias="sd", ge=0)
+
+    def _moments(self) -> tuple[float, float]:
+        # Zero-truncation as "clip at 0" (a censored normal): demand that would be negative is zero.
+        if self.sigma == 0:
+            return max(self.mu, 0.0), 0.0
+        z = self.mu / self.sigma
+        pdf = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+        cdf = 0.5 * (1 + math.erf(z / math.sqrt(2)))
+        m1 = self.mu * cdf + self.sigma * pdf
+        m2 = (self.mu**2 + self.sigma**2) * cdf + self.mu * self.sigma * pdf
+        return m1, max(m2 - m1 * m1, 0.0)
+
+    @property
+    def mean(self) -> float:
+        return self._moments()[0]
+
+    @property
+    def var(self) -> float:
+        return self._moments()[1]
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        return np.maximum(rng.normal(self.mu, self.sigma, n), 0.0)
+
+
+class LogNormal(_Spec):
+    """Lognormal given by the mean and standard deviation of the variable itself (not of its log)."""
+
+    dist: Literal["lognormal"]
+    mu: PositiveFloat = Field(alias="mean")
+    sigma: float = Field(alias="sd", ge=0)
+
+    def _log_params(self) -> tuple[float, float]:
+        s2 = math.log1p((self.sigma / self.mu) ** 2)
+        return math.log(self.mu) - s2 / 2, math.sqrt(s2)
+
+    @property
+    def mean(self) -> float:
+        return self.mu
+
+    @property
+    def var(self) -> float:
+        return self.sigma**2
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        m, s = self._log_params()
+        return rng.lognormal(m, s, n)
+
+
+class Gamma(_Spec):
+    """Gamma given by mean and standard deviation."""
+
+    dist: Literal["gamma"]
+    mu: PositiveFloat = Field(alias="mean")
+    sigma: PositiveFloat = Field(alias="sd")
+
+    @property
+    def mean(self) -> float:
+        return self.mu
+
+    @property
+    def var(self) -> float:
+        return self.sigma**2
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        shape = (self.mu / self.sigma) ** 2
+        return rng.gamma(shape, self.sigma**2 / self.mu, n)
+
+
+class Exponential(_Spec):
+    """Exponential with the given mean."""
+
+    dist: Literal["exponential"]
+    mu: PositiveFloat = Field(alias="mean")
+
+    @property
+    def mean(self) -> float:
+        return self.mu
+
+    @property
+    def var(self) -> float:
+        return self.mu**2
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        return rng.exponential(self.mu, n)
+
+
+class NegativeBinomial(_Spec):
+    """Negative binomial counts given by mean and standard deviation (overdispersed: sd^2 > mean)."""
+
+    dist: Literal["negative_binomial"]
+    mu: PositiveFloat = Field(alias="mean")
+    sigma: PositiveFloat = Field(alias="sd")
+
+    @model_validator(mode="after")
+    def _overdispersed(self) -> NegativeBinomial:
+        if self.sigma**2 <= self.mu:
+            raise ValueError(
+                f"a negative binomial needs sd^2 > mean (got sd^2={self.sigma**2:g}, mean={self.mu:g}); "
+                "use poisson for sd^2 == mean"
+            )
+        return self
+
+    def _np(self) -> tuple[float, float]:
+        p = self.mu / self.sigma**2
+        return self.mu * p / (1 - p), p
+
+    @property
+    def mean(self) -> float:
+        return self.mu
+
+    @property
+    def var(self) -> float:
+        return self.sigma**2
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        r, p = self._np()
+        return rng.negative_binomial(r, p, n).astype(float)
+
+    def sample_scaled(self, rng: np.random.Generator, scale: FloatArray) -> FloatArray:
+        # Scale the mean with the dispersion r fixed: a gamma-Poisson mixture with a scaled rate.
+        r, p = self._np()
+        lam = rng.gamma(r, (1 - p) / p * scale)
+        return rng.poisson(lam).astype(float)
+
+
+class Uniform(_Spec):
+    """Continuous uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: float = Field(ge=0)
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high:g}) must be >= low ({self.low:g})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def var(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        return rng.uniform(self.low, self.high, n)
+
+
+class Triangular(_Spec):
+    """Triangular on [low, high] with the given mode."""
+
+    dist: Literal["triangular"]
+    low: float = Field(ge=0)
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high or self.low == self.high:
+            raise ValueError("needs low <= mode <= high and low < high")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def var(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        return rng.triangular(self.low, self.mode, self.high, n)
+
+
+class Empirical(_Spec):
+    """Resamples observed values (with optional weights), e.g. a column of a CSV file of history.
+
+    In a scenario file give either ``values: [...]`` or ``file: history.csv`` (relative to the scenario
+    file) with ``column: name``; the loader reads the file and fills ``values``.
+    """
+
+    dist: Literal["empirical"]
+    values: tuple[float, ...] = ()
+    weights: tuple[float, ...] | None = None
+    file: str | None = None
+    column: str | None = None
+
+    @model_validator(mode="after")
+    def _has_values(self) -> Empirical:
+        if not self.values:
+            raise ValueError("needs 'values' (a list of numbers) or 'file' (a CSV of history)")
+        if any(v < 0 or not math.isfinite(v) for v in self.values):
+            raise ValueError("values must be finite and >= 0")
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"weights has {len(self.weights)} entries for {len(self.values)} values")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 with a positive sum")
+        return self
+
+    def _probs(self) -> np.ndarray:
+        if self.weights is None:
+            return np.full(len(self.values), 1.0 / len(self.values))
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
+    @property
+    def mean(self) -> float:
+        return float(np.dot(self._probs(), self.values))
+
+    @property
+    def var(self) -> float:
+        v = np.asarray(self.values)
+        return float(np.dot(self._probs(), (v - self.mean) ** 2))
+
+    def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
+        v = np.asarray(self.values, dtype=float)
+        if self.weights is None:
+            return v[rng.integers(0, len(v), n)]
+        return rng.choice(v, size=n, p=self._probs())
+
+
+DistSpec = Annotated[
+    Deterministic
+    | Poisson
+    | Normal
+    | LogNormal
+    | Gamma
+    | Exponential
+    | NegativeBinomial
+    | Uniform
+    | Triangular
+    | Empirical,
+    Field(discriminator="dist"),
+]
+
+DIST_NAMES = (
+    "deterministic",
+    "poisson",
+    "normal",
+    "lognormal",
+    "gamma",
+    "exponential",
+    "negative_binomial",
+    "uniform",
+    "triangular",
+    "empirical",
+)
+
+
+def coerce_dist(value: Any) -> Any:
+    """Let a scenario write a bare number for a deterministic value (``lead_time: 3``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return {"dist": "deterministic", "value": value}
+    return value
+
+
+class BlockSampler:
+    """Serves scalar draws of one spec from one stream, drawing in vectorized blocks.
+
+    Block draws keep common random numbers intact (the k-th draw of a source is the same whatever else
+    happens) while costing a fraction of a scalar call.
+    """
+
+    __slots__ = ("_block", "_buf", "_i", "_rng", "_spec", "constant")
+
+    def __init__(self, spec: _Spec, rng: np.random.Generator, block: int = 256) -> None:
+        self._spec = spec
+        self._rng = rng
+        self._block = block
+        self._buf: list[float] = []
+        self._i = 0
+        self.constant: float | None = spec.value if isinstance(spec, Deterministic) else None
+
+    def __call__(self) -> float:
+        if self.constant is not None:
+            return self.constant
+        if self._i >= len(self._buf):
+            self._buf = self._spec.sample(self._rng, self._block).tolist()
+            self._i = 0
+        x = self._buf[self._i]
+        self._i += 1
+        return x

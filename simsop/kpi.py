@@ -1,0 +1,250 @@
+"""KPIs of one replication: pure functions of its records and its scenario.
+
+Everything is measured over the window [warm-up, horizon). Service KPIs count the orders placed in the
+window whose promised date falls inside the horizon (later ones cannot be judged yet); stock KPIs average
+the end-of-day snapshots of the window's days; money KPIs add up what happened in the window.
+
+Definitions:
+
+* ``otif``: share of orders whose every line shipped complete by the promised date;
+  ``otif_line``: the same per line; ``fill_rate``: share of units shipped by the promised date.
+* ``cycle_service_level``: share of replenishment cycles (review periods; a day under continuous review)
+  of stocked items with customer demand, that end without backlog and without lost sales.
+* ``avg_backlog``/``max_backlog``: customer backlog units at the end of the day, summed over items.
+* ``days_of_supply``: average on-hand units over average units shipped to customers per day;
+  ``inventory_turns``: annual cost of goods sold over the average inventory value.
+* ``utilization``: output over regular capacity (rate factories; above 1 with overtime) or busy line time
+  over available line time (line factories), averaged over factories.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simsop.model.records import Records
+from simsop.scenario import Scenario
+
+KPI_NAMES = (
+    "otif", "otif_line", "fill_rate", "cycle_service_level", "avg_backlog", "max_backlog", "avg_days_late",
+    "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand", "avg_inventory_value",
+    "days_of_supply", "inventory_turns", "utilization", "overtime_units", "orders", "avg_open_orders",
+    "order_rate", "avg_order_cycle_time", "revenue", "cogs", "gross_margin", "holding_cost",
+    "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost", "total_cost",
+    "profit",
+)
+
+_TOL = 1e-9
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else float("nan")
+
+
+def product_arrays(sc: Scenario) -> dict[str, np.ndarray]:
+    """Per-product money parameters, indexed like the records' product column."""
+    ps = sc.products
+    return {
+        "price": np.array([p.price for p in ps]),
+        "unit_cost": np.array([p.unit_cost for p in ps]),
+        "holding": np.array([p.holding_per_day for p in ps]),
+        "backorder": np.array([p.backorder_penalty for p in ps]),
+        "lost_sale": np.array([p.lost_sale_cost for p in ps]),
+    }
+
+
+def service_kpis(rec: Records) -> dict[str, float]:
+    """OTIF (order and line), fill rate, lateness, lost sales, and the order book (Little's law)."""
+    m = rec.meta
+    start, end = float(m.warmup), float(m.horizon)
+    orders, lines, shipped, lost = rec.orders, rec.lines, rec.shipped, rec.lost
+    o_time, o_due = orders["time"].astype(float), orders["due"].astype(float)
+    l_order = lines["order_id"].astype(int)
+    l_qty = lines["qty"].astype(float)
+    s_line = shipped["line_id"].astype(int)
+    s_time = shipped["time"].astype(float)
+    s_qty = shipped["qty"].astype(float)
+    n_lines = len(l_qty)
+    l_due = o_due[l_order] if n_lines else np.empty(0)
+    on_time = s_time <= (l_due[s_line] + _TOL) if len(s_line) else np.empty(0, dtype=bool)
+    qty_on_time = np.bincount(s_line, weights=s_qty * on_time, minlength=n_lines)
+    line_ok = qty_on_time >= l_qty - 1e-7
+    o_eligible = (o_time >= start) & (o_due <= end)
+    l_eligible = o_eligible[l_order] if n_lines else np.empty(0, dtype=bool)
+    late_lines = np.bincount(l_order, weights=~line_ok, minlength=len(o_time))
+    order_ok = late_lines == 0
+
+    # Days late of lines that completed after their due date: completion = the last shipment.
+    done_at = np.full(n_lines, -np.inf)
+    if len(s_line):
+        np.maximum.at(done_at, s_line, s_time)
+    shipped_total = np.bincount(s_line, weights=s_qty, minlength=n_lines)
+    complete = shipped_total >= l_qty - 1e-7
+    late_complete = l_eligible & complete & ~line_ok
+    days_late = done_at[late_complete] - l_due[late_complete]
+
+    in_window_ship = (s_time >= start) & (s_time < end)
+    lost_time = lost["time"].astype(float)
+    closed_time = np.full(len(o_time), end)
+    c_ids = rec.closed["order_id"].astype(int)
+    closed_time[c_ids] = np.minimum(rec.closed["time"].astype(float), end)
+    # Little's law on the order book: time-average of open orders = arrival rate x time in the book.
+    overlap = np.clip(np.minimum(closed_time, end) - np.maximum(o_time, start), 0, None)
+    placed_in = (o_time >= start) & (o_time < end)
+    closed_mask = np.zeros(len(o_time), dtype=bool)
+    closed_mask[c_ids] = True
+    cycle = (closed_time - o_time)[placed_in & closed_mask]
+    window = end - start
+    return {
+        "otif": float(order_ok[o_eligible].mean()) if o_eligible.any() else float("nan"),
+        "otif_line": float(line_ok[l_eligible].mean()) if l_eligible.any() else float("nan"),
+        "fill_rate": _ratio(float(qty_on_time[l_eligible].sum()), float(l_qty[l_eligible].sum())),
+        "avg_days_late": float(days_late.mean()) if len(days_late) else 0.0,
+        "lost_sales_units": float(lost["qty"][(lost_time >= start) & (lost_time < end)].sum()),
+        "demand_units": float(l_qty[placed_in[l_order]].sum()) if n_lines else 0.0,
+        "shipped_units": float(s_qty[in_window_ship].sum()),
+        "orders": float(placed_in.sum()),
+        "avg_open_orders": float(overlap.sum() / window),
+        "order_rate": float(placed_in.sum() / window),
+        "avg_order_cycle_time": float(cycle.mean()) if len(cycle) else float("nan"),
+    }
+
+
+def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
+    """Inventory, backlog and cycle service level from the end-of-day snapshots."""
+    m = rec.meta
+    snap = rec.snapshots
+    w0 = m.warmup
+    on_hand = snap.on_hand[w0:]
+    backlog = snap.backlog[w0:]
+    lost = snap.lost[w0:]
+    cost = prices["unit_cost"][m.sku_product]
+    days = on_hand.shape[0]
+    total_bo = backlog.sum(axis=1)
+    ok_cycles = total_cycles = 0
+    for k in np.nonzero(m.sku_has_demand)[0]:
+        r, off = int(m.sku_review_period[k]), int(m.sku_review_offset[k])
+        day = np.arange(w0, m.horizon)
+        ends = np.nonzero((day + 1 - off) % r == 0)[0]
+        if len(ends) == 0:
+            continue
+        # A cycle covers the days after the previous cycle end up to and including its own end.
+        lost_cum = np.concatenate([[0.0], np.cumsum(lost[:, k])])
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        lost_in = lost_cum[ends + 1] - lost_cum[starts]
+        ok = (backlog[ends, k] <= 1e-7) & (lost_in <= 1e-7)
+        ok_cycles += int(ok.sum())
+        total_cycles += len(ends)
+    avg_value = float((on_hand * cost).sum(axis=1).mean()) if days else 0.0
+    return {
+        "cycle_service_level": _ratio(ok_cycles, total_cycles),
+        "avg_backlog": float(total_bo.mean()) if days else 0.0,
+        "max_backlog": float(total_bo.max()) if days else 0.0,
+        "avg_on_hand": float(on_hand.sum(axis=1).mean()) if days else 0.0,
+        "avg_inventory_value": avg_value,
+    }
+
+
+def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
+    """Utilization and overtime of the factories over the window."""
+    m = rec.meta
+    start, end = float(m.warmup), float(m.horizon)
+    fd = rec.factory_days
+    f_day = fd["day"].astype(int)
+    f_idx = fd["factory"].astype(int)
+    win = f_day >= m.warmup
+    utils: list[float] = []
+    ot_units = 0.0
+    ot_cost = 0.0
+    ps, pf = rec.production_started, rec.production_finished
+    finish_of = dict(zip(pf["job_id"].tolist(), pf["time"].tolist(), strict=True))
+    for fi, f in enumerate(sc.factories):
+        if f.capacity is not None:
+            sel = win & (f_idx == fi)
+            used = float(fd["regular_used"][sel].sum() + fd["overtime_used"][sel].sum())
+            cap = float(fd["regular_capacity"][sel].sum())
+            ot = float(fd["overtime_used"][sel].sum())
+            ot_units += ot
+            ot_cost += ot * f.capacity.overtime_cost
+            utils.append(_ratio(used, cap))
+        else:
+            assert f.lines is not None
+            busy = 0.0
+            for jid, t0, fac in zip(ps["job_id"].tolist(), ps["time"].tolist(), ps["factory"].tolist(),
+                                    strict=True):
+                if fac != fi:
+                    continue
+                t1 = finish_of.get(jid, end)
+                busy += max(0.0, min(t1, end) - max(t0, start))
+            utils.append(_ratio(busy, f.lines * (end - start)))
+    return {
+        "utilization": float(np.nanmean(utils)) if utils and not np.all(np.isnan(utils)) else float("nan"),
+        "overtime_units": ot_units,
+        "overtime_cost": ot_cost,
+    }
+
+
+def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overtime_cost: float) -> dict[str, float]:
+    """The P&L of the window: revenue down to profit."""
+    m = rec.meta
+    start, end = float(m.warmup), float(m.horizon)
+    lines, shipped, lost, snap = rec.lines, rec.shipped, rec.lost, rec.snapshots
+    l_prod = lines["product"].astype(int)
+    s_line = shipped["line_id"].astype(int)
+    s_time = shipped["time"].astype(float)
+    sel = (s_time >= start) & (s_time < end)
+    s_prod = l_prod[s_line[sel]] if len(s_line) else np.empty(0, dtype=int)
+    s_qty = shipped["qty"].astype(float)[sel]
+    revenue = float((s_qty * prices["price"][s_prod]).sum())
+    cogs = float((s_qty * prices["unit_cost"][s_prod]).sum())
+    w0 = m.warmup
+    holding = float((snap.on_hand[w0:] * prices["holding"][m.sku_product]).sum())
+    backorder = float((snap.backlog[w0:] * prices["backorder"][m.sku_product]).sum())
+    lt = lost["time"].astype(float)
+    lsel = (lt >= start) & (lt < end)
+    lost_prod = l_prod[lost["line_id"].astype(int)[lsel]] if len(lt) else np.empty(0, dtype=int)
+    lost_cost = float((lost["qty"].astype(float)[lsel] * prices["lost_sale"][lost_prod]).sum())
+    dep = rec.departed
+    dt = dep["time"].astype(float)
+    dsel = (dt >= start) & (dt < end)
+    lane_cost = {(ln.from_, ln.to): ln.cost_per_unit for ln in sc.lanes}
+    transport = 0.0
+    if dsel.any():
+        src = dep["source"].astype(int)[dsel]
+        dst = dep["warehouse"].astype(int)[dsel]
+        qty = dep["qty"].astype(float)[dsel]
+        per_pair = np.array([lane_cost.get((m.sites[a], m.warehouses[b]), 0.0) for a, b in zip(src, dst,
+                                                                                              strict=True)])
+        transport = float((qty * per_pair).sum())
+    fixed = sum(f.fixed_cost_per_day for f in sc.factories) * (end - start)
+    total = cogs + holding + backorder + lost_cost + transport + overtime_cost + fixed
+    return {
+        "revenue": revenue,
+        "cogs": cogs,
+        "gross_margin": revenue - cogs,
+        "holding_cost": holding,
+        "backorder_cost": backorder,
+        "lost_sale_cost": lost_cost,
+        "transport_cost": transport,
+        "overtime_cost": overtime_cost,
+        "fixed_cost": fixed,
+        "total_cost": total,
+        "profit": revenue - total,
+    }
+
+
+def compute_kpis(rec: Records, sc: Scenario) -> dict[str, Any]:
+    """All KPIs of one replication, keyed by the names in ``KPI_NAMES``."""
+    prices = product_arrays(sc)
+    out: dict[str, Any] = {}
+    out.update(service_kpis(rec))
+    out.update(stock_kpis(rec, prices))
+    fk = factory_kpis(rec, sc)
+    out.update(fk)
+    out.update(money_kpis(rec, sc, prices, fk["overtime_cost"]))
+    window = rec.meta.horizon - rec.meta.warmup
+    daily_ship = out["shipped_units"] / window
+    out["days_of_supply"] = _ratio(out["avg_on_hand"], daily_ship)
+    out["inventory_turns"] = _ratio(out["cogs"] * 365.0 / window, out["avg_inventory_value"])
+    return {k: out[k] for k in KPI_NAMES}

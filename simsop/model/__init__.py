@@ -1,0 +1,1 @@
+"""The SimPy world: sites, orders, records and the plan board."""

@@ -1,0 +1,86 @@
+"""The plan board: where an S&OP plan plugs into a running world without rebuilding it.
+
+A planning process (or a test) writes production targets by factory x product x day and replaces the
+replenishment parameters of warehouse items; the factories and warehouses read them every day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simsop.model.orders import EPS
+from simsop.model.replenishment import NoRule, make_rule
+from simsop.scenario import PolicySpec
+
+if TYPE_CHECKING:
+    from simsop.model.warehouse import WarehouseSite
+    from simsop.model.world import World
+
+
+class PlanBoard:
+    """Production targets (units per day) and inventory policy parameters currently in force."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.targets: dict[tuple[int, int], np.ndarray] = {}
+        self.version = 0
+
+    def set_production(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
+        """Replace the planned output of ``product`` at ``factory`` from ``start_day`` on, one value a day.
+
+        Days the plan does not cover keep their earlier targets. Planned production is pushed to the
+        warehouses that source the product from the factory (by their share of nominal demand).
+        """
+        w = self.world
+        f = w.factory_index(factory)
+        p = w.product_index(product)
+        if p not in w.factories[f].products:
+            raise ValueError(f"factory {factory!r} does not make {product!r}")
+        if any(q < 0 for q in daily):
+            raise ValueError("planned production must be >= 0")
+        arr = self.targets.get((f, p))
+        if arr is None:
+            arr = np.zeros(w.horizon)
+            self.targets[(f, p)] = arr
+        end = min(start_day + len(daily), w.horizon)
+        if end > start_day:
+            arr[start_day:end] = np.asarray(daily, dtype=float)[: end - start_day]
+        self.version += 1
+
+    def set_policy(self, warehouse: str, product: str, spec: PolicySpec) -> None:
+        """Replace the replenishment rule of one warehouse item (e.g. a new base-stock level)."""
+        w = self.world
+        wh = w.warehouses[w.warehouse_index(warehouse)]
+        item = wh.item_of.get(w.product_index(product))
+        if item is None:
+            raise ValueError(f"warehouse {warehouse!r} does not stock {product!r}")
+        wh.rules[item] = make_rule(spec)
+        wh.refresh_review_lists()
+        self.version += 1
+
+    def planned(self, factory: int, day: int) -> list[tuple[int, float]]:
+        """(product, units) planned at a factory for one day."""
+        out = []
+        for (f, p), arr in self.targets.items():
+            if f == factory and arr[day] > EPS:
+                out.append((p, float(arr[day])))
+        return out
+
+    def destinations(self, factory: int, product: int) -> list[tuple[WarehouseSite, int, float]]:
+        """Where planned output goes: (warehouse, item, share), shares summing to 1."""
+        w = self.world
+        fac = w.factories[factory]
+        cands = []
+        for wh in w.warehouses:
+            item = wh.item_of.get(product)
+            if item is not None and wh.sources[item] is fac:
+                cands.append((wh, item))
+        push = [(wh, i) for wh, i in cands if isinstance(wh.rules[i], NoRule)] or cands
+        weights = [w.nominal_demand.get((wh.index, i), 0.0) for wh, i in push]
+        total = sum(weights)
+        if total <= 0:
+            return [(wh, i, 1.0 / len(push)) for wh, i in push]
+        return [(wh, i, wt / total) for (wh, i), wt in zip(push, weights, strict=True)]

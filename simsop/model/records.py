@@ -1,0 +1,236 @@
+"""Typed, append-only event records of one replication, turned into columns when the run ends.
+
+Processes append plain tuples (the cheapest thing Python can do); ``Records.freeze`` turns every table into
+numpy columns once. ``Table.rows()`` gives the typed records back (named tuples), for tests and for people.
+KPIs are computed from these records only (``simsop.kpi``), never accumulated inside processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class OrderPlaced(NamedTuple):
+    order_id: int
+    time: float
+    customer: int
+    warehouse: int
+    due: float  # the promised date: the order is on time when every line ships complete by then
+    n_lines: int
+
+
+class LinePlaced(NamedTuple):
+    line_id: int
+    order_id: int
+    product: int
+    qty: float
+
+
+class LineShipped(NamedTuple):
+    line_id: int
+    time: float
+    qty: float
+
+
+class LineLost(NamedTuple):
+    line_id: int
+    time: float
+    qty: float
+
+
+class OrderClosed(NamedTuple):
+    order_id: int
+    time: float
+    complete: bool  # True: delivered in full; False: some quantity was lost
+
+
+class ReplenishmentOrdered(NamedTuple):
+    ro_id: int
+    time: float
+    warehouse: int
+    product: int
+    qty: float
+    source: int  # site index
+
+
+class ProductionStarted(NamedTuple):
+    job_id: int
+    time: float
+    factory: int
+    product: int
+    qty: float
+    queued_at: float
+
+
+class ProductionFinished(NamedTuple):
+    job_id: int
+    time: float
+    good: float
+    scrap: float
+
+
+class ShipmentDeparted(NamedTuple):
+    ship_id: int
+    time: float
+    source: int  # site index
+    warehouse: int
+    product: int
+    qty: float
+    arrival: float
+
+
+class ShipmentArrived(NamedTuple):
+    ship_id: int
+    time: float
+
+
+class FactoryDay(NamedTuple):
+    day: int
+    factory: int
+    regular_capacity: float
+    regular_used: float
+    overtime_used: float
+    busy_time: float  # line-days busy (lines mode) or capacity-days used (rate mode)
+
+
+RECORD_TYPES: dict[str, type[Any]] = {
+    "orders": OrderPlaced,
+    "lines": LinePlaced,
+    "shipped": LineShipped,
+    "lost": LineLost,
+    "closed": OrderClosed,
+    "replenishments": ReplenishmentOrdered,
+    "production_started": ProductionStarted,
+    "production_finished": ProductionFinished,
+    "departed": ShipmentDeparted,
+    "arrived": ShipmentArrived,
+    "factory_days": FactoryDay,
+}
+
+SNAPSHOT_FIELDS = ("on_hand", "backlog", "internal_backlog", "on_order", "lost")
+
+
+class Table:
+    """One record type: rows appended as tuples while running, numpy columns after ``freeze``."""
+
+    __slots__ = ("_columns", "append", "name", "row_type", "rows_")
+
+    def __init__(self, name: str, row_type: type[Any]) -> None:
+        self.name = name
+        self.row_type = row_type
+        self.rows_: list[tuple[Any, ...]] = []
+        self.append = self.rows_.append
+        self._columns: dict[str, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows_) if self._columns is None else len(next(iter(self._columns.values())))
+
+    def freeze(self) -> None:
+        fields = self.row_type._fields
+        if self.rows_:
+            cols = list(zip(*self.rows_, strict=True))
+            self._columns = {f: np.asarray(c) for f, c in zip(fields, cols, strict=True)}
+        else:
+            self._columns = {f: np.empty(0) for f in fields}
+        self.rows_ = []
+        self.append = self._frozen_append
+
+    def _frozen_append(self, row: tuple[Any, ...]) -> None:
+        raise RuntimeError(f"records table {self.name!r} is frozen (append-only during the run)")
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if self._columns is None:
+            raise RuntimeError("freeze the records before reading columns")
+        return self._columns[column]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        if self._columns is None:
+            raise RuntimeError("freeze the records before reading columns")
+        return self._columns
+
+    def rows(self) -> list[Any]:
+        """The records as typed named tuples, in the order they were appended."""
+        if self._columns is None:
+            return [self.row_type(*r) for r in self.rows_]
+        cols = [self._columns[f].tolist() for f in self.row_type._fields]
+        return [self.row_type(*r) for r in zip(*cols, strict=True)]
+
+
+@dataclass
+class Snapshots:
+    """End-of-day state of every stock-keeping unit (warehouse x product): arrays of days x skus."""
+
+    on_hand: np.ndarray
+    backlog: np.ndarray
+    internal_backlog: np.ndarray
+    on_order: np.ndarray
+    lost: np.ndarray
+
+    @classmethod
+    def empty(cls, days: int, skus: int) -> Snapshots:
+        return cls(*(np.zeros((days, skus)) for _ in SNAPSHOT_FIELDS))
+
+
+@dataclass
+class Meta:
+    """Names behind the integer indices used in the records."""
+
+    products: list[str]
+    customers: list[str]
+    warehouses: list[str]
+    factories: list[str]
+    sites: list[str]
+    sku_warehouse: np.ndarray  # warehouse index of each sku
+    sku_product: np.ndarray  # product index of each sku
+    sku_review_period: np.ndarray  # review period in days of each sku's policy (1 when continuous)
+    sku_review_offset: np.ndarray  # first review day of each sku's policy
+    sku_has_demand: np.ndarray  # whether customers order from the sku (bool)
+    horizon: int
+    warmup: int
+
+
+@dataclass
+class Records:
+    """Everything that happened in one replication."""
+
+    meta: Meta
+    snapshots: Snapshots
+    tables: dict[str, Table] = field(default_factory=lambda: {k: Table(k, t) for k, t in RECORD_TYPES.items()})
+
+    def __getattr__(self, name: str) -> Table:
+        tables = self.__dict__.get("tables")
+        if tables is not None and name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def freeze(self) -> None:
+        for t in self.tables.values():
+            t.freeze()
+
+    def to_frames(self) -> dict[str, Any]:
+        """Every table as a pandas DataFrame with names instead of indices (imports pandas)."""
+        import pandas as pd
+
+        m = self.meta
+        names = {"customer": m.customers, "warehouse": m.warehouses, "product": m.products,
+                 "factory": m.factories, "source": m.sites}
+        out: dict[str, Any] = {}
+        for key, t in self.tables.items():
+            df = pd.DataFrame(t.columns() if t._columns is not None else [tuple(r) for r in t.rows_],
+                              columns=list(t.row_type._fields))
+            for col, labels in names.items():
+                if col in df.columns and len(df):
+                    df[col] = np.asarray(labels, dtype=object)[df[col].to_numpy(dtype=int)]
+            out[key] = df
+        days = np.arange(self.snapshots.on_hand.shape[0])
+        skus = self.snapshots.on_hand.shape[1]
+        snap = {"day": np.repeat(days, skus),
+                "warehouse": np.tile(np.asarray(m.warehouses, dtype=object)[m.sku_warehouse], len(days)),
+                "product": np.tile(np.asarray(m.products, dtype=object)[m.sku_product], len(days))}
+        for f in SNAPSHOT_FIELDS:
+            snap[f] = getattr(self.snapshots, f).ravel()
+        out["stock"] = pd.DataFrame(snap)
+        return out

@@ -1,0 +1,50 @@
+"""An external supplier: quotes a random lead time, may be capacity-limited, is sometimes late."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simsop.dists import BlockSampler
+
+if TYPE_CHECKING:
+    from simsop.model.orders import OrderLine
+    from simsop.model.warehouse import WarehouseSite
+    from simsop.model.world import World
+
+
+class SupplierSite:
+    """Ships each order after its lead time (plus a delay when it is late), capacity permitting.
+
+    Units enter the company's books (and count as in transit) when the supplier accepts the order.
+    """
+
+    kind = "supplier"
+
+    def __init__(self, world: World, index: int, site: int, name: str, lead_time: BlockSampler,
+                 capacity: float | None, reliability: float, uniform: BlockSampler,
+                 delay: BlockSampler) -> None:
+        self.world = world
+        self.index = index
+        self.site = site
+        self.name = name
+        self.lead_time = lead_time
+        self.capacity = capacity
+        self.reliability = reliability
+        self.uniform = uniform
+        self.delay = delay
+        self.free_at = 0.0  # when the capacity-limited supplier has worked off its earlier orders
+        self.lead_time_factor = 1.0  # shocks lengthen lead times
+
+    def accept(self, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None) -> None:
+        w = self.world
+        now = w.env.now
+        ready = now
+        if self.capacity is not None:
+            start = self.free_at if self.free_at > now else now
+            self.free_at = start + qty / self.capacity
+            ready = self.free_at
+        lead = self.lead_time() * self.lead_time_factor
+        if self.reliability < 1.0 and self.uniform() > self.reliability:
+            lead += self.delay()
+        w.units_supplied += qty
+        w.ship(self, dest, item, qty, peg=peg, ordered=qty, depart=ready + lead)

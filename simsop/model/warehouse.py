@@ -1,0 +1,262 @@
+"""A warehouse: stock per product, allocation of scarce stock to orders, shipping, backlog, replenishment.
+
+State is kept in plain Python lists indexed by the warehouse's item (product) number, because scalar list
+access is several times cheaper than numpy scalar access in a per-event hot path.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from typing import TYPE_CHECKING
+
+from simsop.model.orders import EPS, OrderLine, SalesOrder
+from simsop.model.replenishment import Rule
+
+if TYPE_CHECKING:
+    from simsop.model.world import Site, World
+
+INF = float("inf")
+
+
+class WarehouseSite:
+    """One stocking point. Items are the products it holds; ``sku`` maps an item to its snapshot column."""
+
+    kind = "warehouse"
+
+    def __init__(self, world: World, index: int, site: int, name: str, allocation: str,
+                 capacity: float | None, products: list[int], skus: list[int], initial: list[float],
+                 rules: list[Rule]) -> None:
+        self.world = world
+        self.index = index
+        self.site = site
+        self.name = name
+        self.allocation = allocation
+        self.capacity = capacity
+        self.products = products
+        self.skus = skus
+        self.item_of = {p: i for i, p in enumerate(products)}
+        n = len(products)
+        self.on_hand = list(initial)
+        self.on_order = [0.0] * n
+        self.bo_ext = [0.0] * n
+        self.bo_int = [0.0] * n
+        self.lost_today = [0.0] * n
+        self.backlog: list[list[OrderLine]] = [[] for _ in range(n)]
+        self.pegged: list[list[OrderLine]] = [[] for _ in range(n)]  # make-to-order lines awaiting their job
+        self.next_deadline = [INF] * n
+        self.rules = rules
+        self.sources: list[Site | None] = [None] * n
+        self.make_to_order = [False] * n
+        self.periodic_items: list[int] = []
+        self.refresh_review_lists()
+
+    def refresh_review_lists(self) -> None:
+        """Recompute which items are reviewed periodically (after a plan changes a rule)."""
+        self.periodic_items = [i for i, r in enumerate(self.rules) if r.review_period > 0]
+
+    # ------------------------------------------------------------------ demand
+
+    def new_order(self, customer: int, lines: list[tuple[int, float]], due: float, patience: float,
+                  priority: int) -> None:
+        """A customer order arrives now: record it, allocate stock to each line, reorder if continuous."""
+        w = self.world
+        now = w.env.now
+        oid = w.next_order_id
+        w.next_order_id = oid + 1
+        order = SalesOrder(oid, customer, now, due, len(lines))
+        w.rec_orders((oid, now, customer, self.index, due, len(lines)))
+        w.orders_open += 1
+        deadline = due + patience
+        for item, qty in lines:
+            lid = w.next_line_id
+            w.next_line_id = lid + 1
+            w.rec_lines((lid, oid, self.products[item], qty))
+            w.seq += 1
+            line = OrderLine(lid, order, item, qty, deadline, priority, w.seq)
+            if self.make_to_order[item]:
+                self.bo_ext[item] += qty
+                self.pegged[item].append(line)
+                if deadline < self.next_deadline[item]:
+                    self.next_deadline[item] = deadline
+                self.place_order(item, qty, peg=line)
+            else:
+                self._allocate_new(line, now)
+            rule = self.rules[item]
+            if rule.review_period == 0:
+                self.review(item)
+
+    def internal_order(self, dest: WarehouseSite, dest_item: int, product: int, qty: float) -> None:
+        """A downstream warehouse's replenishment order arrives: treat it as a line that never expires."""
+        w = self.world
+        item = self.item_of[product]
+        w.seq += 1
+        line = OrderLine(-1, None, item, qty, INF, 0, w.seq, (dest, dest_item))
+        self._allocate_new(line, w.env.now)
+        if self.rules[item].review_period == 0:
+            self.review(item)
+
+    def _allocate_new(self, line: OrderLine, now: float) -> None:
+        item = line.item
+        backlog = self.backlog[item]
+        if backlog and self.next_deadline[item] < now:
+            self._expire(item, now)
+        on_hand = self.on_hand[item]
+        if on_hand > EPS and not backlog:
+            q = line.open if line.open <= on_hand else on_hand
+            self.on_hand[item] = on_hand - q
+            self._ship(line, q)
+        if line.open > EPS:
+            if line.deadline <= now:
+                self._lose(line, now)
+                return
+            if line.order is None:
+                self.bo_int[item] += line.open
+            else:
+                self.bo_ext[item] += line.open
+            if self.allocation == "priority":
+                insort(backlog, line, key=OrderLine.sort_key)
+            else:
+                backlog.append(line)
+            if line.deadline < self.next_deadline[item]:
+                self.next_deadline[item] = line.deadline
+            if self.on_hand[item] > EPS:
+                self._allocate(item)
+
+    # ------------------------------------------------------------------ shipping and losing
+
+    def _ship(self, line: OrderLine, q: float) -> None:
+        line.open -= q
+        w = self.world
+        if line.order is None:
+            dest, dest_item = line.dest
+            w.ship(self, dest, dest_item, q)
+            return
+        w.rec_shipped((line.id, w.env.now, q))
+        w.units_to_customers += q
+        if line.open <= EPS:
+            line.open = 0.0
+            self._line_done(line.order)
+
+    def _lose(self, line: OrderLine, when: float) -> None:
+        w = self.world
+        q = line.open
+        line.open = 0.0
+        w.rec_lost((line.id, when, q))
+        self.lost_today[line.item] += q
+        order = line.order
+        assert order is not None
+        order.lost_any = True
+        self._line_done(order)
+
+    def _line_done(self, order: SalesOrder) -> None:
+        order.open_lines -= 1
+        if order.open_lines == 0:
+            w = self.world
+            w.orders_open -= 1
+            w.rec_closed((order.id, w.env.now, not order.lost_any))
+
+    def _expire(self, item: int, now: float) -> None:
+        """Cancel what customers stopped waiting for (lines past due + patience), at their deadline."""
+        nxt = INF
+        for lines in (self.backlog[item], self.pegged[item]):
+            keep = []
+            for line in lines:
+                if line.deadline < now:
+                    if line.open > EPS:
+                        self.bo_ext[item] -= line.open
+                        self._lose(line, line.deadline)
+                else:
+                    keep.append(line)
+                    if line.deadline < nxt:
+                        nxt = line.deadline
+            lines[:] = keep
+        self.next_deadline[item] = nxt
+
+    def expire_all(self, now: float) -> None:
+        for i, d in enumerate(self.next_deadline):
+            if d < now:
+                self._expire(i, now)
+
+    # ------------------------------------------------------------------ allocation
+
+    def _allocate(self, item: int) -> None:
+        """Give on-hand stock to waiting lines by the warehouse's rule."""
+        backlog = self.backlog[item]
+        on_hand = self.on_hand[item]
+        if self.allocation == "fair_share":
+            total = self.bo_ext[item] + self.bo_int[item]
+            share = 1.0 if on_hand >= total - EPS else on_hand / total
+            for line in backlog:
+                q = line.open * share
+                self._take_from_backlog(line, q)
+            self.on_hand[item] = max(on_hand - total * share, 0.0)
+            backlog[:] = [ln for ln in backlog if ln.open > EPS]
+            return
+        k = 0
+        n = len(backlog)
+        while k < n and on_hand > EPS:
+            line = backlog[k]
+            q = line.open if line.open <= on_hand else on_hand
+            on_hand -= q
+            self._take_from_backlog(line, q)
+            if line.open <= EPS:
+                k += 1
+        self.on_hand[item] = on_hand
+        if k:
+            del backlog[:k]
+
+    def _take_from_backlog(self, line: OrderLine, q: float) -> None:
+        if line.order is None:
+            self.bo_int[line.item] -= q
+        else:
+            self.bo_ext[line.item] -= q
+        self._ship(line, q)
+
+    # ------------------------------------------------------------------ receiving and reordering
+
+    def receive(self, item: int, qty: float, peg: OrderLine | None, ordered: float) -> None:
+        """Goods arrive: fill the pegged line, put the rest on hand, serve the backlog.
+
+        ``ordered`` is how much of this warehouse's on-order quantity the shipment settles.
+        """
+        self.on_order[item] -= ordered
+        now = self.world.env.now
+        if self.next_deadline[item] < now:
+            self._expire(item, now)
+        if peg is not None and peg.open > EPS:
+            q = peg.open if peg.open <= qty else qty
+            self.bo_ext[item] -= q
+            self._ship(peg, q)
+            qty -= q
+            if peg.open <= EPS:
+                self.pegged[item].remove(peg)
+        self.on_hand[item] += qty
+        if self.backlog[item]:
+            self._allocate(item)
+
+    def position(self, item: int) -> float:
+        """Inventory position: on hand + on order - everything owed (customer and internal backlog)."""
+        return self.on_hand[item] + self.on_order[item] - self.bo_ext[item] - self.bo_int[item]
+
+    def review(self, item: int) -> None:
+        q = self.rules[item].order_qty(self.position(item))
+        if q > EPS:
+            if self.capacity is not None:
+                room = self.capacity - sum(self.on_hand) - sum(self.on_order)
+                q = min(q, room)
+                if q <= EPS:
+                    return
+            self.place_order(item, q)
+
+    def place_order(self, item: int, qty: float, peg: OrderLine | None = None) -> None:
+        source = self.sources[item]
+        if source is None:
+            return
+        self.on_order[item] += qty
+        self.world.order_from(source, self, item, qty, peg)
+
+    def review_due(self, day: int) -> None:
+        rules = self.rules
+        for i in self.periodic_items:
+            if rules[i].due(day):
+                self.review(i)

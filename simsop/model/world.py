@@ -1,0 +1,450 @@
+"""The SimPy world of one replication: built from a Scenario and its random streams, run, checked.
+
+Time is in days. Within a day, events that fall on the same instant run in a fixed order, so results
+never depend on the order in which events happened to be scheduled:
+
+1. ``SNAPSHOT`` (at t = d): the end-of-day state of day d-1 is recorded;
+2. ``RECEIPT``: shipments due at t = d are received and the backlog served;
+3. ``DAILY``: periodic reviews place replenishment orders, daily customer orders arrive, and
+   rate-capacity factories work their queue for the day.
+
+Orders placed with ``orders_per_day`` arrive at random times inside the day, one event each. Shipments are
+callback events, not processes: only real waits (production lines, the calendar, customer arrivals) are
+processes. The run stops at the horizon before any event due then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from simsop.demand import draw_demand
+from simsop.dists import BlockSampler, Uniform
+from simsop.model.factory import FactorySite
+from simsop.model.orders import EPS, OrderLine
+from simsop.model.plan import PlanBoard
+from simsop.model.records import Meta, Records, Snapshots
+from simsop.model.replenishment import make_rule
+from simsop.model.supplier import SupplierSite
+from simsop.model.warehouse import WarehouseSite
+from simsop.scenario import Scenario
+from simsop.streams import Streams
+
+SNAPSHOT, RECEIPT, DAILY = 1, 2, 3
+
+Site = WarehouseSite | FactorySite | SupplierSite
+
+
+class InvariantError(RuntimeError):
+    """Units or orders were not conserved: a bug in the model, never a property of the scenario."""
+
+
+class LaneRun:
+    """A lane at run time: transit-time sampler, information delay and goods in transit."""
+
+    __slots__ = ("cost", "lead_time", "lead_time_factor", "order_delay")
+
+    def __init__(self, lead_time: BlockSampler, cost: float, order_delay: float) -> None:
+        self.lead_time = lead_time
+        self.cost = cost
+        self.order_delay = order_delay
+        self.lead_time_factor = 1.0  # shocks lengthen transit times
+
+
+class World:
+    """Everything simulated in one replication."""
+
+    def __init__(self, scenario: Scenario, streams: Streams) -> None:
+        self.scenario = scenario
+        self.streams = streams
+        self.horizon = scenario.horizon
+        self.env = simpy.Environment()
+        self.next_order_id = 0
+        self.next_line_id = 0
+        self.next_job_id = 0
+        self.next_ship_id = 0
+        self.next_ro_id = 0
+        self.seq = 0
+        self.orders_open = 0
+        self.units_initial = 0.0
+        self.units_produced = 0.0
+        self.units_scrapped = 0.0
+        self.units_supplied = 0.0
+        self.units_to_customers = 0.0
+        self.units_in_transit = 0.0
+        self._product_ix = {p.id: i for i, p in enumerate(scenario.products)}
+        self._build_sites()
+        self.records = self._make_records()
+        t = self.records.tables
+        self.rec_orders = t["orders"].append
+        self.rec_lines = t["lines"].append
+        self.rec_shipped = t["shipped"].append
+        self.rec_lost = t["lost"].append
+        self.rec_closed = t["closed"].append
+        self.rec_replenishment = t["replenishments"].append
+        self.rec_prod_started = t["production_started"].append
+        self.rec_prod_finished = t["production_finished"].append
+        self.rec_departed = t["departed"].append
+        self.rec_arrived = t["arrived"].append
+        self.rec_factory_days = t["factory_days"].append
+        self.plan = PlanBoard(self)
+        self._build_demand()
+        self._finished = False
+
+    # ------------------------------------------------------------------ building
+
+    def _sampler(self, spec: Any, name: str) -> BlockSampler:
+        return BlockSampler(spec, self.streams.rng(name))
+
+    def _build_sites(self) -> None:
+        sc = self.scenario
+        names = [w.id for w in sc.warehouses] + [f.id for f in sc.factories] + [s.id for s in sc.suppliers]
+        self.site_names = names
+        self.warehouses: list[WarehouseSite] = []
+        skus_p: list[int] = []
+        skus_w: list[int] = []
+        skus_r: list[int] = []
+        skus_o: list[int] = []
+        for wi, w in enumerate(sc.warehouses):
+            products = [self._product_ix[it.product] for it in w.stock]
+            skus = list(range(len(skus_p), len(skus_p) + len(products)))
+            skus_p += products
+            skus_w += [wi] * len(products)
+            rules = [make_rule(it.policy) for it in w.stock]
+            skus_r += [max(r.review_period, 1) for r in rules]
+            skus_o += [r.review_offset if r.review_period > 0 else 0 for r in rules]
+            site = WarehouseSite(self, wi, wi, w.id, w.allocation, w.capacity, products, skus,
+                                 [it.initial for it in w.stock], rules)
+            self.units_initial += sum(it.initial for it in w.stock)
+            self.warehouses.append(site)
+        self.sku_product = np.asarray(skus_p, dtype=int)
+        self.sku_warehouse = np.asarray(skus_w, dtype=int)
+        self.sku_review = np.asarray(skus_r, dtype=int)
+        self.sku_offset = np.asarray(skus_o, dtype=int)
+        base = len(sc.warehouses)
+        self.factories: list[FactorySite] = []
+        for fi, f in enumerate(sc.factories):
+            ys = self._sampler(f.yield_, f"factory:{f.id}:yield")
+            prods = [self._product_ix[p] for p in f.products]
+            mto = f.mode == "make_to_order"
+            if f.capacity is not None:
+                fs = FactorySite(self, fi, base + fi, f.id, prods, mto, ys, regular=f.capacity.regular,
+                                 overtime=f.capacity.overtime)
+            else:
+                assert f.lines is not None and f.processing_time is not None
+                fs = FactorySite(self, fi, base + fi, f.id, prods, mto, ys, lines=f.lines,
+                                 processing=self._sampler(f.processing_time, f"factory:{f.id}:processing"),
+                                 per_unit=f.processing_per == "unit")
+            self.factories.append(fs)
+        base += len(sc.factories)
+        self.suppliers: list[SupplierSite] = []
+        for si, s in enumerate(sc.suppliers):
+            self.suppliers.append(SupplierSite(
+                self, si, base + si, s.id, self._sampler(s.lead_time, f"supplier:{s.id}:lead_time"),
+                s.capacity, s.reliability,
+                self._sampler(Uniform(dist="uniform", low=0.0, high=1.0), f"supplier:{s.id}:reliability"),
+                self._sampler(s.delay, f"supplier:{s.id}:delay")))
+        self.sites: list[Site] = [*self.warehouses, *self.factories, *self.suppliers]
+        by_name = {s.name: s for s in self.sites}
+        for w, spec in zip(self.warehouses, sc.warehouses, strict=True):
+            for i, it in enumerate(spec.stock):
+                if it.source is not None:
+                    src = by_name[it.source]
+                    w.sources[i] = src
+                    w.make_to_order[i] = isinstance(src, FactorySite) and src.make_to_order
+        self.lanes: dict[tuple[int, int], LaneRun] = {}
+        for ln in sc.lanes:
+            a, b = by_name[ln.from_].site, by_name[ln.to].site
+            self.lanes[(a, b)] = LaneRun(self._sampler(ln.lead_time, f"lane:{ln.from_}->{ln.to}:lead_time"),
+                                         ln.cost_per_unit, ln.order_delay)
+        self.nominal_demand = self._nominal_demand()
+
+    def _nominal_demand(self) -> dict[tuple[int, int], float]:
+        """Mean units a day each warehouse item must supply (its customers plus the warehouses it feeds)."""
+        direct: dict[tuple[int, int], float] = {}
+        wix = {w.name: w.index for w in self.warehouses}
+        for c in self.scenario.customers:
+            wh = self.warehouses[wix[c.warehouse]]
+            for d in c.demand:
+                key = (wh.index, wh.item_of[self._product_ix[d.product]])
+                direct[key] = direct.get(key, 0.0) + d.mean_per_day
+
+        def total(wi: int, item: int, depth: int = 0) -> float:
+            x = direct.get((wi, item), 0.0)
+            if depth > len(self.warehouses):
+                return x
+            src = self.warehouses[wi]
+            p = src.products[item]
+            for w in self.warehouses:
+                j = w.item_of.get(p)
+                if j is not None and w.sources[j] is src:
+                    x += total(w.index, j, depth + 1)
+            return x
+
+        return {(w.index, i): total(w.index, i) for w in self.warehouses for i in range(len(w.products))}
+
+    def _make_records(self) -> Records:
+        sc = self.scenario
+        meta = Meta(products=[p.id for p in sc.products], customers=[c.id for c in sc.customers],
+                    warehouses=[w.id for w in sc.warehouses], factories=[f.id for f in sc.factories],
+                    sites=self.site_names, sku_warehouse=self.sku_warehouse, sku_product=self.sku_product,
+                    sku_review_period=self.sku_review, sku_review_offset=self.sku_offset,
+                    sku_has_demand=self._sku_has_demand(), horizon=sc.horizon, warmup=sc.warmup)
+        return Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
+
+    def _sku_has_demand(self) -> np.ndarray:
+        has = np.zeros(len(self.sku_product), dtype=bool)
+        wix = {w.name: w for w in self.warehouses}
+        for c in self.scenario.customers:
+            wh = wix[c.warehouse]
+            for d in c.demand:
+                has[wh.skus[wh.item_of[self._product_ix[d.product]]]] = True
+        return has
+
+    def _build_demand(self) -> None:
+        """Draw all customer orders up front, one stream per (customer, product)."""
+        sc = self.scenario
+        H = sc.horizon
+        wix = {w.name: w.index for w in self.warehouses}
+        self.daily_orders: list[list[tuple[WarehouseSite, int, list[tuple[int, float]]]]] = [[] for _ in range(H)]
+        self.customer_terms: list[tuple[float, float, int]] = []
+        stream_parts: dict[int, list[tuple[np.ndarray, np.ndarray, int, int]]] = {}
+        for ci, c in enumerate(sc.customers):
+            self.customer_terms.append((c.requested_lead_time, c.patience_days, c.priority))
+            wh = self.warehouses[wix[c.warehouse]]
+            per_day: dict[int, list[tuple[int, float]]] = {}
+            for d in c.demand:
+                item = wh.item_of[self._product_ix[d.product]]
+                draws = draw_demand(d, H, self.streams.rng(f"demand:{c.id}:{d.product}"))
+                if draws.per_day:
+                    for day, q in zip(draws.times.astype(int).tolist(), draws.qty.tolist(), strict=True):
+                        per_day.setdefault(day, []).append((item, q))
+                else:
+                    stream_parts.setdefault(wh.index, []).append((draws.times, draws.qty, ci, item))
+            for day, lines in per_day.items():
+                self.daily_orders[day].append((wh, ci, lines))
+        self.arrivals: list[tuple[WarehouseSite, list[float], list[int], list[int], list[float]]] = []
+        for wi, parts in sorted(stream_parts.items()):
+            times = np.concatenate([p[0] for p in parts])
+            qty = np.concatenate([p[1] for p in parts])
+            cust = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
+            item = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
+            order = np.argsort(times, kind="stable")
+            self.arrivals.append((self.warehouses[wi], times[order].tolist(), cust[order].tolist(),
+                                  item[order].tolist(), qty[order].tolist()))
+
+    # ------------------------------------------------------------------ lookups
+
+    def product_index(self, pid: str) -> int:
+        try:
+            return self._product_ix[pid]
+        except KeyError:
+            raise ValueError(f"unknown product {pid!r}") from None
+
+    def factory_index(self, fid: str) -> int:
+        for f in self.factories:
+            if f.name == fid:
+                return f.index
+        raise ValueError(f"unknown factory {fid!r}")
+
+    def warehouse_index(self, wid: str) -> int:
+        for w in self.warehouses:
+            if w.name == wid:
+                return w.index
+        raise ValueError(f"unknown warehouse {wid!r}")
+
+    # ------------------------------------------------------------------ scheduling helpers
+
+    def call_at(self, delay: float, priority: int, fn: Callable[[Event], None], value: Any) -> None:
+        """Run ``fn(event)`` after ``delay`` at the given same-instant priority; ``event._value`` is ``value``."""
+        ev = Event(self.env)
+        ev._ok = True
+        ev._value = value
+        ev.callbacks.append(fn)  # type: ignore[union-attr]
+        self.env.schedule(ev, priority, delay)
+
+    def tick(self, delay: float, priority: int) -> Event:
+        ev = Event(self.env)
+        ev._ok = True
+        ev._value = None
+        self.env.schedule(ev, priority, delay)
+        return ev
+
+    # ------------------------------------------------------------------ goods and orders between sites
+
+    def order_from(self, source: Site, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None) -> None:
+        """A warehouse orders from its source; the order reaches it after the lane's information delay."""
+        product = dest.products[item]
+        rid = self.next_ro_id
+        self.next_ro_id = rid + 1
+        self.rec_replenishment((rid, self.env.now, dest.index, product, qty, source.site))
+        lane = self.lanes.get((source.site, dest.site))
+        msg = (source, dest, item, qty, peg)
+        if lane is not None and lane.order_delay > 0:
+            self.call_at(lane.order_delay, RECEIPT, self._order_arrives, msg)
+        else:
+            self._deliver_order(msg)
+
+    def _order_arrives(self, ev: Event) -> None:
+        self._deliver_order(ev._value)
+
+    def _deliver_order(self, msg: tuple[Site, WarehouseSite, int, float, OrderLine | None]) -> None:
+        source, dest, item, qty, peg = msg
+        if isinstance(source, FactorySite):
+            source.add_job(dest.products[item], qty, dest, item, peg)
+        elif isinstance(source, SupplierSite):
+            source.accept(dest, item, qty, peg)
+        else:
+            source.internal_order(dest, item, dest.products[item], qty)
+
+    def ship(self, src: Site, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None = None,
+             ordered: float | None = None, depart: float | None = None) -> None:
+        """Send goods from a site to a warehouse over their lane (if any); they arrive after the transit."""
+        now = self.env.now
+        if depart is None:
+            depart = now
+        lane = self.lanes.get((src.site, dest.site))
+        transit = 0.0 if lane is None else lane.lead_time() * lane.lead_time_factor
+        arrival = depart + transit
+        sid = self.next_ship_id
+        self.next_ship_id = sid + 1
+        self.rec_departed((sid, depart, src.site, dest.index, dest.products[item], qty, arrival))
+        self.units_in_transit += qty
+        self.call_at(arrival - now, RECEIPT, self._arrive,
+                     (sid, dest, item, qty, peg, qty if ordered is None else ordered))
+
+    def _arrive(self, ev: Event) -> None:
+        sid, dest, item, qty, peg, ordered = ev._value
+        self.rec_arrived((sid, self.env.now))
+        self.units_in_transit -= qty
+        dest.receive(item, qty, peg, ordered)
+
+    # ------------------------------------------------------------------ processes
+
+    def calendar(self) -> Generator[Event, Any, None]:
+        """The daily rhythm: reviews, daily orders and production each day; a stock snapshot each night."""
+        day = 0
+        while True:
+            yield self.tick(0, DAILY)
+            self.run_day(day)
+            yield self.tick(1, SNAPSHOT)
+            self.snapshot(day)
+            day += 1
+
+    def run_day(self, day: int) -> None:
+        for wh in self.warehouses:
+            if wh.periodic_items:
+                wh.review_due(day)
+        terms = self.customer_terms
+        now = float(day)
+        for wh, ci, lines in self.daily_orders[day]:
+            lead, patience, prio = terms[ci]
+            wh.new_order(ci, lines, now + lead, patience, prio)
+        plan = self.plan
+        for f in self.factories:
+            if plan.targets:
+                for product, qty in plan.planned(f.index, day):
+                    for wh, item, share in plan.destinations(f.index, product):
+                        wh.on_order[item] += qty * share
+                        f.add_job(product, qty * share, wh, item)
+            if f.lines == 0:
+                f.produce_day(day)
+
+    def customers(self, wh: WarehouseSite, times: list[float], custs: list[int], items: list[int],
+                  qtys: list[float]) -> Generator[Event, Any, None]:
+        """Customers' orders arriving at one warehouse at random times of the day."""
+        env = self.env
+        terms = self.customer_terms
+        timeout = env.timeout
+        for t, ci, item, q in zip(times, custs, items, qtys, strict=True):
+            if t > env.now:
+                yield timeout(t - env.now)
+            lead, patience, prio = terms[ci]
+            wh.new_order(ci, [(item, q)], t + lead, patience, prio)
+
+    def snapshot(self, day: int) -> None:
+        snap = self.records.snapshots
+        now = self.env.now
+        for wh in self.warehouses:
+            wh.expire_all(now)
+            sl = slice(wh.skus[0], wh.skus[-1] + 1)
+            snap.on_hand[day, sl] = wh.on_hand
+            snap.backlog[day, sl] = wh.bo_ext
+            snap.internal_backlog[day, sl] = wh.bo_int
+            snap.on_order[day, sl] = wh.on_order
+            snap.lost[day, sl] = wh.lost_today
+            wh.lost_today = [0.0] * len(wh.products)
+
+    def start(self, extra: tuple[Callable[[World], Generator[Any, Any, Any]], ...] = ()) -> None:
+        env = self.env
+        env.process(self.calendar())
+        for f in self.factories:
+            for _ in range(f.lines):
+                env.process(f.line_process())
+        for wh, times, custs, items, qtys in self.arrivals:
+            env.process(self.customers(wh, times, custs, items, qtys))
+        for wh in self.warehouses:
+            for i, r in enumerate(wh.rules):
+                if r.review_period == 0:
+                    wh.review(i)
+        for make in extra:
+            env.process(make(self))
+
+    def run(self, extra: tuple[Callable[[World], Generator[Any, Any, Any]], ...] = ()) -> Records:
+        """Run to the horizon, take the last snapshot, check conservation, and freeze the records."""
+        if self._finished:
+            raise RuntimeError("a world runs once; build a new one for another replication")
+        self.start(extra)
+        self.env.run(until=self.horizon)
+        self.snapshot(self.horizon - 1)
+        self.check_invariants()
+        self.records.freeze()
+        self._finished = True
+        return self.records
+
+    def events_processed(self) -> int:
+        """SimPy events processed so far (scheduled minus still pending)."""
+        env = self.env
+        scheduled = next(env._eid)  # type: ignore[attr-defined]
+        return scheduled - len(env._queue) - 1  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ invariants
+
+    def check_invariants(self) -> None:
+        """Units and orders are conserved; raise InvariantError with the numbers otherwise."""
+        on_hand = sum(sum(w.on_hand) for w in self.warehouses)
+        inflow = self.units_initial + self.units_produced + self.units_supplied
+        outflow = self.units_to_customers + on_hand + self.units_in_transit + self.units_scrapped
+        tol = 1e-6 * max(1.0, inflow)
+        if abs(inflow - outflow) > tol:
+            raise InvariantError(
+                f"units not conserved: start stock {self.units_initial:.6g} + produced {self.units_produced:.6g}"
+                f" + received from suppliers {self.units_supplied:.6g} = {inflow:.6g}, but shipped "
+                f"{self.units_to_customers:.6g} + on hand {on_hand:.6g} + in transit "
+                f"{self.units_in_transit:.6g} + scrapped {self.units_scrapped:.6g} = {outflow:.6g}")
+        t = self.records.tables
+        placed = len(t["orders"].rows_)
+        closed = t["closed"].rows_
+        delivered = sum(1 for r in closed if r[2])
+        lost = len(closed) - delivered
+        open_ids: set[int] = set()
+        open_units = 0.0
+        for w in self.warehouses:
+            for lines in (*w.backlog, *w.pegged):
+                for ln in lines:
+                    if ln.order is not None and ln.open > EPS:
+                        open_ids.add(ln.order.id)
+                        open_units += ln.open
+        if placed != delivered + lost + len(open_ids):
+            raise InvariantError(f"orders not conserved: placed {placed} != delivered {delivered} + lost "
+                                 f"{lost} + open {len(open_ids)}")
+        ordered_units = sum(r[3] for r in t["lines"].rows_)
+        shipped_units = sum(r[2] for r in t["shipped"].rows_)
+        lost_units = sum(r[2] for r in t["lost"].rows_)
+        if abs(ordered_units - shipped_units - lost_units - open_units) > 1e-6 * max(1.0, ordered_units):
+            raise InvariantError(f"order lines not conserved: ordered {ordered_units:.6g} units != shipped "
+                                 f"{shipped_units:.6g} + lost {lost_units:.6g} + open {open_units:.6g}")

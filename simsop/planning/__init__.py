@@ -1,0 +1,1 @@
+"""Planning layer of simsop: demand review, supply review and S&OP decision logic."""

@@ -1,0 +1,1015 @@
+"""Aggregate production planning for one product family: the "supply review" step of S&OP.
+
+Everything here is a pure function on numpy arrays: an :class:`AggregateInput` goes in, an
+:class:`AggregatePlan` comes out, and nothing is cached or shared between calls.
+
+Notation (one value per bucket ``t = 1..T``, e.g. months)::
+
+    D_t  demand                      W_t  workforce (workers)       H_t  workers hired
+    L_t  workers laid off            P_t  units produced in-house   O_t  overtime hours
+    I_t  ending inventory            S_t  ending backlog            C_t  units subcontracted
+    u_t  = regular_hours_per_worker_t / hours_per_unit   (units one worker makes in regular time)
+
+Linear program (:func:`solve_lp`), after Chopra & Meindl, *Supply Chain Management*, ch. 8::
+
+    min  sum_t  w_t W_t + c_O O_t + c_H H_t + c_L L_t + h I_t + b S_t + m P_t + c_C C_t
+    s.t. W_t = W_{t-1} + H_t - L_t                                  (workforce balance, W_0 given)
+         I_t - S_t = I_{t-1} - S_{t-1} + P_t + C_t - D_t           (inventory balance, I_0, S_0 given)
+         P_t <= u_t W_t + O_t / hours_per_unit                      (labour capacity)
+         O_t <= max_overtime_hours_per_worker_t * W_t              (overtime limit)
+         P_t <= production_max_t,  C_t <= subcontract_capacity_t
+         inventory_min_t <= I_t <= inventory_max_t
+         I_T >= ending_inventory_min,  S_T <= ending_backlog_max
+         ending_workforce_min <= W_T <= ending_workforce_max
+         all variables >= 0
+
+where ``w_t`` is the regular cost of one worker in bucket t (``regular_wage_per_hour`` times the regular
+hours, or ``regular_cost_per_worker``). Materials are charged on in-house production only: as in the
+textbook, the subcontract price is an all-in price per unit.
+
+Rule-based strategies (:func:`level_plan`, :func:`chase_plan`, :func:`hybrid_plan`) fix the decisions
+by a rule and then run them through :func:`evaluate_plan`, which derives hires and layoffs from the
+workforce path, inventory and backlog from the balance equation, and prices the result with
+:func:`plan_costs`, the same cost function that prices LP solutions. A rule plan is not guaranteed to
+respect every LP constraint (a chase plan may run into ``production_max`` and end with backlog, say):
+:func:`plan_violations` lists what it breaks. Shared definitions used by the rules:
+
+* ``net_0 = I_0 - S_0`` and ``net_t = net_{t-1} + P_t + C_t - D_t``; then ``I_t = max(net_t, 0)`` and
+  ``S_t = max(-net_t, 0)``, so a rule plan never holds stock and backlog at once.
+* ``target_T = max(ending_inventory_min, inventory_min_T)`` (0 when neither is given) is the stock the
+  horizon must end with; ``floor_t = inventory_min_t`` for ``t < T`` and ``floor_T = target_T``.
+* ``requirement_t = max(0, D_t + floor_t - net_{t-1})`` is what bucket t must supply to meet its demand
+  and floor after using the stock carried in (or clearing the backlog carried in).
+* With ``integer_workforce=True`` every workforce the rule computes is rounded *up* to a whole worker.
+
+The exact rules:
+
+``level``
+    One workforce for the whole horizon, ``W = max(0, sum_t D_t + S_0 - I_0 + target_T) / sum_t u_t``,
+    clipped to ``[ending_workforce_min, ending_workforce_max]``. Production is that workforce's full
+    regular-time output ``P_t = min(W u_t, production_max_t)`` (constant when the hours are); no overtime,
+    no subcontracting. All hiring or layoffs happen in bucket 1.
+``chase``
+    Production equals the bucket's requirement, ``P_t = min(requirement_t, production_max_t)``, so the
+    opening stock is used up first and then each bucket makes its own demand (plus any floor). The
+    workforce is exactly what that takes in regular time, ``W_t = P_t / u_t``, hired or laid off every
+    bucket; in the last bucket ``W_T`` is clipped to the ending workforce bounds (and production to what
+    ``W_T`` can make). No overtime, no subcontracting.
+``hybrid``
+    A constant workforce ``W`` (given, or the ``workforce_quantile`` quantile of the per-bucket
+    requirement ``D_t / u_t``, linear interpolation) clipped to the ending bounds, changed only in
+    bucket 1. Each bucket it works regular time at capacity, but never beyond what the rest of the
+    horizon still needs: ``R_t = min(W u_t, production_max_t, max(0, sum_{k>=t} D_k + target_T -
+    net_{t-1}))``. A gap ``g_t = max(0, requirement_t - R_t)`` is covered first by overtime, up to
+    ``W * max_overtime_hours_per_worker_t / hours_per_unit`` units and the production cap, then by
+    subcontracting up to ``subcontract_capacity_t``; whatever is left becomes backlog.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+FloatArray = npt.NDArray[np.float64]
+
+__all__ = [
+    "AggregateCosts",
+    "AggregateInput",
+    "AggregatePlan",
+    "AggregatePlanningError",
+    "CostBreakdown",
+    "chase_plan",
+    "evaluate_plan",
+    "hybrid_plan",
+    "level_plan",
+    "plan_costs",
+    "plan_violations",
+    "rule_based_plan",
+    "solve_lp",
+]
+
+# Float noise (64.00000000001 workers from 15,500 / 240-style arithmetic) must not round up to a whole
+# extra worker, hence the slack before ceil.
+_CEIL_SLACK = 1e-9
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation helpers: every error names the field it is about, so a scenario author can find it.
+# --------------------------------------------------------------------------------------------------
+
+
+def _scalar(name: str, value: object, *, allow_inf: bool = False, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    x = float(value)
+    if math.isnan(x) or (math.isinf(x) and not allow_inf):
+        raise ValueError(f"{name} must be finite, got {x}")
+    if positive and not x > 0:
+        raise ValueError(f"{name} must be > 0, got {x:g}")
+    if x < 0:
+        raise ValueError(f"{name} must be >= 0, got {x:g}")
+    return x
+
+
+def _per_bucket(
+    name: str, value: object, horizon: int, *, allow_inf: bool = False, positive: bool = False
+) -> FloatArray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or one number per bucket, got {value!r}") from None
+    if arr.ndim == 0:
+        arr = np.full(horizon, float(arr))
+    elif arr.shape != (horizon,):
+        raise ValueError(
+            f"{name} must be a scalar or have one value per bucket ({horizon}), got shape {arr.shape}"
+        )
+    else:
+        arr = arr.copy()
+    bad = np.isnan(arr) | (np.isinf(arr) & (not allow_inf))
+    if bad.any():
+        raise ValueError(f"{name} must be finite, got {arr[bad][0]} in bucket {int(np.argmax(bad)) + 1}")
+    bad = arr <= 0 if positive else arr < 0
+    if bad.any():
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be {bound}, got {arr[bad][0]:g} in bucket {int(np.argmax(bad)) + 1}")
+    arr.setflags(write=False)
+    return arr
+
+
+def _frozen(arr: FloatArray) -> FloatArray:
+    arr.setflags(write=False)
+    return arr
+
+
+# --------------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregateCosts:
+    """Cost rates of an aggregate plan, all in currency and all ``>= 0``.
+
+    Regular labour is given either per hour (``regular_wage_per_hour``, multiplied by each bucket's
+    regular hours) or per worker per bucket (``regular_cost_per_worker``): exactly one of the two.
+
+    Attributes:
+        material_cost_per_unit: Material cost of one unit produced in-house.
+        overtime_cost_per_hour: Cost of one overtime hour.
+        hiring_cost_per_worker: Cost of hiring (and training) one worker.
+        layoff_cost_per_worker: Cost of laying off one worker.
+        holding_cost_per_unit: Cost of one unit of ending inventory per bucket.
+        backlog_cost_per_unit: Cost of one unit of ending backlog (late demand) per bucket.
+        subcontract_cost_per_unit: All-in price of one subcontracted unit (no material cost added).
+        regular_wage_per_hour: Regular-time wage per hour.
+        regular_cost_per_worker: Regular-time cost of one worker for one bucket.
+    """
+
+    material_cost_per_unit: float
+    overtime_cost_per_hour: float
+    hiring_cost_per_worker: float
+    layoff_cost_per_worker: float
+    holding_cost_per_unit: float
+    backlog_cost_per_unit: float
+    subcontract_cost_per_unit: float
+    regular_wage_per_hour: float | None = None
+    regular_cost_per_worker: float | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None or f.name not in ("regular_wage_per_hour", "regular_cost_per_worker"):
+                object.__setattr__(self, f.name, _scalar(f.name, value))
+        if (self.regular_wage_per_hour is None) == (self.regular_cost_per_worker is None):
+            raise ValueError(
+                "regular_wage_per_hour / regular_cost_per_worker: give exactly one of the two, got "
+                f"{self.regular_wage_per_hour!r} and {self.regular_cost_per_worker!r}"
+            )
+
+
+@dataclass(frozen=True)
+class _Data:
+    """The input normalised to float arrays of length T, with "no limit" spelled as 0 or inf."""
+
+    demand: FloatArray
+    units_per_worker: FloatArray  # u_t: regular-time units one worker makes in bucket t
+    overtime_hours_per_worker: FloatArray
+    regular_cost_per_worker: FloatArray
+    subcontract_capacity: FloatArray
+    production_max: FloatArray
+    inventory_min: FloatArray
+    inventory_max: FloatArray
+    ending_inventory_min: float
+    ending_backlog_max: float
+    ending_workforce_min: float
+    ending_workforce_max: float
+
+    @property
+    def ending_target(self) -> float:
+        return max(self.ending_inventory_min, float(self.inventory_min[-1]))
+
+    @property
+    def floors(self) -> FloatArray:
+        out = self.inventory_min.copy()
+        out[-1] = self.ending_target
+        return out
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class AggregateInput:
+    """One aggregate-planning problem: a product family's demand, starting state, capacities and costs.
+
+    Per-bucket fields accept a scalar (same value every bucket) or one value per bucket; after
+    construction they hold read-only float arrays. Optional limits default to "no limit". Instances
+    compare by identity (numpy fields make value equality ambiguous).
+
+    Attributes:
+        demand: Demand per bucket (units), length T >= 1.
+        hours_per_unit: Labour standard: hours to make one unit (> 0).
+        regular_hours_per_worker: Regular hours one worker works per bucket (> 0), e.g. 20 days x 8 h.
+        costs: The cost rates.
+        opening_inventory: Inventory on hand before bucket 1.
+        opening_backlog: Unfilled demand before bucket 1 (must be 0 when there is opening inventory).
+        opening_workforce: Workers employed before bucket 1.
+        max_overtime_hours_per_worker: Overtime limit per worker per bucket (0 = no overtime).
+        subcontract_capacity: Most units that can be subcontracted per bucket (None = unlimited).
+        production_max: Cap on in-house production per bucket, e.g. machine capacity (None = none).
+        inventory_min: Minimum ending inventory per bucket, e.g. safety stock (None = 0).
+        inventory_max: Maximum ending inventory per bucket, e.g. warehouse space (None = none).
+        ending_inventory_min: Required inventory at the end of bucket T (None = no requirement).
+        ending_backlog_max: Most backlog allowed at the end of bucket T (default 0; None = any).
+        ending_workforce_min: Lower bound on the workforce in bucket T (None = 0).
+        ending_workforce_max: Upper bound on the workforce in bucket T (None = none).
+    """
+
+    demand: npt.ArrayLike
+    hours_per_unit: float
+    regular_hours_per_worker: npt.ArrayLike
+    costs: AggregateCosts
+    opening_inventory: float = 0.0
+    opening_backlog: float = 0.0
+    opening_workforce: float = 0.0
+    max_overtime_hours_per_worker: npt.ArrayLike = 0.0
+    subcontract_capacity: npt.ArrayLike | None = None
+    production_max: npt.ArrayLike | None = None
+    inventory_min: npt.ArrayLike | None = None
+    inventory_max: npt.ArrayLike | None = None
+    ending_inventory_min: float | None = None
+    ending_backlog_max: float | None = 0.0
+    ending_workforce_min: float | None = None
+    ending_workforce_max: float | None = None
+    _data: _Data = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # the dataclass is frozen; normalising in place is the one exception
+        if not isinstance(self.costs, AggregateCosts):
+            raise ValueError(f"costs must be an AggregateCosts, got {type(self.costs).__name__}")
+        try:
+            demand = np.asarray(self.demand, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"demand must be a 1-D array of numbers, got {self.demand!r}") from None
+        if demand.ndim != 1 or demand.size == 0:
+            raise ValueError(f"demand must be a non-empty 1-D array, got shape {demand.shape}")
+        horizon = demand.size
+        demand = _per_bucket("demand", demand, horizon)
+        set_(self, "demand", demand)
+
+        for name in ("opening_inventory", "opening_backlog", "opening_workforce"):
+            set_(self, name, _scalar(name, getattr(self, name)))
+        set_(self, "hours_per_unit", _scalar("hours_per_unit", self.hours_per_unit, positive=True))
+        reg_hours = _per_bucket(
+            "regular_hours_per_worker", self.regular_hours_per_worker, horizon, positive=True
+        )
+        set_(self, "regular_hours_per_worker", reg_hours)
+        ot_hours = _per_bucket("max_overtime_hours_per_worker", self.max_overtime_hours_per_worker, horizon)
+        set_(self, "max_overtime_hours_per_worker", ot_hours)
+
+        def optional_per_bucket(name: str, default: float) -> FloatArray:
+            value = getattr(self, name)
+            if value is None:
+                return _frozen(np.full(horizon, default))
+            arr = _per_bucket(name, value, horizon, allow_inf=True)
+            set_(self, name, arr)
+            return arr
+
+        sub_cap = optional_per_bucket("subcontract_capacity", math.inf)
+        prod_max = optional_per_bucket("production_max", math.inf)
+        inv_min = optional_per_bucket("inventory_min", 0.0)
+        inv_max = optional_per_bucket("inventory_max", math.inf)
+        if np.isinf(inv_min).any():
+            raise ValueError("inventory_min must be finite")
+
+        def optional_scalar(name: str, default: float) -> float:
+            value = getattr(self, name)
+            if value is None:
+                return default
+            x = _scalar(name, value)
+            set_(self, name, x)
+            return x
+
+        end_inv = optional_scalar("ending_inventory_min", 0.0)
+        end_backlog = optional_scalar("ending_backlog_max", math.inf)
+        end_w_min = optional_scalar("ending_workforce_min", 0.0)
+        end_w_max = optional_scalar("ending_workforce_max", math.inf)
+
+        # Consistency between fields: each of these makes the problem infeasible by construction, which
+        # is better reported against the field than as an opaque solver failure later.
+        if self.opening_inventory > 0 and self.opening_backlog > 0:
+            raise ValueError(
+                "opening_backlog must be 0 when opening_inventory > 0 (stock on hand would have filled it)"
+            )
+        if (inv_max < inv_min).any():
+            t = int(np.argmax(inv_max < inv_min))
+            raise ValueError(
+                f"inventory_max must be >= inventory_min, got {inv_max[t]:g} < {inv_min[t]:g} "
+                f"in bucket {t + 1}"
+            )
+        if end_inv > inv_max[-1]:
+            raise ValueError(
+                f"ending_inventory_min ({end_inv:g}) exceeds inventory_max in the last bucket "
+                f"({inv_max[-1]:g})"
+            )
+        if end_w_min > end_w_max:
+            raise ValueError(
+                f"ending_workforce_min ({end_w_min:g}) exceeds ending_workforce_max ({end_w_max:g})"
+            )
+
+        costs = self.costs
+        if costs.regular_cost_per_worker is not None:
+            per_worker = np.full(horizon, costs.regular_cost_per_worker)
+        else:
+            assert costs.regular_wage_per_hour is not None  # AggregateCosts guarantees one of the two
+            per_worker = costs.regular_wage_per_hour * reg_hours
+        set_(
+            self,
+            "_data",
+            _Data(
+                demand=demand,
+                units_per_worker=_frozen(reg_hours / self.hours_per_unit),
+                overtime_hours_per_worker=ot_hours,
+                regular_cost_per_worker=_frozen(per_worker),
+                subcontract_capacity=sub_cap,
+                production_max=prod_max,
+                inventory_min=inv_min,
+                inventory_max=inv_max,
+                ending_inventory_min=end_inv,
+                ending_backlog_max=end_backlog,
+                ending_workforce_min=end_w_min,
+                ending_workforce_max=end_w_max,
+            ),
+        )
+
+    @property
+    def horizon(self) -> int:
+        """Number of buckets T."""
+        return int(self._data.demand.size)
+
+
+# --------------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """Cost of a plan by category, summed over the horizon."""
+
+    regular_labor: float
+    overtime: float
+    hiring: float
+    layoff: float
+    holding: float
+    backlog: float
+    materials: float
+    subcontracting: float
+
+    @property
+    def total(self) -> float:
+        """Sum of all categories."""
+        return math.fsum(self.as_dict().values())
+
+    def as_dict(self) -> dict[str, float]:
+        """The categories as a plain dict, in declaration order."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class AggregatePlan:
+    """An aggregate plan: the decision variables by bucket, their cost and how they were obtained.
+
+    Attributes:
+        strategy: ``"lp"``, ``"milp"``, ``"level"``, ``"chase"``, ``"hybrid"`` or the caller's label.
+        status: ``"optimal"`` for a solved program, ``"time_limit"`` for a MILP stopped early with a
+            feasible incumbent, ``"evaluated"`` for a plan priced by :func:`evaluate_plan`.
+        message: The solver's message (empty for rule-based plans).
+        workforce: W_t, workers employed in bucket t.
+        hired: H_t, workers hired at the start of bucket t.
+        laid_off: L_t, workers laid off at the start of bucket t.
+        production: P_t, units made in-house (regular plus overtime).
+        overtime_hours: O_t, overtime hours worked.
+        inventory: I_t, ending inventory.
+        backlog: S_t, ending backlog.
+        subcontracted: C_t, units bought from the subcontractor.
+        costs: Cost by category.
+        total_cost: ``costs.total``.
+    """
+
+    strategy: str
+    status: str
+    message: str
+    workforce: FloatArray
+    hired: FloatArray
+    laid_off: FloatArray
+    production: FloatArray
+    overtime_hours: FloatArray
+    inventory: FloatArray
+    backlog: FloatArray
+    subcontracted: FloatArray
+    costs: CostBreakdown
+    total_cost: float
+
+    @property
+    def horizon(self) -> int:
+        """Number of buckets T."""
+        return int(self.workforce.size)
+
+    @property
+    def average_inventory(self) -> float:
+        """Mean ending inventory over the horizon."""
+        return float(np.mean(self.inventory))
+
+
+class AggregatePlanningError(RuntimeError):
+    """The solver found no plan: the problem is infeasible or the solve failed.
+
+    Attributes:
+        status: The solver's integer status code.
+        solver_message: The solver's own message.
+    """
+
+    def __init__(self, message: str, *, status: int, solver_message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.solver_message = solver_message
+
+
+# --------------------------------------------------------------------------------------------------
+# Costing and evaluation (shared by the LP and the rules)
+# --------------------------------------------------------------------------------------------------
+
+_VARIABLES = (
+    "workforce",
+    "hired",
+    "laid_off",
+    "production",
+    "overtime_hours",
+    "inventory",
+    "backlog",
+    "subcontracted",
+)
+
+
+def _unit_costs(inp: AggregateInput) -> dict[str, FloatArray]:
+    """Cost per unit of each decision variable, per bucket: the LP objective and the cost function."""
+    d, c = inp._data, inp.costs
+    horizon = inp.horizon
+
+    def full(x: float) -> FloatArray:
+        return np.full(horizon, x)
+
+    return {
+        "workforce": d.regular_cost_per_worker,
+        "hired": full(c.hiring_cost_per_worker),
+        "laid_off": full(c.layoff_cost_per_worker),
+        "production": full(c.material_cost_per_unit),
+        "overtime_hours": full(c.overtime_cost_per_hour),
+        "inventory": full(c.holding_cost_per_unit),
+        "backlog": full(c.backlog_cost_per_unit),
+        "subcontracted": full(c.subcontract_cost_per_unit),
+    }
+
+
+def _check_vector(name: str, value: npt.ArrayLike, horizon: int) -> FloatArray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (horizon,):
+        raise ValueError(f"{name} must have one value per bucket ({horizon}), got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite")
+    return arr
+
+
+def plan_costs(
+    inp: AggregateInput,
+    *,
+    workforce: npt.ArrayLike,
+    hired: npt.ArrayLike,
+    laid_off: npt.ArrayLike,
+    production: npt.ArrayLike,
+    overtime_hours: npt.ArrayLike,
+    inventory: npt.ArrayLike,
+    backlog: npt.ArrayLike,
+    subcontracted: npt.ArrayLike,
+) -> CostBreakdown:
+    """Price a plan's decision variables with the input's cost rates.
+
+    This is the single cost function behind every plan in this module, LP or rule-based, so their
+    totals are comparable.
+
+    Args:
+        inp: The planning problem (only its cost rates and regular hours are used).
+        workforce: W_t by bucket.
+        hired: H_t by bucket.
+        laid_off: L_t by bucket.
+        production: P_t by bucket.
+        overtime_hours: O_t by bucket.
+        inventory: I_t by bucket.
+        backlog: S_t by bucket.
+        subcontracted: C_t by bucket.
+
+    Returns:
+        The cost by category.
+
+    Raises:
+        ValueError: If an array does not have one finite value per bucket.
+    """
+    values = {
+        "workforce": workforce,
+        "hired": hired,
+        "laid_off": laid_off,
+        "production": production,
+        "overtime_hours": overtime_hours,
+        "inventory": inventory,
+        "backlog": backlog,
+        "subcontracted": subcontracted,
+    }
+    unit = _unit_costs(inp)
+    cost = {
+        name: math.fsum(unit[name] * _check_vector(name, values[name], inp.horizon)) for name in _VARIABLES
+    }
+    return CostBreakdown(
+        regular_labor=cost["workforce"],
+        overtime=cost["overtime_hours"],
+        hiring=cost["hired"],
+        layoff=cost["laid_off"],
+        holding=cost["inventory"],
+        backlog=cost["backlog"],
+        materials=cost["production"],
+        subcontracting=cost["subcontracted"],
+    )
+
+
+def _make_plan(
+    inp: AggregateInput, strategy: str, status: str, message: str, arrays: dict[str, FloatArray]
+) -> AggregatePlan:
+    frozen = {name: _frozen(np.array(arrays[name], dtype=np.float64)) for name in _VARIABLES}
+    costs = plan_costs(inp, **frozen)
+    return AggregatePlan(
+        strategy=strategy, status=status, message=message, costs=costs, total_cost=costs.total, **frozen
+    )
+
+
+def evaluate_plan(
+    inp: AggregateInput,
+    *,
+    workforce: npt.ArrayLike,
+    production: npt.ArrayLike,
+    overtime_hours: npt.ArrayLike | None = None,
+    subcontracted: npt.ArrayLike | None = None,
+    strategy: str = "custom",
+) -> AggregatePlan:
+    """Complete and price a plan given its primary decisions.
+
+    Hires and layoffs follow from the workforce path (starting at ``opening_workforce``), inventory and
+    backlog from the balance ``I_t - S_t = I_{t-1} - S_{t-1} + P_t + C_t - D_t`` with stock and backlog
+    netted (never both positive). No constraint is enforced: use :func:`plan_violations` to check one.
+
+    Args:
+        inp: The planning problem.
+        workforce: W_t by bucket, ``>= 0``.
+        production: P_t by bucket, ``>= 0``.
+        overtime_hours: O_t by bucket, ``>= 0`` (default none).
+        subcontracted: C_t by bucket, ``>= 0`` (default none).
+        strategy: Label stored in the plan.
+
+    Returns:
+        The plan, with status ``"evaluated"``.
+
+    Raises:
+        ValueError: If an array has the wrong length or a negative or non-finite value.
+    """
+    horizon = inp.horizon
+    zeros = np.zeros(horizon)
+    given = {
+        "workforce": workforce,
+        "production": production,
+        "overtime_hours": zeros if overtime_hours is None else overtime_hours,
+        "subcontracted": zeros if subcontracted is None else subcontracted,
+    }
+    arrays: dict[str, FloatArray] = {}
+    for name, value in given.items():
+        arr = _check_vector(name, value, horizon)
+        if (arr < 0).any():
+            raise ValueError(f"{name} must be >= 0, got {arr.min():g}")
+        arrays[name] = arr
+    w = arrays["workforce"]
+    change = np.diff(w, prepend=inp.opening_workforce)
+    arrays["hired"] = np.maximum(change, 0.0)
+    arrays["laid_off"] = np.maximum(-change, 0.0)
+    # A running sum rather than cumsum-and-difference keeps each bucket's balance exact to one rounding.
+    net = np.empty(horizon)
+    running = inp.opening_inventory - inp.opening_backlog
+    supply = arrays["production"] + arrays["subcontracted"] - inp._data.demand
+    for t in range(horizon):
+        running += supply[t]
+        net[t] = running
+    arrays["inventory"] = np.maximum(net, 0.0)
+    arrays["backlog"] = np.maximum(-net, 0.0)
+    return _make_plan(inp, strategy, "evaluated", "", arrays)
+
+
+def plan_violations(inp: AggregateInput, plan: AggregatePlan, *, tol: float = 1e-6) -> list[str]:
+    """List the LP constraints a plan breaks.
+
+    Args:
+        inp: The planning problem.
+        plan: Any plan for it (LP, rule-based or hand-made).
+        tol: Relative tolerance: a constraint counts as broken when it is off by more than
+            ``tol * max(1, size of the quantities involved)``.
+
+    Returns:
+        One human-readable line per broken constraint and bucket; empty when the plan is feasible.
+    """
+    d = inp._data
+    horizon = inp.horizon
+    out: list[str] = []
+
+    def check(
+        label: str, lhs: FloatArray, relation: Literal["<=", ">=", "=="], rhs: FloatArray, first: int = 0
+    ) -> None:
+        scale = np.maximum(1.0, np.maximum(np.abs(lhs), np.where(np.isfinite(rhs), np.abs(rhs), 0.0)))
+        gap = lhs - rhs
+        if relation == "==":
+            bad = np.abs(gap) > tol * scale
+        else:
+            bad = (gap if relation == "<=" else -gap) > tol * scale
+        for t in np.flatnonzero(bad):
+            out.append(f"{label}: bucket {first + t + 1}: {lhs[t]:.6g} {relation} {rhs[t]:.6g} fails")
+
+    zero = np.zeros(horizon)
+    for name in _VARIABLES:
+        check(f"{name} >= 0", np.asarray(getattr(plan, name)), ">=", zero)
+    w, p, o = plan.workforce, plan.production, plan.overtime_hours
+    inv, back, sub = plan.inventory, plan.backlog, plan.subcontracted
+    check("workforce balance", w, "==", np.r_[inp.opening_workforce, w[:-1]] + plan.hired - plan.laid_off)
+    opening_net = inp.opening_inventory - inp.opening_backlog
+    check("inventory balance", inv - back, "==", np.r_[opening_net, (inv - back)[:-1]] + p + sub - d.demand)
+    check("labour capacity", p, "<=", d.units_per_worker * w + o / inp.hours_per_unit)
+    check("overtime limit", o, "<=", d.overtime_hours_per_worker * w)
+    check("production_max", p, "<=", d.production_max)
+    check("subcontract_capacity", sub, "<=", d.subcontract_capacity)
+    check("inventory_min", inv, ">=", d.inventory_min)
+    check("inventory_max", inv, "<=", d.inventory_max)
+    last = horizon - 1
+    ends: list[tuple[str, FloatArray, Literal["<=", ">="], float]] = [
+        ("ending_inventory_min", inv, ">=", d.ending_inventory_min),
+        ("ending_backlog_max", back, "<=", d.ending_backlog_max),
+        ("ending_workforce_min", w, ">=", d.ending_workforce_min),
+        ("ending_workforce_max", w, "<=", d.ending_workforce_max),
+    ]
+    for label, values, relation, bound in ends:
+        check(label, values[last:], relation, np.array([bound]), first=last)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Linear program
+# --------------------------------------------------------------------------------------------------
+
+
+def solve_lp(
+    inp: AggregateInput, integer_workforce: bool = False, *, time_limit: float | None = None
+) -> AggregatePlan:
+    """Find the cheapest aggregate plan with the textbook linear program (see the module docstring).
+
+    Args:
+        inp: The planning problem.
+        integer_workforce: If True, W, H and L must be whole workers and the mixed-integer program is
+            solved with ``scipy.optimize.milp``; otherwise the linear relaxation with
+            ``scipy.optimize.linprog`` (both HiGHS).
+        time_limit: Wall-clock limit in seconds for the solver (None = none). A MILP stopped by it
+            with a feasible plan in hand returns that plan with status ``"time_limit"``.
+
+    Returns:
+        The optimal plan (strategy ``"lp"`` or ``"milp"``), priced by :func:`plan_costs`.
+
+    Raises:
+        ValueError: If ``integer_workforce`` is set and ``opening_workforce`` is fractional.
+        AggregatePlanningError: If the problem is infeasible or the solver fails; the message
+            includes the solver's.
+    """
+    if integer_workforce and not float(inp.opening_workforce).is_integer():
+        raise ValueError(
+            "opening_workforce must be a whole number when integer_workforce=True, "
+            f"got {inp.opening_workforce}"
+        )
+    d = inp._data
+    horizon = inp.horizon
+    n_var = len(_VARIABLES) * horizon
+    block = {name: k * horizon for k, name in enumerate(_VARIABLES)}
+
+    def col(name: str, t: int) -> int:
+        return block[name] + t
+
+    unit = _unit_costs(inp)
+    objective = np.concatenate([unit[name] for name in _VARIABLES])
+
+    eq_rows: list[tuple[dict[int, float], float]] = []
+    ub_rows: list[tuple[dict[int, float], float]] = []
+    opening_net = inp.opening_inventory - inp.opening_backlog
+    for t in range(horizon):
+        # Workforce balance: W_t - W_{t-1} - H_t + L_t = 0 (W_0 moves to the right-hand side).
+        row = {col("workforce", t): 1.0, col("hired", t): -1.0, col("laid_off", t): 1.0}
+        if t > 0:
+            row[col("workforce", t - 1)] = -1.0
+        eq_rows.append((row, inp.opening_workforce if t == 0 else 0.0))
+        # Inventory balance: I_t - S_t - I_{t-1} + S_{t-1} - P_t - C_t = -D_t.
+        row = {
+            col("inventory", t): 1.0,
+            col("backlog", t): -1.0,
+            col("production", t): -1.0,
+            col("subcontracted", t): -1.0,
+        }
+        if t > 0:
+            row[col("inventory", t - 1)] = -1.0
+            row[col("backlog", t - 1)] = 1.0
+        eq_rows.append((row, -d.demand[t] + (opening_net if t == 0 else 0.0)))
+        # Labour capacity: P_t - u_t W_t - O_t / hours_per_unit <= 0.
+        ub_rows.append(
+            (
+                {
+                    col("production", t): 1.0,
+                    col("workforce", t): -d.units_per_worker[t],
+                    col("overtime_hours", t): -1.0 / inp.hours_per_unit,
+                },
+                0.0,
+            )
+        )
+        # Overtime limit: O_t - max_overtime_t W_t <= 0.
+        ub_rows.append(
+            ({col("overtime_hours", t): 1.0, col("workforce", t): -d.overtime_hours_per_worker[t]}, 0.0)
+        )
+
+    lower = np.zeros(n_var)
+    upper = np.full(n_var, np.inf)
+    lower[block["inventory"] : block["inventory"] + horizon] = d.inventory_min
+    upper[block["inventory"] : block["inventory"] + horizon] = d.inventory_max
+    upper[block["production"] : block["production"] + horizon] = d.production_max
+    upper[block["subcontracted"] : block["subcontracted"] + horizon] = d.subcontract_capacity
+    last = horizon - 1
+    lower[col("inventory", last)] = d.ending_target
+    upper[col("backlog", last)] = d.ending_backlog_max
+    lower[col("workforce", last)] = d.ending_workforce_min
+    upper[col("workforce", last)] = d.ending_workforce_max
+
+    a_eq, b_eq = _to_sparse(eq_rows, n_var)
+    a_ub, b_ub = _to_sparse(ub_rows, n_var)
+
+    if integer_workforce:
+        integrality = np.zeros(n_var)
+        integrality[: 3 * horizon] = 1  # W, H and L are the first three blocks
+        options: dict[str, Any] = {} if time_limit is None else {"time_limit": time_limit}
+        res = milp(
+            objective,
+            constraints=[
+                LinearConstraint(a_eq, b_eq, b_eq),
+                LinearConstraint(a_ub, np.full(b_ub.size, -np.inf), b_ub),
+            ],
+            integrality=integrality,
+            bounds=Bounds(lower, upper),
+            options=options,
+        )
+        strategy = "milp"
+        has_solution = res.x is not None
+        if res.status == 0 and has_solution:
+            status = "optimal"
+        elif res.status == 1 and has_solution:
+            status = "time_limit"
+        else:
+            raise _solver_error(strategy, int(res.status), str(res.message))
+    else:
+        options = {} if time_limit is None else {"time_limit": time_limit}
+        res = linprog(
+            objective,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            A_eq=a_eq,
+            b_eq=b_eq,
+            bounds=np.column_stack([lower, upper]),
+            method="highs",
+            options=options,
+        )
+        strategy = "lp"
+        if res.status != 0 or res.x is None:
+            raise _solver_error(strategy, int(res.status), str(res.message))
+        status = "optimal"
+
+    x = np.asarray(res.x, dtype=np.float64)
+    arrays = {name: x[block[name] : block[name] + horizon].copy() for name in _VARIABLES}
+    for name in _VARIABLES:
+        # HiGHS may return -1e-12 for a variable at its zero bound; a plan should not show it.
+        arrays[name] = np.maximum(arrays[name], 0.0)
+    if integer_workforce:
+        for name in ("workforce", "hired", "laid_off"):
+            arrays[name] = np.round(arrays[name])
+    return _make_plan(inp, strategy, status, str(res.message), arrays)
+
+
+def _to_sparse(rows: list[tuple[dict[int, float], float]], n_var: int) -> tuple[sparse.csr_array, FloatArray]:
+    data: list[float] = []
+    row_idx: list[int] = []
+    col_idx: list[int] = []
+    rhs = np.empty(len(rows))
+    for i, (coeffs, b) in enumerate(rows):
+        for j, v in coeffs.items():
+            row_idx.append(i)
+            col_idx.append(j)
+            data.append(v)
+        rhs[i] = b
+    matrix = sparse.csr_array((data, (row_idx, col_idx)), shape=(len(rows), n_var))
+    return matrix, rhs
+
+
+def _solver_error(strategy: str, status: int, message: str) -> AggregatePlanningError:
+    meaning = {1: "iteration or time limit reached", 2: "infeasible", 3: "unbounded", 4: "numerical trouble"}
+    what = meaning.get(status, "failed")
+    return AggregatePlanningError(
+        f"aggregate plan ({strategy}) not found: {what} (status {status}): {message}",
+        status=status,
+        solver_message=message,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Rule-based strategies
+# --------------------------------------------------------------------------------------------------
+
+
+def _workers(x: float, integer_workforce: bool) -> float:
+    return float(math.ceil(x - _CEIL_SLACK)) if integer_workforce else x
+
+
+def _clip_ending_workforce(inp: AggregateInput, w: float) -> float:
+    return min(max(w, inp._data.ending_workforce_min), inp._data.ending_workforce_max)
+
+
+def level_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> AggregatePlan:
+    """Level strategy: one workforce, constant regular-time production, stock absorbs the seasonality.
+
+    The workforce is set in bucket 1 to make the horizon's net requirement (demand plus opening
+    backlog plus ending target, minus opening inventory) in regular time, then held; see the module
+    docstring for the exact rule.
+
+    Args:
+        inp: The planning problem.
+        integer_workforce: Round the workforce up to a whole worker.
+
+    Returns:
+        The plan (strategy ``"level"``).
+    """
+    d = inp._data
+    net_requirement = float(d.demand.sum()) + inp.opening_backlog - inp.opening_inventory + d.ending_target
+    w = max(net_requirement, 0.0) / float(d.units_per_worker.sum())
+    w = _clip_ending_workforce(inp, _workers(w, integer_workforce))
+    production = np.minimum(w * d.units_per_worker, d.production_max)
+    return evaluate_plan(inp, workforce=np.full(inp.horizon, w), production=production, strategy="level")
+
+
+def chase_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> AggregatePlan:
+    """Chase strategy: make each bucket's requirement, hiring and laying off to match it.
+
+    Args:
+        inp: The planning problem.
+        integer_workforce: Round each bucket's workforce up to a whole worker.
+
+    Returns:
+        The plan (strategy ``"chase"``); see the module docstring for the exact rule.
+    """
+    d = inp._data
+    horizon = inp.horizon
+    floors = d.floors
+    workforce = np.empty(horizon)
+    production = np.empty(horizon)
+    net = inp.opening_inventory - inp.opening_backlog
+    for t in range(horizon):
+        p = min(max(0.0, d.demand[t] + floors[t] - net), d.production_max[t])
+        w = _workers(p / d.units_per_worker[t], integer_workforce)
+        if t == horizon - 1:
+            w = _clip_ending_workforce(inp, w)
+            p = min(p, w * d.units_per_worker[t])
+        workforce[t], production[t] = w, p
+        net += p - d.demand[t]
+    return evaluate_plan(inp, workforce=workforce, production=production, strategy="chase")
+
+
+def hybrid_plan(
+    inp: AggregateInput,
+    *,
+    workforce_quantile: float = 0.5,
+    workforce: float | None = None,
+    integer_workforce: bool = False,
+) -> AggregatePlan:
+    """Hybrid strategy: a constant workforce, peaks covered by overtime, then subcontracting.
+
+    Args:
+        inp: The planning problem.
+        workforce_quantile: Quantile (0..1) of the per-bucket requirement ``D_t / u_t`` that sets the
+            workforce when ``workforce`` is not given; 0.5 staffs for the median bucket.
+        workforce: The constant workforce to use, overriding ``workforce_quantile``.
+        integer_workforce: Round the workforce up to a whole worker.
+
+    Returns:
+        The plan (strategy ``"hybrid"``); see the module docstring for the exact rule.
+
+    Raises:
+        ValueError: If ``workforce_quantile`` is outside [0, 1] or ``workforce`` is negative.
+    """
+    d = inp._data
+    horizon = inp.horizon
+    if workforce is None:
+        q = _scalar("workforce_quantile", workforce_quantile)
+        if q > 1:
+            raise ValueError(f"workforce_quantile must be in [0, 1], got {q:g}")
+        w = float(np.quantile(d.demand / d.units_per_worker, q))
+    else:
+        w = _scalar("workforce", workforce)
+    w = _clip_ending_workforce(inp, _workers(w, integer_workforce))
+
+    floors = d.floors
+    # Demand still to come from bucket t on, so regular time never builds stock nobody will need.
+    demand_to_come = np.cumsum(d.demand[::-1])[::-1]
+    production = np.empty(horizon)
+    overtime_hours = np.empty(horizon)
+    subcontracted = np.empty(horizon)
+    net = inp.opening_inventory - inp.opening_backlog
+    for t in range(horizon):
+        requirement = max(0.0, d.demand[t] + floors[t] - net)
+        still_needed = max(0.0, demand_to_come[t] + d.ending_target - net)
+        regular = min(w * d.units_per_worker[t], d.production_max[t], still_needed)
+        gap = max(0.0, requirement - regular)
+        overtime_units = min(
+            gap,
+            w * d.overtime_hours_per_worker[t] / inp.hours_per_unit,
+            d.production_max[t] - regular,
+        )
+        sub = min(gap - overtime_units, d.subcontract_capacity[t])
+        production[t] = regular + overtime_units
+        overtime_hours[t] = overtime_units * inp.hours_per_unit
+        subcontracted[t] = sub
+        net += production[t] + sub - d.demand[t]
+    return evaluate_plan(
+        inp,
+        workforce=np.full(horizon, w),
+        production=production,
+        overtime_hours=overtime_hours,
+        subcontracted=subcontracted,
+        strategy="hybrid",
+    )
+
+
+_RULES: dict[str, Callable[..., AggregatePlan]] = {
+    "level": level_plan,
+    "chase": chase_plan,
+    "hybrid": hybrid_plan,
+}
+
+
+def rule_based_plan(
+    inp: AggregateInput, strategy: Literal["level", "chase", "hybrid"], **options: Any
+) -> AggregatePlan:
+    """Run a rule-based strategy by name, e.g. from a scenario file.
+
+    Args:
+        inp: The planning problem.
+        strategy: ``"level"``, ``"chase"`` or ``"hybrid"``.
+        **options: Keyword options of the strategy's function (e.g. ``workforce_quantile``).
+
+    Returns:
+        The plan.
+
+    Raises:
+        ValueError: If the strategy name is unknown.
+    """
+    try:
+        rule = _RULES[strategy]
+    except KeyError:
+        raise ValueError(f"strategy must be one of {sorted(_RULES)}, got {strategy!r}") from None
+    return rule(inp, **options)

@@ -1,0 +1,613 @@
+"""The scenario: one YAML file that describes a company, validated once at the boundary.
+
+``load_scenario(path)`` returns an immutable :class:`Scenario` or raises :class:`ScenarioError`, whose
+message names the file, the key path of every problem (``factories[1].capacity``) and what was expected.
+Nothing downstream re-validates. Unknown keys are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from simsop.dists import DIST_NAMES, Deterministic, DistSpec, coerce_dist
+
+Dist = Annotated[DistSpec, BeforeValidator(coerce_dist)]
+
+POLICY_TYPES = ("none", "base_stock", "sS", "rQ", "one_for_one")
+ALLOCATION_RULES = ("fcfs", "priority", "fair_share")
+_TAGS = set(DIST_NAMES) | set(POLICY_TYPES)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------------------------- products
+
+
+class Product(_Model):
+    """A finished good: what it sells for, what it costs, what it costs to hold or to miss."""
+
+    id: str = Field(min_length=1)
+    family: str = "default"
+    price: NonNegativeFloat
+    unit_cost: NonNegativeFloat
+    holding_cost: NonNegativeFloat | None = Field(
+        default=None, description="holding cost per unit per day (give this or holding_rate)"
+    )
+    holding_rate: NonNegativeFloat | None = Field(
+        default=None, description="annual holding rate as a fraction of unit cost (default 0.25)"
+    )
+    backorder_penalty: NonNegativeFloat = Field(default=0.0, description="per unit backordered per day")
+    lost_sale_cost: NonNegativeFloat = Field(default=0.0, description="per unit lost, beyond the lost margin")
+
+    @model_validator(mode="after")
+    def _one_holding(self) -> Product:
+        if self.holding_cost is not None and self.holding_rate is not None:
+            raise ValueError("give holding_cost (per unit per day) or holding_rate (annual), not both")
+        return self
+
+    @property
+    def holding_per_day(self) -> float:
+        """Holding cost per unit per day."""
+        if self.holding_cost is not None:
+            return self.holding_cost
+        rate = 0.25 if self.holding_rate is None else self.holding_rate
+        return rate * self.unit_cost / 365.0
+
+
+# ---------------------------------------------------------------------------------------------- demand
+
+
+class Seasonality(_Model):
+    """Seasonal multiplier: twelve monthly factors, or a sinusoid with an amplitude and a peak day."""
+
+    monthly: tuple[PositiveFloat, ...] | None = Field(default=None, description="12 factors, Jan..Dec")
+    amplitude: float | None = Field(default=None, ge=0, lt=1, description="relative swing of a sinusoid")
+    peak_day: float = Field(default=0.0, description="day of the year of the sinusoid's peak")
+    period: PositiveFloat = Field(default=365.0, description="days per seasonal cycle")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Seasonality:
+        if (self.monthly is None) == (self.amplitude is None):
+            raise ValueError("give either 'monthly' (12 factors) or 'amplitude' (a sinusoid)")
+        if self.monthly is not None and len(self.monthly) != 12:
+            raise ValueError(f"'monthly' needs 12 factors, got {len(self.monthly)}")
+        return self
+
+
+class DemandSpec(_Model):
+    """Demand of one customer segment for one product.
+
+    Either ``orders_per_day`` (a Poisson stream of orders, each of ``quantity`` units, arriving at
+    random times of the day) or ``daily`` (one order a day of a random total, placed at the start of
+    the day). ``trend`` is the relative growth per year (0.1 = +10% a year, linear).
+    """
+
+    product: str
+    orders_per_day: PositiveFloat | None = None
+    quantity: Dist = Field(default_factory=lambda: Deterministic(value=1.0))
+    daily: Dist | None = None
+    trend: float = Field(default=0.0, gt=-1.0)
+    seasonality: Seasonality | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DemandSpec:
+        if (self.orders_per_day is None) == (self.daily is None):
+            raise ValueError("give either 'orders_per_day' (with 'quantity') or 'daily' (a daily total)")
+        if self.daily is not None and "quantity" in self.model_fields_set:
+            raise ValueError("'quantity' goes with 'orders_per_day', not with 'daily'")
+        return self
+
+    @property
+    def mean_per_day(self) -> float:
+        """Nominal mean units per day, before trend and seasonality."""
+        if self.daily is not None:
+            return self.daily.mean
+        assert self.orders_per_day is not None
+        return self.orders_per_day * self.quantity.mean
+
+
+class Customer(_Model):
+    """A customer segment: where it is served from, what it buys and how long it waits.
+
+    ``unmet: lost_sale`` means what is not shipped by the promised date is lost; ``backorder`` means the
+    customer waits, for at most ``patience`` days past the promised date (``null``: for ever).
+    ``priority``: 1 is served first under the ``priority`` allocation rule.
+    """
+
+    id: str = Field(min_length=1)
+    warehouse: str
+    demand: tuple[DemandSpec, ...] = Field(min_length=1)
+    requested_lead_time: NonNegativeFloat = Field(default=0.0, description="days from order to due date")
+    unmet: Literal["backorder", "lost_sale"] = "backorder"
+    patience: NonNegativeFloat | None = Field(default=None, description="days past due before cancelling")
+    priority: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _patience(self) -> Customer:
+        if self.unmet == "lost_sale" and self.patience not in (None, 0):
+            raise ValueError("'patience' goes with unmet: backorder (a lost sale waits 0 days)")
+        return self
+
+    @property
+    def patience_days(self) -> float:
+        """Days past the due date before the rest of a line is cancelled (inf: never)."""
+        if self.unmet == "lost_sale":
+            return 0.0
+        return float("inf") if self.patience is None else self.patience
+
+
+# ---------------------------------------------------------------------------------------------- policies
+
+
+class NoReplenishment(_Model):
+    """No reordering: stock comes only from the initial stock and from planned (pushed) production."""
+
+    type: Literal["none"]
+
+
+class BaseStock(_Model):
+    """Order up to ``level`` every ``review_period`` days (0: after every demand, i.e. continuous)."""
+
+    type: Literal["base_stock"]
+    level: NonNegativeFloat
+    review_period: int = Field(default=1, ge=0)
+    review_offset: int = Field(default=0, ge=0)
+
+
+class MinMax(_Model):
+    """(s, S): when the inventory position is at or below ``s``, order up to ``S``."""
+
+    type: Literal["sS"]
+    s: float
+    S: NonNegativeFloat
+    review_period: int = Field(default=1, ge=0)
+    review_offset: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MinMax:
+        if self.s >= self.S:
+            raise ValueError(f"S ({self.S:g}) must be greater than s ({self.s:g})")
+        return self
+
+
+class ReorderPointQuantity(_Model):
+    """(r, Q): when the inventory position is at or below ``r``, order batches of ``Q`` until above it."""
+
+    type: Literal["rQ"]
+    r: float
+    Q: PositiveFloat
+    review_period: int = Field(default=0, ge=0)
+    review_offset: int = Field(default=0, ge=0)
+
+
+class OneForOne(_Model):
+    """Continuous base-stock (S-1, S): every unit demanded is reordered at once."""
+
+    type: Literal["one_for_one"]
+    level: NonNegativeFloat
+
+
+PolicySpec = Annotated[
+    NoReplenishment | BaseStock | MinMax | ReorderPointQuantity | OneForOne, Field(discriminator="type")
+]
+
+
+# ---------------------------------------------------------------------------------------------- sites
+
+
+class StockItem(_Model):
+    """One product held at a warehouse: initial stock, replenishment policy and where it comes from."""
+
+    product: str
+    initial: NonNegativeFloat = 0.0
+    policy: PolicySpec = Field(default_factory=lambda: NoReplenishment(type="none"))
+    source: str | None = Field(default=None, description="a factory, supplier or another warehouse")
+
+
+class Warehouse(_Model):
+    """A stocking point. ``capacity`` caps on-hand plus on-order units (orders are cut to fit)."""
+
+    id: str = Field(min_length=1)
+    stock: tuple[StockItem, ...] = Field(min_length=1)
+    capacity: PositiveFloat | None = None
+    allocation: Literal["fcfs", "priority", "fair_share"] = "fcfs"
+
+
+class RateCapacity(_Model):
+    """Capacity in units per day: regular time, plus overtime used only when the queue needs it."""
+
+    regular: PositiveFloat
+    overtime: NonNegativeFloat = 0.0
+    overtime_cost: NonNegativeFloat = Field(default=0.0, description="extra cost per unit made on overtime")
+
+
+class Factory(_Model):
+    """A plant. Capacity is a rate (``capacity``) or parallel ``lines`` with a ``processing_time``.
+
+    ``processing_per: unit`` makes a job of q units take q draws' worth of time (their sum is approximated
+    by q times one draw); ``order`` makes every job take one draw whatever its size.
+    ``yield`` is the fraction of good units of each job (the rest is scrapped).
+    """
+
+    id: str = Field(min_length=1)
+    products: tuple[str, ...] = Field(min_length=1)
+    mode: Literal["make_to_stock", "make_to_order"] = "make_to_stock"
+    capacity: RateCapacity | None = None
+    lines: PositiveInt | None = None
+    processing_time: Dist | None = None
+    processing_per: Literal["unit", "order"] = "unit"
+    yield_: Dist = Field(default_factory=lambda: Deterministic(value=1.0), alias="yield")
+    fixed_cost_per_day: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _one_capacity(self) -> Factory:
+        if (self.capacity is None) == (self.lines is None):
+            raise ValueError("give either 'capacity' (units per day) or 'lines' with 'processing_time'")
+        if self.lines is not None and self.processing_time is None:
+            raise ValueError("'lines' needs a 'processing_time' distribution")
+        if self.capacity is not None and self.processing_time is not None:
+            raise ValueError("'processing_time' goes with 'lines', not with a rate 'capacity'")
+        return self
+
+
+class Supplier(_Model):
+    """An external supplier: a lead time, optionally a daily capacity and an on-time reliability."""
+
+    id: str = Field(min_length=1)
+    lead_time: Dist = Field(default_factory=lambda: Deterministic(value=0.0))
+    capacity: PositiveFloat | None = Field(default=None, description="units it can ship per day")
+    reliability: float = Field(default=1.0, gt=0, le=1, description="probability an order ships on time")
+    delay: Dist = Field(default_factory=lambda: Deterministic(value=0.0), description="extra days when late")
+    products: tuple[str, ...] | None = None
+
+
+class Lane(_Model):
+    """A transport link between two sites, with a random transit time and a cost per unit.
+
+    ``order_delay`` is the time an order takes to reach the source (information lead time).
+    """
+
+    from_: str = Field(alias="from")
+    to: str
+    lead_time: Dist = Field(default_factory=lambda: Deterministic(value=0.0))
+    cost_per_unit: NonNegativeFloat = 0.0
+    order_delay: NonNegativeFloat = 0.0
+
+
+# ---------------------------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Model):
+    """A company to simulate, with the run settings (days; warm-up is cut from every KPI)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    horizon: PositiveInt = Field(description="days simulated")
+    warmup: int = Field(default=0, ge=0, description="days cut from the KPIs")
+    seed: int = Field(default=0, ge=0)
+    replications: PositiveInt = 10
+    products: tuple[Product, ...] = Field(min_length=1)
+    customers: tuple[Customer, ...] = Field(min_length=1)
+    warehouses: tuple[Warehouse, ...] = Field(min_length=1)
+    factories: tuple[Factory, ...] = ()
+    suppliers: tuple[Supplier, ...] = ()
+    lanes: tuple[Lane, ...] = ()
+
+    def product(self, pid: str) -> Product:
+        return next(p for p in self.products if p.id == pid)
+
+    def lane(self, src: str, dst: str) -> Lane | None:
+        return next((ln for ln in self.lanes if ln.from_ == src and ln.to == dst), None)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.family for p in self.products))
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where (a key path) and what was expected."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; ``problems`` lists every problem found."""
+
+    def __init__(self, source: str, problems: Iterable[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = [f"{source}: {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+def _format_loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _TAGS or str(part).startswith("function-"):
+            continue  # discriminated-union tags say which variant, not where
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _problem_from_error(err: Mapping[str, Any]) -> Problem:
+    loc = tuple(err.get("loc", ()))
+    path = _format_loc(loc)
+    kind = err.get("type", "")
+    msg = str(err.get("msg", ""))
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        return Problem(path, f"unknown key '{key}'{_suggest(key)}")
+    if kind == "missing":
+        return Problem(path, "required key is missing")
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return Problem(path, f"unknown type {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}")
+    if kind == "union_tag_not_found":
+        ctx = err.get("ctx", {})
+        return Problem(path, f"needs a '{ctx.get('discriminator', '').strip(chr(39))}' key")
+    msg = msg.removeprefix("Value error, ")
+    given = err.get("input")
+    if kind not in ("value_error", "assertion_error") and not isinstance(given, dict | list):
+        msg += f" (got {given!r})"
+    return Problem(path, msg)
+
+
+_ALL_KEYS: set[str] = set()
+
+
+def _suggest(key: str) -> str:
+    if not _ALL_KEYS:
+        for m in (Scenario, Product, Customer, DemandSpec, Seasonality, Warehouse, StockItem, Factory,
+                  RateCapacity, Supplier, Lane, BaseStock, MinMax, ReorderPointQuantity, OneForOne):
+            _ALL_KEYS.update(_allowed_keys(m))
+    close = difflib.get_close_matches(key, sorted(_ALL_KEYS), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _load_empirical(node: Any, base: Path, path: str, problems: list[Problem]) -> Any:
+    """Read the CSV files that empirical distributions name, so the Scenario holds the values."""
+    if isinstance(node, dict):
+        if node.get("dist") == "empirical" and "file" in node and "values" not in node:
+            node = dict(node)
+            fpath = base / str(node["file"])
+            try:
+                with fpath.open(newline="") as fh:
+                    rows = list(csv.DictReader(fh))
+            except OSError as exc:
+                problems.append(Problem(path + ".file", f"cannot read {fpath}: {exc.strerror}"))
+                return node
+            if not rows:
+                problems.append(Problem(path + ".file", f"{fpath} has no data rows"))
+                return node
+            column = node.get("column") or next(iter(rows[0]))
+            if column not in rows[0]:
+                problems.append(Problem(path + ".column", f"{fpath} has no column {column!r}"))
+                return node
+            try:
+                node["values"] = [float(r[column]) for r in rows if r[column] not in ("", None)]
+            except ValueError as exc:
+                problems.append(Problem(path + ".file", f"{fpath} column {column!r}: {exc}"))
+            return node
+        return {k: _load_empirical(v, base, f"{path}.{k}" if path else str(k), problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_load_empirical(v, base, f"{path}[{i}]", problems) for i, v in enumerate(node)]
+    return node
+
+
+def _references(sc: Scenario) -> list[Problem]:
+    """Cross-references a schema cannot express: ids exist, are unique, and the network is connected."""
+    probs: list[Problem] = []
+
+    def unique(kind: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for i, x in enumerate(ids):
+            if x in seen:
+                probs.append(Problem(f"{kind}[{i}].id", f"duplicate id {x!r}"))
+            seen.add(x)
+
+    products = [p.id for p in sc.products]
+    unique("products", products)
+    unique("customers", [c.id for c in sc.customers])
+    site_lists = {"warehouses": [w.id for w in sc.warehouses], "factories": [f.id for f in sc.factories],
+                  "suppliers": [s.id for s in sc.suppliers]}
+    for kind, ids in site_lists.items():
+        unique(kind, ids)
+    all_sites = [x for ids in site_lists.values() for x in ids]
+    seen_sites: set[str] = set()
+    for x in all_sites:
+        if x in seen_sites:
+            probs.append(Problem("", f"site id {x!r} is used by more than one warehouse/factory/supplier"))
+        seen_sites.add(x)
+    pset, wh = set(products), {w.id: w for w in sc.warehouses}
+    fac, sup = {f.id: f for f in sc.factories}, {s.id: s for s in sc.suppliers}
+
+    def expect_product(path: str, pid: str) -> bool:
+        if pid not in pset:
+            probs.append(Problem(path, f"unknown product {pid!r}; expected one of {sorted(pset)}"))
+            return False
+        return True
+
+    if sc.warmup >= sc.horizon:
+        probs.append(Problem("warmup", f"must be shorter than the horizon ({sc.horizon} days)"))
+    for i, c in enumerate(sc.customers):
+        if c.warehouse not in wh:
+            probs.append(Problem(f"customers[{i}].warehouse", f"unknown warehouse {c.warehouse!r}; "
+                                 f"expected one of {sorted(wh)}"))
+            continue
+        stocked = {it.product for it in wh[c.warehouse].stock}
+        seen_p: set[str] = set()
+        for j, d in enumerate(c.demand):
+            p = f"customers[{i}].demand[{j}].product"
+            if expect_product(p, d.product):
+                if d.product not in stocked:
+                    probs.append(Problem(p, f"warehouse {c.warehouse!r} has no stock item for {d.product!r}"))
+                if d.product in seen_p:
+                    probs.append(Problem(p, f"product {d.product!r} appears twice for this customer"))
+                seen_p.add(d.product)
+    for i, f in enumerate(sc.factories):
+        for j, pid in enumerate(f.products):
+            expect_product(f"factories[{i}].products[{j}]", pid)
+    for i, s in enumerate(sc.suppliers):
+        for j, pid in enumerate(s.products or ()):
+            expect_product(f"suppliers[{i}].products[{j}]", pid)
+    for i, ln in enumerate(sc.lanes):
+        for key, site in (("from", ln.from_), ("to", ln.to)):
+            if site not in seen_sites:
+                probs.append(Problem(f"lanes[{i}].{key}", f"unknown site {site!r}"))
+        if ln.to not in wh and ln.to in seen_sites:
+            probs.append(Problem(f"lanes[{i}].to", f"{ln.to!r} is not a warehouse (goods go to warehouses)"))
+    lanes_seen: set[tuple[str, str]] = set()
+    for i, ln in enumerate(sc.lanes):
+        if (ln.from_, ln.to) in lanes_seen:
+            probs.append(Problem(f"lanes[{i}]", f"a second lane from {ln.from_!r} to {ln.to!r}"))
+        lanes_seen.add((ln.from_, ln.to))
+    for i, w in enumerate(sc.warehouses):
+        items_seen: set[str] = set()
+        for j, it in enumerate(w.stock):
+            base = f"warehouses[{i}].stock[{j}]"
+            expect_product(base + ".product", it.product)
+            if it.product in items_seen:
+                probs.append(Problem(base + ".product", f"product {it.product!r} appears twice"))
+            items_seen.add(it.product)
+            pol = it.policy
+            if it.source is None:
+                if pol.type != "none":
+                    probs.append(Problem(base + ".source", f"policy {pol.type!r} needs a source to order from"))
+                continue
+            src = it.source
+            if src == w.id:
+                probs.append(Problem(base + ".source", "a warehouse cannot replenish from itself"))
+            elif src in fac:
+                if it.product not in fac[src].products:
+                    probs.append(Problem(base + ".source", f"factory {src!r} does not make {it.product!r}"))
+                if fac[src].mode == "make_to_order" and pol.type != "none":
+                    probs.append(Problem(base + ".policy", f"factory {src!r} makes to order: each order is "
+                                         "made when a customer orders it, so the policy must be 'none'"))
+            elif src in sup:
+                prods = sup[src].products
+                if prods is not None and it.product not in prods:
+                    probs.append(Problem(base + ".source", f"supplier {src!r} does not sell {it.product!r}"))
+            elif src in wh:
+                if it.product not in {x.product for x in wh[src].stock}:
+                    probs.append(Problem(base + ".source", f"warehouse {src!r} does not stock {it.product!r}"))
+            else:
+                probs.append(Problem(base + ".source", f"unknown source {src!r}; expected a factory, "
+                                     "supplier or warehouse id"))
+                continue
+            if src not in sup and src != w.id and (src, w.id) not in lanes_seen:
+                probs.append(Problem(base + ".source", f"no lane from {src!r} to {w.id!r}; add one to 'lanes'"))
+    probs.extend(_cycles(sc))
+    return probs
+
+
+def _cycles(sc: Scenario) -> list[Problem]:
+    """Warehouse-to-warehouse sourcing must not loop (an order would chase itself for ever)."""
+    wh_ids = {w.id for w in sc.warehouses}
+    edges: dict[tuple[str, str], str] = {}
+    for w in sc.warehouses:
+        for it in w.stock:
+            if it.source in wh_ids:
+                edges[(w.id, it.product)] = it.source
+    for (w, p) in edges:
+        seen, node = {w}, w
+        while (node, p) in edges:
+            node = edges[(node, p)]
+            if node in seen:
+                return [Problem("warehouses", f"sourcing of {p!r} loops through warehouse {node!r}")]
+            seen.add(node)
+    return []
+
+
+def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Validate already-parsed data (a dict from YAML/JSON) into a Scenario, or raise ScenarioError."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
+    problems: list[Problem] = []
+    data = _load_empirical(data, base_dir or Path("."), "", problems)
+    if problems:
+        raise ScenarioError(source, problems)
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(source, [_problem_from_error(e) for e in exc.errors()]) from None
+    problems = _references(sc)
+    if problems:
+        raise ScenarioError(source, problems)
+    return sc
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (YAML or JSON).
+
+    Raises:
+        ScenarioError: the file cannot be read or parsed, or one or more keys are wrong; the message has
+            one line per problem, each naming the file and the key path.
+    """
+    import yaml  # imported here so that `simsop --help` stays fast
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(p), [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(str(p), [Problem("", f"not valid YAML: {where}{what}")]) from None
+    return parse_scenario(data, str(p), p.parent)
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """SHA-256 of the validated scenario's canonical JSON: equal for equal companies, whatever the file layout."""
+    blob = json.dumps(sc.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files, for editors."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "simsop scenario"
+    return schema
