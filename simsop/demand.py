@@ -28,9 +28,9 @@ def seasonal_factor(season: Seasonality | None, days: np.ndarray) -> np.ndarray:
     return 1.0 + season.amplitude * np.cos(2 * np.pi * (days - season.peak_day) / season.period)
 
 
-def multiplier(spec: DemandSpec, horizon: int, shock: np.ndarray | None = None) -> np.ndarray:
-    """Daily mean multiplier: linear trend x seasonality (x shocks, when given)."""
-    days = np.arange(horizon, dtype=float)
+def multiplier(spec: DemandSpec, horizon: int, shock: np.ndarray | None = None, first_day: int = 0) -> np.ndarray:
+    """Daily mean multiplier: linear trend x seasonality (x shocks, when given), from ``first_day`` on."""
+    days = np.arange(first_day, first_day + horizon, dtype=float)
     m = (1.0 + spec.trend * days / 365.0) * seasonal_factor(spec.seasonality, days)
     if shock is not None:
         m = m * shock
@@ -51,9 +51,13 @@ class DemandDraws:
 
 
 def draw_demand(spec: DemandSpec, horizon: int, rng: np.random.Generator,
-                shock: np.ndarray | None = None) -> DemandDraws:
-    """Draw every order of one stream (always in the same order: counts, times, quantities)."""
-    m = multiplier(spec, horizon, shock)
+                shock: np.ndarray | None = None, first_day: int = 0) -> DemandDraws:
+    """Draw every order of one stream (always in the same order: counts, times, quantities).
+
+    ``first_day`` < 0 draws a past (for the sales history a planner starts from); times stay relative
+    to ``first_day``.
+    """
+    m = multiplier(spec, horizon, shock, first_day)
     if spec.daily is not None:
         qty = spec.daily.sample_scaled(rng, m)
         days = np.nonzero(qty > 0)[0]
@@ -67,3 +71,16 @@ def draw_demand(spec: DemandSpec, horizon: int, rng: np.random.Generator,
     qty = spec.quantity.sample(rng, n)
     keep = qty > 0
     return DemandDraws(times[keep], qty[keep], False)
+
+
+def daily_units(spec: DemandSpec, days: int, rng: np.random.Generator, first_day: int = 0) -> np.ndarray:
+    """Total units demanded per day over ``days`` days (for a synthetic sales history)."""
+    draws = draw_demand(spec, days, rng, first_day=first_day)
+    out = np.zeros(days)
+    np.add.at(out, draws.times.astype(int), draws.qty)
+    return out
+
+
+def expected_units(spec: DemandSpec, days: int, first_day: int = 0) -> np.ndarray:
+    """Expected units demanded per day (the market's true mean, which a sales team may know)."""
+    return spec.mean_per_day * multiplier(spec, days, first_day=first_day)

@@ -35,6 +35,15 @@ KPI_NAMES = (
     "profit",
 )
 
+
+def _all_names() -> tuple[str, ...]:
+    from simsop.planning.kpis import PLANNING_KPI_NAMES
+
+    return KPI_NAMES + PLANNING_KPI_NAMES
+
+
+ALL_KPI_NAMES = _all_names()
+
 _TOL = 1e-9
 
 
@@ -243,8 +252,14 @@ def compute_kpis(rec: Records, sc: Scenario) -> dict[str, Any]:
     fk = factory_kpis(rec, sc)
     out.update(fk)
     out.update(money_kpis(rec, sc, prices, fk["overtime_cost"]))
+    from simsop.planning.kpis import PLANNING_COSTS, planning_kpis
+
+    out.update(planning_kpis(rec, sc, out["revenue"], out["gross_margin"]))
+    extra = sum(out[k] for k in PLANNING_COSTS)
+    out["total_cost"] += extra
+    out["profit"] -= extra
     window = rec.meta.horizon - rec.meta.warmup
     daily_ship = out["shipped_units"] / window
     out["days_of_supply"] = _ratio(out["avg_on_hand"], daily_ship)
     out["inventory_turns"] = _ratio(out["cogs"] * 365.0 / window, out["avg_inventory_value"])
-    return {k: out[k] for k in KPI_NAMES}
+    return {k: out[k] for k in ALL_KPI_NAMES}

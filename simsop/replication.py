@@ -32,7 +32,8 @@ def build_world(scenario: Scenario, seed: int | None = None, replication: int = 
 
 
 def run_replication(scenario: Scenario, seed: int | None = None, replication: int = 0,
-                    keep_records: bool = False, processes: tuple[Process, ...] = ()) -> ReplicationResult:
+                    keep_records: bool = False, processes: tuple[Process, ...] = (),
+                    policy: str | None = None) -> ReplicationResult:
     """Simulate one replication and compute its KPIs.
 
     Args:
@@ -42,8 +43,15 @@ def run_replication(scenario: Scenario, seed: int | None = None, replication: in
             whatever else changes (common random numbers).
         keep_records: return the event records too (they are dropped otherwise, to keep memory flat).
         processes: extra SimPy processes started with the world, each built by ``fn(world)``.
+        policy: the planning policy's name (default: the scenario's ``planning.policy``); ``none`` runs
+            the execution policies only.
     """
     world = build_world(scenario, seed, replication)
+    name = scenario.planning.policy if policy is None else policy
+    if name != "none":
+        from simsop.planning.cycle import planning_process
+
+        processes = (*processes, planning_process(scenario, name))
     records = world.run(processes)
     kpis = compute_kpis(records, scenario)
     return ReplicationResult(world.streams.seed, replication, kpis, records if keep_records else None,

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from simsop.dists import DIST_NAMES, Deterministic, DistSpec, coerce_dist
+from simsop.planning.spec import PlanningSpec
 
 Dist = Annotated[DistSpec, BeforeValidator(coerce_dist)]
 
@@ -313,6 +314,7 @@ class Scenario(_Model):
     factories: tuple[Factory, ...] = ()
     suppliers: tuple[Supplier, ...] = ()
     lanes: tuple[Lane, ...] = ()
+    planning: PlanningSpec = Field(default_factory=PlanningSpec, description="the S&OP cycle and its policy")
 
     def product(self, pid: str) -> Product:
         return next(p for p in self.products if p.id == pid)
@@ -431,6 +433,24 @@ def _load_empirical(node: Any, base: Path, path: str, problems: list[Problem]) -
     if isinstance(node, list):
         return [_load_empirical(v, base, f"{path}[{i}]", problems) for i, v in enumerate(node)]
     return node
+
+
+def _resolve_policy_files(data: dict[str, Any], base: Path | None) -> dict[str, Any]:
+    """Make a policy's ``file`` parameter (e.g. replayed decisions) relative to the scenario file."""
+    planning = data.get("planning")
+    if base is None or not isinstance(planning, dict) or not isinstance(planning.get("params"), dict):
+        return data
+
+    def fix(params: dict[str, Any]) -> dict[str, Any]:
+        out = dict(params)
+        for k, v in params.items():
+            if k == "file" and isinstance(v, str) and not Path(v).is_absolute():
+                out[k] = str((base / v).resolve())
+            elif isinstance(v, dict):
+                out[k] = fix(v)
+        return out
+
+    return {**data, "planning": {**planning, "params": fix(planning["params"])}}
 
 
 def _references(sc: Scenario) -> list[Problem]:
@@ -563,6 +583,7 @@ def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None 
         raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
     problems: list[Problem] = []
     data = _load_empirical(data, base_dir or Path("."), "", problems)
+    data = _resolve_policy_files(data, base_dir)
     if problems:
         raise ScenarioError(source, problems)
     try:

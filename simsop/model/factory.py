@@ -66,6 +66,7 @@ class FactorySite:
         self.regular = regular
         self.overtime = overtime
         self.capacity_factor = 1.0  # scales the rate capacity (shocks: 0 is an outage)
+        self.regular_by_day: list[float] | None = None  # planned regular capacity (workforce plans)
         self.lines = lines
         self.processing = processing
         self.per_unit = per_unit
@@ -88,7 +89,8 @@ class FactorySite:
     def produce_day(self, day: int) -> None:
         """Work the queue for one day at the rate capacity; the output leaves the plant tomorrow."""
         w = self.world
-        regular = self.regular * self.capacity_factor
+        base = self.regular if self.regular_by_day is None else self.regular_by_day[day]
+        regular = base * self.capacity_factor
         overtime = self.overtime * self.capacity_factor
         budget = min(self.queued_units, regular + overtime)
         reg_used = min(budget, regular)

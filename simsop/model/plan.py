@@ -26,6 +26,7 @@ class PlanBoard:
     def __init__(self, world: World) -> None:
         self.world = world
         self.targets: dict[tuple[int, int], np.ndarray] = {}
+        self.subcontract: dict[tuple[int, int], np.ndarray] = {}
         self.version = 0
 
     def set_production(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
@@ -50,6 +51,29 @@ class PlanBoard:
             arr[start_day:end] = np.asarray(daily, dtype=float)[: end - start_day]
         self.version += 1
 
+    def set_subcontract(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
+        """Units bought from subcontractors each day, delivered like the factory's own output."""
+        w = self.world
+        f, p = w.factory_index(factory), w.product_index(product)
+        arr = self.subcontract.setdefault((f, p), np.zeros(w.horizon))
+        end = min(start_day + len(daily), w.horizon)
+        if end > start_day:
+            arr[start_day:end] = np.maximum(np.asarray(daily, dtype=float)[: end - start_day], 0.0)
+        self.version += 1
+
+    def set_capacity(self, factory: str, start_day: int, regular_per_day: Sequence[float]) -> None:
+        """Replace a rate factory's regular capacity (units per day) from ``start_day`` on (workforce plans)."""
+        w = self.world
+        fac = w.factories[w.factory_index(factory)]
+        if fac.lines:
+            raise ValueError(f"factory {factory!r} has production lines; only a rate capacity can be planned")
+        if fac.regular_by_day is None:
+            fac.regular_by_day = [fac.regular] * w.horizon
+        end = min(start_day + len(regular_per_day), w.horizon)
+        for d in range(start_day, end):
+            fac.regular_by_day[d] = max(float(regular_per_day[d - start_day]), 0.0)
+        self.version += 1
+
     def set_policy(self, warehouse: str, product: str, spec: PolicySpec) -> None:
         """Replace the replenishment rule of one warehouse item (e.g. a new base-stock level)."""
         w = self.world
@@ -61,10 +85,11 @@ class PlanBoard:
         wh.refresh_review_lists()
         self.version += 1
 
-    def planned(self, factory: int, day: int) -> list[tuple[int, float]]:
-        """(product, units) planned at a factory for one day."""
+    def planned(self, factory: int, day: int, table: dict[tuple[int, int], np.ndarray] | None = None
+                ) -> list[tuple[int, float]]:
+        """(product, units) planned at a factory for one day (production, or ``table``: subcontracting)."""
         out = []
-        for (f, p), arr in self.targets.items():
+        for (f, p), arr in (self.targets if table is None else table).items():
             if f == factory and arr[day] > EPS:
                 out.append((p, float(arr[day])))
         return out

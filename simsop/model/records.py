@@ -96,6 +96,58 @@ class FactoryDay(NamedTuple):
     busy_time: float  # line-days busy (lines mode) or capacity-days used (rate mode)
 
 
+class PlannedProduction(NamedTuple):
+    day: int
+    factory: int
+    product: int
+    qty: float
+
+
+class Subcontracted(NamedTuple):
+    day: int
+    factory: int
+    product: int
+    qty: float
+
+
+class PlanLine(NamedTuple):
+    """One product x bucket of the plan agreed at one S&OP cycle (a plan version)."""
+
+    cycle: int
+    made: float  # day of the executive meeting
+    effective: float  # day the plan takes effect
+    product: int
+    bucket: int  # absolute bucket index
+    bucket_start: int
+    bucket_days: int
+    demand_plan: float
+    production: float  # nan for buckets before the plan takes effect
+    workforce: float  # regular capacity per day of the product's factory (nan: unchanged)
+    subcontract: float
+    inventory_target: float
+
+
+class ForecastLine(NamedTuple):
+    """A forecast snapshot: what each step of the demand review said at one cycle for one bucket."""
+
+    cycle: int
+    product: int
+    bucket: int
+    lag: int  # buckets between the cut-off bucket and the forecast bucket
+    naive: float
+    statistical: float
+    sales: float
+    consensus: float
+
+
+class BucketSales(NamedTuple):
+    """Booked customer orders (units, net of cancellations) of one product in one finished bucket."""
+
+    bucket: int
+    product: int
+    units: float
+
+
 RECORD_TYPES: dict[str, type[Any]] = {
     "orders": OrderPlaced,
     "lines": LinePlaced,
@@ -108,6 +160,11 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "departed": ShipmentDeparted,
     "arrived": ShipmentArrived,
     "factory_days": FactoryDay,
+    "planned_production": PlannedProduction,
+    "subcontracted": Subcontracted,
+    "plan": PlanLine,
+    "forecasts": ForecastLine,
+    "bucket_sales": BucketSales,
 }
 
 SNAPSHOT_FIELDS = ("on_hand", "backlog", "internal_backlog", "on_order", "lost")

@@ -71,6 +71,7 @@ class WarehouseSite:
             lid = w.next_line_id
             w.next_line_id = lid + 1
             w.rec_lines((lid, oid, self.products[item], qty))
+            w.booked[self.products[item]] += qty
             w.seq += 1
             line = OrderLine(lid, order, item, qty, deadline, priority, w.seq)
             if self.make_to_order[item]:
@@ -142,6 +143,7 @@ class WarehouseSite:
         q = line.open
         line.open = 0.0
         w.rec_lost((line.id, when, q))
+        w.booked[self.products[line.item]] -= q
         self.lost_today[line.item] += q
         order = line.order
         assert order is not None

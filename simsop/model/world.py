@@ -77,6 +77,8 @@ class World:
         self.units_to_customers = 0.0
         self.units_in_transit = 0.0
         self._product_ix = {p.id: i for i, p in enumerate(scenario.products)}
+        # Booked customer orders per product, net of cancellations: what the company's order book shows.
+        self.booked = [0.0] * len(scenario.products)
         self._build_sites()
         self.records = self._make_records()
         t = self.records.tables
@@ -91,6 +93,8 @@ class World:
         self.rec_departed = t["departed"].append
         self.rec_arrived = t["arrived"].append
         self.rec_factory_days = t["factory_days"].append
+        self.rec_planned = t["planned_production"].append
+        self.rec_subcontracted = t["subcontracted"].append
         self.plan = PlanBoard(self)
         self._build_demand()
         self._finished = False
@@ -348,9 +352,17 @@ class World:
         for f in self.factories:
             if plan.targets:
                 for product, qty in plan.planned(f.index, day):
+                    self.rec_planned((day, f.index, product, qty))
                     for wh, item, share in plan.destinations(f.index, product):
                         wh.on_order[item] += qty * share
                         f.add_job(product, qty * share, wh, item)
+            if plan.subcontract:
+                for product, qty in plan.planned(f.index, day, plan.subcontract):
+                    self.rec_subcontracted((day, f.index, product, qty))
+                    self.units_supplied += qty
+                    for wh, item, share in plan.destinations(f.index, product):
+                        wh.on_order[item] += qty * share
+                        self.ship(f, wh, item, qty * share)
             if f.lines == 0:
                 f.produce_day(day)
 

@@ -1,0 +1,395 @@
+"""The S&OP cycle as a SimPy process: cut-off, demand review, supply review, executive meeting, go-live.
+
+Each cycle starts at a bucket's first day with the data cut-off: the order book (booked customer orders
+net of cancellations, which hides demand lost to stock-outs) and the stock position are frozen as the
+cycle's information. The demand review forecasts from that history and takes the sales team's (possibly
+biased) view; the supply review asks the policy for a plan; the executive meeting applies the consensus
+rule and the time fences and records the plan version; the plan goes live ``plan_delay_days`` later,
+from the first bucket that starts then. Cycles overlap when their steps outlast a bucket.
+
+The plan drives the factories: planned production replaces the pull orders of the warehouses that the
+factories supply directly (they become push destinations); warehouses further down keep their own
+replenishment policies, optionally re-levelled from the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simsop.demand import daily_units, expected_units
+from simsop.model.factory import FactorySite
+from simsop.model.replenishment import MinMaxRule, NoRule, OrderUpTo, ReorderPointRule
+from simsop.model.world import DAILY, RECEIPT, SNAPSHOT, World
+from simsop.planning import forecast as fc
+from simsop.planning.policy import Plan, PlanningState, Policy, PolicyError, make_policy
+from simsop.planning.spec import PlanningSpec
+from simsop.scenario import Scenario
+
+_MONTH_STARTS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+
+
+def bucket_starts(bucket: str | int, first_day: int, last_day: int) -> np.ndarray:
+    """Start days of the planning buckets covering [first_day, last_day], aligned on day 0."""
+    if bucket == "month":
+        years = range(first_day // 365 - 1, last_day // 365 + 2)
+        starts = [y * 365 + m for y in years for m in _MONTH_STARTS]
+    else:
+        n = 7 if bucket == "week" else int(bucket)
+        starts = list(range((first_day // n - 1) * n, last_day + 2 * n, n))
+    arr = np.asarray(starts, dtype=int)
+    lo = np.searchsorted(arr, first_day, side="right") - 1
+    hi = np.searchsorted(arr, last_day, side="right") + 1
+    return arr[max(lo, 0): hi + 1]
+
+
+def season_length(bucket: str | int) -> int:
+    if bucket == "month":
+        return 12
+    if bucket == "week":
+        return 52
+    return max(1, round(365 / int(bucket)))
+
+
+@dataclass
+class _Cutoff:
+    """What the company knew at a cut-off."""
+
+    bucket: int  # absolute bucket index (into starts)
+    day: int
+    on_hand: np.ndarray
+    backlog: np.ndarray
+    position: np.ndarray
+    history: np.ndarray  # products x past buckets (units)
+    history_days: np.ndarray
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    for a in arrays:
+        a.setflags(write=False)
+
+
+class PlanningCycle:
+    """Runs the S&OP cycles of one replication and records every plan version and forecast."""
+
+    def __init__(self, world: World, scenario: Scenario, policy: Policy,
+                 params: dict[str, Any] | None = None) -> None:
+        self.world = world
+        self.params = dict(params or {})
+        self.sc = scenario
+        self.spec: PlanningSpec = scenario.planning
+        self.policy = policy
+        spec = self.spec
+        H = world.horizon
+        self.n_products = len(scenario.products)
+        families = scenario.families
+        self.families = families
+        self.product_family = np.array([families.index(p.family) for p in scenario.products])
+        self.products = tuple(p.id for p in scenario.products)
+        self.factory_of = np.full(self.n_products, -1)
+        for f in reversed(world.factories):  # the first factory listing a product makes it
+            for p in f.products:
+                self.factory_of[p] = f.index
+        max_len = 31 if spec.bucket == "month" else (7 if spec.bucket == "week" else int(spec.bucket))
+        lookahead = (spec.horizon_buckets + 4) * max_len + spec.executive_meeting_day + spec.plan_delay_days
+        history_days = spec.history_buckets * max_len
+        self.starts = bucket_starts(spec.bucket, -history_days, H + lookahead)
+        self.lengths = np.diff(self.starts)
+        self.first = int(np.searchsorted(self.starts, 0))  # bucket starting at day 0
+        self.m = spec.forecast.season_length or season_length(spec.bucket)
+        self.sales_rng = world.streams.rng("planning:sales")
+        # Mean daily demand per product over the whole look-ahead: the market's truth the sales team sees.
+        end = int(self.starts[-1])
+        pre = int(-self.starts[0])
+        self.true_daily = np.zeros((self.n_products, end + pre))
+        hist_daily = np.zeros((self.n_products, pre))
+        for c in scenario.customers:
+            for d in c.demand:
+                p = world.product_index(d.product)
+                self.true_daily[p] += expected_units(d, end + pre, first_day=-pre)
+                rng = world.streams.rng(f"prehistory:{c.id}:{d.product}")
+                hist_daily[p] += daily_units(d, pre, rng, first_day=-pre)
+        self.day0 = pre  # index of day 0 in true_daily
+        # Bucket sales, absolute bucket index -> units per product; the past before day 0 is synthetic.
+        self.sales: dict[int, np.ndarray] = {}
+        for b in range(self.first):
+            a, z = self.starts[b] + pre, self.starts[b + 1] + pre
+            self.sales[b] = hist_daily[:, max(a, 0): max(z, 0)].sum(axis=1)
+        self.cum_booked = np.zeros(self.n_products)
+        self.in_force: dict[int, np.ndarray] = {}  # production per product for each bucket in force
+        self.plan_mode = False
+        self.nominal_rate = np.zeros(self.n_products)
+        for c in scenario.customers:
+            for d in c.demand:
+                self.nominal_rate[world.product_index(d.product)] += d.mean_per_day
+
+    # ------------------------------------------------------------------ the process
+
+    def run(self) -> Generator[Any, Any, None]:
+        w = self.world
+        env = w.env
+        b = self.first
+        cycle = 0
+        while self.starts[b] < w.horizon:
+            delay = self.starts[b] - env.now
+            if delay > 0:
+                yield w.tick(delay, SNAPSHOT)
+            snap = self.cutoff(b)
+            env.process(self.one_cycle(cycle, snap))
+            b += 1
+            cycle += 1
+
+    def _at(self, day: float, priority: int) -> Any:
+        w = self.world
+        return w.tick(max(day - w.env.now, 0.0), priority)
+
+    def one_cycle(self, cycle: int, snap: _Cutoff) -> Generator[Any, Any, None]:
+        spec = self.spec
+        last = int(self.lengths[snap.bucket]) - 1
+        review = snap.day + min(spec.demand_review_day, last)
+        supply = max(review, snap.day + min(spec.supply_review_day, last))
+        meeting = max(supply, snap.day + min(spec.executive_meeting_day, last))
+        effective = meeting + spec.plan_delay_days
+        yield self._at(review, DAILY + 1)
+        views = self.demand_review(cycle, snap)
+        yield self._at(supply, DAILY + 1)
+        first_bucket = int(np.searchsorted(self.starts, effective, side="left"))
+        state = self.state(cycle, snap, views, first_bucket)
+        proposal = self.policy.plan(state)
+        plan = self.check_plan(proposal, state)
+        yield self._at(meeting, DAILY + 1)
+        final = self.executive_meeting(cycle, state, plan, meeting, effective, first_bucket)
+        if effective > meeting or effective > snap.day:
+            yield self._at(effective, RECEIPT)
+        self.apply(state, final, first_bucket)
+
+    # ------------------------------------------------------------------ steps
+
+    def cutoff(self, bucket: int) -> _Cutoff:
+        """Close the books of the bucket that just ended, and freeze what the company knows."""
+        w = self.world
+        cum = np.asarray(w.booked, dtype=float)
+        if bucket > self.first:
+            units = cum - self.cum_booked
+            self.sales[bucket - 1] = units
+            rec = w.records.tables["bucket_sales"].append
+            for p in range(self.n_products):
+                rec((bucket - 1, p, float(units[p])))
+        self.cum_booked = cum
+        on_hand = np.zeros(self.n_products)
+        backlog = np.zeros(self.n_products)
+        position = np.zeros(self.n_products)
+        for wh in w.warehouses:
+            for i, p in enumerate(wh.products):
+                on_hand[p] += wh.on_hand[i]
+                backlog[p] += wh.bo_ext[i]
+                position[p] += wh.position(i)
+        n = min(self.spec.history_buckets, bucket)
+        past = range(bucket - n, bucket)
+        history = np.stack([self.sales[b] for b in past], axis=1)
+        return _Cutoff(bucket, int(self.starts[bucket]), on_hand, backlog, position, history,
+                       self.lengths[bucket - n: bucket].astype(float))
+
+    def demand_review(self, cycle: int, snap: _Cutoff) -> dict[str, np.ndarray]:
+        """Statistical forecast, sales input and consensus per product for the next buckets (units)."""
+        spec = self.spec
+        n = spec.horizon_buckets + 4
+        b = snap.bucket
+        days = self.lengths[b: b + n].astype(float)
+        rates = snap.history / snap.history_days  # per-day rates: months differ in length
+        stat = np.zeros((self.n_products, n))
+        for p in range(self.n_products):
+            stat[p] = np.maximum(self._forecast_rates(rates[p], n), 0.0) * days
+        naive = np.outer(rates[:, -1], days) if rates.shape[1] else stat.copy()
+        truth = np.stack([self.true_daily[:, self.starts[b + j] + self.day0: self.starts[b + j + 1] + self.day0]
+                          .sum(axis=1) for j in range(n)], axis=1)
+        noise = np.ones_like(truth)
+        if spec.sales.noise > 0:
+            s2 = np.log1p(spec.sales.noise**2)
+            noise = self.sales_rng.lognormal(-s2 / 2, np.sqrt(s2), truth.shape)
+        sales = truth * (1 + spec.sales.bias) * noise
+        rule = spec.consensus
+        if rule.rule == "statistical":
+            consensus = stat
+        elif rule.rule == "sales":
+            consensus = sales
+        elif rule.rule == "blend":
+            consensus = rule.weight * sales + (1 - rule.weight) * stat
+        else:
+            consensus = sales * (1 - rule.haircut)
+        rec = self.world.records.tables["forecasts"].append
+        for p in range(self.n_products):
+            for j in range(n):
+                rec((cycle, p, b + j, j, float(naive[p, j]), float(stat[p, j]), float(sales[p, j]),
+                     float(consensus[p, j])))
+        return {"statistical": stat, "sales": sales, "consensus": consensus, "naive": naive}
+
+    def _forecast_rates(self, history: np.ndarray, n: int) -> np.ndarray:
+        spec = self.spec.forecast
+        if len(history) == 0:
+            return np.zeros(n)
+        params = dict(spec.params)
+        if spec.method in ("seasonal_naive", "holt_winters_additive", "holt_winters_multiplicative", "auto"):
+            params.setdefault("m", self.m)
+        try:
+            return np.asarray(fc.forecast(spec.method, history, n, **params).values)
+        except ValueError:
+            # Too little history for the method (e.g. Holt-Winters needs two seasons): smooth instead.
+            return np.asarray(fc.ses(history, n, alpha=0.3).values)
+
+    def state(self, cycle: int, snap: _Cutoff, views: dict[str, np.ndarray], first_bucket: int) -> PlanningState:
+        """The read-only planning state handed to the policy."""
+        spec = self.spec
+        H = spec.horizon_buckets
+        j0 = first_bucket - snap.bucket
+        sl = slice(j0, j0 + H)
+        buckets = range(first_bucket, first_bucket + H)
+        days = self.lengths[first_bucket: first_bucket + H].astype(float)
+        demand = views["consensus"][:, sl].copy()
+        prev = np.full((self.n_products, H), np.nan)
+        for t, b in enumerate(buckets):
+            if b in self.in_force:
+                prev[:, t] = self.in_force[b]
+        target = spec.days_of_cover * demand / days
+        w = self.world
+        reg = np.array([f.regular if not f.lines else 0.0 for f in w.factories])
+        ot = np.array([f.overtime if not f.lines else 0.0 for f in w.factories])
+        prices = self.sc.products
+        arrays = dict(
+            product_family=self.product_family.copy(), bucket_start=self.starts[first_bucket: first_bucket + H].copy(),
+            bucket_days=days, history=snap.history.copy(), demand_plan=demand,
+            statistical_forecast=views["statistical"][:, sl].copy(), sales_input=views["sales"][:, sl].copy(),
+            on_hand=snap.on_hand.copy(), backlog=snap.backlog.copy(),
+            pipeline=snap.position - snap.on_hand + snap.backlog, factory_of=self.factory_of.copy(),
+            regular_capacity=reg, overtime_capacity=ot, previous_production=prev,
+            unit_cost=np.array([p.unit_cost for p in prices]), price=np.array([p.price for p in prices]),
+            holding_per_day=np.array([p.holding_per_day for p in prices]),
+            backorder_per_day=np.array([p.backorder_penalty for p in prices]), inventory_target=target,
+            bucket_index=np.arange(first_bucket, first_bucket + H) - self.first,
+            overtime_cost_per_unit=np.array([f.capacity.overtime_cost if f.capacity else 0.0
+                                             for f in self.sc.factories]),
+        )
+        _read_only(*arrays.values())
+        return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,
+                             factories=tuple(f.name for f in w.factories), frozen=spec.frozen_buckets,
+                             slushy=spec.slushy_buckets, params=dict(self.params), workforce=spec.workforce,
+                             **arrays)
+
+    def check_plan(self, plan: Plan, state: PlanningState) -> Plan:
+        """A policy's plan must have the right shape and finite, non-negative quantities."""
+        name = getattr(self.policy, "name", type(self.policy).__name__)
+        shape = (self.n_products, state.horizon)
+        prod = np.asarray(plan.production, dtype=float)
+        if prod.shape != shape:
+            raise PolicyError(f"policy {name!r} returned production of shape {prod.shape}, expected {shape}")
+        if not np.all(np.isfinite(prod)) or (prod < -1e-9).any():
+            raise PolicyError(f"policy {name!r} returned production that is negative or not finite")
+        return plan
+
+    def executive_meeting(self, cycle: int, state: PlanningState, plan: Plan, meeting: int, effective: int,
+                          first_bucket: int) -> Plan:
+        """Apply the time fences to the proposal and record the agreed plan version."""
+        spec = self.spec
+        prod = np.maximum(np.asarray(plan.production, dtype=float), 0.0)
+        prev = state.previous_production
+        if getattr(self.policy, "respects_fences", True):
+            for t in range(state.horizon):
+                had = ~np.isnan(prev[:, t])
+                if t < spec.frozen_buckets:
+                    prod[had, t] = prev[had, t]
+                elif t < spec.frozen_buckets + spec.slushy_buckets:
+                    lo = prev[had, t] * (1 - spec.slushy_change_limit)
+                    hi = prev[had, t] * (1 + spec.slushy_change_limit)
+                    prod[had, t] = np.clip(prod[had, t], lo, hi)
+        made = self.factory_of >= 0
+        prod[~made] = 0.0
+        rec = self.world.records.tables["plan"].append
+        wf = plan.workforce
+        sub = plan.subcontract
+        target = plan.inventory_target if plan.inventory_target is not None else state.inventory_target
+        for t in range(state.horizon):
+            b = first_bucket + t
+            for p in range(self.n_products):
+                f = self.factory_of[p]
+                rec((cycle, float(meeting), float(effective), p, b, int(state.bucket_start[t]),
+                     int(state.bucket_days[t]), float(state.demand_plan[p, t]), float(prod[p, t]),
+                     float(wf[f, t]) if wf is not None and f >= 0 else float("nan"),
+                     float(sub[p, t]) if sub is not None else 0.0, float(target[p, t])))
+        return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
+
+    # ------------------------------------------------------------------ going live
+
+    def apply(self, state: PlanningState, plan: Plan, first_bucket: int) -> None:
+        """Hand the agreed plan to the world's plan board."""
+        w = self.world
+        if not self.plan_mode:
+            self.plan_mode = True
+            # Pull replenishment stops when planned production starts, not before (no gap in supply).
+            start = float(state.bucket_start[0])
+            w.call_at(max(start - w.env.now, 0.0), RECEIPT, lambda _ev: self._switch_to_push(), None)
+        board = w.plan
+        for t in range(state.horizon):
+            start = int(state.bucket_start[t])
+            days = int(state.bucket_days[t])
+            if start >= w.horizon:
+                break
+            self.in_force[first_bucket + t] = plan.production[:, t].copy()
+            for p in range(self.n_products):
+                f = self.factory_of[p]
+                if f < 0:
+                    continue
+                fac = w.factories[f].name
+                board.set_production(fac, self.products[p], start, [plan.production[p, t] / days] * days)
+                if plan.subcontract is not None and plan.subcontract[p, t] > 0:
+                    board.set_subcontract(fac, self.products[p], start, [plan.subcontract[p, t] / days] * days)
+            if plan.workforce is not None:
+                for f, fac_site in enumerate(w.factories):
+                    if not fac_site.lines and np.isfinite(plan.workforce[f, t]):
+                        board.set_capacity(fac_site.name, start, [float(plan.workforce[f, t])] * days)
+        if self.spec.set_execution_levels:
+            self._relevel(state)
+
+    def _switch_to_push(self) -> None:
+        """Factories now make what the plan says: their direct customers stop pulling."""
+        for wh in self.world.warehouses:
+            changed = False
+            for i, src in enumerate(wh.sources):
+                if isinstance(src, FactorySite) and not src.make_to_order and not isinstance(wh.rules[i], NoRule):
+                    wh.rules[i] = NoRule()
+                    changed = True
+            if changed:
+                wh.refresh_review_lists()
+
+    def _relevel(self, state: PlanningState) -> None:
+        """Scale the warehouses' replenishment parameters by the plan's demand over the nominal demand."""
+        w = self.world
+        rate = state.demand_plan[:, 0] / state.bucket_days[0]
+        ratio = np.divide(rate, self.nominal_rate, out=np.ones_like(rate), where=self.nominal_rate > 0)
+        for wh, spec in zip(w.warehouses, self.sc.warehouses, strict=True):
+            for i, p in enumerate(wh.products):
+                base, rule, r = spec.stock[i].policy, wh.rules[i], float(ratio[p])
+                if isinstance(rule, OrderUpTo) and hasattr(base, "level"):
+                    rule.level = base.level * r
+                elif isinstance(rule, MinMaxRule) and hasattr(base, "S"):
+                    rule.s, rule.S = base.s * r, base.S * r
+                elif isinstance(rule, ReorderPointRule) and hasattr(base, "r"):
+                    rule.r = base.r * r
+
+
+def planning_process(scenario: Scenario, name: str,
+                     base_dir: str | None = None) -> Callable[[World], Generator[Any, Any, None]]:
+    """A process factory for ``run_replication(processes=...)``: the S&OP cycle with the named policy."""
+    params = scenario.planning.params
+    if isinstance(params.get(name), dict):
+        params = params[name]  # params namespaced by policy, so one file can compare several
+    policy = make_policy(name, params, base_dir)
+    if policy is None:
+        raise PolicyError("policy 'none' has no planning cycle")
+
+    def make(world: World) -> Generator[Any, Any, None]:
+        return PlanningCycle(world, scenario, policy, params).run()
+
+    return make

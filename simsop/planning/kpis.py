@@ -1,0 +1,198 @@
+"""KPIs of the S&OP process, from the plan, forecast and production records of one replication.
+
+* Forecast quality per lag (buckets between the cut-off and the forecast bucket), over finished buckets
+  that start after the warm-up: ``forecast_mape_lagL``, ``forecast_wmape_lagL`` (consensus, %),
+  ``forecast_bias_lagL`` (sum of forecast - actual over sum of actual), ``tracking_signal_lagL``
+  (cumulative error of the network total over its mean absolute deviation), and the forecast value added
+  of each step over the naive forecast, in WMAPE points (``fva_statistical_lagL``, ``fva_sales_lagL``,
+  ``fva_consensus_lagL``). Actuals are booked orders, the demand the company sees.
+* ``plan_attainment``: units made over units planned, on days with a plan.
+* ``plan_nervousness``: how much each plan version changed the previous one inside the fences (frozen
+  plus slushy buckets): sum of absolute changes over the previous plan's quantity.
+* ``production_variation``: mean absolute change of planned production from one bucket to the next,
+  over its mean (0 for a perfectly level plan).
+* ``plan_revenue``/``plan_gross_margin``: the last plan made before each bucket, priced; the actual P&L
+  is compared with it in ``revenue_vs_plan`` and ``gross_margin_vs_plan`` (relative difference).
+* Costs the plan causes: ``plan_change_cost``, ``subcontract_cost``, ``labor_cost`` (wages, hiring and
+  layoffs of planned workforces), added to the P&L's total cost.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simsop.model.records import Records
+from simsop.scenario import Scenario
+
+LAGS = (1, 3)
+PLANNING_KPI_NAMES = tuple(
+    [f"{k}_lag{lag}" for lag in LAGS for k in ("forecast_mape", "forecast_wmape", "forecast_bias", "tracking_signal",
+                                               "fva_statistical", "fva_sales", "fva_consensus")]
+    + ["plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_gross_margin",
+       "revenue_vs_plan", "gross_margin_vs_plan", "plan_change_cost", "subcontract_cost", "labor_cost"]
+)
+PLANNING_COSTS = ("plan_change_cost", "subcontract_cost", "labor_cost")
+
+NAN = float("nan")
+
+
+def _wmape(actual: np.ndarray, fc: np.ndarray) -> float:
+    s = float(np.abs(actual).sum())
+    return 100.0 * float(np.abs(fc - actual).sum()) / s if s > 0 else NAN
+
+
+def forecast_kpis(rec: Records) -> dict[str, float]:
+    """Forecast accuracy and value added by lag, against booked orders of finished buckets."""
+    out = {k: NAN for k in PLANNING_KPI_NAMES if k.split("_lag")[0] in (
+        "forecast_mape", "forecast_wmape", "forecast_bias", "tracking_signal", "fva_statistical", "fva_sales",
+        "fva_consensus")}
+    fcs, sales, plan = rec.forecasts, rec.bucket_sales, rec.plan
+    if len(fcs) == 0 or len(sales) == 0:
+        return out
+    actual = {(b, p): u for b, p, u in zip(sales["bucket"].tolist(), sales["product"].tolist(),
+                                           sales["units"].tolist(), strict=True)}
+    # Bucket start days come with the plan lines; buckets before the warm-up are not judged.
+    start_of = dict(zip(plan["bucket"].tolist(), plan["bucket_start"].tolist(), strict=True)) if len(plan) else {}
+    warm = rec.meta.warmup
+    b, p, lag = fcs["bucket"].astype(int), fcs["product"].astype(int), fcs["lag"].astype(int)
+    a = np.array([actual.get(k, np.nan) for k in zip(b.tolist(), p.tolist(), strict=True)])
+    starts = np.array([start_of.get(x, -1) for x in b.tolist()])
+    for L in LAGS:
+        sel = (lag == L) & ~np.isnan(a) & (starts >= warm)
+        if not sel.any():
+            continue
+        act = a[sel]
+        cons, stat = fcs["consensus"][sel], fcs["statistical"][sel]
+        naive, sales_in = fcs["naive"][sel], fcs["sales"][sel]
+        nz = act > 0
+        out[f"forecast_mape_lag{L}"] = float(100 * np.mean(np.abs(cons[nz] - act[nz]) / act[nz])) if nz.any() else NAN
+        out[f"forecast_wmape_lag{L}"] = _wmape(act, cons)
+        out[f"forecast_bias_lag{L}"] = float((cons - act).sum() / act.sum()) if act.sum() > 0 else NAN
+        # Tracking signal on the network total per bucket, in time order.
+        buckets = b[sel]
+        order = np.unique(buckets)
+        err = np.array([(cons[buckets == x] - act[buckets == x]).sum() for x in order])
+        mad = float(np.mean(np.abs(err)))
+        out[f"tracking_signal_lag{L}"] = float(err.sum() / mad) if mad > 0 else 0.0
+        base = _wmape(act, naive)
+        out[f"fva_statistical_lag{L}"] = base - _wmape(act, stat)
+        out[f"fva_sales_lag{L}"] = base - _wmape(act, sales_in)
+        out[f"fva_consensus_lag{L}"] = base - _wmape(act, cons)
+    return out
+
+
+def _latest_plan_per_bucket(rec: Records) -> dict[tuple[int, int], tuple[float, float, int, int]]:
+    """For each (bucket, product): (demand plan, production) of the last version made before it started."""
+    plan = rec.plan
+    best: dict[tuple[int, int], tuple[float, float, float, int, int]] = {}
+    for made, p, b, start, days, dem, prod in zip(plan["made"].tolist(), plan["product"].tolist(),
+                                                  plan["bucket"].tolist(), plan["bucket_start"].tolist(),
+                                                  plan["bucket_days"].tolist(), plan["demand_plan"].tolist(),
+                                                  plan["production"].tolist(), strict=True):
+        if made > start:
+            continue
+        key = (b, p)
+        if key not in best or made >= best[key][0]:
+            best[key] = (made, dem, prod, start, days)
+    return {k: v[1:] for k, v in best.items()}
+
+
+def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float) -> dict[str, float]:
+    """Plan attainment, nervousness, production variation, plan vs actual and the plan's own costs."""
+    out = dict.fromkeys(("plan_attainment", "plan_nervousness", "production_variation", "plan_revenue",
+                         "plan_gross_margin", "revenue_vs_plan", "gross_margin_vs_plan"), NAN)
+    out.update(dict.fromkeys(PLANNING_COSTS, 0.0))
+    m = rec.meta
+    warm, H = m.warmup, m.horizon
+    pp = rec.planned_production
+    if len(pp):
+        day = pp["day"].astype(int)
+        first = max(int(day.min()), warm)
+        planned = float(pp["qty"][day >= first].sum())
+        fd = rec.factory_days
+        planned_factories = set(pp["factory"].astype(int).tolist())
+        sel = (fd["day"] >= first) & np.isin(fd["factory"], list(planned_factories))
+        made = float(fd["regular_used"][sel].sum() + fd["overtime_used"][sel].sum())
+        out["plan_attainment"] = made / planned if planned > 0 else NAN
+    plan = rec.plan
+    if len(plan) == 0:
+        return out
+    spec = sc.planning
+    cyc = plan["cycle"].astype(int)
+    fence = spec.frozen_buckets + spec.slushy_buckets
+    first_bucket = {c: int(plan["bucket"][cyc == c].min()) for c in np.unique(cyc).tolist()}
+    prod_of = {(c, p, b): q for c, p, b, q in zip(cyc.tolist(), plan["product"].tolist(), plan["bucket"].tolist(),
+                                                  plan["production"].tolist(), strict=True)}
+    start_of = dict(zip(plan["bucket"].tolist(), plan["bucket_start"].tolist(), strict=True))
+    changed = base = slushy_change = 0.0
+    for (c, p, b), q in prod_of.items():
+        prev = prod_of.get((c - 1, p, b))
+        if prev is None or b - first_bucket[c] >= fence or start_of[b] < warm:
+            continue
+        changed += abs(q - prev)
+        base += prev
+        if b - first_bucket[c] >= spec.frozen_buckets:
+            slushy_change += abs(q - prev)
+    out["plan_nervousness"] = changed / base if base > 0 else (0.0 if changed == 0 else NAN)
+    out["plan_change_cost"] = spec.change_cost * slushy_change
+    latest = _latest_plan_per_bucket(rec)
+    price = np.array([p.price for p in sc.products])
+    cost = np.array([p.unit_cost for p in sc.products])
+    per_bucket: dict[int, float] = {}
+    rev = gm = 0.0
+    for (b, p), (dem, prod, start, days) in latest.items():
+        if start < warm or start + days > H:
+            continue
+        rev += dem * price[p]
+        gm += dem * (price[p] - cost[p])
+        if math.isfinite(prod):
+            per_bucket[b] = per_bucket.get(b, 0.0) + prod
+    if rev > 0:
+        # Compare with the actual P&L of the same buckets, scaled to the window the plan covers.
+        out["plan_revenue"], out["plan_gross_margin"] = rev, gm
+        covered = sum({b: days for (b, _p), (_d, _q, start, days) in latest.items()
+                       if start >= warm and start + days <= H}.values())
+        scale = covered / (H - warm) if covered > 0 else 1.0
+        out["revenue_vs_plan"] = float(revenue * scale / rev - 1.0)
+        out["gross_margin_vs_plan"] = float(gross_margin * scale / gm - 1.0) if gm != 0 else NAN
+    series = np.array([per_bucket[b] for b in sorted(per_bucket)])
+    if len(series) > 1 and series.mean() > 0:
+        out["production_variation"] = float(np.mean(np.abs(np.diff(series))) / series.mean())
+    out.update(_workforce_costs(rec, sc))
+    return out
+
+
+def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:
+    """Wages, hiring and layoffs of planned workforces; subcontracted units at their price."""
+    out = {"labor_cost": 0.0, "subcontract_cost": 0.0}
+    m = rec.meta
+    specs = {w.factory: w for w in sc.planning.workforce}
+    if not specs:
+        return out
+    fd = rec.factory_days
+    names = m.factories
+    for fi, name in enumerate(names):
+        ws = specs.get(name)
+        if ws is None:
+            continue
+        sel = fd["factory"] == fi
+        days = fd["day"][sel].astype(int)
+        workers = fd["regular_capacity"][sel] / ws.units_per_worker_day
+        win = days >= m.warmup
+        out["labor_cost"] += float(ws.wage_per_worker_day * workers[win].sum())
+        change = np.diff(workers)[win[1:]]
+        out["labor_cost"] += float(ws.hiring_cost * np.maximum(change, 0).sum()
+                                   + ws.layoff_cost * np.maximum(-change, 0).sum())
+        sub = rec.subcontracted
+        ssel = (sub["factory"] == fi) & (sub["day"] >= m.warmup)
+        out["subcontract_cost"] += float((ws.subcontract_cost or 0.0) * sub["qty"][ssel].sum())
+    return out
+
+
+def planning_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float) -> dict[str, float]:
+    """Every S&OP-process KPI (nan where the replication ran without a planning cycle)."""
+    out = forecast_kpis(rec)
+    out.update(process_kpis(rec, sc, revenue, gross_margin))
+    return {k: out[k] for k in PLANNING_KPI_NAMES}

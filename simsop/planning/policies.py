@@ -1,0 +1,316 @@
+"""Built-in planning policies: level, chase, hybrid, lp (the aggregate-planning LP) and replay.
+
+The aggregate policies plan by family: each family's demand plan, stock position and share of its
+factory's capacity become an :class:`~simsop.planning.aggregate.AggregateInput`; the family plan is then
+split into products by their share of the family's demand plan in each bucket.
+
+To keep every problem feasible the plan is made in deviations from the inventory target: the family's
+requirement in bucket t is its demand plus the change of its target stock, and its opening stock is the
+position above (or below, as a backlog) the current target. When a factory has no ``workforce`` entry its
+capacity is fixed: one "worker" stands for one unit a day of regular capacity, hiring and layoffs are
+priced out, and plans only choose how much of the capacity to use (with overtime where the factory has it).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simsop.planning import aggregate as agg
+from simsop.planning.policy import Plan, PlanningState, PolicyError, register
+
+_PRICED_OUT = 1e7  # hiring/layoff cost that makes a fixed-capacity factory keep its capacity
+
+
+@dataclass(frozen=True)
+class FamilyProblem:
+    """One family's aggregate-planning problem, and how to turn its answer back into products."""
+
+    family: int
+    products: list[int]
+    factory: int
+    problem: agg.AggregateInput
+    shares: np.ndarray  # products x buckets: each product's share of the family's demand plan
+    units_per_worker_day: float
+    flexible: bool  # the factory's workforce may change (a workforce entry exists)
+
+
+def _workforce_spec(state: PlanningState, factory: str) -> Any:
+    return next((w for w in state.workforce if w.factory == factory), None)
+
+
+def family_problems(state: PlanningState) -> list[FamilyProblem]:
+    """Build the aggregate problem of every family made in a factory."""
+    days = np.asarray(state.bucket_days, dtype=float)
+    made = state.factory_of >= 0
+    # Capacity is shared between the families of a factory in proportion to their demand plans.
+    fam_demand = {f: state.demand_plan[(state.product_family == f) & made].sum() for f in range(len(state.families))}
+    out: list[FamilyProblem] = []
+    for f in range(len(state.families)):
+        prods = [p for p in np.nonzero((state.product_family == f) & made)[0].tolist()]
+        if not prods:
+            continue
+        fac = Counter(int(state.factory_of[p]) for p in prods).most_common(1)[0][0]
+        siblings = {int(state.product_family[p]) for p in np.nonzero(state.factory_of == fac)[0]}
+        total = sum(fam_demand[g] for g in siblings)
+        share = fam_demand[f] / total if total > 0 else 1.0 / len(siblings)
+        demand = state.demand_plan[prods].sum(axis=0)
+        target = state.inventory_target[prods].sum(axis=0)
+        requirement = np.maximum(demand + np.diff(target, prepend=target[0]), 0.0)
+        net = float((state.on_hand + state.pipeline - state.backlog)[prods].sum()) - float(target[0])
+        weights = np.maximum(demand.sum(), 1e-12)
+        mean_of = lambda a: float((a[prods] * state.demand_plan[prods].sum(axis=1)).sum() / weights)  # noqa: E731
+        unit_cost, price = mean_of(state.unit_cost), mean_of(state.price)
+        hold_day, bo_day = mean_of(state.holding_per_day), mean_of(state.backorder_per_day)
+        mean_days = float(days.mean())
+        ws = _workforce_spec(state, state.factories[fac])
+        reg = float(state.regular_capacity[fac])
+        ot_cap = float(state.overtime_capacity[fac])
+        ot_unit = float(state.overtime_cost_per_unit[fac]) if state.overtime_cost_per_unit is not None else 0.0
+        if ws is not None:
+            u = ws.units_per_worker_day
+            w0 = ws.workers * share
+            wage, hire, lay = ws.wage_per_worker_day, ws.hiring_cost, ws.layoff_cost
+            ot_frac = ws.overtime_hours_fraction
+            if ws.overtime_cost_per_unit is not None:
+                ot_unit = ws.overtime_cost_per_unit
+            sub_cost = ws.subcontract_cost or 0.0
+            sub_cap: float | None = None if ws.subcontract_cost is not None else 0.0
+            prod_max = None
+        else:
+            u, w0, wage, hire, lay = 1.0, reg * share, 0.0, _PRICED_OUT, _PRICED_OUT
+            ot_frac = ot_cap / reg if reg > 0 else 0.0
+            sub_cost, sub_cap = 0.0, 0.0
+            prod_max = (reg + ot_cap) * share * days
+        # Backlog must cost more than holding, or an LP would happily ship everything late.
+        backlog_cost = max(bo_day * mean_days, 2 * hold_day * mean_days, 0.01 * price)
+        costs = agg.AggregateCosts(
+            material_cost_per_unit=unit_cost, overtime_cost_per_hour=ot_unit * u, hiring_cost_per_worker=hire,
+            layoff_cost_per_worker=lay, holding_cost_per_unit=hold_day * mean_days,
+            backlog_cost_per_unit=backlog_cost, subcontract_cost_per_unit=sub_cost, regular_wage_per_hour=wage)
+        problem = agg.AggregateInput(
+            demand=requirement, hours_per_unit=1.0 / u, regular_hours_per_worker=days, costs=costs,
+            opening_inventory=max(net, 0.0), opening_backlog=max(-net, 0.0), opening_workforce=w0,
+            max_overtime_hours_per_worker=days * ot_frac, subcontract_capacity=sub_cap, production_max=prod_max,
+            ending_backlog_max=None,
+            ending_workforce_max=None if ws is not None else w0)
+        dem = state.demand_plan[prods]
+        col = dem.sum(axis=0)
+        shares = np.where(col > 0, dem / np.where(col > 0, col, 1.0), 1.0 / len(prods))
+        out.append(FamilyProblem(f, prods, fac, problem, shares, u, ws is not None))
+    return out
+
+
+class AggregatePolicy:
+    """Plans every family with one aggregate strategy, then splits the plan into products."""
+
+    name = "aggregate"
+    respects_fences = True
+
+    def __init__(self, integer_workforce: bool = False) -> None:
+        self.integer_workforce = bool(integer_workforce)
+
+    def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def plan(self, state: PlanningState) -> Plan:
+        P, H = len(state.products), state.horizon
+        production = np.zeros((P, H))
+        subcontract = np.zeros((P, H))
+        workforce = np.full((len(state.factories), H), np.nan)
+        notes = []
+        for fp in family_problems(state):
+            ap = self.solve(fp.problem)
+            production[fp.products] += fp.shares * ap.production
+            subcontract[fp.products] += fp.shares * ap.subcontracted
+            if fp.flexible:
+                cap = ap.workforce * fp.units_per_worker_day
+                workforce[fp.factory] = np.where(np.isnan(workforce[fp.factory]), cap, workforce[fp.factory] + cap)
+            notes.append(f"{state.families[fp.family]}: {ap.strategy} cost {ap.total_cost:,.0f}")
+        has_wf = bool(np.isfinite(workforce).any())
+        return Plan(production=production, workforce=workforce if has_wf else None,
+                    subcontract=subcontract if subcontract.any() else None, notes="; ".join(notes))
+
+
+@register("level")
+class LevelPolicy(AggregatePolicy):
+    """Level strategy: a constant workforce and output, inventory absorbs the swings."""
+
+    name = "level"
+
+    def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:
+        return agg.level_plan(problem, integer_workforce=self.integer_workforce)
+
+
+@register("chase")
+class ChasePolicy(AggregatePolicy):
+    """Chase strategy: output follows the requirement bucket by bucket."""
+
+    name = "chase"
+
+    def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:
+        return agg.chase_plan(problem, integer_workforce=self.integer_workforce)
+
+
+@register("hybrid")
+class HybridPolicy(AggregatePolicy):
+    """Hybrid: a steady workforce at a quantile of the requirement, overtime and subcontracting for peaks."""
+
+    name = "hybrid"
+
+    def __init__(self, workforce_quantile: float = 0.5, integer_workforce: bool = False) -> None:
+        super().__init__(integer_workforce)
+        if not 0 <= workforce_quantile <= 1:
+            raise PolicyError(f"hybrid: workforce_quantile must be in [0, 1], got {workforce_quantile}")
+        self.quantile = workforce_quantile
+
+    def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:
+        return agg.hybrid_plan(problem, workforce_quantile=self.quantile, integer_workforce=self.integer_workforce)
+
+
+@register("lp")
+class LinearProgramPolicy(AggregatePolicy):
+    """The aggregate-planning linear program (HiGHS), re-solved each cycle over the rolling horizon."""
+
+    name = "lp"
+
+    def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:
+        return agg.solve_lp(problem, integer_workforce=self.integer_workforce)
+
+
+# ---------------------------------------------------------------------------------------------- replay
+
+
+@dataclass(frozen=True)
+class Decision:
+    line: int
+    cycle: int
+    item: str  # a product or a family id
+    bucket: int  # absolute bucket index: 0 is the bucket that starts on day 0
+    production: float
+    inventory_target: float | None
+
+
+class ReplayError(PolicyError):
+    """A decisions file that cannot be replayed; the message names the file and line of each problem."""
+
+
+def read_decisions(path: Path) -> list[Decision]:
+    """Read a decisions CSV: cycle, product (or family, or item), bucket, production[, inventory_target]."""
+    problems: list[str] = []
+    try:
+        fh = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise ReplayError(f"{path}: cannot read the decisions file: {exc.strerror or exc}") from None
+    with fh:
+        reader = csv.DictReader(fh)
+        cols = [c.strip() for c in (reader.fieldnames or [])]
+        item_col = next((c for c in ("product", "family", "item") if c in cols), None)
+        missing = [c for c in ("cycle", "bucket", "production") if c not in cols]
+        if item_col is None:
+            missing.append("product (or family, or item)")
+        if missing:
+            raise ReplayError(f"{path}: line 1: missing column(s) {', '.join(missing)}; found {cols}")
+        out = []
+        for n, raw in enumerate(reader, start=2):
+            row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+            try:
+                cycle = int(row["cycle"])
+                bucket = int(row["bucket"])
+                qty = float(row["production"])
+                tgt = float(row["inventory_target"]) if row.get("inventory_target") else None
+            except ValueError as exc:
+                problems.append(f"{path}: line {n}: not a number ({exc})")
+                continue
+            if cycle < 0 or bucket < 0:
+                problems.append(f"{path}: line {n}: cycle and bucket must be >= 0")
+            if not np.isfinite(qty) or qty < 0 or (tgt is not None and (not np.isfinite(tgt) or tgt < 0)):
+                problems.append(f"{path}: line {n}: quantities must be finite and >= 0")
+            if not row[item_col]:
+                problems.append(f"{path}: line {n}: empty {item_col}")
+            out.append(Decision(n, cycle, row[item_col], bucket, qty, tgt))
+    if problems:
+        raise ReplayError("\n".join(problems))
+    if not out:
+        raise ReplayError(f"{path}: no decisions in the file")
+    return out
+
+
+@register("replay")
+class ReplayPolicy:
+    """Replays recorded decisions (a company's approved plans, a workshop team's rounds) exactly.
+
+    The file gives, per cycle, the production of products (or families, split by the demand plan) in
+    absolute buckets. Buckets a cycle does not mention keep the plan in force. Recorded decisions are taken
+    as they are: the time fences are not applied to them.
+    """
+
+    name = "replay"
+    respects_fences = False
+    wants_base_dir = True
+
+    def __init__(self, file: str, base_dir: str | None = None, missing: str = "error") -> None:
+        path = Path(file)
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        if missing not in ("error", "hold"):
+            raise ReplayError(f"replay: missing must be 'error' or 'hold', got {missing!r}")
+        self.path = path
+        self.missing = missing
+        self.decisions = read_decisions(path)
+        self.by_cycle: dict[int, list[Decision]] = {}
+        for d in self.decisions:
+            self.by_cycle.setdefault(d.cycle, []).append(d)
+        self._checked = False
+
+    def _check(self, state: PlanningState) -> None:
+        known = set(state.products) | set(state.families)
+        bad = [f"{self.path}: line {d.line}: unknown product or family {d.item!r}" for d in self.decisions
+               if d.item not in known]
+        cycles = sorted(self.by_cycle)
+        gaps = sorted(set(range(cycles[0], cycles[-1] + 1)) - set(cycles))
+        if gaps and self.missing == "error":
+            bad.append(f"{self.path}: no decisions for cycle(s) {gaps} (between {cycles[0]} and {cycles[-1]})")
+        if bad:
+            raise ReplayError("\n".join(bad))
+        self._checked = True
+
+    def plan(self, state: PlanningState) -> Plan:
+        if not self._checked:
+            self._check(state)
+        rows = self.by_cycle.get(state.cycle)
+        if rows is None and self.missing == "error":
+            raise ReplayError(f"{self.path}: no decisions for cycle {state.cycle} (the simulation reached it on "
+                              f"day {state.day}); add rows for it or set missing: hold")
+        P, H = len(state.products), state.horizon
+        production = np.nan_to_num(np.asarray(state.previous_production, dtype=float), nan=0.0).copy()
+        target = np.asarray(state.inventory_target, dtype=float).copy()
+        first = int(state.bucket_index[0])
+        pidx = {p: i for i, p in enumerate(state.products)}
+        fidx = {f: i for i, f in enumerate(state.families)}
+        touched = np.zeros((P, H), dtype=bool)
+        for d in rows or []:
+            t = d.bucket - first
+            if t < 0:
+                raise ReplayError(f"{self.path}: line {d.line}: bucket {d.bucket} is already under way or past at "
+                                  f"cycle {d.cycle} (the plan starts at bucket {first})")
+            if t >= H:
+                continue  # beyond this cycle's horizon: a later cycle will carry it
+            if d.item in pidx:
+                targets = [(pidx[d.item], 1.0)]
+            else:
+                members = [p for p in range(P) if state.product_family[p] == fidx[d.item]]
+                dem = state.demand_plan[members, t]
+                share = dem / dem.sum() if dem.sum() > 0 else np.full(len(members), 1.0 / len(members))
+                targets = list(zip(members, share.tolist(), strict=True))
+            for p, s in targets:
+                production[p, t] = (production[p, t] if touched[p, t] else 0.0) + d.production * s
+                touched[p, t] = True
+                if d.inventory_target is not None:
+                    target[p, t] = d.inventory_target * s
+        return Plan(production=production, inventory_target=target, notes=f"replayed from {self.path.name}")

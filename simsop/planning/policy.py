@@ -1,0 +1,172 @@
+"""The planning-policy contract: a read-only planning state in, a plan out.
+
+A policy never touches the SimPy environment. The S&OP cycle (``simsop.planning.cycle``) builds the
+:class:`PlanningState`, calls ``policy.plan(state)``, applies time fences, and hands the plan to the world.
+
+Register a policy with :func:`register`; name it in a scenario (``planning: {policy: lp}``) or on the
+command line. A class outside simsop is named ``package.module:ClassName``; it is built with the
+scenario's ``planning.params`` as keyword arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PlanningState:
+    """What the company knows at a cycle's data cut-off. Arrays are read-only.
+
+    Index conventions: products ``p`` (``products``), families ``f`` (``families``), planning buckets
+    ``t`` = 0..H-1 starting with the plan's first bucket (``bucket_start[t]``, ``bucket_days[t]``), past
+    buckets ``k`` oldest first (``history``).
+
+    Attributes:
+        cycle: the cycle number (0 for the first).
+        day: the data cut-off day.
+        products, families: ids; ``product_family[p]`` is the family index of product p.
+        history: booked customer orders (units) per product x past bucket, as the company saw them.
+        demand_plan: the consensus forecast per product x planning bucket (units).
+        statistical_forecast, sales_input: the two views the consensus came from.
+        on_hand, backlog, pipeline: network totals per product (pipeline = ordered, not yet received).
+        factory_of: index of the factory that makes each product (-1: bought in).
+        factories: factory ids; ``regular_capacity``/``overtime_capacity`` in units per day, per factory.
+        previous_production: the plan in force per product x planning bucket (nan where none).
+        frozen, slushy: number of planning buckets in each fence.
+        unit_cost, price, holding_per_day, backorder_per_day: per product.
+        inventory_target: target stock per product x planning bucket (units; days of cover x demand).
+        bucket_index: absolute index of each planning bucket (0: the bucket starting on day 0).
+        overtime_cost_per_unit: per factory.
+        params: the policy's parameters from the scenario.
+        workforce: the scenario's workforce entries (planning.workforce).
+    """
+
+    cycle: int
+    day: int
+    products: tuple[str, ...]
+    families: tuple[str, ...]
+    product_family: np.ndarray
+    bucket_start: np.ndarray
+    bucket_days: np.ndarray
+    history: np.ndarray
+    demand_plan: np.ndarray
+    statistical_forecast: np.ndarray
+    sales_input: np.ndarray
+    on_hand: np.ndarray
+    backlog: np.ndarray
+    pipeline: np.ndarray
+    factory_of: np.ndarray
+    factories: tuple[str, ...]
+    regular_capacity: np.ndarray
+    overtime_capacity: np.ndarray
+    previous_production: np.ndarray
+    frozen: int
+    slushy: int
+    unit_cost: np.ndarray
+    price: np.ndarray
+    holding_per_day: np.ndarray
+    backorder_per_day: np.ndarray
+    inventory_target: np.ndarray
+    bucket_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    overtime_cost_per_unit: np.ndarray | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    workforce: tuple[Any, ...] = ()
+
+    @property
+    def horizon(self) -> int:
+        return len(self.bucket_start)
+
+    def family_sum(self, per_product: np.ndarray) -> np.ndarray:
+        """Sum a products x ... array into families x ..."""
+        out = np.zeros((len(self.families), *per_product.shape[1:]))
+        np.add.at(out, self.product_family, per_product)
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A policy's decisions for the planning buckets.
+
+    Attributes:
+        production: units to make per product x planning bucket (products not made in a factory: 0).
+        workforce: optional regular capacity in units per day per factory x bucket (plans that hire and
+            lay off); None keeps the factories' capacity.
+        subcontract: optional units bought from subcontractors per product x bucket.
+        inventory_target: optional target stock per product x bucket, for the execution policies.
+        notes: free text shown in plan records and reports (e.g. the LP's cost).
+    """
+
+    production: np.ndarray
+    workforce: np.ndarray | None = None
+    subcontract: np.ndarray | None = None
+    inventory_target: np.ndarray | None = None
+    notes: str = ""
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Decides the supply plan from the planning state. Must not touch the simulation."""
+
+    name: str
+    respects_fences: bool
+
+    def plan(self, state: PlanningState) -> Plan: ...
+
+
+PolicyFactory = Callable[..., Policy]
+_REGISTRY: dict[str, PolicyFactory] = {}
+
+
+def register(name: str) -> Callable[[PolicyFactory], PolicyFactory]:
+    """Class decorator: make a policy available by name."""
+
+    def deco(cls: PolicyFactory) -> PolicyFactory:
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def _load_builtins() -> None:
+    if not _REGISTRY or "level" not in _REGISTRY:
+        importlib.import_module("simsop.planning.policies")
+
+
+def available_policies() -> list[str]:
+    """Names of the registered policies ("none" runs the world on its execution policies only)."""
+    _load_builtins()
+    return ["none", *sorted(_REGISTRY)]
+
+
+class PolicyError(ValueError):
+    """A policy name or its parameters cannot be used."""
+
+
+def make_policy(name: str, params: dict[str, Any] | None = None, base_dir: str | None = None) -> Policy | None:
+    """Build a policy by registered name or ``module:Class``; ``none`` gives None (no planning)."""
+    if name == "none":
+        return None
+    params = dict(params or {})
+    if ":" in name:
+        mod_name, _, cls_name = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(mod_name), cls_name)
+        except (ImportError, AttributeError) as exc:
+            raise PolicyError(f"cannot import policy {name!r}: {exc}") from None
+    else:
+        _load_builtins()
+        if name not in _REGISTRY:
+            raise PolicyError(f"unknown policy {name!r}; expected one of {available_policies()} or module:Class")
+        cls = _REGISTRY[name]
+    try:
+        policy = cls(base_dir=base_dir, **params) if getattr(cls, "wants_base_dir", False) else cls(**params)
+    except TypeError as exc:
+        raise PolicyError(f"policy {name!r}: bad parameters {sorted(params)}: {exc}") from None
+    if not isinstance(policy, Policy):
+        raise PolicyError(f"{name!r} does not implement the Policy protocol (name, respects_fences, plan)")
+    return policy

@@ -1,0 +1,88 @@
+"""The ``planning`` section of a scenario: rhythm, dated steps, fences, forecasting, sales input, policy."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ForecastSpec(_Model):
+    """The statistical forecast of the demand review."""
+
+    method: Literal["naive", "seasonal_naive", "moving_average", "ses", "holt", "damped_holt",
+                    "holt_winters_additive", "holt_winters_multiplicative", "croston", "sba", "auto"] = "holt_winters_additive"
+    params: dict[str, Any] = Field(default_factory=dict, description="method parameters, e.g. {alpha: 0.3}")
+    season_length: PositiveInt | None = Field(default=None, description="buckets per season (default: a year)")
+
+
+class SalesInputSpec(_Model):
+    """What the sales team reports: its view of demand, with a bias and noise.
+
+    ``bias`` +0.2 is 20% optimism, -0.2 is sandbagging. ``noise`` is the coefficient of variation of a
+    lognormal error drawn per product and bucket. The sales view starts from the demand the market will
+    really bring on average (trend, seasonality, known shocks), which the statistical forecast can only infer.
+    """
+
+    bias: float = Field(default=0.0, gt=-1.0)
+    noise: NonNegativeFloat = 0.0
+
+
+class ConsensusSpec(_Model):
+    """How the executive meeting combines the statistical forecast and the sales input."""
+
+    rule: Literal["statistical", "sales", "blend", "haircut"] = "statistical"
+    weight: float = Field(default=0.5, ge=0, le=1, description="weight of the sales input in a blend")
+    haircut: float = Field(default=0.1, ge=0, lt=1, description="cut applied to the sales input")
+
+
+class WorkforceSpec(_Model):
+    """How a factory's regular capacity is staffed, for plans that hire and lay off (level, chase, lp).
+
+    Without it a factory's capacity is fixed and plans only choose how much of it to use.
+    """
+
+    factory: str
+    workers: PositiveFloat
+    units_per_worker_day: PositiveFloat
+    wage_per_worker_day: NonNegativeFloat = 0.0
+    overtime_hours_fraction: NonNegativeFloat = Field(default=0.0, description="overtime per regular hour")
+    overtime_cost_per_unit: NonNegativeFloat | None = None
+    hiring_cost: NonNegativeFloat = 0.0
+    layoff_cost: NonNegativeFloat = 0.0
+    subcontract_cost: NonNegativeFloat | None = Field(default=None, description="per unit; none: no subcontracting")
+
+
+class PlanningSpec(_Model):
+    """The S&OP cycle: a monthly (or weekly, or every N days) rhythm over a rolling horizon.
+
+    Each cycle starts with the data cut-off at the start of a bucket; the demand review, supply review and
+    executive meeting follow on their days; the plan takes effect ``plan_delay_days`` after the meeting,
+    from the first bucket that starts then. Inside the frozen fence (buckets from the plan's first) the
+    plan cannot change; inside the slushy fence a change is limited to ``slushy_change_limit`` (relative)
+    and costs ``change_cost`` per unit; beyond, it is free.
+    """
+
+    policy: str = Field(default="none", description="a registered policy name or module:Class")
+    params: dict[str, Any] = Field(default_factory=dict, description="the policy's parameters")
+    bucket: Literal["month", "week"] | PositiveInt = "month"
+    horizon_buckets: PositiveInt = 12
+    history_buckets: PositiveInt = 36
+    demand_review_day: NonNegativeInt = 3
+    supply_review_day: NonNegativeInt = 7
+    executive_meeting_day: NonNegativeInt = 12
+    plan_delay_days: NonNegativeInt = 0
+    frozen_buckets: NonNegativeInt = 1
+    slushy_buckets: NonNegativeInt = 2
+    slushy_change_limit: NonNegativeFloat = 0.2
+    change_cost: NonNegativeFloat = 0.0
+    days_of_cover: NonNegativeFloat = Field(default=14.0, description="inventory target, days of demand")
+    set_execution_levels: bool = Field(default=False, description="derive warehouses' base-stock levels from the plan")
+    forecast: ForecastSpec = Field(default_factory=ForecastSpec)
+    sales: SalesInputSpec = Field(default_factory=SalesInputSpec)
+    consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
+    workforce: tuple[WorkforceSpec, ...] = ()
