@@ -24,6 +24,10 @@ def seasonal_factor(season: Seasonality | None, days: np.ndarray) -> np.ndarray:
     if season.monthly is not None:
         month = np.searchsorted(_MONTH_STARTS, days % 365, side="right") - 1
         return np.asarray(season.monthly, dtype=float)[month]
+    if season.pattern is not None:
+        k = len(season.pattern)
+        part = np.floor((days % season.period) / season.period * k).astype(int).clip(0, k - 1)
+        return np.asarray(season.pattern, dtype=float)[part]
     assert season.amplitude is not None
     return 1.0 + season.amplitude * np.cos(2 * np.pi * (days - season.peak_day) / season.period)
 

@@ -80,19 +80,27 @@ class Product(_Model):
 
 
 class Seasonality(_Model):
-    """Seasonal multiplier: twelve monthly factors, or a sinusoid with an amplitude and a peak day."""
+    """Seasonal multiplier: twelve monthly factors, a sinusoid, or a repeating pattern.
+
+    ``pattern`` splits each ``period`` into equal parts, one factor each: ``period: 7`` with seven
+    factors is a day-of-week profile; ``period: 120`` with six factors gives six 20-day "months".
+    """
 
     monthly: tuple[PositiveFloat, ...] | None = Field(default=None, description="12 factors, Jan..Dec")
     amplitude: float | None = Field(default=None, ge=0, lt=1, description="relative swing of a sinusoid")
+    pattern: tuple[NonNegativeFloat, ...] | None = Field(default=None, description="factors over one period")
     peak_day: float = Field(default=0.0, description="day of the year of the sinusoid's peak")
     period: PositiveFloat = Field(default=365.0, description="days per seasonal cycle")
 
     @model_validator(mode="after")
     def _one_form(self) -> Seasonality:
-        if (self.monthly is None) == (self.amplitude is None):
-            raise ValueError("give either 'monthly' (12 factors) or 'amplitude' (a sinusoid)")
+        forms = [x is not None for x in (self.monthly, self.amplitude, self.pattern)]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of 'monthly' (12 factors), 'amplitude' (a sinusoid) or 'pattern'")
         if self.monthly is not None and len(self.monthly) != 12:
             raise ValueError(f"'monthly' needs 12 factors, got {len(self.monthly)}")
+        if self.pattern is not None and len(self.pattern) == 0:
+            raise ValueError("'pattern' needs at least one factor")
         return self
 
 

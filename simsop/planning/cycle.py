@@ -23,9 +23,9 @@ import numpy as np
 from simsop.demand import daily_units, expected_units
 from simsop.model.factory import FactorySite
 from simsop.model.replenishment import MinMaxRule, NoRule, OrderUpTo, ReorderPointRule
-from simsop.model.world import DAILY, RECEIPT, SNAPSHOT, World
+from simsop.model.world import RECEIPT, SNAPSHOT, World
 from simsop.planning import forecast as fc
-from simsop.planning.policy import Plan, PlanningState, Policy, PolicyError, make_policy
+from simsop.planning.policy import Plan, PlanningState, Policy, PolicyError, available_policies, make_policy
 from simsop.planning.spec import PlanningSpec
 from simsop.scenario import Scenario
 
@@ -153,14 +153,14 @@ class PlanningCycle:
         supply = max(review, snap.day + min(spec.supply_review_day, last))
         meeting = max(supply, snap.day + min(spec.executive_meeting_day, last))
         effective = meeting + spec.plan_delay_days
-        yield self._at(review, DAILY + 1)
+        yield self._at(review, RECEIPT)
         views = self.demand_review(cycle, snap)
-        yield self._at(supply, DAILY + 1)
+        yield self._at(supply, RECEIPT)
         first_bucket = int(np.searchsorted(self.starts, effective, side="left"))
         state = self.state(cycle, snap, views, first_bucket)
         proposal = self.policy.plan(state)
         plan = self.check_plan(proposal, state)
-        yield self._at(meeting, DAILY + 1)
+        yield self._at(meeting, RECEIPT)
         final = self.executive_meeting(cycle, state, plan, meeting, effective, first_bucket)
         if effective > meeting or effective > snap.day:
             yield self._at(effective, RECEIPT)
@@ -334,9 +334,9 @@ class PlanningCycle:
         for t in range(state.horizon):
             start = int(state.bucket_start[t])
             days = int(state.bucket_days[t])
-            if start >= w.horizon:
-                break
             self.in_force[first_bucket + t] = plan.production[:, t].copy()
+            if start >= w.horizon:
+                continue
             for p in range(self.n_products):
                 f = self.factory_of[p]
                 if f < 0:
@@ -379,12 +379,19 @@ class PlanningCycle:
                     rule.r = base.r * r
 
 
+def policy_params(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """The parameters of one policy. ``params`` may be namespaced by policy name so that one scenario can
+    carry the parameters of several policies for a comparison (``{lp: {...}, hybrid: {...}}``)."""
+    known = set(available_policies())
+    if params and all(k in known and isinstance(v, dict) for k, v in params.items()):
+        return dict(params.get(name, {}))
+    return dict(params)
+
+
 def planning_process(scenario: Scenario, name: str,
                      base_dir: str | None = None) -> Callable[[World], Generator[Any, Any, None]]:
     """A process factory for ``run_replication(processes=...)``: the S&OP cycle with the named policy."""
-    params = scenario.planning.params
-    if isinstance(params.get(name), dict):
-        params = params[name]  # params namespaced by policy, so one file can compare several
+    params = policy_params(scenario.planning.params, name)
     policy = make_policy(name, params, base_dir)
     if policy is None:
         raise PolicyError("policy 'none' has no planning cycle")

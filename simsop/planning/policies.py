@@ -44,8 +44,13 @@ def _workforce_spec(state: PlanningState, factory: str) -> Any:
     return next((w for w in state.workforce if w.factory == factory), None)
 
 
-def family_problems(state: PlanningState) -> list[FamilyProblem]:
-    """Build the aggregate problem of every family made in a factory."""
+def family_problems(state: PlanningState, ending_inventory: float | None = None,
+                    allow_ending_backlog: bool = True) -> list[FamilyProblem]:
+    """Build the aggregate problem of every family made in a factory.
+
+    ``ending_inventory`` (units, per family, above the inventory target) and ``allow_ending_backlog``
+    constrain the last bucket, as in textbook problems; a rolling plan usually leaves both free.
+    """
     days = np.asarray(state.bucket_days, dtype=float)
     made = state.factory_of >= 0
     # Capacity is shared between the families of a factory in proportion to their demand plans.
@@ -97,7 +102,7 @@ def family_problems(state: PlanningState) -> list[FamilyProblem]:
             demand=requirement, hours_per_unit=1.0 / u, regular_hours_per_worker=days, costs=costs,
             opening_inventory=max(net, 0.0), opening_backlog=max(-net, 0.0), opening_workforce=w0,
             max_overtime_hours_per_worker=days * ot_frac, subcontract_capacity=sub_cap, production_max=prod_max,
-            ending_backlog_max=None,
+            ending_inventory_min=ending_inventory, ending_backlog_max=None if allow_ending_backlog else 0.0,
             ending_workforce_max=None if ws is not None else w0)
         dem = state.demand_plan[prods]
         col = dem.sum(axis=0)
@@ -112,8 +117,12 @@ class AggregatePolicy:
     name = "aggregate"
     respects_fences = True
 
-    def __init__(self, integer_workforce: bool = False) -> None:
+    def __init__(self, integer_workforce: bool = False, ending_inventory: float | None = None,
+                 allow_ending_backlog: bool = True) -> None:
         self.integer_workforce = bool(integer_workforce)
+        self.ending_inventory = ending_inventory
+        self.allow_ending_backlog = bool(allow_ending_backlog)
+        self.last: dict[str, agg.AggregatePlan] = {}  # the latest family plans, for inspection
 
     def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -124,8 +133,10 @@ class AggregatePolicy:
         subcontract = np.zeros((P, H))
         workforce = np.full((len(state.factories), H), np.nan)
         notes = []
-        for fp in family_problems(state):
+        self.last = {}
+        for fp in family_problems(state, self.ending_inventory, self.allow_ending_backlog):
             ap = self.solve(fp.problem)
+            self.last[state.families[fp.family]] = ap
             production[fp.products] += fp.shares * ap.production
             subcontract[fp.products] += fp.shares * ap.subcontracted
             if fp.flexible:
@@ -163,8 +174,8 @@ class HybridPolicy(AggregatePolicy):
 
     name = "hybrid"
 
-    def __init__(self, workforce_quantile: float = 0.5, integer_workforce: bool = False) -> None:
-        super().__init__(integer_workforce)
+    def __init__(self, workforce_quantile: float = 0.5, **options: Any) -> None:
+        super().__init__(**options)
         if not 0 <= workforce_quantile <= 1:
             raise PolicyError(f"hybrid: workforce_quantile must be in [0, 1], got {workforce_quantile}")
         self.quantile = workforce_quantile

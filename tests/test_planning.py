@@ -1,0 +1,319 @@
+"""The S&OP cycle and its policies: textbook LP, replay exactness, fences, bias, and what theory says about
+level and chase strategies. Plus one conformance test that every registered policy passes."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import simsop
+from simsop.planning.cycle import PlanningCycle, bucket_starts, policy_params
+from simsop.planning.policies import ReplayError, ReplayPolicy
+from simsop.planning.policy import Plan, PlanningState, PolicyError, available_policies, make_policy
+from simsop.replication import build_world, run_replication
+from simsop.scenario import Scenario
+from simsop.stats import paired_difference
+
+ROOT = Path(__file__).resolve().parent.parent
+SEASONAL = ROOT / "scenarios" / "sop_seasonal.yaml"
+
+
+def first_state(sc: Scenario, policy: str) -> tuple[PlanningState, Any]:
+    """The planning state of cycle 0 and the policy object, without running the simulation."""
+    world = build_world(sc, seed=1)
+    params = policy_params(sc.planning.params, policy)
+    pol = make_policy(policy, params)
+    cyc = PlanningCycle(world, sc, pol, params)
+    snap = cyc.cutoff(cyc.first)
+    views = cyc.demand_review(0, snap)
+    return cyc.state(0, snap, views, cyc.first), pol
+
+
+def short(sc: Scenario, horizon: int = 400, warmup: int = 60, **planning: Any) -> Scenario:
+    upd: dict[str, Any] = {"horizon": horizon, "warmup": warmup}
+    if planning:
+        upd["planning"] = sc.planning.model_copy(update=planning)
+    return sc.model_copy(update=upd)
+
+
+# ---------------------------------------------------------------------------------------------- textbook LP
+
+
+def test_red_tomato_lp_policy() -> None:
+    """Chopra & Meindl ch. 8: the `lp` policy's first cycle on the Red Tomato scenario file costs $422,275
+    (the linear relaxation) and reproduces the book's plan: 65 workers, 2,583 units a month."""
+    sc = simsop.load_scenario(ROOT / "scenarios" / "red_tomato_lp.yaml")
+    state, pol = first_state(sc, "lp")
+    np.testing.assert_allclose(state.demand_plan[0], [1600, 3000, 3200, 3800, 2200, 2200])
+    plan = pol.plan(state)
+    ap = pol.last["garden_tools"]
+    assert ap.total_cost == pytest.approx(422_275, abs=0.5)
+    np.testing.assert_array_equal(np.round(ap.workforce), [65] * 6)
+    np.testing.assert_array_equal(np.round(ap.laid_off), [15, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(np.round(ap.inventory), [1983, 1567, 950, 0, 117, 500])
+    np.testing.assert_array_equal(np.round(ap.backlog), [0, 0, 0, 267, 0, 0])
+    np.testing.assert_allclose(plan.production[0], 15_500 / 6)
+    # The plan's workforce becomes the plant's regular capacity: 775/12 workers x 2 units a day.
+    np.testing.assert_allclose(plan.workforce[0], 775 / 12 * 2)
+
+
+def test_red_tomato_runs_in_the_simulator() -> None:
+    """The scenario file runs end to end: the first plan's production and capacity are what the world does."""
+    sc = simsop.load_scenario(ROOT / "scenarios" / "red_tomato_lp.yaml")
+    res = run_replication(sc, seed=1, keep_records=True)
+    rec = res.records
+    assert rec is not None
+    plan = rec.plan
+    first = plan["cycle"] == 0
+    np.testing.assert_allclose(plan["production"][first], 15_500 / 6)
+    fd = rec.factory_days
+    np.testing.assert_allclose(fd["regular_capacity"][:20], 775 / 12 * 2)
+    # Inside capacity, production follows the plan day by day.
+    np.testing.assert_allclose(fd["regular_used"][:20], 15_500 / 6 / 20)
+    assert res.kpis["labor_cost"] > 0
+
+
+# ---------------------------------------------------------------------------------------------- replay
+
+
+def write(tmp: Path, name: str, text: str) -> Path:
+    p = tmp / name
+    p.write_text(textwrap.dedent(text).lstrip())
+    return p
+
+
+def replay_scenario(tmp: Path, decisions: str, **params: Any) -> Scenario:
+    f = write(tmp, "decisions.csv", decisions)
+    sc = simsop.load_scenario(SEASONAL)
+    return short(sc, horizon=200, warmup=0, policy="replay", params={"file": str(f), **params},
+                 frozen_buckets=1, executive_meeting_day=5)
+
+
+def test_replay_gives_exactly_the_recorded_production(tmp_path: Path) -> None:
+    """Each cycle's recorded decisions are what the plant is told to make, and (inside capacity) makes."""
+    rows = ["cycle,product,bucket,production"]
+    for cycle in range(7):
+        for bucket in range(cycle + 1, cycle + 4):
+            rows.append(f"{cycle},A,{bucket},{400 + 10 * cycle + bucket}")
+            rows.append(f"{cycle},B,{bucket},{200 + cycle}")
+    sc = replay_scenario(tmp_path, "\n".join(rows) + "\n")
+    res = run_replication(sc, seed=2, keep_records=True)
+    rec = res.records
+    assert rec is not None
+    starts = bucket_starts("month", 0, 200)
+    starts = starts[starts >= 0]
+    pp = rec.planned_production
+    for b in range(1, 6):
+        lo, hi = starts[b], starts[b + 1]
+        sel = (pp["day"] >= lo) & (pp["day"] < hi)
+        # The last cycle that set bucket b before it started is cycle b - 1 (meetings on day 5 of a month).
+        for pname, expect in (("A", 400 + 10 * (b - 1) + b), ("B", 200 + b - 1)):
+            p = 0 if pname == "A" else 1
+            got = pp["qty"][sel & (pp["product"] == p)].sum()
+            assert got == pytest.approx(expect), (b, pname)
+        if b >= 2:  # bucket 1 still finishes the pull orders queued before the plan went live
+            fd = rec.factory_days
+            fsel = (fd["day"] >= lo) & (fd["day"] < hi)
+            made = fd["regular_used"][fsel].sum() + fd["overtime_used"][fsel].sum()
+            assert made == pytest.approx(400 + 10 * (b - 1) + b + 200 + b - 1)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("cycle,product,bucket,production\n0,A,1,ten\n", "line 2: not a number"),
+    ("cycle,product,bucket,production\n0,A,1,-5\n", "line 2: quantities must be finite and >= 0"),
+    ("cycle,product,bucket\n0,A,1\n", "missing column(s) production"),
+    ("cycle,bucket,production\n0,1,5\n", "product (or family, or item)"),
+    ("cycle,product,bucket,production\n0,ZZ,1,5\n1,A,2,5\n", "line 2: unknown product or family 'ZZ'"),
+    ("cycle,product,bucket,production\n0,A,1,5\n2,A,3,5\n", "no decisions for cycle(s) [1]"),
+    ("cycle,product,bucket,production\n0,A,1,5\n", "no decisions for cycle 1"),
+    ("cycle,product,bucket,production\n0,A,1,5\n1,A,0,5\n", "bucket 0 is already under way or past"),
+])
+def test_replay_errors_are_clear(tmp_path: Path, text: str, message: str) -> None:
+    sc = replay_scenario(tmp_path, text)
+    with pytest.raises(PolicyError) as err:
+        run_replication(sc, seed=1)
+    assert message in str(err.value)
+    assert "decisions.csv" in str(err.value)
+
+
+def test_replay_missing_file_and_family_rows(tmp_path: Path) -> None:
+    with pytest.raises(ReplayError, match="cannot read"):
+        ReplayPolicy(file=str(tmp_path / "nope.csv"))
+    sc = replay_scenario(tmp_path, "cycle,family,bucket,production\n0,F1,1,600\n", missing="hold")
+    res = run_replication(sc, seed=1, keep_records=True)
+    assert res.records is not None
+    plan = res.records.plan
+    sel = (plan["cycle"] == 0) & (plan["bucket"] == plan["bucket"][plan["cycle"] == 0].min())
+    # A family's quantity is split over its products by the demand plan (A twice B).
+    assert plan["production"][sel].sum() == pytest.approx(600)
+
+
+# ---------------------------------------------------------------------------------------------- fences
+
+
+def test_time_fences_hold_the_plan() -> None:
+    """Inside the frozen fence a bucket keeps its earlier quantity; in the slushy fence it moves by at most
+    the allowed fraction (the fence-respecting chase policy re-plans every cycle)."""
+    sc = short(simsop.load_scenario(SEASONAL), horizon=400, policy="chase", frozen_buckets=1, slushy_buckets=2,
+               slushy_change_limit=0.1)
+    rec = run_replication(sc, seed=3, keep_records=True).records
+    assert rec is not None
+    plan = rec.plan
+    q = {(c, p, b): x for c, p, b, x in zip(plan["cycle"].tolist(), plan["product"].tolist(),
+                                           plan["bucket"].tolist(), plan["production"].tolist(), strict=True)}
+    first = {c: min(b for (cc, _p, b) in q if cc == c) for (c, _p, _b) in q}
+    checked = 0
+    for (c, p, b), x in q.items():
+        prev = q.get((c - 1, p, b))
+        if prev is None:
+            continue
+        t = b - first[c]
+        if t < 1:
+            assert x == pytest.approx(prev)
+            checked += 1
+        elif t < 3:
+            assert prev * 0.9 - 1e-9 <= x <= prev * 1.1 + 1e-9
+            checked += 1
+    assert checked > 20
+
+
+# ---------------------------------------------------------------------------------------------- behaviour
+
+
+def paired(sc_a: Scenario, sc_b: Scenario, n: int, kpis: tuple[str, ...], policy: str | None = None
+           ) -> dict[str, Any]:
+    out = {}
+    a = [run_replication(sc_a, seed=5, replication=r, policy=policy).kpis for r in range(n)]
+    b = [run_replication(sc_b, seed=5, replication=r, policy=policy).kpis for r in range(n)]
+    for k in kpis:
+        out[k] = paired_difference([x[k] for x in a], [x[k] for x in b])
+    return out
+
+
+def test_optimistic_sales_raise_inventory_and_cut_profit() -> None:
+    """Sales over-forecasting by 20% (consensus = sales) against an unbiased team on the same random
+    futures: inventory goes up and profit down, significantly. Sandbagging by 20% lowers OTIF."""
+    base = short(simsop.load_scenario(SEASONAL), horizon=500, warmup=120, policy="chase",
+                 consensus=simsop.load_scenario(SEASONAL).planning.consensus.model_copy(update={"rule": "sales"}))
+
+    def with_bias(bias: float) -> Scenario:
+        return base.model_copy(update={"planning": base.planning.model_copy(
+            update={"sales": base.planning.sales.model_copy(update={"bias": bias})})})
+
+    up = paired(with_bias(0.2), with_bias(0.0), 5, ("avg_on_hand", "profit", "otif"))
+    assert up["avg_on_hand"].mean_diff > 0 and up["avg_on_hand"].significant
+    assert up["profit"].mean_diff < 0 and up["profit"].significant
+    down = paired(with_bias(-0.2), with_bias(0.0), 5, ("otif",))
+    assert down["otif"].mean_diff < 0 and down["otif"].significant
+
+
+def test_chase_holds_less_inventory_and_level_changes_production_less() -> None:
+    """The textbook trade-off (Chopra & Meindl 8.2): on the same futures, chase carries less stock than
+    level, and level's production moves less from month to month."""
+    sc = short(simsop.load_scenario(SEASONAL), horizon=730, warmup=120)
+    n = 4
+    chase = [run_replication(sc, seed=9, replication=r, policy="chase").kpis for r in range(n)]
+    level = [run_replication(sc, seed=9, replication=r, policy="level").kpis for r in range(n)]
+    inv = paired_difference([c["avg_on_hand"] for c in chase], [x["avg_on_hand"] for x in level])
+    var = paired_difference([c["production_variation"] for c in chase], [x["production_variation"] for x in level])
+    assert inv.mean_diff < 0 and inv.significant
+    assert var.mean_diff > 0 and var.significant
+
+
+def test_forecast_kpis_are_recorded_per_lag() -> None:
+    sc = short(simsop.load_scenario(SEASONAL), horizon=400, policy="level")
+    k = run_replication(sc, seed=1).kpis
+    for lag in (1, 3):
+        assert 0 <= k[f"forecast_wmape_lag{lag}"] < 50
+        assert np.isfinite(k[f"fva_consensus_lag{lag}"])
+        assert np.isfinite(k[f"tracking_signal_lag{lag}"])
+    assert 0.9 <= k["plan_attainment"] <= 1.0001
+
+
+# ---------------------------------------------------------------------------------------------- conformance
+
+
+def synthetic_state(P: int = 3, H: int = 6) -> PlanningState:
+    rng = np.random.default_rng(0)
+    arrays = {
+        "product_family": np.array([0, 0, 1][:P]), "bucket_start": np.arange(H) * 30,
+        "bucket_days": np.full(H, 30.0), "history": rng.uniform(200, 400, (P, 24)),
+        "demand_plan": rng.uniform(200, 400, (P, H)), "statistical_forecast": rng.uniform(200, 400, (P, H)),
+        "sales_input": rng.uniform(200, 400, (P, H)), "on_hand": np.full(P, 100.0), "backlog": np.zeros(P),
+        "pipeline": np.full(P, 50.0), "factory_of": np.array([0, 0, -1][:P]), "regular_capacity": np.array([30.0]),
+        "overtime_capacity": np.array([5.0]), "previous_production": np.full((P, H), np.nan),
+        "unit_cost": np.full(P, 5.0), "price": np.full(P, 9.0), "holding_per_day": np.full(P, 0.01),
+        "backorder_per_day": np.full(P, 0.1), "inventory_target": np.full((P, H), 100.0),
+        "bucket_index": np.arange(H), "overtime_cost_per_unit": np.array([1.0]),
+    }
+    for a in arrays.values():
+        a.setflags(write=False)
+    return PlanningState(cycle=0, day=0, products=("A", "B", "C")[:P], families=("F1", "F2"), factories=("F",),
+                         frozen=1, slushy=1, **arrays)
+
+
+@pytest.mark.parametrize("name", [n for n in available_policies() if n != "none"])
+def test_every_policy_conforms(name: str, tmp_path: Path) -> None:
+    """Every registered policy: a Plan of the right shape, finite and non-negative, the same twice, no
+    write to the (read-only) state, the protocol's attributes; and a full simulation with it runs and
+    conserves units and orders."""
+    params: dict[str, Any] = {}
+    if name == "replay":
+        rows = ["cycle,product,bucket,production"] + [f"{c},A,{c + 1},100" for c in range(40)]
+        f = tmp_path / "d.csv"
+        f.write_text("\n".join(rows) + "\n")
+        params = {"file": str(f)}
+    pol = make_policy(name, params)
+    assert pol is not None
+    assert isinstance(pol.name, str) and isinstance(pol.respects_fences, bool)
+    state = synthetic_state()
+    plan1, plan2 = pol.plan(state), pol.plan(state)
+    assert isinstance(plan1, Plan)
+    assert plan1.production.shape == (3, 6)
+    assert np.all(np.isfinite(plan1.production)) and np.all(plan1.production >= -1e-9)
+    np.testing.assert_array_equal(plan1.production, plan2.production)
+    sc = short(simsop.load_scenario(SEASONAL), horizon=240, warmup=30, policy=name, params=params)
+    res = run_replication(sc, seed=4)
+    assert 0 <= res.kpis["otif"] <= 1
+
+
+class _HalfOfDemand:
+    name = "half"
+    respects_fences = True
+
+    def __init__(self, share: float = 0.5) -> None:
+        self.share = share
+
+    def plan(self, state: PlanningState) -> Plan:
+        return Plan(production=np.asarray(state.demand_plan) * self.share)
+
+
+def test_custom_policy_by_module_path() -> None:
+    """A user's class named `module:Class` in the scenario runs without touching simsop."""
+    sc = short(simsop.load_scenario(SEASONAL), horizon=200, policy="tests.test_planning:_HalfOfDemand",
+               params={"share": 1.0})
+    res = run_replication(sc, seed=1, keep_records=True)
+    assert res.records is not None and len(res.records.plan) > 0
+    with pytest.raises(PolicyError, match="unknown policy 'nope'"):
+        make_policy("nope")
+    with pytest.raises(PolicyError, match="cannot import"):
+        make_policy("no_such_module:X")
+    with pytest.raises(PolicyError, match="bad parameters"):
+        make_policy("level", {"speed": 3})
+
+
+def test_policy_params_can_be_namespaced() -> None:
+    assert policy_params({"hybrid": {"workforce_quantile": 0.6}}, "hybrid") == {"workforce_quantile": 0.6}
+    assert policy_params({"hybrid": {"workforce_quantile": 0.6}}, "lp") == {}
+    assert policy_params({"file": "x.csv"}, "replay") == {"file": "x.csv"}
+
+
+def test_bucket_starts_follow_calendar_months() -> None:
+    s = bucket_starts("month", 0, 400)
+    assert list(s[(s >= 0) & (s < 400)][:13]) == [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365]
+    w = bucket_starts("week", -14, 30)
+    assert list(w[(w >= -14) & (w <= 28)]) == [-14, -7, 0, 7, 14, 21, 28]
