@@ -68,10 +68,10 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
         target = state.inventory_target[prods].sum(axis=0)
         requirement = np.maximum(demand + np.diff(target, prepend=target[0]), 0.0)
         net = float((state.on_hand + state.pipeline - state.backlog)[prods].sum()) - float(target[0])
-        weights = np.maximum(demand.sum(), 1e-12)
-        mean_of = lambda a: float((a[prods] * state.demand_plan[prods].sum(axis=1)).sum() / weights)  # noqa: E731
-        unit_cost, price = mean_of(state.unit_cost), mean_of(state.price)
-        hold_day, bo_day = mean_of(state.holding_per_day), mean_of(state.backorder_per_day)
+        weights = state.demand_plan[prods].sum(axis=1)
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(prods), 1.0 / len(prods))
+        unit_cost, price, hold_day, bo_day = (float(np.dot(a[prods], weights)) for a in (
+            state.unit_cost, state.price, state.holding_per_day, state.backorder_per_day))
         mean_days = float(days.mean())
         ws = _workforce_spec(state, state.factories[fac])
         reg = float(state.regular_capacity[fac])

@@ -14,8 +14,10 @@ class _Model(BaseModel):
 class ForecastSpec(_Model):
     """The statistical forecast of the demand review."""
 
-    method: Literal["naive", "seasonal_naive", "moving_average", "ses", "holt", "damped_holt",
-                    "holt_winters_additive", "holt_winters_multiplicative", "croston", "sba", "auto"] = "holt_winters_additive"
+    method: Literal[
+        "naive", "seasonal_naive", "moving_average", "ses", "holt", "damped_holt", "holt_winters_additive",
+        "holt_winters_multiplicative", "croston", "sba", "auto",
+    ] = "holt_winters_additive"
     params: dict[str, Any] = Field(default_factory=dict, description="method parameters, e.g. {alpha: 0.3}")
     season_length: PositiveInt | None = Field(default=None, description="buckets per season (default: a year)")
 
