@@ -30,12 +30,13 @@ from pydantic import (
 
 from simsop.dists import DIST_NAMES, Deterministic, DistSpec, coerce_dist
 from simsop.planning.spec import PlanningSpec
+from simsop.shocks import SHOCK_TYPES, Shock, shock_problems
 
 Dist = Annotated[DistSpec, BeforeValidator(coerce_dist)]
 
 POLICY_TYPES = ("none", "base_stock", "sS", "rQ", "one_for_one")
 ALLOCATION_RULES = ("fcfs", "priority", "fair_share")
-_TAGS = set(DIST_NAMES) | set(POLICY_TYPES)
+_TAGS = set(DIST_NAMES) | set(POLICY_TYPES) | set(SHOCK_TYPES)
 
 
 class _Model(BaseModel):
@@ -323,6 +324,7 @@ class Scenario(_Model):
     suppliers: tuple[Supplier, ...] = ()
     lanes: tuple[Lane, ...] = ()
     planning: PlanningSpec = Field(default_factory=PlanningSpec, description="the S&OP cycle and its policy")
+    shocks: tuple[Shock, ...] = Field(default=(), description="scheduled or random events overlaid on the company")
 
     def product(self, pid: str) -> Product:
         return next(p for p in self.products if p.id == pid)
@@ -564,6 +566,7 @@ def _references(sc: Scenario) -> list[Problem]:
             if src not in sup and src != w.id and (src, w.id) not in lanes_seen:
                 probs.append(Problem(base + ".source", f"no lane from {src!r} to {w.id!r}; add one to 'lanes'"))
     probs.extend(_cycles(sc))
+    probs.extend(shock_problems(sc, sc.shocks))
     return probs
 
 
@@ -575,8 +578,8 @@ def _cycles(sc: Scenario) -> list[Problem]:
         for it in w.stock:
             if it.source in wh_ids:
                 edges[(w.id, it.product)] = it.source
-    for (w, p) in edges:
-        seen, node = {w}, w
+    for (start, p) in edges:
+        seen, node = {start}, start
         while (node, p) in edges:
             node = edges[(node, p)]
             if node in seen:

@@ -46,13 +46,14 @@ class InvariantError(RuntimeError):
 class LaneRun:
     """A lane at run time: transit-time sampler, information delay and goods in transit."""
 
-    __slots__ = ("cost", "lead_time", "lead_time_factor", "order_delay")
+    __slots__ = ("cost", "extra_delay", "lead_time", "lead_time_factor", "order_delay")
 
     def __init__(self, lead_time: BlockSampler, cost: float, order_delay: float) -> None:
         self.lead_time = lead_time
         self.cost = cost
         self.order_delay = order_delay
         self.lead_time_factor = 1.0  # shocks lengthen transit times
+        self.extra_delay = 0.0  # days a shock adds to transit times
 
 
 class World:
@@ -154,12 +155,12 @@ class World:
                 self._sampler(s.delay, f"supplier:{s.id}:delay")))
         self.sites: list[Site] = [*self.warehouses, *self.factories, *self.suppliers]
         by_name = {s.name: s for s in self.sites}
-        for w, spec in zip(self.warehouses, sc.warehouses, strict=True):
+        for site, spec in zip(self.warehouses, sc.warehouses, strict=True):
             for i, it in enumerate(spec.stock):
                 if it.source is not None:
                     src = by_name[it.source]
-                    w.sources[i] = src
-                    w.make_to_order[i] = isinstance(src, FactorySite) and src.make_to_order
+                    site.sources[i] = src
+                    site.make_to_order[i] = isinstance(src, FactorySite) and src.make_to_order
         self.lanes: dict[tuple[int, int], LaneRun] = {}
         for ln in sc.lanes:
             a, b = by_name[ln.from_].site, by_name[ln.to].site
@@ -211,8 +212,13 @@ class World:
 
     def _build_demand(self) -> None:
         """Draw all customer orders up front, one stream per (customer, product)."""
+        from simsop.shocks import realise, stream_multipliers  # here: simsop.shocks imports the world lazily
+
         sc = self.scenario
         H = sc.horizon
+        # Shocks are realised once per replication from their own streams; start() installs the others.
+        self.shocks_realised = realise(sc.shocks, self.streams, H)
+        shock = stream_multipliers(sc, self.shocks_realised)
         wix = {w.name: w.index for w in self.warehouses}
         self.daily_orders: list[list[tuple[WarehouseSite, int, list[tuple[int, float]]]]] = [[] for _ in range(H)]
         self.customer_terms: list[tuple[float, float, int]] = []
@@ -223,7 +229,8 @@ class World:
             per_day: dict[int, list[tuple[int, float]]] = {}
             for d in c.demand:
                 item = wh.item_of[self._product_ix[d.product]]
-                draws = draw_demand(d, H, self.streams.rng(f"demand:{c.id}:{d.product}"))
+                draws = draw_demand(d, H, self.streams.rng(f"demand:{c.id}:{d.product}"),
+                                    shock=shock.get((c.id, d.product)))
                 if draws.per_day:
                     for day, q in zip(draws.times.astype(int).tolist(), draws.qty.tolist(), strict=True):
                         per_day.setdefault(day, []).append((item, q))
@@ -236,10 +243,10 @@ class World:
             times = np.concatenate([p[0] for p in parts])
             qty = np.concatenate([p[1] for p in parts])
             cust = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
-            item = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
+            items = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
             order = np.argsort(times, kind="stable")
             self.arrivals.append((self.warehouses[wi], times[order].tolist(), cust[order].tolist(),
-                                  item[order].tolist(), qty[order].tolist()))
+                                  items[order].tolist(), qty[order].tolist()))
 
     # ------------------------------------------------------------------ lookups
 
@@ -268,14 +275,14 @@ class World:
         ev = Event(self.env)
         ev._ok = True
         ev._value = value
-        ev.callbacks.append(fn)  # type: ignore[union-attr]
-        self.env.schedule(ev, priority, delay)
+        ev.callbacks.append(fn)
+        self.env.schedule(ev, priority, delay)  # type: ignore[arg-type]  # any int orders same-instant events
 
     def tick(self, delay: float, priority: int) -> Event:
         ev = Event(self.env)
         ev._ok = True
         ev._value = None
-        self.env.schedule(ev, priority, delay)
+        self.env.schedule(ev, priority, delay)  # type: ignore[arg-type]
         return ev
 
     # ------------------------------------------------------------------ goods and orders between sites
@@ -312,7 +319,7 @@ class World:
         if depart is None:
             depart = now
         lane = self.lanes.get((src.site, dest.site))
-        transit = 0.0 if lane is None else lane.lead_time() * lane.lead_time_factor
+        transit = 0.0 if lane is None else lane.lead_time() * lane.lead_time_factor + lane.extra_delay
         arrival = depart + transit
         sid = self.next_ship_id
         self.next_ship_id = sid + 1
@@ -405,6 +412,9 @@ class World:
                     wh.review(i)
         for make in extra:
             env.process(make(self))
+        from simsop.shocks import install
+
+        install(self, self.shocks_realised)
 
     def run(self, extra: tuple[Callable[[World], Generator[Any, Any, Any]], ...] = ()) -> Records:
         """Run to the horizon, take the last snapshot, check conservation, and freeze the records."""
@@ -421,8 +431,8 @@ class World:
     def events_processed(self) -> int:
         """SimPy events processed so far (scheduled minus still pending)."""
         env = self.env
-        scheduled = next(env._eid)  # type: ignore[attr-defined]
-        return scheduled - len(env._queue) - 1  # type: ignore[attr-defined]
+        scheduled = next(env._eid)
+        return scheduled - len(env._queue) - 1
 
     # ------------------------------------------------------------------ invariants
 

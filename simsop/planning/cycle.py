@@ -27,7 +27,7 @@ from simsop.model.world import RECEIPT, SNAPSHOT, World
 from simsop.planning import forecast as fc
 from simsop.planning.policy import Plan, PlanningState, Policy, PolicyError, available_policies, make_policy
 from simsop.planning.spec import PlanningSpec
-from simsop.scenario import Scenario
+from simsop.scenario import BaseStock, MinMax, OneForOne, ReorderPointQuantity, Scenario
 
 _MONTH_STARTS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 
@@ -371,11 +371,11 @@ class PlanningCycle:
         for wh, spec in zip(w.warehouses, self.sc.warehouses, strict=True):
             for i, p in enumerate(wh.products):
                 base, rule, r = spec.stock[i].policy, wh.rules[i], float(ratio[p])
-                if isinstance(rule, OrderUpTo) and hasattr(base, "level"):
+                if isinstance(rule, OrderUpTo) and isinstance(base, BaseStock | OneForOne):
                     rule.level = base.level * r
-                elif isinstance(rule, MinMaxRule) and hasattr(base, "S"):
+                elif isinstance(rule, MinMaxRule) and isinstance(base, MinMax):
                     rule.s, rule.S = base.s * r, base.S * r
-                elif isinstance(rule, ReorderPointRule) and hasattr(base, "r"):
+                elif isinstance(rule, ReorderPointRule) and isinstance(base, ReorderPointQuantity):
                     rule.r = base.r * r
 
 
