@@ -263,3 +263,136 @@ def compute_kpis(rec: Records, sc: Scenario) -> dict[str, Any]:
     out["days_of_supply"] = _ratio(out["avg_on_hand"], daily_ship)
     out["inventory_turns"] = _ratio(out["cogs"] * 365.0 / window, out["avg_inventory_value"])
     return {k: out[k] for k in ALL_KPI_NAMES}
+
+
+# ---------------------------------------------------------------------------------------------- shocks
+
+SHOCK_KPI_NAMES = (
+    "shocks_realised", "shock_start", "shock_window_end", "shock_pre_otif", "shock_threshold",
+    "shock_recovery_days", "shock_worst_otif", "shock_window_otif", "shock_peak_backlog", "shock_lost_units",
+    "shock_lost_revenue", "shock_window_revenue", "shock_window_profit",
+)
+
+
+def daily_otif(rec: Records) -> tuple[np.ndarray, np.ndarray]:
+    """Orders due on each day of the horizon (by promised date), and how many were on time in full."""
+    horizon = rec.meta.horizon
+    orders, lines, shipped = rec.orders, rec.lines, rec.shipped
+    o_due = orders["due"].astype(float)
+    l_order = lines["order_id"].astype(int)
+    l_qty = lines["qty"].astype(float)
+    s_line = shipped["line_id"].astype(int)
+    l_due = o_due[l_order]
+    on_time = shipped["time"].astype(float) <= l_due[s_line] + _TOL
+    qty_on_time = np.bincount(s_line, weights=shipped["qty"].astype(float) * on_time, minlength=len(l_qty))
+    late = np.bincount(l_order, weights=qty_on_time < l_qty - 1e-7, minlength=len(o_due))
+    day = np.floor(o_due).astype(int)
+    judged = day < horizon
+    due = np.bincount(day[judged], minlength=horizon).astype(float)
+    ok = np.bincount(day[judged], weights=(late == 0)[judged], minlength=horizon)
+    return due, ok
+
+
+def rolling_otif(due: np.ndarray, ok: np.ndarray, days: int = 7) -> np.ndarray:
+    """OTIF of the orders due in the ``days`` days ending on each day (nan when none were due)."""
+    cd = np.concatenate([[0.0], np.cumsum(due)])
+    ck = np.concatenate([[0.0], np.cumsum(ok)])
+    i = np.arange(len(due))
+    lo = np.maximum(i + 1 - days, 0)
+    n = cd[i + 1] - cd[lo]
+    return np.where(n > 0, (ck[i + 1] - ck[lo]) / np.maximum(n, 1.0), np.nan)
+
+
+def _window_view(rec: Records, start: int, end: int) -> Records:
+    """The records seen through the window [start, end), for the window-based KPI functions above."""
+    from dataclasses import replace
+
+    from simsop.model.records import SNAPSHOT_FIELDS, Snapshots
+
+    snap = Snapshots(*(getattr(rec.snapshots, f)[:end] for f in SNAPSHOT_FIELDS))
+    return Records(replace(rec.meta, warmup=start, horizon=end), snap, rec.tables)
+
+
+def shock_kpis(rec: Records, sc: Scenario, windows: Any = None, threshold: float | None = None,
+               settle_days: int = 60, rolling_days: int = 7, pre_days: int = 90) -> dict[str, float]:
+    """Service and money during a disruption, from the records of one replication.
+
+    All shocks that happened are taken as one disruption: it starts on the first shock's start day and
+    is watched until the last shock's effect is gone plus ``settle_days`` (``shock_window_end``, at most the
+    horizon). Daily OTIF counts the orders due each day; its ``rolling_days`` rolling value is compared
+    with the threshold: ``threshold``, or else 95% or the OTIF of the ``pre_days`` before the shock minus 2
+    points, whichever is lower.
+
+    * ``shock_recovery_days``: days from the start until the rolling OTIF is back at or above the
+      threshold for the rest of the window (0: it never fell below; nan: still below at the window's end);
+    * ``shock_worst_otif``: the lowest rolling OTIF in the window; ``shock_window_otif``: OTIF of the orders
+      placed in the window; ``shock_peak_backlog``: the largest end-of-day customer backlog (units);
+    * ``shock_lost_units``/``shock_lost_revenue``: units lost to stock-outs in the window, and their price;
+    * ``shock_window_revenue``/``shock_window_profit``: the P&L of the window as in ``money_kpis`` (the
+      costs of S&OP plans are not in it). Compare them with a run without the shocks over the same window
+      (pass this run's ``windows``; common random numbers make the difference precise).
+
+    Args:
+        rec: frozen records.
+        sc: the scenario.
+        windows: the shocks to judge (``ShockApplied`` rows: name, type, start, end, effect_end); default the
+            ``shocks`` table of ``rec``.
+        threshold: the OTIF counted as recovered (default: see above).
+
+    Returns:
+        The values keyed by ``SHOCK_KPI_NAMES``; nan when no shock happened (``shocks_realised`` 0).
+    """
+    ws = list(rec.tables["shocks"].rows() if windows is None else windows)
+    out = dict.fromkeys(SHOCK_KPI_NAMES, float("nan"))
+    out["shocks_realised"] = float(len(ws))
+    m = rec.meta
+    if not ws or min(w.start for w in ws) >= m.horizon:
+        return out
+    start = int(min(w.start for w in ws))
+    end = int(min(m.horizon, np.ceil(max(w.effect_end for w in ws)) + settle_days))
+    due, ok = daily_otif(rec)
+    lo = max(0, start - pre_days, min(m.warmup, start))
+    pre = _ratio(float(ok[lo:start].sum()), float(due[lo:start].sum()))
+    thr = threshold if threshold is not None else (0.95 if np.isnan(pre) else min(0.95, pre - 0.02))
+    roll = rolling_otif(due, ok, rolling_days)[start:end]
+    below = np.nonzero(roll < thr)[0]  # nan (no order due) is not below
+    if len(below) == 0:
+        recovery = 0.0
+    else:
+        recovery = float("nan") if below[-1] == len(roll) - 1 else float(below[-1] + 1)
+    prices = product_arrays(sc)
+    lost = rec.lost
+    lt = lost["time"].astype(float)
+    lsel = (lt >= start) & (lt < end)
+    l_prod = rec.lines["product"].astype(int)
+    lost_qty = lost["qty"].astype(float)[lsel]
+    lost_price = prices["price"][l_prod[lost["line_id"].astype(int)[lsel]]] if lsel.any() else np.empty(0)
+    fd = rec.factory_days
+    fday = fd["day"].astype(int)
+    fsel = (fday >= start) & (fday < end)
+    ot_price = np.array([f.capacity.overtime_cost if f.capacity is not None else 0.0 for f in sc.factories] or [0.0])
+    overtime = float((fd["overtime_used"].astype(float)[fsel] * ot_price[fd["factory"].astype(int)[fsel]]).sum())
+    view = _window_view(rec, start, end)
+    money = money_kpis(view, sc, prices, overtime)
+    finite = roll[~np.isnan(roll)]
+    out.update({
+        "shock_start": float(start),
+        "shock_window_end": float(end),
+        "shock_pre_otif": pre,
+        "shock_threshold": float(thr),
+        "shock_recovery_days": recovery,
+        "shock_worst_otif": float(finite.min()) if len(finite) else float("nan"),
+        "shock_window_otif": service_kpis(view)["otif"],
+        "shock_peak_backlog": float(rec.snapshots.backlog[start:end].sum(axis=1).max()),
+        "shock_lost_units": float(lost_qty.sum()),
+        "shock_lost_revenue": float((lost_qty * lost_price).sum()),
+        "shock_window_revenue": money["revenue"],
+        "shock_window_profit": money["profit"],
+    })
+    return out
+
+
+def shock_kpis_each(rec: Records, sc: Scenario, **kw: Any) -> list[dict[str, Any]]:
+    """``shock_kpis`` of every shock that happened, on its own (keyed also by its ``name`` and ``type``)."""
+    return [{"name": w.name, "type": w.type, **shock_kpis(rec, sc, windows=[w], **kw)}
+            for w in rec.tables["shocks"].rows()]

@@ -148,6 +148,16 @@ class BucketSales(NamedTuple):
     units: float
 
 
+class ShockApplied(NamedTuple):
+    """A shock that happened in this replication (simsop.shocks), for KPIs and for shading charts."""
+
+    name: str
+    type: str
+    start: float  # first day of the shock
+    end: float  # first day after it (a recovery ramp, dip or rebound may follow)
+    effect_end: float  # first day without any effect of it (the horizon or later for a lasting change)
+
+
 RECORD_TYPES: dict[str, type[Any]] = {
     "orders": OrderPlaced,
     "lines": LinePlaced,
@@ -165,6 +175,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "plan": PlanLine,
     "forecasts": ForecastLine,
     "bucket_sales": BucketSales,
+    "shocks": ShockApplied,
 }
 
 SNAPSHOT_FIELDS = ("on_hand", "backlog", "internal_backlog", "on_order", "lost")

@@ -1,0 +1,805 @@
+"""Shocks: scheduled or random events overlaid on a scenario, and stress-test files that apply them.
+
+A shock says what it hits (customers x products, a factory, a lane, a supplier), when (a fixed ``start``
+day or a random day in a ``window``), for how long (``duration``: days, a number or a distribution), how
+hard, with which ``probability``, and how it ends (``recovery: instant``, or ``ramp`` back to normal over
+``recovery_days``). Days are whole days: a shock realised on day s with duration D is on during days
+s .. s+D-1.
+
+The pieces, each usable on its own:
+
+* the schema (:data:`Shock`, discriminated by ``type``), used by ``Scenario.shocks`` and by stress files;
+* :func:`realise`: whether each shock happens, its start and its duration in one replication, drawn from
+  the stream ``shock:<name>`` only, so every policy sees the same shocks in replication i (common random
+  numbers) and adding a shock never shifts another source's draws;
+* :func:`demand_multiplier` / :func:`stream_multipliers`: demand shocks as a daily multiplier of a
+  (customer, product) stream's mean, applied when demand is drawn up front;
+* :func:`install`: SimPy processes that set ``capacity_factor`` of rate factories and the lead-time
+  factors and extra days of lanes and suppliers while a shock is on, and the ``shocks`` record table;
+* :func:`load_stress` / :func:`apply_shocks`: stress-test files (a base scenario plus shock cases).
+
+This module imports nothing from :mod:`simsop.scenario` or the model at import time, because
+``simsop.scenario`` imports the schema from here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from simsop.dists import Deterministic, DistSpec, coerce_dist
+
+if TYPE_CHECKING:
+    from simsop.model.world import World
+    from simsop.scenario import Problem, Scenario
+    from simsop.streams import Streams
+
+Dist = Annotated[DistSpec, BeforeValidator(coerce_dist)]
+
+# Same-instant priority of the processes that switch a shock's effects: before the snapshot (1), the
+# receipts (2) and the daily work (3) of the world, so a factory works day d at day d's capacity.
+SHOCK_PRIORITY = 0
+
+DAYS_PER_YEAR = 365.0
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------------------------- schema
+
+
+class _ShockBase(_Model):
+    """What every shock has: a name, when, how long, how likely, and how it recovers."""
+
+    # Whether 'recovery: ramp' means something for this type (a permanent change has nothing to return to).
+    recovers: ClassVar[bool] = True
+
+    type: str
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$",
+                      description="unique; also names the random stream 'shock:<name>'")
+    description: str = ""
+    start: NonNegativeInt | None = Field(default=None, description="the day it starts")
+    window: tuple[NonNegativeInt, NonNegativeInt] | None = Field(
+        default=None, description="[first, last]: it starts on a random day in it (uniform)")
+    duration: Dist | None = Field(default=None, description="days (a number or a distribution); "
+                                  "none: to the end of the horizon")
+    probability: float = Field(default=1.0, ge=0, le=1, description="probability it happens at all")
+    recovery: Literal["instant", "ramp"] = "instant"
+    recovery_days: NonNegativeInt = Field(default=0, description="days of a linear ramp back to normal")
+
+    @model_validator(mode="after")
+    def _when(self) -> _ShockBase:
+        if (self.start is None) == (self.window is None):
+            raise ValueError("give either 'start' (a day) or 'window: [first, last]' (a random day in it)")
+        if self.window is not None and self.window[0] > self.window[1]:
+            raise ValueError(f"window [{self.window[0]}, {self.window[1]}]: the first day must not be after "
+                             "the last")
+        if self.recovery == "ramp":
+            if not self.recovers:
+                raise ValueError(f"a {self.type} has no recovery (its change lasts); remove 'recovery'")
+            if self.recovery_days < 1:
+                raise ValueError("recovery: ramp needs recovery_days >= 1")
+        elif self.recovery_days:
+            raise ValueError("'recovery_days' goes with 'recovery: ramp'")
+        return self
+
+    @property
+    def last_start(self) -> int:
+        """The latest day the shock can start."""
+        return self.window[1] if self.window is not None else int(self.start or 0)
+
+
+class _DemandShock(_ShockBase):
+    """A shock on customer demand. Without ``customers``/``products`` it hits every demand stream."""
+
+    customers: tuple[str, ...] | None = Field(default=None, min_length=1, description="default: all")
+    products: tuple[str, ...] | None = Field(default=None, min_length=1, description="default: all")
+
+    def hits(self, customer: str, product: str) -> bool:
+        return ((self.customers is None or customer in self.customers)
+                and (self.products is None or product in self.products))
+
+
+class DemandStep(_DemandShock):
+    """Demand changes by ``magnitude`` (relative: -0.3 is 30% less) for ``duration`` days (default: for good)."""
+
+    type: Literal["demand_step"]
+    magnitude: float = Field(ge=-1, description="relative change: -0.4 = 40% drop, 0.2 = 20% rise")
+
+
+class DemandSpike(_DemandShock):
+    """A short burst of demand: ``magnitude`` more (1.0 = double) for ``duration`` days (default 1)."""
+
+    type: Literal["demand_spike"]
+    magnitude: PositiveFloat = Field(description="relative rise: 1.0 = double demand")
+    duration: Dist | None = Field(default_factory=lambda: Deterministic(value=1.0), description="days (default 1)")
+
+
+class DemandRamp(_DemandShock):
+    """Demand moves linearly by ``magnitude`` over ``duration`` days, then stays at the new level."""
+
+    recovers: ClassVar[bool] = False
+    type: Literal["demand_ramp"]
+    magnitude: float = Field(ge=-1, description="relative change reached at the end of the ramp")
+
+
+class CollapseRebound(_DemandShock):
+    """A COVID-like collapse: demand falls by ``magnitude`` (over ``collapse_days``), stays down for the
+    ``duration`` (which includes the fall), comes back (``recovery``), then overshoots by ``rebound`` (pent-up
+    demand) fading linearly over ``rebound_days``.
+    """
+
+    type: Literal["collapse_rebound"]
+    duration: Dist = Field(description="days from the start of the fall to the start of the recovery")
+    magnitude: float = Field(ge=-1, lt=0, description="the drop: -0.4 = demand falls 40%")
+    collapse_days: NonNegativeInt = Field(default=0, description="days to fall to the bottom (0: at once)")
+    rebound: NonNegativeFloat = Field(default=0.0, description="relative overshoot after the recovery")
+    rebound_days: NonNegativeInt = Field(default=0, description="days the overshoot takes to fade")
+
+    @model_validator(mode="after")
+    def _phases(self) -> CollapseRebound:
+        if self.rebound > 0 and self.rebound_days < 1:
+            raise ValueError("a rebound needs rebound_days >= 1")
+        days = _fixed(self.duration)
+        if days is not None and self.collapse_days > days:
+            raise ValueError(f"collapse_days ({self.collapse_days}) is longer than the duration ({days:g}), "
+                             "which includes the fall")
+        return self
+
+
+class Promotion(_DemandShock):
+    """Demand rises by ``lift`` for ``duration`` days; a ``pull_forward`` share of those extra units is
+    demand borrowed from the ``dip_days`` after (customers stock up), which then dips by as many units.
+
+    Over the promotion and its dip, units = baseline + (1 - pull_forward) x extra units (at a flat baseline;
+    trend and seasonality multiply on top): with pull_forward 1 a promotion only moves demand forward.
+    """
+
+    recovers: ClassVar[bool] = False
+    type: Literal["promotion"]
+    duration: Dist = Field(description="days of the promotion")
+    lift: PositiveFloat = Field(description="relative rise during the promotion: 0.5 = +50%")
+    pull_forward: float = Field(ge=0, le=1, description="share of the extra units borrowed from after it")
+    dip_days: PositiveInt | None = Field(default=None, description="days of the dip after (default: duration)")
+
+    @model_validator(mode="after")
+    def _dip(self) -> Promotion:
+        days = _fixed(self.duration)
+        if days is not None and self.pull_forward > 0:
+            dip = self.dip_days or max(1, round(days))
+            depth = self.pull_forward * self.lift * max(1, round(days)) / dip
+            if depth > 1:
+                raise ValueError(f"the dip would need {depth:.0%} of demand; lengthen dip_days to at least "
+                                 f"{math.ceil(self.pull_forward * self.lift * max(1, round(days)))}")
+        return self
+
+
+class Launch(_DemandShock):
+    """A new product: no demand before ``start``, then Bass diffusion for ``duration`` days (default: to the
+    horizon), then the product's nominal demand.
+
+    Expected units in the first t years are m·(1 - e^{-(p+q)t}) / (1 + (q/p)·e^{-(p+q)t}), shared among the
+    targeted customers in proportion to their nominal demand (before trend and seasonality).
+    """
+
+    recovers: ClassVar[bool] = False
+    type: Literal["launch"]
+    products: tuple[str, ...] = Field(min_length=1, description="the products launched")
+    p: PositiveFloat = Field(description="coefficient of innovation, per year (typically 0.01-0.03)")
+    q: NonNegativeFloat = Field(description="coefficient of imitation, per year (typically 0.3-0.5)")
+    m: PositiveFloat = Field(description="market size: units adopted in total by the targeted customers")
+
+
+class PhaseOut(_DemandShock):
+    """A product leaves: demand falls linearly to zero over ``duration`` days and stays at zero."""
+
+    recovers: ClassVar[bool] = False
+    type: Literal["phase_out"]
+    products: tuple[str, ...] = Field(min_length=1, description="the products phased out")
+    duration: Dist = Field(description="days to fade out")
+
+
+class FactoryOutage(_ShockBase):
+    """A factory stops: no production for ``duration`` days (rate-capacity factories)."""
+
+    type: Literal["factory_outage"]
+    factory: str
+    duration: Dist = Field(description="days without production")
+
+
+class CapacityLoss(_ShockBase):
+    """A factory keeps ``factor`` of its capacity (0.6 = loses 40%) for ``duration`` days."""
+
+    type: Literal["capacity_loss"]
+    factory: str
+    factor: float = Field(ge=0, lt=1, description="share of capacity left: 0 = outage, 0.5 = half")
+
+
+class _Delay(_ShockBase):
+    extra_days: NonNegativeFloat | None = Field(default=None, description="days added to each lead time")
+    factor: PositiveFloat | None = Field(default=None, description="multiplies each lead time (1.5 = +50%)")
+
+    @model_validator(mode="after")
+    def _one_strength(self) -> _Delay:
+        if (self.extra_days is None) == (self.factor is None):
+            raise ValueError("give either 'extra_days' (added) or 'factor' (multiplied)")
+        return self
+
+
+class LaneRef(_Model):
+    """A lane, by its two ends."""
+
+    from_: str = Field(alias="from")
+    to: str
+
+
+class LaneDelay(_Delay):
+    """Shipments sent over a lane while the shock is on take longer (transit x factor, or + extra_days)."""
+
+    type: Literal["lane_delay"]
+    lane: LaneRef
+
+
+class SupplierDelay(_Delay):
+    """Orders a supplier accepts while the shock is on take longer (lead time x factor, or + extra_days)."""
+
+    type: Literal["supplier_delay"]
+    supplier: str
+
+
+Shock = Annotated[
+    DemandStep | DemandSpike | DemandRamp | CollapseRebound | Promotion | Launch | PhaseOut | FactoryOutage
+    | CapacityLoss | LaneDelay | SupplierDelay,
+    Field(discriminator="type"),
+]
+
+SHOCK_TYPES = ("demand_step", "demand_spike", "demand_ramp", "collapse_rebound", "promotion", "launch",
+               "phase_out", "factory_outage", "capacity_loss", "lane_delay", "supplier_delay")
+DEMAND_TYPES = SHOCK_TYPES[:7]
+
+_SHOCKS: TypeAdapter[list[Any]] = TypeAdapter(list[Shock])
+
+
+def _fixed(spec: Any) -> float | None:
+    """The value of a deterministic distribution, else None."""
+    return spec.value if spec is not None and spec.dist == "deterministic" else None
+
+
+# ---------------------------------------------------------------------------------------------- realisation
+
+
+@dataclass(frozen=True)
+class Realised:
+    """A shock as it happens in one replication: on during days [start, end); gone by ``effect_end``."""
+
+    shock: Any  # one of the Shock models
+    start: int
+    end: int
+    effect_end: int
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+def realise(shocks: Iterable[Any], streams: Streams, horizon: int) -> list[Realised]:
+    """Which shocks happen in this replication, when, and for how long (a pure function).
+
+    Each shock draws from its own stream ``shock:<name>`` in a fixed order (happens?, start, duration),
+    whatever its probability or timing form, so replication i realises a shock identically for every
+    policy and every other shock. Durations are rounded to whole days, at least one. Shocks that do not
+    happen are left out, except launches: one that does not happen starts at the horizon (no demand).
+    """
+    out = []
+    for sh in shocks:
+        rng = streams.fresh(f"shock:{sh.name}")
+        u = float(rng.random())
+        start = int(sh.start) if sh.window is None else int(rng.integers(sh.window[0], sh.window[1] + 1))
+        if sh.duration is None:
+            end = max(horizon, start + 1)
+        else:
+            end = start + max(1, round(float(sh.duration.sample(rng, 1)[0])))
+        if u < sh.probability:
+            out.append(Realised(sh, start, end, _effect_end(sh, start, end, horizon)))
+        elif sh.type == "launch":
+            # A launch that does not happen is a product that does not sell: launched after the horizon.
+            out.append(Realised(sh, horizon, horizon, horizon))
+    return out
+
+
+def _effect_end(sh: Any, start: int, end: int, horizon: int) -> int:
+    if sh.type in ("demand_ramp", "phase_out"):
+        return max(horizon, end)  # the new level lasts
+    if sh.type == "promotion":
+        return end + (sh.dip_days or end - start)
+    extra = sh.recovery_days if sh.recovery == "ramp" else 0
+    if sh.type == "collapse_rebound":
+        extra += sh.rebound_days
+    return end + extra
+
+
+def _strength(r: Realised, days: np.ndarray) -> np.ndarray:
+    """1 while the shock is on, falling linearly to 0 over a ramp recovery, 0 otherwise."""
+    s = ((days >= r.start) & (days < r.end)).astype(float)
+    sh = r.shock
+    ramp = sh.recovery_days if sh.recovery == "ramp" else 0
+    if ramp:
+        k = days - r.end
+        on = (k >= 0) & (k < ramp)
+        s[on] = 1.0 - (k[on] + 1.0) / (ramp + 1.0)
+    return s
+
+
+# ---------------------------------------------------------------------------------------------- demand
+
+
+def bass_cumulative(t: np.ndarray | float, p: float, q: float, m: float = 1.0) -> np.ndarray:
+    """Bass diffusion: adopters by time t (same time unit as p and q), m·(1-e^{-(p+q)t})/(1+(q/p)e^{-(p+q)t})."""
+    e = np.exp(-(p + q) * np.asarray(t, dtype=float))
+    return m * (1.0 - e) / (1.0 + (q / p) * e)
+
+
+def _demand_profile(r: Realised, days: np.ndarray, launch_base: float | None) -> np.ndarray:
+    """The daily multiplier one realised demand shock puts on a stream it hits."""
+    sh = r.shock
+    t = days - r.start
+    if sh.type in ("demand_step", "demand_spike"):
+        return 1.0 + sh.magnitude * _strength(r, days)
+    if sh.type == "collapse_rebound":
+        s = _strength(r, days)
+        if sh.collapse_days:
+            falling = (t >= 0) & (t < sh.collapse_days)
+            s[falling] *= (t[falling] + 1.0) / sh.collapse_days
+        out = 1.0 + sh.magnitude * s
+        if sh.rebound_days:
+            k = days - (r.effect_end - sh.rebound_days)
+            on = (k >= 0) & (k < sh.rebound_days)
+            out[on] += sh.rebound * (sh.rebound_days - k[on]) / sh.rebound_days
+        return out
+    if sh.type == "demand_ramp":
+        frac = np.clip((t + 1.0) / r.duration, 0.0, 1.0)
+        return 1.0 + sh.magnitude * frac
+    if sh.type == "phase_out":
+        return np.clip(1.0 - (t + 1.0) / r.duration, 0.0, 1.0) * (t >= 0) + 1.0 * (t < 0)
+    if sh.type == "promotion":
+        out = np.ones(len(days))
+        out[(days >= r.start) & (days < r.end)] += sh.lift
+        dip_days = r.effect_end - r.end
+        # The dip gives back pull_forward x the extra units of the promotion, spread evenly over its days;
+        # a dip deeper than the demand itself is cut at zero (only possible with random durations).
+        depth = sh.pull_forward * sh.lift * r.duration / dip_days
+        out[(days >= r.end) & (days < r.effect_end)] -= depth
+        return np.maximum(out, 0.0)
+    if sh.type == "launch":
+        out = np.where(t < 0, 0.0, 1.0)
+        on = (t >= 0) & (days < r.end)
+        if launch_base is not None and launch_base > 0:
+            tt = t[on] / DAYS_PER_YEAR
+            new = bass_cumulative(tt + 1.0 / DAYS_PER_YEAR, sh.p, sh.q, sh.m) - bass_cumulative(tt, sh.p, sh.q, sh.m)
+            out[on] = new / launch_base
+        else:
+            out[on] = 0.0
+        return out
+    raise ValueError(f"{sh.type!r} is not a demand shock")  # pragma: no cover
+
+
+def demand_multiplier(realised: Sequence[Realised], customer_id: str, product_id: str, horizon: int,
+                      nominal: Mapping[tuple[str, str], float] | None = None) -> np.ndarray | None:
+    """The product of the daily multipliers of every realised demand shock that hits a stream.
+
+    Args:
+        realised: the shocks of one replication (from :func:`realise`).
+        customer_id, product_id: the demand stream.
+        horizon: days.
+        nominal: mean units per day of every (customer, product) stream, before trend and seasonality;
+            needed only by launches, which turn a market size in units into a multiplier.
+
+    Returns:
+        An array of ``horizon`` multipliers, or None when no demand shock hits the stream (so its draws
+        are exactly those of the scenario without shocks).
+    """
+    days = np.arange(horizon)
+    out: np.ndarray | None = None
+    for r in realised:
+        sh = r.shock
+        if sh.type not in DEMAND_TYPES or not sh.hits(customer_id, product_id):
+            continue
+        base = None
+        if sh.type == "launch":
+            if nominal is None:
+                raise ValueError(f"launch {sh.name!r} needs the nominal demand of the streams it hits")
+            base = sum(v for (c, p), v in nominal.items() if p == product_id and sh.hits(c, p))
+        prof = _demand_profile(r, days, base)
+        out = prof if out is None else out * prof
+    return out
+
+
+def nominal_demand(scenario: Scenario) -> dict[tuple[str, str], float]:
+    """Mean units per day of every (customer, product) demand stream, before trend and seasonality."""
+    return {(c.id, d.product): d.mean_per_day for c in scenario.customers for d in c.demand}
+
+
+def stream_multipliers(scenario: Scenario, realised: Sequence[Realised]) -> dict[tuple[str, str], np.ndarray]:
+    """Daily demand multipliers of the (customer, product) streams that realised shocks hit."""
+    if not any(r.shock.type in DEMAND_TYPES for r in realised):
+        return {}
+    nominal = nominal_demand(scenario)
+    out = {}
+    for c, p in nominal:
+        m = demand_multiplier(realised, c, p, scenario.horizon, nominal)
+        if m is not None:
+            out[(c, p)] = m
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- world
+
+
+class _ExtraLeadTime:
+    """A supplier's lead-time sampler plus the days a shock adds (SupplierSite has no additive term).
+
+    It calls the wrapped sampler exactly once per order, as before, so the lead-time draws are unchanged.
+    """
+
+    __slots__ = ("base", "constant", "extra")
+
+    def __init__(self, base: Callable[[], float]) -> None:
+        self.base = base
+        self.extra = 0.0
+        self.constant = None  # never a constant: the extra changes over time
+
+    def __call__(self) -> float:
+        return self.base() + self.extra
+
+
+def install(world: World, realised: Sequence[Realised]) -> None:
+    """Record the realised shocks and start the processes that switch their effects on and off.
+
+    Effects on the same target combine: capacity and lead-time factors multiply, extra days add. They
+    change at the start of a day, before that day's work: a factory works day d at day d's capacity, and a
+    shipment (or a supplier order) takes the lead time in force on the day it is sent (accepted).
+    """
+    rec = world.records.tables["shocks"].append
+    for r in realised:
+        if r.start < world.horizon:  # (a launch that did not happen)
+            rec((r.shock.name, r.shock.type, float(r.start), float(r.end), float(r.effect_end)))
+    days = np.arange(world.horizon)
+    sites = {s.name: s for s in world.sites}
+    capacity: dict[str, np.ndarray] = {}
+    factor: dict[tuple[str, Any], np.ndarray] = {}
+    extra: dict[tuple[str, Any], np.ndarray] = {}
+    for r in realised:
+        sh = r.shock
+        if sh.type in DEMAND_TYPES:
+            continue  # drawn up front with the demand
+        s = _strength(r, days)
+        if sh.type in ("factory_outage", "capacity_loss"):
+            left = 0.0 if sh.type == "factory_outage" else sh.factor
+            cap = capacity.setdefault(sh.factory, np.ones(len(days)))
+            cap *= 1.0 - (1.0 - left) * s
+            continue
+        key = ("lane", (sh.lane.from_, sh.lane.to)) if sh.type == "lane_delay" else ("supplier", sh.supplier)
+        if sh.factor is not None:
+            f = factor.setdefault(key, np.ones(len(days)))
+            f *= 1.0 + (sh.factor - 1.0) * s
+        else:
+            x = extra.setdefault(key, np.zeros(len(days)))
+            x += sh.extra_days * s
+    env = world.env
+    for fid, values in capacity.items():
+        env.process(_follow(world, values, 1.0, _setter(sites[fid], "capacity_factor")))
+    for (kind, target), values in factor.items():
+        env.process(_follow(world, values, 1.0, _setter(_target(world, sites, kind, target), "lead_time_factor")))
+    for (kind, target), values in extra.items():
+        obj = _target(world, sites, kind, target)
+        if kind == "lane":
+            env.process(_follow(world, values, 0.0, _setter(obj, "extra_delay")))
+        else:
+            wrapper = _ExtraLeadTime(obj.lead_time)
+            obj.lead_time = wrapper
+            env.process(_follow(world, values, 0.0, _setter(wrapper, "extra")))
+
+
+def _target(world: World, sites: Mapping[str, Any], kind: str, target: Any) -> Any:
+    if kind == "lane":
+        a, b = target
+        return world.lanes[(sites[a].site, sites[b].site)]
+    return sites[target]
+
+
+def _setter(obj: Any, attr: str) -> Callable[[float], None]:
+    def apply(value: float) -> None:
+        setattr(obj, attr, value)
+    return apply
+
+
+def _follow(world: World, values: np.ndarray, initial: float,
+            apply: Callable[[float], None]) -> Generator[Any, Any, None]:
+    """Set a value each day it changes (a day's value holds from the start of that day)."""
+    prev = np.concatenate([[initial], values[:-1]])
+    env = world.env
+    for day in np.nonzero(values != prev)[0].tolist():
+        if day > env.now:
+            yield world.tick(day - env.now, SHOCK_PRIORITY)
+        apply(float(values[day]))
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+
+def shock_problems(scenario: Scenario, shocks: Sequence[Any], path: str = "shocks[{i}]",
+                   taken: Iterable[str] = ()) -> list[Problem]:
+    """Cross-reference problems of shocks against a scenario: targets exist, names unique, days in range.
+
+    Args:
+        scenario: the company the shocks are applied to.
+        shocks: validated shock models.
+        path: key path of each shock, for the messages, with ``{i}`` for its index (``shocks[{i}]``,
+            ``cases[2].shocks[{i}]``).
+        taken: shock names already used (by the scenario's own shocks).
+    """
+    from simsop.scenario import Problem  # here: simsop.scenario imports this module
+
+    probs: list[Problem] = []
+    names = set(taken)
+    customers = {c.id for c in scenario.customers}
+    products = {p.id for p in scenario.products}
+    streams = {(c.id, d.product) for c in scenario.customers for d in c.demand}
+    factories = {f.id: f for f in scenario.factories}
+    suppliers = {s.id for s in scenario.suppliers}
+    lanes = {(ln.from_, ln.to) for ln in scenario.lanes}
+    for i, sh in enumerate(shocks):
+        at = path.format(i=i)
+        if sh.name in names:
+            probs.append(Problem(f"{at}.name", f"duplicate shock name {sh.name!r} (names pick random streams)"))
+        names.add(sh.name)
+        if sh.last_start >= scenario.horizon:
+            key = "window" if sh.window is not None else "start"
+            probs.append(Problem(f"{at}.{key}", f"day {sh.last_start} is not inside the horizon "
+                                 f"({scenario.horizon} days)"))
+        if sh.type in DEMAND_TYPES:
+            for key, known in (("customers", customers), ("products", products)):
+                for j, x in enumerate(getattr(sh, key) or ()):
+                    if x not in known:
+                        probs.append(Problem(f"{at}.{key}[{j}]", f"unknown {key[:-1]} {x!r}; expected one of "
+                                             f"{sorted(known)}"))
+            if not any(sh.hits(c, p) for c, p in streams):
+                probs.append(Problem(at, "hits no customer demand (no customer buys these products)"))
+        elif sh.type in ("factory_outage", "capacity_loss"):
+            f = factories.get(sh.factory)
+            if f is None:
+                probs.append(Problem(f"{at}.factory", f"unknown factory {sh.factory!r}; expected one of "
+                                     f"{sorted(factories)}"))
+            elif f.capacity is None:
+                # Line factories hold each job for a processing time drawn when it starts; there is no
+                # daily capacity to scale, so a capacity shock would silently do nothing.
+                probs.append(Problem(f"{at}.factory", f"factory {sh.factory!r} works with production lines; "
+                                     "capacity shocks apply to factories with a rate 'capacity'"))
+        elif sh.type == "lane_delay":
+            if (sh.lane.from_, sh.lane.to) not in lanes:
+                probs.append(Problem(f"{at}.lane", f"no lane from {sh.lane.from_!r} to {sh.lane.to!r}"))
+        elif sh.type == "supplier_delay" and sh.supplier not in suppliers:
+            probs.append(Problem(f"{at}.supplier", f"unknown supplier {sh.supplier!r}; expected one of "
+                                 f"{sorted(suppliers)}"))
+    return probs
+
+
+# ---------------------------------------------------------------------------------------------- stress files
+
+
+class ShockCase(_Model):
+    """A named set of shocks to run against the base scenario."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    shocks: tuple[Shock, ...] = ()
+
+
+# The field a grid's 'strength' sets when it does not say, by shock type.
+STRENGTH_FIELD = {"demand_step": "magnitude", "demand_spike": "magnitude", "demand_ramp": "magnitude",
+                  "collapse_rebound": "magnitude", "promotion": "lift", "launch": "m", "phase_out": "duration",
+                  "factory_outage": "duration", "capacity_loss": "factor"}
+
+
+class ShockGrid(_Model):
+    """Cases from one shock template: every start day x every strength (missing lists keep the template's)."""
+
+    shock: Shock
+    start: tuple[NonNegativeInt, ...] | None = Field(default=None, min_length=1)
+    strength: tuple[float, ...] | None = Field(default=None, min_length=1)
+    field: str | None = Field(default=None, description="the key 'strength' sets (default by type, e.g. "
+                              "magnitude, lift, factor, extra_days)")
+
+    @model_validator(mode="after")
+    def _axes(self) -> ShockGrid:
+        if self.start is None and self.strength is None:
+            raise ValueError("give 'start' days, 'strength' values, or both")
+        if self.strength is not None:
+            key = self.strength_field
+            if key in ("name", "type", "start", "window") or key not in type(self.shock).model_fields:
+                raise ValueError(f"a {self.shock.type} has no key {key!r} to vary")
+        return self
+
+    @property
+    def strength_field(self) -> str:
+        if self.field is not None:
+            return self.field
+        sh = self.shock
+        if sh.type in ("lane_delay", "supplier_delay"):
+            return "extra_days" if sh.extra_days is not None else "factor"
+        return STRENGTH_FIELD[sh.type]
+
+
+class StressFile(_Model):
+    """A stress test: a base scenario file and the shock cases to run against it."""
+
+    base: str = Field(description="the base scenario file, relative to this file")
+    name: str | None = Field(default=None, description="default: the file name; names the 'shocks' case")
+    description: str = ""
+    shocks: tuple[Shock, ...] = ()
+    cases: tuple[ShockCase, ...] = ()
+    grid: ShockGrid | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> StressFile:
+        if not (self.shocks or self.cases or self.grid):
+            raise ValueError("give 'shocks', 'cases' or a 'grid'")
+        return self
+
+
+def _label(x: float) -> str:
+    return f"{abs(x):g}"
+
+
+def expand_grid(grid: ShockGrid) -> list[ShockCase]:
+    """The cases of a grid, named like ``collapse@day120x0.4`` (the strength without its sign).
+
+    Every case keeps the template's shock name, so its random draws (duration, probability) are the same
+    in every case of the grid: the cases differ only by what the grid varies.
+    """
+    from simsop.scenario import Problem, ScenarioError
+
+    tpl = grid.shock
+    data = tpl.model_dump(by_alias=True, exclude_unset=True)
+    data["type"] = tpl.type
+    key = grid.strength_field
+    starts: list[int | None] = list(grid.start) if grid.start is not None else [None]
+    values: list[float | None] = list(grid.strength) if grid.strength is not None else [None]
+    cases, probs = [], []
+    for a, s in enumerate(starts):
+        for b, v in enumerate(values):
+            d = dict(data)
+            label = tpl.name
+            if s is not None:
+                d.pop("window", None)
+                d["start"] = s
+                label += f"@day{s}"
+            if v is not None:
+                d[key] = v
+                label += f"x{_label(v)}"
+            try:
+                cases.append(ShockCase(name=label, shocks=(type(tpl).model_validate(d),)))
+            except ValidationError as exc:
+                for e in exc.errors():
+                    loc = [str(x) for x in e["loc"]]
+                    path = (f"grid.strength[{b}]" if loc[:1] == [key] else f"grid.start[{a}]" if loc[:1] == ["start"]
+                            else ".".join(["grid.shock", *loc]))
+                    p = Problem(path, f"{label}: {str(e['msg']).removeprefix('Value error, ')}")
+                    if p not in probs:
+                        probs.append(p)
+    if probs:
+        raise ScenarioError("<grid>", probs)
+    return cases
+
+
+def _validation_problems(exc: ValidationError) -> list[Problem]:
+    from simsop.scenario import _problem_from_error
+
+    return [_problem_from_error(e) for e in exc.errors()]
+
+
+def parse_stress(data: Any, source: str = "<stress>", base_dir: Path | None = None) -> tuple[Scenario, list[ShockCase]]:
+    """Validate a parsed stress file: load its base scenario and check every case's shocks against it."""
+    from simsop.scenario import Problem, ScenarioError, load_scenario
+
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
+    try:
+        spec = StressFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(source, _validation_problems(exc)) from None
+    base_path = (base_dir or Path(".")) / spec.base
+    if not base_path.is_file():
+        raise ScenarioError(source, [Problem("base", f"cannot find the base scenario {str(base_path)!r}")])
+    base = load_scenario(base_path)  # its own problems name the base file
+    # (case, key path of the case's name, key path of each of its shocks)
+    found: list[tuple[ShockCase, str, str]] = []
+    if spec.shocks:
+        found.append((ShockCase(name=spec.name or Path(source).stem, description=spec.description,
+                                shocks=spec.shocks), "name", "shocks[{i}]"))
+    found += [(c, f"cases[{k}].name", f"cases[{k}].shocks[{{i}}]") for k, c in enumerate(spec.cases)]
+    if spec.grid is not None:
+        try:
+            found += [(c, "grid", "grid.shock") for c in expand_grid(spec.grid)]
+        except ScenarioError as exc:
+            raise ScenarioError(source, exc.problems) from None
+    probs: list[Problem] = []
+    seen: set[str] = set()
+    for case, name_path, shock_path in found:
+        if case.name in seen:
+            probs.append(Problem(name_path, f"a second case named {case.name!r}"))
+        seen.add(case.name)
+        for p in shock_problems(base, case.shocks, shock_path, taken=[s.name for s in base.shocks]):
+            if p not in probs:  # a grid repeats its template's problems in every case
+                probs.append(p)
+    if probs:
+        raise ScenarioError(source, probs)
+    return base, [c for c, _, _ in found]
+
+
+def load_stress(path: str | Path) -> tuple[Scenario, list[ShockCase]]:
+    """Read a stress-test file: the base scenario (``base:``, relative to the file) and its shock cases.
+
+    A file gives ``shocks: [...]`` (one case, named after the file's ``name`` or its stem), ``cases:`` (a
+    list of ``{name, shocks}``), a ``grid:`` (``shock`` template x ``start`` days x ``strength`` values), or
+    several of these. Run each case with ``apply_shocks(base, case.shocks)``.
+
+    Raises:
+        ScenarioError: the file (or its base scenario) cannot be read or is invalid; one line per problem,
+            naming the file and the key path.
+    """
+    import yaml
+
+    from simsop.scenario import Problem, ScenarioError
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(str(p), [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(str(p), [Problem("", f"not valid YAML: {exc}")]) from None
+    return parse_stress(data, str(p), p.parent)
+
+
+def apply_shocks(scenario: Scenario, shocks: Iterable[Any], source: str = "<shocks>") -> Scenario:
+    """The scenario with ``shocks`` added after its own, validated and cross-checked, as a new Scenario.
+
+    Shocks may be models or plain dicts as in a file. Problems name ``source`` and the index in ``shocks``.
+    """
+    from simsop.scenario import ScenarioError
+
+    try:
+        new = _SHOCKS.validate_python(list(shocks))
+    except ValidationError as exc:
+        raise ScenarioError(source, [_prefixed(p, "shocks") for p in _validation_problems(exc)]) from None
+    probs = shock_problems(scenario, new, taken=[s.name for s in scenario.shocks])
+    if probs:
+        raise ScenarioError(source, probs)
+    return scenario.model_copy(update={"shocks": (*scenario.shocks, *new)})
+
+
+def _prefixed(p: Problem, prefix: str) -> Problem:
+    from simsop.scenario import Problem
+
+    return Problem(f"{prefix}{p.path}" if p.path.startswith("[") else f"{prefix}.{p.path}", p.message)
