@@ -63,6 +63,25 @@ class WarehouseSite:
         now = w.env.now
         oid = w.next_order_id
         w.next_order_id = oid + 1
+        if self._fits(lines):
+            # Fast path, same records as the general one: every line ships in full at once, so no order or
+            # line objects are needed (most orders of a well-stocked warehouse).
+            w.rec_orders((oid, now, customer, self.index, due, len(lines)))
+            on_hand, products, rules = self.on_hand, self.products, self.rules
+            for item, qty in lines:
+                lid = w.next_line_id
+                w.next_line_id = lid + 1
+                p = products[item]
+                w.rec_lines((lid, oid, p, qty))
+                w.booked[p] += qty
+                w.seq += 1
+                on_hand[item] -= qty
+                w.rec_shipped((lid, now, qty))
+                w.units_to_customers += qty
+                if rules[item].review_period == 0:
+                    self.review(item)
+            w.rec_closed((oid, now, True))
+            return
         order = SalesOrder(oid, customer, now, due, len(lines))
         w.rec_orders((oid, now, customer, self.index, due, len(lines)))
         w.orders_open += 1
@@ -86,11 +105,30 @@ class WarehouseSite:
             if rule.review_period == 0:
                 self.review(item)
 
+    def _fits(self, lines: list[tuple[int, float]]) -> bool:
+        """Whether every line can ship in full right now from stock, with nobody waiting before it."""
+        on_hand, backlog, mto = self.on_hand, self.backlog, self.make_to_order
+        if len(lines) == 1:
+            item, qty = lines[0]
+            return not mto[item] and not backlog[item] and on_hand[item] >= qty
+        need: dict[int, float] = {}
+        for item, qty in lines:
+            need[item] = need.get(item, 0.0) + qty
+            if mto[item] or backlog[item] or on_hand[item] < need[item]:
+                return False
+        return True
+
     def internal_order(self, dest: WarehouseSite, dest_item: int, product: int, qty: float) -> None:
         """A downstream warehouse's replenishment order arrives: treat it as a line that never expires."""
         w = self.world
         item = self.item_of[product]
         w.seq += 1
+        if not self.backlog[item] and self.on_hand[item] >= qty:
+            self.on_hand[item] -= qty
+            w.ship(self, dest, dest_item, qty)
+            if self.rules[item].review_period == 0:
+                self.review(item)
+            return
         line = OrderLine(-1, None, item, qty, INF, 0, w.seq, (dest, dest_item))
         self._allocate_new(line, w.env.now)
         if self.rules[item].review_period == 0:
