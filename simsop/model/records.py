@@ -181,6 +181,11 @@ RECORD_TYPES: dict[str, type[Any]] = {
 SNAPSHOT_FIELDS = ("on_hand", "backlog", "internal_backlog", "on_order", "lost")
 
 
+def _kind(annotation: Any) -> str:
+    """'int', 'float', 'bool' or 'str' from a field annotation (a type, a string or a ForwardRef)."""
+    return str(getattr(annotation, "__forward_arg__", getattr(annotation, "__name__", annotation)))
+
+
 class Table:
     """One record type: rows appended as tuples while running, numpy columns after ``freeze``."""
 
@@ -198,9 +203,22 @@ class Table:
 
     def freeze(self) -> None:
         fields = self.row_type._fields
-        if self.rows_:
+        kinds = [_kind(self.row_type.__annotations__.get(f, "float")) for f in fields]
+        if self.rows_ and "str" in kinds:
             cols = list(zip(*self.rows_, strict=True))
             self._columns = {f: np.asarray(c) for f, c in zip(fields, cols, strict=True)}
+        elif self.rows_:
+            # One 2-D float conversion is about twice as fast as a column-by-column one; integer and
+            # boolean columns (exact in a double) get their declared type back.
+            block = np.array(self.rows_, dtype=float)
+            self._columns = {}
+            for j, (f, kind) in enumerate(zip(fields, kinds, strict=True)):
+                col = block[:, j]
+                if kind == "bool":
+                    col = col.astype(bool)
+                elif kind == "int":
+                    col = col.astype(np.int64)
+                self._columns[f] = col
         else:
             self._columns = {f: np.empty(0) for f in fields}
         self.rows_ = []
