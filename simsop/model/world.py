@@ -71,6 +71,7 @@ class World:
         self.next_ro_id = 0
         self.seq = 0
         self.orders_open = 0
+        self.inline_events = 0
         self.units_initial = 0.0
         self.units_produced = 0.0
         self.units_scrapped = 0.0
@@ -379,9 +380,16 @@ class World:
         env = self.env
         terms = self.customer_terms
         timeout = env.timeout
+        queue = env._queue
         for t, ci, item, q in zip(times, custs, items, qtys, strict=True):
-            if t > env.now:
-                yield timeout(t - env.now)
+            if t > env._now:
+                if queue and queue[0][0] <= t:
+                    yield timeout(t - env._now)
+                else:
+                    # Nothing else is due before this arrival, so waking up through the event queue would
+                    # change nothing: move the clock and handle it inline (a simulated event all the same).
+                    env._now = t
+                    self.inline_events += 1
             lead, patience, prio = terms[ci]
             wh.new_order(ci, [(item, q)], t + lead, patience, prio)
 
@@ -429,10 +437,11 @@ class World:
         return self.records
 
     def events_processed(self) -> int:
-        """SimPy events processed so far (scheduled minus still pending)."""
+        """Discrete events simulated so far: SimPy events processed (scheduled minus still pending) plus
+        customer arrivals handled inline because nothing else was due before them."""
         env = self.env
         scheduled = next(env._eid)
-        return scheduled - len(env._queue) - 1
+        return scheduled - len(env._queue) - 1 + self.inline_events
 
     # ------------------------------------------------------------------ invariants
 
