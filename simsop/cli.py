@@ -102,8 +102,9 @@ def schema(out: str | None) -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Result folder (default: results/<name>/<time>).")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--executor", type=click.Choice(["serial", "process"]), default="process", show_default=True)
+@click.option("--no-report", is_flag=True, help="Do not write report.html and figures/ at the end.")
 def run(file: str, replications: int | None, seed: int | None, out: str | None, jobs: int | None,
-        executor: str) -> None:
+        executor: str, no_report: bool) -> None:
     """Simulate FILE over many random futures and print its KPIs with 95% confidence intervals."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
@@ -135,6 +136,7 @@ def run(file: str, replications: int | None, seed: int | None, out: str | None, 
                                                          {"scenario": sc.name, "executor": executor}))
     _print_table(sc.name, n, s, summary)
     click.echo(f"results: {run_dir}")
+    _report_at_end(run_dir, no_report)
 
 
 def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]]) -> None:
@@ -151,6 +153,50 @@ def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]
         ci = f"{_fmt(s['ci_low'], kind)} – {_fmt(s['ci_high'], kind)}" if n > 1 else "–"
         table.add_row(label, _fmt(s["mean"], kind), ci, f"{_fmt(s['p5'], kind)} – {_fmt(s['p95'], kind)}")
     Console().print(table)
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(file_okay=False))
+@click.option("--no-png", is_flag=True, help="Write report.html only, not figures/*.png.")
+@click.option("--out", type=click.Path(file_okay=False), help="Write the report here (default: RESULTS_DIR).")
+def report(results_dir: str, no_png: bool, out: str | None) -> None:
+    """Write RESULTS_DIR/report.html (one self-contained file) and figures/*.png from a run's results."""
+    from simsop.report import write_report
+
+    try:
+        path = write_report(results_dir, ("html",) if no_png else ("html", "png"), out=out)
+    except FileNotFoundError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"report: {path}")
+
+
+def _report_at_end(results_dir: Path, no_report: bool) -> None:
+    """The report that ends `run`, `compare` and `stress`; a failure is a warning, the results stay."""
+    if no_report:
+        return
+    from simsop.report import write_report
+
+    try:
+        path = write_report(results_dir)
+    except Exception as exc:  # the simulation results are written already: never lose them to a chart
+        click.echo(f"warning: no report written ({type(exc).__name__}: {exc}); "
+                   f"try `simsop report {results_dir}`", err=True)
+        return
+    click.echo(f"report: {path}")
+
+
+# ---------------------------------------------------------------------------------------------- workshops
+
+
+def _add_workshop() -> None:
+    """`simsop workshop ...` (simsop.workshop.cli imports only click at load time, so --help stays fast)."""
+    from simsop.workshop.cli import workshop
+
+    main.add_command(workshop)
+
+
+_add_workshop()
 
 
 if __name__ == "__main__":  # pragma: no cover

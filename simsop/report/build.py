@@ -1,0 +1,439 @@
+"""Build the report of a results directory: charts (PNG) and one self-contained ``report.html``."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from simsop.report import charts, html
+from simsop.report import summary as summ
+from simsop.report.colors import policy_colors
+from simsop.report.data import ResultsData, load_results
+from simsop.report.kpimeta import fmt
+
+SERVICE_KPIS = ("otif", "fill_rate", "cycle_service_level", "avg_backlog", "lost_sales_units", "avg_days_late")
+STOCK_KPIS = ("avg_on_hand", "days_of_supply", "inventory_turns", "utilization", "overtime_units",
+              "plan_attainment")
+FINANCE_KPIS = ("profit", "revenue", "total_cost", "avg_inventory_value", "revenue_vs_plan", "gross_margin_vs_plan")
+SALES_KPIS = ("forecast_mape_lag1", "forecast_bias_lag1", "forecast_mape_lag3", "forecast_bias_lag3",
+              "fva_consensus_lag1", "plan_nervousness")
+FOREST_KPIS = ("profit", "otif", "fill_rate", "avg_on_hand", "total_cost", "avg_backlog")
+TABLE_KPIS = ("profit", "revenue", "total_cost", "otif", "fill_rate", "avg_on_hand", "avg_backlog",
+              "avg_inventory_value", "utilization", "forecast_mape_lag1", "forecast_bias_lag1")
+MAX_CASE_SERIES = 6
+PNG_DPI = 100
+
+
+@dataclass
+class Chart:
+    """One rendered chart: where it goes and its PNG bytes."""
+
+    key: str
+    section: str
+    title: str
+    caption: str
+    png: bytes
+
+
+class Builder:
+    """Collects charts and sentences section by section; a chart that fails becomes a sentence, not a crash."""
+
+    def __init__(self, data: ResultsData) -> None:
+        self.data = data
+        self.colors = policy_colors(data.policies)
+        self.sections = {k: html.Section(k, t) for k, t in (
+            ("summary", "Executive summary"), ("sales", "Sales: forecast, bias, demand plan"),
+            ("operations", "Operations: service, inventory, capacity"),
+            ("finance", "Finance: P&L, plan against actual, working capital"),
+            ("method", "Scenario and method"))}
+        self.charts: list[Chart] = []
+        self.figures: dict[str, Figure] = {}
+        self.keep_figures = False
+
+    def add(self, section: str, key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
+        try:
+            fig = make()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=PNG_DPI)
+        except Exception as exc:  # a broken chart must not cost the whole report
+            self.note(section, f"The chart '{title}' could not be drawn ({type(exc).__name__}: {exc}).")
+            return
+        if self.keep_figures:
+            self.figures[key] = fig
+        chart = Chart(key, section, title, caption, buf.getvalue())
+        self.charts.append(chart)
+        self.sections[section].blocks.append(html.figure(chart.png, title, caption, key))
+
+    def text(self, section: str, block: str) -> None:
+        self.sections[section].blocks.append(block)
+
+    def note(self, section: str, sentence: str) -> None:
+        self.sections[section].blocks.append(html.missing(sentence))
+
+
+def _finite_kpis(data: ResultsData, kpis: Sequence[str], case: str) -> list[str]:
+    s = data.summary[data.summary["case"] == case]
+    have = set(s.loc[s["mean"].astype(float).notna(), "kpi"].astype(str))
+    return [k for k in kpis if k in have]
+
+
+def _number(x: Any) -> float | None:
+    if isinstance(x, int | float):
+        return float(x)
+    if isinstance(x, dict):
+        for key in ("mean", "mode", "value"):
+            if isinstance(x.get(key), int | float):
+                return float(x[key])
+        if isinstance(x.get("low"), int | float) and isinstance(x.get("high"), int | float):
+            return (float(x["low"]) + float(x["high"])) / 2
+    return None
+
+
+def _shock_specs(manifest: dict[str, Any], case: str) -> list[dict[str, Any]]:
+    for c in manifest.get("cases") or []:
+        if isinstance(c, dict) and str(c.get("name", "")) == case:
+            return [s for s in c.get("shocks") or [] if isinstance(s, dict)]
+    shocks = manifest.get("shocks")
+    if isinstance(shocks, dict):  # {case: [shock, ...]}
+        return [s for s in shocks.get(case, []) if isinstance(s, dict)]
+    return [s for s in shocks or [] if isinstance(s, dict)]
+
+
+def shock_windows(data: ResultsData, case: str) -> list[charts.Window]:
+    """Shock periods of a case: the median realised window per shock (``shocks.csv``), else the manifest's
+    nominal ones (a random ``window`` start shades the whole span it can cover)."""
+    out: list[charts.Window] = []
+    if data.shocks is not None and {"name", "start", "end"} <= set(data.shocks.columns):
+        s = data.shocks
+        if "case" in s.columns:
+            s = s[s["case"] == case]
+        for name, g in s.groupby("name", sort=False):
+            out.append(charts.Window(float(g["start"].median()), float(g["end"].median()), str(name)))
+        return out
+    for sh in _shock_specs(data.manifest, case):
+        dur = _number(sh.get("duration")) or 0.0
+        if isinstance(sh.get("start"), int | float):
+            a, b = float(sh["start"]), float(sh["start"]) + dur
+        elif isinstance(sh.get("window"), list | tuple) and len(sh["window"]) == 2:
+            a, b = float(sh["window"][0]), float(sh["window"][1]) + dur
+        else:
+            continue
+        out.append(charts.Window(a, max(b, a + 1), str(sh.get("name", sh.get("type", "shock")))))
+    return out
+
+
+def _label(case: str, data: ResultsData) -> str:
+    return f" (case {case})" if case and len(data.cases) > 1 else ""
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+
+def summary_section(b: Builder, case: str) -> None:
+    d = b.data
+    found = summ.findings(d.summary, d.paired, d.policies, d.baseline, case)
+    b.text("summary", f'<p class="headline">{html.escape(summ.headline(found, len(d.policies)))}</p>')
+    if found:
+        b.text("summary", html.bullet_list([f.sentence for f in found], "findings"))
+    n = _replications(d)
+    if len(d.cases) > 1:
+        b.text("summary", html.para(_case_winners(d), None))
+    if len(d.policies) > 1:
+        b.text("summary", html.para(
+            f"Each policy was run on the same {n} random futures (common random numbers){_label(case, d)}, so "
+            f"the differences are the policies', not luck's. A difference is significant when its 95% "
+            f"confidence interval excludes zero. Baseline: {d.baseline}."))
+    else:
+        b.text("summary", html.para(
+            f"Means over {n} random futures (replications) with 95% confidence intervals. Compare policies "
+            "with simsop compare to see which one wins and by how much."))
+    table = summ.kpi_table(d.summary, d.policies, _finite_kpis(d, TABLE_KPIS, case), case)
+    b.text("summary", html.kpi_table(table, [p for p in d.policies if p in table.columns], b.colors))
+    if d.paired is not None and len(d.policies) > 1:
+        kp = [k for k in FOREST_KPIS if (d.paired["kpi"] == k).any()]
+        b.add("summary", "forest", "Paired differences from the baseline with 95% confidence intervals",
+              f"Each row: a policy minus the baseline {d.baseline} on the same random futures. Bars that do not "
+              "cross the dashed zero line are significant differences.",
+              lambda: charts.forest_plot(d.paired, kp, b.colors, d.policies, d.baseline, case))  # type: ignore[arg-type]
+    elif len(d.policies) > 1:
+        b.note("summary", "No paired differences (paired.csv, or kpis.csv with replication numbers) were found, "
+                          "so the forest plot is missing.")
+    if len(d.policies) > 1 and _finite_kpis(d, ("fill_rate", "avg_on_hand"), case):
+        b.add("summary", "tradeoff", "Service against inventory and cost, with the efficient frontier",
+              "Policies on the dashed frontier are efficient: no other policy has more service with less "
+              "inventory (or cost). A policy off the frontier is beaten on both.",
+              lambda: charts.tradeoff(d.summary, b.colors, d.policies, case=case))
+
+
+def _case_winners(d: ResultsData) -> str:
+    """One sentence: the most profitable policy in every stress case, with its CI."""
+    parts = []
+    for c in d.cases:
+        f = summ.findings(d.summary, d.paired, d.policies, d.baseline, c, kpis=("profit",))
+        if f:
+            parts.append(f"{c or '(base)'}: {f[0].best} ({fmt('profit', f[0].mean)}, 95% CI "
+                         f"{fmt('profit', f[0].ci_low)} to {fmt('profit', f[0].ci_high)})")
+    if not parts:
+        return "No profit figures per case were found."
+    return (f"The summary above is for the case {d.primary_case or '(base)'}. Most profitable policy in each "
+            "case: " + "; ".join(parts) + ".")
+
+
+def _replications(d: ResultsData) -> str:
+    n = d.manifest.get("replications")
+    if n is None and "n" in d.summary.columns and len(d.summary):
+        n = int(d.summary["n"].max())
+    return str(n) if n is not None else "(unknown number of)"
+
+
+def sales_section(b: Builder, case: str) -> None:
+    d = b.data
+    if d.forecast is not None and len(d.forecast):
+        fc = d.forecast
+        lags = sorted(int(x) for x in fc["lag"].unique())
+        keep = [lag for lag in (1, 3) if lag in lags] or lags[:2]
+        fc = fc[fc["lag"].isin(keep)]
+        b.add("sales", "forecast", "Forecast accuracy over the S&OP cycles (MAPE and bias by lag)",
+              "Consensus forecast of each cycle against the orders later booked, lags "
+              + " and ".join(map(str, keep)) + "; mean over replications.",
+              lambda: charts.forecast_accuracy(b.colors, d.policies, forecast=fc, case=case))
+    elif _finite_kpis(d, ("forecast_mape_lag1",), case):
+        b.note("sales", "Forecast accuracy per cycle needs forecast.csv, which this run did not write; "
+                        "the chart below shows the accuracy over the whole run instead.")
+        b.add("sales", "forecast", "Forecast accuracy and bias by lag",
+              "Consensus forecast against booked orders, over all cycles after the warm-up.",
+              lambda: charts.forecast_accuracy(b.colors, d.policies, summary=d.summary, case=case))
+    else:
+        b.note("sales", "No forecast data: the run had no S&OP planning cycle (policy 'none'), or it wrote "
+                        "neither forecast.csv nor forecast KPIs.")
+    kp = _finite_kpis(d, SALES_KPIS, case)
+    if kp:
+        b.add("sales", "sales_kpis", "Forecast and planning KPIs per policy",
+              "MAPE and bias of the consensus forecast, forecast value added and plan nervousness.",
+              lambda: charts.kpi_distributions(d.summary, kp, b.colors, d.policies, d.kpis, case,
+                                               "Forecast and planning KPIs per policy" + _label(case, d)))
+    if d.plan is not None and len(d.plan):
+        b.add("sales", "demand_plan", "Demand plan against actual sales, per family",
+              "The demand plan in force when each bucket started, against the orders booked in it.",
+              lambda: charts.plan_vs_actual(d.plan, b.colors, d.policies, case,  # type: ignore[arg-type]
+                                            measures=("actual_sales", "demand_plan"),
+                                            warmup=_warmup(d), title="Demand plan against actual sales"))
+    else:
+        b.note("sales", "The demand plan by family needs plan.csv, which this run did not write.")
+
+
+def _warmup(d: ResultsData) -> float | None:
+    w = d.manifest.get("warmup")
+    return float(w) if isinstance(w, int | float) and w > 0 else None
+
+
+def operations_section(b: Builder, case: str) -> None:
+    d = b.data
+    kp = _finite_kpis(d, SERVICE_KPIS, case)
+    if kp:
+        b.add("operations", "service", "Service KPIs per policy",
+              "Distribution over replications; the dot is the mean with its 95% confidence interval.",
+              lambda: charts.kpi_distributions(d.summary, kp, b.colors, d.policies, d.kpis, case,
+                                               "Customer service per policy" + _label(case, d)))
+    kp2 = _finite_kpis(d, STOCK_KPIS, case)
+    if kp2:
+        b.add("operations", "inventory", "Inventory and capacity KPIs per policy",
+              "Distribution over replications; the dot is the mean with its 95% confidence interval.",
+              lambda: charts.kpi_distributions(d.summary, kp2, b.colors, d.policies, d.kpis, case,
+                                               "Inventory and capacity per policy" + _label(case, d)))
+    if d.series is not None and len(d.series):
+        cases = [c for c in d.cases if (d.series["case"] == c).any()]
+        cases = [case, *[c for c in cases if c != case]] if case in cases else cases
+        for c in cases[:MAX_CASE_SERIES]:
+            w = shock_windows(d, c)
+            b.add("operations", "series" if c == case else f"series_{_slug(c)}",
+                  f"Daily inventory, backlog, orders, production and capacity load{_label(c, d)}",
+                  "Bands: 5–95% and 25–75% of the replications on each day; line: median. Grey spans: shocks"
+                  + (" (" + ", ".join(x.label for x in w) + ")" if w else ": none") + "; hatched: warm-up.",
+                  lambda c=c, w=w: charts.time_series(  # type: ignore[misc]
+                      d.series, b.colors, d.policies, c, w, _warmup(d),
+                      "A day-by-day view across the random futures" + _label(c, d)))
+        if len(cases) > MAX_CASE_SERIES:
+            b.note("operations", f"Daily charts are shown for {MAX_CASE_SERIES} of {len(cases)} cases; "
+                                 "the others are in series.csv.")
+    else:
+        b.note("operations", "The daily charts (inventory, backlog, orders, production, capacity load) need "
+                             "series.csv, which this run did not write.")
+    if any(str(k).startswith("bullwhip_") for k in d.summary["kpi"]):
+        b.add("operations", "bullwhip", "Bullwhip: order variance against demand variance by stage",
+              "Above 1, a stage's orders vary more than customer demand: the variance is amplified upstream.",
+              lambda: charts.bullwhip(d.summary, b.colors, d.policies, case))
+    else:
+        b.note("operations", "The bullwhip chart needs bullwhip_<warehouse> KPIs, which this run did not write.")
+    if len(d.cases) > 1:
+        b.add("operations", "cases", "Key KPIs in every stress case",
+              "Each row is a case; dots are policy means with 95% confidence intervals.",
+              lambda: charts.case_comparison(d.summary, b.colors, d.policies, d.cases,
+                                             _finite_kpis(d, ("profit", "otif", "fill_rate"), case)[:2]))
+
+
+def finance_section(b: Builder, case: str) -> None:
+    d = b.data
+    if _finite_kpis(d, ("revenue", "profit"), case) == ["revenue", "profit"]:
+        b.add("finance", "waterfall", "Profit bridge from revenue to profit, per policy",
+              "Mean over replications. Costs that are zero for every policy are left out.",
+              lambda: charts.profit_waterfall(d.summary, b.colors, d.policies, case))
+    else:
+        b.note("finance", "The profit bridge needs revenue and profit in the results.")
+    kp = _finite_kpis(d, FINANCE_KPIS, case)
+    if kp:
+        b.add("finance", "finance_kpis", "Profit, cost, working capital and plan attainment per policy",
+              "Average inventory value is the working capital tied up in stock. Revenue against plan compares "
+              "actual revenue with the last plan before each month.",
+              lambda: charts.kpi_distributions(d.summary, kp, b.colors, d.policies, d.kpis, case,
+                                               "Money per policy" + _label(case, d)))
+    if d.plan is not None and len(d.plan):
+        b.add("finance", "plan_vs_actual", "Plan against actual per family: demand, sales, production",
+              "Demand plan and production plan in force when each bucket started, against actual sales and "
+              "production; mean over replications.",
+              lambda: charts.plan_vs_actual(d.plan, b.colors, d.policies, case,  # type: ignore[arg-type]
+                                            warmup=_warmup(d)))
+    else:
+        b.note("finance", "Plan against actual by family needs plan.csv (demand plan, production plan, actual "
+                          "sales and production per bucket), which this run did not write.")
+
+
+def _slug(s: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s)[:60]
+
+
+def method_section(b: Builder, case: str) -> None:
+    d = b.data
+    m = d.manifest
+    rows: list[tuple[str, str]] = []
+
+    def add(label: str, value: Any) -> None:
+        if value is not None and value != "" and value != []:
+            rows.append((label, value if isinstance(value, str) else _plain(value)))
+
+    add("Scenario", m.get("scenario"))
+    add("Scenario file", m.get("scenario_file"))
+    add("Scenario hash (SHA-256)", m.get("scenario_sha256") or m.get("scenario_hash"))
+    add("Seed", m.get("seed"))
+    add("Replications per policy", m.get("replications") or _replications(d))
+    add("Horizon (days)", m.get("horizon"))
+    add("Warm-up (days, cut from every KPI)", m.get("warmup"))
+    add("Suggested warm-up (MSER-5, days)", m.get("suggested_warmup"))
+    add("Policies", ", ".join(d.policies))
+    add("Baseline", d.baseline)
+    if len(d.cases) > 1 or d.cases != [""]:
+        add("Cases", ", ".join(c or "(base)" for c in d.cases))
+    add("Shocks", _shock_text(m))
+    add("Command", " ".join(map(str, m["command"])) if isinstance(m.get("command"), list) else m.get("command"))
+    add("Created", m.get("created"))
+    if isinstance(m.get("versions"), dict):
+        add("Versions", ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
+    b.text("method", html.key_value_table(rows))
+    sw, w = m.get("suggested_warmup"), m.get("warmup")
+    if isinstance(sw, int | float) and isinstance(w, int | float) and sw > w:
+        b.note("method", f"The warm-up used ({w:g} days) is shorter than the MSER-5 suggestion ({sw:g} days): "
+                         "early KPIs may still carry the start-up state.")
+    b.text("method", html.para(
+        "Method: every policy is simulated on the same random futures (replication i draws the same demand, "
+        "lead times and shocks whatever the policy). KPIs are measured after the warm-up. Means come with 95% "
+        "Student-t confidence intervals over replications; differences between policies are paired by "
+        "replication, which removes most of the noise the policies share."))
+    for n in d.notes:
+        b.text("method", html.para(n, "meta"))
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list | tuple):
+        return ", ".join(_plain(x) for x in v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_plain(x)}" for k, x in v.items())
+    return str(v)
+
+
+def _shock_text(m: dict[str, Any]) -> str | None:
+    parts = []
+    for c in m.get("cases") or []:
+        if isinstance(c, dict):
+            names = [str(s.get("name", s.get("type", "?"))) for s in c.get("shocks") or [] if isinstance(s, dict)]
+            parts.append(f"{c.get('name', '?')}: {', '.join(names) or 'no shock'}")
+    for s in m.get("shocks") or [] if isinstance(m.get("shocks"), list) else []:
+        if isinstance(s, dict):
+            bits = [str(s.get("name", "?")), str(s.get("type", ""))]
+            if "start" in s:
+                bits.append(f"day {s['start']}")
+            elif "window" in s:
+                bits.append(f"days {_plain(s['window'])}")
+            if _number(s.get("duration")) is not None:
+                bits.append(f"~{_number(s.get('duration')):g} days")
+            parts.append(" ".join(b for b in bits if b))
+        else:
+            parts.append(str(s))
+    return "; ".join(parts) or None
+
+
+# ---------------------------------------------------------------------------------------------- entry point
+
+
+def build(data: ResultsData, keep_figures: bool = False) -> Builder:
+    """Every section and chart of the report, in memory."""
+    b = Builder(data)
+    b.keep_figures = keep_figures
+    case = data.primary_case
+    summary_section(b, case)
+    sales_section(b, case)
+    operations_section(b, case)
+    finance_section(b, case)
+    method_section(b, case)
+    return b
+
+
+def write_report(results_dir: str | Path, formats: Sequence[str] = ("html", "png"),
+                 out: str | Path | None = None) -> Path:
+    """Write ``report.html`` (one self-contained file) and ``figures/*.png`` into a results directory.
+
+    Args:
+        results_dir: A directory written by ``simsop run``, ``compare`` or ``stress``.
+        formats: ``"html"`` and/or ``"png"``.
+        out: Where to write (default: ``results_dir``).
+
+    Returns:
+        The path of ``report.html``, or of the figures directory when no HTML was asked for.
+    """
+    from simsop.results import atomic_write_text
+
+    bad = set(formats) - {"html", "png"}
+    if bad:
+        raise ValueError(f"unknown report formats {sorted(bad)}; expected 'html' and/or 'png'")
+    t0 = time.perf_counter()
+    data = load_results(results_dir)
+    b = build(data)
+    dest = Path(out) if out is not None else Path(results_dir)
+    fig_dir = dest / "figures"
+    if "png" in formats:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        for c in b.charts:
+            (fig_dir / f"{c.key}.png").write_bytes(c.png)
+    if "html" not in formats:
+        return fig_dir
+    name = data.manifest.get("scenario") or data.path.name
+    n = _replications(data)
+    subtitle = (f"{len(data.policies)} polic{'y' if len(data.policies) == 1 else 'ies'} × {n} replications"
+                + (f" × {len(data.cases)} cases" if len(data.cases) > 1 else "")
+                + (f", seed {data.manifest['seed']}" if "seed" in data.manifest else "")
+                + f"; built in {time.perf_counter() - t0:.1f} s from {data.path}")
+    page = html.document(f"S&OP simulation report: {name}", subtitle, list(b.sections.values()))
+    path = dest / "report.html"
+    atomic_write_text(path, page)
+    path.chmod(0o644)  # a file to send around: readable like any document, not private like a temp file
+    return path
+
+
+__all__ = ["Builder", "Chart", "build", "shock_windows", "write_report"]

@@ -1,0 +1,676 @@
+"""One function per chart: DataFrames in, a matplotlib ``Figure`` out (drawn with Agg, no pyplot state).
+
+Every chart has a title saying what is shown, units on its axes, its legend outside the data and the
+policy colours of :mod:`simsop.report.colors`. Artists that carry data have a ``gid`` (for example
+``band:on_hand:level:p5-p95``) so that tests can check that a chart shows the numbers it claims.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from simsop.report.colors import NEUTRAL, SHOCK
+from simsop.report.kpimeta import axis_label, info, scale
+
+Colors = Mapping[str, str]
+
+# P&L lines from revenue down to profit, in the order of the bridge.
+COST_COMPONENTS = ("cogs", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost",
+                   "fixed_cost", "plan_change_cost", "subcontract_cost", "labor_cost")
+
+BAND_ALPHA_OUTER = 0.13
+BAND_ALPHA_INNER = 0.30
+
+
+@dataclass(frozen=True)
+class Window:
+    """A shaded period on a time axis (a shock), in days: [start, end)."""
+
+    start: float
+    end: float
+    label: str
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure with constrained layout on an Agg canvas (no pyplot, no global state)."""
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _title(fig: Figure, title: str, subtitle: str = "") -> None:
+    """Title and subtitle, wrapped to the figure's width so that nothing is cut off."""
+    width_chars = max(30, int(fig.get_figwidth() * 72 / 6.6))  # about 6.6 pt per character at 11 pt
+    text = "\n".join(textwrap.wrap(title, width_chars) + (textwrap.wrap(subtitle, int(width_chars * 1.1))
+                                                        if subtitle else []))
+    fig.suptitle(text, fontsize=11)
+
+
+def _money_formatter(x: float, _pos: object = None) -> str:
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:.3g}B"
+    if a >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    if a >= 1e3:
+        return f"{x / 1e3:.3g}k"
+    return f"{x:.4g}"
+
+
+def money_axis(ax: Axes, axis: str = "y") -> None:
+    """Currency tick labels as 250k, 1.2M instead of an offset like 1e6."""
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(_money_formatter))
+
+
+def _policy_ticks(ax: Axes, policies: Sequence[str], axis: str = "x") -> None:
+    pos = np.arange(len(policies))
+    long = max((len(p) for p in policies), default=0) > 10 or len(policies) > 4
+    if axis == "x":
+        ax.set_xticks(pos)
+        if long:
+            ax.set_xticklabels(policies, rotation=25, ha="right", rotation_mode="anchor")
+        else:
+            ax.set_xticklabels(policies)
+        ax.set_xlim(-0.6, len(policies) - 0.4)
+    else:
+        ax.set_yticks(pos)
+        ax.set_yticklabels(policies)
+        ax.set_ylim(len(policies) - 0.4, -0.6)
+
+
+def _legend_columns(fig: Figure, labels: Sequence[str], fontsize: float = 9) -> int:
+    """As many legend columns as fit across the figure (an entry: handle, gap and its label)."""
+    entry = max((len(str(s)) for s in labels), default=1) * fontsize * 0.62 + 3.2 * fontsize  # points
+    return max(1, min(len(labels), int(fig.get_figwidth() * 72 * 0.95 // entry)))
+
+
+def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
+    cols = min(max_cols, max(n, 1))
+    return math.ceil(max(n, 1) / cols), cols
+
+
+def _axes(fig: Figure, n: int, max_cols: int = 3, sharey: bool = False) -> list[Axes]:
+    rows, cols = _grid(n, max_cols)
+    axs = fig.subplots(rows, cols, squeeze=False, sharey=sharey)
+    flat = list(axs.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return flat[:n]
+
+
+def _policy_legend(fig: Figure, colors: Colors, policies: Sequence[str], extra: Sequence[object] = (),
+                   title: str = "Policy") -> None:
+    handles = [Patch(facecolor=colors[p], edgecolor="none", label=p) for p in policies] + list(extra)
+    ncol = _legend_columns(fig, [str(getattr(h, "get_label", lambda: "")()) for h in handles])
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False,
+               title=None if extra else title, fontsize=9, title_fontsize=9)
+
+
+def _case_rows(df: pd.DataFrame, case: str | None) -> pd.DataFrame:
+    if case is None or "case" not in df.columns:
+        return df
+    return df[df["case"].astype(str) == str(case)]
+
+
+def _summary_row(summary: pd.DataFrame, policy: str, kpi: str) -> pd.Series | None:
+    sel = summary[(summary["policy"] == policy) & (summary["kpi"] == kpi)]
+    return None if sel.empty else sel.iloc[0]
+
+
+# ------------------------------------------------------------------------------------------ distributions
+
+
+def kpi_distributions(summary: pd.DataFrame, kpis: Sequence[str], colors: Colors, policies: Sequence[str],
+                      runs: pd.DataFrame | None = None, case: str | None = None,
+                      title: str = "KPIs per policy") -> Figure:
+    """Box plots of KPIs across replications per policy, with the mean and its 95% confidence interval.
+
+    Boxes span the quartiles, whiskers the 5th to 95th percentiles of ``runs`` (one row per replication);
+    without ``runs`` the whisker is drawn from the summary's ``p5``/``p95``. The dot is the mean with its
+    CI (``summary`` columns ``mean``, ``ci_low``, ``ci_high``). Percentages are shown in %.
+    """
+    summary = _case_rows(summary, case)
+    runs = _case_rows(runs, case) if runs is not None else None
+    kpis = [k for k in kpis if (summary["kpi"] == k).any()]
+    fig = new_figure(4.0 * min(3, max(len(kpis), 1)), 0.6 + 3.0 * _grid(len(kpis))[0] + 0.6)
+    n = int(summary["n"].max()) if "n" in summary.columns and len(summary) else 0
+    _title(fig, title, f"Box: middle 50% of {n} replications; whiskers: 5th–95th percentile; "
+                       "dot and bar: mean with 95% confidence interval")
+    for ax, kpi in zip(_axes(fig, len(kpis)), kpis, strict=True):
+        f = scale(kpi)
+        for i, p in enumerate(policies):
+            row = _summary_row(summary, p, kpi)
+            if row is None:
+                continue
+            c = colors[p]
+            values = None
+            if runs is not None and kpi in runs.columns:
+                v = runs.loc[runs["policy"] == p, kpi].to_numpy(dtype=float)
+                values = v[~np.isnan(v)] * f
+            if values is not None and len(values):
+                # Exact percentiles (numpy's linear rule, as summary.csv): boxplot(whis=...) would stop
+                # the whiskers at the last data point inside the range instead.
+                p5, q1, med, q3, p95 = np.percentile(values, [5, 25, 50, 75, 95])
+                bp = ax.bxp([{"whislo": p5, "q1": q1, "med": med, "q3": q3, "whishi": p95, "fliers": []}],
+                            positions=[i], widths=0.55, showfliers=False, patch_artist=True, manage_ticks=False)
+                for box in bp["boxes"]:
+                    box.set(facecolor=c, alpha=0.35, edgecolor=c)
+                    box.set_gid(f"box:{kpi}:{p}")
+                for j, w in enumerate(bp["whiskers"]):
+                    w.set(color=c)
+                    w.set_gid(f"whisker:{kpi}:{p}:{'low' if j == 0 else 'high'}")
+                for part in ("caps", "medians"):
+                    for line in bp[part]:
+                        line.set(color=c)
+            elif not math.isnan(float(row.get("p5", math.nan))):
+                ax.vlines(i, row["p5"] * f, row["p95"] * f, color=c, lw=1.5, gid=f"range:{kpi}:{p}")
+            mean, lo, hi = (float(row[k]) * f for k in ("mean", "ci_low", "ci_high"))
+            err = [[mean - lo], [hi - mean]] if not math.isnan(lo) else None
+            eb = ax.errorbar([i], [mean], yerr=err, fmt="o", color=c, markeredgecolor="black", ecolor="black",
+                             elinewidth=1.6, capsize=5, zorder=5, ms=6)
+            eb.lines[0].set_gid(f"mean:{kpi}:{p}")
+            if eb.lines[2]:
+                eb.lines[2][0].set_gid(f"ci:{kpi}:{p}")
+        meta = info(kpi)
+        ax.set_title(meta.label, fontsize=10)
+        ax.set_ylabel(meta.unit or "value")
+        if meta.kind == "money":
+            money_axis(ax)
+        ax.grid(axis="y", alpha=0.3)
+        _policy_ticks(ax, list(policies))
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ forest plot
+
+
+def forest_plot(paired: pd.DataFrame, kpis: Sequence[str], colors: Colors, policies: Sequence[str], baseline: str,
+                case: str | None = None) -> Figure:
+    """Paired differences (policy − baseline) with 95% CIs, one panel per KPI (a forest plot).
+
+    Filled dots are significant (the interval excludes 0), hollow ones are not. Percentages are shown in
+    percentage points.
+    """
+    paired = _case_rows(paired, case)
+    others = [p for p in policies if p != baseline and (paired["policy"] == p).any()]
+    kpis = [k for k in kpis if (paired["kpi"] == k).any()]
+    rows, _ = _grid(len(kpis), 2)
+    fig = new_figure(11.0, 1.2 + rows * (0.55 * len(others) + 1.3))
+    _title(fig, f"Difference from the baseline ({baseline}), same random futures",
+           "Dot: mean paired difference; bar: 95% confidence interval; filled = significant (interval excludes 0)")
+    for ax, kpi in zip(_axes(fig, len(kpis), 2), kpis, strict=True):
+        f = scale(kpi)
+        for i, p in enumerate(others):
+            sel = paired[(paired["policy"] == p) & (paired["kpi"] == kpi)]
+            if sel.empty:
+                continue
+            r = sel.iloc[0]
+            d, lo, hi = float(r["mean_diff"]) * f, float(r["ci_low"]) * f, float(r["ci_high"]) * f
+            sig = bool(r.get("significant", lo > 0 or hi < 0))
+            err = [[d - lo], [hi - d]] if not math.isnan(lo) else None
+            eb = ax.errorbar([d], [i], xerr=err, fmt="o", color=colors[p], ms=8, capsize=4, elinewidth=2,
+                             markerfacecolor=colors[p] if sig else "white", markeredgewidth=2, zorder=5)
+            eb.lines[0].set_gid(f"diff:{kpi}:{p}")
+            if eb.lines[2]:
+                eb.lines[2][0].set_gid(f"diffci:{kpi}:{p}")
+        ax.axvline(0, color=NEUTRAL, lw=1, ls="--")
+        _policy_ticks(ax, others, axis="y")
+        meta = info(kpi)
+        unit = "percentage points" if meta.kind == "pct" else meta.unit
+        ax.set_title(f"{meta.label}: {_better_text(kpi)}", fontsize=10)
+        ax.set_xlabel(f"Difference vs {baseline} ({unit})" if unit else f"Difference vs {baseline}")
+        if meta.kind == "money":
+            money_axis(ax, "x")
+        ax.grid(axis="x", alpha=0.3)
+        ax.margins(x=0.15)
+    return fig
+
+
+def _better_text(kpi: str) -> str:
+    h = info(kpi).higher_is_better
+    return "higher is better" if h else ("lower is better" if h is False else "neither way is better")
+
+
+# ------------------------------------------------------------------------------------------ trade-off
+
+
+def efficient_frontier(points: pd.DataFrame, x: str = "x", y: str = "y", x_lower_better: bool = True,
+                       y_higher_better: bool = True) -> list[str]:
+    """Policies (index of ``points``) that no other policy beats on both axes, sorted by ``x``.
+
+    A point is dominated when another is at least as good on both axes and strictly better on one.
+    """
+    sx = 1.0 if x_lower_better else -1.0
+    sy = -1.0 if y_higher_better else 1.0
+    pts = points[[x, y]].astype(float).dropna()
+    keep = []
+    for name, (a, b) in zip(pts.index, pts.to_numpy(), strict=True):
+        dominated = False
+        for other, (c, d) in zip(pts.index, pts.to_numpy(), strict=True):
+            if other == name:
+                continue
+            if sx * c <= sx * a and sy * d <= sy * b and (sx * c < sx * a or sy * d < sy * b):
+                dominated = True
+                break
+        if not dominated:
+            keep.append(name)
+    xs = dict(zip(pts.index, pts[x].to_numpy(dtype=float), strict=True))
+    return [str(k) for k in sorted(keep, key=lambda k: xs[k])]
+
+
+def tradeoff(summary: pd.DataFrame, colors: Colors, policies: Sequence[str],
+             pairs: Sequence[tuple[str, str]] = (("avg_on_hand", "fill_rate"), ("total_cost", "otif")),
+             case: str | None = None) -> Figure:
+    """Service against inventory or cost: one point per policy (mean, with 95% CI bars), and the frontier.
+
+    The efficient frontier joins the policies no other policy beats on both axes (less inventory or cost,
+    more service).
+    """
+    summary = _case_rows(summary, case)
+    pairs = [(x, y) for x, y in pairs if (summary["kpi"] == x).any() and (summary["kpi"] == y).any()]
+    fig = new_figure(5.5 * max(len(pairs), 1), 5.2)
+    _title(fig, "Service against inventory and cost: which policies are efficient",
+           "Dot: mean over replications, bars: 95% CI; line: efficient frontier (no policy beats these on both axes)")
+    for ax, (xk, yk) in zip(_axes(fig, len(pairs), 2), pairs, strict=True):
+        fx, fy = scale(xk), scale(yk)
+        rows = {}
+        for p in policies:
+            rx, ry = _summary_row(summary, p, xk), _summary_row(summary, p, yk)
+            if rx is None or ry is None:
+                continue
+            rows[p] = (float(rx["mean"]) * fx, float(ry["mean"]) * fy)
+            xerr = [[(rx["mean"] - rx["ci_low"]) * fx], [(rx["ci_high"] - rx["mean"]) * fx]]
+            yerr = [[(ry["mean"] - ry["ci_low"]) * fy], [(ry["ci_high"] - ry["mean"]) * fy]]
+            if math.isnan(float(rx["ci_low"])):
+                xerr = yerr = None  # type: ignore[assignment]
+            eb = ax.errorbar([rows[p][0]], [rows[p][1]], xerr=xerr, yerr=yerr, fmt="o", color=colors[p], ms=9,
+                             markeredgecolor="black", capsize=3, zorder=5)
+            eb.lines[0].set_gid(f"point:{xk}:{yk}:{p}")
+        pts = pd.DataFrame(rows, index=["x", "y"]).T
+        front = efficient_frontier(pts, x_lower_better=info(xk).higher_is_better is not True,
+                                   y_higher_better=info(yk).higher_is_better is not False) if len(pts) else []
+        if front:
+            ax.plot(pts.loc[front, "x"], pts.loc[front, "y"], color=NEUTRAL, lw=1.5, ls="--", zorder=3,
+                    gid=f"frontier:{xk}:{yk}")
+        ax.set_xlabel(axis_label(xk))
+        ax.set_ylabel(axis_label(yk))
+        for k, a in ((xk, "x"), (yk, "y")):
+            if info(k).kind == "money":
+                money_axis(ax, a)
+        ax.set_title(f"{info(yk).label} against {info(xk).label.lower()}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.margins(0.15)
+    _policy_legend(fig, colors, [p for p in policies if (summary["policy"] == p).any()],
+                   [Line2D([], [], color=NEUTRAL, ls="--", label="efficient frontier")])
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ time series
+
+SERIES_PANELS: tuple[tuple[str, str, str], ...] = (
+    ("on_hand", "Inventory on hand", "units"),
+    ("backlog", "Customer backlog", "units"),
+    ("orders", "Orders placed against customer demand", "units per day"),
+    ("production", "Production against plan", "units per day"),
+    ("capacity_load", "Capacity load", "% of regular capacity"),
+)
+
+
+def _band(ax: Axes, d: pd.DataFrame, color: str, gid: str, bands: bool = True, ls: str = "-",
+          factor: float = 1.0, label: str | None = None) -> None:
+    x = d["day"].to_numpy(dtype=float)
+    if bands:
+        ax.fill_between(x, d["p5"].to_numpy(dtype=float) * factor, d["p95"].to_numpy(dtype=float) * factor,
+                        color=color, alpha=BAND_ALPHA_OUTER, lw=0, gid=f"band:{gid}:p5-p95")
+        ax.fill_between(x, d["p25"].to_numpy(dtype=float) * factor, d["p75"].to_numpy(dtype=float) * factor,
+                        color=color, alpha=BAND_ALPHA_INNER, lw=0, gid=f"band:{gid}:p25-p75")
+    ax.plot(x, d["p50"].to_numpy(dtype=float) * factor, color=color, lw=1.3, ls=ls, gid=f"median:{gid}",
+            label=label)
+
+
+WARMUP_STYLE = {"facecolor": "none", "edgecolor": "#C8C8C8", "hatch": "////", "lw": 0, "zorder": 0}
+
+
+def _shade(ax: Axes, windows: Sequence[Window], warmup: float | None, names: bool = False) -> None:
+    if warmup:
+        ax.axvspan(0, warmup, gid="warmup", **WARMUP_STYLE)  # type: ignore[arg-type]
+    for w in windows:
+        ax.axvspan(w.start, w.end, color=SHOCK, alpha=0.35, lw=0, zorder=0, gid=f"shock:{w.label}")
+        if names:
+            ax.annotate(w.label, xy=(w.start, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                        textcoords="offset points", va="top", ha="left", fontsize=8, color="#333333")
+
+
+def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None,
+                shocks: Sequence[Window] = (), warmup: float | None = None, title: str | None = None) -> Figure:
+    """Daily quantile bands across replications: inventory, backlog, orders against demand, production
+    against plan, capacity load; shocks and the warm-up shaded.
+
+    ``series`` is tidy: ``policy, case, series, day, p5, p25, p50, p75, p95``. Each policy gets a 5–95%
+    band, a 25–75% band and its median line. Orders are drawn per stage (``orders_<warehouse>``, median
+    lines) against customer demand (``demand``, band); planned production is a dashed median line.
+    """
+    s = _case_rows(series, case)
+    names = set(s["series"].astype(str))
+    stages = sorted(n for n in names if n.startswith("orders_"))
+    panels = [(k, t, u) for k, t, u in SERIES_PANELS
+              if k in names or (k == "orders" and (stages or "demand" in names))
+              or (k == "production" and "planned_production" in names)]
+    fig = new_figure(11.0, 1.4 + 2.6 * max(len(panels), 1))
+    _title(fig, title or "A day-by-day view across the random futures" + (f" — case {case}" if case else ""),
+           "Shaded bands: 5–95% and 25–75% of replications; line: median; grey: shocks; hatched: warm-up")
+    axs: list[Axes] = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]) if panels else []
+    ls_cycle = ("-", "--", ":", "-.")
+    stage_handles: list[object] = []
+    for i, (ax, (key, label, unit)) in enumerate(zip(axs, panels, strict=True)):
+        _shade(ax, shocks, warmup, names=i == 0)
+        factor = 100.0 if key == "capacity_load" else 1.0
+        if key == "orders":
+            dem = s[s["series"] == "demand"]
+            if not dem.empty:
+                first = next((p for p in policies if (dem["policy"] == p).any()), dem["policy"].iloc[0])
+                _band(ax, dem[dem["policy"] == first], NEUTRAL, "demand")
+                stage_handles = [Line2D([], [], color=NEUTRAL, lw=1.3, label="customer demand (band)")]
+            for j, st in enumerate(stages):
+                ls = ls_cycle[j % len(ls_cycle)]
+                stage_handles.append(Line2D([], [], color="black", ls=ls, lw=1.3, label=f"{st[7:]} orders (median)"))
+                for p in policies:
+                    d = s[(s["series"] == st) & (s["policy"] == p)]
+                    if not d.empty:
+                        _band(ax, d, colors[p], f"{st}:{p}", bands=False, ls=ls)
+            if "orders" in names:
+                for p in policies:
+                    d = s[(s["series"] == "orders") & (s["policy"] == p)]
+                    if not d.empty:
+                        _band(ax, d, colors[p], f"orders:{p}")
+        else:
+            for p in policies:
+                d = s[(s["series"] == key) & (s["policy"] == p)]
+                if not d.empty:
+                    _band(ax, d, colors[p], f"{key}:{p}", factor=factor)
+                if key == "production":
+                    d = s[(s["series"] == "planned_production") & (s["policy"] == p)]
+                    if not d.empty:
+                        _band(ax, d, colors[p], f"planned_production:{p}", bands=False, ls="--")
+            if key == "capacity_load":
+                ax.axhline(100, color=NEUTRAL, lw=1, ls=":")
+        ax.set_title(label, fontsize=10, loc="left")
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.25)
+        ax.margins(x=0)
+    if len(axs):
+        axs[-1].set_xlabel("Day of the simulation (day 0 = start of the run)")
+    extra: list[object] = [Patch(facecolor=SHOCK, alpha=0.35, label="shock")] if shocks else []
+    if warmup:
+        extra.append(Patch(label="warm-up (not in KPIs)", **{**WARMUP_STYLE, "lw": 0.5}))  # type: ignore[arg-type]
+    if "planned_production" in names:
+        extra.append(Line2D([], [], color="black", ls="--", label="planned production (median)"))
+    extra.extend(stage_handles)
+    _policy_legend(fig, colors, [p for p in policies if (s["policy"] == p).any()], extra)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ bullwhip
+
+
+def bullwhip(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None) -> Figure:
+    """Variance of each stage's orders over the variance of customer demand (``bullwhip_<stage>`` KPIs).
+
+    Bars are means over replications with 95% CIs; 1 means orders vary as much as demand.
+    """
+    summary = _case_rows(summary, case)
+    kpis = [k for k in dict.fromkeys(summary["kpi"].astype(str)) if k.startswith("bullwhip_")]
+    stages = [k[len("bullwhip_"):] for k in kpis]
+    shown = [p for p in policies if (summary["policy"] == p).any()]
+    fig = new_figure(max(9.0, 2.0 + 0.6 * len(stages) * max(len(shown), 1)), 4.8)
+    _title(fig, "Bullwhip: how much more orders vary than customer demand, stage by stage",
+           "Variance of the stage's daily orders ÷ variance of customer demand; bars: mean, whiskers: 95% CI")
+    ax = fig.subplots()
+    width = 0.8 / max(len(shown), 1)
+    for j, p in enumerate(shown):
+        for i, k in enumerate(kpis):
+            row = _summary_row(summary, p, k)
+            if row is None:
+                continue
+            x = i - 0.4 + width * (j + 0.5)
+            m, lo, hi = float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+            ax.bar([x], [m], width=width * 0.92, color=colors[p], gid=f"bar:{stages[i]}:{p}")
+            if not math.isnan(lo):
+                ax.errorbar([x], [m], yerr=[[m - lo], [hi - m]], fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.axhline(1.0, color=NEUTRAL, ls="--", lw=1)
+    ax.set_xticks(np.arange(len(stages)))
+    ax.set_xticklabels(stages, rotation=20 if len(stages) > 4 else 0, ha="right" if len(stages) > 4 else "center")
+    ax.set_xlabel("Stage (warehouse placing the orders)")
+    ax.set_ylabel("Order variance ÷ demand variance (ratio)")
+    ax.grid(axis="y", alpha=0.3)
+    _policy_legend(fig, colors, shown, [Line2D([], [], color=NEUTRAL, ls="--", label="1 = no amplification")])
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ plan vs actual
+
+PLAN_MEASURES = {
+    "actual_sales": ("Actual sales (booked orders)", "black", "-"),
+    "demand_plan": ("Demand plan (consensus)", NEUTRAL, "--"),
+    "production_plan": ("Production plan", None, "--"),
+    "actual_production": ("Actual production", None, "-"),
+}
+
+
+def plan_vs_actual(plan: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None,
+                   measures: Sequence[str] = tuple(PLAN_MEASURES), warmup: float | None = None,
+                   title: str = "Plan against actual, per product family") -> Figure:
+    """Demand plan, production plan, actual sales and production per family (rows) and policy (columns).
+
+    ``plan`` has one row per policy × case × family × bucket with ``bucket_start``, ``bucket_days`` and the
+    measures in units per bucket (averaged over replications); they are drawn in units per day at the
+    middle of each bucket, so months of different lengths compare.
+    """
+    df = _case_rows(plan, case)
+    measures = [m for m in measures if m in df.columns]
+    families = list(dict.fromkeys(df["family"].astype(str))) if "family" in df.columns else ["all"]
+    shown = [p for p in policies if (df["policy"] == p).any()]
+    fig = new_figure(max(4.2 * len(shown), 7.0), 1.5 + 2.6 * len(families))
+    _title(fig, title, "Units per day, bucket averages over replications; one column per policy"
+                       + ("; hatched: warm-up" if warmup else ""))
+    axs = fig.subplots(len(families), max(len(shown), 1), sharex=True, sharey="row", squeeze=False)
+    for i, fam in enumerate(families):
+        for j, p in enumerate(shown):
+            ax = axs[i, j]
+            if warmup:
+                ax.axvspan(0, warmup, **WARMUP_STYLE)
+            d = df[(df["policy"] == p) & ((df["family"].astype(str) == fam) if "family" in df.columns else True)]
+            d = d.sort_values("bucket_start")
+            x = d["bucket_start"].to_numpy(dtype=float) + d["bucket_days"].to_numpy(dtype=float) / 2
+            days = d["bucket_days"].to_numpy(dtype=float)
+            for m in measures:
+                label, color, ls = PLAN_MEASURES.get(m, (m, NEUTRAL, "-"))
+                ax.plot(x, d[m].to_numpy(dtype=float) / days, color=color or colors[p], ls=ls, lw=1.5,
+                        marker="o", ms=2.5, gid=f"plan:{m}:{fam}:{p}")
+            ax.set_title(f"{p} — family {fam}", fontsize=10, color=colors[p], loc="left")
+            if j == 0:
+                ax.set_ylabel("units per day")
+            if i == len(families) - 1:
+                ax.set_xlabel("Day (bucket middle)")
+            ax.grid(alpha=0.25)
+    handles = []
+    for m in measures:
+        label, color, ls = PLAN_MEASURES.get(m, (m, NEUTRAL, "-"))
+        handles.append(Line2D([], [], color=color or "#777777", ls=ls, lw=1.5,
+                              label=label + (" (policy colour)" if color is None else "")))
+    ncol = _legend_columns(fig, [str(h.get_label()) for h in handles])
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False, fontsize=9)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ profit bridge
+
+
+def profit_components(summary: pd.DataFrame, policy: str) -> list[tuple[str, float]]:
+    """(line, signed mean) from revenue down to profit: revenue +, each cost −, a residual 'other' if the
+    components do not add up; the profit itself is not in the list."""
+    vals = {k: float(r["mean"]) for k, r in summary[summary["policy"] == policy].set_index("kpi").iterrows()
+            if k in ("revenue", "profit", *COST_COMPONENTS)}
+    out = [("revenue", vals.get("revenue", 0.0))]
+    out += [(k, -vals[k]) for k in COST_COMPONENTS if k in vals]
+    profit = vals.get("profit", math.nan)
+    rest = profit - sum(v for _, v in out)
+    if not math.isnan(rest) and abs(rest) > 1e-6 * max(1.0, abs(out[0][1])):
+        out.append(("other", rest))
+    return out
+
+
+def profit_waterfall(summary: pd.DataFrame, colors: Colors, policies: Sequence[str],
+                     case: str | None = None) -> Figure:
+    """A bridge from revenue to profit per policy (mean over replications, currency units).
+
+    Revenue and profit bars are in the policy's colour; costs are grey bars stepping down. Cost lines that
+    are zero for every policy are left out.
+    """
+    summary = _case_rows(summary, case)
+    shown = [p for p in policies if ((summary["policy"] == p) & (summary["kpi"] == "profit")).any()]
+    comps = {p: profit_components(summary, p) for p in shown}
+    keep = [k for k in dict.fromkeys(k for c in comps.values() for k, _ in c)
+            if k == "revenue" or any(abs(v) > 0 for p in shown for kk, v in comps[p] if kk == k)]
+    labels = [*(info(k).label if k != "other" else "Other" for k in keep), "Profit"]
+    rows, cols = _grid(len(shown), 3)
+    fig = new_figure(min(12.0, 1.8 + 3.6 * cols), 1.2 + rows * (0.3 * len(labels) + 1.2))
+    _title(fig, "Profit bridge: from revenue to profit, per policy",
+           "Mean over replications (currency units); grey bars are costs taken away from revenue")
+    axs = _axes(fig, len(shown), 3, sharey=True)
+    for ax, p in zip(axs, shown, strict=True):
+        vals = dict(comps[p])
+        running = 0.0
+        for i, k in enumerate(keep):
+            v = vals.get(k, 0.0)
+            left = running if v >= 0 else running + v
+            ax.barh([i], [abs(v)], left=[left], color=colors[p] if k == "revenue" else "#9A9A9A",
+                    edgecolor="white", gid=f"waterfall:{p}:{k}")
+            running += v
+        ax.barh([len(keep)], [running], left=[0], color=colors[p], hatch="//" if running < 0 else None,
+                edgecolor="white", gid=f"waterfall:{p}:profit")
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(np.arange(len(labels)))
+        ax.set_yticklabels(labels)
+        ax.set_ylim(len(labels) - 0.4, -0.6)
+        ax.set_title(p, color=colors[p], fontsize=11, fontweight="bold")
+        ax.set_xlabel("currency units")
+        ax.grid(axis="x", alpha=0.3)
+        money_axis(ax, "x")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ forecasts
+
+
+def forecast_accuracy(colors: Colors, policies: Sequence[str], forecast: pd.DataFrame | None = None,
+                      summary: pd.DataFrame | None = None, case: str | None = None) -> Figure:
+    """Forecast accuracy of the consensus forecast: MAPE (%) and bias (%) by lag.
+
+    With ``forecast`` (``policy, case, cycle, lag, mape, bias``; bias as a fraction, MAPE in %) the values
+    are drawn over the S&OP cycles, one line per policy and lag. Otherwise the ``forecast_mape_lagL`` and
+    ``forecast_bias_lagL`` KPIs of ``summary`` are drawn as bars by lag with 95% CIs.
+    """
+    fig = new_figure(11.0, 4.6)
+    ax_m, ax_b = fig.subplots(1, 2)
+    ls_cycle = ("-", "--", ":", "-.")
+    if forecast is not None:
+        df = _case_rows(forecast, case)
+        lags = sorted(int(x) for x in df["lag"].unique())
+        shown = [p for p in policies if (df["policy"] == p).any()]
+        _title(fig, "Forecast accuracy over the S&OP cycles, by lag",
+               "Consensus forecast against booked orders, mean over replications; line style = lag")
+        xcol = "cutoff_day" if "cutoff_day" in df.columns else "cycle"
+        for p in shown:
+            for j, lag in enumerate(lags):
+                d = df[(df["policy"] == p) & (df["lag"] == lag)].sort_values(xcol)
+                x = d[xcol].to_numpy(dtype=float)
+                ls = ls_cycle[j % len(ls_cycle)]
+                ax_m.plot(x, d["mape"].to_numpy(dtype=float), color=colors[p], ls=ls, marker="o", ms=2.5,
+                          gid=f"mape:{p}:{lag}")
+                ax_b.plot(x, 100 * d["bias"].to_numpy(dtype=float), color=colors[p], ls=ls, marker="o", ms=2.5,
+                          gid=f"bias:{p}:{lag}")
+        xlabel = "Day of the cut-off" if xcol == "cutoff_day" else "S&OP cycle"
+        for ax in (ax_m, ax_b):
+            ax.set_xlabel(xlabel)
+        extra = [Line2D([], [], color="black", ls=ls_cycle[j % 4], label=f"lag {lag}") for j, lag in enumerate(lags)]
+    else:
+        assert summary is not None
+        s = _case_rows(summary, case)
+        lags = sorted({int(k.rsplit("lag", 1)[1]) for k in s["kpi"].astype(str)
+                       if k.startswith("forecast_mape_lag")})
+        shown = [p for p in policies if (s["policy"] == p).any()]
+        _title(fig, "Forecast accuracy and bias, by lag",
+               "Consensus forecast against booked orders; bars: mean over replications, whiskers: 95% CI")
+        width = 0.8 / max(len(shown), 1)
+        for ax, kind, f in ((ax_m, "forecast_mape", 1.0), (ax_b, "forecast_bias", 100.0)):
+            for j, p in enumerate(shown):
+                for i, lag in enumerate(lags):
+                    row = _summary_row(s, p, f"{kind}_lag{lag}")
+                    if row is None or math.isnan(float(row["mean"])):
+                        continue
+                    xb = i - 0.4 + width * (j + 0.5)
+                    mu, lo, hi = (float(row[c]) * f for c in ("mean", "ci_low", "ci_high"))
+                    ax.bar([xb], [mu], width=width * 0.92, color=colors[p], gid=f"{kind}:{p}:{lag}")
+                    if not math.isnan(lo):
+                        ax.errorbar([xb], [mu], yerr=[[mu - lo], [hi - mu]], fmt="none", ecolor="black", capsize=3)
+            ax.set_xticks(np.arange(len(lags)))
+            ax.set_xticklabels([f"lag {lag}" for lag in lags])
+            ax.set_xlabel("Forecast lag (buckets between cut-off and forecast bucket)")
+        extra = []
+    ax_m.set_title("MAPE: mean absolute % error (lower is better)", fontsize=10)
+    ax_m.set_ylabel("MAPE (%)")
+    ax_b.set_title("Bias: total forecast − actual, over actual (0 is unbiased)", fontsize=10)
+    ax_b.set_ylabel("bias (% of actual)")
+    ax_b.axhline(0, color=NEUTRAL, lw=1)
+    for ax in (ax_m, ax_b):
+        ax.grid(alpha=0.3)
+    _policy_legend(fig, colors, shown, extra)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ cases
+
+
+def case_comparison(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], cases: Sequence[str],
+                    kpis: Sequence[str] = ("profit", "otif")) -> Figure:
+    """Key KPIs per stress case (rows) and policy (dots with 95% CIs, side by side)."""
+    kpis = [k for k in kpis if (summary["kpi"] == k).any()]
+    shown = [p for p in policies if (summary["policy"] == p).any()]
+    fig = new_figure(max(5.5 * max(len(kpis), 1), 8.0), 2.4 + 0.6 * len(cases) * max(1.0, len(shown) / 3))
+    _title(fig, "How each stress case hits each policy", "Dot: mean over replications; bar: 95% confidence interval")
+    off = np.linspace(-0.3, 0.3, len(shown)) if len(shown) > 1 else np.zeros(1)
+    for ax, kpi in zip(_axes(fig, len(kpis), 2), kpis, strict=True):
+        f = scale(kpi)
+        for j, p in enumerate(shown):
+            for i, c in enumerate(cases):
+                sel = summary[(summary["policy"] == p) & (summary["kpi"] == kpi) & (summary["case"] == c)]
+                if sel.empty:
+                    continue
+                r = sel.iloc[0]
+                m, lo, hi = (float(r[k]) * f for k in ("mean", "ci_low", "ci_high"))
+                err = [[m - lo], [hi - m]] if not math.isnan(lo) else None
+                eb = ax.errorbar([m], [i + off[j]], xerr=err, fmt="o", color=colors[p], capsize=2, ms=5)
+                eb.lines[0].set_gid(f"case:{kpi}:{c}:{p}")
+        ax.set_yticks(np.arange(len(cases)))
+        ax.set_yticklabels([c or "(base)" for c in cases])
+        ax.set_ylim(len(cases) - 0.5, -0.5)
+        ax.set_xlabel(axis_label(kpi))
+        ax.set_title(info(kpi).label, fontsize=10)
+        if info(kpi).kind == "money":
+            money_axis(ax, "x")
+        ax.grid(axis="x", alpha=0.3)
+    _policy_legend(fig, colors, shown)
+    return fig

@@ -1,0 +1,179 @@
+"""Read a results directory into DataFrames, tolerating what is missing.
+
+Files read (all optional except ``kpis.csv`` or ``summary.csv``; see ``simsop.report`` for the contract):
+``manifest.json``, ``kpis.csv``, ``summary.csv``, ``paired.csv``, ``series.csv``, ``plan.csv``,
+``forecast.csv``, ``shocks.csv``. A file without ``policy``/``case`` columns is one policy / one case.
+What can be derived is derived (``summary.csv`` and ``paired.csv`` from ``kpis.csv`` with
+:mod:`simsop.stats`); what cannot is left ``None`` and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+_ID_COLUMNS = ("policy", "case", "replication", "seed", "events")
+
+
+@dataclass
+class ResultsData:
+    """Everything the report draws from, policies in manifest order."""
+
+    path: Path
+    manifest: dict[str, Any]
+    policies: list[str]
+    baseline: str
+    cases: list[str]
+    kpis: pd.DataFrame | None
+    summary: pd.DataFrame
+    paired: pd.DataFrame | None
+    series: pd.DataFrame | None
+    plan: pd.DataFrame | None
+    forecast: pd.DataFrame | None
+    shocks: pd.DataFrame | None
+    notes: list[str] = field(default_factory=list)  # what was derived or is missing, for the method section
+
+    @property
+    def primary_case(self) -> str:
+        """The case the main charts show: the manifest's baseline case, else 'base'/'baseline', else the first."""
+        want = self.manifest.get("baseline_case")
+        if want is not None and str(want) in self.cases:
+            return str(want)
+        for name in ("base", "baseline", "none", "no-shock", ""):
+            if name in self.cases:
+                return name
+        return self.cases[0]
+
+    def kpi_names(self) -> list[str]:
+        return list(dict.fromkeys(self.summary["kpi"].astype(str)))
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        df = pd.read_csv(path, keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        return None
+    return df if len(df.columns) else None
+
+
+def _with_ids(df: pd.DataFrame | None, default_policy: str) -> pd.DataFrame | None:
+    """Add ``policy``/``case`` columns when absent, as strings (a case named '' is the only case)."""
+    if df is None:
+        return None
+    df = df.copy()
+    if "policy" not in df.columns:
+        df.insert(0, "policy", default_policy)
+    if "case" not in df.columns:
+        df.insert(1, "case", "")
+    df["policy"] = df["policy"].astype(str)
+    df["case"] = df["case"].fillna("").astype(str)
+    return df
+
+
+def _names(items: Any) -> list[str]:
+    """Policy or case names from a manifest entry: a list of strings or of dicts with a 'name'."""
+    out: list[str] = []
+    for it in items or []:
+        if isinstance(it, dict):
+            name = it.get("name", it.get("policy", it.get("id")))
+            if name is not None:
+                out.append(str(name))
+        else:
+            out.append(str(it))
+    return out
+
+
+def _default_policy(manifest: dict[str, Any], base: Path) -> str:
+    """The policy of a run whose files name none: the manifest's, else the scenario file's planning policy."""
+    for key in ("policy", "planning_policy"):
+        if manifest.get(key):
+            return str(manifest[key])
+    file = manifest.get("scenario_file")
+    if isinstance(file, str):
+        for candidate in (Path(file), base / file):
+            if candidate.is_file():
+                try:
+                    from simsop.scenario import load_scenario
+
+                    return str(load_scenario(candidate).planning.policy)
+                except Exception:  # the report must not fail on a scenario that changed since the run
+                    break
+    return str(manifest.get("scenario") or "run")
+
+
+def load_results(results_dir: str | Path) -> ResultsData:
+    """Read a results directory.
+
+    Raises:
+        FileNotFoundError: If the directory holds neither ``kpis.csv`` nor ``summary.csv``.
+    """
+    from simsop.kpi import ALL_KPI_NAMES
+
+    path = Path(results_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: not a results directory")
+    mpath = path / "manifest.json"
+    manifest: dict[str, Any] = json.loads(mpath.read_text(encoding="utf-8")) if mpath.is_file() else {}
+    notes: list[str] = []
+    if not manifest:
+        notes.append("manifest.json is missing: seed, replications and warm-up are not known.")
+    default = _default_policy(manifest, path)
+    kpis = _with_ids(_read_csv(path / "kpis.csv"), default)
+    summary = _with_ids(_read_csv(path / "summary.csv"), default)
+    paired = _with_ids(_read_csv(path / "paired.csv"), default)
+    series = _with_ids(_read_csv(path / "series.csv"), default)
+    plan = _with_ids(_read_csv(path / "plan.csv"), default)
+    forecast = _with_ids(_read_csv(path / "forecast.csv"), default)
+    shocks = _read_csv(path / "shocks.csv")
+    if shocks is not None and "case" in shocks.columns:
+        shocks["case"] = shocks["case"].fillna("").astype(str)
+    if kpis is None and summary is None:
+        raise FileNotFoundError(f"{path}: neither kpis.csv nor summary.csv found; is this a results directory?")
+
+    order = _names(manifest.get("policies"))
+    seen = [*(kpis["policy"] if kpis is not None else []), *(summary["policy"] if summary is not None else [])]
+    policies = list(dict.fromkeys([*order, *map(str, seen)]))
+    present = set(map(str, seen))
+    policies = [p for p in policies if p in present]
+    baseline = str(manifest.get("baseline") or (policies[0] if policies else default))
+    if paired is not None and len(paired):
+        # The baseline is the one policy paired.csv compares the others with.
+        missing = [p for p in policies if p not in set(paired["policy"])]
+        if len(missing) == 1 and "baseline" not in manifest:
+            baseline = missing[0]
+
+    cases_seen = [*(kpis["case"] if kpis is not None else []), *(summary["case"] if summary is not None else [])]
+    case_order = _names(manifest.get("cases"))
+    cases = [c for c in dict.fromkeys([*case_order, *map(str, cases_seen)]) if c in set(map(str, cases_seen))]
+
+    if summary is None:
+        from simsop.stats import summarize_frame
+
+        assert kpis is not None
+        cols = [c for c in kpis.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kpis[c])]
+        summary = summarize_frame(kpis, ["policy", "case"], cols)
+        notes.append("summary.csv was missing: statistics were computed from kpis.csv.")
+    if paired is None and kpis is not None and len(policies) > 1 and "replication" in kpis.columns:
+        from simsop.stats import paired_table
+
+        cols = [c for c in kpis.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kpis[c])]
+        try:
+            paired = paired_table(kpis, "policy", baseline, cols, by=["case"])
+            notes.append("paired.csv was missing: paired differences were computed from kpis.csv.")
+        except ValueError as exc:
+            notes.append(f"paired differences could not be computed: {exc}")
+    if paired is not None and "significant" in paired.columns:
+        paired["significant"] = paired["significant"].map(
+            lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    known = set(ALL_KPI_NAMES)
+    if kpis is not None and not known & set(kpis.columns):
+        notes.append("kpis.csv has none of the standard KPI columns.")
+    return ResultsData(path=path, manifest=manifest, policies=policies, baseline=baseline, cases=cases or [""],
+                       kpis=kpis, summary=summary, paired=paired, series=series, plan=plan, forecast=forecast,
+                       shocks=shocks, notes=notes)

@@ -1,0 +1,217 @@
+"""Per-replication tables for the report, as pure functions of one replication's records (pandas, no plots).
+
+The experiment runner calls these on the records of each replication (``run_replication(...,
+keep_records=True)``, inside the worker, so only small frames travel back), adds ``policy``, ``case`` and
+``replication`` columns, averages them with :func:`average_replications` and writes:
+
+* ``plan.csv`` from :func:`plan_vs_actual` (keys :data:`PLAN_KEYS`),
+* ``forecast.csv`` from :func:`forecast_by_cycle` (keys :data:`FORECAST_KEYS`),
+* ``shocks.csv`` from :func:`shock_windows` (not averaged: one row per realised shock and replication).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from simsop.model.records import Records
+from simsop.scenario import Scenario
+
+PLAN_COLUMNS = ("family", "bucket", "bucket_start", "bucket_days", "demand_plan", "production_plan",
+                "actual_sales", "shipped", "actual_production")
+PLAN_KEYS = ("family", "bucket", "bucket_start", "bucket_days")
+FORECAST_COLUMNS = ("cycle", "lag", "cutoff_day", "bucket_start", "n", "actual", "forecast", "mape", "wmape",
+                    "bias", "wmape_naive", "wmape_statistical", "wmape_sales")
+FORECAST_KEYS = ("cycle", "lag", "cutoff_day", "bucket_start")
+SHOCK_COLUMNS = ("name", "type", "start", "end", "effect_end")
+
+
+def bucket_calendar(scenario: Scenario, horizon: int | None = None) -> np.ndarray:
+    """Start day of every planning bucket, indexed like the ``bucket`` column of the planning records.
+
+    The same calendar as :class:`simsop.planning.cycle.PlanningCycle` builds (it reaches back over the
+    forecast history, so index 0 is a bucket long before day 0).
+    """
+    from simsop.planning.cycle import bucket_starts
+
+    spec = scenario.planning
+    H = scenario.horizon if horizon is None else horizon
+    max_len = 31 if spec.bucket == "month" else (7 if spec.bucket == "week" else int(spec.bucket))
+    lookahead = (spec.horizon_buckets + 4) * max_len + spec.executive_meeting_day + spec.plan_delay_days
+    return bucket_starts(spec.bucket, -spec.history_buckets * max_len, H + lookahead)
+
+
+def _latest_plan(plan: pd.DataFrame) -> pd.DataFrame:
+    """Per (bucket, product): the plan version in force when the bucket started (last one made by then)."""
+    if plan.empty:
+        return plan
+    p = plan[plan["made"] <= plan["bucket_start"]]
+    p = p.sort_values(["bucket", "product", "made", "cycle"], kind="stable")
+    return p.groupby(["bucket", "product"], as_index=False).last()
+
+
+def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
+    """Plan against actual per product family and planning bucket of one replication.
+
+    One row per family × bucket that lies wholly inside the horizon, columns :data:`PLAN_COLUMNS`:
+
+    * ``bucket``: bucket number counted from the bucket starting on day 0; ``bucket_start`` (day),
+      ``bucket_days``;
+    * ``demand_plan`` (consensus forecast) and ``production_plan`` of the plan version in force when the
+      bucket started, in units per bucket (NaN before the first plan; ``production_plan`` NaN for buckets
+      the plan does not drive);
+    * ``actual_sales``: booked customer orders of the bucket (the S&OP cycle's own count, net of
+      cancellations; without a planning cycle, the units ordered in the bucket);
+    * ``shipped``: units shipped to customers in the bucket;
+    * ``actual_production``: good units the factories made in the bucket (counted on the day they were
+      made: rate factories ship a day's output the next morning).
+    """
+    m = records.meta
+    starts = bucket_calendar(scenario, m.horizon)
+    first = int(np.searchsorted(starts, 0))
+    idx = np.arange(first, len(starts) - 1)
+    idx = idx[starts[idx + 1] <= m.horizon]
+    fam_of = {p.id: p.family for p in scenario.products}
+    families = list(dict.fromkeys(fam_of[p] for p in m.products))
+    fam_idx = np.array([families.index(fam_of[p]) for p in m.products], dtype=int)
+    n_b, n_f = len(idx), len(families)
+    edges = starts[first: first + n_b + 1].astype(float)
+
+    def by_day(day: np.ndarray, product: np.ndarray, qty: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_b, n_f))
+        if len(day) and n_b:
+            b = np.searchsorted(edges, day, side="right") - 1
+            ok = (b >= 0) & (b < n_b)
+            np.add.at(out, (b[ok], fam_idx[product[ok].astype(int)]), qty[ok])
+        return out
+
+    def by_bucket(bucket: np.ndarray, product: np.ndarray, qty: np.ndarray) -> np.ndarray:
+        out = np.full((n_b, n_f), np.nan)
+        if len(bucket) and n_b:
+            b = bucket.astype(int) - first
+            ok = (b >= 0) & (b < n_b) & ~np.isnan(qty)
+            if ok.any():
+                out[np.unique(b[ok])] = 0.0
+                np.add.at(out, (b[ok], fam_idx[product[ok].astype(int)]), qty[ok])
+        return out
+
+    plan = _latest_plan(pd.DataFrame(records.plan.columns()))
+    if len(plan):
+        demand_plan = by_bucket(plan["bucket"].to_numpy(), plan["product"].to_numpy(),
+                                plan["demand_plan"].to_numpy(dtype=float))
+        prod = plan[~plan["production"].isna()]
+        production_plan = by_bucket(prod["bucket"].to_numpy(), prod["product"].to_numpy(),
+                                    prod["production"].to_numpy(dtype=float))
+    else:
+        demand_plan = production_plan = np.full((n_b, n_f), np.nan)
+    bs = records.bucket_sales
+    if len(bs):
+        sales = by_bucket(bs["bucket"], bs["product"], bs["units"].astype(float))
+    else:
+        lines, orders = records.lines, records.orders
+        o_time = orders["time"].astype(float)
+        l_order = lines["order_id"].astype(int)
+        sales = by_day(o_time[l_order] if len(l_order) else np.empty(0), lines["product"], lines["qty"].astype(float))
+    sh = records.shipped
+    s_line = sh["line_id"].astype(int)
+    l_prod = records.lines["product"].astype(int)
+    shipped = by_day(sh["time"].astype(float), l_prod[s_line] if len(s_line) else np.empty(0, dtype=int),
+                     sh["qty"].astype(float))
+    dep = records.departed
+    factory_sites = np.array([s in set(m.factories) for s in m.sites], dtype=bool)
+    src = dep["source"].astype(int)
+    made = factory_sites[src] if len(src) else np.empty(0, dtype=bool)
+    t = dep["time"].astype(float)[made]
+    production = by_day(np.ceil(t - 1e-9) - 1.0, dep["product"].astype(int)[made], dep["qty"].astype(float)[made])
+    rows = {
+        "family": np.tile(np.asarray(families, dtype=object), n_b),
+        "bucket": np.repeat(np.arange(n_b), n_f),
+        "bucket_start": np.repeat(starts[idx], n_f),
+        "bucket_days": np.repeat(starts[idx + 1] - starts[idx], n_f),
+        "demand_plan": demand_plan.ravel(),
+        "production_plan": production_plan.ravel(),
+        "actual_sales": sales.ravel(),
+        "shipped": shipped.ravel(),
+        "actual_production": production.ravel(),
+    }
+    return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
+
+
+def _wmape(actual: np.ndarray, fc: np.ndarray) -> float:
+    s = float(np.abs(actual).sum())
+    return 100.0 * float(np.abs(fc - actual).sum()) / s if s > 0 else float("nan")
+
+
+def forecast_by_cycle(records: Records, scenario: Scenario | None = None) -> pd.DataFrame:
+    """Accuracy of each S&OP cycle's forecasts by lag, against the booked orders of finished buckets.
+
+    One row per cycle × lag with at least one finished bucket, columns :data:`FORECAST_COLUMNS`, with the
+    definitions of :mod:`simsop.planning.kpis` (consensus forecast): ``mape`` and ``wmape`` in %, ``bias``
+    = sum(forecast − actual) / sum(actual) (a fraction), ``wmape_naive``/``_statistical``/``_sales`` of the
+    other forecasts; ``actual`` and ``forecast`` are total units, ``n`` the product × bucket pairs judged.
+    ``cutoff_day`` is the first day of the cycle's cut-off bucket and ``bucket_start`` that of the
+    forecast bucket (NaN when unknown: pass ``scenario`` to get them all).
+    """
+    fcs, sales = records.forecasts, records.bucket_sales
+    if len(fcs) == 0 or len(sales) == 0:
+        return pd.DataFrame(columns=list(FORECAST_COLUMNS))
+    f = pd.DataFrame(fcs.columns())
+    a = pd.DataFrame(sales.columns()).rename(columns={"units": "actual"})
+    df = f.merge(a, on=["bucket", "product"], how="inner")
+    if scenario is not None:
+        starts = bucket_calendar(scenario, records.meta.horizon).astype(float)
+
+        def start_of(b: pd.Series) -> np.ndarray:
+            i = b.to_numpy(dtype=int)
+            return np.where((i >= 0) & (i < len(starts)), starts[np.clip(i, 0, len(starts) - 1)], np.nan)
+    else:
+        plan = records.plan
+        known = dict(zip(plan["bucket"].tolist(), plan["bucket_start"].tolist(), strict=True)) if len(plan) else {}
+
+        def start_of(b: pd.Series) -> np.ndarray:
+            return np.array([known.get(int(x), np.nan) for x in b], dtype=float)
+
+    df["bucket_start"] = start_of(df["bucket"])
+    df["cutoff_day"] = start_of(df["bucket"] - df["lag"])
+    rows = []
+    for key, g in df.groupby(["cycle", "lag"], sort=True):
+        cycle, lag = cast(tuple[int, int], key)
+        act = g["actual"].to_numpy(dtype=float)
+        cons = g["consensus"].to_numpy(dtype=float)
+        nz = act > 0
+        rows.append({
+            "cycle": int(cycle), "lag": int(lag), "cutoff_day": float(g["cutoff_day"].iloc[0]),
+            "bucket_start": float(g["bucket_start"].iloc[0]), "n": len(g), "actual": float(act.sum()),
+            "forecast": float(cons.sum()),
+            "mape": float(100 * np.mean(np.abs(cons[nz] - act[nz]) / act[nz])) if nz.any() else float("nan"),
+            "wmape": _wmape(act, cons),
+            "bias": float((cons - act).sum() / act.sum()) if act.sum() > 0 else float("nan"),
+            "wmape_naive": _wmape(act, g["naive"].to_numpy(dtype=float)),
+            "wmape_statistical": _wmape(act, g["statistical"].to_numpy(dtype=float)),
+            "wmape_sales": _wmape(act, g["sales"].to_numpy(dtype=float)),
+        })
+    return pd.DataFrame(rows, columns=list(FORECAST_COLUMNS))
+
+
+def shock_windows(records: Records) -> pd.DataFrame:
+    """The shocks that happened in one replication: ``name, type, start, end, effect_end`` (days)."""
+    return pd.DataFrame([tuple(r) for r in records.shocks.rows()], columns=list(SHOCK_COLUMNS))
+
+
+def average_replications(frames: Iterable[pd.DataFrame], keys: Sequence[str],
+                         by: Sequence[str] = ("policy", "case")) -> pd.DataFrame:
+    """Mean of every numeric column over replications, per ``by`` × ``keys`` (NaNs skipped).
+
+    ``frames`` are per-replication outputs of :func:`plan_vs_actual` or :func:`forecast_by_cycle`
+    with ``by`` columns added; a ``replication`` column, if any, is dropped; ``n_replications`` counts them.
+    """
+    df = pd.concat(list(frames), ignore_index=True)
+    group = [c for c in (*by, *keys) if c in df.columns]
+    values = [c for c in df.columns if c not in group and c != "replication"
+              and pd.api.types.is_numeric_dtype(df[c])]
+    out = df.groupby(group, sort=False, dropna=False)[values].mean().reset_index()
+    out["n_replications"] = df.groupby(group, sort=False, dropna=False).size().to_numpy()
+    return out

@@ -1,0 +1,113 @@
+"""Assemble one self-contained HTML file: inline CSS, PNGs embedded as data: URIs, no scripts, no links out."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from html import escape
+
+import pandas as pd
+
+CSS = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       margin: 0; padding: 0 16px 48px; color: #1d1d1f; background: #fff; line-height: 1.45; }
+main { max-width: 1120px; margin: 0 auto; }
+header { max-width: 1120px; margin: 0 auto; padding: 24px 0 8px; border-bottom: 3px solid #0072B2; }
+h1 { font-size: 1.7rem; margin: 0 0 4px; }
+h2 { font-size: 1.35rem; margin: 36px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #ddd; }
+h3 { font-size: 1.05rem; margin: 22px 0 6px; }
+p, li { max-width: 75ch; overflow-wrap: anywhere; }
+.meta { color: #555; font-size: 0.92rem; }
+nav { margin: 10px 0 0; font-size: 0.95rem; }
+nav a { margin-right: 14px; color: #0072B2; text-decoration: none; }
+.headline { font-size: 1.12rem; background: #eef6fb; border-left: 5px solid #0072B2; padding: 12px 16px;
+            margin: 16px 0; max-width: none; }
+.findings li { margin: 6px 0; }
+.missing { color: #7a4b00; background: #fff7e6; border-left: 4px solid #E69F00; padding: 6px 10px; }
+figure { margin: 18px 0 26px; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 0.9rem; margin-top: 4px; max-width: 90ch; }
+.table-wrap { max-width: 100%; overflow-x: auto; margin: 10px 0 18px; }
+table { border-collapse: collapse; font-size: 0.88rem; }
+th, td { border-bottom: 1px solid #e3e3e3; padding: 5px 10px; text-align: right; vertical-align: top; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f5f5f7; font-weight: 600; }
+td .ci { display: block; color: #666; font-size: 0.8rem; white-space: nowrap; }
+td.best { font-weight: 700; background: #eaf5ea; }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px; margin-right: 5px;
+          vertical-align: baseline; }
+code { font-size: 0.85rem; background: #f5f5f7; padding: 1px 4px; border-radius: 3px; overflow-wrap: anywhere; }
+@media print { nav { display: none; } figure { break-inside: avoid; } }
+"""
+
+
+@dataclass
+class Section:
+    """A titled part of the report: HTML blocks in order."""
+
+    id: str
+    title: str
+    blocks: list[str] = field(default_factory=list)
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def figure(png: bytes, alt: str, caption: str, key: str) -> str:
+    """An embedded chart with its caption."""
+    return (f'<figure id="fig-{escape(key)}"><img src="{data_uri(png)}" alt="{escape(alt)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+def para(text: str, cls: str | None = None) -> str:
+    return f'<p class="{cls}">{escape(text)}</p>' if cls else f"<p>{escape(text)}</p>"
+
+
+def missing(text: str) -> str:
+    """A sentence saying what is missing instead of a chart."""
+    return para(text, "missing")
+
+
+def bullet_list(items: Sequence[str], cls: str = "") -> str:
+    lis = "".join(f"<li>{escape(i)}</li>" for i in items)
+    return f'<ul class="{cls}">{lis}</ul>' if cls else f"<ul>{lis}</ul>"
+
+
+def kpi_table(df: pd.DataFrame, policies: Sequence[str], colors: Mapping[str, str]) -> str:
+    """KPI × policy table of ``summary.kpi_table`` output: mean on top, CI below, best cell highlighted."""
+    if df.empty:
+        return ""
+    head = "".join(f'<th><span class="swatch" style="background:{escape(colors[p])}"></span>{escape(p)}</th>'
+                   for p in policies)
+    body = []
+    for _, r in df.iterrows():
+        cells = [f"<td>{escape(str(r['KPI']))}</td>"]
+        for p in policies:
+            mean, ci = r[p]
+            cls = ' class="best"' if r["best"] == p else ""
+            ci_html = f'<span class="ci">{escape(ci)}</span>' if ci else ""
+            cells.append(f"<td{cls}>{escape(mean)}{ci_html}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="table-wrap"><table><thead><tr><th>KPI (mean; 95% CI below)</th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def key_value_table(rows: Sequence[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{escape(k)}</th><td style='text-align:left'>{escape(v)}</td></tr>" for k, v in rows)
+    return f'<div class="table-wrap"><table><tbody>{body}</tbody></table></div>'
+
+
+def document(title: str, subtitle: str, sections: Sequence[Section]) -> str:
+    """The whole page."""
+    nav = "".join(f'<a href="#{escape(s.id)}">{escape(s.title)}</a>' for s in sections)
+    parts = [f'<section id="{escape(s.id)}"><h2>{escape(s.title)}</h2>{"".join(s.blocks)}</section>'
+             for s in sections]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+            f"<header><h1>{escape(title)}</h1><div class=\"meta\">{escape(subtitle)}</div><nav>{nav}</nav></header>"
+            f"<main>{''.join(parts)}</main></body></html>\n")

@@ -1,0 +1,94 @@
+"""What the report needs to know about a KPI: a label, a unit, how to print it and which way is better."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    label: str
+    unit: str  # for axis labels; "" when the KPI has none
+    kind: str  # "pct" (a fraction shown as %), "money", "num"
+    higher_is_better: bool | None  # None: neither (e.g. revenue against plan)
+
+
+_KPIS: dict[str, KpiInfo] = {
+    "profit": KpiInfo("Profit", "currency units", "money", True),
+    "revenue": KpiInfo("Revenue", "currency units", "money", True),
+    "total_cost": KpiInfo("Total cost", "currency units", "money", False),
+    "gross_margin": KpiInfo("Gross margin", "currency units", "money", True),
+    "cogs": KpiInfo("Cost of goods sold", "currency units", "money", False),
+    "holding_cost": KpiInfo("Holding cost", "currency units", "money", False),
+    "backorder_cost": KpiInfo("Backorder cost", "currency units", "money", False),
+    "lost_sale_cost": KpiInfo("Lost-sale cost", "currency units", "money", False),
+    "transport_cost": KpiInfo("Transport cost", "currency units", "money", False),
+    "overtime_cost": KpiInfo("Overtime cost", "currency units", "money", False),
+    "fixed_cost": KpiInfo("Fixed cost", "currency units", "money", False),
+    "plan_change_cost": KpiInfo("Plan change cost", "currency units", "money", False),
+    "subcontract_cost": KpiInfo("Subcontracting cost", "currency units", "money", False),
+    "labor_cost": KpiInfo("Labour cost", "currency units", "money", False),
+    "avg_inventory_value": KpiInfo("Average inventory value (working capital)", "currency units", "money", False),
+    "plan_revenue": KpiInfo("Planned revenue", "currency units", "money", None),
+    "otif": KpiInfo("OTIF (orders)", "%", "pct", True),
+    "otif_line": KpiInfo("OTIF (lines)", "%", "pct", True),
+    "fill_rate": KpiInfo("Fill rate (units)", "%", "pct", True),
+    "cycle_service_level": KpiInfo("Cycle service level", "%", "pct", True),
+    "utilization": KpiInfo("Factory utilization", "% of regular capacity", "pct", None),
+    "avg_on_hand": KpiInfo("Average inventory on hand", "units", "num", False),
+    "avg_backlog": KpiInfo("Average customer backlog", "units", "num", False),
+    "max_backlog": KpiInfo("Peak customer backlog", "units", "num", False),
+    "lost_sales_units": KpiInfo("Lost sales", "units", "num", False),
+    "days_of_supply": KpiInfo("Days of supply", "days", "num", None),
+    "inventory_turns": KpiInfo("Inventory turns", "per year", "num", True),
+    "avg_days_late": KpiInfo("Average days late (late lines)", "days", "num", False),
+    "overtime_units": KpiInfo("Overtime production", "units", "num", False),
+    "forecast_mape_lag1": KpiInfo("Forecast MAPE, lag 1", "%", "num", False),
+    "forecast_mape_lag3": KpiInfo("Forecast MAPE, lag 3", "%", "num", False),
+    "forecast_wmape_lag1": KpiInfo("Forecast WMAPE, lag 1", "%", "num", False),
+    "forecast_wmape_lag3": KpiInfo("Forecast WMAPE, lag 3", "%", "num", False),
+    "forecast_bias_lag1": KpiInfo("Forecast bias, lag 1", "%", "pct", None),
+    "forecast_bias_lag3": KpiInfo("Forecast bias, lag 3", "%", "pct", None),
+    "tracking_signal_lag1": KpiInfo("Tracking signal, lag 1", "", "num", None),
+    "fva_consensus_lag1": KpiInfo("Forecast value added of consensus, lag 1", "WMAPE points", "num", True),
+    "plan_attainment": KpiInfo("Plan attainment", "%", "pct", None),
+    "plan_nervousness": KpiInfo("Plan nervousness", "%", "pct", False),
+    "production_variation": KpiInfo("Production variation", "%", "pct", False),
+    "revenue_vs_plan": KpiInfo("Revenue against plan", "%", "pct", None),
+    "gross_margin_vs_plan": KpiInfo("Gross margin against plan", "%", "pct", None),
+}
+
+
+def info(kpi: str) -> KpiInfo:
+    """What is known about a KPI; unknown ones get their name as label and no unit."""
+    if kpi in _KPIS:
+        return _KPIS[kpi]
+    if kpi.startswith("bullwhip_"):
+        return KpiInfo(f"Bullwhip at {kpi[len('bullwhip_'):]}", "variance ratio", "num", False)
+    return KpiInfo(kpi.replace("_", " ").capitalize(), "", "num", None)
+
+
+def axis_label(kpi: str) -> str:
+    """'Label (unit)' for an axis."""
+    i = info(kpi)
+    return f"{i.label} ({i.unit})" if i.unit else i.label
+
+
+def scale(kpi: str) -> float:
+    """Factor from stored value to displayed value (fractions are shown in %)."""
+    return 100.0 if info(kpi).kind == "pct" else 1.0
+
+
+def fmt(kpi: str, x: float | None, signed: bool = False) -> str:
+    """A value for people: 93.4%, 1,234,567, 12.3 (signed: +/- in front, percentage points for %)."""
+    if x is None or x != x:
+        return "n/a"
+    kind = info(kpi).kind
+    sign = "+" if signed and x > 0 else ""
+    if kind == "pct":
+        return f"{sign}{100 * x:.1f}{' pts' if signed else '%'}"
+    if kind == "money" or abs(x) >= 1000:
+        return f"{sign}{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{sign}{x:,.1f}"
+    return f"{sign}{x:,.3g}" if x != 0 else "0"

@@ -1,0 +1,543 @@
+"""The report: every chart shows the numbers it claims, the HTML is self-contained, missing data degrades.
+
+The results directories here are synthetic (made below, with known means, quantiles and P&L), so the
+tests do not depend on the experiment runner; one test runs a real replication for ``report.extract``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simsop.report import charts
+from simsop.report.build import build, write_report
+from simsop.report.colors import OKABE_ITO, policy_colors
+from simsop.report.data import load_results
+from simsop.report.summary import findings, headline
+
+POLICIES = ("level", "chase", "hybrid")
+STAGES = ("DC-Central", "DC-East")
+SERIES_NAMES = ("on_hand", "backlog", "demand", "orders_DC-Central", "orders_DC-East", "production",
+                "planned_production", "capacity_load")
+COSTS = ("cogs", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost",
+         "plan_change_cost", "subcontract_cost", "labor_cost")
+# Per policy: revenue lift, holding cost, average inventory, fill rate, OTIF. chase earns the most and holds
+# the least; hybrid serves best; level (the baseline) is dominated by hybrid on fill rate against inventory.
+EFFECTS = {
+    "level": dict(rev=0.0, hold=60_000.0, inv=1300.0, fill=0.960, otif=0.90),
+    "chase": dict(rev=10_000.0, hold=30_000.0, inv=800.0, fill=0.950, otif=0.88),
+    "hybrid": dict(rev=5_000.0, hold=50_000.0, inv=1200.0, fill=0.980, otif=0.93),
+}
+
+
+def _series_quantiles(level: float, amp: float, spread: float, days: np.ndarray) -> dict[str, np.ndarray]:
+    base = level + amp * np.sin(2 * np.pi * days / 60.0)
+    q = {"p5": base - 2 * spread, "p25": base - 0.7 * spread, "p50": base, "p75": base + 0.7 * spread,
+         "p95": base + 2 * spread, "mean": base + 0.1 * spread}
+    return {k: np.maximum(v, 0.0) for k, v in q.items()}
+
+
+def make_results_dir(path: Path, replications: int = 20, days: int = 120, cases: tuple[str, ...] = ("base",),
+                     seed: int = 0, policies: tuple[str, ...] = POLICIES) -> Path:
+    """A results directory like the experiment runner writes, with known numbers."""
+    from simsop.report.extract import average_replications
+    from simsop.stats import paired_table, summarize_frame
+
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for ci, case in enumerate(cases):
+        hit = 1.0 - 0.1 * ci  # later cases are harder
+        for r in range(replications):
+            z = rng.normal(size=6)  # common random numbers: the same draws for every policy
+            for p in policies:
+                e = EFFECTS[p]
+                revenue = (1_000_000 + 50_000 * z[0] + e["rev"]) * hit + 2_000 * rng.normal()
+                cost = {"cogs": 0.6 * revenue, "holding_cost": e["hold"] + 1_000 * z[1],
+                        "backorder_cost": 8_000 + 500 * z[2], "lost_sale_cost": 3_000.0,
+                        "transport_cost": 20_000.0, "overtime_cost": 5_000 + 300 * z[3], "fixed_cost": 100_000.0,
+                        "plan_change_cost": 1_000.0, "subcontract_cost": 0.0, "labor_cost": 0.0}
+                total = sum(cost.values())
+                rows.append({
+                    "policy": p, "case": case, "replication": r, "seed": 7, "revenue": revenue, **cost,
+                    "total_cost": total, "profit": revenue - total, "gross_margin": revenue - cost["cogs"],
+                    "otif": min(1.0, e["otif"] * hit + 0.01 * z[4]), "fill_rate": min(1.0, e["fill"] + 0.005 * z[4]),
+                    "avg_on_hand": e["inv"] + 40 * z[5], "avg_backlog": 50 + 10 * abs(z[2]),
+                    "avg_inventory_value": 6.0 * (e["inv"] + 40 * z[5]), "utilization": 0.85 + 0.02 * z[3],
+                    "cycle_service_level": 0.9, "lost_sales_units": 10 + abs(z[1]),
+                    "days_of_supply": 12 + z[5], "inventory_turns": 20 + z[5],
+                    "forecast_mape_lag1": 12 + z[1], "forecast_bias_lag1": 0.02 + 0.01 * z[2],
+                    "forecast_mape_lag3": 18 + z[1], "forecast_bias_lag3": 0.03 + 0.01 * z[2],
+                    "plan_nervousness": 0.1 + 0.01 * z[3],
+                    **{f"bullwhip_{s}": (1.5 + j + 0.2 * POLICIES.index(p)) + 0.1 * z[j] for j, s in enumerate(STAGES)},
+                })
+    kpis = pd.DataFrame(rows)
+    kpi_cols = [c for c in kpis.columns if c not in ("policy", "case", "replication", "seed")]
+    kpis.to_csv(path / "kpis.csv", index=False)
+    summarize_frame(kpis, ["policy", "case"], kpi_cols).to_csv(path / "summary.csv", index=False)
+    paired_table(kpis, "policy", policies[0], kpi_cols, by=["case"]).to_csv(path / "paired.csv", index=False)
+
+    d = np.arange(days, dtype=float)
+    levels = {"on_hand": (1000, 200, 50), "backlog": (40, 30, 15), "demand": (100, 20, 10),
+              "orders_DC-Central": (100, 35, 20), "orders_DC-East": (60, 15, 8), "production": (95, 10, 6),
+              "planned_production": (97, 8, 2), "capacity_load": (0.85, 0.1, 0.05)}
+    srows = []
+    for case in cases:
+        for k, p in enumerate(policies):
+            for name in SERIES_NAMES:
+                lvl, amp, spread = levels[name]
+                q = _series_quantiles(lvl * (1 + 0.1 * k), amp, spread, d)
+                srows.append(pd.DataFrame({"policy": p, "case": case, "series": name, "day": d.astype(int), **q}))
+    pd.concat(srows).to_csv(path / "series.csv", index=False)
+
+    plan_frames, fc_frames = [], []
+    for case in cases:
+        for k, p in enumerate(policies):
+            for r in range(3):
+                b = np.arange(days // 30)
+                for fam in ("F1", "F2"):
+                    plan_frames.append(pd.DataFrame({
+                        "policy": p, "case": case, "replication": r, "family": fam, "bucket": b,
+                        "bucket_start": 30 * b, "bucket_days": 30, "demand_plan": 3000.0 + 100 * b + r,
+                        "production_plan": 3100.0 + 50 * k, "actual_sales": 2900.0 + 120 * b + r,
+                        "shipped": 2850.0 + 120 * b, "actual_production": 3050.0 + 50 * k - r}))
+                for lag in (0, 1, 3):
+                    c = np.arange(days // 30)
+                    fc_frames.append(pd.DataFrame({
+                        "policy": p, "case": case, "replication": r, "cycle": c, "lag": lag, "cutoff_day": 30 * c,
+                        "bucket_start": 30 * (c + lag), "n": 12, "mape": 10.0 + lag + c + r + k,
+                        "wmape": 9.0 + lag, "bias": 0.01 * (lag + 1) * (r - 1) + 0.02 * k}))
+    from simsop.report.extract import FORECAST_KEYS, PLAN_KEYS
+
+    average_replications(plan_frames, PLAN_KEYS).to_csv(path / "plan.csv", index=False)
+    average_replications(fc_frames, FORECAST_KEYS).to_csv(path / "forecast.csv", index=False)
+    manifest = {"scenario": "synthetic", "scenario_sha256": "ab" * 32, "seed": 7, "replications": replications,
+                "warmup": 10, "suggested_warmup": 15, "horizon": days, "policies": list(policies),
+                "baseline": policies[0], "command": ["simsop", "compare", "synthetic.yaml"],
+                "versions": {"simsop": "0.1.0"}}
+    if len(cases) > 1:
+        manifest["cases"] = [{"name": c, "shocks": [] if i == 0 else
+                              [{"name": f"shock{i}", "type": "capacity_loss", "start": 30 + 10 * i, "duration": 20}]}
+                             for i, c in enumerate(cases)]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_results_dir(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_results_dir(tmp_path_factory.mktemp("small"), replications=4, days=60)
+
+
+@pytest.fixture(scope="module")
+def data(results: Path):
+    return load_results(results)
+
+
+@pytest.fixture(scope="module")
+def colors(data):
+    return policy_colors(data.policies)
+
+
+def _gid(fig, gid: str):
+    """The one artist of a figure with this gid."""
+    found = [a for ax in fig.axes for a in ax.findobj() if a.get_gid() == gid]
+    assert len(found) == 1, f"{gid}: {len(found)} artists"
+    return found[0]
+
+
+def _ci_segment(fig, gid: str) -> tuple[float, float]:
+    """(low, high) of an errorbar's bar (a LineCollection with one segment)."""
+    seg = _gid(fig, gid).get_segments()[0]
+    return float(seg[:, 0].min() if seg[0, 1] == seg[1, 1] else seg[:, 1].min()), \
+        float(seg[:, 0].max() if seg[0, 1] == seg[1, 1] else seg[:, 1].max())
+
+
+# ---------------------------------------------------------------------------------------------- colours
+
+
+def test_colours_follow_manifest_order_and_are_stable(data) -> None:
+    c = policy_colors(data.policies)
+    assert data.policies == list(POLICIES)
+    assert [c[p] for p in POLICIES] == list(OKABE_ITO[:3])
+    assert policy_colors(["chase", "level"])["chase"] == OKABE_ITO[0]  # order decides: the report passes the manifest's
+    assert policy_colors([*POLICIES, "x"])["hybrid"] == c["hybrid"]
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def test_distributions_show_means_cis_and_percentiles(data, colors) -> None:
+    fig = charts.kpi_distributions(data.summary, ["profit", "fill_rate"], colors, data.policies, data.kpis, "base")
+    kp = data.kpis
+    s = data.summary.set_index(["policy", "kpi"])
+    for p in POLICIES:
+        for kpi, f in (("profit", 1.0), ("fill_rate", 100.0)):
+            y = _gid(fig, f"mean:{kpi}:{p}").get_ydata()
+            assert y[0] == pytest.approx(s.loc[(p, kpi), "mean"] * f)
+            lo, hi = _ci_segment(fig, f"ci:{kpi}:{p}")
+            assert (lo, hi) == pytest.approx((s.loc[(p, kpi), "ci_low"] * f, s.loc[(p, kpi), "ci_high"] * f))
+            v = kp.loc[kp["policy"] == p, kpi].to_numpy() * f
+            q1, q3 = np.percentile(v, [25, 75])
+            assert _gid(fig, f"whisker:{kpi}:{p}:low").get_ydata()[1] == pytest.approx(np.percentile(v, 5))
+            assert _gid(fig, f"whisker:{kpi}:{p}:high").get_ydata()[1] == pytest.approx(np.percentile(v, 95))
+            assert _gid(fig, f"whisker:{kpi}:{p}:low").get_ydata()[0] == pytest.approx(q1)
+            assert _gid(fig, f"whisker:{kpi}:{p}:high").get_ydata()[0] == pytest.approx(q3)
+            box = _gid(fig, f"box:{kpi}:{p}")
+            assert box.get_facecolor()[:3] == pytest.approx(_rgb(colors[p]))
+
+
+def _rgb(hex_color: str) -> tuple[float, ...]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(hex_color)
+
+
+def test_forest_points_and_whiskers_are_the_paired_differences(data, colors) -> None:
+    fig = charts.forest_plot(data.paired, ["profit", "otif"], colors, data.policies, "level", "base")
+    pr = data.paired.set_index(["policy", "kpi"])
+    for p in ("chase", "hybrid"):
+        for kpi, f in (("profit", 1.0), ("otif", 100.0)):
+            x, _ = _gid(fig, f"diff:{kpi}:{p}").get_data()
+            assert x[0] == pytest.approx(pr.loc[(p, kpi), "mean_diff"] * f)
+            seg = _gid(fig, f"diffci:{kpi}:{p}").get_segments()[0]
+            assert sorted(seg[:, 0]) == pytest.approx([pr.loc[(p, kpi), "ci_low"] * f, pr.loc[(p, kpi), "ci_high"] * f])
+    # The baseline is not compared with itself.
+    assert not [a for ax in fig.axes for a in ax.findobj() if a.get_gid() == "diff:profit:level"]
+
+
+def test_frontier_is_exactly_the_non_dominated_policies(data, colors) -> None:
+    pts = pd.DataFrame({"x": [1.0, 2.0, 3.0, 2.5, 1.0], "y": [0.5, 0.9, 0.95, 0.8, 0.4]},
+                       index=["a", "b", "c", "d", "e"])
+    assert charts.efficient_frontier(pts) == ["a", "b", "c"]  # d is beaten by b, e by a
+    fig = charts.tradeoff(data.summary, colors, data.policies, pairs=[("avg_on_hand", "fill_rate")], case="base")
+    s = data.summary.set_index(["policy", "kpi"])
+    xs, ys = _gid(fig, "frontier:avg_on_hand:fill_rate").get_data()
+    # level (more inventory and less fill rate than hybrid) is dominated; chase and hybrid are efficient.
+    want = [(s.loc[(p, "avg_on_hand"), "mean"], 100 * s.loc[(p, "fill_rate"), "mean"]) for p in ("chase", "hybrid")]
+    assert list(zip(xs, ys, strict=True)) == pytest.approx(want)
+    for p in POLICIES:
+        x, y = _gid(fig, f"point:avg_on_hand:fill_rate:{p}").get_data()
+        assert (x[0], y[0]) == pytest.approx((s.loc[(p, "avg_on_hand"), "mean"], 100 * s.loc[(p, "fill_rate"), "mean"]))
+
+
+def _xspan(patch) -> tuple[float, float]:
+    """(start, end) on the x axis of an axvspan (a Rectangle, or a Polygon before matplotlib 3.9)."""
+    if hasattr(patch, "get_width"):
+        return patch.get_x(), patch.get_x() + patch.get_width()
+    xy = np.asarray(patch.get_xy())
+    return float(xy[:, 0].min()), float(xy[:, 0].max())
+
+
+def _band_limits(coll, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    v = coll.get_paths()[0].vertices
+    lo = np.array([v[v[:, 0] == d, 1].min() for d in days])
+    hi = np.array([v[v[:, 0] == d, 1].max() for d in days])
+    return lo, hi
+
+
+def test_time_series_bands_are_the_quantiles_of_series_csv(results, data, colors) -> None:
+    series = pd.read_csv(results / "series.csv")
+    fig = charts.time_series(data.series, colors, data.policies, "base", [charts.Window(30, 50, "x")], warmup=10)
+    for p in POLICIES:
+        for name, f in (("on_hand", 1.0), ("backlog", 1.0), ("production", 1.0), ("capacity_load", 100.0)):
+            d = series[(series["policy"] == p) & (series["series"] == name)].sort_values("day")
+            days = d["day"].to_numpy(dtype=float)
+            for lo_q, hi_q in (("p5", "p95"), ("p25", "p75")):
+                lo, hi = _band_limits(_gid(fig, f"band:{name}:{p}:{lo_q}-{hi_q}"), days)
+                np.testing.assert_allclose(lo, d[lo_q] * f)
+                np.testing.assert_allclose(hi, d[hi_q] * f)
+            np.testing.assert_allclose(_gid(fig, f"median:{name}:{p}").get_ydata(), d["p50"] * f)
+            assert _gid(fig, f"median:{name}:{p}").get_color() == colors[p]
+        for st in ("orders_DC-Central", "orders_DC-East", "planned_production"):
+            d = series[(series["policy"] == p) & (series["series"] == st)].sort_values("day")
+            np.testing.assert_allclose(_gid(fig, f"median:{st}:{p}").get_ydata(), d["p50"])
+    d = series[(series["policy"] == "level") & (series["series"] == "demand")].sort_values("day")
+    lo, hi = _band_limits(_gid(fig, "band:demand:p5-p95"), d["day"].to_numpy(dtype=float))
+    np.testing.assert_allclose(lo, d["p5"])
+    # The shock and the warm-up are shaded on every panel.
+    assert sum(1 for ax in fig.axes for a in ax.patches if a.get_gid() == "shock:x") == 5
+    assert sum(1 for ax in fig.axes for a in ax.patches if a.get_gid() == "warmup") == 5
+
+
+def test_waterfall_bars_add_up_to_profit(data, colors) -> None:
+    fig = charts.profit_waterfall(data.summary, colors, data.policies, "base")
+    s = data.summary.set_index(["policy", "kpi"])
+    for p in POLICIES:
+        bars = {a.get_gid().split(":")[2]: a for ax in fig.axes for a in ax.patches
+                if str(a.get_gid()).startswith(f"waterfall:{p}:")}
+        assert bars["revenue"].get_width() == pytest.approx(s.loc[(p, "revenue"), "mean"])
+        costs = sum(b.get_width() for k, b in bars.items() if k not in ("revenue", "profit"))
+        assert bars["revenue"].get_width() - costs == pytest.approx(bars["profit"].get_width())
+        assert bars["profit"].get_width() == pytest.approx(s.loc[(p, "profit"), "mean"])
+        assert "subcontract_cost" not in bars  # zero for every policy: left out
+        assert "other" not in bars  # the components add up exactly
+        # Each cost bar steps down from where the previous one ended.
+        order = [k for k in ("revenue", *COSTS) if k in bars]
+        for a, b in itertools.pairwise(order):
+            assert bars[b].get_x() + bars[b].get_width() == pytest.approx(bars[a].get_x() if a != "revenue"
+                                                                          else bars[a].get_width())
+
+
+def test_bullwhip_bars_are_the_summary_means(data, colors) -> None:
+    fig = charts.bullwhip(data.summary, colors, data.policies, "base")
+    s = data.summary.set_index(["policy", "kpi"])
+    for p in POLICIES:
+        for st in STAGES:
+            bar = _gid(fig, f"bar:{st}:{p}")
+            assert bar.get_height() == pytest.approx(s.loc[(p, f"bullwhip_{st}"), "mean"])
+            assert bar.get_facecolor()[:3] == pytest.approx(_rgb(colors[p]))
+
+
+def test_plan_chart_draws_plan_csv_per_day(results, data, colors) -> None:
+    plan = pd.read_csv(results / "plan.csv")
+    fig = charts.plan_vs_actual(data.plan, colors, data.policies, "base")
+    for p in POLICIES:
+        for fam in ("F1", "F2"):
+            d = plan[(plan["policy"] == p) & (plan["family"] == fam)].sort_values("bucket_start")
+            for m in ("demand_plan", "production_plan", "actual_sales", "actual_production"):
+                x, y = _gid(fig, f"plan:{m}:{fam}:{p}").get_data()
+                np.testing.assert_allclose(y, d[m] / d["bucket_days"])
+                np.testing.assert_allclose(x, d["bucket_start"] + d["bucket_days"] / 2)
+    # Means over the 3 synthetic replications: demand_plan = 3000 + 100 b + mean(r) = 3001 + 100 b.
+    d = plan[(plan["policy"] == "chase") & (plan["family"] == "F1")].sort_values("bucket")
+    np.testing.assert_allclose(d["demand_plan"], 3001 + 100 * d["bucket"])
+
+
+def test_forecast_chart_draws_forecast_csv(results, data, colors) -> None:
+    fc = pd.read_csv(results / "forecast.csv")
+    fig = charts.forecast_accuracy(colors, data.policies, forecast=data.forecast[data.forecast["lag"].isin([1, 3])],
+                                   case="base")
+    for p in POLICIES:
+        for lag in (1, 3):
+            d = fc[(fc["policy"] == p) & (fc["lag"] == lag)].sort_values("cutoff_day")
+            np.testing.assert_allclose(_gid(fig, f"mape:{p}:{lag}").get_ydata(), d["mape"])
+            np.testing.assert_allclose(_gid(fig, f"bias:{p}:{lag}").get_ydata(), 100 * d["bias"])
+    # Without forecast.csv: bars of the forecast KPIs by lag.
+    fig = charts.forecast_accuracy(colors, data.policies, summary=data.summary, case="base")
+    s = data.summary.set_index(["policy", "kpi"])
+    assert _gid(fig, "forecast_mape:chase:1").get_height() == pytest.approx(
+        s.loc[("chase", "forecast_mape_lag1"), "mean"])
+    assert _gid(fig, "forecast_bias:chase:3").get_height() == pytest.approx(
+        100 * s.loc[("chase", "forecast_bias_lag3"), "mean"])
+
+
+# ---------------------------------------------------------------------------------------------- summary
+
+
+def test_summary_names_the_winner_with_its_confidence_interval(data) -> None:
+    found = findings(data.summary, data.paired, data.policies, data.baseline, "base")
+    by = {f.kpi: f for f in found}
+    s = data.summary.set_index(["policy", "kpi"])
+    assert by["profit"].best == "chase"
+    assert by["profit"].significant is True
+    assert by["fill_rate"].best == "hybrid" and by["otif"].best == "hybrid"
+    assert by["avg_on_hand"].best == "chase"
+    text = headline(found, 3)
+    lo, hi = s.loc[("chase", "profit"), "ci_low"], s.loc[("chase", "profit"), "ci_high"]
+    assert text.startswith("Winner: chase")
+    assert f"95% CI {lo:,.0f} to {hi:,.0f}" in text
+    pr = data.paired.set_index(["policy", "kpi"]).loc[("chase", "profit")]
+    assert f"{pr['ci_low']:+,.0f} to {pr['ci_high']:+,.0f}" in text
+    assert "hybrid is best on OTIF" in text
+    # When the baseline is best, it is compared with the runner-up (sign turned).
+    hold = findings(data.summary, data.paired, data.policies, data.baseline, "base", kpis=["holding_cost"])[0]
+    assert hold.best == "chase"
+
+
+def test_baseline_best_is_compared_with_runner_up(data) -> None:
+    # Swap roles: make the baseline win on a KPI by reading 'lost_sales_units' with level lowest.
+    summary = data.summary.copy()
+    paired = data.paired.copy()
+    sel = summary["kpi"] == "avg_backlog"
+    summary.loc[sel & (summary["policy"] == "level"), "mean"] = 1.0
+    f = findings(summary, paired, data.policies, "level", "base", kpis=["avg_backlog"])[0]
+    assert f.best == "level" and f.other in ("chase", "hybrid")
+    pr = paired[(paired["policy"] == f.other) & (paired["kpi"] == "avg_backlog")].iloc[0]
+    assert f.diff == pytest.approx(-pr["mean_diff"]) and f.diff_low == pytest.approx(-pr["ci_high"])
+    assert "the runner-up" in f.sentence
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+
+def test_html_is_self_contained_with_one_image_per_chart(results: Path, data) -> None:
+    path = write_report(results)
+    assert path == results / "report.html"
+    text = path.read_text(encoding="utf-8")
+    imgs = re.findall(r"<img [^>]*src=\"([^\"]+)\"", text)
+    pngs = sorted((results / "figures").glob("*.png"))
+    assert len(imgs) == len(pngs) == 12
+    assert all(src.startswith("data:image/png;base64,") for src in imgs)
+    assert not re.search(r"(?:src|href)=\"(?!data:|#)", text)  # nothing loaded from anywhere
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert "max-width: 100%" in text
+    for key in ("forest", "tradeoff", "forecast", "demand_plan", "service", "inventory", "series", "bullwhip",
+                "waterfall", "finance_kpis", "plan_vs_actual"):
+        assert f'id="fig-{key}"' in text, key
+    assert "Winner: chase" in text
+    for section in ("Executive summary", "Sales", "Operations", "Finance", "Scenario and method"):
+        assert section in text
+    # The PNG files for slides are the embedded images.
+    import base64
+
+    assert base64.b64decode(imgs[0].split(",", 1)[1]) in {p.read_bytes() for p in pngs}
+
+
+def test_stress_report_has_cases_and_shaded_shocks(tmp_path: Path) -> None:
+    res = make_results_dir(tmp_path / "stress", replications=8, cases=("base", "plant-fire", "strike"))
+    data = load_results(res)
+    assert data.cases == ["base", "plant-fire", "strike"] and data.primary_case == "base"
+    b = build(data, keep_figures=True)
+    keys = [c.key for c in b.charts]
+    assert {"cases", "series", "series_plant-fire", "series_strike"} <= set(keys)
+    fig = b.figures["series_plant-fire"]
+    spans = [a for ax in fig.axes for a in ax.patches if a.get_gid() == "shock:shock1"]
+    assert len(spans) == 5 and _xspan(spans[0]) == pytest.approx((40, 60))  # start 30 + 10, duration 20
+    text = write_report(res).read_text(encoding="utf-8")
+    assert "Most profitable policy in each case: base: chase" in text
+
+
+def test_missing_files_degrade_to_sentences(tmp_path: Path) -> None:
+    # What the first `simsop run` wrote: kpis.csv without policy/case columns and a manifest; nothing else.
+    res = make_results_dir(tmp_path / "full", replications=5, policies=("level",))
+    slim = tmp_path / "slim"
+    slim.mkdir()
+    kp = pd.read_csv(res / "kpis.csv").drop(columns=["policy", "case"]).drop(columns=["bullwhip_DC-East",
+                                                                                      "bullwhip_DC-Central"])
+    kp.to_csv(slim / "kpis.csv", index=False)
+    (slim / "manifest.json").write_text(json.dumps({"scenario": "x", "seed": 1, "replications": 5,
+                                                     "policy": "level"}))
+    path = write_report(slim)
+    text = path.read_text(encoding="utf-8")
+    assert "One policy was simulated (level)" in text
+    for phrase in ("need series.csv", "needs plan.csv", "needs forecast.csv", "bullwhip_&lt;warehouse&gt;"):
+        assert phrase in text, phrase
+    assert text.count("<img ") >= 4  # the KPI charts and the waterfall still come
+    with pytest.raises(FileNotFoundError):
+        write_report(tmp_path / "nothing-here")
+
+
+def test_summary_only_and_undefined_kpis(tmp_path: Path) -> None:
+    # Only summary.csv (no per-replication rows), and forecast KPIs that are undefined (no S&OP cycle).
+    res = make_results_dir(tmp_path / "full", replications=4, days=60)
+    only = tmp_path / "only"
+    only.mkdir()
+    s = pd.read_csv(res / "summary.csv")
+    s.loc[s["kpi"].str.startswith("forecast_"), ["n", "mean", "ci_low", "ci_high", "p5", "p50", "p95"]] = np.nan
+    s.to_csv(only / "summary.csv", index=False)
+    (only / "manifest.json").write_text((res / "manifest.json").read_text())
+    data = load_results(only)
+    assert data.kpis is None and data.paired is None and data.policies == list(POLICIES)
+    b = build(data, keep_figures=True)
+    keys = [c.key for c in b.charts]
+    assert "forecast" not in keys and "forest" not in keys and {"service", "waterfall", "tradeoff"} <= set(keys)
+    sales = " ".join(b.sections["sales"].blocks)
+    assert "No forecast data" in sales
+    # Without replications the distribution chart draws the summary's 5th-95th percentile range.
+    seg = _gid(b.figures["service"], "range:otif:chase").get_segments()[0]
+    row = s[(s["policy"] == "chase") & (s["kpi"] == "otif")].iloc[0]
+    assert sorted(seg[:, 1]) == pytest.approx([100 * row["p5"], 100 * row["p95"]])
+
+
+def test_a_chart_that_fails_becomes_a_sentence(small_results: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(charts, "bullwhip", broken)
+    b = build(load_results(small_results))
+    assert "bullwhip" not in [c.key for c in b.charts]
+    assert any("could not be drawn (RuntimeError: boom)" in blk for blk in b.sections["operations"].blocks)
+
+
+def test_cli_report_command(small_results: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from simsop.cli import main
+
+    out = CliRunner().invoke(main, ["report", str(small_results), "--no-png", "--out", str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    assert "report.html" in out.output
+    assert (tmp_path / "r" / "report.html").is_file() and not (tmp_path / "r" / "figures").exists()
+    out = CliRunner().invoke(main, ["report", str(tmp_path / "missing")])
+    assert out.exit_code != 0
+
+
+def test_big_experiment_renders_in_seconds(tmp_path: Path) -> None:
+    res = make_results_dir(tmp_path / "big", replications=200, days=730)
+    t0 = time.perf_counter()
+    write_report(res)
+    elapsed = time.perf_counter() - t0
+    print(f"report of 3 policies x 200 replications x 730 days: {elapsed:.2f} s")
+    assert elapsed < 60  # measured ~5 s on a 2-core machine; generous for slow CI
+
+
+# ---------------------------------------------------------------------------------------------- extract
+
+
+def test_extract_from_a_real_replication() -> None:
+    import simsop
+    from simsop.report.extract import bucket_calendar, forecast_by_cycle, plan_vs_actual, shock_windows
+
+    sc = simsop.load_scenario(Path(__file__).parent.parent / "scenarios" / "sop_seasonal.yaml")
+    res = simsop.run_replication(sc, seed=3, replication=0, keep_records=True)
+    rec = res.records
+    starts = bucket_calendar(sc)
+    assert (starts[rec.plan["bucket"].astype(int)] == rec.plan["bucket_start"]).all()
+
+    pva = plan_vs_actual(rec, sc)
+    assert list(pva["family"].unique()) == ["F1"]
+    assert (pva["bucket_start"] + pva["bucket_days"] <= sc.horizon).all() and pva["bucket_start"].iloc[0] == 0
+    first = int(np.searchsorted(starts, 0))
+    bs = pd.DataFrame(rec.bucket_sales.columns())
+    bs = bs[bs["bucket"] - first < len(pva)]
+    assert pva["actual_sales"].sum() == pytest.approx(bs["units"].sum())
+    # Shipments to customers in the buckets, from the records directly.
+    sh = rec.shipped
+    end = pva["bucket_start"].iloc[-1] + pva["bucket_days"].iloc[-1]
+    assert pva["shipped"].sum() == pytest.approx(float(sh["qty"][sh["time"] < end].sum()))
+    # The production plan is the version in force when each bucket started.
+    plan = pd.DataFrame(rec.plan.columns())
+    b = first + 5
+    in_force = plan[(plan["bucket"] == b) & (plan["made"] <= plan["bucket_start"])]
+    last = in_force[in_force["made"] == in_force["made"].max()]
+    assert pva.loc[pva["bucket"] == 5, "production_plan"].iloc[0] == pytest.approx(last["production"].sum())
+
+    fc = forecast_by_cycle(rec, sc)
+    # Pooled over cycles, the per-cycle numbers give back the run's forecast KPIs (same definitions).
+    sel = fc[(fc["lag"] == 1) & (fc["bucket_start"] >= sc.warmup)]
+    bias = float((sel["bias"] * sel["actual"]).sum() / sel["actual"].sum())
+    assert bias == pytest.approx(res.kpis["forecast_bias_lag1"])
+    assert float((sel["mape"] * sel["n"]).sum() / sel["n"].sum()) == pytest.approx(res.kpis["forecast_mape_lag1"])
+    assert (fc["cutoff_day"] == fc["bucket_start"] - 0).where(fc["lag"] == 0, True).all()
+    assert list(shock_windows(rec).columns) == ["name", "type", "start", "end", "effect_end"]
+    assert math.isfinite(float(fc["mape"].iloc[0]))
+
+
+def test_run_ends_with_a_report_unless_told_not_to(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from simsop.cli import main
+
+    scenario = str(Path(__file__).parent.parent / "scenarios" / "sop_seasonal.yaml")
+    out = CliRunner().invoke(main, ["run", scenario, "-n", "2", "--executor", "serial", "--out", str(tmp_path / "a")])
+    assert out.exit_code == 0, out.output
+    text = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    assert "One policy was simulated (level)" in text  # the policy comes from the scenario file
+    assert (tmp_path / "a" / "figures" / "waterfall.png").is_file()
+    out = CliRunner().invoke(main, ["run", scenario, "-n", "1", "--executor", "serial", "--no-report",
+                                    "--out", str(tmp_path / "b")])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "b" / "kpis.csv").is_file() and not (tmp_path / "b" / "report.html").exists()
