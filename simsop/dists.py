@@ -14,7 +14,7 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 FloatArray = np.ndarray
 
@@ -184,9 +184,16 @@ class NegativeBinomial(_Spec):
     mu: PositiveFloat = Field(alias="mean")
     sigma: PositiveFloat = Field(alias="sd")
 
+    @field_validator("sigma")
+    @classmethod
+    def _finite_variance(cls, v: float) -> float:
+        if not math.isfinite(v * v):
+            raise ValueError("sd is too large: its square (the variance) is not a finite number")
+        return v
+
     @model_validator(mode="after")
     def _overdispersed(self) -> NegativeBinomial:
-        if self.sigma**2 <= self.mu:
+        if self.sigma * self.sigma <= self.mu:  # a product, not **2: a huge sd must not overflow
             raise ValueError(
                 f"a negative binomial needs sd^2 > mean (got sd^2={self.sigma**2:g}, mean={self.mu:g}); "
                 "use poisson for sd^2 == mean"
@@ -351,6 +358,18 @@ def coerce_dist(value: Any) -> Any:
     if isinstance(value, int | float):
         return {"dist": "deterministic", "value": value}
     return value
+
+
+class _NumberOrDistribution:
+    """JSON Schema of a distribution field: a bare number (deterministic) or a ``{dist: ...}`` mapping."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number", "minimum": 0}, handler(core_schema)]}
+
+
+Dist = Annotated[DistSpec, BeforeValidator(coerce_dist), _NumberOrDistribution]
+"""A distribution field of a scenario file: validated as a spec, a bare number meaning deterministic."""
 
 
 class BlockSampler:

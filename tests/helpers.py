@@ -54,3 +54,36 @@ def assert_close_to_theory(samples: np.ndarray, exact: float, name: str, k: floa
     assert abs(mean - exact) <= k * se + floor, (
         f"{name}: simulated {mean:.5f} ± {se:.5f} (SE, n={len(samples)}) vs exact {exact:.5f}; "
         f"off by {abs(mean - exact) / max(se, 1e-12):.1f} SE")
+
+
+def small_network(horizon: int = 60, warmup: int = 5) -> dict[str, Any]:
+    """A small valid company touching every kind of site: a plant, a supplier, a central and a regional DC.
+
+    Product A is made by plant F and stocked at DC (base stock) and at East (an (r, Q) fed by DC); product
+    B is bought from supplier S and stocked at DC ((s, S)). Customer ``retail`` buys A and B at DC,
+    ``east`` buys A at East.
+    """
+    return {
+        "name": "small", "horizon": horizon, "warmup": warmup, "seed": 3,
+        "products": [{"id": "A", "price": 10.0, "unit_cost": 6.0, "holding_cost": 0.01, "backorder_penalty": 0.5},
+                     {"id": "B", "price": 12.0, "unit_cost": 7.0, "lost_sale_cost": 1.0}],
+        "customers": [
+            {"id": "retail", "warehouse": "DC", "requested_lead_time": 1, "patience": 3,
+             "demand": [{"product": "A", "daily": {"dist": "poisson", "mean": 4}},
+                        {"product": "B", "orders_per_day": 2, "quantity": {"dist": "poisson", "mean": 2}}]},
+            {"id": "east", "warehouse": "East", "unmet": "lost_sale",
+             "demand": [{"product": "A", "orders_per_day": 1.5, "quantity": 1}]},
+        ],
+        "warehouses": [
+            {"id": "DC", "stock": [
+                {"product": "A", "initial": 20, "source": "F", "policy": {"type": "base_stock", "level": 20}},
+                {"product": "B", "initial": 10, "source": "S", "policy": {"type": "sS", "s": 4, "S": 12}}]},
+            {"id": "East", "stock": [
+                {"product": "A", "initial": 5, "source": "DC", "policy": {"type": "rQ", "r": 2, "Q": 5}}]},
+        ],
+        "factories": [{"id": "F", "products": ["A"], "capacity": {"regular": 6, "overtime": 2, "overtime_cost": 1.0},
+                       "yield": {"dist": "uniform", "low": 0.9, "high": 1.0}}],
+        "suppliers": [{"id": "S", "lead_time": {"dist": "uniform", "low": 1, "high": 3}}],
+        "lanes": [{"from": "F", "to": "DC", "lead_time": 1},
+                  {"from": "DC", "to": "East", "lead_time": {"dist": "uniform", "low": 0.5, "high": 1.5}}],
+    }

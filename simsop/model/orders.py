@@ -10,7 +10,7 @@ EPS = 1e-9  # quantities are floats; below this a line is complete
 class SalesOrder:
     """A customer's order: one or more lines with one promised (due) date."""
 
-    __slots__ = ("customer", "due", "id", "lost_any", "open_lines", "time")
+    __slots__ = ("customer", "done_at", "due", "id", "lost_any", "open_lines", "time")
 
     def __init__(self, oid: int, customer: int, time: float, due: float, n_lines: int) -> None:
         self.id = oid
@@ -19,6 +19,7 @@ class SalesOrder:
         self.due = due
         self.open_lines = n_lines
         self.lost_any = False
+        self.done_at = time  # when its latest line finished (shipped in full or lost)
 
 
 class OrderLine:

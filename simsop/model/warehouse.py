@@ -186,14 +186,18 @@ class WarehouseSite:
         order = line.order
         assert order is not None
         order.lost_any = True
-        self._line_done(order)
+        self._line_done(order, when)
 
-    def _line_done(self, order: SalesOrder) -> None:
+    def _line_done(self, order: SalesOrder, when: float | None = None) -> None:
+        """A line is finished (``when``: the time it was, if not now); the order closes with its last line."""
+        w = self.world
+        t = w.env.now if when is None else when
+        if t > order.done_at:
+            order.done_at = t
         order.open_lines -= 1
         if order.open_lines == 0:
-            w = self.world
             w.orders_open -= 1
-            w.rec_closed((order.id, w.env.now, not order.lost_any))
+            w.rec_closed((order.id, order.done_at, not order.lost_any))
 
     def _expire(self, item: int, now: float) -> None:
         """Cancel what customers stopped waiting for (lines past due + patience), at their deadline."""

@@ -1,0 +1,487 @@
+"""Bad scenario files of many kinds all give clear errors, never a traceback.
+
+A table of bad files, each one mutation of a small valid company, proves that every problem is reported as
+a ScenarioError naming the file, the exact key path (``factories[0].capacity.regular``) and what was
+expected. Property-based tests (hypothesis) mutate the example company at random and prove that the loader
+never raises anything but a ScenarioError with a message, and that an unknown key is named wherever it is.
+The command line (``simsop validate``, ``simsop schema``) is checked last.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simsop.cli import main
+from simsop.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from simsop.shocks import load_stress
+from tests.helpers import small_network
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+EXAMPLE_FILE = SCENARIOS / "example_company.yaml"
+EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_FILE.read_text(encoding="utf-8"))
+VALID = small_network()
+
+Path_ = tuple[str | int, ...]
+
+
+def _is_stress_file(path: Path) -> bool:
+    """Stress-test files overlay shocks on a ``base`` scenario; they are checked with ``load_stress``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return isinstance(data, dict) and "base" in data
+
+
+SCENARIO_FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if not _is_stress_file(p))
+STRESS_FILES = sorted(p for p in SCENARIOS.glob("*.yaml") if _is_stress_file(p))
+
+
+# ---------------------------------------------------------------------------------------------- key paths
+
+
+def _parse_path(path: str) -> Path_:
+    """``customers[0].demand[1].daily`` -> ("customers", 0, "demand", 1, "daily")."""
+    parts: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        parts.append(int(index) if index else name)
+    return tuple(parts)
+
+
+def _format_path(parts: Path_) -> str:
+    """The inverse of ``_parse_path``: the key path as ScenarioError messages write it."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+def _get(data: Any, parts: Path_) -> Any:
+    for part in parts:
+        data = data[part]
+    return data
+
+
+def set_(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A mutation that sets the value at a key path (creating the last key)."""
+    parts = _parse_path(path)
+
+    def apply(data: dict[str, Any]) -> None:
+        _get(data, parts[:-1])[parts[-1]] = value
+
+    return apply
+
+
+def delete(path: str) -> Callable[[dict[str, Any]], None]:
+    """A mutation that removes the key (or list item) at a key path."""
+    parts = _parse_path(path)
+
+    def apply(data: dict[str, Any]) -> None:
+        del _get(data, parts[:-1])[parts[-1]]
+
+    return apply
+
+
+def append(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A mutation that appends an item to the list at a key path."""
+    parts = _parse_path(path)
+
+    def apply(data: dict[str, Any]) -> None:
+        _get(data, parts).append(value)
+
+    return apply
+
+
+# ---------------------------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad scenario file: how it is made, and the problem it must report.
+
+    ``path`` is the exact key path of the problem ("" when the file as a whole is wrong); ``expected`` a
+    phrase of the message that says what was expected. The file is VALID with ``mutate`` applied, or
+    ``text`` verbatim; ``csv`` is written next to it as history.csv; ``missing`` loads a file that is not there.
+    """
+
+    id: str
+    path: str
+    expected: str
+    mutate: tuple[Callable[[dict[str, Any]], None], ...] = ()
+    text: str | None = None
+    csv: str | None = None
+    missing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+EMPIRICAL_FROM_FILE = {"dist": "empirical", "file": "history.csv", "column": "units"}
+
+BAD: tuple[Bad, ...] = (
+    # -- missing keys and wrong types
+    Bad("missing required top-level key", "horizon", "required key is missing", (delete("horizon"),)),
+    Bad("missing required nested key", "products[0].price", "required key is missing",
+        (delete("products[0].price"),)),
+    Bad("wrong type: text for a number", "products[0].price", "valid number", (set_("products[0].price", "ten"),)),
+    Bad("wrong type: text for an integer", "warehouses[0].stock[0].policy.review_period", "valid integer",
+        (set_("warehouses[0].stock[0].policy.review_period", "weekly"),)),
+    Bad("wrong type: mapping for a list", "warehouses", "expected a list, got a mapping",
+        (set_("warehouses", {"id": "DC"}),)),
+    Bad("wrong type: list for a mapping", "customers[0].demand[0].seasonality", "expected a mapping of keys",
+        (set_("customers[0].demand[0].seasonality", [1.0, 1.2]),)),
+    Bad("empty list where one item is needed", "products", "expected at least 1 item", (set_("products", []),)),
+    Bad("word outside a fixed set", "warehouses[0].allocation", "'fcfs', 'priority' or 'fair_share'",
+        (set_("warehouses[0].allocation", "random"),)),
+    # -- values out of range
+    Bad("negative price", "products[0].price", "greater than or equal to 0", (set_("products[0].price", -1),)),
+    Bad("negative factory capacity", "factories[0].capacity.regular", "greater than 0 (got -5)",
+        (set_("factories[0].capacity.regular", -5),)),
+    Bad("zero horizon", "horizon", "greater than 0", (set_("horizon", 0),)),
+    Bad("warmup not shorter than the horizon", "warmup", "must be shorter than the horizon",
+        (set_("warmup", 60),)),
+    Bad("both holding cost and holding rate", "products[0]", "holding_cost (per unit per day) or holding_rate",
+        (set_("products[0].holding_rate", 0.2),)),
+    Bad("patience with lost sales", "customers[1]", "'patience' goes with unmet: backorder",
+        (set_("customers[1].patience", 3),)),
+    # -- unknown keys at several depths
+    Bad("unknown key at the top", "horizn", "unknown key 'horizn' (did you mean 'horizon'?)",
+        (set_("horizn", 90),)),
+    Bad("unknown key in a product", "products[1].colour", "unknown key 'colour'", (set_("products[1].colour", "red"),)),
+    Bad("unknown key in a distribution", "customers[0].demand[0].daily.sd", "unknown key 'sd'",
+        (set_("customers[0].demand[0].daily.sd", 2),)),
+    Bad("unknown key in a policy", "warehouses[0].stock[0].policy.lvl", "unknown key 'lvl' (did you mean 'level'?)",
+        (set_("warehouses[0].stock[0].policy.lvl", 3),)),
+    Bad("unknown key in factory capacity", "factories[0].capacity.overtme", "unknown key 'overtme'",
+        (set_("factories[0].capacity.overtme", 3),)),
+    # -- tagged unions: distributions and policies
+    Bad("unknown distribution", "customers[0].demand[0].daily", "unknown type 'poison'; expected one of",
+        (set_("customers[0].demand[0].daily", {"dist": "poison", "mean": 4}),)),
+    Bad("unknown policy type", "warehouses[0].stock[0].policy", "unknown type 'kanban'; expected one of",
+        (set_("warehouses[0].stock[0].policy", {"type": "kanban"}),)),
+    Bad("policy without its type", "warehouses[0].stock[0].policy", "needs a 'type' key",
+        (set_("warehouses[0].stock[0].policy", {"level": 20}),)),
+    Bad("distribution without its dist", "suppliers[0].lead_time", "needs a 'dist' key",
+        (set_("suppliers[0].lead_time", {"mean": 2}),)),
+    Bad("(s, S) with S <= s", "warehouses[0].stock[1].policy", "S (12) must be greater than s (12)",
+        (set_("warehouses[0].stock[1].policy.s", 12),)),
+    Bad("negative binomial with sd^2 <= mean", "customers[0].demand[1].quantity", "needs sd^2 > mean",
+        (set_("customers[0].demand[1].quantity", {"dist": "negative_binomial", "mean": 4, "sd": 2}),)),
+    Bad("normal with a negative sd", "customers[0].demand[0].daily.sd", "greater than or equal to 0",
+        (set_("customers[0].demand[0].daily", {"dist": "normal", "mean": 4, "sd": -2}),)),
+    Bad("seasonality with 11 monthly factors", "customers[0].demand[0].seasonality",
+        "'monthly' needs 12 factors, got 11", (set_("customers[0].demand[0].seasonality", {"monthly": [1.0] * 11}),)),
+    Bad("both orders_per_day and daily", "customers[0].demand[1]", "give either 'orders_per_day'",
+        (set_("customers[0].demand[1].daily", 3),)),
+    # -- cross-references
+    Bad("customer served by an unknown warehouse", "customers[0].warehouse",
+        "unknown warehouse 'Nowhere'; expected one of ['DC', 'East']", (set_("customers[0].warehouse", "Nowhere"),)),
+    Bad("demand for a product the warehouse does not stock", "customers[1].demand[0].product",
+        "warehouse 'East' has no stock item for 'B'", (set_("customers[1].demand[0].product", "B"),)),
+    Bad("demand for an unknown product", "customers[0].demand[0].product", "unknown product 'Z'; expected one of",
+        (set_("customers[0].demand[0].product", "Z"),)),
+    Bad("unknown source", "warehouses[0].stock[0].source",
+        "unknown source 'Mars'; expected a factory, supplier or warehouse id",
+        (set_("warehouses[0].stock[0].source", "Mars"),)),
+    Bad("source factory that does not make the product", "warehouses[0].stock[1].source",
+        "factory 'F' does not make 'B'", (set_("warehouses[0].stock[1].source", "F"),)),
+    Bad("missing lane", "warehouses[0].stock[0].source", "no lane from 'F' to 'DC'; add one to 'lanes'",
+        (delete("lanes[0]"),)),
+    Bad("duplicate customer id", "customers[1].id", "duplicate id 'retail'", (set_("customers[1].id", "retail"),)),
+    Bad("duplicate warehouse id", "warehouses[1].id", "duplicate id 'DC'", (set_("warehouses[1].id", "DC"),)),
+    Bad("lane to a factory", "lanes[2].to", "'F' is not a warehouse (goods go to warehouses)",
+        (append("lanes", {"from": "DC", "to": "F"}),)),
+    Bad("warehouse sourcing cycle", "warehouses[0].stock[0].source", "loops (DC -> East -> DC)",
+        (set_("warehouses[0].stock[0].source", "East"), append("lanes", {"from": "East", "to": "DC"}))),
+    Bad("make-to-order factory with a reorder policy", "warehouses[0].stock[0].policy",
+        "factory 'F' makes to order", (set_("factories[0].mode", "make_to_order"),)),
+    # -- empirical distributions read from a CSV file
+    Bad("empirical file missing", "customers[0].demand[0].daily.file", "cannot read",
+        (set_("customers[0].demand[0].daily", EMPIRICAL_FROM_FILE),)),
+    Bad("empirical file without the column", "customers[0].demand[0].daily.column",
+        "has no column 'units'; expected one of ['day', 'demand']",
+        (set_("customers[0].demand[0].daily", EMPIRICAL_FROM_FILE),), csv="day,demand\n1,4\n2,5\n"),
+    Bad("empirical file with a non-number", "customers[0].demand[0].daily.file",
+        "data row 2: expected a number, got 'lots'",
+        (set_("customers[0].demand[0].daily", EMPIRICAL_FROM_FILE),), csv="day,units\n1,4\n2,lots\n"),
+    Bad("empirical column that is not a name", "customers[0].demand[0].daily.column", "expected a column name",
+        (set_("customers[0].demand[0].daily", {**EMPIRICAL_FROM_FILE, "column": ["units"]}),),
+        csv="units\n1\n"),
+    # -- the file as a whole
+    Bad("YAML syntax error", "", "not valid YAML: line 4, column 10",
+        text="name: broken\nhorizon: 10\nproducts: [{id: A, price: 1\ncustomers: []\n"),
+    Bad("top-level list instead of a mapping", "", "expected a mapping of keys at the top, got list",
+        text="- name: a\n- horizon: 3\n"),
+    Bad("empty file", "", "expected a mapping of keys at the top, got NoneType", text=""),
+    Bad("not UTF-8 text", "", "expected UTF-8 text", text="\udcffname: x\n"),
+    Bad("file not found", "", "cannot read the file", missing=True),
+)
+
+
+def _write_case(case: Bad, folder: Path) -> Path:
+    """The case's scenario file (and history.csv when it has one) in ``folder``."""
+    file = folder / "bad.yaml"
+    if case.missing:
+        return folder / "no_such_scenario.yaml"
+    if case.text is not None:
+        file.write_bytes(case.text.encode("utf-8", errors="surrogateescape"))
+    else:
+        data = copy.deepcopy(VALID)
+        for mutate in case.mutate:
+            mutate(data)
+        file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    if case.csv is not None:
+        (folder / "history.csv").write_text(case.csv, encoding="utf-8")
+    return file
+
+
+def test_the_valid_company_is_valid() -> None:
+    """The starting point of every bad case is itself a valid scenario (so each case breaks one thing)."""
+    sc = parse_scenario(copy.deepcopy(VALID), "<valid>")
+    assert [p.id for p in sc.products] == ["A", "B"]
+
+
+def test_the_table_is_large_and_distinct() -> None:
+    """At least 25 distinct bad files."""
+    assert len(BAD) >= 25
+    assert len({c.id for c in BAD}) == len(BAD)
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c.id for c in BAD])
+def test_bad_scenario_gives_a_clear_error(case: Bad, tmp_path: Path) -> None:
+    """Each bad file raises ScenarioError whose lines name the file, the exact key path and what was expected."""
+    file = _write_case(case, tmp_path)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(file)
+    err = info.value
+    text = str(err)
+    assert err.source == str(file)
+    assert err.problems, text
+    lines = text.splitlines()
+    assert len(lines) == len(err.problems)
+    assert all(line.startswith(f"{file}: ") for line in lines), text
+    at_path = [p for p in err.problems if p.path == case.path]
+    assert at_path, f"no problem at {case.path!r}:\n{text}"
+    assert any(case.expected in p.message for p in at_path), f"{case.expected!r} not said at {case.path!r}:\n{text}"
+    prefix = f"{file}: {case.path}: " if case.path else f"{file}: "
+    assert any(line.startswith(prefix) and case.expected in line for line in lines), text
+    assert "Traceback" not in text
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    """Several independent mistakes give one line each, not just the first."""
+    data = copy.deepcopy(VALID)
+    for mutate in (set_("products[0].price", -1), set_("horizn", 3), set_("factories[0].capacity.regular", -5),
+                   set_("customers[0].demand[0].daily", {"dist": "poison"})):
+        mutate(data)
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data, "many.yaml")
+    assert {p.path for p in info.value.problems} == {"products[0].price", "horizn", "factories[0].capacity.regular",
+                                                     "customers[0].demand[0].daily"}
+
+
+def test_a_negative_binomial_with_an_absurd_sd_is_an_error_not_an_overflow() -> None:
+    """sd: 1e300 used to overflow inside the distribution's check; it is reported at its key path."""
+    data = copy.deepcopy(VALID)
+    set_("customers[0].demand[1].quantity", {"dist": "negative_binomial", "mean": 4, "sd": 1e300})(data)
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data, "huge.yaml")
+    assert [p.path for p in info.value.problems] == ["customers[0].demand[1].quantity.sd"]
+
+
+# ---------------------------------------------------------------------------------------------- hypothesis
+
+
+def _nodes(node: Any, path: Path_ = ()) -> list[tuple[Path_, Any]]:
+    """Every (key path, value) of a parsed YAML document, the root included."""
+    out = [(path, node)]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _nodes(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _nodes(v, (*path, i))
+    return out
+
+
+SCALARS = st.one_of(
+    st.text(max_size=12),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.sampled_from([-1, -0.5, -1e9, 0, 1e300]),
+)
+VALUES = st.one_of(
+    SCALARS,
+    st.lists(SCALARS, max_size=3),
+    st.dictionaries(st.text(max_size=6), SCALARS, max_size=2),
+)
+
+
+def _of_another_type(old: Any) -> st.SearchStrategy[Any]:
+    """Values whose type differs from ``old``'s."""
+    return VALUES.filter(lambda v: type(v) is not type(old))
+
+
+UNKNOWN_KEYS = st.from_regex(r"unknown_[a-z]{1,8}", fullmatch=True)
+
+
+@st.composite
+def mutated_example(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
+    """The example company with 1-3 random structural mutations, and a log of what was done."""
+    data = copy.deepcopy(EXAMPLE)
+    log: list[str] = []
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        nodes = _nodes(data)
+        op = draw(st.sampled_from(("delete", "replace", "insert")))
+        if op == "delete":
+            path, _ = draw(st.sampled_from([n for n in nodes if n[0]]))
+            del _get(data, path[:-1])[path[-1]]
+        elif op == "replace":
+            path, old = draw(st.sampled_from([n for n in nodes if n[0] and not isinstance(n[1], dict | list)]))
+            new = draw(_of_another_type(old))
+            _get(data, path[:-1])[path[-1]] = new
+        else:
+            path, node = draw(st.sampled_from([n for n in nodes if isinstance(n[1], dict)]))
+            node[draw(UNKNOWN_KEYS)] = draw(VALUES)
+        log.append(f"{op} {_format_path(path)}")
+    return data, log
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_example())
+def test_random_mutations_give_a_scenario_or_a_clear_error(case: tuple[dict[str, Any], list[str]]) -> None:
+    """Deleting keys, changing a value's type or adding keys anywhere in the example gives a valid Scenario or
+    a ScenarioError whose every problem has a message: never another exception."""
+    data, log = case
+    try:
+        sc = parse_scenario(data, "example_company.yaml", SCENARIOS)
+    except ScenarioError as exc:
+        assert exc.problems, log
+        for p in exc.problems:
+            assert isinstance(p.path, str), (log, p)
+            assert p.message.strip(), (log, p)
+        assert all(line.startswith("example_company.yaml: ") for line in str(exc).splitlines()), (log, str(exc))
+    else:
+        assert isinstance(sc, Scenario)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_an_unknown_key_is_named_at_any_depth(data: st.DataObject) -> None:
+    """A key the schema does not know, added to any mapping of the example (except free-form ``params``), is
+    an error at exactly its key path."""
+    doc = copy.deepcopy(EXAMPLE)
+    mappings = [n for n in _nodes(doc) if isinstance(n[1], dict) and "params" not in n[0]]
+    path, node = data.draw(st.sampled_from(mappings))
+    key = data.draw(UNKNOWN_KEYS)
+    node[key] = data.draw(VALUES)
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(doc, "example_company.yaml", SCENARIOS)
+    where = _format_path((*path, key))
+    assert any(p.path == where and f"unknown key '{key}'" in p.message for p in info.value.problems), str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+
+def test_cli_validate_bad_file_prints_every_problem(tmp_path: Path) -> None:
+    """`simsop validate` on a bad file exits 2 and prints one line per problem with the file name; no traceback."""
+    data = copy.deepcopy(VALID)
+    for mutate in (set_("products[0].price", -1), set_("horizn", 3), set_("factories[0].capacity.regular", -5)):
+        mutate(data)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    for path, what in (("products[0].price", "greater than or equal to 0"),
+                       ("horizn", "unknown key 'horizn'"),
+                       ("factories[0].capacity.regular", "greater than 0")):
+        assert any(line.startswith(f"{bad}: {path}: ") and what in line for line in result.stderr.splitlines()), (
+            result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_cli_validate_reports_each_file(tmp_path: Path) -> None:
+    """With a good and two bad files, `simsop validate` says ok for the good one, reports the others, exits 2."""
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n", encoding="utf-8")
+    missing = tmp_path / "missing.yaml"
+    result = CliRunner().invoke(main, ["validate", str(good), str(broken), str(missing)])
+    assert result.exit_code == 2
+    assert f"{good}: ok" in result.stdout
+    assert f"{broken}: not valid YAML" in result.stderr
+    assert f"{missing}: cannot read the file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("file", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
+def test_cli_validate_accepts_every_scenario_file(file: Path) -> None:
+    """Every scenario file in scenarios/ passes `simsop validate` (exit 0, one 'ok' line)."""
+    result = CliRunner().invoke(main, ["validate", str(file)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{file}: ok (")
+
+
+@pytest.mark.parametrize("file", STRESS_FILES, ids=[p.stem for p in STRESS_FILES])
+def test_stress_files_in_scenarios_are_valid(file: Path) -> None:
+    """The stress-test files in scenarios/ (a ``base`` scenario plus shocks) load without problems."""
+    base, cases = load_stress(file)
+    assert isinstance(base, Scenario) and cases
+
+
+@pytest.mark.parametrize("file", STRESS_FILES, ids=[p.stem for p in STRESS_FILES])
+def test_cli_validate_accepts_every_stress_file(file: Path) -> None:
+    """`simsop validate` accepts the stress-test files in scenarios/ too (exit 0)."""
+    result = CliRunner().invoke(main, ["validate", str(file)])
+    assert result.exit_code == 0, result.output
+
+
+def _schema() -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0, result.output
+    schema: dict[str, Any] = json.loads(result.stdout)
+    return schema
+
+
+def test_cli_schema_is_json_that_forbids_unknown_keys() -> None:
+    """`simsop schema` prints valid JSON: the scenario object lists its keys and forbids any other, and so does
+    every object it is made of."""
+    schema = _schema()
+    assert schema["type"] == "object"
+    assert schema["additionalProperties"] is False
+    assert {"name", "horizon", "warmup", "seed", "replications", "products", "customers", "warehouses",
+            "factories", "suppliers", "lanes", "planning"} <= set(schema["properties"])
+    assert {"horizon", "products", "customers", "warehouses"} <= set(schema["required"])
+    models = {name: d for name, d in schema["$defs"].items() if "properties" in d}
+    assert {"Product", "Customer", "Warehouse", "Factory", "Lane", "BaseStock", "Poisson"} <= set(models)
+    assert all(d.get("additionalProperties") is False for d in models.values()), [
+        n for n, d in models.items() if d.get("additionalProperties") is not False]
+
+
+@pytest.mark.parametrize("file", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
+def test_every_scenario_files_top_level_keys_are_in_the_schema(file: Path) -> None:
+    """Without a JSON Schema library: the top-level keys of every scenario file are properties of the schema."""
+    properties = set(_schema()["properties"])
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    assert set(data) <= properties, set(data) - properties
+
+
+def test_schema_accepts_a_valid_scenario() -> None:
+    """A valid scenario, written the way the example files write it (bare numbers for deterministic values),
+    passes the JSON Schema that editors use (jsonschema is a test dependency)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    data = copy.deepcopy(VALID)
+    assert data["lanes"][0]["lead_time"] == 1  # a bare number for a distribution
+    jsonschema.validate(data, _schema())
