@@ -14,7 +14,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Scenario", "ScenarioError", "__version__", "load_scenario", "run_replication", "run_replications"]
+__all__ = [
+    "Scenario", "ScenarioError", "__version__", "load_scenario", "run_experiment", "run_replication",
+    "run_replications",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,8 +30,8 @@ def __getattr__(name: str) -> Any:
         from simsop import replication
 
         return getattr(replication, name)
-    if name == "run_replications":
+    if name in ("run_replications", "run_experiment"):
         from simsop import experiment
 
-        return experiment.run_replications
+        return getattr(experiment, name)
     raise AttributeError(f"module 'simsop' has no attribute {name!r}")

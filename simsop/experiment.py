@@ -1,25 +1,74 @@
-"""Replications dispatched through an executor: serial, local processes, or anything with ``submit``.
+"""Experiments: replications of every policy under every case, on common random numbers, with statistics.
 
-A replication is a pure function of (scenario, seed, replication index), so the KPI rows are identical
-whichever executor runs them; rows are always returned sorted by replication. Work is sent in small
-batches so that dispatch overhead stays small against the simulation itself.
+An experiment runs replications ``0..n-1`` of every (policy, case) pair, where a case is a variant of the
+scenario (the base, or the base under shocks). Replication *i* has the same random streams whatever the
+policy and the case (they derive from ``(seed, i, source name)``), so differences are paired: the
+comparison of two policies, or of a shock case with the base, is made replication by replication.
+
+A replication is a pure function of (scenario, policy, seed, replication). Work is sent to an executor
+(:mod:`simsop.executors`) in batches of replications of one (policy, case); a worker returns each
+replication's KPI row and a few daily series (:mod:`simsop.series`), never its records. Finished batches
+are kept in ``partial/`` of the run folder as they arrive, so an interrupted experiment loses nothing and
+``resume`` finishes it to the same files, row for row, as an uninterrupted run. Rows are sorted by policy
+order, case order and replication before anything is written or summarised, so the results never depend
+on the executor or on the order in which batches finished.
+
+Sequential mode (``target``): run ``initial_replications``, then add rounds until the confidence interval
+of the chosen KPI is narrower than the target in every (policy, case), or the maximum is reached.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import math
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from simsop.executors import (
+    EXECUTORS,
+    ExecutorError,
+    Pool,
+    default_jobs,
+    open_executor,
+    open_pool,
+    run_tasks,
+    submit_all,
+)
 from simsop.replication import run_replication
 from simsop.scenario import Scenario
 
+__all__ = [
+    "EXECUTORS", "Batch", "BatchResult", "Design", "ExecutorError", "Experiment", "ResumeError", "Target", "batches",
+    "default_jobs", "open_executor", "read_manifest", "replicate_batch", "run_batch", "run_experiment",
+    "run_replications", "summarize_kpis",
+]
+
 Row = dict[str, Any]
 Progress = Callable[[int], None]
+ExperimentProgress = Callable[[int, int], None]  # (replications done, replications planned so far)
 
-EXECUTORS = ("serial", "process")
+ID_COLUMNS = ("policy", "case", "replication", "seed")
+NOT_KPIS = (*ID_COLUMNS, "events")
+BASE_CASE = "base"
+_PARTIAL = "partial"
+
+
+class ResumeError(ValueError):
+    """A run folder cannot be resumed with these inputs (different scenario, seed, policies...)."""
+
+
+# ---------------------------------------------------------------------------------------------- legacy API
 
 
 def replicate_batch(scenario: Scenario, seed: int, replications: Sequence[int]) -> list[Row]:
@@ -31,10 +80,6 @@ def replicate_batch(scenario: Scenario, seed: int, replications: Sequence[int]) 
     return rows
 
 
-def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
 def batches(indices: Sequence[int], jobs: int, batch_size: int | None = None) -> list[list[int]]:
     """Split replication indices into batches: about four per worker, so the load stays balanced."""
     if batch_size is None:
@@ -42,48 +87,22 @@ def batches(indices: Sequence[int], jobs: int, batch_size: int | None = None) ->
     return [list(indices[i:i + batch_size]) for i in range(0, len(indices), batch_size)]
 
 
-@contextmanager
-def open_executor(kind: str, jobs: int | None = None) -> Iterator[Executor | None]:
-    """An executor by name; ``serial`` yields None (run in this process)."""
-    if kind == "serial":
-        yield None
-        return
-    if kind == "process":
-        with ProcessPoolExecutor(max_workers=jobs or default_jobs()) as ex:
-            yield ex
-        return
-    raise ValueError(f"unknown executor {kind!r}; expected one of {EXECUTORS}")
-
-
-def run_batches(executor: Executor | None, fn: Callable[..., list[Row]], tasks: list[tuple[Any, ...]],
+def run_batches(executor: Any, fn: Callable[..., list[Row]], tasks: list[tuple[Any, ...]],
                 progress: Progress | None = None) -> list[Row]:
     """Run ``fn(*task)`` for every task, serially or on the executor; rows in completion order."""
     rows: list[Row] = []
-    if executor is None:
-        for task in tasks:
-            out = fn(*task)
-            rows.extend(out)
-            if progress:
-                progress(len(out))
-        return rows
-    futures: list[Future[list[Row]]] = [executor.submit(fn, *task) for task in tasks]
-    try:
-        for fut in as_completed(futures):
-            out = fut.result()
-            rows.extend(out)
-            if progress:
-                progress(len(out))
-    except BaseException:
-        for f in futures:
-            f.cancel()
-        raise
+
+    def take(out: list[Row]) -> None:
+        rows.extend(out)
+        if progress:
+            progress(len(out))
+
+    submit_all(executor, fn, tasks, take)
     return rows
 
 
 def summarize_kpis(rows: Sequence[Row], kpis: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Mean, CI and quantiles per KPI over replications; a KPI that is undefined everywhere gives nulls."""
-    import numpy as np
-
     from simsop.stats import summarize
 
     out: dict[str, dict[str, Any]] = {}
@@ -112,3 +131,853 @@ def run_replications(scenario: Scenario, replications: int | None = None, seed: 
         rows = run_batches(ex, replicate_batch, tasks, progress)
     rows.sort(key=lambda r: r["replication"])
     return rows
+
+
+# ---------------------------------------------------------------------------------------------- precision
+
+
+@dataclass(frozen=True)
+class Target:
+    """A precision target: the CI half-width of ``kpi``, relative to its mean or absolute.
+
+    Written ``KPI:0.01`` or ``KPI:rel=0.01`` (1% of the mean), or ``KPI:abs=5`` (5 units of the KPI).
+    """
+
+    kpi: str
+    relative: float | None = None
+    absolute: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.relative is None) == (self.absolute is None):
+            raise ValueError("a precision target is relative or absolute, exactly one of them")
+        value = self.relative if self.relative is not None else self.absolute
+        if not (value is not None and value > 0 and math.isfinite(value)):
+            raise ValueError(f"a precision target must be a positive number, got {value!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """``profit:0.01``, ``profit:rel=0.01`` or ``otif:abs=0.005``."""
+        kpi, sep, spec = text.partition(":")
+        kpi, spec = kpi.strip(), spec.strip().lower()
+        if not sep or not kpi or not spec:
+            raise ValueError(f"expected KPI:0.01 (relative) or KPI:abs=5 (absolute), got {text!r}")
+        kind, eq, number = spec.partition("=")
+        if not eq:
+            kind, number = "rel", spec
+        if kind not in ("rel", "abs"):
+            raise ValueError(f"precision target {text!r}: expected rel= or abs=, got {kind!r}=")
+        try:
+            value = float(number)
+        except ValueError:
+            raise ValueError(f"precision target {text!r}: {number!r} is not a number") from None
+        return cls(kpi, relative=value) if kind == "rel" else cls(kpi, absolute=value)
+
+    def __str__(self) -> str:
+        return f"{self.kpi}:rel={self.relative:g}" if self.relative is not None else f"{self.kpi}:abs={self.absolute:g}"
+
+    def _kw(self) -> dict[str, float | None]:
+        return {"target_half_width": self.absolute, "target_relative": self.relative}
+
+    def reached(self, values: np.ndarray, confidence: float = 0.95) -> bool:
+        from simsop.stats import precision_reached
+
+        return precision_reached(values, confidence=confidence, **self._kw())
+
+    def required(self, values: np.ndarray, confidence: float = 0.95) -> int | None:
+        """Estimated total replications for the target (None when it cannot be estimated)."""
+        from simsop.stats import required_replications
+
+        try:
+            return required_replications(values, confidence=confidence, **self._kw())
+        except ValueError:
+            return None
+
+
+# ---------------------------------------------------------------------------------------------- the work
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Replications of one (policy, case): what a worker needs, and nothing else."""
+
+    policy: str
+    case: str
+    scenario: Scenario
+    seed: int
+    replications: tuple[int, ...]
+    series: bool = True
+    extras: bool = True
+    bullwhip_period: int = 7
+
+
+@dataclass
+class BatchResult:
+    """What a worker sends back: a KPI row per replication, their daily series and the report's tables."""
+
+    policy: str
+    case: str
+    rows: list[Row]
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (len(rows), horizon)
+    tables: dict[str, list[Row]] = field(default_factory=dict)  # plan / forecast / shocks rows
+
+
+def _plain(x: Any) -> Any:
+    """Python scalars (numpy's would print as ``np.float64(...)`` and cannot all go to JSON)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def run_batch(batch: Batch) -> BatchResult:
+    """Run a batch of replications (in a worker); a pure function of the batch."""
+    from simsop.kpi import shock_kpis
+    from simsop.series import bullwhip, daily_series
+
+    sc = batch.scenario
+    rows: list[Row] = []
+    series: dict[str, list[np.ndarray]] = {}
+    tables: dict[str, list[Row]] = {}
+    for r in batch.replications:
+        res = run_replication(sc, seed=batch.seed, replication=r, keep_records=True, policy=batch.policy)
+        rec = res.records
+        assert rec is not None
+        s = daily_series(rec)
+        row: Row = {"policy": batch.policy, "case": batch.case, "replication": r, "seed": batch.seed, **res.kpis}
+        row.update(bullwhip(rec, s, period=batch.bullwhip_period))
+        if sc.shocks:
+            row.update(shock_kpis(rec, sc))
+        row["events"] = res.events
+        rows.append({k: _plain(v) for k, v in row.items()})
+        if batch.series:
+            for name, values in s.items():
+                series.setdefault(name, []).append(values)
+        if batch.extras:
+            for name, frame in _extras(rec, sc).items():
+                tables.setdefault(name, []).extend({"replication": r, **rec_} for rec_ in frame)
+    return BatchResult(batch.policy, batch.case, rows, {k: np.vstack(v) for k, v in series.items()}, tables)
+
+
+def _extras(rec: Any, sc: Scenario) -> dict[str, list[Row]]:
+    """The report's per-replication tables (plan against actual, forecasts by cycle, realised shocks)."""
+    from simsop.report.extract import forecast_by_cycle, plan_vs_actual, shock_windows
+
+    out: dict[str, list[Row]] = {}
+    if len(rec.plan):
+        out["plan"] = _records(plan_vs_actual(rec, sc))
+    if len(rec.forecasts):
+        out["forecast"] = _records(forecast_by_cycle(rec, sc))
+    if len(rec.shocks):
+        out["shocks"] = _records(shock_windows(rec))
+    return {k: rows for k, rows in out.items() if rows}
+
+
+# ---------------------------------------------------------------------------------------------- the store
+
+
+def _atomic_bytes(path: Path, write: Callable[[Any], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """Finished batches: KPI rows in memory; series and tables in ``partial/`` (or in memory without a folder).
+
+    A batch file is written atomically when the batch arrives, so a file is either whole or absent. It is
+    an ``.npz`` of the series plus a JSON header (rows, tables): plain data, no pickles.
+    """
+
+    def __init__(self, folder: Path | None, policies: Sequence[str], cases: Sequence[str]) -> None:
+        self.folder = None if folder is None else folder / _PARTIAL
+        self.policies = list(policies)
+        self.cases = list(cases)
+        self.rows: dict[tuple[int, int, int], Row] = {}
+        self._memory: dict[tuple[int, int], list[BatchResult]] = {}
+
+    def _index(self, policy: str, case: str) -> tuple[int, int]:
+        return self.policies.index(policy), self.cases.index(case)
+
+    def done(self, policy: str, case: str, replication: int) -> bool:
+        return (*self._index(policy, case), replication) in self.rows
+
+    def add(self, res: BatchResult) -> None:
+        pi, ci = self._index(res.policy, res.case)
+        if self.folder is not None:
+            reps = [int(r["replication"]) for r in res.rows]
+            name = f"{pi:03d}-{ci:03d}-{reps[0]:06d}-{reps[-1]:06d}.npz"
+            header = json.dumps({"policy": res.policy, "case": res.case, "rows": res.rows, "tables": res.tables})
+            arrays: dict[str, Any] = {f"s_{k}": v for k, v in res.series.items()}
+            arrays["header"] = np.array(header)
+            _atomic_bytes(self.folder / name, lambda fh: np.savez(fh, **arrays))
+        else:
+            self._memory.setdefault((pi, ci), []).append(res)
+        self._take_rows(pi, ci, res.rows)
+
+    def _take_rows(self, pi: int, ci: int, rows: Sequence[Row]) -> None:
+        for row in rows:
+            self.rows.setdefault((pi, ci, int(row["replication"])), row)
+
+    def _read(self, path: Path) -> BatchResult:
+        with np.load(path, allow_pickle=False) as z:
+            head = json.loads(str(z["header"]))
+            series = {k[2:]: z[k] for k in z.files if k.startswith("s_")}
+        return BatchResult(head["policy"], head["case"], head["rows"], series, head["tables"])
+
+    def load(self) -> int:
+        """Read the batch files of an earlier, interrupted run; returns the number of replications found."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        for path in sorted(self.folder.glob("*.npz")):
+            res = self._read(path)
+            if res.policy not in self.policies or res.case not in self.cases:
+                raise ResumeError(f"{path}: a batch of policy {res.policy!r}, case {res.case!r}, which this "
+                                  "experiment does not run")
+            self._take_rows(*self._index(res.policy, res.case), res.rows)
+        return len(self.rows)
+
+    def group(self, policy: str, case: str, n: int) -> tuple[dict[str, np.ndarray], dict[str, list[Row]]]:
+        """Series (name -> replications x days, by replication) and tables of replications 0..n-1 of a group."""
+        pi, ci = self._index(policy, case)
+        if self.folder is not None:
+            results = [self._read(p) for p in sorted(self.folder.glob(f"{pi:03d}-{ci:03d}-*.npz"))]
+        else:
+            results = self._memory.get((pi, ci), [])
+        per_rep: dict[int, tuple[int, BatchResult]] = {}
+        for res in results:
+            for j, row in enumerate(res.rows):
+                r = int(row["replication"])
+                if r < n:
+                    per_rep.setdefault(r, (j, res))
+        reps = sorted(per_rep)
+        series: dict[str, np.ndarray] = {}
+        names = list(dict.fromkeys(k for _, res in per_rep.values() for k in res.series))
+        for name in names:
+            series[name] = np.vstack([per_rep[r][1].series[name][per_rep[r][0]] for r in reps])
+        tables: dict[str, list[Row]] = {}
+        for r in reps:
+            _, res = per_rep[r]
+            for key, trs in res.tables.items():
+                tables.setdefault(key, []).extend(t for t in trs if int(t["replication"]) == r)
+        return series, tables
+
+    def discard(self) -> None:
+        if self.folder is not None and self.folder.is_dir():
+            shutil.rmtree(self.folder)
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class Experiment:
+    """Everything an experiment produced, as pandas DataFrames (for notebooks); also written to ``run_dir``.
+
+    Attributes:
+        kpis: one row per policy x case x replication: ``policy, case, replication, seed``, the KPIs,
+            ``bullwhip_<warehouse>``, the shock KPIs when a case has shocks, and ``events``.
+        summary: per policy x case x KPI: n, mean, std, Student-t CI, P5/P50/P95 (``stats.summarize``).
+        paired: per policy (but the baseline) x case x KPI: the mean paired difference policy - baseline, its
+            CI, p-value, whether it is significant, and the variance ratio against independent sampling.
+        case_effects: per policy x case (but the baseline case) x KPI: the paired difference case - baseline
+            case (the effect of the shocks); empty with one case.
+        series: daily quantile bands per policy x case x series (None when series were not kept).
+        suggested_warmup: MSER-5 truncation point (days) of the daily network inventory and backlog, the
+            largest over the policies in the first case (MSER assumes a stationary series after the
+            warm-up: a strongly seasonal one, e.g. a level plan's stock, can push it up to half the horizon);
+            ``suggested_warmup_by_group`` has it per policy, case and series.
+        plan, forecast, shocks: the report's tables (plan against actual and forecast accuracy, means over
+            replications; realised shocks), None when no replication had any.
+        precision: sequential mode's outcome (target, rounds, whether it was reached), or None.
+        manifest, run_dir: the run folder's manifest and path (empty and None without a folder).
+    """
+
+    kpis: pd.DataFrame
+    summary: pd.DataFrame
+    paired: pd.DataFrame
+    case_effects: pd.DataFrame
+    series: pd.DataFrame | None
+    plan: pd.DataFrame | None
+    forecast: pd.DataFrame | None
+    shocks: pd.DataFrame | None
+    policies: list[str]
+    cases: list[str]
+    baseline: str
+    baseline_case: str
+    seed: int
+    replications: int
+    suggested_warmup: int | None
+    suggested_warmup_by_group: list[dict[str, Any]]
+    precision: dict[str, Any] | None
+    manifest: dict[str, Any]
+    run_dir: Path | None = None
+
+    def kpi_names(self) -> list[str]:
+        return [c for c in self.kpis.columns if c not in NOT_KPIS]
+
+    def summary_of(self, policy: str | None = None, case: str | None = None) -> dict[str, dict[str, Any]]:
+        """``{kpi: {n, mean, ci_low, ...}}`` of one policy and case (default: the baseline's)."""
+        p = self.baseline if policy is None else policy
+        c = self.baseline_case if case is None else case
+        s = self.summary[(self.summary["policy"] == p) & (self.summary["case"] == c)]
+        return {str(r["kpi"]): {k: v for k, v in r.items() if k not in ("policy", "case", "kpi")}
+                for r in _records(s)}
+
+
+def _kpi_columns(rows: Sequence[Row]) -> list[str]:
+    seen = dict.fromkeys(k for r in rows for k in r if k not in NOT_KPIS)
+    return list(seen)
+
+
+def _summary_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], kpis: Sequence[str],
+                   confidence: float) -> pd.DataFrame:
+    from simsop.stats import summarize_frame
+
+    parts = []
+    for p in policies:
+        for c in cases:
+            g = df[(df["policy"] == p) & (df["case"] == c)]
+            s = summarize_frame(g, [], kpis, confidence)
+            s.insert(0, "case", c)
+            s.insert(0, "policy", p)
+            parts.append(s)
+    return pd.concat(parts, ignore_index=True)
+
+
+_PAIRED_COLUMNS = ("n", "mean_policy", "mean_baseline", "mean_diff", "std_diff", "ci_low", "ci_high",
+                   "half_width", "p_value", "significant", "variance_reduction")
+
+
+def _paired_rows(a: pd.DataFrame, b: pd.DataFrame, kpis: Sequence[str], confidence: float) -> list[Row]:
+    """Paired differences a - b per KPI, matched by replication (NaN statistics when no pair is complete)."""
+    from simsop.stats import paired_difference
+
+    a = a.set_index("replication").sort_index()
+    b = b.set_index("replication").sort_index()
+    if list(a.index) != list(b.index):
+        raise ValueError("paired groups must have the same replications")
+    out = []
+    for k in kpis:
+        try:
+            d = paired_difference(a[k].to_numpy(dtype=float), b[k].to_numpy(dtype=float), confidence)
+            row = {"n": d.n, "mean_policy": d.mean_a, "mean_baseline": d.mean_b, "mean_diff": d.mean_diff,
+                   "std_diff": d.std_diff, "ci_low": d.ci_low, "ci_high": d.ci_high, "half_width": d.half_width,
+                   "p_value": d.p_value, "significant": d.significant, "variance_reduction": d.variance_reduction}
+        except ValueError:
+            row = {**dict.fromkeys(_PAIRED_COLUMNS, float("nan")), "n": 0, "significant": False}
+        out.append({"kpi": k, **row})
+    return out
+
+
+def _paired_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], baseline: str,
+                  kpis: Sequence[str], confidence: float) -> pd.DataFrame:
+    rows = []
+    for p in policies:
+        if p == baseline:
+            continue
+        for c in cases:
+            a = df[(df["policy"] == p) & (df["case"] == c)]
+            b = df[(df["policy"] == baseline) & (df["case"] == c)]
+            rows += [{"policy": p, "case": c, "baseline": baseline, **r} for r in _paired_rows(a, b, kpis, confidence)]
+    return pd.DataFrame(rows, columns=["policy", "case", "baseline", "kpi", *_PAIRED_COLUMNS])
+
+
+def _case_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], base_case: str,
+                kpis: Sequence[str], confidence: float) -> pd.DataFrame:
+    rows = []
+    for p in policies:
+        for c in cases:
+            if c == base_case:
+                continue
+            a = df[(df["policy"] == p) & (df["case"] == c)]
+            b = df[(df["policy"] == p) & (df["case"] == base_case)]
+            rows += [{"policy": p, "case": c, "baseline_case": base_case, **r}
+                     for r in _paired_rows(a, b, kpis, confidence)]
+    return pd.DataFrame(rows, columns=["policy", "case", "baseline_case", "kpi", *_PAIRED_COLUMNS])
+
+
+def _band_frame(policy: str, case: str, series: dict[str, np.ndarray]) -> pd.DataFrame:
+    from simsop.series import bands
+
+    parts = []
+    for name, matrix in series.items():
+        b = bands(matrix)
+        days = np.arange(matrix.shape[1])
+        parts.append(pd.DataFrame({"policy": policy, "case": case, "series": name, "day": days, **b}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _suggest_warmup(series: dict[str, np.ndarray]) -> dict[str, int]:
+    """MSER-5 of the daily network inventory and backlog (replications x days)."""
+    from simsop.stats import mser_many
+
+    out = {}
+    for name in ("on_hand", "backlog"):
+        m = series.get(name)
+        if m is not None and m.shape[1] >= 10 and np.isfinite(m).all():
+            out[name] = mser_many(m, 5)
+    return out
+
+
+def _csv(df: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- manifest
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """The manifest of a run folder (what ``resume`` checks against)."""
+    path = Path(run_dir) / "manifest.json"
+    if not path.is_file():
+        raise ResumeError(f"{run_dir}: no manifest.json; not a run folder of simsop")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+# Inputs a resumed run must share with the run it continues (anything that changes a number).
+_RESUME_KEYS = ("scenario_sha256", "seed", "max_replications", "policies", "baseline", "cases",
+                "target_ci", "initial_replications", "series", "extras", "bullwhip_period", "confidence")
+
+
+def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> None:
+    diffs = []
+    for k in _RESUME_KEYS:
+        a, b = old.get(k), json.loads(json.dumps(new.get(k)))
+        if a != b:
+            if k == "cases":
+                a = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in a or []]
+                b = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in b or []]
+            diffs.append(f"{k}: the run has {a!r}, now {b!r}")
+    if diffs:
+        raise ResumeError(f"cannot resume {run_dir}: the inputs differ from the interrupted run's\n  "
+                          + "\n  ".join(diffs))
+
+
+# ---------------------------------------------------------------------------------------------- the runner
+
+
+def _check_policies(policies: Sequence[str]) -> None:
+    from simsop.planning.policy import available_policies
+
+    known = available_policies()
+    bad = [p for p in policies if p not in known and ":" not in p]
+    if bad:
+        raise ValueError(f"unknown policy {bad[0]!r}; expected one of {', '.join(known)} or module:Class")
+
+
+def _batch_size(units: int, workers: int) -> int:
+    """Replications per batch: at least four batches per worker (load balance) and about twenty overall
+    (progress and interruption granularity), at most 16 replications (a batch is seconds of work, so
+    dispatch and the returned series stay small against it)."""
+    return max(1, min(16, units // max(4 * workers, 20)))
+
+
+@dataclass(frozen=True)
+class Design:
+    """The validated inputs of an experiment: what is run, and everything that changes a number."""
+
+    scenario: Scenario
+    policies: tuple[str, ...]
+    cases: tuple[tuple[str, Scenario], ...]
+    baseline: str
+    seed: int
+    max_replications: int
+    target: Target | None
+    initial_replications: int
+    series: bool
+    extras: bool
+    bullwhip_period: int
+    confidence: float
+
+    @property
+    def case_names(self) -> list[str]:
+        return [c for c, _ in self.cases]
+
+    @property
+    def baseline_case(self) -> str:
+        return self.cases[0][0]
+
+    def config(self) -> dict[str, Any]:
+        """The manifest's record of the design (``_RESUME_KEYS`` of it must match to resume)."""
+        from simsop.scenario import scenario_hash
+
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "max_replications": self.max_replications,
+            "policies": list(self.policies),
+            "baseline": self.baseline,
+            "cases": [{"name": name, "scenario_sha256": scenario_hash(v),
+                       "shocks": [sh.model_dump(mode="json", by_alias=True, exclude_unset=True) for sh in v.shocks]}
+                      for name, v in self.cases],
+            "baseline_case": self.baseline_case,
+            "target_ci": str(self.target) if self.target else None,
+            "initial_replications": self.initial_replications if self.target else None,
+            "series": self.series,
+            "extras": self.extras,
+            "bullwhip_period": self.bullwhip_period,
+            "confidence": self.confidence,
+            "horizon": self.scenario.horizon,
+            "warmup": self.scenario.warmup,
+        }
+
+
+def _design(scenario: Scenario, policies: Sequence[str] | None, replications: int | None, seed: int | None,
+            cases: Sequence[tuple[str, Scenario]] | None, baseline: str | None, target: Target | str | None,
+            **options: Any) -> Design:
+    pols = list(policies) if policies else [scenario.planning.policy]
+    if len(set(pols)) != len(pols):
+        raise ValueError(f"a policy is listed twice: {pols}")
+    _check_policies(pols)
+    case_list = list(cases) if cases else [(BASE_CASE, scenario)]
+    names = [c for c, _ in case_list]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a case name is used twice: {names}")
+    base_pol = pols[0] if baseline is None else baseline
+    if base_pol not in pols:
+        raise ValueError(f"baseline {base_pol!r} is not one of the policies {pols}")
+    tgt = Target.parse(target) if isinstance(target, str) else target
+    if tgt is not None:
+        _check_target_kpi(tgt.kpi, any(v.shocks for _, v in case_list))
+    n_max = scenario.replications if replications is None else int(replications)
+    if n_max < 1:
+        raise ValueError("replications must be at least 1")
+    return Design(scenario, tuple(pols), tuple(case_list), base_pol, scenario.seed if seed is None else int(seed),
+                  n_max, tgt, **options)
+
+
+_OUTPUTS = ("kpis.csv", "summary.json", "summary.csv", "paired.csv", "paired_cases.csv", "series.csv", "plan.csv",
+            "forecast.csv", "shocks.csv")
+
+
+def _open_run(run_dir: Path | None, resume: bool, design: Design, scenario_file: str | Path | None,
+              command: Sequence[str] | None, extra: dict[str, Any]) -> tuple[Store, dict[str, Any]]:
+    """The store of finished batches (with those of the interrupted run when resuming) and the manifest."""
+    from simsop.results import atomic_write_json, manifest
+    from simsop.scenario import scenario_hash
+
+    store = Store(run_dir, design.policies, design.case_names)
+    if run_dir is None:
+        if resume:
+            raise ValueError("resume needs the run folder (out)")
+        return store, {}
+    config = design.config()
+    if resume:
+        old = read_manifest(run_dir)
+        if old.get("status") == "complete":
+            raise ResumeError(f"{run_dir}: this run is complete; there is nothing to resume")
+        _check_resume(old, {**config, "scenario_sha256": scenario_hash(design.scenario)}, run_dir)
+        store.load()
+    else:
+        if (run_dir / _PARTIAL).is_dir() and any((run_dir / _PARTIAL).iterdir()):
+            raise ResumeError(f"{run_dir} holds an unfinished run; resume it (--resume) or choose another folder")
+        for name in _OUTPUTS:  # a file an earlier run left must not pass for this run's
+            (run_dir / name).unlink(missing_ok=True)
+    man = manifest(scenario_file, scenario_hash(design.scenario), design.seed, design.max_replications,
+                   {**config, **extra, "status": "running"}, command)
+    atomic_write_json(run_dir / "manifest.json", man)
+    return store, man
+
+
+def _run_rounds(store: Store, design: Design, get_pool: Callable[[], Pool], progress: ExperimentProgress | None
+                ) -> tuple[list[int], bool | None]:
+    """Run the replications; in sequential mode, in rounds until the target is met. Returns the rounds
+    (replications per policy and case at the end of each) and whether the target was met."""
+    tgt = design.target
+    n = design.max_replications if tgt is None else min(design.max_replications, max(2, design.initial_replications))
+    rounds: list[int] = []
+    while True:
+        rounds.append(n)
+        _run_round(store, design, n, get_pool, progress)
+        if tgt is None:
+            return rounds, None
+        reached, wanted = _precision(store, tgt, len(design.policies), len(design.cases), n, design.confidence)
+        if reached or n >= design.max_replications:
+            return rounds, reached
+        # At least 10% more each round, so an optimistic estimate does not creep up one by one.
+        n = min(design.max_replications, max(wanted or design.max_replications, n + max(1, math.ceil(n / 10))))
+
+
+def _summarise(store: Store, design: Design, rounds: list[int], reached: bool | None) -> Experiment:
+    """The experiment's tables from the finished replications, sorted (so independent of completion order)."""
+    pols, cases = list(design.policies), design.case_names
+    n = rounds[-1]
+    rows = [store.rows[(pi, ci, r)] for pi in range(len(pols)) for ci in range(len(cases)) for r in range(n)]
+    kpis = _kpis_frame(rows)
+    kpi_cols = _kpi_columns(rows)
+    conf = design.confidence
+    band_parts: list[pd.DataFrame] = []
+    table_rows: dict[str, list[Row]] = {}
+    warm: list[dict[str, Any]] = []
+    for p in pols:
+        for c in cases:  # one group's series in memory at a time
+            ser, tables = store.group(p, c, n)
+            if design.series and ser:
+                band_parts.append(_band_frame(p, c, ser))
+                warm.append({"policy": p, "case": c, **_suggest_warmup(ser)})
+            for key, trs in tables.items():
+                table_rows.setdefault(key, []).extend({"policy": p, "case": c, **t} for t in trs)
+    # A shock is not a start-up transient: the suggestion comes from the first (shock-free) case only.
+    suggested = max((v for w in warm if w["case"] == design.baseline_case for k, v in w.items()
+                     if k not in ("policy", "case")), default=None)
+    plan_df, fc_df, shocks_df = _extra_frames(table_rows, design.baseline)
+    precision = None
+    summary = _summary_frame(kpis, pols, cases, kpi_cols, conf)
+    if design.target is not None:
+        t = design.target
+        precision = {"target": str(t), "kpi": t.kpi, "relative": t.relative, "absolute": t.absolute,
+                     "reached": bool(reached), "rounds": rounds, "replications": n,
+                     "half_width": _half_widths(summary, t.kpi)}
+    return Experiment(
+        kpis=kpis, summary=summary, paired=_paired_frame(kpis, pols, cases, design.baseline, kpi_cols, conf),
+        case_effects=_case_frame(kpis, pols, cases, design.baseline_case, kpi_cols, conf),
+        series=pd.concat(band_parts, ignore_index=True) if band_parts else None, plan=plan_df, forecast=fc_df,
+        shocks=shocks_df, policies=pols, cases=cases, baseline=design.baseline, baseline_case=design.baseline_case,
+        seed=design.seed, replications=n, suggested_warmup=suggested, suggested_warmup_by_group=warm,
+        precision=precision, manifest={})
+
+
+def _write(exp: Experiment, run_dir: Path, design: Design, man: dict[str, Any], elapsed: float) -> dict[str, Any]:
+    """Every result file, atomically; the manifest last (its status says the run is complete)."""
+    from simsop.results import atomic_write_json, atomic_write_text
+
+    atomic_write_text(run_dir / "kpis.csv", _csv(exp.kpis))
+    atomic_write_text(run_dir / "summary.csv", _csv(exp.summary))
+    atomic_write_text(run_dir / "paired.csv", _csv(exp.paired))
+    if len(exp.cases) > 1:
+        atomic_write_text(run_dir / "paired_cases.csv", _csv(exp.case_effects))
+    for name, frame in (("series", exp.series), ("plan", exp.plan), ("forecast", exp.forecast),
+                        ("shocks", exp.shocks)):
+        if frame is not None:
+            atomic_write_text(run_dir / f"{name}.csv", _csv(frame))
+    atomic_write_json(run_dir / "summary.json", _summary_json(exp, design))
+    man = {**man, "status": "complete", "replications": exp.replications, "suggested_warmup": exp.suggested_warmup,
+           "suggested_warmup_by_group": exp.suggested_warmup_by_group, "precision": exp.precision,
+           "elapsed_seconds": round(elapsed, 3)}
+    atomic_write_json(run_dir / "manifest.json", man)
+    return man
+
+
+def run_experiment(
+    scenario: Scenario,
+    policies: Sequence[str] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: str = "process",
+    jobs: int | None = None,
+    *,
+    cases: Sequence[tuple[str, Scenario]] | None = None,
+    baseline: str | None = None,
+    target: Target | str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    dask_scheduler: str | None = None,
+    progress: ExperimentProgress | None = None,
+    series: bool = True,
+    extras: bool = True,
+    bullwhip_period: int = 7,
+    initial_replications: int = 10,
+    confidence: float = 0.95,
+    scenario_file: str | Path | None = None,
+    command: Sequence[str] | None = None,
+    info: dict[str, Any] | None = None,
+) -> Experiment:
+    """Run replications of every policy under every case on common random numbers, and summarise them.
+
+    Args:
+        scenario: the base scenario (its name, seed and default replications are used).
+        policies: planning policy names (default: the scenario's ``planning.policy``); ``none`` runs the
+            execution policies only.
+        replications: replications per policy and case; the maximum in sequential mode (default: the
+            scenario's).
+        seed: the experiment seed (default: the scenario's).
+        executor: ``serial``, ``process`` (local processes, default) or ``dask``.
+        jobs: worker processes (default: all cores).
+        cases: ``(name, scenario variant)`` pairs, e.g. the base under shocks (default: ``[("base",
+            scenario)]``); the first is the reference of ``case_effects``.
+        baseline: the policy the others are compared with (default: the first).
+        target: sequential mode: a :class:`Target` or its text (``profit:0.01``, ``otif:abs=0.005``).
+        out: the run folder; files are written there (``manifest.json``, ``kpis.csv``, ``summary.json``,
+            ``summary.csv``, ``paired.csv``, ``series.csv``, ...) and finished batches kept in ``partial/``
+            until the end. None keeps everything in memory (series included: pass ``series=False`` for big
+            experiments without a folder).
+        resume: continue the interrupted run in ``out`` (its inputs must be the same).
+        dask_scheduler: the Dask scheduler's address, or ``local`` (default) for a local cluster.
+        progress: called with (replications done, replications planned) after every batch.
+        series: keep daily series and write their quantile bands (and suggest a warm-up).
+        extras: keep the report's plan, forecast and shock tables.
+        bullwhip_period: days per period of the bullwhip ratios (7: weekly sums).
+        initial_replications: the first round of sequential mode. It does not depend on the number of
+            workers, so the outcome of sequential mode does not depend on the executor.
+        confidence: the level of every confidence interval.
+        scenario_file, command, info: recorded in the manifest.
+
+    Raises:
+        ValueError: bad names or options; ResumeError: a run folder that does not match these inputs;
+        ExecutorError: an executor that cannot start.
+    """
+    from simsop.results import atomic_write_json, atomic_write_text
+
+    if executor not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    design = _design(scenario, policies, replications, seed, cases, baseline, target,
+                     initial_replications=initial_replications, series=series, extras=extras,
+                     bullwhip_period=bullwhip_period, confidence=confidence)
+    run_dir = None if out is None else Path(out)
+    store, man = _open_run(run_dir, resume, design, scenario_file, command,
+                           {**(info or {}), "executor": executor, "jobs": jobs})
+    t0 = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        pool: Pool | None = None
+
+        def get_pool() -> Pool:  # started on first use: a resumed, finished round needs none
+            nonlocal pool
+            if pool is None:
+                kind = "serial" if executor == "process" and jobs == 1 else executor
+                pool = stack.enter_context(open_pool(kind, jobs, dask_scheduler))
+            return pool
+
+        try:
+            rounds, reached = _run_rounds(store, design, get_pool, progress)
+        except BaseException as exc:
+            if run_dir is not None:
+                # Keep what is finished where people look for it; resume reads partial/, not this file.
+                done = [store.rows[k] for k in sorted(store.rows)]
+                if done:
+                    atomic_write_text(run_dir / "kpis.csv", _csv(_kpis_frame(done)))
+                status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                atomic_write_json(run_dir / "manifest.json", {**man, "status": status, "error": repr(exc)[:500],
+                                                              "finished_replications": len(done)})
+            raise
+    exp = _summarise(store, design, rounds, reached)
+    if run_dir is not None:
+        exp.manifest = _write(exp, run_dir, design, man, time.perf_counter() - t0)
+        exp.run_dir = run_dir
+        store.discard()
+    return exp
+
+
+def _check_target_kpi(kpi: str, shocks: bool) -> None:
+    from simsop.kpi import ALL_KPI_NAMES, SHOCK_KPI_NAMES
+
+    known = set(ALL_KPI_NAMES) | (set(SHOCK_KPI_NAMES) if shocks else set())
+    if kpi not in known and not kpi.startswith("bullwhip_"):
+        import difflib
+
+        close = difflib.get_close_matches(kpi, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown KPI {kpi!r} in the precision target{hint}")
+
+
+def _run_round(store: Store, design: Design, n: int, get_pool: Callable[[], Pool],
+               progress: ExperimentProgress | None) -> None:
+    """Run replications 0..n-1 of every (policy, case) that are not finished yet."""
+    todo = {(p, c): [r for r in range(n) if not store.done(p, c, r)] for p in design.policies
+            for c in design.case_names}
+    units = sum(len(v) for v in todo.values())
+    total = n * len(design.policies) * len(design.cases)
+    done = total - units
+    if progress:
+        progress(done, total)
+    if units == 0:
+        return
+    pool = get_pool()
+    size = _batch_size(units, pool.workers)
+    scenarios = dict(design.cases)
+    tasks = [Batch(p, c, scenarios[c], design.seed, tuple(reps[i:i + size]), design.series, design.extras,
+                   design.bullwhip_period)
+             for (p, c), reps in todo.items() for i in range(0, len(reps), size)]
+
+    def take(_: Batch, res: BatchResult) -> None:
+        nonlocal done
+        store.add(res)
+        done += len(res.rows)
+        if progress:
+            progress(done, total)
+
+    run_tasks(pool, run_batch, tasks, take)
+
+
+def _precision(store: Store, tgt: Target, policies: int, cases: int, n: int, confidence: float
+               ) -> tuple[bool, int | None]:
+    """Whether every (policy, case) meets the target with replications 0..n-1, and the replications wanted.
+
+    A group where the KPI is undefined in every replication (a shock KPI without shocks) is left out.
+    """
+    ok, wanted, estimable, judged = True, 0, True, 0
+    for pi in range(policies):
+        for ci in range(cases):
+            values = np.array([store.rows[(pi, ci, r)].get(tgt.kpi, np.nan) for r in range(n)], dtype=float)
+            if np.isnan(values).all():
+                continue
+            judged += 1
+            if not tgt.reached(values, confidence):
+                ok = False
+                req = tgt.required(values, confidence)
+                estimable = estimable and req is not None
+                wanted = max(wanted, req or 0)
+    if judged == 0:
+        raise ValueError(f"the precision target's KPI {tgt.kpi!r} is undefined (NaN) in every policy and case")
+    return ok, wanted if estimable else None
+
+
+def _half_widths(summary: pd.DataFrame, kpi: str) -> dict[str, float]:
+    s = summary[summary["kpi"] == kpi]
+    return {f"{r['policy']}/{r['case']}": float(r["half_width"]) for r in s.to_dict("records")}
+
+
+def _kpis_frame(rows: Sequence[Row]) -> pd.DataFrame:
+    cols = [*ID_COLUMNS, *_kpi_columns(rows), *(["events"] if any("events" in r for r in rows) else [])]
+    return pd.DataFrame(list(rows), columns=cols)
+
+
+def _extra_frames(tables: dict[str, list[Row]], baseline: str
+                  ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    from simsop.report.extract import FORECAST_KEYS, PLAN_KEYS, average_replications
+
+    plan = fc = shocks = None
+    if tables.get("plan"):
+        plan = average_replications([pd.DataFrame(tables["plan"])], PLAN_KEYS)
+    if tables.get("forecast"):
+        fc = average_replications([pd.DataFrame(tables["forecast"])], FORECAST_KEYS)
+    if tables.get("shocks"):
+        # The same shocks happen to every policy in replication i (common random numbers): list them once.
+        df = pd.DataFrame(tables["shocks"])
+        shocks = df[df["policy"] == baseline].drop(columns=["policy"]).reset_index(drop=True)
+    return plan, fc, shocks
+
+
+def _records(df: pd.DataFrame) -> list[Row]:
+    """The rows of a frame as dicts of Python scalars."""
+    return [{str(k): _plain(v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+def _summary_json(exp: Experiment, design: Design) -> dict[str, Any]:
+    """summary.json: the statistics nested as policy -> case -> KPI, and paired differences case -> policy."""
+    nested: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in _records(exp.summary):
+        nested.setdefault(r.pop("policy"), {}).setdefault(r.pop("case"), {})[r.pop("kpi")] = r
+    paired: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in _records(exp.paired):
+        r.pop("baseline")
+        paired.setdefault(r.pop("case"), {}).setdefault(r.pop("policy"), {})[r.pop("kpi")] = r
+    effects: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in _records(exp.case_effects):
+        r.pop("baseline_case")
+        effects.setdefault(r.pop("policy"), {}).setdefault(r.pop("case"), {})[r.pop("kpi")] = r
+    return {
+        "scenario": design.scenario.name, "seed": exp.seed, "replications": exp.replications,
+        "confidence": design.confidence, "policies": exp.policies, "baseline": exp.baseline,
+        "cases": exp.cases, "baseline_case": exp.baseline_case, "warmup": design.scenario.warmup,
+        "suggested_warmup": exp.suggested_warmup, "suggested_warmup_by_group": exp.suggested_warmup_by_group,
+        "precision": exp.precision,
+        "summary": nested, "paired": paired, "case_effects": effects,
+    }

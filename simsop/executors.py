@@ -1,0 +1,162 @@
+"""Where replications run: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor is used through ``concurrent.futures``: ``serial`` is ``None`` (run here, in order),
+``process`` a :class:`~concurrent.futures.ProcessPoolExecutor`, ``dask`` the executor of a
+``dask.distributed.Client`` (``Client.get_executor()``). Results never depend on which one ran them: the
+caller sorts what comes back and never relies on completion order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+EXECUTORS = ("serial", "process", "dask")
+LOCAL = "local"  # --dask-scheduler value that starts a local Dask cluster
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ExecutorError(RuntimeError):
+    """An executor cannot be started (unknown name, Dask not installed, scheduler unreachable)."""
+
+
+def default_jobs() -> int:
+    """Cores this process may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it keeps the finished replications and cancels the rest. A worker
+    # dying of its own KeyboardInterrupt would only break the pool on the way.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Pool:
+    """An open executor and how many tasks it runs at once (to size batches)."""
+
+    def __init__(self, kind: str, executor: Executor | None, workers: int) -> None:
+        self.kind = kind
+        self.executor = executor
+        self.workers = max(1, workers)
+
+
+@contextmanager
+def open_pool(kind: str, jobs: int | None = None, address: str | None = None) -> Iterator[Pool]:
+    """Start an executor by name and close it on exit (cancelling what has not started on an error).
+
+    Args:
+        kind: ``serial``, ``process`` or ``dask``.
+        jobs: worker processes for ``process`` and for a local Dask cluster (default: all cores); ignored
+            for a remote Dask scheduler, whose workers are counted instead.
+        address: the Dask scheduler (``tcp://host:8786``) or ``local`` (default) to start a local cluster.
+
+    Raises:
+        ExecutorError: an unknown kind, Dask not installed, or a scheduler that cannot be reached.
+    """
+    if kind == "serial":
+        yield Pool(kind, None, 1)
+    elif kind == "process":
+        n = jobs or default_jobs()
+        ex = ProcessPoolExecutor(max_workers=n, initializer=_ignore_sigint)
+        try:
+            yield Pool(kind, ex, n)
+        except BaseException:
+            ex.shutdown(wait=True, cancel_futures=True)
+            raise
+        ex.shutdown(wait=True)
+    elif kind == "dask":
+        with _dask_pool(jobs, address) as pool:
+            yield pool
+    else:
+        raise ExecutorError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")
+
+
+@contextmanager
+def _dask_pool(jobs: int | None, address: str | None) -> Iterator[Pool]:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ExecutorError("the dask executor needs Dask: pip install 'simsop[dask]'") from None
+    cluster = None
+    try:
+        if address in (None, "", LOCAL):
+            # One single-threaded worker process per job: simulations hold the GIL.
+            # Cancelled tasks on an interrupt are expected: keep Dask's warnings about them off the screen.
+            cluster = LocalCluster(n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise ExecutorError(f"cannot connect to the Dask scheduler {address!r}: {exc}") from None
+    try:
+        workers = sum(client.nthreads().values()) or (jobs or 1)
+        # pure=False: do not hash the scenario into a task key on every submit (results are pure anyway).
+        ex = client.get_executor(pure=False)
+        try:
+            yield Pool("dask", ex, workers)
+        except BaseException:
+            ex.shutdown(wait=False)
+            raise
+        ex.shutdown(wait=True)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_tasks(pool: Pool, fn: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[T, R], None]) -> None:
+    """Run ``fn(task)`` for every task and hand each result to ``on_result(task, result)`` in this process.
+
+    Results come in completion order (in task order when serial). If ``fn`` or ``on_result`` raises (a
+    KeyboardInterrupt included), the tasks not started are cancelled and the exception propagates; the
+    results already handed over stay handed over.
+    """
+    if pool.executor is None:
+        for task in tasks:
+            on_result(task, fn(task))
+        return
+    futures: dict[Future[R], T] = {pool.executor.submit(fn, t): t for t in tasks}
+    try:
+        for fut in as_completed(futures):
+            on_result(futures[fut], fut.result())
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+
+
+# ---------------------------------------------------------------------------------------------- legacy API
+
+
+@contextmanager
+def open_executor(kind: str, jobs: int | None = None, address: str | None = None) -> Iterator[Executor | None]:
+    """An executor by name; ``serial`` yields None (run in this process)."""
+    with open_pool(kind, jobs, address) as pool:
+        yield pool.executor
+
+
+def submit_all(executor: Executor | None, fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]],
+               on_result: Callable[[Any], None]) -> None:
+    """Run ``fn(*task)`` for every task, serially or on the executor; results in completion order."""
+    if executor is None:
+        for task in tasks:
+            on_result(fn(*task))
+        return
+    futures = [executor.submit(fn, *task) for task in tasks]
+    try:
+        for fut in as_completed(futures):
+            on_result(fut.result())
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise

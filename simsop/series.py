@@ -1,0 +1,180 @@
+"""Daily series of one replication, the bullwhip ratios drawn from them, and quantile bands across replications.
+
+A replication's records are large (every order line, every shipment); the experiment runner keeps only these
+few arrays of one value per day, computed inside the worker, so that quantile bands over hundreds of
+replications fit in memory. Series (all of length ``horizon``, day ``d`` = the day starting at time ``d``):
+
+* ``on_hand``: network stock at the end of the day (units, every warehouse);
+* ``backlog``: customer backlog at the end of the day (units, every warehouse);
+* ``demand``: units customers ordered that day; ``shipments``: units shipped to customers that day;
+* ``orders_<warehouse>``: units of replenishment orders the warehouse placed that day (whatever the source);
+* ``production``: units the factories made that day (rate factories: regular + overtime used; line
+  factories: the good and scrapped output of jobs finished that day);
+* ``planned_production``: units the S&OP plan told the factories to make that day (NaN without a plan);
+* ``capacity_load``: rate factories' output over their regular capacity that day (a fraction; NaN on a day
+  without regular capacity).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from simsop.model.records import Records
+
+__all__ = ["BAND_COLUMNS", "BASE_SERIES", "bands", "bullwhip", "daily_series", "incoming_demand", "per_day"]
+
+BASE_SERIES = ("on_hand", "backlog", "demand", "shipments", "production", "planned_production", "capacity_load")
+BAND_COLUMNS = ("p5", "p25", "p50", "p75", "p95", "mean")
+_QUANTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+
+
+def per_day(times: np.ndarray, qty: np.ndarray, horizon: int) -> np.ndarray:
+    """Sum ``qty`` by the day each ``time`` falls in; times at or after the horizon are dropped."""
+    out = np.zeros(horizon)
+    if len(times):
+        day = np.floor(np.asarray(times, dtype=float)).astype(np.int64)
+        ok = (day >= 0) & (day < horizon)
+        out += np.bincount(day[ok], weights=np.asarray(qty, dtype=float)[ok], minlength=horizon)[:horizon]
+    return out
+
+
+def _line_times(rec: Records) -> np.ndarray:
+    """Placement time of every order line."""
+    return rec.orders["time"].astype(float)[rec.lines["order_id"].astype(int)] if len(rec.lines) else np.empty(0)
+
+
+def incoming_demand(rec: Records) -> dict[str, np.ndarray]:
+    """Units each warehouse was asked for per day: its customers' order lines plus other warehouses' orders on it.
+
+    The demand a stage sees is what its own replenishment orders are compared with in :func:`bullwhip`.
+    """
+    m = rec.meta
+    H = m.horizon
+    l_time = _line_times(rec)
+    l_wh = rec.orders["warehouse"].astype(int)[rec.lines["order_id"].astype(int)] if len(rec.lines) else np.empty(0)
+    l_qty = rec.lines["qty"].astype(float)
+    ro = rec.replenishments
+    r_src, r_time, r_qty = ro["source"].astype(int), ro["time"].astype(float), ro["qty"].astype(float)
+    out = {}
+    for w, name in enumerate(m.warehouses):
+        site = m.sites.index(name)
+        cust = l_wh == w
+        internal = r_src == site
+        out[name] = per_day(l_time[cust], l_qty[cust], H) + per_day(r_time[internal], r_qty[internal], H)
+    return out
+
+
+def _production(rec: Records, H: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Units made per day by every factory, by the rate factories alone, and their regular capacity per day."""
+    fd = rec.factory_days
+    day = fd["day"].astype(float)
+    rate_made = per_day(day, fd["regular_used"].astype(float) + fd["overtime_used"].astype(float), H)
+    regular = per_day(day, fd["regular_capacity"].astype(float), H)
+    made = rate_made
+    # Line factories record no factory day: count their finished jobs (good + scrap) on the day they end.
+    rate = set(fd["factory"].astype(int).tolist())
+    ps, pf = rec.production_started, rec.production_finished
+    if len(pf):
+        factory_of = dict(zip(ps["job_id"].tolist(), ps["factory"].tolist(), strict=True))
+        lines_mode = np.array([factory_of.get(j, -1) not in rate for j in pf["job_id"].tolist()], dtype=bool)
+        if lines_mode.any():
+            out = pf["good"].astype(float) + pf["scrap"].astype(float)
+            made = rate_made + per_day(pf["time"].astype(float)[lines_mode], out[lines_mode], H)
+    return made, rate_made, regular
+
+
+def daily_series(rec: Records) -> dict[str, np.ndarray]:
+    """The daily series of one replication (see the module docstring), each an array of length ``horizon``."""
+    m = rec.meta
+    H = m.horizon
+    snap = rec.snapshots
+    l_time = _line_times(rec)
+    l_qty = rec.lines["qty"].astype(float)
+    shipped = rec.shipped
+    made, rate_made, regular = _production(rec, H)
+    pp = rec.planned_production
+    planned = per_day(pp["day"].astype(float), pp["qty"].astype(float), H) if len(pp) else np.full(H, np.nan)
+    # Line factories have no regular capacity per day: the load is that of the rate factories alone.
+    load = np.full(H, np.nan)
+    np.divide(rate_made, regular, out=load, where=regular > 0)
+    out: dict[str, np.ndarray] = {
+        "on_hand": snap.on_hand[:H].sum(axis=1),
+        "backlog": snap.backlog[:H].sum(axis=1),
+        "demand": per_day(l_time, l_qty, H),
+        "shipments": per_day(shipped["time"].astype(float), shipped["qty"].astype(float), H),
+        "production": made,
+        "planned_production": planned,
+        "capacity_load": load,
+    }
+    ro = rec.replenishments
+    r_wh, r_time, r_qty = ro["warehouse"].astype(int), ro["time"].astype(float), ro["qty"].astype(float)
+    for w, name in enumerate(m.warehouses):
+        sel = r_wh == w
+        out[f"orders_{name}"] = per_day(r_time[sel], r_qty[sel], H)
+    return out
+
+
+def _periods(x: np.ndarray, start: int, period: int) -> np.ndarray:
+    """Sums over whole periods of ``period`` days from ``start`` (a trailing partial period is dropped)."""
+    y = x[start:]
+    k = len(y) // period
+    return y[: k * period].reshape(k, period).sum(axis=1)
+
+
+def bullwhip(rec: Records, series: Mapping[str, np.ndarray] | None = None, warmup: int | None = None,
+             period: int = 7) -> dict[str, float]:
+    """Bullwhip ratio of each warehouse: variance of its replenishment orders over that of the demand it sees.
+
+    Both are summed over periods of ``period`` days (weekly by default, so that a weekly review is not taken
+    for amplification) from the warm-up on; the demand a warehouse sees is its customers' order lines plus
+    the orders of warehouses it supplies (:func:`incoming_demand`). Above 1, the stage amplifies variability.
+
+    With factories, ``bullwhip_production`` is the variance of the units made over that of customer demand.
+
+    Returns:
+        ``{"bullwhip_<warehouse>": ratio, "bullwhip_production": ratio}``; NaN when the demand does not vary
+        or fewer than two periods remain after the warm-up.
+    """
+    if period < 1:
+        raise ValueError(f"period must be >= 1 day, got {period}")
+    m = rec.meta
+    start = m.warmup if warmup is None else warmup
+    s = daily_series(rec) if series is None else series
+    demand = incoming_demand(rec)
+    out: dict[str, float] = {}
+    for name in m.warehouses:
+        o = _periods(np.asarray(s[f"orders_{name}"], dtype=float), start, period)
+        d = _periods(demand[name], start, period)
+        ratio = float("nan")
+        if len(d) >= 2:
+            vd = float(d.var(ddof=1))
+            if vd > 0:
+                ratio = float(o.var(ddof=1)) / vd
+        out[f"bullwhip_{name}"] = ratio
+    # The plants' side: how much more production varies than customer demand (production smoothing). Under
+    # an S&OP plan the plants make what the plan says rather than what the warehouses order.
+    if m.factories:
+        made = _periods(np.asarray(s["production"], dtype=float), start, period)
+        dem = _periods(np.asarray(s["demand"], dtype=float), start, period)
+        vd = float(dem.var(ddof=1)) if len(dem) >= 2 else 0.0
+        out["bullwhip_production"] = float(made.var(ddof=1)) / vd if vd > 0 else float("nan")
+    return out
+
+
+def bands(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Across-replication quantiles (P5, P25, P50, P75, P95; numpy's linear method) and mean of each day.
+
+    Args:
+        matrix: (replications, days); NaNs are skipped, a day that is NaN everywhere gives NaN.
+    """
+    arr = np.asarray(matrix, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise ValueError(f"matrix must have shape (replications, days) with >= 1 row, got {arr.shape}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days (e.g. no plan) are expected
+        q = np.nanpercentile(arr, _QUANTILES, axis=0)
+        mean = np.nanmean(arr, axis=0)
+    return {**{c: q[i] for i, c in enumerate(BAND_COLUMNS[:-1])}, "mean": mean}
