@@ -66,6 +66,12 @@ def validate(files: tuple[str, ...]) -> None:
     bad = 0
     for f in files:
         try:
+            if _is_stress_file(f):
+                from simsop.shocks import load_stress
+
+                base, cases = load_stress(f)
+                click.echo(f"{f}: ok (stress file over {base.name!r}: {len(cases)} shock cases)")
+                continue
             sc = load_scenario(f)
         except ScenarioError as exc:
             click.echo(str(exc), err=True)
@@ -76,6 +82,18 @@ def validate(files: tuple[str, ...]) -> None:
                    f"{len(sc.suppliers)} suppliers, {len(sc.lanes)} lanes; {sc.horizon} days)")
     if bad:
         sys.exit(2)
+
+
+def _is_stress_file(path: str) -> bool:
+    """A stress file overlays a base scenario (a top-level ``base:`` key)."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # load_scenario reports it properly
+    return isinstance(data, dict) and "base" in data
 
 
 @main.command()
@@ -95,48 +113,447 @@ def schema(out: str | None) -> None:
         click.echo(text, nl=False)
 
 
-@main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-n", "--replications", type=click.IntRange(min=1), help="Replications (default: the scenario's).")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed (default: the scenario's).")
-@click.option("--out", type=click.Path(file_okay=False), help="Result folder (default: results/<name>/<time>).")
-@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
-@click.option("--executor", type=click.Choice(["serial", "process"]), default="process", show_default=True)
-@click.option("--no-report", is_flag=True, help="Do not write report.html and figures/ at the end.")
-def run(file: str, replications: int | None, seed: int | None, out: str | None, jobs: int | None,
-        executor: str, no_report: bool) -> None:
-    """Simulate FILE over many random futures and print its KPIs with 95% confidence intervals."""
+# ---------------------------------------------------------------------------------------------- experiments
+
+
+def _experiment_options(f: Any) -> Any:
+    """The options `run`, `compare` and `stress` share."""
+    options = [
+        click.option("-n", "--replications", type=click.IntRange(min=1),
+                     help="Replications per policy and case (default: the scenario's); the maximum with "
+                          "--target-ci."),
+        click.option("--seed", type=click.IntRange(min=0), help="Seed (default: the scenario's)."),
+        click.option("--target-ci", "target_ci", metavar="KPI:REL|KPI:abs=X",
+                     help="Sequential mode: add replications until the 95% CI of KPI is narrower than REL "
+                          "of its mean (profit:0.01) or X units (otif:abs=0.005), up to --replications."),
+        click.option("--out", type=click.Path(file_okay=False),
+                     help="Result folder (default: results/<name>/<time>)."),
+        click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores)."),
+        click.option("--executor", type=click.Choice(["serial", "process", "dask"]), default="process",
+                     show_default=True, help="Where replications run; results are identical on all three."),
+        click.option("--dask-scheduler", "dask_scheduler", metavar="ADDRESS",
+                     help="Dask scheduler address (tcp://host:8786), or 'local' (default) to start a local "
+                          "cluster; with --executor dask."),
+        click.option("--resume", type=click.Path(file_okay=False, exists=True), metavar="DIR",
+                     help="Continue an interrupted run in DIR (same inputs); ends as an uninterrupted run."),
+        click.option("--no-report", is_flag=True, help="Do not write report.html and figures/ at the end."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def _split(names: str | None) -> list[str] | None:
+    return [x.strip() for x in names.split(",") if x.strip()] if names else None
+
+
+def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[str, Any]:
+    """Options not given on the command line of a resumed run come from its manifest."""
+    if resume is None:
+        return given
+    from simsop.experiment import ResumeError, read_manifest
+
+    if out is not None and Path(out).resolve() != Path(resume).resolve():
+        _fail("give --resume DIR without --out (the run continues in DIR)")
+    try:
+        man = read_manifest(resume)
+    except ResumeError as exc:
+        _fail(str(exc))
+    from_manifest = {"replications": man.get("max_replications"), "seed": man.get("seed"),
+                     "target_ci": man.get("target_ci"), "policies": man.get("policies"),
+                     "baseline": man.get("baseline")}
+    return {k: (from_manifest.get(k) if v is None else v) for k, v in given.items()}
+
+
+def _fail(message: str, code: int = 2) -> Any:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
+    """run_experiment with a progress bar (replications done, time left); errors become messages."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    from simsop.experiment import run_replications, summarize_kpis
-    from simsop.kpi import KPI_NAMES
-    from simsop.results import (
-        atomic_write_csv,
-        atomic_write_json,
-        default_run_dir,
-        manifest,
-    )
-    from simsop.scenario import scenario_hash
+    from simsop.executors import ExecutorError
+    from simsop.experiment import ResumeError, run_experiment
+    from simsop.scenario import ScenarioError
 
-    sc = _load(file)
-    n = replications or sc.replications
-    s = sc.seed if seed is None else seed
     console = Console(stderr=True)
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(f"{sc.name}", total=n)
-        rows = run_replications(sc, n, s, executor=executor, jobs=jobs,
-                                progress=lambda k: bar.advance(task, k))
-    summary = summarize_kpis(rows, KPI_NAMES)
-    run_dir = Path(out) if out else default_run_dir(sc.name)
-    atomic_write_csv(run_dir / "kpis.csv", rows)
-    atomic_write_json(run_dir / "summary.json", summary)
-    atomic_write_json(run_dir / "manifest.json", manifest(file, scenario_hash(sc), s, n,
-                                                         {"scenario": sc.name, "executor": executor}))
-    _print_table(sc.name, n, s, summary)
+    first = True
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def update(done: int, total: int) -> None:
+                nonlocal first
+                if first:  # replications found on resume are not speed: start the time-left estimate here
+                    bar.reset(task, total=total, completed=done)
+                    first = False
+                else:
+                    bar.update(task, total=total, completed=done)
+
+            return run_experiment(out=run_dir, resume=resume, progress=update, **kw)
+    except KeyboardInterrupt:
+        _fail(f"interrupted: the finished replications are kept in {run_dir}; continue with "
+              f"--resume {run_dir}", 130)
+    except (ResumeError, ExecutorError, ScenarioError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _run_dir(out: str | None, resume: str | None, name: str) -> Path:
+    from simsop.results import default_run_dir
+
+    return Path(resume or out or default_run_dir(name))
+
+
+def _precision_line(exp: Any) -> None:
+    p = exp.precision
+    if p is None:
+        return
+    state = "reached" if p["reached"] else "NOT reached (at the maximum)"
+    rounds = ", ".join(map(str, p["rounds"]))
+    click.echo(f"precision {p['target']}: {state} with {p['replications']} replications (rounds: {rounds})")
+
+
+def _warmup_line(exp: Any, warmup: int) -> None:
+    if exp.suggested_warmup is None:
+        return
+    by = exp.suggested_warmup_by_group
+    driver = next((f" ({g['policy']}, {k})" for g in by if g["case"] == exp.baseline_case
+                   for k, v in g.items() if k not in ("policy", "case") and v == exp.suggested_warmup), "")
+    click.echo(f"warm-up: {warmup} days cut from every KPI; MSER-5 on daily inventory and backlog suggests "
+               f"{exp.suggested_warmup} days{driver if len(exp.policies) > 1 else ''}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--policy", help="Planning policy (default: the scenario's planning.policy; 'none': no S&OP).")
+@_experiment_options
+def run(file: str, policy: str | None, replications: int | None, seed: int | None, target_ci: str | None,
+        out: str | None, jobs: int | None, executor: str, dask_scheduler: str | None, resume: str | None,
+        no_report: bool) -> None:
+    """Simulate FILE over many random futures and print its KPIs with 95% confidence intervals."""
+    sc = _load(file)
+    opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
+                            policies=[policy] if policy else None)
+    pol = (opts["policies"] or [sc.planning.policy])[0]
+    run_dir = _run_dir(out, resume, sc.name)
+    exp = _run_experiment(sc.name, run_dir, resume is not None, scenario=sc, policies=[pol],
+                          replications=opts["replications"], seed=opts["seed"], target=opts["target_ci"],
+                          executor=executor, jobs=jobs, dask_scheduler=dask_scheduler, scenario_file=file,
+                          info={"policy": pol})
+    _print_table(sc.name if pol == sc.planning.policy else f"{sc.name} ({pol})", exp.replications, exp.seed,
+                 exp.summary_of())
+    _precision_line(exp)
+    _warmup_line(exp, sc.warmup)
     click.echo(f"results: {run_dir}")
     _report_at_end(run_dir, no_report)
+
+
+def _default_policies(sc: Any) -> list[str]:
+    """Every built-in policy but ``replay`` (it needs a decisions file) unless the scenario uses it."""
+    from simsop.planning.policy import available_policies
+
+    return [p for p in available_policies() if p != "replay" or sc.planning.policy == "replay"]
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--policies", help="Comma-separated policies (default: every built-in one but replay).")
+@click.option("--baseline", help="The policy the others are compared with (default: the first).")
+@_experiment_options
+def compare(file: str, policies: str | None, baseline: str | None, replications: int | None, seed: int | None,
+            target_ci: str | None, out: str | None, jobs: int | None, executor: str, dask_scheduler: str | None,
+            resume: str | None, no_report: bool) -> None:
+    """Compare planning policies on FILE over the same random futures: every KPI with its 95% CI, and each
+    policy's paired difference from the baseline (▲/▼ in bold when significant)."""
+    sc = _load(file)
+    opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
+                            policies=_split(policies), baseline=baseline)
+    pols = opts["policies"] or _default_policies(sc)
+    run_dir = _run_dir(out, resume, sc.name)
+    exp = _run_experiment(f"{sc.name}: {len(pols)} policies", run_dir, resume is not None, scenario=sc,
+                          policies=pols, baseline=opts["baseline"], replications=opts["replications"],
+                          seed=opts["seed"], target=opts["target_ci"], executor=executor, jobs=jobs,
+                          dask_scheduler=dask_scheduler, scenario_file=file)
+    _print_comparison(exp, exp.baseline_case, f"{sc.name}: {exp.replications} replications, seed {exp.seed}")
+    _precision_line(exp)
+    _warmup_line(exp, sc.warmup)
+    click.echo(f"results: {run_dir}")
+    _report_at_end(run_dir, no_report)
+
+
+def _stress_cases(file: str, shocks_file: str | None) -> tuple[Any, str, list[tuple[str, Any]], dict[str, Any]]:
+    """The base scenario, a run name, the (case, scenario variant) pairs, and what the manifest records.
+
+    FILE is a stress file (``base:`` plus ``shocks``/``cases``/``grid``), or a scenario: with ``--shocks`` a
+    stress file (its ``base:`` is replaced by FILE) or a list of shocks applied to it, without it the
+    scenario's own ``shocks`` as one case.
+    """
+    import yaml
+
+    from simsop.results import file_sha256
+    from simsop.scenario import ScenarioError, load_scenario
+
+    try:
+        from simsop.shocks import apply_shocks, load_stress, parse_stress
+    except ImportError:
+        _fail("simsop stress needs simsop.shocks, which this installation does not have")
+    info: dict[str, Any] = {"scenario_file": file, "stress_file": None}
+    try:
+        if shocks_file is not None:
+            data = yaml.safe_load(Path(shocks_file).read_text(encoding="utf-8"))
+            if isinstance(data, list):
+                data = {"shocks": data}
+            if isinstance(data, dict):
+                data = {**data, "base": str(Path(file).resolve()), "name": data.get("name") or Path(shocks_file).stem}
+            base, shock_cases = parse_stress(data, shocks_file, Path(shocks_file).parent)
+            name = base.name
+            info.update(stress_file=shocks_file, stress_file_sha256=file_sha256(shocks_file))
+        elif isinstance(head := yaml.safe_load(Path(file).read_text(encoding="utf-8")), dict) and "base" in head:
+            base, shock_cases = load_stress(file)
+            name = Path(file).stem
+            info.update(scenario_file=None, stress_file=file, stress_file_sha256=file_sha256(file))
+        else:
+            sc = load_scenario(file)
+            if not sc.shocks:
+                _fail(f"{file}: no shocks to stress with; give --shocks FILE, a stress file, or a scenario "
+                      "with a 'shocks' section")
+            return sc.model_copy(update={"shocks": ()}), sc.name, [("base", sc.model_copy(update={"shocks": ()})),
+                                                                   ("shocks", sc)], info
+        base_name = "no-shock" if any(c.name == "base" for c in shock_cases) else "base"
+        variants = [(base_name, base)] + [(c.name, apply_shocks(base, c.shocks, source=f"case {c.name}"))
+                                          for c in shock_cases]
+    except ScenarioError as exc:
+        _fail(str(exc))
+    except (OSError, yaml.YAMLError) as exc:
+        _fail(f"cannot read {shocks_file or file}: {exc}")
+    return base, name, variants, info
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--shocks", "shocks_file", type=click.Path(dir_okay=False, exists=True),
+              help="Shocks to apply to the scenario FILE: a stress file (shocks, cases, grid; its base is "
+                   "replaced by FILE) or a list of shocks.")
+@click.option("--policies", help="Comma-separated policies (default: the scenario's planning.policy).")
+@click.option("--baseline", help="The policy the others are compared with (default: the first).")
+@_experiment_options
+def stress(file: str, shocks_file: str | None, policies: str | None, baseline: str | None,
+           replications: int | None, seed: int | None, target_ci: str | None, out: str | None, jobs: int | None,
+           executor: str, dask_scheduler: str | None, resume: str | None, no_report: bool) -> None:
+    """Stress-test FILE: each policy without the shocks and under each shock case (same random futures), with
+    recovery time, worst OTIF, peak backlog, lost revenue, bullwhip, and the paired loss against no shock."""
+    base, name, variants, info = _stress_cases(file, shocks_file)
+    opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
+                            policies=_split(policies), baseline=baseline)
+    pols = opts["policies"] or [base.planning.policy]
+    run_dir = _run_dir(out, resume, name)
+    exp = _run_experiment(f"{name}: {len(pols)} policies x {len(variants)} cases", run_dir, resume is not None,
+                          scenario=base, policies=pols, cases=variants, baseline=opts["baseline"],
+                          replications=opts["replications"], seed=opts["seed"], target=opts["target_ci"],
+                          executor=executor, jobs=jobs, dask_scheduler=dask_scheduler,
+                          scenario_file=info.pop("scenario_file"), info=info)
+    _print_stress(exp, f"{name}: {exp.replications} replications, seed {exp.seed}")
+    _precision_line(exp)
+    click.echo(f"results: {run_dir}")
+    _report_at_end(run_dir, no_report)
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+KPI_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Service", ("otif", "otif_line", "fill_rate", "cycle_service_level", "avg_backlog", "max_backlog",
+                 "avg_days_late", "lost_sales_units")),
+    ("Stock", ("avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns")),
+    ("Factories", ("utilization", "overtime_units")),
+    ("Order book", ("demand_units", "shipped_units", "orders", "avg_open_orders", "order_rate",
+                    "avg_order_cycle_time")),
+    ("Profit and loss", ("revenue", "cogs", "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost",
+                         "transport_cost", "overtime_cost", "fixed_cost", "plan_change_cost", "subcontract_cost",
+                         "labor_cost", "total_cost", "profit")),
+)
+
+
+def _grouped(kpis: list[str]) -> list[tuple[str, list[str]]]:
+    """KPIs by table: the fixed groups, then S&OP, bullwhip, shock and any other KPIs in their order."""
+    left = list(kpis)
+    out = []
+    for title, names in KPI_GROUPS:
+        got = [k for k in names if k in left]
+        out.append((title, got))
+        left = [k for k in left if k not in got]
+    for title, test in (("Bullwhip (variance of orders ÷ variance of the demand each stage sees, weekly)",
+                         lambda k: k.startswith("bullwhip_")),
+                        ("Shock", lambda k: k.startswith("shock")),
+                        ("S&OP process", lambda k: True)):
+        got = [k for k in left if test(k)]
+        out.append((title, got))
+        left = [k for k in left if k not in got]
+    return [(t, ks) for t, ks in out if ks]
+
+
+def _cell(kpi: str, s: dict[str, Any]) -> str:
+    from simsop.report.kpimeta import fmt
+
+    if not s or s.get("n", 0) == 0:
+        return "–"
+    hw = s.get("half_width")
+    return fmt(kpi, s["mean"]) + (f" ± {fmt(kpi, hw)}" if hw == hw and hw is not None else "")
+
+
+def _diff(kpi: str, d: dict[str, Any]) -> str:
+    """'Δ +1.2 [+0.4, +2.0] ▲', bold and coloured (green better, red worse) when significant."""
+    from rich.markup import escape
+
+    from simsop.report.kpimeta import fmt, info
+
+    if not d or d.get("n", 0) == 0 or d["mean_diff"] != d["mean_diff"]:
+        return ""
+    # Rounding noise (two sums of the same numbers in another order) is no difference.
+    tiny = 1e-9 * max(abs(d.get("mean_policy") or 0.0), abs(d.get("mean_baseline") or 0.0))
+
+    def bound(x: float) -> str:  # the unit is on the difference already
+        return fmt(kpi, 0.0 if abs(x) <= tiny else x, signed=True).removesuffix(" pts")
+
+    text = f"Δ {bound(d['mean_diff'])} [{bound(d['ci_low'])}, {bound(d['ci_high'])}]"
+    if not d["significant"]:
+        return f"[dim]{escape(text)}[/dim]"
+    up = d["mean_diff"] > 0
+    better = info(kpi).higher_is_better
+    color = "yellow" if better is None else ("green" if up == better else "red")
+    return f"[bold {color}]{escape(text)} {'▲' if up else '▼'}[/bold {color}]"
+
+
+def _lookup(frame: Any, **where: Any) -> dict[str, dict[str, Any]]:
+    sel = frame
+    for k, v in where.items():
+        sel = sel[sel[k] == v]
+    return {str(r["kpi"]): r for r in sel.to_dict("records")}
+
+
+def _print_comparison(exp: Any, case: str, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from simsop.report.kpimeta import info
+
+    summary = {p: _lookup(exp.summary, policy=p, case=case) for p in exp.policies}
+    paired = {p: _lookup(exp.paired, policy=p, case=case) for p in exp.policies if p != exp.baseline}
+    shown = [k for k in exp.kpi_names() if any(summary[p].get(k, {}).get("n", 0) for p in exp.policies)]
+    console = Console()
+    console.print(f"[bold]{title}[/bold] — mean ± 95% CI half-width; Δ: paired difference from "
+                  f"{exp.baseline} with its 95% CI, ▲/▼ when significant")
+    for group, kpis in _grouped(shown):
+        table = Table(title=group, title_justify="left")
+        table.add_column("KPI")
+        for p in exp.policies:
+            table.add_column(f"{p} (baseline)" if p == exp.baseline else p, justify="right")
+        for k in kpis:
+            cells = []
+            for p in exp.policies:
+                c = _cell(k, summary[p].get(k, {}))
+                if p != exp.baseline and (d := _diff(k, paired[p].get(k, {}))):
+                    c += "\n" + d
+                cells.append(c)
+            table.add_row(info(k).label, *cells)
+        console.print(table)
+
+
+STRESS_COLUMNS = (
+    ("shock_recovery_days", "Recovery days"),
+    ("shock_worst_otif", "Worst OTIF"),
+    ("shock_peak_backlog", "Peak backlog"),
+    ("shock_lost_revenue", "Lost revenue"),
+)
+
+
+def _short(kpi: str, x: float, signed: bool = False) -> str:
+    """A value in a few characters (1.48M, -138k, 97.1%), for the wide stress tables."""
+    from simsop.report.kpimeta import fmt, info
+
+    if x is None or x != x:
+        return "–"
+    if kpi.endswith("_otif"):  # shock_worst_otif, shock_window_otif: fractions, like otif
+        kpi = "otif"
+    sign = "+" if signed and x > 0 else ""
+    if info(kpi).kind != "pct" and abs(x) >= 1e6:
+        return f"{sign}{x / 1e6:.2f}M"
+    if info(kpi).kind != "pct" and abs(x) >= 1e4:
+        return f"{sign}{x / 1e3:.0f}k"
+    return fmt(kpi, x, signed=signed)
+
+
+def _short_cell(kpi: str, s: dict[str, Any]) -> str:
+    if not s or s.get("n", 0) == 0:
+        return "–"
+    hw = s.get("half_width")
+    spread = f"\n[dim]±{_short(kpi, hw).removesuffix(' pts')}[/dim]" if hw is not None and hw == hw else ""
+    return _short(kpi, s["mean"]) + spread
+
+
+def _short_diff(kpi: str, d: dict[str, Any]) -> str:
+    """A paired difference and its CI on two lines; bold, coloured and marked ▲/▼ when significant."""
+    from simsop.report.kpimeta import info
+
+    if not d or d.get("n", 0) == 0 or d["mean_diff"] != d["mean_diff"]:
+        return "–"
+    lo, hi = (_short(kpi, d[k], signed=True).removesuffix(" pts") for k in ("ci_low", "ci_high"))
+    head = _short(kpi, d["mean_diff"], signed=True)
+    if not d["significant"]:
+        return f"{head}\n[dim][{lo}, {hi}][/dim]"
+    up = d["mean_diff"] > 0
+    better = info(kpi).higher_is_better
+    color = "yellow" if better is None else ("green" if up == better else "red")
+    return f"[bold {color}]{head} {'▲' if up else '▼'}[/bold {color}]\n[{lo}, {hi}]"
+
+
+def _print_stress(exp: Any, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    base = exp.baseline_case
+    console = Console()
+    console.print(f"[bold]{title}[/bold] — mean and 95% CI half-width; Δ: paired difference from the case "
+                  f"{base!r} on the same random futures (▲/▼ when significant). Recovery: days until the "
+                  "7-day OTIF is back above its threshold for good; worst OTIF: its lowest 7-day value.")
+    table = Table(title="Shock KPIs", title_justify="left")
+    table.add_column("Policy")
+    table.add_column("Case", overflow="fold")
+    for _, label in STRESS_COLUMNS:
+        table.add_column(label, justify="right")
+    table.add_column("Δ profit", justify="right")
+    table.add_column("Δ OTIF", justify="right")
+    for p in exp.policies:
+        for c in exp.cases:
+            s = _lookup(exp.summary, policy=p, case=c)
+            d = _lookup(exp.case_effects, policy=p, case=c) if c != base else {}
+            cells = []
+            for k, _ in STRESS_COLUMNS:
+                row = s.get(k, {})
+                cell = _short_cell(k, row)
+                if k == "shock_recovery_days" and row.get("n_nan", 0) and c != base:
+                    # NaN: OTIF was still below the threshold when the window closed.
+                    cell += f"\n{row['n_nan']} not recovered"
+                cells.append(cell)
+            cells += [_short_diff(k, d.get(k, {})) if c != base else "" for k in ("profit", "otif")]
+            table.add_row(p, c, *cells)
+    console.print(table)
+    bw = [k for k in exp.kpi_names() if k.startswith("bullwhip_")]
+    if bw:
+        t2 = Table(title="Bullwhip: variance of weekly orders ÷ variance of the demand each stage sees "
+                         "(production: units made ÷ customer demand)", title_justify="left")
+        t2.add_column("Policy")
+        t2.add_column("Case", overflow="fold")
+        for k in bw:
+            t2.add_column(k.removeprefix("bullwhip_"), justify="right")
+        for p in exp.policies:
+            for c in exp.cases:
+                s = _lookup(exp.summary, policy=p, case=c)
+                t2.add_row(p, c, *(_short_cell(k, s.get(k, {})) for k in bw))
+        console.print(t2)
 
 
 def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]]) -> None:

@@ -11,6 +11,8 @@ Definitions:
 * ``cycle_service_level``: share of replenishment cycles (review periods; a day under continuous review)
   of stocked items with customer demand, that end without backlog and without lost sales.
 * ``avg_backlog``/``max_backlog``: customer backlog units at the end of the day, summed over items.
+* ``backorder_cost``: customer backlog at each product's ``backorder_penalty`` plus backlog owed to other
+  warehouses at its ``internal_backorder_penalty`` (0 unless set, as in the Beer Game), per day.
 * ``days_of_supply``: average on-hand units over average units shipped to customers per day;
   ``inventory_turns``: annual cost of goods sold over the average inventory value.
 * ``utilization``: output over regular capacity (rate factories; above 1 with overtime) or busy line time
@@ -60,6 +62,7 @@ def product_arrays(sc: Scenario) -> dict[str, np.ndarray]:
         "holding": np.array([p.holding_per_day for p in ps]),
         "backorder": np.array([p.backorder_penalty for p in ps]),
         "lost_sale": np.array([p.lost_sale_cost for p in ps]),
+        "internal_backorder": np.array([p.internal_backorder_penalty for p in ps]),
     }
 
 
@@ -209,7 +212,8 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
     cogs = float((s_qty * prices["unit_cost"][s_prod]).sum())
     w0 = m.warmup
     holding = float((snap.on_hand[w0:] * prices["holding"][m.sku_product]).sum())
-    backorder = float((snap.backlog[w0:] * prices["backorder"][m.sku_product]).sum())
+    backorder = float((snap.backlog[w0:] * prices["backorder"][m.sku_product]).sum()
+                      + (snap.internal_backlog[w0:] * prices["internal_backorder"][m.sku_product]).sum())
     lt = lost["time"].astype(float)
     lsel = (lt >= start) & (lt < end)
     lost_prod = l_prod[lost["line_id"].astype(int)[lsel]] if len(lt) else np.empty(0, dtype=int)

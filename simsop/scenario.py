@@ -18,23 +18,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationError,
     model_validator,
 )
 
-from simsop.dists import DIST_NAMES, Deterministic, DistSpec, coerce_dist
+from simsop.dists import DIST_NAMES, Deterministic, Dist
 from simsop.planning.spec import PlanningSpec
 from simsop.shocks import SHOCK_TYPES, Shock, shock_problems
+from simsop.workshop.spec import WorkshopSpec, workshop_problems
 
-Dist = Annotated[DistSpec, BeforeValidator(coerce_dist)]
-
-POLICY_TYPES = ("none", "base_stock", "sS", "rQ", "one_for_one")
+POLICY_TYPES = ("none", "base_stock", "sS", "rQ", "one_for_one", "pass_through", "anchor_and_adjust")
 ALLOCATION_RULES = ("fcfs", "priority", "fair_share")
 _TAGS = set(DIST_NAMES) | set(POLICY_TYPES) | set(SHOCK_TYPES)
 
@@ -61,6 +60,9 @@ class Product(_Model):
     )
     backorder_penalty: NonNegativeFloat = Field(default=0.0, description="per unit backordered per day")
     lost_sale_cost: NonNegativeFloat = Field(default=0.0, description="per unit lost, beyond the lost margin")
+    internal_backorder_penalty: NonNegativeFloat = Field(
+        default=0.0, description="per unit per day a warehouse owes to a downstream warehouse (the Beer Game "
+        "charges every stage for its backlog); counted in workshop stage costs")
 
     @model_validator(mode="after")
     def _one_holding(self) -> Product:
@@ -218,12 +220,57 @@ class OneForOne(_Model):
     level: NonNegativeFloat
 
 
+class PassThrough(_Model):
+    """Order exactly what was ordered from this stock point since the last review (the Beer Game's
+    "pass the order on"), every ``review_period`` days. Demand is what customers and downstream warehouses
+    ordered, net of what customers cancelled."""
+
+    type: Literal["pass_through"]
+    review_period: int = Field(default=1, ge=1)
+    review_offset: int = Field(default=0, ge=0)
+
+
+class AnchorAndAdjust(_Model):
+    """Sterman's (1989) anchoring-and-adjustment ordering rule, every ``review_period`` days.
+
+    Expected demand L is smoothed from the demand of each review period: L = theta x demand + (1 - theta)
+    x L (``initial_expected``, default the first period's demand). With S = on hand - backlog and SL = on
+    order: order = max(0, L + alpha_s (desired_stock - S) + alpha_sl (desired_supply_line - SL)). Sterman's
+    subjects weighed the supply line less than the stock (alpha_sl < alpha_s), which amplifies orders
+    upstream (the bullwhip effect); his average estimates are theta 0.36, alpha_s 0.26, alpha_sl = 0.34 x
+    alpha_s.
+    """
+
+    type: Literal["anchor_and_adjust"]
+    theta: float = Field(default=0.36, ge=0, le=1, description="weight of the latest demand in the expectation")
+    alpha_s: NonNegativeFloat = Field(default=0.26, description="share of the stock gap ordered each period")
+    alpha_sl: NonNegativeFloat = Field(default=0.09, description="share of the supply-line gap ordered each period")
+    desired_stock: float = Field(default=0.0, description="target of on hand - backlog (units)")
+    desired_supply_line: NonNegativeFloat = Field(default=0.0, description="target of units on order")
+    initial_expected: NonNegativeFloat | None = Field(default=None, description="expected demand per period at "
+                                                      "the start (default: the first period's demand)")
+    review_period: int = Field(default=1, ge=1)
+    review_offset: int = Field(default=0, ge=0)
+
+
 PolicySpec = Annotated[
-    NoReplenishment | BaseStock | MinMax | ReorderPointQuantity | OneForOne, Field(discriminator="type")
+    NoReplenishment | BaseStock | MinMax | ReorderPointQuantity | OneForOne | PassThrough | AnchorAndAdjust,
+    Field(discriminator="type"),
 ]
 
 
 # ---------------------------------------------------------------------------------------------- sites
+
+
+class Pipeline(_Model):
+    """What is already under way at day 0, by the day it arrives (the Beer Game starts with full pipelines).
+
+    ``goods``: shipments on their way to this stock point, arriving on each day (units); ``orders``: orders
+    this stock point placed before day 0, reaching its source on each day. Both count as on order.
+    """
+
+    goods: dict[NonNegativeInt, PositiveFloat] = Field(default_factory=dict, description="day -> units")
+    orders: dict[NonNegativeInt, PositiveFloat] = Field(default_factory=dict, description="day -> units")
 
 
 class StockItem(_Model):
@@ -233,6 +280,7 @@ class StockItem(_Model):
     initial: NonNegativeFloat = 0.0
     policy: PolicySpec = Field(default_factory=lambda: NoReplenishment(type="none"))
     source: str | None = Field(default=None, description="a factory, supplier or another warehouse")
+    pipeline: Pipeline | None = Field(default=None, description="goods and orders already under way at day 0")
 
 
 class Warehouse(_Model):
@@ -325,6 +373,7 @@ class Scenario(_Model):
     lanes: tuple[Lane, ...] = ()
     planning: PlanningSpec = Field(default_factory=PlanningSpec, description="the S&OP cycle and its policy")
     shocks: tuple[Shock, ...] = Field(default=(), description="scheduled or random events overlaid on the company")
+    workshop: WorkshopSpec | None = Field(default=None, description="how teams play it (simsop workshop)")
 
     def product(self, pid: str) -> Product:
         return next(p for p in self.products if p.id == pid)
@@ -378,25 +427,44 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 
 
 def _problem_from_error(err: Mapping[str, Any]) -> Problem:
+    def _shown(value: Any) -> str:
+        """A short description of a value someone wrote, for a message."""
+        if isinstance(value, dict):
+            return "a mapping" if value else "an empty mapping"
+        if isinstance(value, list | tuple):
+            return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}" if value else "an empty list"
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+
     loc = tuple(err.get("loc", ()))
     path = _format_loc(loc)
     kind = err.get("type", "")
     msg = str(err.get("msg", ""))
+    given = err.get("input")
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
         return Problem(path, f"unknown key '{key}'{_suggest(key)}")
     if kind == "missing":
         return Problem(path, "required key is missing")
+    if kind == "invalid_key":
+        # The last part of the location is the offending key itself, not an index or a field.
+        return Problem(_format_loc(loc[:-1]), f"keys must be text, got {_shown(loc[-1] if loc else given)}")
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return Problem(path, f"unknown type {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}")
     if kind == "union_tag_not_found":
         ctx = err.get("ctx", {})
         return Problem(path, f"needs a '{ctx.get('discriminator', '').strip(chr(39))}' key")
+    if kind in ("tuple_type", "list_type"):
+        return Problem(path, f"expected a list, got {_shown(given)}")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return Problem(path, f"expected a mapping of keys, got {_shown(given)}")
+    if kind == "too_short":
+        least = err.get("ctx", {}).get("min_length", 1)
+        return Problem(path, f"expected at least {least} item{'s' if least != 1 else ''}, got {_shown(given)}")
     msg = msg.removeprefix("Value error, ")
-    given = err.get("input")
     if kind not in ("value_error", "assertion_error") and not isinstance(given, dict | list):
-        msg += f" (got {given!r})"
+        msg += f" (got {_shown(given)})"
     return Problem(path, msg)
 
 
@@ -406,7 +474,8 @@ _ALL_KEYS: set[str] = set()
 def _suggest(key: str) -> str:
     if not _ALL_KEYS:
         for m in (Scenario, Product, Customer, DemandSpec, Seasonality, Warehouse, StockItem, Factory,
-                  RateCapacity, Supplier, Lane, BaseStock, MinMax, ReorderPointQuantity, OneForOne):
+                  RateCapacity, Supplier, Lane, BaseStock, MinMax, ReorderPointQuantity, OneForOne,
+                  PassThrough, AnchorAndAdjust, Pipeline, WorkshopSpec):
             _ALL_KEYS.update(_allowed_keys(m))
     close = difflib.get_close_matches(key, sorted(_ALL_KEYS), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -420,24 +489,41 @@ def _load_empirical(node: Any, base: Path, path: str, problems: list[Problem]) -
     if isinstance(node, dict):
         if node.get("dist") == "empirical" and "file" in node and "values" not in node:
             node = dict(node)
-            fpath = base / str(node["file"])
+            if not isinstance(node["file"], str) or not node["file"]:
+                problems.append(Problem(path + ".file", f"expected the name of a CSV file (got {node['file']!r})"))
+                return node
+            column = node.get("column")
+            if column is not None and not isinstance(column, str):
+                problems.append(Problem(path + ".column", f"expected a column name (got {column!r})"))
+                return node
+            fpath = base / node["file"]
             try:
                 with fpath.open(newline="") as fh:
                     rows = list(csv.DictReader(fh))
-            except OSError as exc:
-                problems.append(Problem(path + ".file", f"cannot read {fpath}: {exc.strerror}"))
+            except (OSError, UnicodeDecodeError, csv.Error) as exc:
+                why = getattr(exc, "strerror", None) or str(exc)
+                problems.append(Problem(path + ".file", f"cannot read {fpath}: {why}"))
                 return node
             if not rows:
                 problems.append(Problem(path + ".file", f"{fpath} has no data rows"))
                 return node
-            column = node.get("column") or next(iter(rows[0]))
+            column = column or next(iter(rows[0]))
             if column not in rows[0]:
-                problems.append(Problem(path + ".column", f"{fpath} has no column {column!r}"))
+                problems.append(Problem(path + ".column", f"{fpath} has no column {column!r}; expected one of "
+                                        f"{[c for c in rows[0] if c is not None]}"))
                 return node
-            try:
-                node["values"] = [float(r[column]) for r in rows if r[column] not in ("", None)]
-            except ValueError as exc:
-                problems.append(Problem(path + ".file", f"{fpath} column {column!r}: {exc}"))
+            values: list[float] = []
+            for i, r in enumerate(rows):
+                cell = r.get(column)
+                if cell in ("", None):
+                    continue
+                try:
+                    values.append(float(cell))
+                except ValueError:
+                    problems.append(Problem(path + ".file", f"{fpath} column {column!r}, data row {i + 1}: "
+                                            f"expected a number, got {cell!r}"))
+                    return node
+            node["values"] = values
             return node
         return {k: _load_empirical(v, base, f"{path}.{k}" if path else str(k), problems) for k, v in node.items()}
     if isinstance(node, list):
@@ -567,6 +653,30 @@ def _references(sc: Scenario) -> list[Problem]:
                 probs.append(Problem(base + ".source", f"no lane from {src!r} to {w.id!r}; add one to 'lanes'"))
     probs.extend(_cycles(sc))
     probs.extend(shock_problems(sc, sc.shocks))
+    probs.extend(_pipeline_problems(sc))
+    probs.extend(workshop_problems(sc))
+    return probs
+
+
+def _pipeline_problems(sc: Scenario) -> list[Problem]:
+    """A stock item's pipeline needs a source, arrives inside the horizon, and orders nothing made to order."""
+    probs: list[Problem] = []
+    make_to_order = {f.id for f in sc.factories if f.mode == "make_to_order"}
+    for i, w in enumerate(sc.warehouses):
+        for j, it in enumerate(w.stock):
+            pl, base = it.pipeline, f"warehouses[{i}].stock[{j}].pipeline"
+            if pl is None:
+                continue
+            if it.source is None and (pl.goods or pl.orders):
+                probs.append(Problem(base, "a pipeline needs a 'source' the goods come from"))
+            for key, days in (("goods", pl.goods), ("orders", pl.orders)):
+                late = [d for d in days if d >= sc.horizon]
+                if late:
+                    probs.append(Problem(f"{base}.{key}",
+                                         f"day {late[0]} is not inside the horizon ({sc.horizon} days)"))
+            if pl.orders and it.source in make_to_order:
+                probs.append(Problem(f"{base}.orders",
+                                     f"factory {it.source!r} makes to order; it takes no stock orders"))
     return probs
 
 
@@ -574,22 +684,46 @@ def _cycles(sc: Scenario) -> list[Problem]:
     """Warehouse-to-warehouse sourcing must not loop (an order would chase itself for ever)."""
     wh_ids = {w.id for w in sc.warehouses}
     edges: dict[tuple[str, str], str] = {}
-    for w in sc.warehouses:
-        for it in w.stock:
-            if it.source in wh_ids:
+    where: dict[tuple[str, str], str] = {}
+    for i, w in enumerate(sc.warehouses):
+        for j, it in enumerate(w.stock):
+            if it.source in wh_ids and it.source != w.id:  # sourcing from itself is reported elsewhere
                 edges[(w.id, it.product)] = it.source
+                where[(w.id, it.product)] = f"warehouses[{i}].stock[{j}].source"
     for (start, p) in edges:
-        seen, node = {start}, start
+        seen, node = [start], start
         while (node, p) in edges:
             node = edges[(node, p)]
+            if node == start:
+                loop = " -> ".join([*seen, start])
+                return [Problem(where[(start, p)], f"sourcing of {p!r} loops ({loop}); expected a chain that ends "
+                                "at a factory or supplier")]
             if node in seen:
-                return [Problem("warehouses", f"sourcing of {p!r} loops through warehouse {node!r}")]
-            seen.add(node)
+                break  # a loop further up the chain: reported from one of its own warehouses
+            seen.append(node)
     return []
 
 
 def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate already-parsed data (a dict from YAML/JSON) into a Scenario, or raise ScenarioError."""
+
+    def _cascaded(err: Mapping[str, Any]) -> bool:
+        """A "too short" error pydantic adds to a list whose items failed: the list itself is long enough."""
+        if err.get("type") != "too_short":
+            return False
+        given = err.get("input")
+        return isinstance(given, list | tuple) and len(given) >= err.get("ctx", {}).get("min_length", 1)
+
+    def _huge_numbers(node: Any, path: str) -> list[tuple[str, float]]:
+        """Key paths of the numbers too large to square in floating point (|x| >= 1e150)."""
+        if isinstance(node, dict):
+            return [x for k, v in node.items() for x in _huge_numbers(v, f"{path}.{k}" if path else str(k))]
+        if isinstance(node, list):
+            return [x for i, v in enumerate(node) for x in _huge_numbers(v, f"{path}[{i}]")]
+        if isinstance(node, int | float) and not isinstance(node, bool) and abs(node) >= 1e150:
+            return [(path, node)]
+        return []
+
     if not isinstance(data, dict):
         raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
     problems: list[Problem] = []
@@ -600,7 +734,13 @@ def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None 
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, [_problem_from_error(e) for e in exc.errors()]) from None
+        errors = [e for e in exc.errors() if not _cascaded(e)] or exc.errors()
+        raise ScenarioError(source, [_problem_from_error(e) for e in errors]) from None
+    except ArithmeticError as exc:
+        # A validator computed with an absurd number (e.g. sd: 1e300 squared overflows): name the suspects.
+        huge = [Problem(p, f"number too large to compute with (got {v!r}); expected a magnitude below 1e150")
+                for p, v in _huge_numbers(data, "")]
+        raise ScenarioError(source, huge or [Problem("", f"a number is out of range: {exc}")]) from None
     problems = _references(sc)
     if problems:
         raise ScenarioError(source, problems)
@@ -621,6 +761,9 @@ def load_scenario(path: str | Path) -> Scenario:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(str(p), [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(p), [Problem("", f"cannot read the file: expected UTF-8 text, found byte "
+                                             f"0x{exc.object[exc.start]:02x} at offset {exc.start}")]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

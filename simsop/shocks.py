@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeFloat,
@@ -45,14 +44,13 @@ from pydantic import (
     model_validator,
 )
 
-from simsop.dists import Deterministic, DistSpec, coerce_dist
+from simsop.dists import Deterministic, Dist
 
 if TYPE_CHECKING:
     from simsop.model.world import World
     from simsop.scenario import Problem, Scenario
     from simsop.streams import Streams
 
-Dist = Annotated[DistSpec, BeforeValidator(coerce_dist)]
 
 # Same-instant priority of the processes that switch a shock's effects: before the snapshot (1), the
 # receipts (2) and the daily work (3) of the world, so a factory works day d at day d's capacity.

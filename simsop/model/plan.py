@@ -1,18 +1,24 @@
 """The plan board: where an S&OP plan plugs into a running world without rebuilding it.
 
 A planning process (or a test) writes production targets by factory x product x day and replaces the
-replenishment parameters of warehouse items; the factories and warehouses read them every day.
+replenishment parameters of warehouse items; the factories and warehouses read them every day. Explicit
+replenishment orders (a workshop team's decisions) are scheduled here too (``schedule_orders``).
+
+When the world is built the board also starts what the scenario says was already under way at day 0
+(stock items' ``pipeline``: goods in transit and orders on their way to the source) and binds the rules
+that read their stock point's state (``Rule.bind``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simsop.model.orders import EPS
-from simsop.model.replenishment import NoRule, make_rule
+from simsop.model.replenishment import NoRule, ScheduledRule, make_rule
 from simsop.scenario import PolicySpec
 
 if TYPE_CHECKING:
@@ -28,6 +34,68 @@ class PlanBoard:
         self.targets: dict[tuple[int, int], np.ndarray] = {}
         self.subcontract: dict[tuple[int, int], np.ndarray] = {}
         self.version = 0
+        self._start_pipelines()
+        for wh in world.warehouses:
+            for item, rule in enumerate(wh.rules):
+                rule.bind(wh, item)
+
+    def _start_pipelines(self) -> None:
+        """Put the scenario's day-0 pipelines on their way: goods to their stock point, orders to the source.
+
+        All goods are scheduled before all orders, so on a day when both arrive at a site the goods come
+        in first and the order is served from them (the Beer Game's "receive, then ship" within a week).
+        """
+        from simsop.model.world import RECEIPT  # here: the world module imports this one
+
+        w = self.world
+        goods, orders = [], []
+        for wh, spec in zip(w.warehouses, w.scenario.warehouses, strict=True):
+            for item, it in enumerate(spec.stock):
+                if it.pipeline is not None:
+                    goods += [(day, wh, item, qty) for day, qty in sorted(it.pipeline.goods.items())]
+                    orders += [(day, wh, item, qty) for day, qty in sorted(it.pipeline.orders.items())]
+        for day, wh, item, qty in goods:
+            src = wh.sources[item]
+            assert src is not None  # the scenario checks that a pipeline has a source
+            lane = w.scenario.lane(src.name, wh.name)
+            transit = lane.lead_time.mean if lane is not None else 0.0
+            sid = w.next_ship_id
+            w.next_ship_id = sid + 1
+            # It left before the run: a departure before day 0 keeps it out of every KPI window's costs.
+            w.rec_departed((sid, min(day - transit, -1.0), src.site, wh.index, wh.products[item], qty, float(day)))
+            w.units_initial += qty
+            w.units_in_transit += qty
+            wh.on_order[item] += qty
+            w.call_at(day, RECEIPT, w._arrive, (sid, wh, item, qty, None, qty))
+        for day, wh, item, qty in orders:
+            wh.on_order[item] += qty
+            w.call_at(day, RECEIPT, w._order_arrives, (wh.sources[item], wh, item, qty, None))
+
+    def schedule_orders(self, warehouse: str, product: str, orders: Mapping[int, float],
+                        fallback: PolicySpec | None = None) -> None:
+        """Place explicit replenishment orders (day -> units) for one warehouse item, before the run starts.
+
+        Each order is placed at the start of its day, like a periodic review's. On the other review days
+        the item's rule decides: ``fallback`` when given (a bot), else the rule in force (the scenario's).
+        """
+        w = self.world
+        wh = w.warehouses[w.warehouse_index(warehouse)]
+        item = wh.item_of.get(w.product_index(product))
+        if item is None:
+            raise ValueError(f"warehouse {warehouse!r} does not stock {product!r}")
+        if wh.sources[item] is None:
+            raise ValueError(f"warehouse {warehouse!r} has no source to order {product!r} from")
+        bad = {d: q for d, q in orders.items() if d < 0 or not math.isfinite(q) or q < 0}
+        if bad:
+            raise ValueError(f"scheduled orders need a day >= 0 and units >= 0, got {bad}")
+        if fallback is not None:
+            base = make_rule(fallback)
+            base.bind(wh, item)
+        else:
+            base = wh.rules[item]
+        wh.rules[item] = ScheduledRule(orders, base)
+        wh.refresh_review_lists()
+        self.version += 1
 
     def set_production(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
         """Replace the planned output of ``product`` at ``factory`` from ``start_day`` on, one value a day.
@@ -82,6 +150,7 @@ class PlanBoard:
         if item is None:
             raise ValueError(f"warehouse {warehouse!r} does not stock {product!r}")
         wh.rules[item] = make_rule(spec)
+        wh.rules[item].bind(wh, item)
         wh.refresh_review_lists()
         self.version += 1
 

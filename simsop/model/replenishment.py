@@ -3,13 +3,32 @@
 The inventory position is on hand + on order - backlog. Rules are pure (no SimPy); the warehouse decides
 when to ask them: every ``review_period`` days (periodic review), or after every demand when the review
 period is 0 (continuous review).
+
+Rules that react to demand or read more than the position (``pass_through``, ``anchor_and_adjust``) are
+bound to their stock point once the world is built (``Rule.bind``, called by the plan board). A
+:class:`ScheduledRule` places orders given in advance by day (a workshop team's decisions) and lets
+another rule decide on the other review days.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from simsop.scenario import BaseStock, MinMax, NoReplenishment, OneForOne, PolicySpec, ReorderPointQuantity
+from simsop.scenario import (
+    AnchorAndAdjust,
+    BaseStock,
+    MinMax,
+    NoReplenishment,
+    OneForOne,
+    PassThrough,
+    PolicySpec,
+    ReorderPointQuantity,
+)
+
+if TYPE_CHECKING:
+    from simsop.model.warehouse import WarehouseSite
 
 
 class Rule:
@@ -32,6 +51,9 @@ class Rule:
         """Whether a periodic review happens at the start of ``day``."""
         r = self.review_period
         return r > 0 and day >= self.review_offset and (day - self.review_offset) % r == 0
+
+    def bind(self, warehouse: WarehouseSite, item: int) -> None:
+        """Attach the rule to its stock point (before the run); rules that need only the position ignore it."""
 
 
 class NoRule(Rule):
@@ -91,6 +113,132 @@ class ReorderPointRule(Rule):
         return (math.floor((self.r - position) / self.Q) + 1) * self.Q
 
 
+class PeriodDemandRule(Rule):
+    """A periodic rule that reacts to the demand on its stock point since its last review.
+
+    Demand is read off the inventory position, which falls by exactly the units ordered from the stock
+    point (shipped or backordered, for customers or downstream warehouses) and does not move when goods
+    are received: demand since the last review = the position right after the last order - the position
+    now. Units customers cancel are not counted, and an order cut by the warehouse's capacity counts as
+    placed in full.
+    """
+
+    __slots__ = ("_after", "_item", "_wh", "last_demand")
+
+    def __init__(self, review_period: int, review_offset: int = 0) -> None:
+        if review_period < 1:
+            raise ValueError(f"{type(self).__name__} reviews periodically: review_period must be >= 1")
+        super().__init__(review_period, review_offset)
+        self._wh: WarehouseSite | None = None
+        self._item = 0
+        self._after: float | None = None
+        self.last_demand = 0.0
+
+    def bind(self, warehouse: WarehouseSite, item: int) -> None:
+        self._wh = warehouse
+        self._item = item
+        self._after = warehouse.position(item)
+
+    def observe(self, position: float) -> float:
+        """Take in the demand since the last review (the position tells it); returns it."""
+        if self._after is None:
+            raise RuntimeError(f"{type(self).__name__} is not bound to a stock point (Rule.bind)")
+        d = self._after - position
+        self.last_demand = d if d > 0 else 0.0
+        self.update(self.last_demand)
+        return self.last_demand
+
+    def update(self, demand: float) -> None:
+        """Learn from one period's demand (e.g. smooth a forecast)."""
+
+    def decide(self, position: float) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def placed(self, position: float, qty: float) -> None:
+        """``qty`` was ordered at a review that saw ``position``."""
+        self._after = position + qty
+
+    def order_qty(self, position: float) -> float:
+        self.observe(position)
+        q = self.decide(position)
+        q = q if q > 0 else 0.0
+        self.placed(position, q)
+        return q
+
+
+class PassThroughRule(PeriodDemandRule):
+    """Order what was ordered from the stock point since the last review."""
+
+    __slots__ = ()
+
+    def decide(self, position: float) -> float:
+        return self.last_demand
+
+
+class AnchorAndAdjustRule(PeriodDemandRule):
+    """Sterman's anchoring and adjustment: expected demand plus fractions of the stock and supply-line gaps."""
+
+    __slots__ = ("alpha_s", "alpha_sl", "desired_stock", "desired_supply_line", "expected", "theta")
+
+    def __init__(self, theta: float, alpha_s: float, alpha_sl: float, desired_stock: float,
+                 desired_supply_line: float, initial_expected: float | None = None, review_period: int = 1,
+                 review_offset: int = 0) -> None:
+        super().__init__(review_period, review_offset)
+        self.theta = theta
+        self.alpha_s = alpha_s
+        self.alpha_sl = alpha_sl
+        self.desired_stock = desired_stock
+        self.desired_supply_line = desired_supply_line
+        self.expected = initial_expected
+
+    def update(self, demand: float) -> None:
+        e = self.expected
+        self.expected = demand if e is None else self.theta * demand + (1.0 - self.theta) * e
+
+    def decide(self, position: float) -> float:
+        wh, i = self._wh, self._item
+        assert wh is not None and self.expected is not None  # observe() ran first
+        stock = wh.on_hand[i] - wh.bo_ext[i] - wh.bo_int[i]
+        supply_line = wh.on_order[i]
+        return (self.expected + self.alpha_s * (self.desired_stock - stock)
+                + self.alpha_sl * (self.desired_supply_line - supply_line))
+
+
+class ScheduledRule(Rule):
+    """Orders given in advance (day -> units, e.g. a workshop team's decisions) placed on their day; on the
+    other review days of ``fallback`` (the bot), the fallback decides.
+
+    A demand-reading fallback keeps observing on its review days even when the schedule orders, so that it
+    knows the demand and the orders placed when it has to take over.
+    """
+
+    __slots__ = ("_day", "fallback", "orders")
+
+    def __init__(self, orders: Mapping[int, float], fallback: Rule) -> None:
+        periodic = fallback.review_period > 0
+        super().__init__(fallback.review_period if periodic else 1, fallback.review_offset if periodic else 0)
+        self.orders = {int(d): float(q) for d, q in orders.items()}
+        self.fallback = fallback
+        self._day = -1
+
+    def due(self, day: int) -> bool:
+        self._day = day  # order_qty follows at once, on the same day
+        return day in self.orders or self.fallback.due(day)
+
+    def bind(self, warehouse: WarehouseSite, item: int) -> None:
+        self.fallback.bind(warehouse, item)
+
+    def order_qty(self, position: float) -> float:
+        day, fb = self._day, self.fallback
+        q = self.orders.get(day)
+        if q is None:
+            return fb.order_qty(position) if fb.due(day) else 0.0
+        if isinstance(fb, PeriodDemandRule) and fb.due(day):
+            fb.observe(position)
+            fb.placed(position, q)
+        return q
+
+
 def make_rule(spec: PolicySpec) -> Rule:
     """The runtime rule of a policy spec from a scenario file (or from a plan)."""
     if isinstance(spec, NoReplenishment):
@@ -103,4 +251,10 @@ def make_rule(spec: PolicySpec) -> Rule:
         return ReorderPointRule(spec.r, spec.Q, spec.review_period, spec.review_offset)
     if isinstance(spec, OneForOne):
         return OrderUpTo(spec.level, 0, 0)
+    if isinstance(spec, PassThrough):
+        return PassThroughRule(spec.review_period, spec.review_offset)
+    if isinstance(spec, AnchorAndAdjust):
+        return AnchorAndAdjustRule(spec.theta, spec.alpha_s, spec.alpha_sl, spec.desired_stock,
+                                   spec.desired_supply_line, spec.initial_expected, spec.review_period,
+                                   spec.review_offset)
     raise TypeError(f"unknown policy spec {spec!r}")  # pragma: no cover - the schema admits no other

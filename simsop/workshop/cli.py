@@ -1,0 +1,286 @@
+"""``simsop workshop``: the commands of a classroom workshop (registered on the main ``simsop`` group).
+
+Every command prints what went wrong on standard error and exits with code 2 when its input is bad (a
+decision file, a shock, a folder that is not a workshop); the workshop is then unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors(fn: F) -> F:
+    """Turn workshop, decision and scenario errors into a message and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from simsop.scenario import ScenarioError
+        from simsop.workshop.decisions import DecisionError
+        from simsop.workshop.state import WorkshopError
+
+        try:
+            return fn(*args, **kwargs)
+        except DecisionError as exc:
+            click.echo("Bad decision file(s); nothing was changed:", err=True)
+            for p in exc.problems:
+                click.echo(f"  {p}", err=True)
+            sys.exit(2)
+        except (WorkshopError, ScenarioError) as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open(folder: str) -> Any:
+    from simsop.workshop.game import Workshop
+
+    return Workshop.open(folder)
+
+
+def _period(ws: Any) -> str:
+    return "week" if ws.cfg.kind == "orders" and ws.cfg.round_days == 7 else "period"
+
+
+def _parse_yaml(text: str, what: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise click.BadParameter(f"not valid YAML/JSON: {exc}", param_hint=what) from None
+
+
+def _print_leaderboard(rows: list[dict[str, Any]], title: str, metric: str) -> None:
+    from simsop.workshop.dashboard import pct, table
+
+    def num(x: Any) -> float:
+        return float("nan") if x in (None, "", "None") else float(x)
+
+    body = [[r["rank"], r["team"], num(r["score"]), num(r["profit"]), pct(num(r["otif"])), num(r["total_cost"]),
+             r.get("bot_rounds", "")] for r in rows]
+    click.echo(table(title, ["rank", "team", f"score ({metric})", "profit", "OTIF", "total cost", "bot rounds"],
+                     body))
+
+
+@click.group()
+def workshop() -> None:
+    """Run a classroom workshop: teams decide, the simulator plays the round, a debrief shows why.
+
+    \b
+    simsop workshop new scenarios/beer_game.yaml --teams A,B,C --dir beer
+    simsop workshop decide beer --team A          (or edit beer/decisions/A.csv)
+    simsop workshop advance beer                  (plays the round for every team)
+    simsop workshop shock beer '{type: demand_spike, magnitude: 1.0, duration: 7}'
+    simsop workshop leaderboard beer
+    simsop workshop replay beer -n 20             (skill or luck: other random futures)
+    simsop workshop debrief beer                  (beer/debrief.html)
+    """
+
+
+@workshop.command("new")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--teams", required=True, help="Team names, comma-separated (e.g. A,B,C).")
+@click.option("--dir", "folder", required=True, type=click.Path(file_okay=False), help="The workshop folder to create.")
+@click.option("--seed", type=click.IntRange(min=0), help="The workshop's random future (default: the scenario's).")
+@click.option("--rounds", type=click.IntRange(min=1), help="Rounds to play (default: the scenario's / all).")
+@click.option("--roles", help="Orders games: the roles each team plays, comma-separated (default: all).")
+@click.option("--bot", help="Who decides for teams that have not: scenario, hold, a policy name, or a policy as "
+              "YAML, e.g. '{type: anchor_and_adjust, ...}'.")
+@click.option("--visibility", type=click.Choice(["none", "full"]), help="What teams see (default: the scenario's).")
+@click.option("--score", type=click.Choice(["profit", "total_cost", "otif", "fill_rate", "revenue", "gross_margin",
+                                            "avg_backlog"]), help="The leaderboard's metric (default: the scenario's).")
+@_errors
+def new(scenario: str, teams: str, folder: str, seed: int | None, rounds: int | None, roles: str | None,
+        bot: str | None, visibility: str | None, score: str | None) -> None:
+    """Create a workshop folder from SCENARIO: settings, one decision file per team, round 0's state."""
+    from simsop.workshop.game import Workshop
+
+    bot_value = _parse_yaml(bot, "--bot") if bot else None
+    ws = Workshop.create(scenario, folder, teams.split(","), seed=seed, rounds=rounds,
+                         roles=[r.strip() for r in roles.split(",") if r.strip()] if roles else None, bot=bot_value,
+                         visibility=visibility, score=score)
+    cfg = ws.cfg
+    click.echo(f"Workshop {cfg.name!r} in {folder}: {len(cfg.teams)} teams, {cfg.rounds} rounds "
+               f"({'orders' if cfg.kind == 'orders' else 'S&OP plans'}), seed {cfg.seed}, score {cfg.score.metric}, "
+               f"bot {cfg.bot}, visibility {cfg.visibility}.")
+    if cfg.kind == "orders":
+        click.echo(f"Roles: {', '.join(cfg.roles)}; each team plays {', '.join(ws.roles(ws.teams[0])) or 'none'}.")
+    click.echo(f"Teams decide with `simsop workshop decide {folder} --team NAME` or by editing "
+               f"{folder}/decisions/NAME.csv; then `simsop workshop advance {folder}`.")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@_errors
+def status(folder: str) -> None:
+    """Rounds played, who has decided the next round, shocks."""
+    ws = _open(folder)
+    s = ws.status()
+    click.echo(f"{s['name']}: {s['played']} of {s['rounds']} rounds played; "
+               + (f"next round {s['next_round']}" if s["next_round"] else "the workshop is over")
+               + f"; visibility {s['visibility']}; score {s['score']}; bot {s['bot']}")
+    for team, what in s["decided"].items():
+        click.echo(f"  team {team}: {what}")
+    for sh in s["shocks"]:
+        click.echo(f"  shock {sh.get('name')}: {sh.get('type')} from day {sh.get('start', sh.get('window'))}")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False), default=".")
+@click.option("--team", required=True, help="The team.")
+@_errors
+def show(folder: str, team: str) -> None:
+    """Print a team's dashboard (what it sees before deciding the next round)."""
+    from simsop.workshop.dashboard import render
+
+    ws = _open(folder)
+    click.echo(render(ws.dashboard(team), _period(ws)))
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False), default=".")
+@click.option("--team", required=True, help="The team deciding.")
+@click.option("--role", "roles", multiple=True, help="Orders games: decide only these roles (repeat the option).")
+@click.option("--by", type=click.Choice(["family", "product"]), help="Plan games: plan families or products "
+              "(default: families when there are fewer families than products).")
+@_errors
+def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> None:
+    """Show TEAM's dashboard and ask for its decisions for the next round; saves them to its decision file."""
+    from simsop.workshop.dashboard import render
+    from simsop.workshop.state import WorkshopError
+
+    ws = _open(folder)
+    ws._need_team(team)
+    if ws.over:
+        raise WorkshopError(f"the workshop is over: all {ws.cfg.rounds} rounds were played")
+    d = ws.dashboard(team)
+    click.echo(render(d, _period(ws)))
+    click.echo("")
+    k = ws.played + 1
+    values: dict[Any, Any] = {}
+    if ws.cfg.kind == "orders":
+        mine = ws.roles(team)
+        bad = [r for r in roles if r not in mine]
+        if bad:
+            raise WorkshopError(f"team {team} does not play {bad[0]!r} (it plays {', '.join(mine)})")
+        for role in roles or mine:
+            st = d["stages"][role]
+            values[role] = click.prompt(f"Round {k}: order for {role} (ordered from you: {st['incoming']:g})",
+                                        type=click.FloatRange(min=0), default=st["incoming"])
+    else:
+        fams = d["families"]
+        n_products = len(d["products"])
+        by = by or ("family" if len(fams) < n_products else "product")
+        items = fams if by == "family" else d["products"]
+        b = d["buckets"][0]
+        for item, row in items.items():
+            plan, fc = row["plan_in_force"][0], row["forecast"][0]
+            default = plan if plan is not None else (round(fc) if fc == fc else 0)
+            values[(item.strip(), b["bucket"])] = click.prompt(
+                f"Round {k}: production of {item.strip()} in bucket {b['bucket']} (days {b['start']}-"
+                f"{b['start'] + b['days'] - 1}; forecast {row['forecast'][0]:g})",
+                type=click.FloatRange(min=0), default=default)
+    ws.submit(team, values)
+    click.echo(f"Saved team {team}'s decisions for round {k} to {ws.decisions_path(team)}.")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@_errors
+def advance(folder: str) -> None:
+    """Play the next round for every team (a team that has not decided gets the bot's decision)."""
+    ws = _open(folder)
+    out = ws.advance()
+    for w in out["warnings"]:
+        click.echo(f"warning: {w}", err=True)
+    a, b = out["counted"]
+    _print_leaderboard(out["leaderboard"], f"Leaderboard after round {out['round']} of {out['rounds']} "
+                       f"(counted to day {b - 1}; this round counted days {a}-{b - 1}):" if b > a else
+                       f"Leaderboard after round {out['round']} of {out['rounds']}:", ws.cfg.score.metric)
+    if out["over"]:
+        click.echo(f"The workshop is over. Debrief: simsop workshop debrief {folder}")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("shock", required=False)
+@click.option("--file", "shock_file", type=click.Path(dir_okay=False), help="Read the shock from a YAML file.")
+@_errors
+def shock(folder: str, shock: str | None, shock_file: str | None) -> None:
+    """Inject a shock before the next round, given as YAML/JSON (the `shocks:` entries of a scenario).
+
+    It starts on the next round's first day unless it says `start` or `window`. Example:
+    '{type: demand_step, magnitude: -0.3, duration: 28}'.
+    """
+    from pathlib import Path
+
+    if (shock is None) == (shock_file is None):
+        raise click.UsageError("give the shock as an argument or with --file, not both")
+    text = Path(shock_file).read_text(encoding="utf-8") if shock_file else str(shock)
+    data = _parse_yaml(text, "SHOCK")
+    if not isinstance(data, dict):
+        raise click.BadParameter("a shock is a mapping, e.g. '{type: demand_step, magnitude: 0.5}'",
+                                 param_hint="SHOCK")
+    ws = _open(folder)
+    stored = ws.inject_shock(data)
+    click.echo(f"Shock {stored['name']!r} ({stored['type']}) from day {stored.get('start', stored.get('window'))}, "
+               f"in force from round {ws.played + 1}.")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("level", type=click.Choice(["none", "full"]))
+@_errors
+def visibility(folder: str, level: str) -> None:
+    """What teams see from the next round on: none (their own roles) or full (every stage, customer demand)."""
+    ws = _open(folder)
+    ws.set_visibility(level)
+    click.echo(f"Visibility {level} from round {ws.played + 1}.")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--round", "k", type=click.IntRange(min=0), help="After this round (default: the last played).")
+@_errors
+def leaderboard(folder: str, k: int | None) -> None:
+    """Print the leaderboard (profit, OTIF, total cost; ranked by the workshop's score)."""
+    ws = _open(folder)
+    k = ws.played if k is None else k
+    _print_leaderboard(ws.leaderboard(k), f"Leaderboard after round {k} of {ws.cfg.rounds}:", ws.cfg.score.metric)
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Other random futures to replay each team's decisions against.")
+@_errors
+def replay(folder: str, replications: int) -> None:
+    """Replay every team's decisions against other random futures: how much of the ranking is skill?"""
+    from simsop.workshop.dashboard import table
+
+    ws = _open(folder)
+    out = ws.replay(replications)
+    rows = [[s["team"], s["workshop_score"], s["workshop_rank"], s["mean"], s["sd"], s["min"], s["max"],
+             s["mean_rank"], None if s["first"] is None else f"{100 * s['first']:.0f}%"] for s in out["summary"]]
+    click.echo(table(f"Score ({ws.cfg.score.metric}) over {replications} other futures, rounds 1-{out['rounds']}:",
+                     ["team", "workshop", "rank", "mean", "sd", "min", "max", "mean rank", "ranked 1st"], rows))
+    click.echo(f"rows: {ws.root / 'results' / 'replay.csv'}")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="The HTML file (default: FOLDER/debrief.html).")
+@_errors
+def debrief(folder: str, out: str | None) -> None:
+    """Write the HTML debrief: leaderboard, orders against demand, stock and backlog, cost by stage, bias."""
+    ws = _open(folder)
+    path = ws.write_debrief(out)
+    click.echo(f"debrief: {path}")

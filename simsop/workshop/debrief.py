@@ -1,0 +1,173 @@
+"""The debrief's data: per team and period, orders against demand, stock and backlog per stage, cost by
+stage, forecast bias and plan nervousness; the leaderboard; the replay against other futures.
+
+Plain data (lists and dicts) for :mod:`simsop.report.debrief`, which draws it. Each team is re-simulated
+through the last round played (the workshop's own future).
+
+Periods are the calendar's whole periods counted so far (``round_days`` blocks in an ``orders`` game: in
+the Beer Game, board weeks, each holding its deliveries, demand and the order of its round; planning
+buckets in a ``plan`` game).
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simsop.workshop.metrics import flows, metrics
+
+if TYPE_CHECKING:
+    from simsop.workshop.game import Workshop
+
+
+def _list(a: np.ndarray) -> list[float]:
+    return [round(float(x), 4) for x in a]
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return float(num / den) if den > 1e-12 else None
+
+
+def bullwhip(orders: np.ndarray, demand: np.ndarray) -> float | None:
+    """Variance of a stage's orders over the variance of customer demand, same periods (nan-free)."""
+    if len(orders) < 2:
+        return None
+    return _ratio(float(np.var(orders)), float(np.var(demand)))
+
+
+def nervousness(orders: np.ndarray) -> float | None:
+    """Mean absolute change of orders from one period to the next, over their mean."""
+    if len(orders) < 2:
+        return None
+    return _ratio(float(np.mean(np.abs(np.diff(orders)))), float(np.mean(orders)))
+
+
+def _plan_series(ws: Workshop, run: Any, edges: np.ndarray) -> dict[str, Any]:
+    """Plan games: production planned and made per bucket, forecast bias and plan nervousness per cycle."""
+    rec = run.records
+    nb = len(edges) - 1
+    pp = rec.planned_production
+    planned = np.zeros(nb)
+    if len(pp):
+        b = np.searchsorted(edges, pp["day"].astype(float), side="right") - 1
+        ok = (b >= 0) & (b < nb)
+        np.add.at(planned, b[ok], pp["qty"].astype(float)[ok])
+    fd = rec.factory_days
+    made = np.zeros(nb)
+    if len(fd):
+        b = np.searchsorted(edges, fd["day"].astype(float), side="right") - 1
+        ok = (b >= 0) & (b < nb)
+        np.add.at(made, b[ok], (fd["regular_used"] + fd["overtime_used"]).astype(float)[ok])
+    # Forecast bias of each cycle at lag 1 (the bucket after the cut-off), network total, against booked orders.
+    fc, bs = rec.forecasts, rec.bucket_sales
+    off = ws.calendar.record_offset  # records number buckets from the forecast history's start
+    actual: dict[int, float] = {}
+    for b_, u in zip(bs["bucket"].tolist(), bs["units"].tolist(), strict=True):
+        actual[int(b_) - off] = actual.get(int(b_) - off, 0.0) + float(u)
+    lag1 = fc["lag"] == 1
+    fsum: dict[tuple[int, int], float] = {}
+    for c, b_, q in zip(fc["cycle"][lag1].tolist(), fc["bucket"][lag1].tolist(), fc["consensus"][lag1].tolist(),
+                        strict=True):
+        key = (int(c), int(b_) - off)
+        fsum[key] = fsum.get(key, 0.0) + float(q)
+    bias = []
+    for (c, b_), f in sorted(fsum.items()):
+        a = actual.get(b_)
+        bias.append({"cycle": c, "bucket": b_, "forecast": round(f, 4), "actual": a,
+                     "bias": _ratio(f - a, a) if a is not None else None})
+    plan = rec.plan
+    sc = ws.scenario
+    fence = sc.planning.frozen_buckets + sc.planning.slushy_buckets
+    prod: dict[tuple[int, int], float] = {}
+    first_of: dict[int, int] = {}
+    for c, b_, q in zip(plan["cycle"].tolist(), plan["bucket"].tolist(), plan["production"].tolist(), strict=True):
+        b_ = int(b_) - off
+        prod[(int(c), b_)] = prod.get((int(c), b_), 0.0) + float(q)
+        first_of[int(c)] = min(first_of.get(int(c), b_), b_)
+    nerv = []
+    for c in sorted(first_of):
+        if c - 1 not in first_of:
+            continue
+        keys = [(c, b_) for b_ in range(first_of[c], first_of[c] + fence) if (c - 1, b_) in prod and (c, b_) in prod]
+        change = sum(abs(prod[k] - prod[(c - 1, k[1])]) for k in keys)
+        base = sum(prod[(c - 1, k[1])] for k in keys)
+        nerv.append({"cycle": c, "nervousness": _ratio(change, base)})
+    return {"planned": _list(planned), "made": _list(made), "forecast_bias": bias, "plan_nervousness": nerv}
+
+
+def debrief_data(ws: Workshop) -> dict[str, Any]:
+    """Everything the debrief shows, as plain data."""
+    cfg = ws.cfg
+    cal = ws.calendar
+    sc = ws.scenario
+    k = ws.played
+    end = cal.end(k)
+    counted = cal.account_end(k)
+    rows = ws.read_all()
+    edges = cal.edges(counted) if counted > 0 else np.asarray([0], dtype=int)
+    if cfg.kind == "orders":
+        label = "week" if cfg.round_days == 7 else "period"
+    else:
+        label = "month" if sc.planning.bucket == "month" else ("week" if sc.planning.bucket == "week" else "bucket")
+    teams: dict[str, Any] = {}
+    for team in ws.teams:
+        run = ws.run(team, [r for r in rows[team] if r.round <= k], end)
+        fl = flows(run.records, sc, end)
+        m = metrics(run.records, sc, 0, counted, fl)
+        demand = fl.per_period("demand", edges).sum(axis=0)
+        stage_names = list(cfg.roles) if cfg.kind == "orders" else list(fl.warehouses)
+        stages = {}
+        for st in stage_names:
+            i = fl.index(st)
+            placed = fl.per_period("placed", edges)[i]
+            stages[st] = {
+                "played": st in ws.roles(team) if cfg.kind == "orders" else True,
+                "orders": _list(placed), "incoming": _list(fl.per_period("incoming", edges)[i]),
+                "received": _list(fl.per_period("received", edges)[i]),
+                "on_hand": _list(fl.per_period("on_hand", edges, "last")[i]),
+                "backlog": _list(fl.per_period("backlog", edges, "last")[i]),
+                "holding_cost": round(float(fl.holding_cost[i, :counted].sum()), 4),
+                "backlog_cost": round(float(fl.backlog_cost[i, :counted].sum()), 4),
+                "bullwhip": bullwhip(placed, demand),
+                "nervousness": nervousness(placed),
+            }
+        bots = []
+        for r in range(1, k + 1):
+            try:
+                doc = ws._results(team, r)
+            except Exception:  # a missing results file costs a marker, not the debrief
+                continue
+            if any(d.get("source") == "bot" for d in doc.get("decisions", [])):
+                bots.append(r)
+        entry: dict[str, Any] = {
+            "demand": _list(demand), "stages": stages, "bot_rounds": bots,
+            "metrics": {key: m[key] for key in ("profit", "total_cost", "otif", "fill_rate", "revenue",
+                                                "holding_cost", "backlog_cost")},
+        }
+        if cfg.kind == "plan":
+            entry.update(_plan_series(ws, run, edges))
+        teams[team] = entry
+    replay = None
+    path = ws.root / "results" / "replay.csv"
+    if path.is_file():
+        from simsop.workshop.game import replay_summary
+
+        with path.open(newline="", encoding="utf-8") as fh:
+            raw = list(csv.DictReader(fh))
+        rrows = [{"replication": int(r["replication"]), "team": r["team"], "rank": int(r["rank"]),
+                  "score": float(r["score"]) if r["score"] not in ("", "None") else None} for r in raw]
+        replay = {"rows": rrows, "summary": replay_summary(rrows, ws.teams)}
+    n = len(edges) - 1
+    # Period p is shown as p + 1 (in the Beer Game: board week p + 1, whose order is round p + 1's).
+    order_x = list(range(1, n + 1))
+    return {
+        "name": cfg.name, "kind": cfg.kind, "played": k, "rounds": cfg.rounds, "seed": cfg.seed,
+        "score": {"metric": cfg.score.metric, "higher_is_better": cfg.score.higher_is_better},
+        "period": label, "periods": [int(x) for x in edges[:-1]], "period_x": list(range(1, n + 1)),
+        "order_x": order_x, "end": end,
+        "leaderboard": ws.leaderboard() if k >= 0 else [], "teams": teams, "replay": replay,
+        "shocks": [{"before_round": s.before_round, **s.shock} for s in cfg.shocks],
+        "log": [e.model_dump() for e in cfg.log], "visibility": cfg.visibility, "bot": cfg.bot,
+    }

@@ -1,0 +1,341 @@
+"""Teams' decision files: read, check against the workshop's state, and (re)write.
+
+Two formats, one row per decision, with optional ``source`` (``team`` or ``bot``: a default the workshop
+filled in) and ``team`` columns:
+
+* ``orders`` games: ``round, role, order`` (units the role orders from its supplier in that round);
+* ``plan`` games: the ``replay`` policy's format ``cycle, product|family, bucket, production
+  [, inventory_target]``, with ``cycle`` = round - 1 and ``bucket`` the absolute planning bucket (0 starts on
+  day 0), so a team's file replays with ``simsop run`` and ``planning: {policy: replay}``.
+
+Rows of played rounds are the log: they must all be there and unchanged. The next round's rows are
+optional (a team that has not decided gets the bot's decision). Every problem is reported with the file
+and line; nothing is written when a file has a problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simsop.planning.policies import Decision
+
+ORDER_COLUMNS = ("round", "role", "order", "source")
+
+
+class DecisionError(ValueError):
+    """Decision files that cannot be used; one line per problem, each naming the file and line."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    line: int
+    round: int
+    role: str
+    order: float
+    source: str = "team"
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    line: int
+    cycle: int
+    item: str
+    bucket: int
+    production: float
+    inventory_target: float | None
+    source: str = "team"
+
+    @property
+    def round(self) -> int:
+        return self.cycle + 1
+
+    def decision(self) -> Decision:
+        return Decision(self.line, self.cycle, self.item, self.bucket, self.production, self.inventory_target)
+
+
+def _number(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def read_text(path: Path, label: str) -> str:
+    """A decision file's text (a missing file reads as empty)."""
+    if not path.exists():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DecisionError([f"{label}: cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise DecisionError([f"{label}: not a UTF-8 text file"]) from None
+
+
+def _rows(text: str, label: str, required: Sequence[str],
+          problems: list[str]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and (line number, row) of a CSV text; problems for missing columns."""
+    try:
+        lines = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        problems.append(f"{label}: not a CSV file: {exc}")
+        return [], []
+    if not lines:
+        return list(required), []  # an empty (or missing) file: no decisions yet
+    header = [h.strip().lower() for h in lines[0]]
+    missing = [c for c in required if c not in header]
+    if missing:
+        problems.append(f"{label}: line 1: missing column(s) {', '.join(missing)}; found {header}")
+        return header, []
+    out = []
+    for n, cells in enumerate(lines[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            problems.append(f"{label}: line {n}: {len(cells)} values for {len(header)} columns")
+            continue
+        row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        out.append((n, row))
+    return header, out
+
+
+def _common(label: str, n: int, row: dict[str, str], team: str, problems: list[str]) -> str:
+    t = row.get("team", "")
+    if t and t != team:
+        problems.append(f"{label}: line {n}: team {t!r} in the file of team {team!r} (wrong team's file?)")
+    src = row.get("source", "") or "team"
+    if src not in ("team", "bot"):
+        problems.append(f"{label}: line {n}: source must be 'team' or 'bot', got {src!r}")
+    return src
+
+
+def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_roles: Sequence[str],
+                played: int, rounds: int, log: Mapping[tuple[int, str], float]) -> list[OrderRow]:
+    """Check the text of an ``orders`` game's decision file of one team.
+
+    Args:
+        label: how messages name the file (e.g. ``decisions/A.csv``).
+        roles: the roles the team plays; ``game_roles``: every role of the game.
+        played: rounds played so far; rows may go up to round ``played + 1``.
+        rounds: rounds in the workshop.
+        log: (round, role) -> units of the played rounds, as played.
+
+    Raises:
+        DecisionError: one line per problem.
+    """
+    problems: list[str] = []
+    _, rows = _rows(text, label, ("round", "role", "order"), problems)
+    out: list[OrderRow] = []
+    seen: dict[tuple[int, str], int] = {}
+    nxt = played + 1
+    for n, row in rows:
+        src = _common(label, n, row, team, problems)
+        r = _integer(row["round"])
+        q = _number(row["order"])
+        role = row["role"]
+        bad = False
+        if r is None or r < 1:
+            problems.append(f"{label}: line {n}: round must be a whole number >= 1, got {row['round']!r}")
+            bad = True
+        elif r > min(nxt, rounds):
+            what = (f"the workshop has {rounds} rounds" if r > rounds
+                    else f"round {r} has not started (the next round to play is {nxt})")
+            problems.append(f"{label}: line {n}: {what}")
+            bad = True
+        if role not in roles:
+            why = (f"team {team!r} does not play {role!r} (it plays {', '.join(roles)})" if role in game_roles
+                   else f"unknown role {role!r}; expected one of {', '.join(roles)}")
+            problems.append(f"{label}: line {n}: {why}")
+            bad = True
+        if q is None or q < 0:
+            problems.append(f"{label}: line {n}: order must be a number >= 0, got {row['order']!r}")
+            bad = True
+        if bad:
+            continue
+        assert r is not None and q is not None
+        key = (r, role)
+        if key in seen:
+            problems.append(f"{label}: line {n}: a second order for round {r}, role {role} (first on line {seen[key]})")
+            continue
+        seen[key] = n
+        if key in log and log[key] != q:
+            problems.append(f"{label}: line {n}: round {r} was played with order {log[key]:g} for {role}; a played "
+                            f"decision cannot change (found {q:g})")
+        out.append(OrderRow(n, r, role, q, src))
+    if not problems:
+        for r in range(1, played + 1):
+            for role in roles:
+                if (r, role) not in seen:
+                    problems.append(f"{label}: missing round {r} (role {role}): played rounds stay in the log "
+                                    f"(it was played with order {log.get((r, role), float('nan')):g})")
+    if problems:
+        raise DecisionError(problems)
+    return out
+
+
+def read_plan(text: str, label: str, team: str, products: Sequence[str], families: Mapping[str, Sequence[str]],
+              played: int, rounds: int, first_bucket: Sequence[int], plan_buckets: int,
+              log: Mapping[tuple[int, str, int], tuple[float, float | None]]) -> list[PlanRow]:
+    """Check the text of a ``plan`` game's decision file of one team (the ``replay`` format; cycle = round - 1).
+
+    Args:
+        products: products made in a factory (plannable); ``families``: family -> its plannable products.
+        first_bucket: first bucket each round may plan (index round - 1); ``plan_buckets``: how many.
+        log: (cycle, item, bucket) -> (production, inventory target) of the played rounds.
+
+    Raises:
+        DecisionError: one line per problem.
+    """
+    problems: list[str] = []
+    header, rows = _rows(text, label, ("cycle", "bucket", "production"), problems)
+    item_col = next((c for c in ("product", "family", "item") if c in header), None)
+    if rows and item_col is None:
+        problems.append(f"{label}: line 1: missing column product (or family, or item); found {header}")
+        raise DecisionError(problems)
+    out: list[PlanRow] = []
+    seen: dict[tuple[int, str, int], int] = {}
+    nxt = played + 1
+    cycles_seen: set[int] = set()
+    for n, row in rows:
+        assert item_col is not None
+        src = _common(label, n, row, team, problems)
+        c = _integer(row["cycle"])
+        b = _integer(row["bucket"])
+        q = _number(row["production"])
+        t_text = row.get("inventory_target", "")
+        t = _number(t_text) if t_text else None
+        item = row[item_col]
+        bad = False
+        if c is None or c < 0:
+            problems.append(f"{label}: line {n}: cycle must be a whole number >= 0 (round - 1), got {row['cycle']!r}")
+            bad = True
+        elif c + 1 > min(nxt, rounds):
+            what = (f"the workshop has {rounds} rounds (cycles 0 to {rounds - 1})" if c + 1 > rounds
+                    else f"cycle {c} is round {c + 1}, which has not started (the next round is {nxt}, "
+                    f"cycle {nxt - 1})")
+            problems.append(f"{label}: line {n}: {what}")
+            bad = True
+        if item not in products and item not in families:
+            problems.append(f"{label}: line {n}: unknown product or family {item!r}; expected one of "
+                            f"{', '.join([*families, *products])}")
+            bad = True
+        if q is None or q < 0:
+            problems.append(f"{label}: line {n}: production must be a number >= 0, got {row['production']!r}")
+            bad = True
+        if t_text and (t is None or t < 0):
+            problems.append(f"{label}: line {n}: inventory_target must be a number >= 0 or empty, got {t_text!r}")
+            bad = True
+        if b is None:
+            problems.append(f"{label}: line {n}: bucket must be a whole number, got {row['bucket']!r}")
+            bad = True
+        elif c is not None and 0 <= c < len(first_bucket):
+            lo = first_bucket[c]
+            if not lo <= b < lo + plan_buckets:
+                problems.append(f"{label}: line {n}: cycle {c} plans buckets {lo} to {lo + plan_buckets - 1}, "
+                                f"got bucket {b}")
+                bad = True
+        if bad:
+            continue
+        assert c is not None and b is not None and q is not None
+        key = (c, item, b)
+        if key in seen:
+            problems.append(f"{label}: line {n}: a second row for cycle {c}, {item}, bucket {b} (first on line "
+                            f"{seen[key]})")
+            continue
+        seen[key] = n
+        cycles_seen.add(c)
+        if c < played and key in log and log[key] != (q, t):
+            problems.append(f"{label}: line {n}: cycle {c} (round {c + 1}) was played with production "
+                            f"{log[key][0]:g} of {item} in bucket {b}; a played decision cannot change (found {q:g})")
+        out.append(PlanRow(n, c, item, b, q, t, src))
+    for (c, item, b), n in seen.items():
+        for fam, members in families.items():
+            if item == fam:
+                both = [p for p in members if (c, p, b) in seen]
+                if both:
+                    problems.append(f"{label}: line {n}: family {fam} and its product {both[0]} both planned for "
+                                    f"cycle {c}, bucket {b}; give one or the other")
+    if not problems:
+        for key in log:
+            if key[0] < played and key not in seen:
+                c, item, b = key
+                problems.append(f"{label}: missing round {c + 1} (cycle {c}: {item}, bucket {b}): played rounds stay "
+                                "in the log")
+        for c in range(played):
+            if c not in cycles_seen and not any(k[0] == c for k in log):
+                problems.append(f"{label}: missing round {c + 1} (cycle {c}): played rounds stay in the log")
+    if problems:
+        raise DecisionError(problems)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def _line(values: Sequence[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return buf.getvalue()
+
+
+def fmt(x: float | None) -> str:
+    """A quantity as written to a decision file: integers without a decimal point, others exactly."""
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def header_line(kind: str, item_col: str = "family") -> str:
+    if kind == "orders":
+        return _line(ORDER_COLUMNS)
+    return _line(("cycle", item_col, "bucket", "production", "inventory_target", "source"))
+
+
+def replace_rows(text: str, drop_lines: set[int], new_rows: Sequence[Mapping[str, Any]], header: str) -> str:
+    """The file's text without the given lines (1-based, not the header), with ``new_rows`` appended.
+
+    Lines are kept verbatim (a team's own formatting and order stay). New rows are dicts with the keys of
+    ``header``; ``item`` goes to the file's product/family/item column, and a missing column that a row
+    needs (e.g. ``source``) is added to the header.
+    """
+    lines = text.splitlines(keepends=True) if text.strip() else []
+    if not lines:
+        lines = [header]
+    cols = _header_cols(lines[0])
+    item_col: str | None = next((c for c in ("product", "family", "item") if c in cols), None)
+    kept = [ln for i, ln in enumerate(lines, start=1) if i == 1 or i not in drop_lines]
+    kept = [ln if ln.endswith("\n") else ln + "\n" for ln in kept]
+    for row in new_rows:
+        values = dict(row)
+        if "item" in values:
+            col: str = item_col if item_col is not None else next(
+                c for c in ("product", "family", "item") if c in _header_cols(header))
+            values[col] = values.pop("item")
+        missing_cols = [k for k, v in values.items() if k not in cols and v not in ("", None)]
+        if missing_cols:
+            cols += missing_cols
+            kept[0] = _line(cols)
+        kept.append(_line([values.get(c, "") for c in cols]))
+    return "".join(kept)
+
+
+def _header_cols(header: str) -> list[str]:
+    return [h.strip().lower() for h in next(csv.reader([header]), [])]

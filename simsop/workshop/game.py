@@ -1,0 +1,734 @@
+"""The workshop: a folder of files, and the operations the facilitator and the teams run on it.
+
+::
+
+    ws = Workshop.create("scenarios/beer_game.yaml", "beer", teams=["A", "B", "C"])
+    ws.dashboard("A")                      # what team A sees before deciding round 1
+    ws.submit("A", {"retailer": 8})        # or edit beer/decisions/A.csv
+    report = ws.advance()                  # plays round 1 for every team; report["leaderboard"]
+    ws.inject_shock({"type": "demand_spike", "magnitude": 1.0})   # before the next round
+    ws.replay(20)                          # each team's decisions against 20 other random futures
+    ws.write_debrief()                     # debrief.html
+
+Every operation checks all its input before it writes anything, and writes each file atomically, with
+``workshop.yaml`` last (it says how many rounds were played): a bad decision file, an impossible shock or
+a crash leaves the workshop as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simsop.results import atomic_write_json, atomic_write_text, rows_to_csv
+from simsop.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, scenario_hash
+from simsop.workshop import decisions as dec
+from simsop.workshop.dashboard import orders_dashboard, plan_dashboard
+from simsop.workshop.metrics import METRICS, flows, metrics, rank, score_of
+from simsop.workshop.sim import Calendar, TeamRun, orders_calendar, plan_calendar, run_team
+from simsop.workshop.spec import ScoreSpec, WorkshopSpec, workshop_problems
+from simsop.workshop.state import (
+    CONFIG_FILE,
+    SCENARIO_FILE,
+    TEAM_NAME,
+    LogEntry,
+    ShockEntry,
+    TeamEntry,
+    WorkshopConfig,
+    WorkshopError,
+    config_text,
+    read_config,
+)
+
+__all__ = ["DecisionError", "Workshop", "WorkshopError"]
+
+DecisionError = dec.DecisionError
+
+LEADERBOARD_COLUMNS = ("rank", "team", "score", "profit", "otif", "total_cost", "fill_rate", "round_profit",
+                       "bot_rounds")
+
+README = """\
+A simsop workshop. Files:
+  workshop.yaml          settings and state (teams, seed, rounds played, visibility, scoring, bot, shocks, log)
+  scenario.yaml          the scenario as played (validated copy of {source})
+  decisions/<team>.csv   each team's decisions: {format}
+                         Rows of played rounds are the log: never change or remove them. Add the next
+                         round's rows, or run `simsop workshop decide {root} --team NAME`.
+  results/round-<k>/     <team>.json (decisions, metrics, dashboard) and leaderboard.csv after round k
+  results/replay.csv     `simsop workshop replay {root} -n N`: decisions against N other random futures
+  debrief.html           `simsop workshop debrief {root}`
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if x is not None and math.isfinite(float(x)) else None
+
+
+def _round(x: Any) -> float | None:
+    """A leaderboard number: 6 decimals are plenty, and they hide float dust (47.99999999999999)."""
+    f = _finite(x)
+    return None if f is None else round(f, 6)
+
+
+class Workshop:
+    """A workshop folder: its settings, the scenario as played, the teams' decisions and the results."""
+
+    def __init__(self, root: Path, cfg: WorkshopConfig, base: Scenario) -> None:
+        self.root = root
+        self.cfg = cfg
+        self.base = base
+        self._scenario: Scenario | None = None
+        self._calendar: Calendar | None = None
+
+    # ------------------------------------------------------------------ opening and creating
+
+    @classmethod
+    def open(cls, root: str | Path) -> Workshop:
+        """Open an existing workshop folder (checks that its scenario is the one it was created with)."""
+        root = Path(root)
+        cfg = read_config(root)
+        path = root / cfg.scenario
+        try:
+            base = load_scenario(path)
+        except ScenarioError as exc:
+            raise WorkshopError(str(exc)) from None
+        if scenario_hash(base) != cfg.scenario_sha256:
+            raise WorkshopError(f"{path}: the scenario changed since the workshop was created (its SHA-256 is not "
+                                f"the one in {CONFIG_FILE}); results would not be comparable. Restore it.")
+        ws = cls(root, cfg, base)
+        ws._check_teams()
+        return ws
+
+    def _check_teams(self) -> None:
+        import re
+
+        for team, entry in self.cfg.teams.items():
+            if not re.match(TEAM_NAME, team):
+                raise WorkshopError(f"{self.root / CONFIG_FILE}: team name {team!r}: use letters, digits, - and _")
+            bad = [r for r in entry.roles if r not in self.cfg.roles]
+            if bad:
+                raise WorkshopError(f"{self.root / CONFIG_FILE}: teams.{team}.roles: unknown role {bad[0]!r}; "
+                                    f"expected some of {list(self.cfg.roles)}")
+
+    @classmethod
+    def create(cls, scenario_file: str | Path, root: str | Path, teams: Sequence[str], seed: int | None = None,
+               rounds: int | None = None, roles: Sequence[str] | None = None, bot: str | dict[str, Any] | None = None,
+               visibility: str | None = None, score: str | None = None) -> Workshop:
+        """Make a new workshop folder from a scenario file.
+
+        Args:
+            scenario_file: the scenario (its ``workshop`` section gives the defaults below).
+            root: the folder to create (it must not exist, or be empty).
+            teams: team names (letters, digits, - and _).
+            seed: the workshop's random future (default: the scenario's seed).
+            rounds: rounds to play (default: the scenario's, else all the horizon holds).
+            roles: in an ``orders`` game, the roles every team plays (default: all of the game's roles).
+            bot: who decides for a team that has not (see ``WorkshopSpec``).
+            visibility: ``none`` or ``full``.
+            score: the leaderboard's metric (default: the scenario's).
+        """
+        import re
+
+        root = Path(root)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise WorkshopError(f"{root}: exists and is not an empty folder; choose a new --dir")
+        teams = [t.strip() for t in teams if t.strip()]
+        if not teams:
+            raise WorkshopError("give at least one team (--teams A,B,C)")
+        for t in teams:
+            if not re.match(TEAM_NAME, t):
+                raise WorkshopError(f"team name {t!r}: use letters, digits, - and _ (it names the team's file)")
+        if len(set(teams)) != len(teams):
+            raise WorkshopError(f"team names must differ: {teams}")
+        src = Path(scenario_file)
+        try:
+            sc = load_scenario(src)
+        except ScenarioError as exc:
+            raise WorkshopError(str(exc)) from None
+        spec = sc.workshop or WorkshopSpec()
+        upd: dict[str, Any] = {}
+        if rounds is not None:
+            upd["rounds"] = rounds
+        if bot is not None:
+            upd["bot"] = bot
+        if visibility is not None:
+            upd["visibility"] = visibility
+        if score is not None:
+            upd["score"] = ScoreSpec(metric=score)  # type: ignore[arg-type]
+        if roles and not spec.roles:
+            upd["roles"] = tuple(roles)
+        spec = WorkshopSpec.model_validate({**spec.model_dump(exclude_unset=True), **upd})
+        probs = workshop_problems(sc, spec, path="workshop")
+        game_roles = tuple(spec.roles)
+        team_roles = tuple(roles) if roles else game_roles
+        bad = [r for r in team_roles if r not in game_roles]
+        if bad:
+            probs_txt = f"--roles: {bad[0]!r} is not a role of this game; expected some of {list(game_roles)}"
+            raise WorkshopError(probs_txt)
+        if probs:
+            raise WorkshopError("\n".join(f"{src}: {p}" for p in probs))
+        round_days = first_day = None
+        if spec.kind == "orders":
+            pol = next(it.policy for w in sc.warehouses if w.id == game_roles[0] for it in w.stock)
+            # workshop_problems checked that the roles share one periodic review when round_days is not given.
+            round_days = spec.round_days or int(getattr(pol, "review_period", 1))
+            first_day = spec.first_day if spec.first_day is not None else (
+                int(getattr(pol, "review_offset", 0)) if spec.round_days is None else 0)
+            cal = orders_calendar(sc, round_days, first_day, spec.rounds)
+            if isinstance(spec.bot, dict) and spec.bot.get("type") in ("pass_through", "anchor_and_adjust",
+                                                                       "base_stock", "sS"):
+                # A periodic bot reviews on the game's rhythm unless it says otherwise.
+                spec = spec.model_copy(update={"bot": {"review_period": round_days, "review_offset": first_day,
+                                                       **spec.bot}})
+        else:
+            cal = plan_calendar(sc, spec.rounds)
+        if cal.rounds == 0:
+            raise WorkshopError(f"{src}: the horizon ({sc.horizon} days) holds no round")
+        text, copy = _scenario_copy(src, sc, root)
+        cfg = WorkshopConfig(
+            name=sc.name, created=_now(), scenario_sha256=scenario_hash(copy), source=str(src.resolve()),
+            kind=spec.kind, seed=sc.seed if seed is None else seed,
+            teams={t: TeamEntry(roles=team_roles) for t in teams}, roles=game_roles, round_days=round_days,
+            first_day=first_day, rounds=cal.rounds, visibility=spec.visibility, score=spec.score, bot=spec.bot,
+            log=(LogEntry(round=0, action="new", detail=f"teams {', '.join(teams)}", time=_now()),))
+        ws = cls(root, cfg, copy)
+        # Everything is computed before the first file is written.
+        round0 = {t: ws._round_zero(t) for t in teams}
+        item_col = "family" if len(sc.families) < len(sc.products) else "product"
+        fmt = ("round,role,order[,source]" if cfg.kind == "orders" else
+               "cycle,product|family,bucket,production[,inventory_target][,source]  (cycle = round - 1)")
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(root / SCENARIO_FILE, text)
+        for t in teams:
+            atomic_write_text(ws.decisions_path(t), dec.header_line(cfg.kind, item_col))
+            atomic_write_json(ws.round_dir(0) / f"{t}.json", round0[t])
+        atomic_write_text(ws.round_dir(0) / "leaderboard.csv", rows_to_csv(
+            ws._leaderboard_rows(round0), LEADERBOARD_COLUMNS))
+        atomic_write_text(root / "README.txt", README.format(source=src, format=fmt, root=root))
+        atomic_write_text(root / CONFIG_FILE, config_text(cfg))
+        return ws
+
+    # ------------------------------------------------------------------ basics
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as played: the base with the injected shocks."""
+        if self._scenario is None:
+            sc = self.base
+            if self.cfg.shocks:
+                from simsop.shocks import apply_shocks
+
+                sc = apply_shocks(sc, [s.shock for s in self.cfg.shocks], source=str(self.root / CONFIG_FILE))
+            self._scenario = sc
+        return self._scenario
+
+    @property
+    def calendar(self) -> Calendar:
+        if self._calendar is None:
+            cfg = self.cfg
+            if cfg.kind == "orders":
+                assert cfg.round_days is not None and cfg.first_day is not None
+                self._calendar = orders_calendar(self.base, cfg.round_days, cfg.first_day, cfg.rounds)
+            else:
+                self._calendar = plan_calendar(self.base, cfg.rounds)
+        return self._calendar
+
+    @property
+    def teams(self) -> list[str]:
+        return list(self.cfg.teams)
+
+    @property
+    def played(self) -> int:
+        return self.cfg.played
+
+    @property
+    def over(self) -> bool:
+        return self.cfg.played >= self.calendar.rounds
+
+    def decisions_path(self, team: str) -> Path:
+        return self.root / "decisions" / f"{team}.csv"
+
+    def round_dir(self, k: int) -> Path:
+        return self.root / "results" / f"round-{k}"
+
+    def roles(self, team: str) -> tuple[str, ...]:
+        return self.cfg.teams[team].roles
+
+    def _label(self, path: Path) -> str:
+        return str(path)  # as the facilitator named the folder, so the message points at the file
+
+    def _need_team(self, team: str) -> None:
+        if team not in self.cfg.teams:
+            raise WorkshopError(f"no team {team!r} in this workshop (teams: {', '.join(self.teams)})")
+
+    def _save(self, cfg: WorkshopConfig) -> None:
+        atomic_write_text(self.root / CONFIG_FILE, config_text(cfg))
+        self.cfg = cfg
+        self._scenario = None
+
+    # ------------------------------------------------------------------ decisions
+
+    def _results(self, team: str, k: int) -> dict[str, Any]:
+        path = self.round_dir(k) / f"{team}.json"
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise WorkshopError(f"{path}: cannot read the results of round {k}: {exc}") from None
+
+    def _log(self, team: str) -> dict[Any, Any]:
+        """The played decisions of a team, from the results of each round (what the file must still say)."""
+        out: dict[Any, Any] = {}
+        for k in range(1, self.played + 1):
+            for d in self._results(team, k)["decisions"]:
+                if self.cfg.kind == "orders":
+                    out[(int(d["round"]), d["role"])] = float(d["order"])
+                else:
+                    t = d.get("inventory_target")
+                    out[(int(d["cycle"]), d["item"], int(d["bucket"]))] = (float(d["production"]),
+                                                                          None if t is None else float(t))
+        return out
+
+    def _plan_items(self) -> tuple[list[str], dict[str, list[str]]]:
+        sc = self.base
+        made = {p for f in sc.factories for p in f.products}
+        products = [p.id for p in sc.products if p.id in made]
+        fams = {f: [p.id for p in sc.products if p.family == f and p.id in made] for f in sc.families}
+        return products, {f: ps for f, ps in fams.items() if ps}
+
+    def check_text(self, team: str, text: str) -> list[Any]:
+        """Check a team's decision file text against the workshop's state; its rows, or DecisionError."""
+        label = self._label(self.decisions_path(team))
+        cal = self.calendar
+        if self.cfg.kind == "orders":
+            return dec.read_orders(text, label, team, self.roles(team), self.cfg.roles, self.played, cal.rounds,
+                                   self._log(team))
+        products, fams = self._plan_items()
+        return dec.read_plan(text, label, team, products, fams, self.played, cal.rounds, cal.first_bucket,
+                             cal.plan_buckets, self._log(team))
+
+    def read_decisions(self, team: str) -> list[Any]:
+        path = self.decisions_path(team)
+        return self.check_text(team, dec.read_text(path, self._label(path)))
+
+    def read_all(self) -> dict[str, list[Any]]:
+        """Every team's checked decisions; DecisionError listing every problem of every file."""
+        problems: list[str] = []
+        folder = self.root / "decisions"
+        for f in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+            if f.stem not in self.cfg.teams:
+                problems.append(f"{self._label(f)}: no team {f.stem!r} in this workshop (teams: "
+                                f"{', '.join(self.teams)}); rename or remove the file")
+        out: dict[str, list[Any]] = {}
+        for team in self.teams:
+            try:
+                out[team] = self.read_decisions(team)
+            except DecisionError as exc:
+                problems += exc.problems
+        if problems:
+            raise DecisionError(problems)
+        return out
+
+    def submit(self, team: str, values: Mapping[Any, Any]) -> list[Any]:
+        """Write a team's decisions for the next round (replacing its earlier rows for the same things).
+
+        ``values``: in an ``orders`` game role -> units; in a ``plan`` game (item, bucket) -> production or
+        (production, inventory target). The whole new file is checked before it is written.
+        """
+        self._need_team(team)
+        if self.over:
+            raise WorkshopError(f"the workshop is over ({self.cfg.rounds} rounds played)")
+        path = self.decisions_path(team)
+        text = dec.read_text(path, self._label(path))
+        rows = self.check_text(team, text)
+        k = self.played + 1
+        if self.cfg.kind == "orders":
+            drop = {r.line for r in rows if r.round == k and r.role in values}
+            new = [{"round": k, "role": role, "order": dec.fmt(float(q)), "source": ""} for role, q in values.items()]
+        else:
+            c = k - 1
+            _, fams = self._plan_items()
+
+            def overlaps(a: str, b: str) -> bool:
+                return a == b or b in fams.get(a, ()) or a in fams.get(b, ())
+
+            keys = list(values)
+            drop = {r.line for r in rows
+                    if r.cycle == c and any(r.bucket == b and overlaps(r.item, i) for i, b in keys)}
+            new = []
+            for (item, bucket), v in values.items():
+                q, t = (v if isinstance(v, tuple) else (v, None))
+                new.append({"cycle": c, "item": item, "bucket": bucket, "production": dec.fmt(float(q)),
+                            "inventory_target": dec.fmt(t), "source": ""})
+        item_col = "family" if len(self.base.families) < len(self.base.products) else "product"
+        new_text = dec.replace_rows(text, drop, new, dec.header_line(self.cfg.kind, item_col))
+        checked = self.check_text(team, new_text)
+        atomic_write_text(path, new_text)
+        return checked
+
+    # ------------------------------------------------------------------ simulating
+
+    def run(self, team: str, rows: Sequence[Any], end: int, replication: int = 0,
+            scenario: Scenario | None = None) -> TeamRun:
+        """Simulate a team from day 0 to ``end`` with the given decision rows (rounds ending by then)."""
+        cal = self.calendar
+        last = cal.round_of_day(end - 1)  # decisions of rounds that start before `end`
+        if self.cfg.kind == "orders":
+            orders = {(r.round, r.role): r.order for r in rows if r.round <= last}
+            plan_rows: list[Any] = []
+        else:
+            orders = {}
+            plan_rows = [r.decision() for r in rows if r.round <= last]
+        return run_team(scenario or self.scenario, cal, self.cfg.roles, self.roles(team), orders, plan_rows,
+                        self.cfg.bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv")
+
+    def _dashboard(self, team: str, run: TeamRun, next_round: int) -> dict[str, Any]:
+        vis = self.cfg.visibility
+        cal = self.calendar
+        k = next_round - 1  # rounds played
+        counted = (cal.account_end(k - 1) if k > 0 else 0, cal.account_end(k))
+        if self.cfg.kind == "orders":
+            return orders_dashboard(run, self.scenario, cal, team, self.roles(team), self.cfg.roles, vis,
+                                    next_round, counted[1])
+        return plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted)
+
+    def dashboard(self, team: str) -> dict[str, Any]:
+        """What a team sees before deciding the next round (at the end, the final state)."""
+        self._need_team(team)
+        rows = [r for r in self.read_decisions(team) if r.round <= self.played]
+        end = self.calendar.end(self.played)
+        return self._dashboard(team, self.run(team, rows, end), self.played + 1)
+
+    def _round_zero(self, team: str) -> dict[str, Any]:
+        cal = self.calendar
+        run = self.run(team, [], cal.end(0))
+        m = metrics(run.records, self.scenario, 0, cal.account_end(0))
+        return self._result_doc(team, 0, run, [], [], m, m)
+
+    def _result_doc(self, team: str, k: int, run: TeamRun, rows: Sequence[dict[str, Any]], warnings: list[str],
+                    cum: dict[str, Any], rnd: dict[str, Any]) -> dict[str, Any]:
+        cal = self.calendar
+        # Rounds so far in which the bot decided for the team (in part or in full).
+        bot_rounds = (int(self._results(team, k - 1).get("bot_rounds", 0)) if k > 1 else 0) + int(
+            any(r.get("source") == "bot" for r in rows))
+        strip = {key: v for key, v in cum.items() if key != "stage_costs"}
+        return {
+            "team": team, "round": k, "decision_day": cal.start(k), "simulated_to": run.end,
+            "counted": [cal.account_end(k - 1) if k > 0 else 0, cal.account_end(k)], "seed": self.cfg.seed,
+            "scenario_sha256": self.cfg.scenario_sha256, "roles": list(self.roles(team)),
+            "decisions": list(rows), "warnings": warnings, "bot_rounds": bot_rounds,
+            "score": score_of(cum, self.cfg.score), "metrics": strip, "stage_costs": cum["stage_costs"],
+            "round_metrics": {key: rnd[key] for key in METRICS},
+            "dashboard": self._dashboard(team, run, k + 1),
+        }
+
+    def _leaderboard_rows(self, docs: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = []
+        for team, d in docs.items():
+            m = d["metrics"]
+            rows.append({"team": team, "score": _round(d["score"]), "profit": _round(m["profit"]),
+                         "otif": _round(m["otif"]), "total_cost": _round(m["total_cost"]),
+                         "fill_rate": _round(m["fill_rate"]), "round_profit": _round(d["round_metrics"]["profit"]),
+                         "bot_rounds": d.get("bot_rounds", 0)})
+        return rank(rows, self.cfg.score)
+
+    # ------------------------------------------------------------------ playing a round
+
+    def advance(self, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Play the next round for every team; returns the leaderboard, the warnings and the round played.
+
+        Raises:
+            DecisionError: a decision file has a problem (nothing was written).
+            WorkshopError: the workshop is over.
+        """
+        if self.over:
+            raise WorkshopError(f"the workshop is over: all {self.cfg.rounds} rounds were played")
+        k = self.played + 1
+        cal = self.calendar
+        all_rows = self.read_all()
+        end = cal.end(k)
+        docs: dict[str, dict[str, Any]] = {}
+        files: dict[str, str] = {}
+        warnings: list[str] = []
+        for team in self.teams:
+            if progress:
+                progress(team)
+            rows = [r for r in all_rows[team] if r.round <= k]
+            run = self.run(team, rows, end)
+            applied, bot_rows, warn = self._round_decisions(team, k, rows, run)
+            warnings += warn
+            if bot_rows:
+                path = self.decisions_path(team)
+                text = dec.read_text(path, self._label(path))
+                item_col = "family" if len(self.base.families) < len(self.base.products) else "product"
+                files[team] = dec.replace_rows(text, set(), bot_rows, dec.header_line(self.cfg.kind, item_col))
+            fl = flows(run.records, self.scenario, end)
+            cum = metrics(run.records, self.scenario, 0, cal.account_end(k), fl)
+            rnd = metrics(run.records, self.scenario, cal.account_end(k - 1), cal.account_end(k), fl)
+            docs[team] = self._result_doc(team, k, run, applied, warn, cum, rnd)
+        board = self._leaderboard_rows(docs)
+        # Nothing was written so far; write the logs and results, and workshop.yaml last.
+        for team, text in files.items():
+            atomic_write_text(self.decisions_path(team), text)
+        for team, d in docs.items():
+            atomic_write_json(self.round_dir(k) / f"{team}.json", d)
+        atomic_write_text(self.round_dir(k) / "leaderboard.csv", rows_to_csv(board, LEADERBOARD_COLUMNS))
+        cfg = self.cfg.model_copy(update={"played": k, "log": (*self.cfg.log, LogEntry(
+            round=k, action="advance", detail=f"round {k} played" + (f"; {len(warnings)} bot decision(s)"
+                                                                    if warnings else ""), time=_now()))})
+        self._save(cfg)
+        return {"round": k, "rounds": cal.rounds, "counted": (cal.account_end(k - 1), cal.account_end(k)),
+                "leaderboard": board, "warnings": warnings, "over": self.over}
+
+    def _round_decisions(self, team: str, k: int, rows: Sequence[Any], run: TeamRun
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+        """Round k's decisions as applied (the team's, and the bot's where the team had none)."""
+        cal = self.calendar
+        applied: list[dict[str, Any]] = []
+        bot_rows: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        if self.cfg.kind == "orders":
+            day = cal.days[k - 1]
+            rp = run.records.replenishments
+            wh = rp["warehouse"].astype(int)
+            at = rp["time"].astype(float) == day
+            names = run.records.meta.warehouses
+            mine = {r.role: r for r in rows if r.round == k}
+            for role in self.roles(team):
+                if role in mine:
+                    r = mine[role]
+                    applied.append({"round": k, "role": role, "order": r.order, "source": r.source})
+                    continue
+                q = float(rp["qty"][at & (wh == names.index(role))].sum())
+                applied.append({"round": k, "role": role, "order": q, "source": "bot"})
+                bot_rows.append({"round": k, "role": role, "order": dec.fmt(q), "source": "bot"})
+                warnings.append(f"team {team} did not decide round {k} for {role}: the bot ordered {q:g}")
+            return applied, bot_rows, warnings
+        c = k - 1
+        mine_p = [r for r in rows if r.cycle == c]
+        if mine_p:
+            applied = [{"cycle": c, "item": r.item, "bucket": r.bucket, "production": r.production,
+                        "inventory_target": r.inventory_target, "source": r.source} for r in mine_p]
+            return applied, [], []
+        plan = run.records.plan
+        made = {p for f in self.base.factories for p in f.products}
+        products = run.records.meta.products
+        sel = plan["cycle"] == c
+        for p, b, q, t in zip(plan["product"][sel].tolist(), plan["bucket"][sel].tolist(),
+                              plan["production"][sel].tolist(), plan["inventory_target"][sel].tolist(), strict=True):
+            if products[p] not in made:
+                continue
+            tt = _finite(t)
+            b = int(b) - cal.record_offset
+            applied.append({"cycle": c, "item": products[p], "bucket": b, "production": float(q),
+                            "inventory_target": tt, "source": "bot"})
+            bot_rows.append({"cycle": c, "item": products[p], "bucket": b, "production": dec.fmt(float(q)),
+                             "inventory_target": dec.fmt(tt), "source": "bot"})
+        bot = self.cfg.bot
+        warnings.append(f"team {team} did not decide round {k} (cycle {c}): the bot ({bot}) made its plan")
+        return applied, bot_rows, warnings
+
+    # ------------------------------------------------------------------ facilitator
+
+    def inject_shock(self, shock: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a shock from the next round on (default start: the next round's first day).
+
+        The shock must start on or after the next round's first day, and must not change what already
+        happened to any team (demand drawn for earlier days, or forecasts made before); otherwise
+        WorkshopError and nothing changes.
+        """
+        from simsop.shocks import apply_shocks
+
+        if self.over:
+            raise WorkshopError("the workshop is over; there is no round left to shock")
+        k = self.played + 1
+        day0 = self.calendar.start(k)
+        data = dict(shock)
+        data.setdefault("name", f"workshop-r{k}-{len(self.cfg.shocks) + 1}")
+        if "start" not in data and "window" not in data:
+            data["start"] = day0
+        try:
+            new_sc = apply_shocks(self.scenario, [data], source="shock")
+        except ScenarioError as exc:
+            raise WorkshopError(str(exc)) from None
+        added = new_sc.shocks[-1]
+        first = added.window[0] if added.window is not None else int(added.start or 0)
+        if first < day0:
+            raise WorkshopError(f"shock {added.name!r} starts on day {first}, before the next round (round {k} starts "
+                                f"on day {day0}): the past cannot change")
+        all_rows = self.read_all()
+        for team in self.teams:
+            rows = [r for r in all_rows[team] if r.round <= self.played]
+            before = _digest(self.run(team, rows, day0))
+            after = _digest(self.run(team, rows, day0, scenario=new_sc))
+            if before != after:
+                raise WorkshopError(f"shock {added.name!r} would change what team {team} already played (the "
+                                    "scenario's random demand draws or forecasts depend on it); it cannot be injected "
+                                    "now")
+        stored = added.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        stored["type"] = added.type
+        stored["name"] = added.name
+        if "start" not in stored and "window" not in stored:
+            stored["start"] = day0
+        cfg = self.cfg.model_copy(update={
+            "shocks": (*self.cfg.shocks, ShockEntry(before_round=k, shock=stored)),
+            "log": (*self.cfg.log, LogEntry(round=self.played, action="shock",
+                                            detail=json.dumps(stored, sort_keys=True), time=_now()))})
+        self._save(cfg)
+        return stored
+
+    def set_visibility(self, level: str) -> None:
+        """What teams see from the next round on: ``none`` (their own roles) or ``full`` (every stage)."""
+        if level not in ("none", "full"):
+            raise WorkshopError(f"visibility is 'none' or 'full', got {level!r}")
+        cfg = self.cfg.model_copy(update={"visibility": level, "log": (*self.cfg.log, LogEntry(
+            round=self.played, action="visibility", detail=level, time=_now()))})
+        self._save(cfg)
+
+    def leaderboard(self, k: int | None = None) -> list[dict[str, Any]]:
+        """The leaderboard after round k (default: the last played), as written by ``advance``."""
+        import csv
+
+        k = self.played if k is None else k
+        if not 0 <= k <= self.played:
+            raise WorkshopError(f"round {k} has not been played (rounds played: {self.played})")
+        path = self.round_dir(k) / "leaderboard.csv"
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                return list(csv.DictReader(fh))
+        except OSError as exc:
+            raise WorkshopError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+    def status(self) -> dict[str, Any]:
+        """Rounds played, and which teams have decided the next round (rows in their files)."""
+        k = self.played + 1
+        decided: dict[str, Any] = {}
+        for team in self.teams:
+            try:
+                rows = self.read_decisions(team)
+            except DecisionError as exc:
+                decided[team] = f"file has problems ({len(exc.problems)})"
+                continue
+            if self.cfg.kind == "orders":
+                got = sorted({r.role for r in rows if r.round == k})
+                decided[team] = ", ".join(got) if got else "not yet"
+            else:
+                decided[team] = "yes" if any(r.cycle == k - 1 for r in rows) else "not yet"
+        return {"name": self.cfg.name, "kind": self.cfg.kind, "played": self.played, "rounds": self.cfg.rounds,
+                "next_round": k if not self.over else None, "visibility": self.cfg.visibility,
+                "score": self.cfg.score.metric, "bot": self.cfg.bot, "decided": decided,
+                "shocks": [s.shock for s in self.cfg.shocks]}
+
+    # ------------------------------------------------------------------ replay and debrief
+
+    def replay(self, replications: int, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Each team's logged decisions against ``replications`` other random futures (1..N; 0 is the
+        workshop's own): per-team scores, ranks, and how often each team would have won."""
+        if self.played == 0:
+            raise WorkshopError("no round played yet: nothing to replay")
+        if replications < 1:
+            raise WorkshopError("replications must be >= 1")
+        all_rows = self.read_all()
+        end = self.calendar.end(self.played)
+        counted = self.calendar.account_end(self.played)
+        rows_out: list[dict[str, Any]] = []
+        for rep in range(replications + 1):
+            batch = []
+            for team in self.teams:
+                rows = [r for r in all_rows[team] if r.round <= self.played]
+                run = self.run(team, rows, end, replication=rep)
+                m = metrics(run.records, self.scenario, 0, counted)
+                batch.append({"replication": rep, "team": team, "score": _round(score_of(m, self.cfg.score)),
+                              "profit": _round(m["profit"]), "otif": _round(m["otif"]),
+                              "total_cost": _round(m["total_cost"])})
+            rows_out += rank(batch, self.cfg.score)
+            if progress:
+                progress(rep)
+        cols = ("replication", "team", "rank", "score", "profit", "otif", "total_cost")
+        atomic_write_text(self.root / "results" / "replay.csv", rows_to_csv(rows_out, cols))
+        return {"rows": rows_out, "summary": replay_summary(rows_out, self.teams), "rounds": self.played,
+                "replications": replications}
+
+    def debrief_data(self) -> dict[str, Any]:
+        from simsop.workshop.debrief import debrief_data
+
+        return debrief_data(self)
+
+    def write_debrief(self, out: str | Path | None = None) -> Path:
+        """Write the HTML debrief (default ``debrief.html`` in the workshop folder)."""
+        from simsop.report.debrief import debrief_html
+
+        html = debrief_html(self.debrief_data())
+        path = Path(out) if out is not None else self.root / "debrief.html"
+        atomic_write_text(path, html)
+        return path
+
+
+def replay_summary(rows: Sequence[dict[str, Any]], teams: Sequence[str]) -> list[dict[str, Any]]:
+    """Per team over the other futures (replication >= 1): mean, sd, min, max of the score, mean rank,
+    share of futures it ranks first; and its score and rank in the workshop's own future."""
+    out = []
+    for team in teams:
+        mine = [r for r in rows if r["team"] == team]
+        own = next((r for r in mine if r["replication"] == 0), None)
+        other = [r for r in mine if r["replication"] > 0]
+        s = np.array([np.nan if r["score"] is None else r["score"] for r in other], dtype=float)
+        ranks = np.array([r["rank"] for r in other], dtype=float)
+        out.append({"team": team, "workshop_score": own["score"] if own else None,
+                    "workshop_rank": own["rank"] if own else None,
+                    "mean": _finite(np.nanmean(s)) if len(s) else None,
+                    "sd": _finite(np.nanstd(s, ddof=1)) if len(s) > 1 else None,
+                    "min": _finite(np.nanmin(s)) if len(s) else None, "max": _finite(np.nanmax(s)) if len(s) else None,
+                    "mean_rank": _finite(ranks.mean()) if len(ranks) else None,
+                    "first": float((ranks == 1).mean()) if len(ranks) else None})
+    return out
+
+
+def _digest(run: TeamRun) -> str:
+    """A fingerprint of everything that happened in a run (except which shocks exist)."""
+    h = hashlib.sha256()
+    snap = run.records.snapshots
+    for f in ("on_hand", "backlog", "internal_backlog", "on_order", "lost"):
+        h.update(np.ascontiguousarray(getattr(snap, f)[: run.end]).tobytes())
+    for name, t in sorted(run.records.tables.items()):
+        if name == "shocks":
+            continue
+        for col, arr in sorted(t.columns().items()):
+            h.update(f"{name}.{col}:{len(arr)}".encode())
+            h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def _scenario_copy(src: Path, sc: Scenario, root: Path) -> tuple[str, Scenario]:
+    """The text of the workshop's scenario file and the scenario it loads as.
+
+    The original file is copied verbatim (with its facilitator's guide) when it loads to the same scenario
+    from the workshop folder; a scenario that reads other files by relative path is written out as the
+    validated data instead.
+    """
+    import yaml
+
+    text = src.read_text(encoding="utf-8")
+    try:
+        copy = parse_scenario(yaml.safe_load(text), str(src), root)
+        if scenario_hash(copy) == scenario_hash(sc):
+            return text, copy
+    except ScenarioError:
+        pass
+    data = sc.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    text = (f"# The validated scenario of {src}, as the workshop plays it (see the original for its comments).\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110))
+    copy = parse_scenario(yaml.safe_load(text), str(src), root)
+    if scenario_hash(copy) != scenario_hash(sc):  # pragma: no cover - a schema that does not round-trip
+        raise WorkshopError(f"{src}: cannot make a faithful copy of the scenario for the workshop")
+    return text, copy

@@ -1,0 +1,276 @@
+"""One team's company, simulated from day 0 to the end of a round with the team's decisions.
+
+A round runs from one decision to the next. In an ``orders`` game (the Beer Game) the decision day of
+round k is ``first_day + (k - 1) x round_days`` and each played role's order is placed on that day through
+the plan board (``PlanBoard.schedule_orders``); on a round without a decision the bot's rule orders. In a
+``plan`` game round k is S&OP cycle k - 1 and its decision day is the cycle's supply review: the team's
+rows (the ``replay`` policy's format) are what the cycle's policy proposes; on a cycle without rows the bot
+policy plans.
+
+The run stops at the end of the round (the next decision day, or the horizon), like ``World.run`` at the
+horizon: the future is drawn for the whole horizon, so stopping early never changes what was drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simsop.model.records import Records
+from simsop.model.world import World
+from simsop.planning.policies import Decision, ReplayPolicy
+from simsop.planning.policy import Plan, PlanningState, Policy
+from simsop.replication import build_world
+from simsop.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When each round's decision is made, the accounting periods, and (``plan`` games) the buckets.
+
+    Rounds are numbered from 1; ``days[k - 1]`` is the decision day of round k (every decision day the
+    horizon holds, also past the last round played). Periods are whole ``round_days`` blocks from day 0
+    (``orders`` games) or the planning buckets (``plan`` games); results are counted over whole periods.
+
+    After round k the company is simulated up to ``end(k)``, the next decision day (the team then sees
+    everything that happened before it), and counted up to ``account_end(k)``, the start of the period
+    that decision day falls in: in the Beer Game, round k is board week k and the leaderboard after it
+    holds the costs of weeks 1..k, as the board's cost sheet does when week k's order is placed. The last
+    round runs to ``final_end``.
+    """
+
+    kind: str
+    days: tuple[int, ...]
+    horizon: int
+    n_rounds: int
+    period_starts: tuple[int, ...]  # 0 first, all before the horizon
+    first_bucket: tuple[int, ...] = ()  # plan games: first bucket (absolute index) each round may plan
+    plan_buckets: int = 0  # plan games: buckets in a plan (the planning horizon)
+    bucket_starts: tuple[int, ...] = ()  # plan games: start day of every absolute bucket (0: day 0)
+    record_offset: int = 0  # plan games: planning records number buckets from the history's start; subtract this
+
+    @property
+    def rounds(self) -> int:
+        return self.n_rounds
+
+    def start(self, k: int) -> int:
+        """Round k's decision day (round 0: day 0)."""
+        return 0 if k == 0 else self.days[k - 1]
+
+    def period_start(self, day: int) -> int:
+        i = int(np.searchsorted(np.asarray(self.period_starts), day, side="right")) - 1
+        return self.period_starts[max(i, 0)]
+
+    def period_end(self, day: int) -> int:
+        i = int(np.searchsorted(np.asarray(self.period_starts), day, side="right"))
+        return self.period_starts[i] if i < len(self.period_starts) else self.horizon
+
+    @property
+    def final_end(self) -> int:
+        """Where the game ends. An ``orders`` round's decision is the order of its own period: the game ends
+        with the last round's period (the Beer Game's last week). A ``plan`` round plans the buckets after
+        its own: the game ends with the bucket the last round planned first."""
+        if self.n_rounds == 0:
+            return 0
+        if self.kind == "orders":
+            return min(self.horizon, self.period_end(self.days[self.n_rounds - 1]))
+        if self.n_rounds >= len(self.days):
+            return self.horizon
+        return min(self.horizon, self.period_end(self.days[self.n_rounds]))
+
+    def end(self, k: int) -> int:
+        """Simulated days after round k: [0, end(k))."""
+        return self.days[k] if k < self.n_rounds else self.final_end
+
+    def account_end(self, k: int) -> int:
+        """Counted days after round k: [0, account_end(k)), whole periods."""
+        return self.period_start(self.days[k]) if k < self.n_rounds else self.final_end
+
+    def edges(self, upto: int) -> np.ndarray:
+        """Period edges up to a day: [0, p1, p2, ..., upto] (the last period may be partial)."""
+        return np.asarray([*(p for p in self.period_starts if p < upto), upto], dtype=int)
+
+    def round_of_day(self, day: int) -> int:
+        """The round whose decision is the last one on or before a day (0 before the first decision)."""
+        return int(np.searchsorted(np.asarray(self.days), day, side="right"))
+
+    def bucket_span(self, b: int) -> tuple[int, int]:
+        return self.bucket_starts[b], self.bucket_starts[b + 1]
+
+
+def orders_calendar(sc: Scenario, round_days: int, first_day: int, rounds: int | None) -> Calendar:
+    days = tuple(range(first_day, sc.horizon, round_days))
+    n = len(days) if rounds is None else min(rounds, len(days))
+    return Calendar("orders", days, sc.horizon, n, tuple(range(0, sc.horizon, round_days)))
+
+
+def plan_calendar(sc: Scenario, rounds: int | None) -> Calendar:
+    """Decision days of the S&OP cycles (their supply reviews), as ``simsop.planning.cycle`` schedules them."""
+    from simsop.planning.cycle import bucket_starts
+
+    spec = sc.planning
+    H = sc.horizon
+    max_len = 31 if spec.bucket == "month" else (7 if spec.bucket == "week" else int(spec.bucket))
+    ahead = (spec.horizon_buckets + 4) * max_len + spec.executive_meeting_day + spec.plan_delay_days
+    starts = [int(s) for s in bucket_starts(spec.bucket, 0, H + ahead) if s >= 0]
+    days: list[int] = []
+    first: list[int] = []
+    for c in range(len(starts) - 1):
+        s, last = starts[c], starts[c + 1] - starts[c] - 1
+        if s >= H:
+            break
+        review = s + min(spec.demand_review_day, last)
+        supply = max(review, s + min(spec.supply_review_day, last))
+        meeting = max(supply, s + min(spec.executive_meeting_day, last))
+        effective = meeting + spec.plan_delay_days
+        fb = int(np.searchsorted(starts, effective, side="left"))
+        if supply >= H or starts[fb] >= H:
+            break  # a decision that could not change anything inside the horizon is not a round
+        days.append(supply)
+        first.append(fb)
+    n = len(days) if rounds is None else min(rounds, len(days))
+    # The cycle's own calendar reaches back over the forecast history (simsop.planning.cycle).
+    history = bucket_starts(spec.bucket, -spec.history_buckets * max_len, H + ahead)
+    offset = int(np.searchsorted(history, 0))
+    periods = tuple(x for x in starts if x < H)
+    return Calendar("plan", tuple(days), H, n, periods, tuple(first), spec.horizon_buckets, tuple(starts), offset)
+
+
+# ---------------------------------------------------------------------------------------------- plan games
+
+
+class MemoryReplay(ReplayPolicy):
+    """The ``replay`` policy over decisions already read and checked (a team's log), holding the plan in
+    force on cycles without rows."""
+
+    def __init__(self, decisions: Sequence[Decision], label: str) -> None:  # no file to read
+        self.path = Path(label)
+        self.missing = "hold"
+        self.decisions = list(decisions)
+        self.by_cycle: dict[int, list[Decision]] = {}
+        for d in self.decisions:
+            self.by_cycle.setdefault(d.cycle, []).append(d)
+        self._checked = True
+
+
+class TeamPlanPolicy:
+    """A team's S&OP decisions: on a cycle with rows, the bot's proposal with the team's rows written over
+    it (so buckets the team leaves out are not planned at zero); on other cycles, the bot's plan.
+
+    A team's plan is taken as agreed: the time fences do not apply to it. The bot's own plans go through
+    them when the bot respects fences (``respects_fences`` is read by the cycle right after ``plan``). With
+    the ``hold`` bot (None) the rows are written over the plan in force, as the ``replay`` policy does.
+    """
+
+    name = "workshop"
+
+    def __init__(self, decisions: Sequence[Decision], bot: Policy | None, label: str) -> None:
+        self.replay = MemoryReplay(decisions, label)
+        self.decided = {d.cycle for d in decisions}
+        self.bot = bot
+        self.respects_fences = False
+        self.bot_cycles: list[int] = []
+
+    def plan(self, state: PlanningState) -> Plan:
+        if state.cycle in self.decided and self.bot is not None:
+            self.respects_fences = False
+            proposal = self.bot.plan(state)
+            base = replace(state, previous_production=np.asarray(proposal.production, dtype=float),
+                           inventory_target=(state.inventory_target if proposal.inventory_target is None
+                                             else np.asarray(proposal.inventory_target, dtype=float)))
+            return self.replay.plan(base)
+        if state.cycle in self.decided or self.bot is None:
+            self.respects_fences = False
+            return self.replay.plan(state)
+        self.bot_cycles.append(state.cycle)
+        self.respects_fences = bool(getattr(self.bot, "respects_fences", True))
+        return self.bot.plan(state)
+
+
+def plan_bot(sc: Scenario, bot: str) -> tuple[Policy | None, dict[str, Any]]:
+    """The bot policy of a plan game (None: hold the plan in force) and its parameters."""
+    from simsop.planning.cycle import policy_params
+    from simsop.planning.policy import make_policy
+
+    if bot == "hold":
+        return None, {}
+    name = bot
+    if bot == "scenario":
+        name = sc.planning.policy if sc.planning.policy not in ("none", "replay") else "chase"
+    params = policy_params(sc.planning.params, name)
+    return make_policy(name, params), params
+
+
+# ---------------------------------------------------------------------------------------------- a run
+
+
+@dataclass
+class TeamRun:
+    """A team's company simulated to ``end`` (exclusive): the world as it stands, and frozen records."""
+
+    world: World
+    records: Records
+    end: int
+    bot_cycles: tuple[int, ...] = ()
+
+
+def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequence[str],
+             orders: Mapping[tuple[int, str], float], plan_rows: Sequence[Decision], bot: str | dict[str, Any],
+             seed: int, replication: int, end: int, label: str = "team") -> TeamRun:
+    """Simulate one team from day 0 to ``end`` (exclusive).
+
+    Args:
+        sc: the scenario as played (injected shocks included).
+        cal: the workshop's calendar.
+        game_roles: the roles (warehouses) of an ``orders`` game; those the team does not play are the bot's.
+        roles: the roles the team plays.
+        orders: (round, role) -> units ordered (``orders`` games).
+        plan_rows: the team's plan decisions (``plan`` games; ``cycle`` = round - 1).
+        bot: the workshop's bot (see :class:`simsop.workshop.spec.WorkshopSpec`).
+        seed, replication: the random future (replication 0 is the workshop's own).
+        end: the day to stop at (a round's end).
+    """
+    from pydantic import TypeAdapter
+
+    from simsop.scenario import PolicySpec
+
+    world = build_world(sc, seed, replication)
+    procs: list[Any] = []
+    bot_cycles: list[int] = []
+    if cal.kind == "orders":
+        spec = None if bot == "scenario" else TypeAdapter(PolicySpec).validate_python(bot)
+        for w in sc.warehouses:
+            if w.id not in game_roles:
+                continue
+            product = w.stock[0].product
+            if w.id in roles:
+                sched = {cal.days[r - 1]: q for (r, role), q in orders.items() if role == w.id}
+                world.plan.schedule_orders(w.id, product, sched, fallback=spec)
+            elif spec is not None:
+                world.plan.set_policy(w.id, product, spec)
+        if sc.planning.policy != "none":
+            from simsop.planning.cycle import planning_process
+
+            procs.append(planning_process(sc, sc.planning.policy))
+    else:
+        from simsop.planning.cycle import PlanningCycle
+
+        assert isinstance(bot, str)
+        policy, params = plan_bot(sc, bot)
+        team_policy = TeamPlanPolicy(plan_rows, policy, label)
+        bot_cycles = team_policy.bot_cycles
+
+        def make(w: World) -> Any:
+            return PlanningCycle(w, sc, team_policy, params).run()
+
+        procs.append(make)
+    world.start(tuple(procs))
+    world.env.run(until=end)
+    world.snapshot(end - 1)  # the last day's end-of-day state, as World.run takes it at the horizon
+    world.check_invariants()
+    world.records.freeze()
+    return TeamRun(world, world.records, end, tuple(bot_cycles))

@@ -1,0 +1,272 @@
+"""Workshops from the command line: a scripted three-team Beer Game (new, decisions, advance every round, a
+shock, leaderboard, debrief, replay), interactive decisions, bad decision files that change nothing, and an
+S&OP (plan) game."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from simsop.cli import main
+from simsop.workshop.game import Workshop
+
+ROOT = Path(__file__).resolve().parent.parent
+BEER = ROOT / "scenarios" / "beer_game.yaml"
+PROMO = ROOT / "scenarios" / "teach_promotion.yaml"
+ROLES = ("retailer", "wholesaler", "distributor", "factory")
+
+
+def cli(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, ["workshop", *args], input=input)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file of a folder, by relative path (to check that a failed command changed nothing)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def new_beer(tmp: Path, rounds: int = 6, *extra: str) -> Path:
+    folder = tmp / "beer"
+    r = cli("new", str(BEER), "--teams", "A,B,C", "--dir", str(folder), "--rounds", str(rounds), *extra)
+    assert r.exit_code == 0, r.output
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+
+
+def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
+    folder = new_beer(tmp_path)
+    assert (folder / "workshop.yaml").is_file() and (folder / "scenario.yaml").is_file()
+    for t in "ABC":
+        assert (folder / "decisions" / f"{t}.csv").read_text() == "round,role,order,source\n"
+        assert (folder / "results" / "round-0" / f"{t}.json").is_file()
+    # A passes orders on; B over-orders at the retailer once; C skips round 2 (the bot decides).
+    plans = {"A": lambda k: {r: 4 if k < 5 else 8 for r in ROLES},
+             "B": lambda k: {**{r: 4 for r in ROLES}, "retailer": 12 if k == 2 else 4},
+             "C": lambda k: {r: 4 for r in ROLES}}
+    for k in range(1, 7):
+        if k == 3:
+            r = cli("shock", str(folder), "{type: demand_spike, magnitude: 2.0, duration: 7}")
+            assert r.exit_code == 0, r.output
+            assert "from day 15" in r.output
+        for team, plan in plans.items():
+            if team == "C" and k == 2:
+                continue
+            append(folder / "decisions" / f"{team}.csv",
+                   "".join(f"{k},{role},{q}\n" for role, q in plan(k).items()))
+        r = cli("advance", str(folder))
+        assert r.exit_code == 0, r.output
+        assert f"Leaderboard after round {k} of 6" in r.output
+        if k == 2:
+            assert "warning: team C did not decide round 2 for retailer: the bot ordered 4" in r.stderr
+    # The bot's decisions were logged in C's file, marked as the bot's.
+    assert "2,retailer,4,bot" in (folder / "decisions" / "C.csv").read_text()
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2 and "the workshop is over" in r.output
+
+    # Leaderboard: week k's costs after round k (the board's cost sheet); all teams saw the same demand.
+    r = cli("leaderboard", str(folder))
+    assert r.exit_code == 0 and "rank" in r.output and "total cost" in r.output
+    with (folder / "results" / "round-6" / "leaderboard.csv").open() as fh:
+        board = {row["team"]: row for row in csv.DictReader(fh)}
+    assert set(board) == {"A", "B", "C"}
+    # C ordered what it was asked for (the bot too): the pass-through chain of the board, with the shock's
+    # extra 8 cases in week 3. Weeks 1-6 cost 24 each until the spike empties the retailer (week 3).
+    doc_c = json.loads((folder / "results" / "round-6" / "C.json").read_text())
+    assert doc_c["counted"] == [35, 42] and doc_c["bot_rounds"] == 1  # round 6 = board week 6, days 35-41
+    doc_b = json.loads((folder / "results" / "round-6" / "B.json").read_text())
+    assert float(board["B"]["total_cost"]) != float(board["C"]["total_cost"])
+    assert doc_b["stage_costs"]["retailer"]["holding"] > doc_c["stage_costs"]["retailer"]["holding"]
+    ranks = sorted(board.values(), key=lambda row: int(row["rank"]))
+    assert [float(x["score"]) for x in ranks] == sorted(float(x["score"]) for x in ranks)  # lowest cost first
+
+    # Replay: each team's decisions against 5 other futures. The Beer Game's demand is deterministic and
+    # the spike a fixed shock, so every future is the workshop's: the spread is 0, all skill.
+    r = cli("replay", str(folder), "-n", "5")
+    assert r.exit_code == 0, r.output
+    assert "ranked 1st" in r.output
+    with (folder / "results" / "replay.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 6 * 3
+    for team in "ABC":
+        scores = {float(x["score"]) for x in rows if x["team"] == team}
+        assert scores == {float(board[team]["score"])}
+
+    # Debrief: one HTML file with the leaderboard and the charts embedded as data: URIs.
+    r = cli("debrief", str(folder))
+    assert r.exit_code == 0, r.output
+    html = (folder / "debrief.html").read_text()
+    assert "Leaderboard" in html and "team A" in html and "bullwhip" in html.lower()
+    assert "Skill or luck" in html and 'id="fig-replay"' in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 3 * 2 + 2  # orders, stock per team; cost; replay
+    assert "<script" not in html
+
+
+def test_decisions_replay_the_workshop_exactly(tmp_path: Path) -> None:
+    """The simulation is a pure function of the decisions: a team's dashboard re-simulated from its log is
+    what was stored after the round, and replication 0 of a replay is the leaderboard."""
+    folder = new_beer(tmp_path, 3)
+    for k in (1, 2):
+        append(folder / "decisions" / "A.csv", f"{k},retailer,{4 + 3 * k}\n")
+        assert cli("advance", str(folder)).exit_code == 0
+    ws = Workshop.open(folder)
+    stored = json.loads((folder / "results" / "round-2" / "A.json").read_text())["dashboard"]
+    assert json.loads(json.dumps(ws.dashboard("A"))) == stored
+    out = ws.replay(1)
+    lb = {row["team"]: float(row["score"]) for row in ws.leaderboard()}
+    assert {r["team"]: r["score"] for r in out["rows"] if r["replication"] == 0} == lb
+
+
+def test_decide_shows_the_dashboard_and_writes_the_decision(tmp_path: Path) -> None:
+    folder = new_beer(tmp_path, 4)
+    r = cli("decide", str(folder), "--team", "A", input="6\n5\n\n3\n")
+    assert r.exit_code == 0, r.output
+    assert "Team A - round 1 of 4" in r.output and "on hand" in r.output and "ordered from you" in r.output
+    assert (folder / "decisions" / "A.csv").read_text() == ("round,role,order,source\n1,retailer,6,\n"
+                                                            "1,wholesaler,5,\n1,distributor,4,\n1,factory,3,\n")
+    # Deciding again replaces the round's rows for the roles asked; one player per role works too.
+    r = cli("decide", str(folder), "--team", "A", "--role", "factory", input="9\n")
+    assert r.exit_code == 0, r.output
+    assert (folder / "decisions" / "A.csv").read_text().splitlines()[-1] == "1,factory,9,"
+    assert cli("advance", str(folder)).exit_code == 0
+    doc = json.loads((folder / "results" / "round-1" / "A.json").read_text())
+    assert {d["role"]: d["order"] for d in doc["decisions"]} == {"retailer": 6, "wholesaler": 5,
+                                                                 "distributor": 4, "factory": 9}
+    r = cli("decide", str(folder), "--team", "Z")
+    assert r.exit_code == 2 and "no team 'Z'" in r.output
+
+
+def test_full_visibility_shows_every_stage(tmp_path: Path) -> None:
+    folder = new_beer(tmp_path, 3, "--roles", "retailer")
+    r = cli("show", str(folder), "--team", "A")
+    assert "retailer" in r.output and "wholesaler" not in r.output
+    assert cli("visibility", str(folder), "full").exit_code == 0
+    r = cli("show", str(folder), "--team", "A")
+    assert "wholesaler (bot)" in r.output and "customer demand" in r.output
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture(scope="module")
+def played_two(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A five-round Beer Game workshop after two rounds (copied by each test that damages it)."""
+    folder = new_beer(tmp_path_factory.mktemp("two"), 5)
+    for k in (1, 2):
+        append(folder / "decisions" / "A.csv", "".join(f"{k},{role},4\n" for role in ROLES))
+        assert cli("advance", str(folder)).exit_code == 0
+    return folder
+
+
+def _two_rounds(template: Path, tmp: Path) -> Path:
+    folder = tmp / "beer"
+    shutil.copytree(template, folder)
+    return folder
+
+
+BAD: list[tuple[str, Any, str]] = [
+    ("wrong team", lambda f: (f / "decisions" / "Zeta.csv").write_text("round,role,order\n3,retailer,4\n"),
+     "Zeta.csv: no team 'Zeta' in this workshop (teams: A, B, C)"),
+    ("extra value", lambda f: append(f / "decisions" / "A.csv", "3,retailer,4,,B\n"),
+     "A.csv: line 10: 5 values for 4 columns"),
+    ("team column", lambda f: (f / "decisions" / "A.csv").write_text(
+        (f / "decisions" / "A.csv").read_text().replace("round,role,order,source", "round,role,order,source,team")
+        + "3,retailer,4,,B\n"),
+     "A.csv: line 10: team 'B' in the file of team 'A' (wrong team's file?)"),
+    ("negative", lambda f: append(f / "decisions" / "A.csv", "3,retailer,-4\n"),
+     "A.csv: line 10: order must be a number >= 0, got '-4'"),
+    ("non-numeric", lambda f: append(f / "decisions" / "B.csv", "3,wholesaler,lots\n"),
+     "B.csv: line 10: order must be a number >= 0, got 'lots'"),
+    ("missing round", lambda f: (f / "decisions" / "A.csv").write_text(
+        "round,role,order,source\n" + "".join(f"2,{r},4\n" for r in ROLES)),
+     "A.csv: missing round 1 (role retailer)"),
+    ("changed past", lambda f: (f / "decisions" / "A.csv").write_text(
+        (f / "decisions" / "A.csv").read_text().replace("1,retailer,4", "1,retailer,40")),
+     "A.csv: line 2: round 1 was played with order 4 for retailer"),
+    ("future round", lambda f: append(f / "decisions" / "C.csv", "4,retailer,4\n"),
+     "C.csv: line 10: round 4 has not started (the next round to play is 3)"),
+    ("unknown role", lambda f: append(f / "decisions" / "C.csv", "3,brewery,4\n"),
+     "C.csv: line 10: unknown role 'brewery'"),
+]
+
+
+@pytest.mark.parametrize(("what", "damage", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_decision_files_change_nothing(played_two: Path, tmp_path: Path, what: str, damage: Any,
+                                           message: str) -> None:
+    folder = _two_rounds(played_two, tmp_path)
+    damage(folder)
+    before = files(folder)
+    for args in (("advance", str(folder)), ("replay", str(folder), "-n", "1"), ("debrief", str(folder))):
+        r = cli(*args)
+        assert r.exit_code == 2, (what, args, r.output)
+        assert message in r.stderr, r.stderr
+        assert files(folder) == before, what
+
+
+def test_bad_shocks_and_folders(played_two: Path, tmp_path: Path) -> None:
+    folder = _two_rounds(played_two, tmp_path)
+    before = files(folder)
+    for shock, message in (("{type: demand_spike, magnitude: 1, start: 3}", "before the next round"),
+                           ("{type: demand_spike, magnitude: -1}", "magnitude"),
+                           ("{type: factory_outage, factory: nowhere, duration: 3}", "unknown factory"),
+                           ("[1, 2]", "a shock is a mapping")):
+        r = cli("shock", str(folder), shock)
+        assert r.exit_code == 2 and message in r.output, r.output
+    assert files(folder) == before
+    r = cli("advance", str(tmp_path))
+    assert r.exit_code == 2 and "not a workshop folder" in r.output
+    r = cli("new", str(BEER), "--teams", "A,A", "--dir", str(tmp_path / "x"))
+    assert r.exit_code == 2 and "must differ" in r.output
+    r = cli("new", str(BEER), "--teams", "A", "--dir", str(folder))
+    assert r.exit_code == 2 and "not an empty folder" in r.output
+    (folder / "scenario.yaml").write_text((folder / "scenario.yaml").read_text().replace("initial: 12", "initial: 13"))
+    r = cli("status", str(folder))
+    assert r.exit_code == 2 and "scenario changed" in r.output
+
+
+# ---------------------------------------------------------------------------------------------- S&OP game
+
+
+def test_sop_plan_game(tmp_path: Path) -> None:
+    folder = tmp_path / "promo"
+    r = cli("new", str(PROMO), "--teams", "A,B", "--dir", str(folder), "--rounds", "3")
+    assert r.exit_code == 0, r.output
+    r = cli("decide", str(folder), "--team", "A", input="700\n")
+    assert r.exit_code == 0, r.output
+    assert "Forecast (consensus)" in r.output and "Capacity" in r.output
+    assert (folder / "decisions" / "A.csv").read_text().splitlines()[1] == "0,snacks,1,700,,"
+    append(folder / "decisions" / "B.csv", "0,snacks,0,500\n")  # bucket 0 is already under way
+    before = files(folder)
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2 and "line 2: cycle 0 plans buckets 1 to 6, got bucket 0" in r.stderr
+    assert files(folder) == before
+    (folder / "decisions" / "B.csv").write_text("cycle,family,bucket,production,inventory_target,source\n")
+    for _ in range(3):
+        r = cli("advance", str(folder))
+        assert r.exit_code == 0, r.output
+    # B never decided: the bot's plans are in its log, by product and bucket, and replay exactly.
+    log = (folder / "decisions" / "B.csv").read_text().splitlines()
+    assert any(line.startswith("0,crisps,1,") and line.endswith(",bot") for line in log)
+    ws = Workshop.open(folder)
+    doc = json.loads((folder / "results" / "round-3" / "A.json").read_text())
+    assert {d["source"] for d in doc["decisions"]} == {"bot"}  # A decided round 1 only; the bot rounds 2, 3
+    assert doc["bot_rounds"] == 2
+    out = ws.replay(2)
+    assert {r["team"]: r["score"] for r in out["rows"] if r["replication"] == 0} == {
+        row["team"]: float(row["score"]) for row in ws.leaderboard()}
+    r = cli("debrief", str(folder))
+    assert r.exit_code == 0, r.output
+    html = (folder / "debrief.html").read_text()
+    assert "Forecast bias and plan nervousness" in html and "data:image/png;base64," in html
