@@ -8,6 +8,7 @@ KPIs are computed from these records only (``simsop.kpi``), never accumulated in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -208,9 +209,11 @@ class Table:
             cols = list(zip(*self.rows_, strict=True))
             self._columns = {f: np.asarray(c) for f, c in zip(fields, cols, strict=True)}
         elif self.rows_:
-            # One 2-D float conversion is about twice as fast as a column-by-column one; integer and
+            # One flat float conversion is several times faster than a column-by-column one; integer and
             # boolean columns (exact in a double) get their declared type back.
-            block = np.array(self.rows_, dtype=float)
+            k = len(fields)
+            block = np.fromiter(chain.from_iterable(self.rows_), dtype=float,
+                                count=k * len(self.rows_)).reshape(len(self.rows_), k)
             self._columns = {}
             for j, (f, kind) in enumerate(zip(fields, kinds, strict=True)):
                 col = block[:, j]
