@@ -23,9 +23,7 @@ import contextlib
 import io
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +44,7 @@ from simsop.executors import (
     submit_all,
 )
 from simsop.replication import run_replication
+from simsop.results import atomic_write_bytes
 from simsop.scenario import Scenario
 
 __all__ = [
@@ -272,20 +271,6 @@ def _extras(rec: Any, sc: Scenario) -> dict[str, list[Row]]:
 # ---------------------------------------------------------------------------------------------- the store
 
 
-def _atomic_bytes(path: Path, write: Callable[[Any], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Store:
     """Finished batches: KPI rows in memory; series and tables in ``partial/`` (or in memory without a folder).
 
@@ -314,7 +299,7 @@ class Store:
             header = json.dumps({"policy": res.policy, "case": res.case, "rows": res.rows, "tables": res.tables})
             arrays: dict[str, Any] = {f"s_{k}": v for k, v in res.series.items()}
             arrays["header"] = np.array(header)
-            _atomic_bytes(self.folder / name, lambda fh: np.savez(fh, **arrays))
+            atomic_write_bytes(self.folder / name, lambda fh: np.savez(fh, **arrays))
         else:
             self._memory.setdefault((pi, ci), []).append(res)
         self._take_rows(pi, ci, res.rows)

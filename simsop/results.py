@@ -11,14 +11,14 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old content or the new, never a torn file."""
+def atomic_write_bytes(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write a file through ``write(fh)`` so that readers see the old content or the new, never a torn file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -26,14 +26,20 @@ def atomic_write_text(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file (UTF-8, line endings as given) atomically."""
+    data = text.encode("utf-8")
+    atomic_write_bytes(path, lambda fh: fh.write(data))
 
 
 def _clean(x: Any) -> Any:
