@@ -16,11 +16,11 @@ KPI_TABLE = (
     ("otif_line", "OTIF (lines)", "pct"),
     ("fill_rate", "Fill rate (units)", "pct"),
     ("cycle_service_level", "Cycle service level", "pct"),
-    ("avg_backlog", "Average backlog (units)", "num"),
+    ("avg_backlog", "Avg backlog (units)", "num"),
     ("lost_sales_units", "Lost sales (units)", "num"),
-    ("avg_on_hand", "Average on hand (units)", "num"),
+    ("avg_on_hand", "Avg on hand (units)", "num"),
     ("days_of_supply", "Days of supply", "num"),
-    ("inventory_turns", "Inventory turns (per year)", "num"),
+    ("inventory_turns", "Inventory turns/year", "num"),
     ("utilization", "Factory utilization", "pct"),
     ("revenue", "Revenue", "money"),
     ("total_cost", "Total cost", "money"),
@@ -33,6 +33,9 @@ def _fmt(x: float, kind: str) -> str:
         return "–"
     if kind == "pct":
         return f"{100 * x:.1f}%"
+    if kind == "money" and abs(x) >= 100_000:
+        # Compact, so the table fits an 80-column terminal: 5.09M, 845.2k.
+        return f"{x / 1e6:,.2f}M" if abs(x) >= 1e6 else f"{x / 1e3:,.1f}k"
     if kind == "money":
         return f"{x:,.0f}"
     return f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
@@ -561,13 +564,14 @@ def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]
     from rich.table import Table
 
     table = Table(title=f"{name}: {n} replications, seed {seed}")
-    table.add_column("KPI")
-    table.add_column("mean", justify="right")
-    table.add_column("95% CI", justify="right")
-    table.add_column("P5 – P95", justify="right")
+    table.add_column("KPI", no_wrap=True)
+    table.add_column("mean", justify="right", no_wrap=True)
+    table.add_column("95% CI", justify="right", no_wrap=True)
+    table.add_column("P5 – P95", justify="right", no_wrap=True)
     for key, label, kind in KPI_TABLE:
         s = summary[key]
-        ci = f"{_fmt(s['ci_low'], kind)} – {_fmt(s['ci_high'], kind)}" if n > 1 else "–"
+        both = s["ci_low"] == s["ci_low"]  # not NaN
+        ci = f"{_fmt(s['ci_low'], kind)} – {_fmt(s['ci_high'], kind)}" if n > 1 and both else "–"
         table.add_row(label, _fmt(s["mean"], kind), ci, f"{_fmt(s['p5'], kind)} – {_fmt(s['p95'], kind)}")
     Console().print(table)
 
