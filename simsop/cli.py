@@ -407,11 +407,21 @@ def _cell(kpi: str, s: dict[str, Any]) -> str:
     return fmt(kpi, s["mean"]) + (f" ± {fmt(kpi, hw)}" if hw == hw and hw is not None else "")
 
 
+def _significant(kpi: str, diff: float, text: str) -> str:
+    """A significant difference in bold, green when it is better, red when worse, with its direction."""
+    from simsop.report.kpimeta import info
+
+    up = diff > 0
+    better = info(kpi).higher_is_better
+    color = "yellow" if better is None else ("green" if up == better else "red")
+    return f"[bold {color}]{text} {'▲' if up else '▼'}[/bold {color}]"
+
+
 def _diff(kpi: str, d: dict[str, Any]) -> str:
     """'Δ +1.2 [+0.4, +2.0] ▲', bold and coloured (green better, red worse) when significant."""
     from rich.markup import escape
 
-    from simsop.report.kpimeta import fmt, info
+    from simsop.report.kpimeta import fmt
 
     if not d or d.get("n", 0) == 0 or d["mean_diff"] != d["mean_diff"]:
         return ""
@@ -424,10 +434,7 @@ def _diff(kpi: str, d: dict[str, Any]) -> str:
     text = f"Δ {bound(d['mean_diff'])} [{bound(d['ci_low'])}, {bound(d['ci_high'])}]"
     if not d["significant"]:
         return f"[dim]{escape(text)}[/dim]"
-    up = d["mean_diff"] > 0
-    better = info(kpi).higher_is_better
-    color = "yellow" if better is None else ("green" if up == better else "red")
-    return f"[bold {color}]{escape(text)} {'▲' if up else '▼'}[/bold {color}]"
+    return _significant(kpi, d["mean_diff"], escape(text))
 
 
 def _lookup(frame: Any, **where: Any) -> dict[str, dict[str, Any]]:
@@ -499,7 +506,6 @@ def _short_cell(kpi: str, s: dict[str, Any]) -> str:
 
 def _short_diff(kpi: str, d: dict[str, Any]) -> str:
     """A paired difference and its CI on two lines; bold, coloured and marked ▲/▼ when significant."""
-    from simsop.report.kpimeta import info
 
     if not d or d.get("n", 0) == 0 or d["mean_diff"] != d["mean_diff"]:
         return "–"
@@ -507,10 +513,7 @@ def _short_diff(kpi: str, d: dict[str, Any]) -> str:
     head = _short(kpi, d["mean_diff"], signed=True)
     if not d["significant"]:
         return f"{head}\n[dim][{lo}, {hi}][/dim]"
-    up = d["mean_diff"] > 0
-    better = info(kpi).higher_is_better
-    color = "yellow" if better is None else ("green" if up == better else "red")
-    return f"[bold {color}]{head} {'▲' if up else '▼'}[/bold {color}]\n[{lo}, {hi}]"
+    return f"{_significant(kpi, d['mean_diff'], head)}\n[{lo}, {hi}]"
 
 
 def _print_stress(exp: Any, title: str) -> None:
