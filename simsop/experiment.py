@@ -946,7 +946,8 @@ def _records(df: pd.DataFrame) -> list[Row]:
 
 
 def _summary_json(exp: Experiment, design: Design) -> dict[str, Any]:
-    """summary.json: the statistics nested as policy -> case -> KPI, and paired differences case -> policy."""
+    """summary.json: the statistics nested as policy -> case -> KPI, paired differences case -> policy, and
+    the baseline's KPIs at the top level."""
     nested: dict[str, dict[str, dict[str, Any]]] = {}
     for r in _records(exp.summary):
         nested.setdefault(r.pop("policy"), {}).setdefault(r.pop("case"), {})[r.pop("kpi")] = r
@@ -958,7 +959,7 @@ def _summary_json(exp: Experiment, design: Design) -> dict[str, Any]:
     for r in _records(exp.case_effects):
         r.pop("baseline_case")
         effects.setdefault(r.pop("policy"), {}).setdefault(r.pop("case"), {})[r.pop("kpi")] = r
-    return {
+    head = {
         "scenario": design.scenario.name, "seed": exp.seed, "replications": exp.replications,
         "confidence": design.confidence, "policies": exp.policies, "baseline": exp.baseline,
         "cases": exp.cases, "baseline_case": exp.baseline_case, "warmup": design.scenario.warmup,
@@ -966,3 +967,7 @@ def _summary_json(exp: Experiment, design: Design) -> dict[str, Any]:
         "precision": exp.precision,
         "summary": nested, "paired": paired, "case_effects": effects,
     }
+    # Every KPI also at the top level, for the baseline policy's base case (the whole run for `simsop run`):
+    # summary["otif"]["mean"], as the simplest reader expects. KPI names never clash with the keys above.
+    flat = nested.get(str(exp.baseline), {}).get(str(exp.baseline_case), {})
+    return {**head, **{k: v for k, v in flat.items() if k not in head}}
