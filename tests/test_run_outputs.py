@@ -22,7 +22,7 @@ def test_run_writes_manifest_kpis_and_summary(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 5 and manifest["replications"] == 3
     assert len(manifest["scenario_file_sha256"]) == 64 and "simpy" in manifest["versions"]
-    assert "run" in manifest["command"]
+    assert manifest["command"] and all(isinstance(a, str) for a in manifest["command"])
     rows = list(csv.DictReader((out / "kpis.csv").open()))
     assert [int(r["replication"]) for r in rows] == [0, 1, 2]
     summary = json.loads((out / "summary.json").read_text())
