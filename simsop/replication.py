@@ -54,5 +54,6 @@ def run_replication(scenario: Scenario, seed: int | None = None, replication: in
         processes = (*processes, planning_process(scenario, name))
     records = world.run(processes)
     kpis = compute_kpis(records, scenario)
-    return ReplicationResult(world.streams.seed, replication, kpis, records if keep_records else None,
-                             world.events_processed())
+    events = world.events_processed()
+    world.release()
+    return ReplicationResult(world.streams.seed, replication, kpis, records if keep_records else None, events)

@@ -257,3 +257,29 @@ def test_run_checks_conservation_at_the_end(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(WarehouseSite, "receive", leaky)
     with pytest.raises(InvariantError, match=r"^units not conserved: start stock 35 \+ produced"):
         run_replication(scenario(small_network()), seed=3)
+
+
+def test_a_finished_replication_frees_its_records_without_the_cyclic_collector() -> None:
+    """Memory stays flat over an experiment: once its KPIs are computed, a replication's records are freed
+    by reference counting alone, not when the cyclic collector next happens to walk the world's cycles."""
+    import gc
+    import weakref
+
+    sc = _example_short()
+    seen: list[weakref.ref[Any]] = []
+
+    def watch(world: World) -> Any:
+        seen.append(weakref.ref(world.records))
+        yield world.env.timeout(0)
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        res = run_replication(sc, seed=3, processes=(watch,))
+        assert res.records is None
+        assert seen and seen[0]() is None, "the records outlived their replication"
+        kept = run_replication(sc, seed=3, keep_records=True, processes=(watch,))
+        assert seen[1]() is kept.records and len(kept.records.tables["orders"]) > 0
+    finally:
+        if was_enabled:
+            gc.enable()

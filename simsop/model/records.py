@@ -8,6 +8,7 @@ KPIs are computed from these records only (``simsop.kpi``), never accumulated in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -187,6 +188,10 @@ def _kind(annotation: Any) -> str:
     return str(getattr(annotation, "__forward_arg__", getattr(annotation, "__name__", annotation)))
 
 
+def _refuse_append(name: str, row: tuple[Any, ...]) -> None:
+    raise RuntimeError(f"records table {name!r} is frozen (append-only during the run)")
+
+
 class Table:
     """One record type: rows appended as tuples while running, numpy columns after ``freeze``."""
 
@@ -224,11 +229,11 @@ class Table:
                 self._columns[f] = col
         else:
             self._columns = {f: np.empty(0) for f in fields}
-        self.rows_ = []
-        self.append = self._frozen_append
-
-    def _frozen_append(self, row: tuple[Any, ...]) -> None:
-        raise RuntimeError(f"records table {self.name!r} is frozen (append-only during the run)")
+        # Empty the row list in place: an ``append`` bound to it elsewhere (a process's local shortcut) must
+        # not keep every row alive. The refusing append is a partial, not a bound method, so a frozen table
+        # is not a reference cycle and is freed as soon as nothing uses it.
+        self.rows_.clear()
+        self.append = partial(_refuse_append, self.name)
 
     def __getitem__(self, column: str) -> np.ndarray:
         if self._columns is None:

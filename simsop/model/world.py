@@ -38,6 +38,7 @@ from simsop.streams import Streams
 SNAPSHOT, RECEIPT, DAILY = 1, 2, 3
 
 Site = WarehouseSite | FactorySite | SupplierSite
+Recorder = Callable[[tuple[Any, ...]], None]
 
 
 class InvariantError(RuntimeError):
@@ -59,6 +60,21 @@ class LaneRun:
 
 class World:
     """Everything simulated in one replication."""
+
+    # Shortcuts to the record tables' append (see _bind_recorders).
+    rec_orders: Recorder
+    rec_lines: Recorder
+    rec_shipped: Recorder
+    rec_lost: Recorder
+    rec_closed: Recorder
+    rec_replenishment: Recorder
+    rec_prod_started: Recorder
+    rec_prod_finished: Recorder
+    rec_departed: Recorder
+    rec_arrived: Recorder
+    rec_factory_days: Recorder
+    rec_planned: Recorder
+    rec_subcontracted: Recorder
 
     def __init__(self, scenario: Scenario, streams: Streams) -> None:
         self.scenario = scenario
@@ -84,25 +100,29 @@ class World:
         self.booked = [0.0] * len(scenario.products)
         self._build_sites()
         self.records = self._make_records()
-        t = self.records.tables
-        self.rec_orders = t["orders"].append
-        self.rec_lines = t["lines"].append
-        self.rec_shipped = t["shipped"].append
-        self.rec_lost = t["lost"].append
-        self.rec_closed = t["closed"].append
-        self.rec_replenishment = t["replenishments"].append
-        self.rec_prod_started = t["production_started"].append
-        self.rec_prod_finished = t["production_finished"].append
-        self.rec_departed = t["departed"].append
-        self.rec_arrived = t["arrived"].append
-        self.rec_factory_days = t["factory_days"].append
-        self.rec_planned = t["planned_production"].append
-        self.rec_subcontracted = t["subcontracted"].append
+        self._bind_recorders()
         self.plan = PlanBoard(self)
         self._build_demand()
         self._finished = False
 
     # ------------------------------------------------------------------ building
+
+    _RECORDERS = (("rec_orders", "orders"), ("rec_lines", "lines"), ("rec_shipped", "shipped"), ("rec_lost", "lost"),
+                  ("rec_closed", "closed"), ("rec_replenishment", "replenishments"),
+                  ("rec_prod_started", "production_started"), ("rec_prod_finished", "production_finished"),
+                  ("rec_departed", "departed"), ("rec_arrived", "arrived"), ("rec_factory_days", "factory_days"),
+                  ("rec_planned", "planned_production"), ("rec_subcontracted", "subcontracted"))
+
+    def _bind_recorders(self) -> None:
+        """Point the ``rec_*`` shortcuts at the tables' current ``append`` (the row lists while running).
+
+        Called again after the records freeze: a shortcut left bound to a row list would keep every row
+        alive for as long as the world lives (it sits in reference cycles, so only the cyclic collector
+        would free it), and would let a frozen table grow.
+        """
+        t = self.records.tables
+        for attr, table in self._RECORDERS:
+            setattr(self, attr, t[table].append)
 
     def _sampler(self, spec: Any, name: str) -> BlockSampler:
         return BlockSampler(spec, self.streams.rng(name))
@@ -442,8 +462,22 @@ class World:
         self.snapshot(self.horizon - 1)
         self.check_invariants()
         self.records.freeze()
+        self._bind_recorders()
         self._finished = True
         return self.records
+
+    def release(self) -> None:
+        """Drop what a finished run holds (records, drawn demand, pending events), keeping the counters.
+
+        A world is a web of reference cycles (sites and processes point back at it), which only Python's
+        cyclic collector frees, and only now and then: without this, every finished replication would keep
+        its records in memory for a while and an experiment's memory would grow with its replications.
+        The records themselves live on for whoever took them from ``run``.
+        """
+        self.records = Records(self.records.meta, Snapshots.empty(0, 0))
+        self.daily_orders = []
+        self.arrivals = []
+        self.env._queue.clear()
 
     def events_processed(self) -> int:
         """Discrete events simulated so far: SimPy events processed (scheduled minus still pending) plus
