@@ -36,7 +36,6 @@ Results go to ``results/bench/bench-<time>.json`` and ``results/bench/latest.md`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -50,7 +49,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -412,28 +411,6 @@ def run_child(task: dict[str, Any], timeout: float = 3600.0) -> dict[str, Any]:
     return {"error": f"child exited {proc.returncode} without a result: {tail}"}
 
 
-def _warm_worker() -> None:
-    """Run on every Dask worker before timing: import simsop's replication code."""
-    import simsop.experiment  # noqa: F401
-
-
-@contextlib.contextmanager
-def _dask_executor(jobs: int) -> Iterator[Any]:
-    """A local Dask cluster's concurrent.futures executor, for a simsop without a dask executor of its own."""
-    import logging
-
-    from dask.distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    client = Client(cluster)
-    try:
-        yield client.get_executor(pure=False)  # pure=False: no hashing of the scenario at every submit
-    finally:
-        client.close()
-        cluster.close()
-
-
 def rows_digest(rows: Sequence[dict[str, Any]]) -> str:
     """SHA-256 of the KPI rows sorted by replication (floats by repr, NaN as NaN): equal rows, equal digest."""
     canon = json.dumps(sorted(rows, key=lambda r: r["replication"]), sort_keys=True, default=float)
@@ -479,54 +456,36 @@ def child_main(task: dict[str, Any]) -> dict[str, Any]:
         return {"baseline_maxrss": base, "baseline_rss": rss0, "peak_maxrss": peak, "heap_peak": heap_peak,
                 "seconds": seconds}
 
-    from simsop.experiment import batches, open_executor, replicate_batch, run_batches
+    from functools import partial
+
+    from simsop.executors import guided_batches, open_pool, run_tasks
+    from simsop.experiment import replicate_batch
 
     n, jobs = int(task["reps"]), int(task["jobs"])
-    tasks = [(sc, seed, b) for b in batches(range(n), jobs)]
+    # The batches simsop's experiments use (guided: large first, single replications last).
+    tasks = [b for _, b in guided_batches([range(n)], 1 if kind == "serial" else jobs)]
     out: dict[str, Any] = {"n": n, "jobs": jobs, "batches": len(tasks)}
+    rows: list[dict[str, Any]] = []
+    work = partial(replicate_batch, sc, seed)
     if kind == "serial":
-        rows: list[dict[str, Any]] = []
         checkpoints = []
         t0 = time.perf_counter()
         for t in tasks:
-            rows.extend(replicate_batch(*t))
+            rows.extend(work(t))
             checkpoints.append({"reps": len(rows), "maxrss": peak_rss_bytes(), "rss": current_rss_bytes()})
         out.update(startup=0.0, run=time.perf_counter() - t0, shutdown=0.0, checkpoints=checkpoints)
-    elif kind == "process":
-        t0 = time.perf_counter()
-        with open_executor("process", jobs) as ex:
-            assert ex is not None
-            for f in [ex.submit(replicate_batch, sc, seed, []) for _ in range(jobs)]:
-                f.result()
-            t1 = time.perf_counter()
-            rows = run_batches(ex, replicate_batch, tasks)
-            t2 = time.perf_counter()
-            out["workers_maxrss"] = workers_peak_rss_bytes()
-        out.update(startup=t1 - t0, run=t2 - t1, shutdown=time.perf_counter() - t2)
-    elif kind == "dask":
-        import logging
+    elif kind in ("process", "dask"):
+        if kind == "dask":
+            import logging
 
-        logging.getLogger("distributed").setLevel(logging.ERROR)
-        from simsop import experiment
-
-        t0 = time.perf_counter()
-        if "dask" in getattr(experiment, "EXECUTORS", ()):
-            # simsop's own: LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True) and
-            # Client.get_executor(pure=False).
+            logging.getLogger("distributed").setLevel(logging.ERROR)
             out["how"] = "simsop's executor='dask'"
-            cm = experiment.open_executor("dask", jobs)
-        else:
-            out["how"] = "LocalCluster + Client.get_executor() (simsop has no dask executor)"
-            cm = _dask_executor(jobs)
-        with cm as ex:
-            assert ex is not None
-            client = getattr(ex, "_client", None)
-            if client is not None:
-                client.run(_warm_worker)
-            for f in [ex.submit(replicate_batch, sc, seed, []) for _ in range(jobs)]:
-                f.result()
+        t0 = time.perf_counter()
+        with open_pool(kind, jobs) as pool:
+            # Started: every worker has imported simsop and run an empty batch.
+            run_tasks(pool, work, [[] for _ in range(jobs)], lambda _t, _r: None)
             t1 = time.perf_counter()
-            rows = run_batches(ex, replicate_batch, tasks)
+            run_tasks(pool, work, tasks, lambda _t, r: rows.extend(r))
             t2 = time.perf_counter()
             out["workers_maxrss"] = workers_peak_rss_bytes()
         out.update(startup=t1 - t0, run=t2 - t1, shutdown=time.perf_counter() - t2)

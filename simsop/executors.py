@@ -9,12 +9,13 @@ caller sorts what comes back and never relies on completion order.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 EXECUTORS = ("serial", "process", "dask")
 LOCAL = "local"  # --dask-scheduler value that starts a local Dask cluster
@@ -114,6 +115,35 @@ def _dask_pool(jobs: int | None, address: str | None) -> Iterator[Pool]:
             cluster.close()
 
 
+def guided_batches(groups: Sequence[Sequence[int]], workers: int, cap: int = 16) -> list[tuple[int, list[int]]]:
+    """Cut each group's replications into batches whose size shrinks as the work runs out.
+
+    Guided self-scheduling: a batch is about a third of the remaining work's share of one worker, at most
+    ``cap`` replications. Early batches are large (dispatch and the returned series stay small against the
+    work); the last ones hold a single replication, so no worker is left alone finishing a big batch while
+    the others idle. Executors start tasks in the order they were submitted, so the order matters.
+
+    Args:
+        groups: the replication indices of each group (a group never shares a batch with another).
+        workers: tasks that run at once.
+        cap: the largest batch (also bounds what an interruption can lose, and the granularity of progress).
+
+    Returns:
+        ``(group index, replications)`` per batch, in submission order; the groups' replications in order.
+    """
+    left = sum(len(g) for g in groups)
+    out: list[tuple[int, list[int]]] = []
+    for gi, reps in enumerate(groups):
+        i = 0
+        while i < len(reps):
+            size = max(1, min(cap, math.ceil(left / (3 * max(workers, 1)))))
+            chunk = list(reps[i:i + size])
+            out.append((gi, chunk))
+            i += len(chunk)
+            left -= len(chunk)
+    return out
+
+
 def run_tasks(pool: Pool, fn: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[T, R], None]) -> None:
     """Run ``fn(task)`` for every task and hand each result to ``on_result(task, result)`` in this process.
 
@@ -129,33 +159,6 @@ def run_tasks(pool: Pool, fn: Callable[[T], R], tasks: Sequence[T], on_result: C
     try:
         for fut in as_completed(futures):
             on_result(futures[fut], fut.result())
-    except BaseException:
-        for f in futures:
-            f.cancel()
-        raise
-
-
-# ---------------------------------------------------------------------------------------------- legacy API
-
-
-@contextmanager
-def open_executor(kind: str, jobs: int | None = None, address: str | None = None) -> Iterator[Executor | None]:
-    """An executor by name; ``serial`` yields None (run in this process)."""
-    with open_pool(kind, jobs, address) as pool:
-        yield pool.executor
-
-
-def submit_all(executor: Executor | None, fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]],
-               on_result: Callable[[Any], None]) -> None:
-    """Run ``fn(*task)`` for every task, serially or on the executor; results in completion order."""
-    if executor is None:
-        for task in tasks:
-            on_result(fn(*task))
-        return
-    futures = [executor.submit(fn, *task) for task in tasks]
-    try:
-        for fut in as_completed(futures):
-            on_result(fut.result())
     except BaseException:
         for f in futures:
             f.cancel()

@@ -27,6 +27,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +39,18 @@ from simsop.executors import (
     ExecutorError,
     Pool,
     default_jobs,
-    open_executor,
+    guided_batches,
     open_pool,
     run_tasks,
-    submit_all,
 )
 from simsop.replication import run_replication
 from simsop.results import atomic_write_bytes
 from simsop.scenario import Scenario
 
 __all__ = [
-    "EXECUTORS", "Batch", "BatchResult", "Design", "ExecutorError", "Experiment", "ResumeError", "Target", "batches",
-    "default_jobs", "open_executor", "read_manifest", "replicate_batch", "run_batch", "run_experiment",
-    "run_replications", "summarize_kpis",
+    "EXECUTORS", "Batch", "BatchResult", "Design", "ExecutorError", "Experiment", "ResumeError", "Target",
+    "default_jobs", "read_manifest", "replicate_batch", "run_batch", "run_experiment", "run_replications",
+    "summarize_kpis",
 ]
 
 Row = dict[str, Any]
@@ -67,36 +67,12 @@ class ResumeError(ValueError):
     """A run folder cannot be resumed with these inputs (different scenario, seed, policies...)."""
 
 
-# ---------------------------------------------------------------------------------------------- legacy API
-
-
 def replicate_batch(scenario: Scenario, seed: int, replications: Sequence[int]) -> list[Row]:
-    """Run a batch of replications in this process and return one KPI row each."""
+    """Run a batch of replications in this process and return one KPI row each (KPIs only: no series)."""
     rows = []
     for r in replications:
         res = run_replication(scenario, seed=seed, replication=r)
         rows.append({"replication": r, "seed": seed, **res.kpis, "events": res.events})
-    return rows
-
-
-def batches(indices: Sequence[int], jobs: int, batch_size: int | None = None) -> list[list[int]]:
-    """Split replication indices into batches: about four per worker, so the load stays balanced."""
-    if batch_size is None:
-        batch_size = max(1, min(32, len(indices) // (4 * max(jobs, 1)) or 1))
-    return [list(indices[i:i + batch_size]) for i in range(0, len(indices), batch_size)]
-
-
-def run_batches(executor: Any, fn: Callable[..., list[Row]], tasks: list[tuple[Any, ...]],
-                progress: Progress | None = None) -> list[Row]:
-    """Run ``fn(*task)`` for every task, serially or on the executor; rows in completion order."""
-    rows: list[Row] = []
-
-    def take(out: list[Row]) -> None:
-        rows.extend(out)
-        if progress:
-            progress(len(out))
-
-    submit_all(executor, fn, tasks, take)
     return rows
 
 
@@ -125,9 +101,16 @@ def run_replications(scenario: Scenario, replications: int | None = None, seed: 
     jobs = jobs or default_jobs()
     if executor == "process" and (jobs == 1 or n == 1):
         executor = "serial"  # a pool costs more than it saves for one worker or one replication
-    tasks = [(scenario, s, b) for b in batches(range(n), jobs)]
-    with open_executor(executor, jobs) as ex:
-        rows = run_batches(ex, replicate_batch, tasks, progress)
+    rows: list[Row] = []
+
+    def take(_: list[int], out: list[Row]) -> None:
+        rows.extend(out)
+        if progress:
+            progress(len(out))
+
+    with open_pool(executor, jobs) as pool:
+        run_tasks(pool, partial(replicate_batch, scenario, s), [b for _, b in guided_batches([range(n)], jobs)],
+                  take)
     rows.sort(key=lambda r: r["replication"])
     return rows
 
@@ -558,13 +541,6 @@ def _check_policies(policies: Sequence[str]) -> None:
         raise ValueError(f"unknown policy {bad[0]!r}; expected one of {', '.join(known)} or module:Class")
 
 
-def _batch_size(units: int, workers: int) -> int:
-    """Replications per batch: at least four batches per worker (load balance) and about twenty overall
-    (progress and interruption granularity), at most 16 replications (a batch is seconds of work, so
-    dispatch and the returned series stay small against it)."""
-    return max(1, min(16, units // max(4 * workers, 20)))
-
-
 @dataclass(frozen=True)
 class Design:
     """The validated inputs of an experiment: what is run, and everything that changes a number."""
@@ -875,11 +851,13 @@ def _run_round(store: Store, design: Design, n: int, get_pool: Callable[[], Pool
     if units == 0:
         return
     pool = get_pool()
-    size = _batch_size(units, pool.workers)
     scenarios = dict(design.cases)
-    tasks = [Batch(p, c, scenarios[c], design.seed, tuple(reps[i:i + size]), design.series, design.extras,
-                   design.bullwhip_period)
-             for (p, c), reps in todo.items() for i in range(0, len(reps), size)]
+    groups = list(todo)
+    tasks = []
+    for gi, reps in guided_batches(list(todo.values()), pool.workers):
+        p, c = groups[gi]
+        tasks.append(Batch(p, c, scenarios[c], design.seed, tuple(reps), design.series, design.extras,
+                           design.bullwhip_period))
 
     def take(_: Batch, res: BatchResult) -> None:
         nonlocal done

@@ -444,3 +444,24 @@ def test_cli_stress_file_with_a_scenario_of_its_own_shocks(tmp_path: Path) -> No
     assert list(dict.fromkeys(pd.read_csv(tmp_path / "o" / "kpis.csv")["case"])) == ["base", "shocks"]
     r = CliRunner().invoke(main, ["stress", str(_write_small(tmp_path)), "--executor", "serial"])
     assert r.exit_code == 2 and "no shocks" in r.output
+
+
+@pytest.mark.parametrize("sizes, workers", [([200], 2), ([30, 30, 30], 2), ([7], 4), ([0, 5, 0], 2), ([1000], 8)])
+def test_guided_batches_cover_every_replication_once_and_shrink_towards_the_end(sizes: list[int],
+                                                                                workers: int) -> None:
+    """Each group's replications, in order, in batches of one group; never above the cap; sizes never grow
+    within the submission order; the last batches are single replications, so no worker finishes alone."""
+    from simsop.executors import guided_batches
+
+    groups = [list(range(100 * g, 100 * g + n)) for g, n in enumerate(sizes)]
+    out = guided_batches(groups, workers, cap=16)
+    for gi, reps in enumerate(groups):
+        assert [r for g, b in out if g == gi for r in b] == reps
+    lengths = [len(b) for _, b in out]
+    assert all(1 <= n <= 16 for n in lengths)
+    # A group's last batch may be cut short by the group's end; every other batch is at most the one before.
+    full = [len(b) for i, (g, b) in enumerate(out) if i + 1 < len(out) and out[i + 1][0] == g]
+    assert full == sorted(full, reverse=True)
+    total = sum(sizes)
+    if total >= 3 * workers:
+        assert lengths[-workers:] == [1] * workers
