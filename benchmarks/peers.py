@@ -222,6 +222,26 @@ _WORKER = textwrap.dedent(
         return build, run, check, version("stockpyl")
 
 
+    def count_simpy_steps(fn):
+        # SimPy events processed by fn(): Environment.step calls, as simsop's floor counts them. Counted in a
+        # separate, untimed replication, so the counting costs nothing in the timings.
+        import simpy
+
+        orig = simpy.Environment.step
+        box = [0]
+
+        def step(self):
+            box[0] += 1
+            return orig(self)
+
+        simpy.Environment.step = step
+        try:
+            fn()
+        finally:
+            simpy.Environment.step = orig
+        return box[0]
+
+
     def mean_of(checks):
         # Average each statistic over the replications (element-wise for per-stage lists).
         out = {}
@@ -255,6 +275,8 @@ _WORKER = textwrap.dedent(
                     run_s.append(t2 - t1)
                     checks.append(check(net))  # outside the timed part
                 out.update(build_seconds=build_s, run_seconds=run_s, check=mean_of(checks))
+                if args["peer"] == "supplynetpy":
+                    out["events_per_rep"] = count_simpy_steps(lambda: run(build(args["model"], seed)))
         except Exception as exc:
             out["error"] = "%s: %s" % (type(exc).__name__, exc)
             out["traceback"] = traceback.format_exc(limit=5)
@@ -374,6 +396,7 @@ def _row(peer: str, model: str) -> dict[str, Any]:
         "reps": 0,
         "note": NOTES[(peer, model)],
         "check": None,
+        "events_per_rep": None,
         "error": None,
     }
 
@@ -385,6 +408,7 @@ def measure_peers(quick: bool = False, venv_dir: Path = VENV_DIR, seed: int = 12
     docstring), ``horizon_days``, ``import_seconds`` (median over fresh interpreters), ``seconds_per_rep``
     (median of build + run over the timed replications, import excluded), ``build_seconds_per_rep`` and
     ``run_seconds_per_rep`` (medians of each part), ``reps`` (replications timed, after one untimed warm-up),
+    ``events_per_rep`` (SupplyNetPy only: SimPy ``step()`` calls in one replication, counted untimed),
     ``note`` (what exactly was simulated), ``check`` (sanity statistics of the customer-facing site, averaged
     over the timed replications: customer units and orders, fill rate from stock, average on-hand, number of
     replenishment orders, average on-hand per stage from upstream to downstream) and
@@ -431,6 +455,7 @@ def measure_peers(quick: bool = False, venv_dir: Path = VENV_DIR, seed: int = 12
                 build_seconds_per_rep=statistics.median(build_s),
                 run_seconds_per_rep=statistics.median(run_s),
                 check=result.get("check"),
+                events_per_rep=result.get("events_per_rep"),
             )
         except Exception as exc:  # one bad row must not take the others down
             row["error"] = f"{type(exc).__name__}: {exc}"

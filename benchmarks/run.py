@@ -873,6 +873,14 @@ def section_peers(cfg: Config, clock: FloorClock, details: dict[str, Any], no_pe
                              f"{1e3 * r['build_seconds_per_rep']:.1f} + run {1e3 * r['run_seconds_per_rep']:.1f}, "
                              f"median of {r['reps']}; import {r['import_seconds']:.2f} s) vs simsop "
                              f"{1e3 * mine:.2f} ms/rep"))
+        if r.get("events_per_rep"):
+            # The same share of the floor as simsop's rows: how much work the peer does per SimPy event.
+            ev = int(r["events_per_rep"])
+            rate = ev / r["seconds_per_rep"]
+            rows.append(Row("peers", f"{PEER_NAMES[peer]}, model {model}: events/s", rate, "events/s",
+                            vs_floor=share(rate, clock),
+                            note=f"{ev:,} SimPy events per replication (step() calls, counted in an untimed "
+                                 f"run) against simsop's {ours[model]['kernel']:,} for the same year"))
     # The same figures side by side: is it the same model?
     for model in ("a", "a_unit", "b"):
         mine = ours[model]
