@@ -34,6 +34,8 @@ class PlanBoard:
         self.targets: dict[tuple[int, int], np.ndarray] = {}
         self.subcontract: dict[tuple[int, int], np.ndarray] = {}
         self.version = 0
+        self._dest_cache: dict[tuple[int, int], list[tuple[WarehouseSite, int, float]]] = {}
+        self._dest_version = -1
         self._start_pipelines()
         for wh in world.warehouses:
             for item, rule in enumerate(wh.rules):
@@ -165,6 +167,17 @@ class PlanBoard:
 
     def destinations(self, factory: int, product: int) -> list[tuple[WarehouseSite, int, float]]:
         """Where planned output goes: (warehouse, item, share), shares summing to 1."""
+        # Asked for every planned product every day; the answer changes only when the board does.
+        if self._dest_version != self.version:
+            self._dest_cache.clear()
+            self._dest_version = self.version
+        key = (factory, product)
+        got = self._dest_cache.get(key)
+        if got is None:
+            got = self._dest_cache[key] = self._destinations(factory, product)
+        return got
+
+    def _destinations(self, factory: int, product: int) -> list[tuple[WarehouseSite, int, float]]:
         w = self.world
         fac = w.factories[factory]
         cands = []

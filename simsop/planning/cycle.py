@@ -362,6 +362,7 @@ class PlanningCycle:
                     changed = True
             if changed:
                 wh.refresh_review_lists()
+                self.world.plan.version += 1  # the board's readers (where planned output goes) must look again
 
     def _relevel(self, state: PlanningState) -> None:
         """Scale the warehouses' replenishment parameters by the plan's demand over the nominal demand."""
