@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -732,41 +732,7 @@ def solve_lp(
     unit = _unit_costs(inp)
     objective = np.concatenate([unit[name] for name in _VARIABLES])
 
-    eq_rows: list[tuple[dict[int, float], float]] = []
-    ub_rows: list[tuple[dict[int, float], float]] = []
-    opening_net = inp.opening_inventory - inp.opening_backlog
-    for t in range(horizon):
-        # Workforce balance: W_t - W_{t-1} - H_t + L_t = 0 (W_0 moves to the right-hand side).
-        row = {col("workforce", t): 1.0, col("hired", t): -1.0, col("laid_off", t): 1.0}
-        if t > 0:
-            row[col("workforce", t - 1)] = -1.0
-        eq_rows.append((row, inp.opening_workforce if t == 0 else 0.0))
-        # Inventory balance: I_t - S_t - I_{t-1} + S_{t-1} - P_t - C_t = -D_t.
-        row = {
-            col("inventory", t): 1.0,
-            col("backlog", t): -1.0,
-            col("production", t): -1.0,
-            col("subcontracted", t): -1.0,
-        }
-        if t > 0:
-            row[col("inventory", t - 1)] = -1.0
-            row[col("backlog", t - 1)] = 1.0
-        eq_rows.append((row, -d.demand[t] + (opening_net if t == 0 else 0.0)))
-        # Labour capacity: P_t - u_t W_t - O_t / hours_per_unit <= 0.
-        ub_rows.append(
-            (
-                {
-                    col("production", t): 1.0,
-                    col("workforce", t): -d.units_per_worker[t],
-                    col("overtime_hours", t): -1.0 / inp.hours_per_unit,
-                },
-                0.0,
-            )
-        )
-        # Overtime limit: O_t - max_overtime_t W_t <= 0.
-        ub_rows.append(
-            ({col("overtime_hours", t): 1.0, col("workforce", t): -d.overtime_hours_per_worker[t]}, 0.0)
-        )
+    a_eq, b_eq, a_ub, b_ub = _lp_constraints(inp, block, n_var)
 
     lower = np.zeros(n_var)
     upper = np.full(n_var, np.inf)
@@ -779,9 +745,6 @@ def solve_lp(
     upper[col("backlog", last)] = d.ending_backlog_max
     lower[col("workforce", last)] = d.ending_workforce_min
     upper[col("workforce", last)] = d.ending_workforce_max
-
-    a_eq, b_eq = _to_sparse(eq_rows, n_var)
-    a_ub, b_ub = _to_sparse(ub_rows, n_var)
 
     # One HiGHS call for both: milp with no integer variable solves the LP through a thinner wrapper than
     # linprog (about 40% less time per solve, the same optimum).
@@ -819,19 +782,42 @@ def solve_lp(
     return _make_plan(inp, strategy, status, str(res.message), arrays)
 
 
-def _to_sparse(rows: list[tuple[dict[int, float], float]], n_var: int) -> tuple[sparse.csr_array, FloatArray]:
-    data: list[float] = []
-    row_idx: list[int] = []
-    col_idx: list[int] = []
-    rhs = np.empty(len(rows))
-    for i, (coeffs, b) in enumerate(rows):
-        for j, v in coeffs.items():
-            row_idx.append(i)
-            col_idx.append(j)
-            data.append(v)
-        rhs[i] = b
-    matrix = sparse.csr_array((data, (row_idx, col_idx)), shape=(len(rows), n_var))
-    return matrix, rhs
+_Term = tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], float | FloatArray]  # rows, columns, coefficients
+
+
+def _lp_constraints(inp: AggregateInput, block: dict[str, int], n_var: int
+                    ) -> tuple[sparse.csr_array, FloatArray, sparse.csr_array, FloatArray]:
+    """The LP's constraint matrices, built as whole columns of coefficients (it is re-solved every cycle).
+
+    Rows 2t and 2t+1 of the equalities, bucket t:
+      workforce balance  W_t - W_{t-1} - H_t + L_t = 0           (W_0 on the right-hand side);
+      inventory balance  I_t - S_t - I_{t-1} + S_{t-1} - P_t - C_t = -D_t   (opening net stock at t = 0).
+    Rows 2t and 2t+1 of the inequalities:
+      labour capacity    P_t - u_t W_t - O_t / hours_per_unit <= 0;
+      overtime limit     O_t - max_overtime_t W_t <= 0.
+    """
+    d = inp._data
+    horizon = inp.horizon
+    t = np.arange(horizon)
+    W, H, L, P, Ot, It, S, C = (block[name] + t for name in _VARIABLES)  # Ot, It: O and I read as 0 and 1
+    balance, stock = 2 * t, 2 * t + 1
+    eq: list[_Term] = [(balance, W, 1.0), (balance, H, -1.0), (balance, L, 1.0), (balance[1:], W[:-1], -1.0),
+          (stock, It, 1.0), (stock, S, -1.0), (stock, P, -1.0), (stock, C, -1.0),
+          (stock[1:], It[:-1], -1.0), (stock[1:], S[:-1], 1.0)]
+    ub: list[_Term] = [(balance, P, 1.0), (balance, W, -d.units_per_worker), (balance, Ot, -1.0 / inp.hours_per_unit),
+          (stock, Ot, 1.0), (stock, W, -d.overtime_hours_per_worker)]
+    b_eq = np.zeros(2 * horizon)
+    b_eq[0] = inp.opening_workforce
+    b_eq[1::2] = -d.demand
+    b_eq[1] += inp.opening_inventory - inp.opening_backlog
+    return _sparse(eq, 2 * horizon, n_var), b_eq, _sparse(ub, 2 * horizon, n_var), np.zeros(2 * horizon)
+
+
+def _sparse(terms: Sequence[_Term], n_rows: int, n_var: int) -> sparse.csr_array:
+    rows = np.concatenate([r for r, _, _ in terms])
+    cols = np.concatenate([c for _, c, _ in terms])
+    vals = np.concatenate([np.broadcast_to(np.asarray(v, dtype=np.float64), r.shape) for r, _, v in terms])
+    return sparse.csr_array((vals, (rows, cols)), shape=(n_rows, n_var))
 
 
 def _solver_error(strategy: str, status: int, message: str) -> AggregatePlanningError:
