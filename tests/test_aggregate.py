@@ -23,6 +23,7 @@ from simsop.planning.aggregate import (
     plan_violations,
     rule_based_plan,
     solve_lp,
+    solve_lps,
 )
 
 VARIABLES = (
@@ -180,6 +181,28 @@ def test_infeasible_raises_with_solver_message() -> None:
     assert info.value.solver_message
     with pytest.raises(AggregatePlanningError, match="infeasible"):
         solve_lp(inp, integer_workforce=True)
+
+
+def test_families_solved_together_have_each_their_own_optimum() -> None:
+    """One block-diagonal program for several independent problems: each plan is the one solved alone."""
+    other = dataclasses.replace(RED_TOMATO, demand=[2200, 2200, 3800, 3200, 3000, 1600], opening_inventory=400)
+    tight = dataclasses.replace(RED_TOMATO, production_max=2500, subcontract_capacity=[0, 0, 0, 400, 400, 400])
+    problems = [RED_TOMATO, other, tight]
+    for integer in (False, True):
+        together = solve_lps(problems, integer_workforce=integer)
+        for inp, plan in zip(problems, together, strict=True):
+            alone = solve_lp(inp, integer_workforce=integer)
+            assert plan.total_cost == pytest.approx(alone.total_cost, rel=1e-9)
+            assert plan_violations(inp, plan) == []
+    assert solve_lps([]) == []
+    assert together[0].total_cost != together[1].total_cost  # the problems really differ
+
+
+def test_a_failing_problem_among_several_raises_its_own_solver_error() -> None:
+    infeasible = dataclasses.replace(RED_TOMATO, ending_workforce_max=0, subcontract_capacity=0, inventory_max=600)
+    with pytest.raises(AggregatePlanningError, match="infeasible") as info:
+        solve_lps([RED_TOMATO, infeasible])
+    assert info.value.solver_message
 
 
 def test_limits_are_respected_by_lp() -> None:

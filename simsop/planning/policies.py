@@ -127,6 +127,10 @@ class AggregatePolicy:
     def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def solve_all(self, problems: list[agg.AggregateInput]) -> list[agg.AggregatePlan]:
+        """The plans of the families' problems (independent of each other), in order."""
+        return [self.solve(p) for p in problems]
+
     def plan(self, state: PlanningState) -> Plan:
         P, H = len(state.products), state.horizon
         production = np.zeros((P, H))
@@ -134,8 +138,8 @@ class AggregatePolicy:
         workforce = np.full((len(state.factories), H), np.nan)
         notes = []
         self.last = {}
-        for fp in family_problems(state, self.ending_inventory, self.allow_ending_backlog):
-            ap = self.solve(fp.problem)
+        fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog)
+        for fp, ap in zip(fps, self.solve_all([fp.problem for fp in fps]), strict=True):
             self.last[state.families[fp.family]] = ap
             production[fp.products] += fp.shares * ap.production
             subcontract[fp.products] += fp.shares * ap.subcontracted
@@ -192,6 +196,9 @@ class LinearProgramPolicy(AggregatePolicy):
 
     def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:
         return agg.solve_lp(problem, integer_workforce=self.integer_workforce)
+
+    def solve_all(self, problems: list[agg.AggregateInput]) -> list[agg.AggregatePlan]:
+        return agg.solve_lps(problems, integer_workforce=self.integer_workforce)  # one solver call per cycle
 
 
 # ---------------------------------------------------------------------------------------------- replay
