@@ -755,8 +755,8 @@ def solve_lps(
                 f"got {inp.opening_workforce}"
             )
     models = [_lp_model(inp, integer_workforce) for inp in inputs]
-    a_eq = sparse.block_diag([m.a_eq for m in models], format="csr")
-    a_ub = sparse.block_diag([m.a_ub for m in models], format="csr")
+    a_eq = _block_diagonal([m.eq for m in models], [(m.b_eq.size, m.objective.size) for m in models])
+    a_ub = _block_diagonal([m.ub for m in models], [(m.b_ub.size, m.objective.size) for m in models])
     b_eq = np.concatenate([m.b_eq for m in models])
     b_ub = np.concatenate([m.b_ub for m in models])
     options: dict[str, Any] = {} if time_limit is None else {"time_limit": time_limit}
@@ -803,12 +803,16 @@ def solve_lps(
 
 @dataclass(frozen=True)
 class _LPModel:
-    """One aggregate plan as a program: min objective @ x, equalities, inequalities (<=), bounds."""
+    """One aggregate plan as a program: min objective @ x, equalities, inequalities (<=), bounds.
+
+    The constraint matrices are kept as (row, column, coefficient) triplets, so that the programs of
+    several families become one block-diagonal matrix with a single sparse conversion.
+    """
 
     objective: FloatArray
-    a_eq: sparse.csr_array
+    eq: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]
     b_eq: FloatArray
-    a_ub: sparse.csr_array
+    ub: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]
     b_ub: FloatArray
     lower: FloatArray
     upper: FloatArray
@@ -816,42 +820,7 @@ class _LPModel:
 
 
 def _lp_model(inp: AggregateInput, integer_workforce: bool) -> _LPModel:
-    d = inp._data
-    horizon = inp.horizon
-    n_var = len(_VARIABLES) * horizon
-    block = {name: k * horizon for k, name in enumerate(_VARIABLES)}
-
-    def col(name: str, t: int) -> int:        return block[name] + t
-
-    unit = _unit_costs(inp)
-    objective = np.concatenate([unit[name] for name in _VARIABLES])
-
-    a_eq, b_eq, a_ub, b_ub = _lp_constraints(inp, block, n_var)
-
-    lower = np.zeros(n_var)
-    upper = np.full(n_var, np.inf)
-    lower[block["inventory"] : block["inventory"] + horizon] = d.inventory_min
-    upper[block["inventory"] : block["inventory"] + horizon] = d.inventory_max
-    upper[block["production"] : block["production"] + horizon] = d.production_max
-    upper[block["subcontracted"] : block["subcontracted"] + horizon] = d.subcontract_capacity
-    last = horizon - 1
-    lower[col("inventory", last)] = d.ending_target
-    upper[col("backlog", last)] = d.ending_backlog_max
-    lower[col("workforce", last)] = d.ending_workforce_min
-    upper[col("workforce", last)] = d.ending_workforce_max
-
-    integrality = np.zeros(n_var)
-    if integer_workforce:
-        integrality[: 3 * horizon] = 1  # W, H and L are the first three blocks
-    return _LPModel(objective, a_eq, b_eq, a_ub, b_ub, lower, upper, integrality)
-
-
-_Term = tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], float | FloatArray]  # rows, columns, coefficients
-
-
-def _lp_constraints(inp: AggregateInput, block: dict[str, int], n_var: int
-                    ) -> tuple[sparse.csr_array, FloatArray, sparse.csr_array, FloatArray]:
-    """The LP's constraint matrices, built as whole columns of coefficients (it is re-solved every cycle).
+    """The program of one plan.
 
     Rows 2t and 2t+1 of the equalities, bucket t:
       workforce balance  W_t - W_{t-1} - H_t + L_t = 0           (W_0 on the right-hand side);
@@ -862,26 +831,57 @@ def _lp_constraints(inp: AggregateInput, block: dict[str, int], n_var: int
     """
     d = inp._data
     horizon = inp.horizon
+    n_var = len(_VARIABLES) * horizon
     t = np.arange(horizon)
-    W, H, L, P, Ot, It, S, C = (block[name] + t for name in _VARIABLES)  # Ot, It: O and I read as 0 and 1
+    W, H, L, P, Ot, It, S, C = (k * horizon + t for k in range(len(_VARIABLES)))  # Ot, It: O and I look like 0, 1
     balance, stock = 2 * t, 2 * t + 1
-    eq: list[_Term] = [(balance, W, 1.0), (balance, H, -1.0), (balance, L, 1.0), (balance[1:], W[:-1], -1.0),
-          (stock, It, 1.0), (stock, S, -1.0), (stock, P, -1.0), (stock, C, -1.0),
-          (stock[1:], It[:-1], -1.0), (stock[1:], S[:-1], 1.0)]
-    ub: list[_Term] = [(balance, P, 1.0), (balance, W, -d.units_per_worker), (balance, Ot, -1.0 / inp.hours_per_unit),
-          (stock, Ot, 1.0), (stock, W, -d.overtime_hours_per_worker)]
+    eq = _triplets([(balance, W, 1.0), (balance, H, -1.0), (balance, L, 1.0), (balance[1:], W[:-1], -1.0),
+                    (stock, It, 1.0), (stock, S, -1.0), (stock, P, -1.0), (stock, C, -1.0),
+                    (stock[1:], It[:-1], -1.0), (stock[1:], S[:-1], 1.0)])
+    ub = _triplets([(balance, P, 1.0), (balance, W, -d.units_per_worker), (balance, Ot, -1.0 / inp.hours_per_unit),
+                    (stock, Ot, 1.0), (stock, W, -d.overtime_hours_per_worker)])
     b_eq = np.zeros(2 * horizon)
     b_eq[0] = inp.opening_workforce
     b_eq[1::2] = -d.demand
     b_eq[1] += inp.opening_inventory - inp.opening_backlog
-    return _sparse(eq, 2 * horizon, n_var), b_eq, _sparse(ub, 2 * horizon, n_var), np.zeros(2 * horizon)
+
+    unit = _unit_costs(inp)
+    objective = np.concatenate([unit[name] for name in _VARIABLES])
+    lower = np.zeros(n_var)
+    upper = np.full(n_var, np.inf)
+    lower[It] = d.inventory_min
+    upper[It] = d.inventory_max
+    upper[P] = d.production_max
+    upper[C] = d.subcontract_capacity
+    lower[It[-1]] = d.ending_target
+    upper[S[-1]] = d.ending_backlog_max
+    lower[W[-1]] = d.ending_workforce_min
+    upper[W[-1]] = d.ending_workforce_max
+    integrality = np.zeros(n_var)
+    if integer_workforce:
+        integrality[: 3 * horizon] = 1  # W, H and L are the first three blocks
+    return _LPModel(objective, eq, b_eq, ub, np.zeros(2 * horizon), lower, upper, integrality)
 
 
-def _sparse(terms: Sequence[_Term], n_rows: int, n_var: int) -> sparse.csr_array:
+_Term = tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], float | FloatArray]  # rows, columns, coefficients
+
+
+def _triplets(terms: Sequence[_Term]) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]:
     rows = np.concatenate([r for r, _, _ in terms])
     cols = np.concatenate([c for _, c, _ in terms])
     vals = np.concatenate([np.broadcast_to(np.asarray(v, dtype=np.float64), r.shape) for r, _, v in terms])
-    return sparse.csr_array((vals, (rows, cols)), shape=(n_rows, n_var))
+    return rows, cols, vals
+
+
+def _block_diagonal(parts: Sequence[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]],
+                    shapes: Sequence[tuple[int, int]]) -> sparse.csr_array:
+    """One CSR matrix with each part's triplets as a diagonal block (shapes: each block's rows, columns)."""
+    row_off = np.cumsum([0, *(r for r, _ in shapes)])
+    col_off = np.cumsum([0, *(c for _, c in shapes)])
+    rows = np.concatenate([p[0] + row_off[i] for i, p in enumerate(parts)])
+    cols = np.concatenate([p[1] + col_off[i] for i, p in enumerate(parts)])
+    vals = np.concatenate([p[2] for p in parts])
+    return sparse.csr_array((vals, (rows, cols)), shape=(int(row_off[-1]), int(col_off[-1])))
 
 
 def _solver_error(strategy: str, status: int, message: str) -> AggregatePlanningError:
