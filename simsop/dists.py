@@ -11,16 +11,133 @@ deterministic value.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+import types
+import typing
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 FloatArray = np.ndarray
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# ---------------------------------------------------------------------------------------------- strict numbers
+
+
+def _strip(tp: Any) -> Any:
+    """The type without ``Annotated`` constraints and without ``None`` in an optional union."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _is_number_type(tp: Any) -> bool:
+    return _strip(tp) in (int, float)
+
+
+def _number_items(tp: Any) -> bool:
+    """A tuple of numbers (``tuple[float, ...]``, ``tuple[int, int]``) or a mapping to numbers."""
+    tp = _strip(tp)
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is tuple:
+        return bool(args) and all(a is Ellipsis or _is_number_type(a) for a in args)
+    if origin is dict:
+        return len(args) == 2 and _is_number_type(args[1])
+    return False
+
+
+def _not_a_number(x: Any) -> bool:
+    # YAML reads `yes`, `no`, `on`, `off`, `true` as booleans and quoted digits as text: neither is a quantity.
+    return isinstance(x, str | bool)
+
+
+def _kind(x: Any) -> str:
+    return f"text {x!r}" if isinstance(x, str) else f"{str(x).lower()} (a yes/no value)"
+
+
+class NotANumber:
+    """Stands in for text or a yes/no value written where a number is expected, so that pydantic reports it at
+    its key path (``expected a number, got text '10'``) instead of reading ``"10"`` as 10 and ``yes`` as 1."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return _kind(self.value)
+
+
+_NUMBER_FIELDS: dict[type, dict[str, str]] = {}
+
+
+def _number_fields(model: type[BaseModel]) -> dict[str, str]:
+    """Keys (names and aliases) of a model's number fields: "one" (a number) or "items" (numbers in a list/map)."""
+    found = _NUMBER_FIELDS.get(model)
+    if found is None:
+        found = {}
+        for name, f in model.model_fields.items():
+            kind = "one" if _is_number_type(f.annotation) else "items" if _number_items(f.annotation) else None
+            if kind:
+                found[name] = kind
+                if f.alias:
+                    found[f.alias] = kind
+        _NUMBER_FIELDS[model] = found
+    return found
+
+
+def _marked(value: Any, kind: str) -> Any:
+    """``value`` with NotANumber in place of each text or yes/no value (the same object when there is none)."""
+    if kind == "one":
+        return NotANumber(value) if _not_a_number(value) else value
+    if isinstance(value, dict) and any(_not_a_number(x) for x in value.values()):
+        return {k: NotANumber(x) if _not_a_number(x) else x for k, x in value.items()}
+    if isinstance(value, list | tuple) and any(_not_a_number(x) for x in value):
+        return [NotANumber(x) if _not_a_number(x) else x for x in value]
+    return value
+
+
+class StrictModel(BaseModel):
+    """Base of every model a user writes (scenario, distributions, shocks, planning, workshop).
+
+    Unknown keys are errors; numbers must be finite and written as numbers: pydantic alone would read
+    ``"10"`` as 10 and ``true`` as 1 and accept ``.nan`` and ``.inf``, all of which the JSON Schema of
+    scenario files (and an editor that uses it) rejects.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = data
+        for key, kind in _number_fields(cls).items():
+            if key in data and (new := _marked(data[key], kind)) is not data[key]:
+                out = dict(out) if out is data else out
+                out[key] = new
+        return out
+
+
+class _Spec(StrictModel):
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides
@@ -33,6 +150,11 @@ class _Spec(BaseModel):
     @property
     def sd(self) -> float:
         return math.sqrt(self.var)
+
+    @property
+    def upper(self) -> float:
+        """The largest value a draw can take (inf when unbounded)."""
+        return math.inf
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:  # pragma: no cover
         raise NotImplementedError
@@ -59,6 +181,10 @@ class Deterministic(_Spec):
     @property
     def var(self) -> float:
         return 0.0
+
+    @property
+    def upper(self) -> float:
+        return self.value
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         return np.full(n, self.value)
@@ -241,6 +367,10 @@ class Uniform(_Spec):
         return (self.low + self.high) / 2
 
     @property
+    def upper(self) -> float:
+        return self.high
+
+    @property
     def var(self) -> float:
         return (self.high - self.low) ** 2 / 12
 
@@ -265,6 +395,10 @@ class Triangular(_Spec):
     @property
     def mean(self) -> float:
         return (self.low + self.mode + self.high) / 3
+
+    @property
+    def upper(self) -> float:
+        return self.high
 
     @property
     def var(self) -> float:
@@ -297,7 +431,7 @@ class Empirical(_Spec):
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError(f"weights has {len(self.weights)} entries for {len(self.values)} values")
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:  # finite: allow_inf_nan
                 raise ValueError("weights must be >= 0 with a positive sum")
         return self
 
@@ -310,6 +444,10 @@ class Empirical(_Spec):
     @property
     def mean(self) -> float:
         return float(np.dot(self._probs(), self.values))
+
+    @property
+    def upper(self) -> float:
+        return max(self.values)
 
     @property
     def var(self) -> float:
@@ -353,8 +491,9 @@ DIST_NAMES = (
 
 def coerce_dist(value: Any) -> Any:
     """Let a scenario write a bare number for a deterministic value (``lead_time: 3``)."""
-    if isinstance(value, bool):
-        return value
+    if _not_a_number(value):
+        raise PydanticCustomError("number_type", "expected a number or a distribution such as {example}, got {got}",
+                                  {"got": _kind(value), "example": "{dist: poisson, mean: 4}"})
     if isinstance(value, int | float):
         return {"dist": "deterministic", "value": value}
     return value

@@ -11,6 +11,7 @@ import csv
 import difflib
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,21 +26,29 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
-from simsop.dists import DIST_NAMES, Deterministic, Dist
+from simsop.dists import DIST_NAMES, Deterministic, Dist, NotANumber, StrictModel
 from simsop.planning.spec import PlanningSpec
 from simsop.shocks import SHOCK_TYPES, Shock, shock_problems
 from simsop.workshop.spec import WorkshopSpec, workshop_problems
 
 POLICY_TYPES = ("none", "base_stock", "sS", "rQ", "one_for_one", "pass_through", "anchor_and_adjust")
+
+# Bounds on what a file may ask for. No price, cost, quantity, rate or day count of a company reaches 1e12; a
+# larger number is a typo, and squared or summed over a horizon it overflows floating point.
+MAX_MAGNITUDE = 1e12
+MAX_HORIZON = 1_000_000  # days (2,700 years): the daily state of every stock point is kept in memory
+MAX_ORDERS = 100_000_000  # orders one demand stream may place over the horizon: each is simulated
+MAX_YAML_VALUES = 1_000_000  # values a YAML file may expand to through its aliases
 ALLOCATION_RULES = ("fcfs", "priority", "fair_share")
 _TAGS = set(DIST_NAMES) | set(POLICY_TYPES) | set(SHOCK_TYPES)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Model(StrictModel):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 # ---------------------------------------------------------------------------------------------- products
@@ -318,6 +327,15 @@ class Factory(_Model):
     yield_: Dist = Field(default_factory=lambda: Deterministic(value=1.0), alias="yield")
     fixed_cost_per_day: NonNegativeFloat = 0.0
 
+    @field_validator("yield_")
+    @classmethod
+    def _a_fraction(cls, y: Dist) -> Dist:
+        # The model makes min(draw, 1) good units of each unit: a yield above 1 would silently mean 1.
+        if y.upper > 1 and (math.isfinite(y.upper) or y.mean > 1):
+            top = f"up to {y.upper:g}" if math.isfinite(y.upper) else f"a mean of {y.mean:g}"
+            raise ValueError(f"a yield is the fraction of good units: expected values from 0 to 1, got {top}")
+        return y
+
     @model_validator(mode="after")
     def _one_capacity(self) -> Factory:
         if (self.capacity is None) == (self.lines is None):
@@ -361,7 +379,7 @@ class Scenario(_Model):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
-    horizon: PositiveInt = Field(description="days simulated")
+    horizon: PositiveInt = Field(le=MAX_HORIZON, description="days simulated")
     warmup: int = Field(default=0, ge=0, description="days cut from the KPIs")
     seed: int = Field(default=0, ge=0)
     replications: PositiveInt = 10
@@ -437,10 +455,16 @@ def _problem_from_error(err: Mapping[str, Any]) -> Problem:
         return text if len(text) <= 80 else text[:77] + "..."
 
     loc = tuple(err.get("loc", ()))
-    path = _format_loc(loc)
     kind = err.get("type", "")
     msg = str(err.get("msg", ""))
     given = err.get("input")
+    key_note = ""
+    if len(loc) >= 2 and loc[-1] == "[key]":
+        # A bad key of a mapping (pipeline days): the mapping's path, and which key.
+        key_note, loc = f"key {loc[-2]!r}: ", loc[:-2]
+    path = _format_loc(loc)
+    if isinstance(given, NotANumber):
+        return Problem(path, f"{key_note}expected {'an integer' if kind == 'int_type' else 'a number'}, got {given!r}")
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
         return Problem(path, f"unknown key '{key}'{_suggest(key)}")
@@ -463,9 +487,9 @@ def _problem_from_error(err: Mapping[str, Any]) -> Problem:
         least = err.get("ctx", {}).get("min_length", 1)
         return Problem(path, f"expected at least {least} item{'s' if least != 1 else ''}, got {_shown(given)}")
     msg = msg.removeprefix("Value error, ")
-    if kind not in ("value_error", "assertion_error") and not isinstance(given, dict | list):
+    if kind not in ("value_error", "assertion_error", "number_type") and not isinstance(given, dict | list):
         msg += f" (got {_shown(given)})"
-    return Problem(path, msg)
+    return Problem(path, key_note + msg)
 
 
 _ALL_KEYS: set[str] = set()
@@ -487,7 +511,14 @@ def _suggest(key: str) -> str:
 def _load_empirical(node: Any, base: Path, path: str, problems: list[Problem]) -> Any:
     """Read the CSV files that empirical distributions name, so the Scenario holds the values."""
     if isinstance(node, dict):
-        if node.get("dist") == "empirical" and "file" in node and "values" not in node:
+        if node.get("dist") == "empirical" and "file" in node and "values" in node:
+            problems.append(Problem(path + ".file", "give 'values' (a list of numbers) or 'file' (a CSV of history), "
+                                    "not both"))
+            return node
+        if node.get("dist") == "empirical" and "column" in node and "file" not in node:
+            problems.append(Problem(path + ".column", "'column' goes with 'file' (the CSV file to read it from)"))
+            return node
+        if node.get("dist") == "empirical" and "file" in node:
             node = dict(node)
             if not isinstance(node["file"], str) or not node["file"]:
                 problems.append(Problem(path + ".file", f"expected the name of a CSV file (got {node['file']!r})"))
@@ -498,9 +529,13 @@ def _load_empirical(node: Any, base: Path, path: str, problems: list[Problem]) -
                 return node
             fpath = base / node["file"]
             try:
-                with fpath.open(newline="") as fh:
+                with fpath.open(newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheets write a BOM
                     rows = list(csv.DictReader(fh))
-            except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(path + ".file", f"cannot read {fpath}: expected UTF-8 text, found byte "
+                                        f"0x{exc.object[exc.start]:02x} at offset {exc.start}"))
+                return node
+            except (OSError, csv.Error) as exc:
                 why = getattr(exc, "strerror", None) or str(exc)
                 problems.append(Problem(path + ".file", f"cannot read {fpath}: {why}"))
                 return node
@@ -518,11 +553,15 @@ def _load_empirical(node: Any, base: Path, path: str, problems: list[Problem]) -
                 if cell in ("", None):
                     continue
                 try:
-                    values.append(float(cell))
+                    x = float(cell)
+                    what = "" if math.isfinite(x) and x >= 0 else "a finite number >= 0"
                 except ValueError:
+                    what = "a number"
+                if what:
                     problems.append(Problem(path + ".file", f"{fpath} column {column!r}, data row {i + 1}: "
-                                            f"expected a number, got {cell!r}"))
+                                            f"expected {what}, got {cell!r}"))
                     return node
+                values.append(x)
             node["values"] = values
             return node
         return {k: _load_empirical(v, base, f"{path}.{k}" if path else str(k), problems) for k, v in node.items()}
@@ -592,6 +631,11 @@ def _references(sc: Scenario) -> list[Problem]:
         stocked = {it.product for it in wh[c.warehouse].stock}
         seen_p: set[str] = set()
         for j, d in enumerate(c.demand):
+            if d.orders_per_day is not None and d.orders_per_day * sc.horizon > MAX_ORDERS:
+                probs.append(Problem(f"customers[{i}].demand[{j}].orders_per_day",
+                                     f"about {d.orders_per_day * sc.horizon:.3g} orders over the horizon; every order "
+                                     f"is simulated, expected at most {MAX_ORDERS:.0e} (give a large volume as a "
+                                     "'daily' total instead)"))
             p = f"customers[{i}].demand[{j}].product"
             if expect_product(p, d.product):
                 if d.product not in stocked:
@@ -704,6 +748,46 @@ def _cycles(sc: Scenario) -> list[Problem]:
     return []
 
 
+def _huge_numbers(node: Any, path: str = "") -> list[Problem]:
+    """Numbers no company has (|x| > MAX_MAGNITUDE), by key path; seeds and free-form policy ``params`` aside."""
+    if isinstance(node, dict):
+        return [x for k, v in node.items() if k not in ("seed", "params")
+                for x in _huge_numbers(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(node, list | tuple):
+        return [x for i, v in enumerate(node) for x in _huge_numbers(v, f"{path}[{i}]")]
+    if isinstance(node, int | float) and not isinstance(node, bool) and abs(node) > MAX_MAGNITUDE \
+            and not (isinstance(node, float) and not math.isfinite(node)):  # inf and nan: "a finite number"
+        shown = f"{node:.3g}" if isinstance(node, float) or abs(node) < 1e300 else "a number of over 300 digits"
+        return [Problem(path, f"number too large (got {shown}); expected a magnitude of at most {MAX_MAGNITUDE:g}")]
+    return []
+
+
+def _policy_problems(sc: Scenario) -> list[Problem]:
+    """The planning policy exists and can be built from its parameters (a replay file is read and checked)."""
+    name = sc.planning.policy
+    if name == "none":
+        return []
+    from simsop.planning.cycle import policy_params
+    from simsop.planning.policy import PolicyError, available_policies, make_policy
+
+    known = available_policies()
+    if ":" not in name and name not in known:
+        return [Problem("planning.policy", f"unknown policy {name!r}; expected one of {known} or "
+                        "package.module:ClassName")]
+    params = policy_params(dict(sc.planning.params), name)
+    try:
+        make_policy(name, params)
+    except PolicyError as exc:
+        text = str(exc)
+        where = ("planning.policy" if text.startswith(("cannot import", f"{name!r} does not implement"))
+                 else "planning.params.file" if "file" in params and name == "replay" else "planning.params")
+        return [Problem(where, line) for line in text.splitlines() if line.strip()]
+    except Exception as exc:  # a policy class of the user's own, refusing its parameters
+        return [Problem("planning.params", f"policy {name!r} cannot be built from these parameters: "
+                        f"{type(exc).__name__}: {exc}")]
+    return []
+
+
 def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate already-parsed data (a dict from YAML/JSON) into a Scenario, or raise ScenarioError."""
 
@@ -714,16 +798,6 @@ def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None 
         given = err.get("input")
         return isinstance(given, list | tuple) and len(given) >= err.get("ctx", {}).get("min_length", 1)
 
-    def _huge_numbers(node: Any, path: str) -> list[tuple[str, float]]:
-        """Key paths of the numbers too large to square in floating point (|x| >= 1e150)."""
-        if isinstance(node, dict):
-            return [x for k, v in node.items() for x in _huge_numbers(v, f"{path}.{k}" if path else str(k))]
-        if isinstance(node, list):
-            return [x for i, v in enumerate(node) for x in _huge_numbers(v, f"{path}[{i}]")]
-        if isinstance(node, int | float) and not isinstance(node, bool) and abs(node) >= 1e150:
-            return [(path, node)]
-        return []
-
     if not isinstance(data, dict):
         raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
     problems: list[Problem] = []
@@ -731,20 +805,130 @@ def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None 
     data = _resolve_policy_files(data, base_dir)
     if problems:
         raise ScenarioError(source, problems)
+    huge = _huge_numbers(data)
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
         errors = [e for e in exc.errors() if not _cascaded(e)] or exc.errors()
-        raise ScenarioError(source, [_problem_from_error(e) for e in errors]) from None
+        # An unknown key is said as such, whatever its value; elsewhere "too large" says more than pydantic.
+        unknown = {_format_loc(e["loc"]) for e in errors if e["type"] == "extra_forbidden"}
+        huge = [h for h in huge if not any(h.path == u or h.path.startswith((u + ".", u + "[")) for u in unknown)]
+        said = {h.path for h in huge}
+        raise ScenarioError(source, huge + [p for e in errors if (p := _problem_from_error(e)).path not in said]
+                            ) from None
     except ArithmeticError as exc:
         # A validator computed with an absurd number (e.g. sd: 1e300 squared overflows): name the suspects.
-        huge = [Problem(p, f"number too large to compute with (got {v!r}); expected a magnitude below 1e150")
-                for p, v in _huge_numbers(data, "")]
         raise ScenarioError(source, huge or [Problem("", f"a number is out of range: {exc}")]) from None
-    problems = _references(sc)
+    problems = huge or _references(sc)
+    if not problems:
+        problems = _policy_problems(sc)
     if problems:
         raise ScenarioError(source, problems)
     return sc
+
+
+# ---------------------------------------------------------------------------------------------- YAML
+
+
+def _yaml_message(exc: Exception) -> str:
+    """A YAML error on one line: where (line and column, or offset) and what."""
+    import yaml
+
+    if isinstance(exc, yaml.reader.ReaderError):
+        ch = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        return f"character #x{ch:04x} at offset {exc.position}: {exc.reason}"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    what = getattr(exc, "problem", None) or str(exc)
+    return " ".join(f"{where}{what}".split())
+
+
+def _yaml_node_problems(root: Any) -> list[Problem]:
+    """What YAML allows but a scenario cannot use: a key given twice in a mapping (the later one would win
+    silently), an alias inside the node it refers to (an endless structure), and aliases that expand to more
+    values than a company has (a "billion laughs")."""
+    import yaml
+
+    problems: list[Problem] = []
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def walk(node: Any, path: str) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            problems.append(Problem(path, f"line {node.start_mark.line + 1}: a YAML alias refers to a mapping or "
+                                    "list that contains it; expected a structure that ends"))
+            return 0
+        open_nodes.add(id(node))
+        size = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                here = f"{path}.{name}" if path else str(name)
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in seen:
+                        first = seen[(key.tag, key.value)]
+                        lines = f"lines {first} and {line}" if first != line else f"both on line {line}"
+                        problems.append(Problem(here, f"the key is given twice ({lines}); give it once"))
+                    seen.setdefault((key.tag, key.value), line)
+                size += walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                size += walk(item, f"{path}[{i}]")
+        open_nodes.discard(id(node))
+        sizes[id(node)] = size
+        return size
+
+    total = walk(root, "")
+    if total > MAX_YAML_VALUES:
+        problems.append(Problem("", f"the file expands to {total:.3g} values through YAML aliases; expected at "
+                                f"most {MAX_YAML_VALUES:.0e}"))
+    return problems
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML (or JSON) text the way scenario, stress and workshop files are read.
+
+    Raises:
+        ScenarioError: not YAML, a key given twice, an alias inside itself, or nesting too deep; one line per
+            problem, naming ``source``.
+    """
+    import yaml
+
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader checks the characters first
+        raise ScenarioError(source, [Problem("", f"not valid YAML: {_yaml_message(exc)}")]) from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problems = _yaml_node_problems(node)
+        if problems:
+            raise ScenarioError(source, problems)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, [Problem("", f"not valid YAML: {_yaml_message(exc)}")]) from None
+    except RecursionError:
+        raise ScenarioError(source, [Problem("", "not usable YAML: it nests lists or mappings too deep")]) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Read a YAML (or JSON) file: :func:`parse_yaml` of its text, or a ScenarioError saying why it cannot be read."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark some editors write is not content
+    except OSError as exc:
+        raise ScenarioError(str(p), [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(p), [Problem("", f"cannot read the file: expected UTF-8 text, found byte "
+                                             f"0x{exc.object[exc.start]:02x} at offset {exc.start}")]) from None
+    return parse_yaml(text, str(p))
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -754,24 +938,8 @@ def load_scenario(path: str | Path) -> Scenario:
         ScenarioError: the file cannot be read or parsed, or one or more keys are wrong; the message has
             one line per problem, each naming the file and the key path.
     """
-    import yaml  # imported here so that `simsop --help` stays fast
-
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(str(p), [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(str(p), [Problem("", f"cannot read the file: expected UTF-8 text, found byte "
-                                             f"0x{exc.object[exc.start]:02x} at offset {exc.start}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(str(p), [Problem("", f"not valid YAML: {where}{what}")]) from None
-    return parse_scenario(data, str(p), p.parent)
+    return parse_scenario(read_yaml(p), str(p), p.parent)
 
 
 def scenario_hash(sc: Scenario) -> str:

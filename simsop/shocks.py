@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     NonNegativeFloat,
@@ -44,7 +43,7 @@ from pydantic import (
     model_validator,
 )
 
-from simsop.dists import Deterministic, Dist
+from simsop.dists import Deterministic, Dist, StrictModel
 
 if TYPE_CHECKING:
     from simsop.model.world import World
@@ -59,8 +58,8 @@ SHOCK_PRIORITY = 0
 DAYS_PER_YEAR = 365.0
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Model(StrictModel):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 # ---------------------------------------------------------------------------------------------- schema

@@ -130,8 +130,10 @@ BAD: tuple[Bad, ...] = (
     Bad("missing required top-level key", "horizon", "required key is missing", (delete("horizon"),)),
     Bad("missing required nested key", "products[0].price", "required key is missing",
         (delete("products[0].price"),)),
-    Bad("wrong type: text for a number", "products[0].price", "valid number", (set_("products[0].price", "ten"),)),
-    Bad("wrong type: text for an integer", "warehouses[0].stock[0].policy.review_period", "valid integer",
+    Bad("wrong type: text for a number", "products[0].price", "expected a number, got text 'ten'",
+        (set_("products[0].price", "ten"),)),
+    Bad("wrong type: text for an integer", "warehouses[0].stock[0].policy.review_period",
+        "expected an integer, got text 'weekly'",
         (set_("warehouses[0].stock[0].policy.review_period", "weekly"),)),
     Bad("wrong type: mapping for a list", "warehouses", "expected a list, got a mapping",
         (set_("warehouses", {"id": "DC"}),)),
@@ -222,6 +224,84 @@ BAD: tuple[Bad, ...] = (
     Bad("empty file", "", "expected a mapping of keys at the top, got NoneType", text=""),
     Bad("not UTF-8 text", "", "expected UTF-8 text", text="\udcffname: x\n"),
     Bad("file not found", "", "cannot read the file", missing=True),
+    # -- numbers written as text or yes/no: pydantic alone reads "10" as 10 and yes as 1
+    Bad("quoted digits for a number", "products[0].price", "expected a number, got text '10'",
+        (set_("products[0].price", "10"),)),
+    Bad("yes/no for an integer", "horizon", "expected an integer, got true", (set_("horizon", True),)),
+    Bad("quoted digits in a list of numbers", "customers[0].demand[0].seasonality.monthly[3]",
+        "expected a number, got text '1.2'",
+        (set_("customers[0].demand[0].seasonality", {"monthly": [1.0, 1.0, 1.0, "1.2", *[1.0] * 8]}),)),
+    Bad("text for a distribution", "suppliers[0].lead_time", "expected a number or a distribution such as "
+        "{dist: poisson, mean: 4}, got text '3 days'", (set_("suppliers[0].lead_time", "3 days"),)),
+    Bad("yes/no in a distribution", "customers[0].demand[0].daily.mean", "expected a number, got false",
+        (set_("customers[0].demand[0].daily", {"dist": "poisson", "mean": False}),)),
+    Bad("text for a pipeline quantity", "warehouses[0].stock[0].pipeline.goods[3]", "expected a number, got text",
+        (set_("warehouses[0].stock[0].pipeline", {"goods": {3: "5"}}),)),
+    # -- .nan and .inf, which YAML reads as floats
+    Bad("NaN price", "products[0].price", "finite number (got nan)", (set_("products[0].price", float("nan")),)),
+    Bad("infinite mean demand", "customers[0].demand[0].daily.mean", "finite number (got inf)",
+        (set_("customers[0].demand[0].daily", {"dist": "poisson", "mean": float("inf")}),)),
+    Bad("infinite patience", "customers[0].patience", "finite number (got inf)",
+        (set_("customers[0].patience", float("inf")),)),
+    Bad("NaN reorder point", "warehouses[1].stock[0].policy.r", "finite number (got nan)",
+        (set_("warehouses[1].stock[0].policy.r", float("nan")),)),
+    Bad("NaN empirical weight", "customers[0].demand[0].daily.weights[0]", "finite number (got nan)",
+        (set_("customers[0].demand[0].daily", {"dist": "empirical", "values": [1, 2], "weights": [float("nan"), 1]}),)),
+    Bad("infinite shock duration", "shocks[0].duration.value", "finite number (got inf)",
+        (set_("shocks", [{"name": "s", "type": "demand_step", "start": 3, "magnitude": 0.2,
+                          "duration": float("inf")}]),)),
+    # -- numbers no company has
+    Bad("absurd initial stock", "warehouses[0].stock[0].initial", "number too large (got 1e+300)",
+        (set_("warehouses[0].stock[0].initial", 1e300),)),
+    Bad("absurd integer horizon", "horizon", "number too large (got a number of over 300 digits)",
+        (set_("horizon", 10**400),)),
+    Bad("horizon of millions of days", "horizon", "less than or equal to 1000000", (set_("horizon", 2_000_000),)),
+    Bad("absurd review period", "warehouses[0].stock[0].policy.review_period", "number too large",
+        (set_("warehouses[0].stock[0].policy.review_period", 10**30),)),
+    Bad("more orders than can be simulated", "customers[0].demand[1].orders_per_day", "orders over the horizon",
+        (set_("customers[0].demand[1].orders_per_day", 1e7),)),
+    Bad("yield above 1", "factories[0].yield", "fraction of good units: expected values from 0 to 1, got up to 2",
+        (set_("factories[0].yield", 2),)),
+    Bad("yield distribution above 1", "factories[0].yield", "got up to 1.2",
+        (set_("factories[0].yield", {"dist": "uniform", "low": 0.9, "high": 1.2}),)),
+    Bad("bad pipeline day", "warehouses[0].stock[0].pipeline.goods", "key -1: Input should be greater than or equal",
+        (set_("warehouses[0].stock[0].pipeline", {"goods": {-1: 5}}),)),
+    # -- empirical distributions
+    Bad("empirical with both values and a file", "customers[0].demand[0].daily.file", "not both",
+        (set_("customers[0].demand[0].daily", {**EMPIRICAL_FROM_FILE, "values": [1, 2]}),), csv="units\n1\n"),
+    Bad("empirical column without a file", "customers[0].demand[0].daily.column", "'column' goes with 'file'",
+        (set_("customers[0].demand[0].daily", {"dist": "empirical", "values": [1], "column": "units"}),)),
+    Bad("empirical file with a nan", "customers[0].demand[0].daily.file",
+        "data row 2: expected a finite number >= 0, got 'nan'",
+        (set_("customers[0].demand[0].daily", EMPIRICAL_FROM_FILE),), csv="units\n4\nnan\n"),
+    Bad("empirical file that is not text", "customers[0].demand[0].daily.file", "expected UTF-8 text",
+        (set_("customers[0].demand[0].daily", EMPIRICAL_FROM_FILE),), csv="units\n4\n\udcff\n"),
+    # -- the planning policy is built when the file is loaded
+    Bad("unknown planning policy", "planning.policy", "unknown policy 'bogus'; expected one of",
+        (set_("planning", {"policy": "bogus"}),)),
+    Bad("policy class that cannot be imported", "planning.policy", "cannot import policy 'nowhere:Policy'",
+        (set_("planning", {"policy": "nowhere:Policy"}),)),
+    Bad("bad policy parameter", "planning.params", "bad parameters ['colour']",
+        (set_("planning", {"policy": "level", "params": {"colour": "red"}}),)),
+    Bad("replay without its decisions file", "planning.params.file", "cannot read the decisions file",
+        (set_("planning", {"policy": "replay", "params": {"file": "nope.csv"}}),)),
+    Bad("replay file with a bad row", "planning.params.file", "line 3: not a number",
+        (set_("planning", {"policy": "replay", "params": {"file": "history.csv"}}),),
+        csv="cycle,product,bucket,production\n0,A,1,5\n1,A,2,lots\n"),
+    # -- YAML that parses but cannot be meant
+    Bad("duplicate top-level key", "horizon", "the key is given twice (lines 2 and ",
+        text=yaml.safe_dump(VALID, sort_keys=False) + "horizon: 90\n"),
+    Bad("duplicate nested key", "products[0].price", "the key is given twice (lines 7 and 8); give it once",
+        text=yaml.safe_dump(VALID, sort_keys=False).replace("  price: 10.0\n", "  price: 10.0\n  price: 12.0\n", 1)),
+    Bad("duplicate key in a flow mapping", "lanes[0].to", "the key is given twice (both on line",
+        text=yaml.safe_dump(VALID, sort_keys=False, default_flow_style=None).replace("to: DC,", "to: DC, to: DC,", 1)),
+    Bad("alias inside itself", "a[0]", "a YAML alias refers to a mapping or list that contains it",
+        text="a: &a [*a]\n"),
+    Bad("aliases that expand without end", "", "expands to 1.23e+07 values through YAML aliases",
+        text="".join(f"{k}: &{k} [{', '.join([f'*{p}' if p else 'x'] * 10)}]\n"
+                     for k, p in zip("abcdefg", ["", *"abcdef"], strict=True))),
+    Bad("nesting too deep", "", "nests lists or mappings too deep", text="[" * 3000 + "]" * 3000),
+    Bad("NUL character", "", "not valid YAML: character #x0000 at offset 7", text="name: x\x00\n"),
 )
 
 
@@ -238,7 +318,7 @@ def _write_case(case: Bad, folder: Path) -> Path:
             mutate(data)
         file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     if case.csv is not None:
-        (folder / "history.csv").write_text(case.csv, encoding="utf-8")
+        (folder / "history.csv").write_bytes(case.csv.encode("utf-8", errors="surrogateescape"))
     return file
 
 
@@ -388,6 +468,27 @@ def test_an_unknown_key_is_named_at_any_depth(data: st.DataObject) -> None:
         parse_scenario(doc, "example_company.yaml", SCENARIOS)
     where = _format_path((*path, key))
     assert any(p.path == where and f"unknown key '{key}'" in p.message for p in info.value.problems), str(info.value)
+
+
+NUMBER_LEAVES = [(path, v) for path, v in _nodes(EXAMPLE)
+                 if isinstance(v, int | float) and not isinstance(v, bool) and "params" not in path]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_number_written_wrong_is_named_at_its_key_path(data: st.DataObject) -> None:
+    """Any number of the example written as text ("10"), as a yes/no value, as .nan or .inf, or far too large
+    (not a seed: any integer seeds) is an error at exactly its key path, or inside it when the number stands for
+    a distribution: never read as a number, never a crash later."""
+    doc = copy.deepcopy(EXAMPLE)
+    path, value = data.draw(st.sampled_from(NUMBER_LEAVES))
+    wrong = [str(value), True, False, float("nan"), float("inf"), -float("inf")]
+    bad = data.draw(st.sampled_from(wrong if path[-1] == "seed" else [*wrong, 1e13, -(10**40)]))
+    _get(doc, path[:-1])[path[-1]] = bad
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(doc, "example_company.yaml", SCENARIOS)
+    where = _format_path(path)
+    assert any(p.path == where or p.path.startswith(where + ".") for p in info.value.problems), (bad, str(info.value))
 
 
 # ---------------------------------------------------------------------------------------------- command line

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveInt
+
+from simsop.dists import StrictModel
 
 if TYPE_CHECKING:
     from simsop.scenario import Problem, Scenario
@@ -23,8 +25,8 @@ SCORE_METRICS = {"profit": "higher", "total_cost": "lower", "otif": "higher", "f
                  "revenue": "higher", "gross_margin": "higher", "avg_backlog": "lower"}
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(StrictModel):
+    """Unknown keys are errors; numbers are finite and written as numbers (see simsop.dists.StrictModel)."""
 
 
 class ScoreSpec(_Model):

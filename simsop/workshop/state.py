@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
+from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError
 
+from simsop.dists import StrictModel
 from simsop.workshop.spec import ScoreSpec
 
 CONFIG_FILE = "workshop.yaml"
@@ -28,8 +29,8 @@ class WorkshopError(RuntimeError):
     """A workshop command that cannot be done; the message says why (exit code 2 on the command line)."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(StrictModel):
+    """Unknown keys are errors; numbers are finite and written as numbers (see simsop.dists.StrictModel)."""
 
 
 class TeamEntry(_Model):
