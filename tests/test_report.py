@@ -11,6 +11,7 @@ import json
 import math
 import re
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -261,15 +262,28 @@ def test_time_series_bands_are_the_quantiles_of_series_csv(results, data, colors
                 np.testing.assert_allclose(hi, d[hi_q] * f)
             np.testing.assert_allclose(_gid(fig, f"median:{name}:{p}").get_ydata(), d["p50"] * f)
             assert _gid(fig, f"median:{name}:{p}").get_color() == colors[p]
-        for st in ("orders_DC-Central", "orders_DC-East", "planned_production"):
+        d = series[(series["policy"] == p) & (series["series"] == "planned_production")].sort_values("day")
+        np.testing.assert_allclose(_gid(fig, f"median:planned_production:{p}").get_ydata(), d["p50"])
+        # Lumpy replenishment orders: the centred 7-day average of the daily mean over replications.
+        for st in ("orders_DC-Central", "orders_DC-East"):
             d = series[(series["policy"] == p) & (series["series"] == st)].sort_values("day")
-            np.testing.assert_allclose(_gid(fig, f"median:{st}:{p}").get_ydata(), d["p50"])
+            m = d["mean"].to_numpy()
+            want = [m[max(0, i - 3): i + 4].mean() for i in range(len(m))]
+            line = _gid(fig, f"mean7:{st}:{p}")
+            np.testing.assert_allclose(line.get_ydata(), want)
+            np.testing.assert_allclose(line.get_xdata(), d["day"])
     d = series[(series["policy"] == "level") & (series["series"] == "demand")].sort_values("day")
     lo, hi = _band_limits(_gid(fig, "band:demand:p5-p95"), d["day"].to_numpy(dtype=float))
     np.testing.assert_allclose(lo, d["p5"])
     # The shock and the warm-up are shaded on every panel.
     assert sum(1 for ax in fig.axes for a in ax.patches if a.get_gid() == "shock:x") == 5
     assert sum(1 for ax in fig.axes for a in ax.patches if a.get_gid() == "warmup") == 5
+    # Shocks are numbered on the top panel and named in the legend.
+    assert _gid(fig, "shocklabel:x").get_text() == "1"
+    assert "shock 1: x (days 30–50)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    # Where policies coincide, the first one's line is the widest, so every colour stays visible.
+    widths = [_gid(fig, f"median:on_hand:{p}").get_linewidth() for p in POLICIES]
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
 
 
 def test_waterfall_bars_add_up_to_profit(data, colors) -> None:
@@ -352,6 +366,18 @@ def test_summary_names_the_winner_with_its_confidence_interval(data) -> None:
     pr = data.paired.set_index(["policy", "kpi"]).loc[("chase", "profit")]
     assert f"{pr['ci_low']:+,.0f} to {pr['ci_high']:+,.0f}" in text
     assert "hybrid is best on OTIF" in text
+    # The winner is also compared with the runner-up (hybrid, not the baseline), paired by replication.
+    from simsop.stats import paired_difference
+
+    kp = data.kpis[data.kpis["case"] == "base"]
+    want = paired_difference(kp.loc[kp["policy"] == "chase", "profit"].to_numpy(),
+                             kp.loc[kp["policy"] == "hybrid", "profit"].to_numpy())
+    assert by["profit"].runner_up is None  # without kpis.csv only the baseline comparison exists
+    ru = findings(data.summary, data.paired, data.policies, data.baseline, "base", runs=data.kpis)[0]
+    assert ru.runner_up == "hybrid" and ru.ru_significant is want.significant
+    assert (ru.ru_diff, ru.ru_low, ru.ru_high) == pytest.approx((want.mean_diff, want.ci_low, want.ci_high))
+    assert f"{want.ci_low:+,.0f} to {want.ci_high:+,.0f}; significant) against the runner-up hybrid" in headline(
+        [ru], 3)
     # When the baseline is best, it is compared with the runner-up (sign turned).
     hold = findings(data.summary, data.paired, data.policies, data.baseline, "base", kpis=["holding_cost"])[0]
     assert hold.best == "chase"
@@ -387,7 +413,7 @@ def test_html_is_self_contained_with_one_image_per_chart(results: Path, data) ->
     for key in ("forest", "tradeoff", "forecast", "demand_plan", "service", "inventory", "series", "bullwhip",
                 "waterfall", "finance_kpis", "plan_vs_actual"):
         assert f'id="fig-{key}"' in text, key
-    assert "Winner: chase" in text
+    assert "<strong>Winner: chase</strong>, with the best profit" in text
     for section in ("Executive summary", "Sales", "Operations", "Finance", "Scenario and method"):
         assert section in text
     # The PNG files for slides are the embedded images.
@@ -408,6 +434,119 @@ def test_stress_report_has_cases_and_shaded_shocks(tmp_path: Path) -> None:
     assert len(spans) == 5 and _xspan(spans[0]) == pytest.approx((40, 60))  # start 30 + 10, duration 20
     text = write_report(res).read_text(encoding="utf-8")
     assert "Most profitable policy in each case: base: chase" in text
+    # No paired_cases.csv here: the effect of each case is derived from kpis.csv, paired by replication.
+    from simsop.stats import paired_difference
+
+    kp = data.kpis
+    eff = data.case_effects.set_index(["policy", "case", "kpi"])
+    want = paired_difference(kp.loc[(kp["policy"] == "level") & (kp["case"] == "strike"), "profit"].to_numpy(),
+                             kp.loc[(kp["policy"] == "level") & (kp["case"] == "base"), "profit"].to_numpy())
+    assert eff.loc[("level", "strike", "profit"), "mean_diff"] == pytest.approx(want.mean_diff)
+    # The headline names the hardest case (strike: revenue x 0.8), the policy that does best in it (chase)
+    # and the profit it loses there, with the CI.
+    kp = kp[kp["policy"] == "chase"]
+    want = paired_difference(kp.loc[kp["case"] == "strike", "profit"].to_numpy(),
+                             kp.loc[kp["case"] == "base", "profit"].to_numpy())
+    head = re.search(r'<p class="headline">(.*?)</p>', text).group(1)
+    assert "Under the hardest stress case strike, chase does best on profit" in head
+    assert f"{want.mean_diff:+,.0f} (95% CI {want.ci_low:+,.0f} to {want.ci_high:+,.0f}; significant) against the " \
+           "case base" in head
+    assert "What each stress case does" in text and "plant-fire, chase: profit" in text
+
+
+def test_disruption_table_shows_shock_kpis_per_case() -> None:
+    from simsop.report.summary import case_table
+
+    rows = []
+    for case, worst in (("base", np.nan), ("fire", 0.71), ("strike", 0.82)):
+        for p, shift in (("level", 0.0), ("chase", 0.05)):
+            rows.append({"policy": p, "case": case, "kpi": "shock_worst_otif", "n": 8, "mean": worst + shift,
+                         "ci_low": worst + shift - 0.02, "ci_high": worst + shift + 0.02})
+            rows.append({"policy": p, "case": case, "kpi": "shock_recovery_days", "n": 8,
+                         "mean": np.nan if case == "base" else 30.0, "ci_low": np.nan, "ci_high": np.nan})
+    table, cols = case_table(pd.DataFrame(rows), ["level", "chase"], ["base", "fire", "strike"])
+    assert cols == [("fire", "level"), ("fire", "chase"), ("strike", "level"), ("strike", "chase")]  # no base
+    by = table.set_index("KPI")
+    assert by.loc["Worst OTIF (7-day rolling)", "fire · chase"] == ("76.0%", "74.0% – 78.0%")
+    assert by.loc["Recovery time (days)", "strike · level"] == ("30.0", "")
+
+
+class _Page(HTMLParser):
+    """The images, tables (with their parent's class) and outside references of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, str]] = []
+        self.imgs: list[dict[str, str | None]] = []
+        self.tables: list[str] = []
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "table":
+            self.tables.append(self.stack[-1][1] if self.stack else "")
+        self.refs += [v for k, v in attrs if k in ("src", "href", "srcset", "poster", "data") and v]
+        if tag not in ("img", "meta", "br", "hr", "link", "input"):
+            self.stack.append((tag, a.get("class") or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+
+def test_every_image_is_an_embedded_png_and_every_table_scrolls_in_its_box(tmp_path: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    res = make_results_dir(tmp_path / "stress", replications=6, days=90, cases=("base", "plant-fire"))
+    text = write_report(res).read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    assert len(page.imgs) >= 12
+    for img in page.imgs:
+        src = str(img["src"])
+        assert src.startswith("data:image/png;base64,"), src[:40]
+        png = base64.b64decode(src.split(",", 1)[1], validate=True)
+        with Image.open(io.BytesIO(png)) as im:
+            im.verify()  # a complete, uncorrupted PNG
+        with Image.open(io.BytesIO(png)) as im:
+            assert im.format == "PNG" and im.size[0] >= 400 and im.size[1] >= 200
+        assert img.get("alt"), "every chart has alternative text"
+    # Wide tables scroll inside their own box, never the page: each table sits in a .table-wrap.
+    assert page.tables and all(parent == "table-wrap" for parent in page.tables), page.tables
+    assert re.search(r"\.table-wrap\s*\{[^}]*overflow-x:\s*auto", text)
+    assert re.search(r"figure img\s*\{[^}]*max-width:\s*100%", text)
+    # Offline: nothing but in-page anchors and embedded data.
+    assert all(r.startswith(("data:", "#")) for r in page.refs), [r[:40] for r in page.refs]
+    assert not re.search(r"https?://|url\(|@import", text)
+
+
+def test_money_ticks_never_repeat_and_the_bridge_writes_its_amounts(data, colors) -> None:
+    fmt = charts.MoneyFormatter()
+    assert fmt.format_ticks([3.39e6, 3.395e6, 3.4e6, 3.405e6]) == ["3.390M", "3.395M", "3.400M", "3.405M"]
+    assert fmt.format_ticks([0, 2500, 5000]) == ["0", "2.5k", "5.0k"]
+    assert fmt.format_ticks([-2e4, 0, 2e4]) == ["\u221220k", "0", "20k"]
+    # Costs of a few thousand on 3.4 million (ticks 2.5k apart): the labels as drawn are all different.
+    summary = data.summary.copy()
+    sel = summary["kpi"] == "total_cost"
+    cols = ["mean", "ci_low", "ci_high"]
+    summary.loc[sel, cols] = 3.4e6 + (summary.loc[sel, cols] - summary.loc[sel, "mean"].mean()) * 0.2
+    fig = charts.tradeoff(summary, colors, data.policies, case="base")
+    fig.canvas.draw()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), charts.MoneyFormatter):
+                labels = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+                assert len(labels) == len(set(labels)) >= 3, labels
+    fig = charts.profit_waterfall(data.summary, colors, data.policies, "base")
+    s = data.summary.set_index(["policy", "kpi"])
+    label = _gid(fig, "waterfall_label:chase:profit").get_text()
+    assert label == charts._money_formatter(s.loc[("chase", "profit"), "mean"])
+    assert _gid(fig, "waterfall_label:chase:holding_cost").get_text().startswith("\u2212")
 
 
 def test_missing_files_degrade_to_sentences(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ The results directory (files other than ``kpis.csv``/``summary.csv`` are optiona
 * ``kpis.csv``: policy, case, replication, seed, then one column per KPI (``bullwhip_<warehouse>`` too);
 * ``summary.csv``: policy, case, kpi, n, mean, std, ci_low, ci_high, half_width, p5, p50, p95;
 * ``paired.csv``: policy, case, kpi, mean_diff, ci_low, ci_high, significant (policy − baseline);
+* ``paired_cases.csv`` (stress runs): policy, case, kpi, mean_diff, ci_low, ci_high, significant (case −
+  the baseline case, per policy; derived from ``kpis.csv`` when missing);
 * ``series.csv``: policy, case, series, day, p5, p25, p50, p75, p95, mean; series ``on_hand``, ``backlog``,
   ``demand``, ``orders_<warehouse>``, ``production``, ``planned_production``, ``capacity_load`` (a fraction
   of regular capacity);

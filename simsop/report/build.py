@@ -137,13 +137,29 @@ def _label(case: str, data: ResultsData) -> str:
 
 def summary_section(b: Builder, case: str) -> None:
     d = b.data
-    found = summ.findings(d.summary, d.paired, d.policies, d.baseline, case)
-    b.text("summary", f'<p class="headline">{html.escape(summ.headline(found, len(d.policies)))}</p>')
+    found = summ.findings(d.summary, d.paired, d.policies, d.baseline, case, runs=d.kpis)
+    head = summ.headline(found, len(d.policies))
+    if len(d.cases) > 1:
+        head = f"{head} {summ.impact_headline(d.case_effects, d.summary, d.policies, d.cases, case)}".strip()
+    body = html.escape(head)
+    if len(d.policies) > 1 and found:  # the answer first, in bold: "Winner: lp"
+        prefix = html.escape(f"Winner: {next((f for f in found if f.kpi == 'profit'), found[0]).best}")
+        if body.startswith(prefix):
+            body = f"<strong>{prefix}</strong>{body[len(prefix):]}"
+    b.text("summary", f'<p class="headline">{body}</p>')
     if found:
         b.text("summary", html.bullet_list([f.sentence for f in found], "findings"))
     n = _replications(d)
     if len(d.cases) > 1:
-        b.text("summary", html.para(_case_winners(d), None))
+        impacts = summ.case_impacts(d.case_effects, d.policies, d.cases, case)
+        if impacts:
+            b.text("summary", "<h3>What each stress case does (paired differences, 95% CI)</h3>")
+            b.text("summary", html.bullet_list(impacts, "findings"))
+        if len(d.policies) > 1:
+            b.text("summary", html.para(_case_winners(d), None))
+        else:
+            b.text("summary", html.para(f"The summary and the charts are for the case {d.primary_case or '(base)'}"
+                                        " unless a chart names its case."))
     if len(d.policies) > 1:
         b.text("summary", html.para(
             f"Each policy was run on the same {n} random futures (common random numbers){_label(case, d)}, so "
@@ -228,6 +244,10 @@ def sales_section(b: Builder, case: str) -> None:
         b.note("sales", "The demand plan by family needs plan.csv, which this run did not write.")
 
 
+def _int(x: Any) -> int | None:
+    return int(x) if isinstance(x, int | float) and not isinstance(x, bool) and x == x else None
+
+
 def _warmup(d: ResultsData) -> float | None:
     w = d.manifest.get("warmup")
     return float(w) if isinstance(w, int | float) and w > 0 else None
@@ -254,7 +274,8 @@ def operations_section(b: Builder, case: str) -> None:
             w = shock_windows(d, c)
             b.add("operations", "series" if c == case else f"series_{_slug(c)}",
                   f"Daily inventory, backlog, orders, production and capacity load{_label(c, d)}",
-                  "Bands: 5–95% and 25–75% of the replications on each day; line: median. Grey spans: shocks"
+                  "Bands: 5–95% and 25–75% of the replications on each day; line: median (orders: 7-day average "
+                  "of the daily mean, as replenishment orders are lumpy). Grey spans: shocks"
                   + (" (" + ", ".join(x.label for x in w) + ")" if w else ": none") + "; hatched: warm-up.",
                   lambda c=c, w=w: charts.time_series(  # type: ignore[misc]
                       d.series, b.colors, d.policies, c, w, _warmup(d),
@@ -267,11 +288,22 @@ def operations_section(b: Builder, case: str) -> None:
                              "series.csv, which this run did not write.")
     if any(str(k).startswith("bullwhip_") for k in d.summary["kpi"]):
         b.add("operations", "bullwhip", "Bullwhip: order variance against demand variance by stage",
-              "Above 1, a stage's orders vary more than customer demand: the variance is amplified upstream.",
-              lambda: charts.bullwhip(d.summary, b.colors, d.policies, case))
+              "Above 1, a stage's orders vary more than the demand it receives: the variance is amplified "
+              "upstream. Below 1, the stage smooths it.",
+              lambda: charts.bullwhip(d.summary, b.colors, d.policies, case, _int(d.manifest.get("bullwhip_period"))))
     else:
         b.note("operations", "The bullwhip chart needs bullwhip_<warehouse> KPIs, which this run did not write.")
     if len(d.cases) > 1:
+        table, cols = summ.case_table(d.summary, d.policies, d.cases)
+        if not table.empty:
+            names = [c for c in table.columns if c not in ("KPI", "best")]
+            b.text("operations", "<h3>Disruption KPIs per stress case</h3>")
+            b.text("operations", html.kpi_table(table, names, {n: b.colors[p] for n, (_, p) in zip(names, cols,
+                                                                                                  strict=True)}))
+            b.text("operations", html.para(
+                "The disruption runs from the first shock's start until the last shock's effect is gone plus a "
+                "settling period. Recovery time: days from the start until the 7-day rolling OTIF is back above "
+                "its threshold for good (0: it never fell below).", "meta"))
         b.add("operations", "cases", "Key KPIs in every stress case",
               "Each row is a case; dots are policy means with 95% confidence intervals.",
               lambda: charts.case_comparison(d.summary, b.colors, d.policies, d.cases,

@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter
 
 from simsop.report.colors import NEUTRAL, SHOCK
 from simsop.report.kpimeta import axis_label, info, scale
@@ -58,20 +58,56 @@ def _title(fig: Figure, title: str, subtitle: str = "") -> None:
     fig.suptitle(text, fontsize=11)
 
 
+MINUS = "\u2212"  # a typographic minus, as matplotlib's own tick labels use
+
+
+def _money_scale(a: float) -> tuple[float, str]:
+    for f, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= f:
+            return f, suffix
+    return 1.0, ""
+
+
 def _money_formatter(x: float, _pos: object = None) -> str:
-    a = abs(x)
-    if a >= 1e9:
-        return f"{x / 1e9:.3g}B"
-    if a >= 1e6:
-        return f"{x / 1e6:.3g}M"
-    if a >= 1e3:
-        return f"{x / 1e3:.3g}k"
-    return f"{x:.4g}"
+    """One currency value in a few characters, three significant digits kept: 250k, 1.20M, 51.9k."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    f, suffix = _money_scale(abs(x))
+    v = x / f
+    decimals = max(0, 2 - math.floor(math.log10(abs(v)))) if abs(v) < 1000 else 0
+    text = f"{v:.{decimals}f}"
+    if abs(float(text)) >= 1000 and suffix != "B":  # 999.6k rounds to 1000k: write 1.00M
+        return _money_formatter(math.copysign(1000 * f, x))
+    return (text + suffix).replace("-", MINUS)
+
+
+class MoneyFormatter(Formatter):
+    """Currency tick labels as 250k, 1.2M instead of an offset like 1e6, with as many decimals as the tick
+    spacing needs, so that no two ticks read the same (3.395M, 3.400M, 3.405M rather than 3.4M three times)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return _money_formatter(x)
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        v = np.asarray(values, dtype=float)
+        if len(v) == 0:
+            return []
+        f, suffix = _money_scale(float(np.abs(v).max()))
+        scaled = v / f
+        steps = np.abs(np.diff(np.unique(scaled)))
+        tol = 1e-6 * (float(steps[steps > 0].min()) if (steps > 0).any() else 1.0)
+        # The fewest decimals that write every tick exactly (2.5k needs one, 3.395M three).
+        decimals = next((d for d in range(7) if np.all(np.abs(np.round(scaled, d) - scaled) <= tol)), 6)
+        out = []
+        for x in v:
+            text = f"{x / f:.{decimals}f}"
+            out.append(("0" if float(text) == 0 else text.replace("-", MINUS)) + ("" if float(text) == 0 else suffix))
+        return out
 
 
 def money_axis(ax: Axes, axis: str = "y") -> None:
-    """Currency tick labels as 250k, 1.2M instead of an offset like 1e6."""
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(_money_formatter))
+    """Currency tick labels as 250k, 1.2M instead of an offset like 1e6 (see :class:`MoneyFormatter`)."""
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(MoneyFormatter())
 
 
 def _policy_ticks(ax: Axes, policies: Sequence[str], axis: str = "x") -> None:
@@ -184,7 +220,7 @@ def kpi_distributions(summary: pd.DataFrame, kpis: Sequence[str], colors: Colors
             if eb.lines[2]:
                 eb.lines[2][0].set_gid(f"ci:{kpi}:{p}")
         meta = info(kpi)
-        ax.set_title(meta.label, fontsize=10)
+        ax.set_title(_panel_title(meta.label, kpi, fig.get_figwidth() / _grid(len(kpis))[1]), fontsize=10)
         ax.set_ylabel(meta.unit or "value")
         if meta.kind == "money":
             money_axis(ax)
@@ -236,6 +272,15 @@ def forest_plot(paired: pd.DataFrame, kpis: Sequence[str], colors: Colors, polic
         ax.grid(axis="x", alpha=0.3)
         ax.margins(x=0.15)
     return fig
+
+
+def _panel_title(label: str, kpi: str, width_in: float) -> str:
+    """'Label: higher is better' on one line when it fits the panel (about 5.6 pt a character at 10 pt),
+    else on two; just the label when neither way is better."""
+    if info(kpi).higher_is_better is None:
+        return label
+    one = f"{label}: {_better_text(kpi)}"
+    return one if len(one) * 5.6 <= width_in * 72 * 0.85 else f"{label}\n({_better_text(kpi)})"
 
 
 def _better_text(kpi: str) -> str:
@@ -329,28 +374,53 @@ SERIES_PANELS: tuple[tuple[str, str, str], ...] = (
 
 
 def _band(ax: Axes, d: pd.DataFrame, color: str, gid: str, bands: bool = True, ls: str = "-",
-          factor: float = 1.0, label: str | None = None) -> None:
+          factor: float = 1.0, label: str | None = None, lw: float = 1.3) -> None:
     x = d["day"].to_numpy(dtype=float)
     if bands:
         ax.fill_between(x, d["p5"].to_numpy(dtype=float) * factor, d["p95"].to_numpy(dtype=float) * factor,
                         color=color, alpha=BAND_ALPHA_OUTER, lw=0, gid=f"band:{gid}:p5-p95")
         ax.fill_between(x, d["p25"].to_numpy(dtype=float) * factor, d["p75"].to_numpy(dtype=float) * factor,
                         color=color, alpha=BAND_ALPHA_INNER, lw=0, gid=f"band:{gid}:p25-p75")
-    ax.plot(x, d["p50"].to_numpy(dtype=float) * factor, color=color, lw=1.3, ls=ls, gid=f"median:{gid}",
+    ax.plot(x, d["p50"].to_numpy(dtype=float) * factor, color=color, lw=lw, ls=ls, gid=f"median:{gid}",
             label=label)
+
+
+def _line_widths(n: int) -> list[float]:
+    """Line widths from thick (first policy) to thin (last), so that where policies coincide every colour
+    still shows, as nested stripes, instead of the last policy drawn hiding the others."""
+    return [1.3] if n <= 1 else [2.4 - 1.3 * j / (n - 1) for j in range(n)]
+
+
+ROLLING_DAYS = 7
+
+
+def rolling_mean(d: pd.DataFrame, days: int = ROLLING_DAYS) -> np.ndarray:
+    """Centred ``days``-day rolling average of a series' daily mean over replications (``p50`` when there is
+    no ``mean`` column); shorter windows at the ends."""
+    col = "mean" if "mean" in d.columns else "p50"
+    return d[col].astype(float).rolling(days, center=True, min_periods=1).mean().to_numpy()
 
 
 WARMUP_STYLE = {"facecolor": "none", "edgecolor": "#C8C8C8", "hatch": "////", "lw": 0, "zorder": 0}
 
 
 def _shade(ax: Axes, windows: Sequence[Window], warmup: float | None, names: bool = False) -> None:
+    """Hatch the warm-up and shade the shocks; with ``names``, number each shock at the top of its span
+    (the legend says which is which: names written on the spans overlap when shocks start close together)."""
     if warmup:
         ax.axvspan(0, warmup, gid="warmup", **WARMUP_STYLE)  # type: ignore[arg-type]
-    for w in windows:
+    for i, w in enumerate(windows):
         ax.axvspan(w.start, w.end, color=SHOCK, alpha=0.35, lw=0, zorder=0, gid=f"shock:{w.label}")
         if names:
-            ax.annotate(w.label, xy=(w.start, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
-                        textcoords="offset points", va="top", ha="left", fontsize=8, color="#333333")
+            ax.annotate(str(i + 1), xy=(w.start, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(2, -2 - 11 * (i % 3)), textcoords="offset points", va="top", ha="left",
+                        fontsize=8, fontweight="bold", color="#333333", gid=f"shocklabel:{w.label}",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+
+
+def _shock_handles(windows: Sequence[Window]) -> list[object]:
+    return [Patch(facecolor=SHOCK, alpha=0.35, label=f"shock {i + 1}: {w.label} (days {w.start:.0f}–{w.end:.0f})")
+            for i, w in enumerate(windows)]
 
 
 def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None,
@@ -358,9 +428,11 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
     """Daily quantile bands across replications: inventory, backlog, orders against demand, production
     against plan, capacity load; shocks and the warm-up shaded.
 
-    ``series`` is tidy: ``policy, case, series, day, p5, p25, p50, p75, p95``. Each policy gets a 5–95%
-    band, a 25–75% band and its median line. Orders are drawn per stage (``orders_<warehouse>``, median
-    lines) against customer demand (``demand``, band); planned production is a dashed median line.
+    ``series`` is tidy: ``policy, case, series, day, p5, p25, p50, p75, p95, mean``. Each policy gets a
+    5–95% band, a 25–75% band and its median line (thinner for later policies, so that coinciding lines stay
+    visible). Orders are drawn per stage (``orders_<warehouse>``) as the 7-day rolling average of the daily
+    mean (replenishment orders are lumpy: on most days the median order is 0) against customer demand
+    (``demand``, band and median); planned production is a dashed median line.
     """
     s = _case_rows(series, case)
     names = set(s["series"].astype(str))
@@ -371,6 +443,8 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
     fig = new_figure(11.0, 1.4 + 2.6 * max(len(panels), 1))
     _title(fig, title or "A day-by-day view across the random futures" + (f" — case {case}" if case else ""),
            "Shaded bands: 5–95% and 25–75% of replications; line: median; grey: shocks; hatched: warm-up")
+    shown = [p for p in policies if (s["policy"] == p).any()]
+    widths = dict(zip(shown, _line_widths(len(shown)), strict=True))
     axs: list[Axes] = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]) if panels else []
     ls_cycle = ("-", "--", ":", "-.")
     stage_handles: list[object] = []
@@ -381,29 +455,31 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
             dem = s[s["series"] == "demand"]
             if not dem.empty:
                 first = next((p for p in policies if (dem["policy"] == p).any()), dem["policy"].iloc[0])
-                _band(ax, dem[dem["policy"] == first], NEUTRAL, "demand")
-                stage_handles = [Line2D([], [], color=NEUTRAL, lw=1.3, label="customer demand (band)")]
+                _band(ax, dem[dem["policy"] == first].sort_values("day"), NEUTRAL, "demand")
+                stage_handles = [Line2D([], [], color=NEUTRAL, lw=1.3, label="customer demand (band, median)")]
             for j, st in enumerate(stages):
                 ls = ls_cycle[j % len(ls_cycle)]
-                stage_handles.append(Line2D([], [], color="black", ls=ls, lw=1.3, label=f"{st[7:]} orders (median)"))
-                for p in policies:
-                    d = s[(s["series"] == st) & (s["policy"] == p)]
+                stage_handles.append(Line2D([], [], color="black", ls=ls, lw=1.3,
+                                            label=f"{st[7:]} orders ({ROLLING_DAYS}-day mean)"))
+                for p in shown:
+                    d = s[(s["series"] == st) & (s["policy"] == p)].sort_values("day")
                     if not d.empty:
-                        _band(ax, d, colors[p], f"{st}:{p}", bands=False, ls=ls)
+                        ax.plot(d["day"].to_numpy(dtype=float), rolling_mean(d), color=colors[p], ls=ls,
+                                lw=widths[p], gid=f"mean{ROLLING_DAYS}:{st}:{p}")
             if "orders" in names:
-                for p in policies:
+                for p in shown:
                     d = s[(s["series"] == "orders") & (s["policy"] == p)]
                     if not d.empty:
-                        _band(ax, d, colors[p], f"orders:{p}")
+                        _band(ax, d, colors[p], f"orders:{p}", lw=widths[p])
         else:
-            for p in policies:
+            for p in shown:
                 d = s[(s["series"] == key) & (s["policy"] == p)]
                 if not d.empty:
-                    _band(ax, d, colors[p], f"{key}:{p}", factor=factor)
+                    _band(ax, d, colors[p], f"{key}:{p}", factor=factor, lw=widths[p])
                 if key == "production":
                     d = s[(s["series"] == "planned_production") & (s["policy"] == p)]
                     if not d.empty:
-                        _band(ax, d, colors[p], f"planned_production:{p}", bands=False, ls="--")
+                        _band(ax, d, colors[p], f"planned_production:{p}", bands=False, ls="--", lw=widths[p])
             if key == "capacity_load":
                 ax.axhline(100, color=NEUTRAL, lw=1, ls=":")
         ax.set_title(label, fontsize=10, loc="left")
@@ -412,21 +488,23 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
         ax.margins(x=0)
     if len(axs):
         axs[-1].set_xlabel("Day of the simulation (day 0 = start of the run)")
-    extra: list[object] = [Patch(facecolor=SHOCK, alpha=0.35, label="shock")] if shocks else []
+    extra: list[object] = _shock_handles(shocks)
     if warmup:
         extra.append(Patch(label="warm-up (not in KPIs)", **{**WARMUP_STYLE, "lw": 0.5}))  # type: ignore[arg-type]
     if "planned_production" in names:
         extra.append(Line2D([], [], color="black", ls="--", label="planned production (median)"))
     extra.extend(stage_handles)
-    _policy_legend(fig, colors, [p for p in policies if (s["policy"] == p).any()], extra)
+    _policy_legend(fig, colors, shown, extra)
     return fig
 
 
 # ------------------------------------------------------------------------------------------ bullwhip
 
 
-def bullwhip(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None) -> Figure:
-    """Variance of each stage's orders over the variance of customer demand (``bullwhip_<stage>`` KPIs).
+def bullwhip(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None,
+             period_days: int | None = None) -> Figure:
+    """Variance of each stage's orders over the variance of the demand it sees (``bullwhip_<stage>`` KPIs;
+    ``bullwhip_production``: units made over customer demand), both summed over ``period_days``.
 
     Bars are means over replications with 95% CIs; 1 means orders vary as much as demand.
     """
@@ -435,8 +513,11 @@ def bullwhip(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], cas
     stages = [k[len("bullwhip_"):] for k in kpis]
     shown = [p for p in policies if (summary["policy"] == p).any()]
     fig = new_figure(max(9.0, 2.0 + 0.6 * len(stages) * max(len(shown), 1)), 4.8)
-    _title(fig, "Bullwhip: how much more orders vary than customer demand, stage by stage",
-           "Variance of the stage's daily orders ÷ variance of customer demand; bars: mean, whiskers: 95% CI")
+    per = {1: "daily", 7: "weekly"}.get(period_days or 0, f"{period_days}-day" if period_days else "")
+    _title(fig, "Bullwhip: how much more orders vary than the demand behind them, stage by stage",
+           f"Variance of a warehouse's {per + ' ' if per else ''}orders ÷ variance of the demand it receives"
+           + ("; production: units made ÷ customer demand" if "production" in stages else "")
+           + "; bars: mean, whiskers: 95% CI")
     ax = fig.subplots()
     width = 0.8 / max(len(shown), 1)
     for j, p in enumerate(shown):
@@ -452,7 +533,8 @@ def bullwhip(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], cas
     ax.axhline(1.0, color=NEUTRAL, ls="--", lw=1)
     ax.set_xticks(np.arange(len(stages)))
     ax.set_xticklabels(stages, rotation=20 if len(stages) > 4 else 0, ha="right" if len(stages) > 4 else "center")
-    ax.set_xlabel("Stage (warehouse placing the orders)")
+    ax.set_xlabel("Stage (warehouse placing the orders" + (", or the plants' production)" if "production" in stages
+                                                          else ")"))
     ax.set_ylabel("Order variance ÷ demand variance (ratio)")
     ax.grid(axis="y", alpha=0.3)
     _policy_legend(fig, colors, shown, [Line2D([], [], color=NEUTRAL, ls="--", label="1 = no amplification")])
@@ -464,7 +546,7 @@ def bullwhip(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], cas
 PLAN_MEASURES = {
     "actual_sales": ("Actual sales (booked orders)", "black", "-"),
     "demand_plan": ("Demand plan (consensus)", NEUTRAL, "--"),
-    "production_plan": ("Production plan", None, "--"),
+    "production_plan": ("Production plan", None, ":"),
     "actual_production": ("Actual production", None, "-"),
 }
 
@@ -550,6 +632,8 @@ def profit_waterfall(summary: pd.DataFrame, colors: Colors, policies: Sequence[s
     _title(fig, "Profit bridge: from revenue to profit, per policy",
            "Mean over replications (currency units); grey bars are costs taken away from revenue")
     axs = _axes(fig, len(shown), 3, sharey=True)
+    lo_all = min([0.0, *(sum(v for _, v in comps[p][: i + 1]) for p in shown for i in range(len(comps[p])))])
+    hi_all = max([1.0, *(abs(v) for p in shown for k, v in comps[p] if k == "revenue")])
     for ax, p in zip(axs, shown, strict=True):
         vals = dict(comps[p])
         running = 0.0
@@ -558,9 +642,13 @@ def profit_waterfall(summary: pd.DataFrame, colors: Colors, policies: Sequence[s
             left = running if v >= 0 else running + v
             ax.barh([i], [abs(v)], left=[left], color=colors[p] if k == "revenue" else "#9A9A9A",
                     edgecolor="white", gid=f"waterfall:{p}:{k}")
+            _bar_value(ax, i, max(left + abs(v), left), v, gid=f"waterfall_label:{p}:{k}")
             running += v
         ax.barh([len(keep)], [running], left=[0], color=colors[p], hatch="//" if running < 0 else None,
                 edgecolor="white", gid=f"waterfall:{p}:profit")
+        _bar_value(ax, len(keep), max(running, 0.0), running, gid=f"waterfall_label:{p}:profit", bold=True)
+        # Room on the right for the values written after the bars.
+        ax.set_xlim(min(lo_all * 1.05, 0.0), hi_all * 1.3)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(np.arange(len(labels)))
         ax.set_yticklabels(labels)
@@ -570,6 +658,13 @@ def profit_waterfall(summary: pd.DataFrame, colors: Colors, policies: Sequence[s
         ax.grid(axis="x", alpha=0.3)
         money_axis(ax, "x")
     return fig
+
+
+def _bar_value(ax: Axes, y: float, x_end: float, value: float, gid: str, bold: bool = False) -> None:
+    """The amount of a horizontal bar, written just after its right end (costs with a minus sign)."""
+    ax.annotate(_money_formatter(value) if value else "0", xy=(x_end, y), xytext=(3, 0),
+                textcoords="offset points", va="center", ha="left", fontsize=8,
+                fontweight="bold" if bold else "normal", color="#222222", gid=gid)
 
 
 # ------------------------------------------------------------------------------------------ forecasts
@@ -668,7 +763,7 @@ def case_comparison(summary: pd.DataFrame, colors: Colors, policies: Sequence[st
         ax.set_yticklabels([c or "(base)" for c in cases])
         ax.set_ylim(len(cases) - 0.5, -0.5)
         ax.set_xlabel(axis_label(kpi))
-        ax.set_title(info(kpi).label, fontsize=10)
+        ax.set_title(_panel_title(info(kpi).label, kpi, fig.get_figwidth() / _grid(len(kpis), 2)[1]), fontsize=10)
         if info(kpi).kind == "money":
             money_axis(ax, "x")
         ax.grid(axis="x", alpha=0.3)

@@ -1,7 +1,7 @@
 """Read a results directory into DataFrames, tolerating what is missing.
 
 Files read (all optional except ``kpis.csv`` or ``summary.csv``; see ``simsop.report`` for the contract):
-``manifest.json``, ``kpis.csv``, ``summary.csv``, ``paired.csv``, ``series.csv``, ``plan.csv``,
+``manifest.json``, ``kpis.csv``, ``summary.csv``, ``paired.csv``, ``paired_cases.csv``, ``series.csv``, ``plan.csv``,
 ``forecast.csv``, ``shocks.csv``. A file without ``policy``/``case`` columns is one policy / one case.
 What can be derived is derived (``summary.csv`` and ``paired.csv`` from ``kpis.csv`` with
 :mod:`simsop.stats`); what cannot is left ``None`` and the report says so.
@@ -36,6 +36,8 @@ class ResultsData:
     forecast: pd.DataFrame | None
     shocks: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)  # what was derived or is missing, for the method section
+    # Stress runs: per policy × case (but the primary one) × KPI, the paired difference case − primary case.
+    case_effects: pd.DataFrame | None = None
 
     @property
     def primary_case(self) -> str:
@@ -174,6 +176,32 @@ def load_results(results_dir: str | Path) -> ResultsData:
     known = set(ALL_KPI_NAMES)
     if kpis is not None and not known & set(kpis.columns):
         notes.append("kpis.csv has none of the standard KPI columns.")
-    return ResultsData(path=path, manifest=manifest, policies=policies, baseline=baseline, cases=cases or [""],
+    data = ResultsData(path=path, manifest=manifest, policies=policies, baseline=baseline, cases=cases or [""],
                        kpis=kpis, summary=summary, paired=paired, series=series, plan=plan, forecast=forecast,
                        shocks=shocks, notes=notes)
+    if len(data.cases) > 1:
+        data.case_effects = _case_effects(path, data)
+    return data
+
+
+def _case_effects(path: Path, data: ResultsData) -> pd.DataFrame | None:
+    """``paired_cases.csv`` (case − primary case, per policy), else derived from ``kpis.csv``."""
+    effects = _with_ids(_read_csv(path / "paired_cases.csv"), data.policies[0] if data.policies else "run")
+    if effects is None and data.kpis is not None and "replication" in data.kpis.columns:
+        from simsop.stats import paired_table
+
+        kp = data.kpis
+        base = kp[kp["case"] == data.primary_case]
+        # KPIs undefined in the primary case (the shock KPIs of a run without shocks) have no difference.
+        cols = [c for c in kp.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kp[c])
+                and base[c].notna().any() and kp.loc[kp["case"] != data.primary_case, c].notna().any()]
+        try:
+            effects = paired_table(kp, "case", data.primary_case, cols, by=["policy"])
+            data.notes.append("paired_cases.csv was missing: the effects of the cases were computed from kpis.csv.")
+        except ValueError as exc:
+            data.notes.append(f"the effects of the cases could not be computed: {exc}")
+            return None
+    if effects is not None and "significant" in effects.columns:
+        effects["significant"] = effects["significant"].map(
+            lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    return effects

@@ -36,6 +36,9 @@ th, td { border-bottom: 1px solid #e3e3e3; padding: 5px 10px; text-align: right;
 th:first-child, td:first-child { text-align: left; }
 th { background: #f5f5f7; font-weight: 600; }
 td .ci { display: block; color: #666; font-size: 0.8rem; white-space: nowrap; }
+table.kpi td:first-child { min-width: 11em; }
+table.kpi td + td, table.kpi th + th { white-space: nowrap; }
+table.kv td { min-width: 14em; overflow-wrap: anywhere; }
 td.best { font-weight: 700; background: #eaf5ea; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px; margin-right: 5px;
           vertical-align: baseline; }
@@ -92,13 +95,13 @@ def kpi_table(df: pd.DataFrame, policies: Sequence[str], colors: Mapping[str, st
             ci_html = f'<span class="ci">{escape(ci)}</span>' if ci else ""
             cells.append(f"<td{cls}>{escape(mean)}{ci_html}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="table-wrap"><table><thead><tr><th>KPI (mean; 95% CI below)</th>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return ('<div class="table-wrap"><table class="kpi"><thead><tr><th>KPI (mean; 95% CI below)</th>'
+            f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def key_value_table(rows: Sequence[tuple[str, str]]) -> str:
     body = "".join(f"<tr><th>{escape(k)}</th><td style='text-align:left'>{escape(v)}</td></tr>" for k, v in rows)
-    return f'<div class="table-wrap"><table><tbody>{body}</tbody></table></div>'
+    return f'<div class="table-wrap"><table class="kv"><tbody>{body}</tbody></table></div>'
 
 
 def document(title: str, subtitle: str, sections: Sequence[Section]) -> str:

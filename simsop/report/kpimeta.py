@@ -55,6 +55,14 @@ _KPIS: dict[str, KpiInfo] = {
     "plan_nervousness": KpiInfo("Plan nervousness", "%", "pct", False),
     "production_variation": KpiInfo("Production variation", "%", "pct", False),
     "revenue_vs_plan": KpiInfo("Revenue against plan", "%", "pct", None),
+    "shock_recovery_days": KpiInfo("Recovery time", "days", "num", False),
+    "shock_worst_otif": KpiInfo("Worst OTIF (7-day rolling)", "%", "pct", True),
+    "shock_window_otif": KpiInfo("OTIF during the disruption", "%", "pct", True),
+    "shock_peak_backlog": KpiInfo("Peak customer backlog", "units", "num", False),
+    "shock_lost_units": KpiInfo("Units lost to stock-outs", "units", "num", False),
+    "shock_lost_revenue": KpiInfo("Revenue lost to stock-outs", "currency units", "money", False),
+    "shock_window_revenue": KpiInfo("Revenue during the disruption", "currency units", "money", True),
+    "shock_window_profit": KpiInfo("Profit during the disruption", "currency units", "money", True),
     "gross_margin_vs_plan": KpiInfo("Gross margin against plan", "%", "pct", None),
 }
 
@@ -68,10 +76,20 @@ def info(kpi: str) -> KpiInfo:
     return KpiInfo(kpi.replace("_", " ").capitalize(), "", "num", None)
 
 
+def with_unit(label: str, unit: str) -> str:
+    """'Label (unit)'; 'Fill rate (units; %)' rather than 'Fill rate (units) (%)' when the label ends in
+    parentheses already."""
+    if not unit:
+        return label
+    if label.endswith(")") and "(" in label:
+        return f"{label[:-1]}; {unit})"
+    return f"{label} ({unit})"
+
+
 def axis_label(kpi: str) -> str:
     """'Label (unit)' for an axis."""
     i = info(kpi)
-    return f"{i.label} ({i.unit})" if i.unit else i.label
+    return with_unit(i.label, i.unit)
 
 
 def scale(kpi: str) -> float:
@@ -84,11 +102,14 @@ def fmt(kpi: str, x: float | None, signed: bool = False) -> str:
     if x is None or x != x:
         return "n/a"
     kind = info(kpi).kind
-    sign = "+" if signed and x > 0 else ""
     if kind == "pct":
-        return f"{sign}{100 * x:.1f}{' pts' if signed else '%'}"
-    if kind == "money" or abs(x) >= 1000:
-        return f"{sign}{x:,.0f}"
-    if abs(x) >= 10:
-        return f"{sign}{x:,.1f}"
-    return f"{sign}{x:,.3g}" if x != 0 else "0"
+        number, suffix = f"{100 * x:.1f}", " pts" if signed else "%"
+    elif kind == "money" or abs(x) >= 1000:
+        number, suffix = f"{x:,.0f}", ""
+    elif abs(x) >= 10:
+        number, suffix = f"{x:,.1f}", ""
+    else:
+        number, suffix = (f"{x:,.3g}" if x != 0 else "0"), ""
+    if float(number.replace(",", "")) == 0:  # no "-0.0" for a tiny negative number
+        return number.lstrip("-") + suffix
+    return ("+" if signed and x > 0 else "") + number + suffix

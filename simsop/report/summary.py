@@ -2,18 +2,22 @@
 
 Plain sentences from ``summary.csv`` (means and 95% CIs) and ``paired.csv`` (paired differences against
 the baseline on the same random futures). When the best policy is the baseline itself, the comparison is
-with the runner-up, read from the same paired rows with the sign turned.
+with the runner-up, read from the same paired rows with the sign turned; when neither the best nor the
+runner-up is the baseline, the best is also compared with the runner-up, paired by replication from
+``kpis.csv`` (beating the baseline does not make a policy the winner). For stress runs, the effect of each
+case against the baseline case comes from ``paired_cases.csv``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from simsop.report.kpimeta import fmt, info
+from simsop.report.kpimeta import fmt, info, with_unit
+from simsop.stats import PairedDifference, paired_difference
 
 KEY_KPIS = ("profit", "otif", "fill_rate", "avg_on_hand")
 
@@ -33,6 +37,14 @@ class Finding:
     diff_high: float
     significant: bool | None  # None: no paired comparison available
     sentence: str
+    # When the best is not the baseline and the runner-up is not the baseline either: best − runner-up,
+    # paired by replication (from kpis.csv); None when there is no such comparison.
+    runner_up: str | None = None
+    ru_diff: float = math.nan
+    ru_low: float = math.nan
+    ru_high: float = math.nan
+    ru_significant: bool | None = None
+    other_role: str = "the baseline"  # what `other` is: the baseline, the runner-up, or both
 
 
 def _stats(summary: pd.DataFrame, kpi: str, policies: Sequence[str]) -> pd.DataFrame:
@@ -53,9 +65,33 @@ def _ci(kpi: str, lo: float, hi: float, signed: bool = False) -> str:
     return f"95% CI {fmt(kpi, lo, signed)} to {fmt(kpi, hi, signed)}"
 
 
+def _runner_up_diff(runs: pd.DataFrame | None, kpi: str, best: str, other: str) -> PairedDifference | None:
+    """best − other on ``kpi``, paired by replication number (common random numbers), or None."""
+    if runs is None or kpi not in runs.columns or "replication" not in runs.columns:
+        return None
+    a = runs.loc[runs["policy"] == best, ["replication", kpi]].set_index("replication")[kpi]
+    b = runs.loc[runs["policy"] == other, ["replication", kpi]].set_index("replication")[kpi]
+    common = a.index.intersection(b.index)
+    if len(common) < 2 or a.index.has_duplicates or b.index.has_duplicates:
+        return None
+    try:
+        return paired_difference(a.loc[common].to_numpy(dtype=float), b.loc[common].to_numpy(dtype=float))
+    except ValueError:
+        return None
+
+
+def _signed_ci(kpi: str, d: float, lo: float, hi: float) -> str:
+    return f"{fmt(kpi, d, signed=True)} (95% CI {fmt(kpi, lo, signed=True)} to {fmt(kpi, hi, signed=True)}"
+
+
 def best_on(summary: pd.DataFrame, paired: pd.DataFrame | None, kpi: str, policies: Sequence[str],
-            baseline: str) -> Finding | None:
-    """The finding for one KPI, or None when the KPI is missing or has no direction."""
+            baseline: str, runs: pd.DataFrame | None = None) -> Finding | None:
+    """The finding for one KPI, or None when the KPI is missing or has no direction.
+
+    With ``runs`` (one row per policy and replication), a best policy that is not the baseline is also
+    compared with the runner-up when that is not the baseline either: beating the baseline does not say the
+    winner is ahead of every other policy.
+    """
     meta = info(kpi)
     s = _stats(summary, kpi, policies)
     if s.empty or meta.higher_is_better is None:
@@ -88,25 +124,41 @@ def best_on(summary: pd.DataFrame, paired: pd.DataFrame | None, kpi: str, polici
         amount = fmt(kpi, abs(d)) if meta.kind != "pct" else f"{100 * abs(d):.1f} points"
         sentence = (f"{head}, {amount} {'more' if d > 0 else 'less'} than {vs} "
                     "(no paired comparison available, so how sure we are is not known).")
-        return Finding(kpi, best, mean, lo, hi, other, d, math.nan, math.nan, None, sentence)
+        return Finding(kpi, best, mean, lo, hi, other, d, math.nan, math.nan, None, sentence,
+                       other_role="the runner-up" if best == baseline else "the baseline")
     direction = ("more" if d > 0 else "less") if meta.kind != "pct" else ("higher" if d > 0 else "lower")
     amount = fmt(kpi, abs(d)) if meta.kind != "pct" else f"{100 * abs(d):.1f} points"
     sure = ("significant: the interval excludes zero" if sig
             else "not significant: with these replications the difference could be chance")
     sentence = (f"{head}, {amount} {direction} than {vs} "
-                f"(paired difference {_ci(kpi, dlo, dhi, signed=True)}; {sure}).")
-    return Finding(kpi, best, mean, lo, hi, other, d, dlo, dhi, sig, sentence)
+                f"(paired difference {_ci(kpi, dlo, dhi, signed=True)}; {sure})")
+    role = "the runner-up" if best == baseline else "the baseline"
+    rest = means.drop(best)
+    ru = str(rest.idxmax() if meta.higher_is_better else rest.idxmin())
+    if best != baseline and ru == baseline:
+        role = "the baseline and runner-up"
+    rd = _runner_up_diff(runs, kpi, best, ru) if best != baseline and ru != baseline else None
+    found = Finding(kpi, best, mean, lo, hi, other, d, dlo, dhi, sig, sentence + ".", other_role=role)
+    if rd is None or math.isnan(rd.ci_low):
+        return found
+    sentence += (f"; against the runner-up {ru}: {_signed_ci(kpi, rd.mean_diff, rd.ci_low, rd.ci_high)}, "
+                 f"{'significant' if rd.significant else 'not significant'})")
+    return replace(found, sentence=sentence + ".", runner_up=ru, ru_diff=rd.mean_diff, ru_low=rd.ci_low,
+                   ru_high=rd.ci_high, ru_significant=rd.significant)
 
 
 def findings(summary: pd.DataFrame, paired: pd.DataFrame | None, policies: Sequence[str], baseline: str,
-             case: str | None = None, kpis: Sequence[str] = KEY_KPIS) -> list[Finding]:
-    """One finding per key KPI present in ``summary`` (restricted to ``case`` when given)."""
+             case: str | None = None, kpis: Sequence[str] = KEY_KPIS,
+             runs: pd.DataFrame | None = None) -> list[Finding]:
+    """One finding per key KPI present in ``summary`` (restricted to ``case`` when given); ``runs``
+    (``kpis.csv``) adds the comparison of the best policy with the runner-up."""
     if case is not None:
         summary = summary[summary["case"] == case]
         paired = paired[paired["case"] == case] if paired is not None else None
+        runs = runs[runs["case"] == case] if runs is not None and "case" in runs.columns else runs
     out = []
     for k in kpis:
-        f = best_on(summary, paired, k, policies, baseline)
+        f = best_on(summary, paired, k, policies, baseline, runs)
         if f is not None:
             out.append(f)
     return out
@@ -124,18 +176,41 @@ def headline(found: Sequence[Finding], n_policies: int) -> str:
     text = (f"Winner: {lead.best}, with the best {label}, {fmt(lead.kpi, lead.mean)} "
             f"(95% CI {fmt(lead.kpi, lead.ci_low)} to {fmt(lead.kpi, lead.ci_high)})")
     if lead.significant is not None and not math.isnan(lead.diff):
-        text += (f", {fmt(lead.kpi, lead.diff, signed=True)} against {lead.other} "
-                 f"(95% CI {fmt(lead.kpi, lead.diff_low, signed=True)} to {fmt(lead.kpi, lead.diff_high, signed=True)}"
-                 f"; {'significant' if lead.significant else 'not significant'})")
+        text += (f", {_signed_ci(lead.kpi, lead.diff, lead.diff_low, lead.diff_high)}"
+                 f"; {'significant' if lead.significant else 'not significant'}) against {lead.other_role} "
+                 f"{lead.other}")
+        if lead.runner_up is not None and lead.ru_significant is not None:
+            text += (f" and {_signed_ci(lead.kpi, lead.ru_diff, lead.ru_low, lead.ru_high)}"
+                     f"; {'significant' if lead.ru_significant else 'not significant'}) against the runner-up "
+                     f"{lead.runner_up}")
     text += "."
+    if _unsure(lead):
+        text += (f" {lead.best} is not significantly ahead of every other policy: more replications "
+                 "would tell them apart.")
     others = [f for f in found if f.kpi != lead.kpi]
     wins = [f for f in others if f.best == lead.best]
-    losses = [f for f in others if f.best != lead.best]
+    losses: dict[str, list[Finding]] = {}
+    for f in others:
+        if f.best != lead.best:
+            losses.setdefault(f.best, []).append(f)
     if wins:
-        text += " It is also best on " + ", ".join(_lbl(f.kpi) for f in wins) + "."
+        text += " It is also best on " + _kpi_list(wins) + "."
     if losses:
-        text += " Trade-off: " + "; ".join(f"{f.best} is best on {_lbl(f.kpi)}" for f in losses) + "."
+        text += " Trade-off: " + "; ".join(f"{p} is best on {_kpi_list(fs)}" for p, fs in losses.items()) + "."
     return text
+
+
+def _unsure(f: Finding) -> bool:
+    """True when a comparison of the winner came out not significant."""
+    return f.significant is False or f.ru_significant is False
+
+
+def _kpi_list(fs: Sequence[Finding]) -> str:
+    """'OTIF (not significant) and fill rate (significant)'; no mark when unknown."""
+    parts = [_lbl(f.kpi) + ("" if f.significant is None else
+                            " (significant)" if f.significant and f.ru_significant is not False else
+                            " (not significant)") for f in fs]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _lbl(kpi: str) -> str:
@@ -157,8 +232,9 @@ def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str
         if meta.higher_is_better is not None and len(s) > 1:
             m = s["mean"].astype(float)
             best = str(m.idxmax() if meta.higher_is_better else m.idxmin())
-        row: dict[str, object] = {"KPI": meta.label + (f" ({meta.unit})" if meta.unit and meta.unit != "%" else ""),
-                                  "best": best}
+        # Percentages print with their % sign; a KPI already in % (MAPE) needs the unit in its label.
+        unit = "" if meta.kind == "pct" and meta.unit == "%" else meta.unit
+        row: dict[str, object] = {"KPI": with_unit(meta.label, unit), "best": best}
         for p in policies:
             if p in s.index:
                 r = s.loc[p].to_dict()
@@ -169,3 +245,99 @@ def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str
                 row[p] = ("n/a", "")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+IMPACT_KPIS = ("profit", "otif", "fill_rate")
+SHOCK_TABLE_KPIS = ("shock_recovery_days", "shock_worst_otif", "shock_window_otif", "shock_peak_backlog",
+                    "shock_lost_units", "shock_lost_revenue")
+
+
+def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: Sequence[str], primary: str,
+                 kpis: Sequence[str] = IMPACT_KPIS) -> list[str]:
+    """One sentence per stress case and policy: what the case does to the key KPIs against the primary case,
+    paired on the same random futures (``paired_cases.csv``: case − primary case)."""
+    if effects is None or effects.empty:
+        return []
+    out = []
+    for c in cases:
+        if c == primary:
+            continue
+        for p in policies:
+            sel = effects[(effects["case"] == c) & (effects["policy"] == p)]
+            rows = {str(r["kpi"]): r for r in sel.to_dict("records")}
+            parts = []
+            for k in kpis:
+                r = rows.get(k)
+                if r is None or math.isnan(d := float(r["mean_diff"])):
+                    continue
+                parts.append(f"{_lbl(k)} {_signed_ci(k, d, float(r['ci_low']), float(r['ci_high']))}"
+                             f"; {'significant' if bool(r['significant']) else 'not significant'})")
+            if parts:
+                who = f"{c}, {p}" if len(policies) > 1 else c
+                out.append(f"{who}: " + "; ".join(parts) + f", against the case {primary or '(base)'}.")
+    return out
+
+
+def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[str],
+               kpis: Sequence[str] = SHOCK_TABLE_KPIS) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Means with 95% CIs of ``kpis``: KPI rows × (case, policy) columns, for the cases where they are defined.
+
+    Returns the table in :func:`kpi_table`'s format (columns named ``'case · policy'``, or the case alone with
+    one policy; no 'best' cell, as cases are not choices) and the (case, policy) of each column.
+    """
+    cols: list[tuple[str, str]] = []
+    for c in cases:
+        for p in policies:
+            sel = summary[(summary["case"] == c) & (summary["policy"] == p) & summary["kpi"].isin(kpis)]
+            if sel["mean"].astype(float).notna().any():
+                cols.append((c, p))
+    rows = []
+    for k in kpis:
+        meta = info(k)
+        unit = "" if meta.kind == "pct" and meta.unit == "%" else meta.unit
+        row: dict[str, object] = {"KPI": with_unit(meta.label, unit), "best": None}
+        any_value = False
+        for c, p in cols:
+            sel = summary[(summary["case"] == c) & (summary["policy"] == p) & (summary["kpi"] == k)]
+            name = f"{c} · {p}" if len(policies) > 1 else c
+            if sel.empty or math.isnan(float(sel["mean"].iloc[0])):
+                row[name] = ("n/a", "")
+                continue
+            r = sel.iloc[0]
+            any_value = True
+            ci = (f"{fmt(k, float(r['ci_low']))} – {fmt(k, float(r['ci_high']))}"
+                  if not math.isnan(float(r["ci_low"])) else "")
+            row[name] = (fmt(k, float(r["mean"])), ci)
+        if any_value:
+            rows.append(row)
+    return pd.DataFrame(rows), cols
+
+
+def impact_headline(effects: pd.DataFrame | None, summary: pd.DataFrame, policies: Sequence[str],
+                    cases: Sequence[str], primary: str, kpi: str = "profit") -> str:
+    """One sentence for the top of a stress report: the case that hurts ``kpi`` most (mean change over
+    policies), the policy that does best in it (with its 95% CI) and its paired change against the primary
+    case (with its 95% CI)."""
+    if effects is None or effects.empty:
+        return ""
+    e = effects[(effects["kpi"] == kpi) & (effects["case"] != primary) & effects["policy"].isin(policies)]
+    e = e[e["mean_diff"].astype(float).notna()]
+    if e.empty:
+        return ""
+    higher = info(kpi).higher_is_better is not False
+    by_case = e.groupby("case", sort=False)["mean_diff"].mean()
+    worst = str(by_case.idxmin() if higher else by_case.idxmax())
+    rows = {str(r["policy"]): r for r in e[e["case"] == worst].to_dict("records")}
+    lead = f"Under the {'hardest stress case' if len(cases) > 2 else 'stress case'} {worst}"
+    s = _stats(summary[summary["case"] == worst], kpi, [p for p in policies if p in rows])
+    if s.empty:
+        return ""
+    means = s["mean"].astype(float)
+    best = str(means.idxmax() if higher else means.idxmin())
+    r, m = rows[best], s.loc[best].to_dict()
+    change = (f"{_signed_ci(kpi, float(r['mean_diff']), float(r['ci_low']), float(r['ci_high']))}"
+              f"; {'significant' if bool(r['significant']) else 'not significant'})")
+    if len(s) == 1:
+        return f"{lead}, {_lbl(kpi)} changes by {change} against the case {primary or '(base)'}."
+    return (f"{lead}, {best} does best on {_lbl(kpi)}: {fmt(kpi, float(m['mean']))} "
+            f"({_ci(kpi, float(m['ci_low']), float(m['ci_high']))}), {change} against the case {primary or '(base)'}.")
