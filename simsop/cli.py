@@ -61,7 +61,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 def validate(files: tuple[str, ...]) -> None:
     """Check scenario files; print one line per problem (file, key path, what was expected)."""
     from simsop.scenario import ScenarioError, load_scenario
@@ -89,12 +89,11 @@ def validate(files: tuple[str, ...]) -> None:
 
 def _is_stress_file(path: str) -> bool:
     """A stress file overlays a base scenario (a top-level ``base:`` key)."""
-    import yaml
+    from simsop.scenario import ScenarioError, read_yaml
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = read_yaml(path)
+    except ScenarioError:
         return False  # load_scenario reports it properly
     return isinstance(data, dict) and "base" in data
 
@@ -111,7 +110,10 @@ def schema(out: str | None) -> None:
     if out:
         from simsop.results import atomic_write_text
 
-        atomic_write_text(Path(out), text)
+        try:
+            atomic_write_text(Path(out), text)
+        except OSError as exc:
+            _fail(f"{out}: cannot write the schema: {exc.strerror or exc}")
     else:
         click.echo(text, nl=False)
 
@@ -146,8 +148,41 @@ def _experiment_options(f: Any) -> Any:
     return f
 
 
-def _split(names: str | None) -> list[str] | None:
-    return [x.strip() for x in names.split(",") if x.strip()] if names else None
+def _split(names: str | None, option: str = "--policies") -> list[str] | None:
+    if names is None:
+        return None
+    out = [x.strip() for x in names.split(",") if x.strip()]
+    if not out:
+        _fail(f"{option}: expected comma-separated policy names, got {names!r}")
+    return out
+
+
+def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: str = "--policies") -> None:
+    """Options that cannot work, said before any result folder is made: a precision target that does not
+    parse, a policy that cannot be built from the scenario's parameters (an unknown name, a class that does
+    not import, a replay file that cannot be read)."""
+    from simsop.experiment import Target
+    from simsop.planning.cycle import policy_params
+    from simsop.planning.policy import PolicyError, available_policies, make_policy
+
+    if target_ci is not None:
+        try:
+            Target.parse(target_ci)
+        except ValueError as exc:
+            _fail(f"--target-ci {target_ci}: {exc}")
+    known = available_policies()
+    for name in policies:
+        if name == sc.planning.policy:
+            continue  # built when the scenario was loaded
+        if ":" not in name and name not in known:
+            _fail(f"{option}: unknown policy {name!r}; expected one of {', '.join(known)} or package.module:Class")
+        try:
+            make_policy(name, policy_params(dict(sc.planning.params), name))
+        except PolicyError as exc:  # its lines name the policy, or the file it reads and the line
+            _fail(str(exc))
+        except Exception as exc:  # a user's policy class refusing the scenario's parameters
+            _fail(f"policy {name!r} cannot be built from the scenario's planning.params: "
+                  f"{type(exc).__name__}: {exc}")
 
 
 def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[str, Any]:
@@ -203,6 +238,9 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
               f"--resume {run_dir}", 130)
     except (ResumeError, ExecutorError, ScenarioError, ValueError) as exc:
         _fail(str(exc))
+    except OSError as exc:  # the result folder cannot be made or written
+        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != run_dir else ""
+        _fail(f"{run_dir}: cannot write the results: {exc.strerror or exc}{where}")
 
 
 def _run_dir(out: str | None, resume: str | None, name: str) -> Path:
@@ -242,6 +280,7 @@ def run(file: str, policy: str | None, replications: int | None, seed: int | Non
     opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
                             policies=[policy] if policy else None)
     pol = (opts["policies"] or [sc.planning.policy])[0]
+    _check_options(sc, [pol], opts["target_ci"], "--policy")
     run_dir = _run_dir(out, resume, sc.name)
     exp = _run_experiment(sc.name, run_dir, resume is not None, scenario=sc, policies=[pol],
                           replications=opts["replications"], seed=opts["seed"], target=opts["target_ci"],
@@ -276,6 +315,7 @@ def compare(file: str, policies: str | None, baseline: str | None, replications:
     opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
                             policies=_split(policies), baseline=baseline)
     pols = opts["policies"] or _default_policies(sc)
+    _check_options(sc, pols, opts["target_ci"])
     run_dir = _run_dir(out, resume, sc.name)
     exp = _run_experiment(f"{sc.name}: {len(pols)} policies", run_dir, resume is not None, scenario=sc,
                           policies=pols, baseline=opts["baseline"], replications=opts["replications"],
@@ -295,10 +335,8 @@ def _stress_cases(file: str, shocks_file: str | None) -> tuple[Any, str, list[tu
     stress file (its ``base:`` is replaced by FILE) or a list of shocks applied to it, without it the
     scenario's own ``shocks`` as one case.
     """
-    import yaml
-
     from simsop.results import file_sha256
-    from simsop.scenario import ScenarioError, load_scenario
+    from simsop.scenario import ScenarioError, load_scenario, read_yaml
 
     try:
         from simsop.shocks import apply_shocks, load_stress, parse_stress
@@ -307,7 +345,7 @@ def _stress_cases(file: str, shocks_file: str | None) -> tuple[Any, str, list[tu
     info: dict[str, Any] = {"scenario_file": file, "stress_file": None}
     try:
         if shocks_file is not None:
-            data = yaml.safe_load(Path(shocks_file).read_text(encoding="utf-8"))
+            data = read_yaml(shocks_file)
             if isinstance(data, list):
                 data = {"shocks": data}
             if isinstance(data, dict):
@@ -315,7 +353,7 @@ def _stress_cases(file: str, shocks_file: str | None) -> tuple[Any, str, list[tu
             base, shock_cases = parse_stress(data, shocks_file, Path(shocks_file).parent)
             name = base.name
             info.update(stress_file=shocks_file, stress_file_sha256=file_sha256(shocks_file))
-        elif isinstance(head := yaml.safe_load(Path(file).read_text(encoding="utf-8")), dict) and "base" in head:
+        elif isinstance(head := read_yaml(file), dict) and "base" in head:
             base, shock_cases = load_stress(file)
             name = Path(file).stem
             info.update(scenario_file=None, stress_file=file, stress_file_sha256=file_sha256(file))
@@ -331,8 +369,6 @@ def _stress_cases(file: str, shocks_file: str | None) -> tuple[Any, str, list[tu
                                           for c in shock_cases]
     except ScenarioError as exc:
         _fail(str(exc))
-    except (OSError, yaml.YAMLError) as exc:
-        _fail(f"cannot read {shocks_file or file}: {exc}")
     return base, name, variants, info
 
 
@@ -353,6 +389,7 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
     opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
                             policies=_split(policies), baseline=baseline)
     pols = opts["policies"] or [base.planning.policy]
+    _check_options(base, pols, opts["target_ci"])
     run_dir = _run_dir(out, resume, name)
     exp = _run_experiment(f"{name}: {len(pols)} policies x {len(variants)} cases", run_dir, resume is not None,
                           scenario=base, policies=pols, cases=variants, baseline=opts["baseline"],
@@ -589,9 +626,10 @@ def report(results_dir: str, no_png: bool, out: str | None) -> None:
 
     try:
         path = write_report(results_dir, ("html",) if no_png else ("html", "png"), out=out)
-    except FileNotFoundError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    except FileNotFoundError as exc:  # no results there, or no folder to write the report to
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
+    except OSError as exc:
+        _fail(f"{out or results_dir}: cannot write the report: {exc.strerror or exc}")
     click.echo(f"report: {path}")
 
 

@@ -777,27 +777,32 @@ def _policy_problems(sc: Scenario) -> list[Problem]:
     params = policy_params(dict(sc.planning.params), name)
     try:
         make_policy(name, params)
-    except PolicyError as exc:
-        text = str(exc)
+    except Exception as exc:  # PolicyError, or whatever a policy class refusing its parameters raises
+        text = str(exc) if isinstance(exc, PolicyError) else (f"policy {name!r} cannot be built from these "
+                                                              f"parameters: {type(exc).__name__}: {exc}")
         where = ("planning.policy" if text.startswith(("cannot import", f"{name!r} does not implement"))
                  else "planning.params.file" if "file" in params and name == "replay" else "planning.params")
         return [Problem(where, line) for line in text.splitlines() if line.strip()]
-    except Exception as exc:  # a policy class of the user's own, refusing its parameters
-        return [Problem("planning.params", f"policy {name!r} cannot be built from these parameters: "
-                        f"{type(exc).__name__}: {exc}")]
     return []
+
+
+def _cascaded(err: Mapping[str, Any]) -> bool:
+    """A "too short" error pydantic adds to a list whose items failed: the list itself is long enough."""
+    if err.get("type") != "too_short":
+        return False
+    given = err.get("input")
+    return isinstance(given, list | tuple) and len(given) >= err.get("ctx", {}).get("min_length", 1)
+
+
+def validation_problems(exc: ValidationError) -> list[Problem]:
+    """One problem per error of a file's validation (without the echoes pydantic adds to a list whose items
+    failed)."""
+    errors = [e for e in exc.errors() if not _cascaded(e)] or exc.errors()
+    return [_problem_from_error(e) for e in errors]
 
 
 def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate already-parsed data (a dict from YAML/JSON) into a Scenario, or raise ScenarioError."""
-
-    def _cascaded(err: Mapping[str, Any]) -> bool:
-        """A "too short" error pydantic adds to a list whose items failed: the list itself is long enough."""
-        if err.get("type") != "too_short":
-            return False
-        given = err.get("input")
-        return isinstance(given, list | tuple) and len(given) >= err.get("ctx", {}).get("min_length", 1)
-
     if not isinstance(data, dict):
         raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
     problems: list[Problem] = []

@@ -710,14 +710,14 @@ def expand_grid(grid: ShockGrid) -> list[ShockCase]:
 
 
 def _validation_problems(exc: ValidationError) -> list[Problem]:
-    from simsop.scenario import _problem_from_error
+    from simsop.scenario import validation_problems
 
-    return [_problem_from_error(e) for e in exc.errors()]
+    return validation_problems(exc)
 
 
 def parse_stress(data: Any, source: str = "<stress>", base_dir: Path | None = None) -> tuple[Scenario, list[ShockCase]]:
     """Validate a parsed stress file: load its base scenario and check every case's shocks against it."""
-    from simsop.scenario import Problem, ScenarioError, load_scenario
+    from simsop.scenario import Problem, ScenarioError, parse_scenario, read_yaml
 
     if not isinstance(data, dict):
         raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
@@ -728,7 +728,11 @@ def parse_stress(data: Any, source: str = "<stress>", base_dir: Path | None = No
     base_path = (base_dir or Path(".")) / spec.base
     if not base_path.is_file():
         raise ScenarioError(source, [Problem("base", f"cannot find the base scenario {str(base_path)!r}")])
-    base = load_scenario(base_path)  # its own problems name the base file
+    base_data = read_yaml(base_path)  # its own problems name the base file
+    if isinstance(base_data, dict) and "base" in base_data:
+        raise ScenarioError(source, [Problem("base", f"{str(base_path)!r} is a stress file itself; expected the "
+                                             "scenario file the shocks apply to")])
+    base = parse_scenario(base_data, str(base_path), base_path.parent)
     # (case, key path of the case's name, key path of each of its shocks)
     found: list[tuple[ShockCase, str, str]] = []
     if spec.shocks:
@@ -765,18 +769,10 @@ def load_stress(path: str | Path) -> tuple[Scenario, list[ShockCase]]:
         ScenarioError: the file (or its base scenario) cannot be read or is invalid; one line per problem,
             naming the file and the key path.
     """
-    import yaml
-
-    from simsop.scenario import Problem, ScenarioError
+    from simsop.scenario import read_yaml
 
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(str(p), [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(str(p), [Problem("", f"not valid YAML: {exc}")]) from None
-    return parse_stress(data, str(p), p.parent)
+    return parse_stress(read_yaml(p), str(p), p.parent)
 
 
 def apply_shocks(scenario: Scenario, shocks: Iterable[Any], source: str = "<shocks>") -> Scenario:

@@ -512,6 +512,82 @@ def test_cli_validate_bad_file_prints_every_problem(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+STRESS_BAD = (
+    ("a key given twice", "base: good.yaml\nshocks: []\nshocks: []\n", "shocks", "the key is given twice"),
+    ("a base that is a stress file", "base: bad.yaml\nshocks: [{name: s, type: demand_step, start: 3, magnitude: 1}]\n",
+     "base", "is a stress file itself; expected the scenario file"),
+    ("a grid strength that is not a number", "base: good.yaml\ngrid: {shock: {name: s, type: demand_step, start: 3, "
+     "magnitude: 0.2}, strength: [.nan]}\n", "grid.strength[0]", "finite number (got nan)"),
+    ("a shock start written as text", "base: good.yaml\nshocks: [{name: s, type: demand_step, start: '3', "
+     "magnitude: 0.2}]\n", "shocks[0].start", "expected an integer, got text '3'"),
+)
+
+
+@pytest.mark.parametrize(("what", "text", "path", "expected"), STRESS_BAD, ids=[c[0] for c in STRESS_BAD])
+def test_bad_stress_file_gives_one_line_per_problem(tmp_path: Path, what: str, text: str, path: str,
+                                                    expected: str) -> None:
+    """A stress file is read like a scenario file: exactly one line per problem, at its key path."""
+    (tmp_path / "good.yaml").write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_stress(bad)
+    assert [(p.path, expected in p.message) for p in info.value.problems] == [(path, True)], str(info.value)
+
+
+def _cli_files(tmp: Path) -> dict[str, str]:
+    """Files the bad command lines name: a good scenario, bytes that are not text, stress files, a plain file."""
+    good = tmp / "good.yaml"
+    good.write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    (tmp / "binary.yaml").write_bytes(bytes(range(256)))
+    shock = {"name": "s", "type": "demand_step", "start": 3, "magnitude": 0.2}
+    (tmp / "stress.yaml").write_text(yaml.safe_dump({"base": "good.yaml", "shocks": [shock]}), encoding="utf-8")
+    (tmp / "twice.yaml").write_text("base: good.yaml\nshocks: []\nshocks: []\n", encoding="utf-8")
+    (tmp / "chained.yaml").write_text(yaml.safe_dump({"base": "stress.yaml", "shocks": [shock]}), encoding="utf-8")
+    (tmp / "plain").write_text("not a folder\n", encoding="utf-8")
+    (tmp / "folder").mkdir()
+    return {k: str(tmp / v) for k, v in (("good", "good.yaml"), ("binary", "binary.yaml"), ("twice", "twice.yaml"),
+                                          ("chained", "chained.yaml"), ("plain", "plain"), ("folder", "folder"))}
+
+
+# (id, command line with {file} names from _cli_files, a phrase of the one-line message)
+CLI_BAD = (
+    ("empty --policies", "compare {good} --policies ,", "--policies: expected comma-separated policy names, got ','"),
+    ("unknown --policy", "run {good} --policy bogus", "--policy: unknown policy 'bogus'; expected one of"),
+    ("unknown policy in --policies", "compare {good} --policies level,bogus", "--policies: unknown policy 'bogus'"),
+    ("replay policy without a file", "run {good} --policy replay", "missing 1 required positional argument: 'file'"),
+    ("policy class that does not import", "run {good} --policy nowhere:Policy",
+     "cannot import policy 'nowhere:Policy'"),
+    ("--target-ci that is not a number", "run {good} --target-ci otif:abc", "--target-ci otif:abc: "),
+    ("--out inside a file", "run {good} --out {plain}/res", "cannot write the results"),
+    ("schema --out inside a file", "schema --out {plain}/schema.json", "cannot write the schema"),
+    ("stress file that is not text", "stress {binary}", "binary.yaml: cannot read the file: expected UTF-8 text"),
+    ("--shocks file that is not text", "stress {good} --shocks {binary}", "expected UTF-8 text"),
+    ("stress file with a key given twice", "stress {twice}", "twice.yaml: shocks: the key is given twice"),
+    ("stress file over a stress file", "stress {chained}", "chained.yaml: base: "),
+    ("validate a folder", "validate {good} {folder}", "folder: cannot read the file"),
+)
+
+
+@pytest.mark.parametrize(("what", "line", "message"), CLI_BAD, ids=[c[0] for c in CLI_BAD])
+def test_bad_command_lines_are_one_clear_line_and_leave_no_folder(tmp_path: Path, what: str, line: str,
+                                                                   message: str) -> None:
+    """A bad option or file on the command line exits 2 with a message naming what is wrong (the option or the
+    file), never a traceback, and makes no result folder."""
+    files = _cli_files(tmp_path)
+    args = line.format(**files).split()
+    if args[0] in ("run", "compare", "stress") and "--out" not in args:
+        args += ["--out", str(tmp_path / "out")]
+    if args[0] in ("run", "compare", "stress"):
+        args += ["-n", "1", "--executor", "serial", "--no-report"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert message in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_validate_reports_each_file(tmp_path: Path) -> None:
     """With a good and two bad files, `simsop validate` says ok for the good one, reports the others, exits 2."""
     good = tmp_path / "good.yaml"
