@@ -199,6 +199,19 @@ BAD: list[tuple[str, Any, str]] = [
      "C.csv: line 10: round 4 has not started (the next round to play is 3)"),
     ("unknown role", lambda f: append(f / "decisions" / "C.csv", "3,brewery,4\n"),
      "C.csv: line 10: unknown role 'brewery'"),
+    ("absurd quantity", lambda f: append(f / "decisions" / "A.csv", "3,retailer,1e300\n"),
+     "A.csv: line 10: order must be at most 1e+12 units, got '1e300'"),
+    ("semicolons", lambda f: (f / "decisions" / "B.csv").write_text(
+        (f / "decisions" / "B.csv").read_text().replace(",", ";")),
+     "B.csv: line 1: missing column(s) round, role, order; found ['round;role;order;source'] (the file separates "
+     "values with ';'; save it with commas)"),
+    # The facilitator may edit workshop.yaml: a key given twice must not silently change the game.
+    ("settings key given twice", lambda f: append(f / "workshop.yaml", "seed: 99\n"),
+     "workshop.yaml: seed: the key is given twice (lines"),
+    ("settings not YAML", lambda f: append(f / "workshop.yaml", "rounds: [5\n"),
+     "workshop.yaml: not valid YAML: line"),
+    ("settings not text", lambda f: (f / "workshop.yaml").write_bytes(b"\xff\xfe" + bytes(range(200))),
+     "workshop.yaml: cannot read the file: expected UTF-8 text"),
 ]
 
 
@@ -211,8 +224,62 @@ def test_bad_decision_files_change_nothing(played_two: Path, tmp_path: Path, wha
     for args in (("advance", str(folder)), ("replay", str(folder), "-n", "1"), ("debrief", str(folder))):
         r = cli(*args)
         assert r.exit_code == 2, (what, args, r.output)
+        assert isinstance(r.exception, SystemExit), (what, args, r.exception)
         assert message in r.stderr, r.stderr
         assert files(folder) == before, what
+
+
+def test_a_spreadsheets_byte_order_mark_is_not_part_of_the_header(played_two: Path, tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts the file with a byte-order mark; the header is still read."""
+    folder = _two_rounds(played_two, tmp_path)
+    path = folder / "decisions" / "A.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes() + b"3,retailer,9\n")
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0, r.output
+    assert "3,retailer,9" in path.read_text(encoding="utf-8")
+    assert "team A did not decide round 3 for retailer" not in r.stderr
+
+
+def _bytes(path: Path) -> str:
+    """A file of bytes that are not text; its name."""
+    path.write_bytes(bytes(range(256)))
+    return str(path)
+
+
+BAD_COMMANDS: list[tuple[str, Any, str]] = [
+    ("shock file missing", lambda f, t: ("shock", str(f), "--file", str(t / "nope.yaml")),
+     "nope.yaml: cannot read the file: No such file or directory"),
+    ("shock file not text", lambda f, t: ("shock", str(f), "--file", _bytes(t / "s.yaml")),
+     "s.yaml: cannot read the file: expected UTF-8 text"),
+    ("shock not YAML", lambda f, t: ("shock", str(f), "{type: demand_spike"), "not valid YAML: line 1, column"),
+    ("shock key given twice", lambda f, t: ("shock", str(f), "{type: demand_spike, type: demand_step}"),
+     "type: the key is given twice"),
+    ("shock number as text", lambda f, t: ("shock", str(f), "{type: demand_spike, magnitude: '2'}"),
+     "shocks[0].magnitude: expected a number, got text '2'"),
+    ("shock lasting for ever", lambda f, t: ("shock", str(f), "{type: demand_spike, magnitude: 1, duration: .inf}"),
+     "finite number (got inf)"),
+    ("more rounds than the horizon holds", lambda f, t: ("new", str(BEER), "--teams", "A", "--dir", str(t / "new"),
+                                                         "--rounds", "1000"),
+     "--rounds 1000: the horizon (252 days) holds only 36 rounds"),
+    ("bot not YAML", lambda f, t: ("new", str(BEER), "--teams", "A", "--dir", str(t / "new"), "--bot", "{type: x"),
+     "not valid YAML: line 1, column"),
+]
+
+
+@pytest.mark.parametrize(("what", "command", "message"), BAD_COMMANDS, ids=[b[0] for b in BAD_COMMANDS])
+def test_bad_workshop_commands_are_one_clear_line(played_two: Path, tmp_path: Path, what: str, command: Any,
+                                                  message: str) -> None:
+    """A bad shock, shock file or option exits 2 with one line that says what is wrong (no traceback, no YAML
+    error spread over several lines), and changes nothing: the workshop's files stay, no new folder is made."""
+    folder = _two_rounds(played_two, tmp_path)
+    before = files(folder)
+    r = cli(*command(folder, tmp_path))
+    assert r.exit_code == 2, r.output
+    assert isinstance(r.exception, SystemExit), r.exception
+    assert message in r.stderr, r.stderr
+    assert not any(line.startswith(("  in ", "    ")) for line in r.stderr.splitlines()), r.stderr
+    assert files(folder) == before
+    assert not (tmp_path / "new").exists()
 
 
 def test_bad_shocks_and_folders(played_two: Path, tmp_path: Path) -> None:

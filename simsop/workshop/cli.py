@@ -50,12 +50,12 @@ def _period(ws: Any) -> str:
 
 
 def _parse_yaml(text: str, what: str) -> Any:
-    import yaml
+    from simsop.scenario import ScenarioError, parse_yaml
 
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise click.BadParameter(f"not valid YAML/JSON: {exc}", param_hint=what) from None
+        return parse_yaml(text, what)
+    except ScenarioError as exc:
+        raise click.BadParameter("; ".join(str(p) for p in exc.problems), param_hint=what) from None
 
 
 def _print_leaderboard(rows: list[dict[str, Any]], title: str, metric: str) -> None:
@@ -220,12 +220,14 @@ def shock(folder: str, shock: str | None, shock_file: str | None) -> None:
     It starts on the next round's first day unless it says `start` or `window`. Example:
     '{type: demand_step, magnitude: -0.3, duration: 28}'.
     """
-    from pathlib import Path
-
     if (shock is None) == (shock_file is None):
         raise click.UsageError("give the shock as an argument or with --file, not both")
-    text = Path(shock_file).read_text(encoding="utf-8") if shock_file else str(shock)
-    data = _parse_yaml(text, "SHOCK")
+    if shock_file:
+        from simsop.scenario import read_yaml
+
+        data = read_yaml(shock_file)  # a ScenarioError names the file: see _errors
+    else:
+        data = _parse_yaml(str(shock), "SHOCK")
     if not isinstance(data, dict):
         raise click.BadParameter("a shock is a mapping, e.g. '{type: demand_step, magnitude: 0.5}'",
                                  param_hint="SHOCK")

@@ -63,12 +63,25 @@ class PlanRow:
         return Decision(self.line, self.cycle, self.item, self.bucket, self.production, self.inventory_target)
 
 
+# The largest quantity a decision may give (as for scenario files): more is a typo, and it overflows the costs.
+MAX_QUANTITY = 1e12
+
+
 def _number(text: str) -> float | None:
     try:
         x = float(text)
     except ValueError:
         return None
     return x if math.isfinite(x) else None
+
+
+def _quantity_problem(what: str, text: str, x: float | None) -> str:
+    """Why a decided quantity cannot be used ('' when it can)."""
+    if x is None or x < 0:
+        return f"{what} must be a number >= 0, got {text!r}"
+    if x > MAX_QUANTITY:
+        return f"{what} must be at most {MAX_QUANTITY:.0e} units, got {text!r}"
+    return ""
 
 
 def _integer(text: str) -> int | None:
@@ -83,7 +96,8 @@ def read_text(path: Path, label: str) -> str:
     if not path.exists():
         return ""
     try:
-        return path.read_text(encoding="utf-8")
+        # -sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which is not part of the header.
+        return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise DecisionError([f"{label}: cannot read the file: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError:
@@ -103,7 +117,9 @@ def _rows(text: str, label: str, required: Sequence[str],
     header = [h.strip().lower() for h in lines[0]]
     missing = [c for c in required if c not in header]
     if missing:
-        problems.append(f"{label}: line 1: missing column(s) {', '.join(missing)}; found {header}")
+        hint = next((f" (the file separates values with {sep!r}; save it with commas)" for sep in (";", "\t")
+                     if len(header) == 1 and sep in header[0]), "")
+        problems.append(f"{label}: line 1: missing column(s) {', '.join(missing)}; found {header}{hint}")
         return header, []
     out = []
     for n, cells in enumerate(lines[1:], start=2):
@@ -165,8 +181,8 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
                    else f"unknown role {role!r}; expected one of {', '.join(roles)}")
             problems.append(f"{label}: line {n}: {why}")
             bad = True
-        if q is None or q < 0:
-            problems.append(f"{label}: line {n}: order must be a number >= 0, got {row['order']!r}")
+        if why := _quantity_problem("order", row["order"], q):
+            problems.append(f"{label}: line {n}: {why}")
             bad = True
         if bad:
             continue
@@ -237,11 +253,11 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
             problems.append(f"{label}: line {n}: unknown product or family {item!r}; expected one of "
                             f"{', '.join([*families, *products])}")
             bad = True
-        if q is None or q < 0:
-            problems.append(f"{label}: line {n}: production must be a number >= 0, got {row['production']!r}")
+        if why := _quantity_problem("production", row["production"], q):
+            problems.append(f"{label}: line {n}: {why}")
             bad = True
-        if t_text and (t is None or t < 0):
-            problems.append(f"{label}: line {n}: inventory_target must be a number >= 0 or empty, got {t_text!r}")
+        if t_text and (why := _quantity_problem("inventory_target", t_text, t)):
+            problems.append(f"{label}: line {n}: {why.replace('>= 0,', '>= 0 or empty,')}")
             bad = True
         if b is None:
             problems.append(f"{label}: line {n}: bucket must be a whole number, got {row['bucket']!r}")

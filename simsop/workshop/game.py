@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from simsop.results import atomic_write_json, atomic_write_text, rows_to_csv
-from simsop.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, scenario_hash
+from simsop.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, parse_yaml, scenario_hash
 from simsop.workshop import decisions as dec
 from simsop.workshop.dashboard import orders_dashboard, plan_dashboard
 from simsop.workshop.metrics import METRICS, flows, metrics, rank, score_of
@@ -195,6 +195,10 @@ class Workshop:
             cal = plan_calendar(sc, spec.rounds)
         if cal.rounds == 0:
             raise WorkshopError(f"{src}: the horizon ({sc.horizon} days) holds no round")
+        if spec.rounds is not None and cal.rounds < spec.rounds:
+            where = f"--rounds {rounds}" if rounds is not None else f"{src}: workshop.rounds"
+            raise WorkshopError(f"{where}: the horizon ({sc.horizon} days) holds only {cal.rounds} rounds; "
+                                f"expected at most {cal.rounds}")
         text, copy = _scenario_copy(src, sc, root)
         cfg = WorkshopConfig(
             name=sc.name, created=_now(), scenario_sha256=scenario_hash(copy), source=str(src.resolve()),
@@ -720,7 +724,7 @@ def _scenario_copy(src: Path, sc: Scenario, root: Path) -> tuple[str, Scenario]:
 
     text = src.read_text(encoding="utf-8")
     try:
-        copy = parse_scenario(yaml.safe_load(text), str(src), root)
+        copy = parse_scenario(parse_yaml(text, str(src)), str(src), root)
         if scenario_hash(copy) == scenario_hash(sc):
             return text, copy
     except ScenarioError:
@@ -728,7 +732,7 @@ def _scenario_copy(src: Path, sc: Scenario, root: Path) -> tuple[str, Scenario]:
     data = sc.model_dump(mode="json", by_alias=True, exclude_unset=True)
     text = (f"# The validated scenario of {src}, as the workshop plays it (see the original for its comments).\n"
             + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110))
-    copy = parse_scenario(yaml.safe_load(text), str(src), root)
+    copy = parse_scenario(parse_yaml(text, str(src)), str(src), root)
     if scenario_hash(copy) != scenario_hash(sc):  # pragma: no cover - a schema that does not round-trip
         raise WorkshopError(f"{src}: cannot make a faithful copy of the scenario for the workshop")
     return text, copy

@@ -80,23 +80,22 @@ class WorkshopConfig(_Model):
 
 
 def read_config(root: Path) -> WorkshopConfig:
-    import yaml
+    from simsop.scenario import ScenarioError, read_yaml, validation_problems
 
     path = root / CONFIG_FILE
     if not path.is_file():
         raise WorkshopError(f"{root}: not a workshop folder (no {CONFIG_FILE}); create one with "
                             "`simsop workshop new SCENARIO --teams A,B --dir DIR`")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise WorkshopError(f"{path}: cannot read: {exc}") from None
+        data = read_yaml(path)  # a key given twice (a facilitator's edit) is an error, not a silent override
+    except ScenarioError as exc:
+        raise WorkshopError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise WorkshopError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
     try:
         return WorkshopConfig.model_validate(data)
     except ValidationError as exc:
-        from simsop.scenario import _problem_from_error
-
-        lines = [f"{path}: {_problem_from_error(e)}" for e in exc.errors()]
-        raise WorkshopError("\n".join(lines)) from None
+        raise WorkshopError("\n".join(f"{path}: {p}" for p in validation_problems(exc))) from None
 
 
 def config_text(cfg: WorkshopConfig) -> str:
