@@ -35,7 +35,8 @@ from simsop.planning.spec import PlanningSpec
 from simsop.shocks import SHOCK_TYPES, Shock, shock_problems
 from simsop.workshop.spec import WorkshopSpec, workshop_problems
 
-POLICY_TYPES = ("none", "base_stock", "sS", "rQ", "one_for_one", "pass_through", "anchor_and_adjust")
+POLICY_TYPES = ("none", "base_stock", "sS", "rQ", "one_for_one", "pass_through", "anchor_and_adjust",
+                "forecast_base_stock")
 
 # Bounds on what a file may ask for. No price, cost, quantity, rate or day count of a company reaches 1e12; a
 # larger number is a typo, and squared or summed over a horizon it overflows floating point.
@@ -262,8 +263,32 @@ class AnchorAndAdjust(_Model):
     review_offset: int = Field(default=0, ge=0)
 
 
+class ForecastBaseStock(_Model):
+    """Order up to a level that follows a demand forecast, every ``review_period`` days.
+
+    level = cover x forecast + z x sd + safety_stock, where the forecast of one review period's demand is
+    the moving average of the last ``window`` periods (or exponential smoothing with ``alpha``) and sd the
+    standard deviation of those periods' demand. ``cover`` is the periods the stock must last: the lead
+    time plus one review period, in review periods. Forecasts that chase demand amplify orders upstream
+    (the bullwhip effect; Chen et al., 2000).
+    """
+
+    type: Literal["forecast_base_stock"]
+    cover: PositiveFloat = Field(description="review periods of demand to cover (lead time + 1 review period)")
+    window: int = Field(default=4, ge=1, le=10_000, description="periods in the moving average and the sd")
+    alpha: float | None = Field(default=None, gt=0, le=1, description="exponential smoothing instead of the "
+                                "moving average, with this weight of the latest period")
+    z: NonNegativeFloat = Field(default=0.0, description="safety factor on the sd of demand per period")
+    safety_stock: NonNegativeFloat = Field(default=0.0, description="fixed safety stock (units)")
+    initial_forecast: NonNegativeFloat | None = Field(default=None, description="demand per period at the start "
+                                                      "(default: the stock point's mean demand in the scenario)")
+    review_period: int = Field(default=1, ge=1)
+    review_offset: int = Field(default=0, ge=0)
+
+
 PolicySpec = Annotated[
-    NoReplenishment | BaseStock | MinMax | ReorderPointQuantity | OneForOne | PassThrough | AnchorAndAdjust,
+    NoReplenishment | BaseStock | MinMax | ReorderPointQuantity | OneForOne | PassThrough | AnchorAndAdjust
+    | ForecastBaseStock,
     Field(discriminator="type"),
 ]
 

@@ -13,12 +13,14 @@ another rule decide on the other review days.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from simsop.scenario import (
     AnchorAndAdjust,
     BaseStock,
+    ForecastBaseStock,
     MinMax,
     NoReplenishment,
     OneForOne,
@@ -204,6 +206,72 @@ class AnchorAndAdjustRule(PeriodDemandRule):
                 + self.alpha_sl * (self.desired_supply_line - supply_line))
 
 
+class ForecastOrderUpTo(PeriodDemandRule):
+    """Order up to a level that follows a demand forecast: ``cover`` x forecast + ``z`` x sd + ``safety_stock``.
+
+    The forecast of one review period's demand is the moving average of the last ``window`` periods
+    (``alpha`` None) or simple exponential smoothing with ``alpha``; ``sd`` is the standard deviation of the
+    last ``window`` periods' demand. This is the order-up-to policy of Chen, Drezner, Ryan & Simchi-Levi
+    (2000): with a moving average, i.i.d. demand and a fixed safety stock, orders vary
+    ``1 + 2 cover / window + 2 cover**2 / window**2`` times as much as demand (the bullwhip effect).
+    """
+
+    __slots__ = ("_recent", "_started", "alpha", "cover", "forecast", "safety_stock", "window", "z")
+
+    def __init__(self, cover: float, window: int, alpha: float | None = None, z: float = 0.0,
+                 safety_stock: float = 0.0, initial_forecast: float | None = None, review_period: int = 1,
+                 review_offset: int = 0) -> None:
+        super().__init__(review_period, review_offset)
+        self.cover = cover
+        self.window = window
+        self.alpha = alpha
+        self.z = z
+        self.safety_stock = safety_stock
+        self.forecast = initial_forecast
+        self._recent: deque[float] = deque(maxlen=window)
+        self._started = False
+
+    def bind(self, warehouse: WarehouseSite, item: int) -> None:
+        super().bind(warehouse, item)
+        if self.forecast is None:
+            # Without a forecast to start from, the company knows its long-run mean demand per period.
+            w = warehouse.world
+            self.forecast = w.nominal_demand.get((warehouse.index, item), 0.0) * self.review_period
+        self._recent.clear()
+        self._recent.extend([self.forecast] * self.window)  # the moving average starts at the forecast
+        self._started = False
+
+    def observe(self, position: float) -> float:
+        if not self._started:
+            # The first review closes no full period (the run has just begun): nothing to learn from yet.
+            self._started = True
+            self.last_demand = 0.0
+            return 0.0
+        return super().observe(position)
+
+    def update(self, demand: float) -> None:
+        recent = self._recent
+        recent.append(demand)
+        if self.alpha is None:
+            self.forecast = sum(recent) / len(recent)
+        else:
+            f = self.forecast
+            self.forecast = demand if f is None else self.alpha * demand + (1.0 - self.alpha) * f
+
+    def level(self) -> float:
+        """The order-up-to level in force (after the latest demand was taken in)."""
+        f = self.forecast or 0.0
+        level = self.cover * f + self.safety_stock
+        n = len(self._recent)
+        if self.z and n > 1:
+            mean = sum(self._recent) / n
+            level += self.z * math.sqrt(sum((x - mean) ** 2 for x in self._recent) / (n - 1))
+        return level
+
+    def decide(self, position: float) -> float:
+        return self.level() - position
+
+
 class ScheduledRule(Rule):
     """Orders given in advance (day -> units, e.g. a workshop team's decisions) placed on their day; on the
     other review days of ``fallback`` (the bot), the fallback decides.
@@ -257,4 +325,7 @@ def make_rule(spec: PolicySpec) -> Rule:
         return AnchorAndAdjustRule(spec.theta, spec.alpha_s, spec.alpha_sl, spec.desired_stock,
                                    spec.desired_supply_line, spec.initial_expected, spec.review_period,
                                    spec.review_offset)
+    if isinstance(spec, ForecastBaseStock):
+        return ForecastOrderUpTo(spec.cover, spec.window, spec.alpha, spec.z, spec.safety_stock,
+                                 spec.initial_forecast, spec.review_period, spec.review_offset)
     raise TypeError(f"unknown policy spec {spec!r}")  # pragma: no cover - the schema admits no other
