@@ -197,9 +197,17 @@ def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[
         man = read_manifest(resume)
     except ResumeError as exc:
         _fail(str(exc))
+    except ValueError as exc:  # not JSON, or not UTF-8 text
+        _fail(f"{Path(resume) / 'manifest.json'}: not a manifest of simsop ({type(exc).__name__}: {exc}); "
+              "expected the folder of an interrupted run")
+    if not isinstance(man, dict):
+        _fail(f"{Path(resume) / 'manifest.json'}: not a manifest of simsop (a JSON {type(man).__name__}); "
+              "expected the folder of an interrupted run")
     from_manifest = {"replications": man.get("max_replications"), "seed": man.get("seed"),
                      "target_ci": man.get("target_ci"), "policies": man.get("policies"),
                      "baseline": man.get("baseline")}
+    if given.get("policies") is not None and from_manifest["baseline"] not in given["policies"]:
+        from_manifest["baseline"] = None  # other policies: the resume check says which differ
     return {k: (from_manifest.get(k) if v is None else v) for k, v in given.items()}
 
 

@@ -546,8 +546,13 @@ def _cli_files(tmp: Path) -> dict[str, str]:
     (tmp / "chained.yaml").write_text(yaml.safe_dump({"base": "stress.yaml", "shocks": [shock]}), encoding="utf-8")
     (tmp / "plain").write_text("not a folder\n", encoding="utf-8")
     (tmp / "folder").mkdir()
-    return {k: str(tmp / v) for k, v in (("good", "good.yaml"), ("binary", "binary.yaml"), ("twice", "twice.yaml"),
-                                          ("chained", "chained.yaml"), ("plain", "plain"), ("folder", "folder"))}
+    for name, manifest in (("broken", "{"), ("listed", "[1, 2]"),
+                           ("lp_run", json.dumps({"policies": ["lp"], "baseline": "lp", "seed": 1,
+                                                  "max_replications": 2, "status": "interrupted"}))):
+        (tmp / name).mkdir()
+        (tmp / name / "manifest.json").write_text(manifest, encoding="utf-8")
+    return {k: str(tmp / k) for k in ("plain", "folder", "broken", "listed", "lp_run")} | {
+        k: str(tmp / f"{k}.yaml") for k in ("good", "binary", "twice", "chained")}
 
 
 # (id, command line with {file} names from _cli_files, a phrase of the one-line message)
@@ -566,6 +571,12 @@ CLI_BAD = (
     ("stress file with a key given twice", "stress {twice}", "twice.yaml: shocks: the key is given twice"),
     ("stress file over a stress file", "stress {chained}", "chained.yaml: base: "),
     ("validate a folder", "validate {good} {folder}", "folder: cannot read the file"),
+    ("--resume with a manifest that is not JSON", "run {good} --resume {broken}",
+     "broken/manifest.json: not a manifest of simsop (JSONDecodeError"),
+    ("--resume with a manifest that is a list", "run {good} --resume {listed}",
+     "listed/manifest.json: not a manifest of simsop (a JSON list)"),
+    ("--resume with other policies", "compare {good} --resume {lp_run} --policies level,chase",
+     "policies: the run has ['lp'], now ['level', 'chase']"),
 )
 
 
@@ -573,19 +584,24 @@ CLI_BAD = (
 def test_bad_command_lines_are_one_clear_line_and_leave_no_folder(tmp_path: Path, what: str, line: str,
                                                                    message: str) -> None:
     """A bad option or file on the command line exits 2 with a message naming what is wrong (the option or the
-    file), never a traceback, and makes no result folder."""
+    file), never a traceback, and changes nothing: no result folder, no file touched."""
     files = _cli_files(tmp_path)
     args = line.format(**files).split()
-    if args[0] in ("run", "compare", "stress") and "--out" not in args:
+    if args[0] in ("run", "compare", "stress") and "--out" not in args and "--resume" not in args:
         args += ["--out", str(tmp_path / "out")]
     if args[0] in ("run", "compare", "stress"):
         args += ["-n", "1", "--executor", "serial", "--no-report"]
+    before = _tree(tmp_path)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     assert message in result.stderr, result.stderr
-    assert not (tmp_path / "out").exists()
+    assert _tree(tmp_path) == before  # no result folder, no file changed (a manifest of --resume included)
+
+
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
 
 
 def test_cli_validate_reports_each_file(tmp_path: Path) -> None:
