@@ -187,7 +187,7 @@ class Workshop:
                 int(getattr(pol, "review_offset", 0)) if spec.round_days is None else 0)
             cal = orders_calendar(sc, round_days, first_day, spec.rounds)
             if isinstance(spec.bot, dict) and spec.bot.get("type") in ("pass_through", "anchor_and_adjust",
-                                                                       "base_stock", "sS"):
+                                                                       "base_stock", "sS", "forecast_base_stock"):
                 # A periodic bot reviews on the game's rhythm unless it says otherwise.
                 spec = spec.model_copy(update={"bot": {"review_period": round_days, "review_offset": first_day,
                                                        **spec.bot}})
