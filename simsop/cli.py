@@ -225,6 +225,10 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
     from simsop.experiment import ResumeError, run_experiment
     from simsop.scenario import ScenarioError
 
+    if kw.get("dask_scheduler") and kw.get("executor") != "dask":
+        _fail(f"--dask-scheduler {kw['dask_scheduler']}: goes with --executor dask (the executor is "
+              f"{kw.get('executor')})")
+    made = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # folders this run creates
     console = Console(stderr=True)
     first = True
     try:
@@ -244,11 +248,36 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
     except KeyboardInterrupt:
         _fail(f"interrupted: the finished replications are kept in {run_dir}; continue with "
               f"--resume {run_dir}", 130)
-    except (ResumeError, ExecutorError, ScenarioError, ValueError) as exc:
+    except ExecutorError as exc:
+        _discard_unstarted(made)
+        how = f"--executor {kw.get('executor')}" + (f" --dask-scheduler {kw['dask_scheduler']}"
+                                                    if kw.get("dask_scheduler") else "")
+        _fail(f"{how}: {exc}")
+    except (ResumeError, ScenarioError, ValueError) as exc:
+        _discard_unstarted(made)
         _fail(str(exc))
     except OSError as exc:  # the result folder cannot be made or written
+        _discard_unstarted(made)
         where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != run_dir else ""
         _fail(f"{run_dir}: cannot write the results: {exc.strerror or exc}{where}")
+
+
+def _discard_unstarted(made: list[Path]) -> None:
+    """Remove the result folder of a run that failed before finishing any replication (an executor that could
+    not start, for example) when this command created it: it holds a manifest and nothing to resume."""
+    if not made:
+        return
+    run_dir, partial = made[0], made[0] / "partial"
+    if not run_dir.is_dir() or {p.name for p in run_dir.iterdir()} - {"manifest.json", "partial"}:
+        return
+    if partial.exists() and (not partial.is_dir() or any(partial.iterdir())):
+        return
+    (run_dir / "manifest.json").unlink(missing_ok=True)
+    for d in ([partial] if partial.exists() else []) + made:  # then the parents this run made (results/<name>/)
+        try:
+            d.rmdir()
+        except OSError:
+            break
 
 
 def _run_dir(out: str | None, resume: str | None, name: str) -> Path:

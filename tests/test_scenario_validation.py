@@ -577,6 +577,11 @@ CLI_BAD = (
      "listed/manifest.json: not a manifest of simsop (a JSON list)"),
     ("--resume with other policies", "compare {good} --resume {lp_run} --policies level,chase",
      "policies: the run has ['lp'], now ['level', 'chase']"),
+    ("--dask-scheduler without the dask executor", "run {good} --dask-scheduler tcp://127.0.0.1:8786",
+     "--dask-scheduler tcp://127.0.0.1:8786: goes with --executor dask"),
+    # The executor fails after the run folder is made: nothing finished, so the folder is not left behind.
+    ("a Dask scheduler address that does not parse", "run {good} --executor dask --dask-scheduler nowhere",
+     "nowhere"),
 )
 
 
@@ -590,7 +595,9 @@ def test_bad_command_lines_are_one_clear_line_and_leave_no_folder(tmp_path: Path
     if args[0] in ("run", "compare", "stress") and "--out" not in args and "--resume" not in args:
         args += ["--out", str(tmp_path / "out")]
     if args[0] in ("run", "compare", "stress"):
-        args += ["-n", "1", "--executor", "serial", "--no-report"]
+        args += ["-n", "1", "--no-report"] + ([] if "--executor" in args else ["--executor", "serial"])
+    if "dask" in args:
+        pytest.importorskip("distributed")
     before = _tree(tmp_path)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
