@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import difflib
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -453,13 +454,21 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(lines))
 
 
+def _union_label(part: Any) -> bool:
+    """A part of an error location that names a member of a union ("literal['month','week']",
+    "constrained-int", "dict[str,any]", a discriminator tag): which variant failed, not where."""
+    text = str(part)
+    return (part in _TAGS or text.startswith(("function-", "literal[", "constrained-")) or "[" in text
+            or text in ("int", "float", "str", "bool", "none"))
+
+
 def _format_loc(loc: Iterable[Any]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in _TAGS or str(part).startswith("function-"):
-            continue  # discriminated-union tags say which variant, not where
+        elif _union_label(part):
+            continue
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -492,6 +501,7 @@ def _problem_from_error(err: Mapping[str, Any]) -> Problem:
         return Problem(path, f"{key_note}expected {'an integer' if kind == 'int_type' else 'a number'}, got {given!r}")
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
+        path = ".".join(x for x in (_format_loc(loc[:-1]), key) if x)  # a key of the user's, whatever its name
         return Problem(path, f"unknown key '{key}'{_suggest(key)}")
     if kind == "missing":
         return Problem(path, "required key is missing")
@@ -721,10 +731,65 @@ def _references(sc: Scenario) -> list[Problem]:
             if src not in sup and src != w.id and (src, w.id) not in lanes_seen:
                 probs.append(Problem(base + ".source", f"no lane from {src!r} to {w.id!r}; add one to 'lanes'"))
     probs.extend(_cycles(sc))
+    probs.extend(_planning_problems(sc))
     probs.extend(shock_problems(sc, sc.shocks))
     probs.extend(_pipeline_problems(sc))
     probs.extend(workshop_problems(sc))
     return probs
+
+
+def _planning_problems(sc: Scenario) -> list[Problem]:
+    """The S&OP cycle's days in order and inside a bucket, workforces of rate factories, forecast parameters
+    the method takes (the cycle would otherwise clip the days, ignore the workforce and fall back to simple
+    exponential smoothing, all silently)."""
+    spec, probs = sc.planning, []
+    steps = (("demand_review_day", "demand review"), ("supply_review_day", "supply review"),
+             ("executive_meeting_day", "executive meeting"))
+    for (key_a, what_a), (key_b, what_b) in itertools.pairwise(steps):
+        a, b = getattr(spec, key_a), getattr(spec, key_b)
+        if b < a:
+            probs.append(Problem(f"planning.{key_b}", f"the {what_b} comes after the {what_a} (day {a}); "
+                                 f"expected a day >= {a}"))
+    longest = 31 if spec.bucket == "month" else 7 if spec.bucket == "week" else int(spec.bucket)
+    for key, _ in steps:
+        if getattr(spec, key) >= longest:
+            probs.append(Problem(f"planning.{key}", f"day {getattr(spec, key)} of a bucket of at most {longest} "
+                                 f"days; expected 0 to {longest - 1}"))
+    fac = {f.id: f for f in sc.factories}
+    seen: set[str] = set()
+    for i, wf in enumerate(spec.workforce):
+        where = f"planning.workforce[{i}].factory"
+        if wf.factory not in fac:
+            probs.append(Problem(where, f"unknown factory {wf.factory!r}; expected one of {sorted(fac)}"))
+        elif fac[wf.factory].capacity is None:
+            probs.append(Problem(where, f"factory {wf.factory!r} works with production lines; a workforce staffs a "
+                                 "rate 'capacity'"))
+        elif wf.factory in seen:
+            probs.append(Problem(where, f"a second workforce for factory {wf.factory!r}"))
+        seen.add(wf.factory)
+    probs.extend(_forecast_problems(sc))
+    return probs
+
+
+def _forecast_problems(sc: Scenario) -> list[Problem]:
+    """The forecast method accepts its parameters: it is fitted once on a made-up seasonal history."""
+    import numpy as np
+
+    from simsop.planning import forecast as fc
+    from simsop.planning.cycle import season_length
+
+    spec = sc.planning.forecast
+    params = dict(spec.params)
+    m = spec.season_length or season_length(sc.planning.bucket)
+    if spec.method in ("seasonal_naive", "holt_winters_additive", "holt_winters_multiplicative", "auto"):
+        params.setdefault("m", m)
+    n = max(3 * m, 24)
+    history = 100.0 + 10.0 * np.sin(2 * np.pi * np.arange(n) / max(m, 1)) + np.arange(n) % 7
+    try:
+        fc.forecast(spec.method, history, 3, **params)
+    except (TypeError, ValueError) as exc:
+        return [Problem("planning.forecast.params", f"{spec.method}: {exc}")]
+    return []
 
 
 def _pipeline_problems(sc: Scenario) -> list[Problem]:
@@ -820,10 +885,20 @@ def _cascaded(err: Mapping[str, Any]) -> bool:
 
 
 def validation_problems(exc: ValidationError) -> list[Problem]:
-    """One problem per error of a file's validation (without the echoes pydantic adds to a list whose items
-    failed)."""
+    """One problem per error of a file's validation: without the echoes pydantic adds to a list whose items
+    failed, and with the errors of each alternative of a union (``bucket: month | week | days``) in one line."""
     errors = [e for e in exc.errors() if not _cascaded(e)] or exc.errors()
-    return [_problem_from_error(e) for e in errors]
+    out: list[Problem] = []
+    merged: list[bool] = []  # whether out[i] says why each alternative of a union failed
+    for e in errors:
+        p = _problem_from_error(e)
+        union = e["type"] != "extra_forbidden" and any(_union_label(x) and x not in _TAGS for x in e["loc"])
+        if union and out and merged[-1] and out[-1].path == p.path:
+            out[-1] = Problem(p.path, f"{out[-1].message}; or {p.message[:1].lower()}{p.message[1:]}")
+        else:
+            out.append(p)
+            merged.append(union)
+    return out
 
 
 def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
@@ -839,13 +914,11 @@ def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None 
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        errors = [e for e in exc.errors() if not _cascaded(e)] or exc.errors()
         # An unknown key is said as such, whatever its value; elsewhere "too large" says more than pydantic.
-        unknown = {_format_loc(e["loc"]) for e in errors if e["type"] == "extra_forbidden"}
+        unknown = {_problem_from_error(e).path for e in exc.errors() if e["type"] == "extra_forbidden"}
         huge = [h for h in huge if not any(h.path == u or h.path.startswith((u + ".", u + "[")) for u in unknown)]
         said = {h.path for h in huge}
-        raise ScenarioError(source, huge + [p for e in errors if (p := _problem_from_error(e)).path not in said]
-                            ) from None
+        raise ScenarioError(source, huge + [p for p in validation_problems(exc) if p.path not in said]) from None
     except ArithmeticError as exc:
         # A validator computed with an absurd number (e.g. sd: 1e300 squared overflows): name the suspects.
         raise ScenarioError(source, huge or [Problem("", f"a number is out of range: {exc}")]) from None
