@@ -667,6 +667,8 @@ def report(results_dir: str, no_png: bool, out: str | None) -> None:
         _fail(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
     except OSError as exc:
         _fail(f"{out or results_dir}: cannot write the report: {exc.strerror or exc}")
+    except ValueError as exc:  # a result file that is not JSON, CSV or text (edited, truncated, overwritten)
+        _fail(f"{results_dir}: cannot read the results: {type(exc).__name__}: {' '.join(str(exc).split())}")
     click.echo(f"report: {path}")
 
 

@@ -629,6 +629,35 @@ def _tree(folder: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
 
 
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The result folder of a two-replication run of the small company."""
+    tmp = tmp_path_factory.mktemp("results")
+    (tmp / "good.yaml").write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    r = CliRunner().invoke(main, ["run", str(tmp / "good.yaml"), "-n", "2", "--executor", "serial", "--no-report",
+                                  "--out", str(tmp / "run")])
+    assert r.exit_code == 0, r.output
+    return tmp / "run"
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("manifest.json", b"{", "cannot read the results: JSONDecodeError"),
+    ("series.csv", b"day,\xd8\xff\xfe\n", "cannot read the results: UnicodeDecodeError"),
+], ids=["manifest not JSON", "series not text"])
+def test_report_on_damaged_results_is_a_message(small_results: Path, tmp_path: Path, name: str, content: bytes,
+                                                message: str) -> None:
+    """`simsop report` on a result folder with a damaged file says so on one line (it was a traceback)."""
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(small_results, folder)
+    (folder / name).write_bytes(content)
+    result = CliRunner().invoke(main, ["report", str(folder), "--no-png"])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.startswith(f"{folder}: {message}") and len(result.stderr.splitlines()) == 1, result.stderr
+
+
 def test_cli_validate_reports_each_file(tmp_path: Path) -> None:
     """With a good and two bad files, `simsop validate` says ok for the good one, reports the others, exits 2."""
     good = tmp_path / "good.yaml"
