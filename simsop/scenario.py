@@ -779,6 +779,8 @@ def _forecast_problems(sc: Scenario) -> list[Problem]:
     from simsop.planning.cycle import season_length
 
     spec = sc.planning.forecast
+    if not spec.params and spec.season_length is None:
+        return []  # the methods' defaults fit
     params = dict(spec.params)
     m = spec.season_length or season_length(sc.planning.bucket)
     if spec.method in ("seasonal_naive", "holt_winters_additive", "holt_winters_multiplicative", "auto"):
