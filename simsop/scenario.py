@@ -945,6 +945,9 @@ def _yaml_message(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     what = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and what.startswith("but "):  # "expected a single document in the stream, but found another"
+        what = f"{context}, {what}"
     return " ".join(f"{where}{what}".split())
 
 
