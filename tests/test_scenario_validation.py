@@ -320,7 +320,7 @@ BAD: tuple[Bad, ...] = (
                      for k, p in zip("abcdefg", ["", *"abcdef"], strict=True))),
     Bad("nesting too deep", "", "nests lists or mappings too deep", text="[" * 3000 + "]" * 3000),
     Bad("NUL character", "", "not valid YAML: character #x0000 at offset 7", text="name: x\x00\n"),
-    Bad("two documents", "", "line 3, column 1: expected a single document in the stream, but found another",
+    Bad("two documents", "", "line 2, column 1: expected a single document in the stream, but found another",
         text="name: a\n---\nname: b\n"),
 )
 
