@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from matplotlib.figure import Figure
 
@@ -427,6 +427,13 @@ def build(data: ResultsData, keep_figures: bool = False) -> Builder:
     return b
 
 
+def _writer(data: bytes) -> Callable[[BinaryIO], int]:
+    def write(fh: BinaryIO) -> int:
+        return fh.write(data)
+
+    return write
+
+
 def write_report(results_dir: str | Path, formats: Sequence[str] = ("html", "png"),
                  out: str | Path | None = None) -> Path:
     """Write ``report.html`` (one self-contained file) and ``figures/*.png`` into a results directory.
@@ -439,7 +446,7 @@ def write_report(results_dir: str | Path, formats: Sequence[str] = ("html", "png
     Returns:
         The path of ``report.html``, or of the figures directory when no HTML was asked for.
     """
-    from simsop.results import atomic_write_text
+    from simsop.results import atomic_write_bytes, atomic_write_text
 
     bad = set(formats) - {"html", "png"}
     if bad:
@@ -452,7 +459,7 @@ def write_report(results_dir: str | Path, formats: Sequence[str] = ("html", "png
     if "png" in formats:
         fig_dir.mkdir(parents=True, exist_ok=True)
         for c in b.charts:
-            (fig_dir / f"{c.key}.png").write_bytes(c.png)
+            atomic_write_bytes(fig_dir / f"{c.key}.png", _writer(c.png))
     if "html" not in formats:
         return fig_dir
     name = data.manifest.get("scenario") or data.path.name
