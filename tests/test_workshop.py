@@ -20,6 +20,8 @@ from simsop.workshop.game import Workshop
 ROOT = Path(__file__).resolve().parent.parent
 BEER = ROOT / "scenarios" / "beer_game.yaml"
 PROMO = ROOT / "scenarios" / "teach_promotion.yaml"
+LAUNCH = ROOT / "scenarios" / "teach_launch_phaseout.yaml"
+OUTAGE = ROOT / "scenarios" / "teach_supplier_outage.yaml"
 ROLES = ("retailer", "wholesaler", "distributor", "factory")
 
 
@@ -60,7 +62,8 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
         if k == 3:
             r = cli("shock", str(folder), "{type: demand_spike, magnitude: 2.0, duration: 7}")
             assert r.exit_code == 0, r.output
-            assert "from day 15" in r.output
+            # It starts on round 3's decision day, after week 3's customers ordered: their demand spikes in week 4.
+            assert "demand spike: demand +200%, days 15-21 (weeks 3-4)" in r.output
         for team, plan in plans.items():
             if team == "C" and k == 2:
                 continue
@@ -70,7 +73,10 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
         assert r.exit_code == 0, r.output
         assert f"Leaderboard after round {k} of 6" in r.output
         if k == 2:
-            assert "warning: team C did not decide round 2 for retailer: the bot ordered 4" in r.stderr
+            # One line per team that forgot, naming the bot and what it ordered for each role.
+            assert r.stderr.count("warning:") == 1
+            assert ("warning: team C did not decide round 2: the bot (the roles' own rule: pass_through) ordered "
+                    "retailer 4, wholesaler 4, distributor 4, factory 4") in r.stderr
     # The bot's decisions were logged in C's file, marked as the bot's.
     assert "2,retailer,4,bot" in (folder / "decisions" / "C.csv").read_text()
     r = cli("advance", str(folder))
@@ -78,7 +84,11 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
 
     # Leaderboard: week k's costs after round k (the board's cost sheet); all teams saw the same demand.
     r = cli("leaderboard", str(folder))
-    assert r.exit_code == 0 and "rank" in r.output and "total cost" in r.output
+    assert r.exit_code == 0 and "rank" in r.output and "total cost (lower is better)" in r.output
+    # The Beer Game has no revenue: a profit column would only repeat the cost with a minus sign.
+    assert "profit" not in r.output and "cost this round" in r.output
+    r = cli("status", str(folder))
+    assert "the workshop is over" in r.output and "not yet" not in r.output
     with (folder / "results" / "round-6" / "leaderboard.csv").open() as fh:
         board = {row["team"]: row for row in csv.DictReader(fh)}
     assert set(board) == {"A", "B", "C"}
@@ -97,6 +107,7 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
     r = cli("replay", str(folder), "-n", "5")
     assert r.exit_code == 0, r.output
     assert "ranked 1st" in r.output
+    assert "Every future gave the same scores" in r.output  # the facilitator is told why the spread is 0
     with (folder / "results" / "replay.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 6 * 3
@@ -312,7 +323,7 @@ def test_sop_plan_game(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     r = cli("decide", str(folder), "--team", "A", input="700\n")
     assert r.exit_code == 0, r.output
-    assert "Forecast (consensus)" in r.output and "Capacity" in r.output
+    assert "plan Feb's production" in r.output and "Feb forecast" in r.output and "Capacity" in r.output
     assert (folder / "decisions" / "A.csv").read_text().splitlines()[1] == "0,snacks,1,700,,"
     append(folder / "decisions" / "B.csv", "0,snacks,0,500\n")  # bucket 0 is already under way
     before = files(folder)
@@ -337,3 +348,49 @@ def test_sop_plan_game(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     html = (folder / "debrief.html").read_text()
     assert "Forecast bias and plan nervousness" in html and "data:image/png;base64," in html
+
+
+def test_a_product_named_like_its_family_is_planned_as_the_product(tmp_path: Path) -> None:
+    """In the launch scenario each product is its own family of the same name: a row for 'classic' is the
+    product (as the replay policy reads it), not a family planned together with its product."""
+    folder = tmp_path / "launch"
+    assert cli("new", str(LAUNCH), "--teams", "A", "--dir", str(folder), "--rounds", "2").exit_code == 0
+    r = cli("decide", str(folder), "--team", "A", input="800\n300\n")
+    assert r.exit_code == 0, r.output
+    assert (folder / "decisions" / "A.csv").read_text().splitlines()[1:] == ["0,classic,1,800,,", "0,nova,1,300,,"]
+    # The dashboard lists each product once (no family row repeating it).
+    now = r.output.split("Now (units):")[1].split("\n\n")[0]
+    assert [ln.split()[0] for ln in now.strip().splitlines()[1:3]] == ["classic", "nova"]
+    assert sum(ln.split()[0] == "classic" for ln in now.splitlines() if ln.strip()) == 1
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0, r.output
+    doc = json.loads((folder / "results" / "round-1" / "A.json").read_text())
+    assert {d["item"]: d["production"] for d in doc["decisions"]} == {"classic": 800, "nova": 300}
+
+
+def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks(tmp_path: Path) -> None:
+    folder = tmp_path / "outage"
+    assert cli("new", str(OUTAGE), "--teams", "A", "--dir", str(folder), "--rounds", "4").exit_code == 0
+    assert cli("advance", str(folder)).exit_code == 0
+    r = cli("shock", str(folder), "{type: capacity_loss, factory: Plant, factor: 0.5, duration: 60}")
+    assert r.exit_code == 0, r.output
+    assert "capacity loss: Plant at 50% of its capacity, days 38-97 (8 Feb - 8 Apr)" in r.output
+    r = cli("show", str(folder), "--team", "A")
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert out.startswith("Team A - round 2 of 4: plan Mar's production (8 Feb, day 38;")
+    assert "Last round (1 Jan - 31 Jan)" in out
+    # The month under way (its forecast, plan and the stock they leave), then the months to plan.
+    assert "Feb forecast" in out and "Feb plan" in out and "est. stock end Feb" in out
+    assert "Mar forecast" in out and "May plan" in out
+    # Units are whole: no decimals in the tables, no "-0".
+    tables = out.split("Now (units):")[1]
+    assert not re.search(r"\d\.\d", tables) and " -0 " not in tables
+    # The plant works at half capacity until day 97 and the dashboard says so: rest of February (21 days), March
+    # (31 days) and April up to day 97 (8 of its 30 days) at half of 58 + 12 a day, May in full.
+    d = Workshop.open(folder).dashboard("A")
+    cap = d["capacity"]["Plant"]
+    assert cap["regular"] == [21 * 29, 31 * 29, 8 * 29 + 22 * 58, 31 * 58]
+    assert cap["reduced"] == [True, True, True, False] and d["capacity_shocks"][0]["factory"] == "Plant"
+    assert "609 + 126*" in out and "* Plant: capacity loss from 8 Feb to 8 Apr (50% of capacity)" in out
+    assert d["capacity"]["CoPack"]["reduced"] == [False] * 4  # its scheduled outage has not begun

@@ -46,7 +46,16 @@ def _open(folder: str) -> Any:
 
 
 def _period(ws: Any) -> str:
-    return "week" if ws.cfg.kind == "orders" and ws.cfg.round_days == 7 else "period"
+    """What a round's period is called: week (the Beer Game), month (monthly S&OP), else period."""
+    if ws.cfg.kind == "orders":
+        return "week" if ws.cfg.round_days == 7 else "period"
+    bucket = ws.base.planning.bucket
+    return bucket if bucket in ("month", "week") else "period"
+
+
+def _default(x: float) -> int | float:
+    """A prompt's default as a person would type it: whole units ("4", not "4.0")."""
+    return round(x) if abs(x - round(x)) < 1e-9 or abs(x) >= 10 else round(x, 2)
 
 
 def _parse_yaml(text: str, what: str) -> Any:
@@ -58,16 +67,11 @@ def _parse_yaml(text: str, what: str) -> Any:
         raise click.BadParameter("; ".join(str(p) for p in exc.problems), param_hint=what) from None
 
 
-def _print_leaderboard(rows: list[dict[str, Any]], title: str, metric: str) -> None:
-    from simsop.workshop.dashboard import pct, table
+def _print_leaderboard(ws: Any, rows: list[dict[str, Any]], title: str) -> None:
+    from simsop.workshop.dashboard import leaderboard_view, table
 
-    def num(x: Any) -> float:
-        return float("nan") if x in (None, "", "None") else float(x)
-
-    body = [[r["rank"], r["team"], num(r["score"]), num(r["profit"]), pct(num(r["otif"])), num(r["total_cost"]),
-             r.get("bot_rounds", "")] for r in rows]
-    click.echo(table(title, ["rank", "team", f"score ({metric})", "profit", "OTIF", "total cost", "bot rounds"],
-                     body))
+    headers, body = leaderboard_view(rows, ws.cfg.score.metric, ws.cfg.score.higher_is_better)
+    click.echo(table(title, headers, body, right=[i for i in range(len(headers)) if i != 1]))
 
 
 @click.group()
@@ -127,10 +131,13 @@ def status(folder: str) -> None:
     click.echo(f"{s['name']}: {s['played']} of {s['rounds']} rounds played; "
                + (f"next round {s['next_round']}" if s["next_round"] else "the workshop is over")
                + f"; visibility {s['visibility']}; score {s['score']}; bot {s['bot']}")
-    for team, what in s["decided"].items():
-        click.echo(f"  team {team}: {what}")
+    from simsop.workshop.dashboard import shock_text
+
+    if s["next_round"]:
+        for team, what in s["decided"].items():
+            click.echo(f"  team {team} has decided round {s['next_round']}: {what}")
     for sh in s["shocks"]:
-        click.echo(f"  shock {sh.get('name')}: {sh.get('type')} from day {sh.get('start', sh.get('window'))}")
+        click.echo(f"  shock {sh.get('name')} ({shock_text(sh, ws.span_text)})")
 
 
 @workshop.command()
@@ -171,10 +178,13 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
         bad = [r for r in roles if r not in mine]
         if bad:
             raise WorkshopError(f"team {team} does not play {bad[0]!r} (it plays {', '.join(mine)})")
+        decided = {r.role: r.order for r in ws.read_decisions(team) if r.round == k}
         for role in roles or mine:
             st = d["stages"][role]
-            values[role] = click.prompt(f"Round {k}: order for {role} (ordered from you: {st['incoming']:g})",
-                                        type=click.FloatRange(min=0), default=st["incoming"])
+            again = f"; decided {decided[role]:g}" if role in decided else ""
+            values[role] = click.prompt(f"Round {k}: {role}'s order (orders in this {_period(ws)}: "
+                                        f"{st['incoming']:g}{again})", type=click.FloatRange(min=0),
+                                        default=_default(decided.get(role, st["incoming"])))
     else:
         fams = d["families"]
         n_products = len(d["products"])
@@ -183,11 +193,14 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
         b = d["buckets"][0]
         for item, row in items.items():
             plan, fc = row["plan_in_force"][0], row["forecast"][0]
-            default = plan if plan is not None else (round(fc) if fc == fc else 0)
+            default = plan if plan is not None else (fc if fc == fc else 0)
+            hint = [f"forecast {fc:,.0f}" if fc == fc else "no forecast"]
+            if plan is not None:
+                hint.append(f"plan in force {plan:,.0f}")
             values[(item.strip(), b["bucket"])] = click.prompt(
-                f"Round {k}: production of {item.strip()} in bucket {b['bucket']} (days {b['start']}-"
-                f"{b['start'] + b['days'] - 1}; forecast {row['forecast'][0]:g})",
-                type=click.FloatRange(min=0), default=default)
+                f"Round {k}: units of {item.strip()} to make in {b['label']} (days {b['start']}-"
+                f"{b['start'] + b['days'] - 1}; {', '.join(hint)})",
+                type=click.FloatRange(min=0), default=_default(default))
     ws.submit(team, values)
     click.echo(f"Saved team {team}'s decisions for round {k} to {ws.decisions_path(team)}.")
 
@@ -202,9 +215,9 @@ def advance(folder: str) -> None:
     for w in out["warnings"]:
         click.echo(f"warning: {w}", err=True)
     a, b = out["counted"]
-    _print_leaderboard(out["leaderboard"], f"Leaderboard after round {out['round']} of {out['rounds']} "
-                       f"(counted to day {b - 1}; this round counted days {a}-{b - 1}):" if b > a else
-                       f"Leaderboard after round {out['round']} of {out['rounds']}:", ws.cfg.score.metric)
+    _print_leaderboard(ws, out["leaderboard"], f"Leaderboard after round {out['round']} of {out['rounds']} "
+                       f"({ws.span_text(0, b)}; this round counted {ws.span_text(a, b)}):" if b > a else
+                       f"Leaderboard after round {out['round']} of {out['rounds']}:")
     if out["over"]:
         click.echo(f"The workshop is over. Debrief: simsop workshop debrief {folder}")
 
@@ -231,10 +244,11 @@ def shock(folder: str, shock: str | None, shock_file: str | None) -> None:
     if not isinstance(data, dict):
         raise click.BadParameter("a shock is a mapping, e.g. '{type: demand_step, magnitude: 0.5}'",
                                  param_hint="SHOCK")
+    from simsop.workshop.dashboard import shock_text
+
     ws = _open(folder)
     stored = ws.inject_shock(data)
-    click.echo(f"Shock {stored['name']!r} ({stored['type']}) from day {stored.get('start', stored.get('window'))}, "
-               f"in force from round {ws.played + 1}.")
+    click.echo(f"Shock {stored['name']!r} injected before round {ws.played + 1}: {shock_text(stored, ws.span_text)}.")
 
 
 @workshop.command()
@@ -256,7 +270,7 @@ def leaderboard(folder: str, k: int | None) -> None:
     """Print the leaderboard (profit, OTIF, total cost; ranked by the workshop's score)."""
     ws = _open(folder)
     k = ws.played if k is None else k
-    _print_leaderboard(ws.leaderboard(k), f"Leaderboard after round {k} of {ws.cfg.rounds}:", ws.cfg.score.metric)
+    _print_leaderboard(ws, ws.leaderboard(k), f"Leaderboard after round {k} of {ws.cfg.rounds}:")
 
 
 @workshop.command()
@@ -266,14 +280,30 @@ def leaderboard(folder: str, k: int | None) -> None:
 @_errors
 def replay(folder: str, replications: int) -> None:
     """Replay every team's decisions against other random futures: how much of the ranking is skill?"""
-    from simsop.workshop.dashboard import table
+    from simsop.workshop.dashboard import money, pct, table
 
     ws = _open(folder)
     out = ws.replay(replications)
-    rows = [[s["team"], s["workshop_score"], s["workshop_rank"], s["mean"], s["sd"], s["min"], s["max"],
-             s["mean_rank"], None if s["first"] is None else f"{100 * s['first']:.0f}%"] for s in out["summary"]]
-    click.echo(table(f"Score ({ws.cfg.score.metric}) over {replications} other futures, rounds 1-{out['rounds']}:",
-                     ["team", "workshop", "rank", "mean", "sd", "min", "max", "mean rank", "ranked 1st"], rows))
+    metric = ws.cfg.score.metric
+    better = "higher" if ws.cfg.score.higher_is_better else "lower"
+
+    def num(x: Any) -> str:
+        return "-" if x is None else money(x) if metric not in ("otif", "fill_rate") else pct(x)
+
+    rows = [[s["team"], num(s["workshop_score"]), str(s["workshop_rank"]), num(s["mean"]), num(s["sd"]),
+             num(s["min"]), num(s["max"]), "-" if s["mean_rank"] is None else f"{s['mean_rank']:.1f}",
+             "-" if s["first"] is None else f"{100 * s['first']:.0f}%"] for s in out["summary"]]
+    click.echo(table(f"{metric.replace('_', ' ')} ({better} is better) of each team's decisions, rounds 1-"
+                     f"{out['rounds']}, in the workshop's future and in {replications} others:",
+                     ["team", "workshop", "rank", "mean", "sd", "min", "max", "mean rank", "ranked 1st"], rows,
+                     right=range(1, 9)))
+    if all(s["sd"] is not None and s["sd"] < 1e-9 for s in out["summary"]):
+        click.echo("Every future gave the same scores: nothing random touched this game (its demand and shocks "
+                   "are fixed), so the ranking is all decisions. Inject a shock with a random start (window) or "
+                   "probability to see luck at work.")
+    else:
+        click.echo("A team whose rank holds in most futures won by its decisions; a rank that changes from "
+                   "future to future was partly luck.")
     click.echo(f"rows: {ws.root / 'results' / 'replay.csv'}")
 
 

@@ -9,7 +9,7 @@ per warehouse.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -78,14 +78,67 @@ def _metric_summary(m: dict[str, Any]) -> dict[str, float]:
     return {k: float(m[k]) for k in keys}
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_STARTS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+
+
+def bucket_label(bucket: str | int, b: int) -> str:
+    """A planning bucket's name: its month for monthly buckets (day 0 is 1 January; a second year is
+    marked), else ``b<index>``."""
+    if bucket == "month":
+        return MONTHS[b % 12] + (f" Y{b // 12 + 1}" if b >= 12 else "")
+    return f"b{b}"
+
+
+def day_label(bucket: str | int, day: int) -> str:
+    """A day as a date for monthly games (``7 Apr``), else ``day N``."""
+    if bucket != "month":
+        return f"day {day}"
+    d = day % 365
+    m = int(np.searchsorted(_MONTH_STARTS, d, side="right")) - 1
+    return f"{d - _MONTH_STARTS[m] + 1} {MONTHS[m]}" + (f" Y{day // 365 + 1}" if day >= 365 else "")
+
+
+def _capacity_factor(rec: Any, sc: Scenario, day: int) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """Daily capacity multiplier of each factory from the capacity shocks that have started by ``day`` (the
+    plant knows about an outage once it has begun), and those shocks."""
+    from simsop.shocks import Realised, _strength
+
+    by_name = {sh.name: sh for sh in sc.shocks}
+    days = np.arange(sc.horizon)
+    factor: dict[str, np.ndarray] = {}
+    known: list[dict[str, Any]] = []
+    t = rec.tables["shocks"]
+    for name, start, stop, eff in zip(t["name"].tolist(), t["start"].tolist(), t["end"].tolist(),
+                                      t["effect_end"].tolist(), strict=True):
+        sh = by_name.get(str(name))
+        if sh is None or sh.type not in ("factory_outage", "capacity_loss") or start > day:
+            continue
+        left = 0.0 if sh.type == "factory_outage" else float(sh.factor)
+        r = Realised(sh, int(start), int(stop), int(eff))
+        f = factor.setdefault(sh.factory, np.ones(len(days)))
+        f *= 1.0 - (1.0 - left) * _strength(r, days)
+        known.append({"name": sh.name, "type": sh.type, "factory": sh.factory, "left": left,
+                      "start": int(start), "end": int(stop), "dates": [day_label(sc.planning.bucket, int(start)),
+                                                                      day_label(sc.planning.bucket, int(stop) - 1)]})
+    return factor, known
+
+
 def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibility: str,
                    next_round: int, last_round: tuple[int, int]) -> dict[str, Any]:
     """The dashboard of a ``plan`` game at the end of ``run`` (the supply review of cycle next_round - 1);
-    ``last_round`` is the window the last round was counted over (whole buckets)."""
+    ``last_round`` is the window the last round was counted over (whole buckets).
+
+    Per product (and family): stock, backlog and pipeline (planned or ordered, not yet at the warehouse)
+    now; booked sales of the last three buckets; the current bucket's forecast and plan in force and the
+    stock they leave at its end (an estimate); the next buckets' forecast and plan in force; the plants'
+    capacity per bucket, net of the capacity shocks already under way.
+    """
     rec = run.records
     end = run.end
     fl = flows(rec, sc, end)
     cycle = next_round - 1
+    kind = sc.planning.bucket
     products = [p.id for p in sc.products]
     made = {p for f in sc.factories for p in f.products}
     families = {f: [p.id for p in sc.products if p.family == f and p.id in made] for f in sc.families}
@@ -94,11 +147,16 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     sku_p = rec.meta.sku_product.astype(int)
     on_hand = np.zeros(len(products))
     backlog = np.zeros(len(products))
+    pipeline = np.zeros(len(products))
     np.add.at(on_hand, sku_p, snap.on_hand[end - 1])
     np.add.at(backlog, sku_p, snap.backlog[end - 1])
+    np.add.at(pipeline, sku_p, snap.on_order[end - 1])
     over = cycle >= cal.rounds
     fb = cal.first_bucket[cycle] if not over else None
     buckets = list(range(fb, fb + min(cal.plan_buckets, 3))) if fb is not None else []
+    # The bucket under way (the decision day falls in it), when it is not the first one planned.
+    now_b = int(np.searchsorted(np.asarray(cal.bucket_starts), end, side="right")) - 1
+    now = [now_b] if fb is not None and now_b < fb else []
     fc = rec.forecasts
     sel = fc["cycle"] == cycle
     off = cal.record_offset
@@ -116,37 +174,66 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         sales.setdefault(int(b) - off, {})[int(p)] = float(u)
     recent = sorted(sales)[-3:]
     pidx = {p: i for i, p in enumerate(products)}
+    # The share of the bucket under way still to come (production is spread evenly over a bucket's days).
+    left = 0.0
+    if now:
+        a, z = cal.bucket_span(now[0])
+        left = (z - end) / (z - a)
     rows: dict[str, dict[str, Any]] = {}
     for p in sorted(made, key=pidx.__getitem__):
         i = pidx[p]
+        nf = forecast.get((i, now[0]), float("nan")) if now else float("nan")
+        npl = in_force.get((i, now[0])) if now else None
+        proj = (None if npl is None or nf != nf else
+                _r(on_hand[i] - backlog[i] + pipeline[i] + left * (npl - nf)))
         rows[p] = {
             "family": sc.product(p).family, "on_hand": _r(on_hand[i]), "backlog": _r(backlog[i]),
+            "pipeline": _r(pipeline[i]),
             "sales": [_r(sales[b].get(i, 0.0)) for b in recent],
+            "now_forecast": _r(nf), "now_plan": None if npl is None else _r(npl), "projected": proj,
             "forecast": [_r(forecast.get((i, b), float("nan"))) for b in buckets],
             "plan_in_force": [_r(in_force[(i, b)]) if (i, b) in in_force else None for b in buckets],
         }
+
+    def total(values: list[Any]) -> Any:
+        return None if any(x is None for x in values) else _r(sum(values))
+
     fam_rows: dict[str, dict[str, Any]] = {}
     for f, ps in families.items():
-        fam_rows[f] = {k: _r(sum(rows[p][k] for p in ps)) for k in ("on_hand", "backlog")}
-        for k in ("sales", "forecast"):
-            fam_rows[f][k] = [_r(sum(rows[p][k][j] for p in ps)) for j in range(len(rows[ps[0]][k]))]
-        pif = [[rows[p]["plan_in_force"][j] for p in ps] for j in range(len(buckets))]
-        fam_rows[f]["plan_in_force"] = [None if any(x is None for x in col) else _r(sum(col)) for col in pif]
+        fam_rows[f] = {k: total([rows[p][k] for p in ps])
+                       for k in ("on_hand", "backlog", "pipeline", "now_forecast", "now_plan", "projected")}
+        for k in ("sales", "forecast", "plan_in_force"):
+            fam_rows[f][k] = [total([rows[p][k][j] for p in ps]) for j in range(len(rows[ps[0]][k]))]
     spans = [cal.bucket_span(b) for b in buckets]
+    # Capacity: the rest of the bucket under way, then the buckets to plan.
+    cap_spans = [(end, cal.bucket_span(now[0])[1])] if now else []
+    cap_spans += spans
+    factor, known = _capacity_factor(rec, sc, end)
+    known = [k for k in known if k["end"] > end]  # shocks over by now are history
     capacity: dict[str, dict[str, Any]] = {}
     for fac in sc.factories:
         reg = fac.capacity.regular if fac.capacity is not None else float("nan")
         ot = fac.capacity.overtime if fac.capacity is not None else float("nan")
+        x = factor.get(fac.id, np.ones(sc.horizon))
+        # Days of capacity in each bucket (days past the horizon count in full).
+        share = [(z - a) - float((1.0 - x[a:min(z, sc.horizon)]).sum()) for a, z in cap_spans]
         capacity[fac.id] = {"products": list(fac.products), "regular_per_day": reg, "overtime_per_day": ot,
-                          "regular": [_r(reg * (b - a)) for a, b in spans],
-                          "overtime": [_r(ot * (b - a)) for a, b in spans]}
+                            "regular": [_r(reg * s) for s in share], "overtime": [_r(ot * s) for s in share],
+                            "reduced": [bool(s < z - a - 1e-9) for s, (a, z) in zip(share, cap_spans, strict=True)],
+                            "includes_now": bool(now)}
     out: dict[str, Any] = {
         "kind": "plan", "team": team, "round": next_round, "rounds": cal.rounds, "cycle": cycle, "day": end,
-        "visibility": visibility,
-        "buckets": [{"bucket": b, "start": a, "days": z - a} for b, (a, z) in zip(buckets, spans, strict=True)],
+        "date": day_label(kind, end), "visibility": visibility,
+        "buckets": [{"bucket": b, "label": bucket_label(kind, b), "start": a, "days": z - a}
+                    for b, (a, z) in zip(buckets, spans, strict=True)],
+        "now": [{"bucket": b, "label": bucket_label(kind, b), "start": cal.bucket_span(b)[0],
+                 "days": cal.bucket_span(b)[1] - cal.bucket_span(b)[0], "days_left": cal.bucket_span(b)[1] - end}
+                for b in now],
         "plannable_buckets": ([fb, fb + cal.plan_buckets - 1] if fb is not None else None),
-        "sales_buckets": recent, "products": rows, "families": fam_rows, "capacity": capacity,
+        "sales_buckets": recent, "sales_labels": [bucket_label(kind, b) for b in recent],
+        "products": rows, "families": fam_rows, "capacity": capacity, "capacity_shocks": known,
         "counted": list(last_round),
+        "counted_labels": [day_label(kind, last_round[0]), day_label(kind, max(last_round[1] - 1, 0))],
         "last_round": _metric_summary(metrics(rec, sc, last_round[0], last_round[1], fl)),
         "metrics": _metric_summary(metrics(rec, sc, 0, last_round[1], fl)),
     }
@@ -159,8 +246,13 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
 # ---------------------------------------------------------------------------------------------- text
 
 
-def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table (right-aligned numbers), readable in any terminal and in logs."""
+def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+          right: Sequence[int] = ()) -> str:
+    """A plain-text table (right-aligned numbers), readable in any terminal and in logs.
+
+    Text columns (names) are left-aligned, numbers right-aligned; ``right`` forces columns of text (such as
+    ``2,046 + 465``) to the right.
+    """
 
     def cell(x: Any) -> str:
         if x is None:
@@ -168,14 +260,16 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
         if isinstance(x, float):
             if x != x:
                 return "-"
-            return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}".rstrip("0").rstrip(".")
+            x = x + 0.0  # no "-0"
+            text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}".rstrip("0").rstrip(".")
+            return "0" if text == "-0" else text
         return str(x)
 
     cells = [[cell(x) for x in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    # Text columns (names) are left-aligned, numbers right-aligned.
-    left = [i == 0 or (bool(rows) and all(isinstance(r[i], str) and not r[i].rstrip("%").replace(".", "").isdigit()
-                                          for r in rows)) for i in range(len(headers))]
+    left = [i not in right and (i == 0 or (bool(rows) and all(
+        isinstance(r[i], str) and not r[i].rstrip("%").replace(".", "").isdigit() for r in rows)))
+        for i in range(len(headers))]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v.ljust(w) if lf else v.rjust(w) for v, w, lf in zip(values, widths, left, strict=True))
@@ -184,25 +278,88 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
 
 
 def money(x: float) -> str:
-    return "-" if x != x else f"{x:,.2f}"
+    """Money: whole units from 100 on, else cents (without ``.00``)."""
+    if x != x:
+        return "-"
+    x = x + 0.0
+    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".removesuffix(".00")
+    return "0" if text == "-0" else text
 
 
 def pct(x: float) -> str:
     return "-" if x != x else f"{100 * x:.1f}%"
 
 
+def units(x: Any) -> float | None:
+    """A quantity of a plan game shown in whole units (None and nan stay as they are: shown as '-')."""
+    if x is None:
+        return None
+    f = float(x)
+    return f if f != f else float(round(f)) + 0.0
+
+
+METRIC_NAMES = {"profit": "profit", "total_cost": "total cost", "otif": "OTIF", "fill_rate": "fill rate",
+                "revenue": "revenue", "gross_margin": "gross margin", "avg_backlog": "average backlog"}
+
+
+def _value(metric: str, x: float) -> str:
+    return pct(x) if metric in ("otif", "fill_rate") else money(x)
+
+
+def results_line(m: dict[str, Any], score: dict[str, Any] | None) -> str:
+    """Profit, total cost and OTIF (the score first, said to be the score); a game without revenue (the Beer
+    Game: profit is minus the cost) shows no profit."""
+    shown = ["profit", "total_cost", "otif"]
+    if not m.get("revenue"):
+        shown.remove("profit")
+    metric = score["metric"] if score else None
+    parts = []
+    if metric is not None:
+        better = "higher" if score and score.get("higher_is_better", True) else "lower"
+        parts.append(f"{METRIC_NAMES.get(metric, metric)} {_value(metric, m[metric])} (your score; {better} is "
+                     "better)")
+    parts += [f"{METRIC_NAMES[k]} {_value(k, m[k])}" for k in shown if k != metric]
+    return ", ".join(parts)
+
+
+def _plan_rows(d: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, row) of families and their products: a family of one product named like it, or a game where
+    every family is one product, shows the product only."""
+    fams: dict[str, list[str]] = {}
+    for p, r in d["products"].items():
+        fams.setdefault(r["family"], []).append(p)
+    if all(len(ps) == 1 for ps in fams.values()):
+        return list(d["products"].items())
+    out: list[tuple[str, dict[str, Any]]] = []
+    for f, row in d["families"].items():
+        ps = fams.get(f, [])
+        if ps == [f]:
+            out.append((f, d["products"][f]))
+            continue
+        out.append((f, row))
+        out += [(f"  {p}", d["products"][p]) for p in ps]
+    return out
+
+
 def render(d: dict[str, Any], period: str = "round") -> str:
     """The dashboard as text."""
     m = d["metrics"]
-    head = (f"Team {d['team']} - round {d['round']} of {d['rounds']} (day {d['day']}; visibility {d['visibility']})"
-            if d["round"] <= d["rounds"] else f"Team {d['team']} - the workshop is over (day {d['day']})")
-    parts = [head, f"So far: profit {money(m['profit'])}, total cost {money(m['total_cost'])}, OTIF {pct(m['otif'])}"]
+    when = d.get("date", f"day {d['day']}")
+    if d["round"] > d["rounds"]:
+        head = f"Team {d['team']} - the workshop is over ({when})"
+    elif d["kind"] == "plan" and d["buckets"]:
+        head = (f"Team {d['team']} - round {d['round']} of {d['rounds']}: plan {d['buckets'][0]['label']}'s production "
+                f"({when}, day {d['day']}; visibility {d['visibility']})")
+    else:
+        head = f"Team {d['team']} - round {d['round']} of {d['rounds']} (day {d['day']}; visibility {d['visibility']})"
+    parts = [head, "So far: " + results_line(m, d.get("score"))]
     if d["kind"] == "orders":
         rows = []
         for role, s in d["stages"].items():
             rows.append([role + ("" if s["played"] else " (bot)"), s["on_hand"], s["backlog"], s["incoming"],
                          s["received"], s["shipped"], s["on_order"], s["last_order"], s["cost"]])
-        parts.append(table("\nYour stage" + ("s" if len(rows) > 1 else "") + " now:",
+        parts.append(table("\nYour stage" + ("s" if len(rows) > 1 else "") + f" now (units; this {period}'s "
+                           "orders and deliveries):",
                            ["stage", "on hand", "backlog", "ordered from you", "received", "shipped", "on order",
                             "your last order", "cost so far"], rows))
         periods = d["periods"]
@@ -210,38 +367,150 @@ def render(d: dict[str, Any], period: str = "round") -> str:
                 for name, key in (("orders in", "incoming"), ("your orders", "placed"))]
         if "customer_demand" in d:
             hist.insert(0, ["customer demand", *d["customer_demand"]])
-        parts.append(table(f"\nRecent {period}s:", ["", *[f"{period} {p}" for p in periods]], hist))
+        parts.append(table(f"\nRecent {period}s (units):", ["", *[f"{period} {p}" for p in periods]], hist))
         return "\n".join(parts)
-    buckets = d["buckets"]
-    bh = [f"b{b['bucket']} (day {b['start']})" for b in buckets]
     lr = d["last_round"]
     a, b = d["counted"]
     if b > a:
-        parts.append(f"Last round (days {a}-{b - 1}): revenue {money(lr['revenue'])}, total cost "
-                     f"{money(lr['total_cost'])}, profit {money(lr['profit'])}")
-    rows = [[f, r["on_hand"], r["backlog"], *r["sales"]] for f, r in d["families"].items()]
-    rows += [[f"  {p}", r["on_hand"], r["backlog"], *r["sales"]] for p, r in d["products"].items()]
-    parts.append(table("\nStock and recent sales (booked orders):", ["family / product", "on hand", "backlog",
-                                                                     *[f"sales b{b}" for b in d["sales_buckets"]]],
-                       rows))
-    rows = [[f, *[x for pair in zip(r["forecast"], r["plan_in_force"], strict=True) for x in pair]]
-            for f, r in d["families"].items()]
-    rows += [[f"  {p}", *[x for pair in zip(r["forecast"], r["plan_in_force"], strict=True) for x in pair]]
-             for p, r in d["products"].items()]
-    parts.append(table("\nForecast (consensus) and plan in force, by bucket:",
-                       ["family / product", *[f"{h} {k}" for h in bh for k in ("forecast", "plan")]], rows))
-    rows = [[f, *[x for pair in zip(c["regular"], c["overtime"], strict=True) for x in pair]]
-            for f, c in d["capacity"].items()]
-    parts.append(table("\nCapacity (units):", ["plant", *[f"{h} {k}" for h in bh for k in ("regular", "overtime")]],
-                       rows))
+        parts.append(f"Last round ({d['counted_labels'][0]} - {d['counted_labels'][1]}): revenue "
+                     f"{money(lr['revenue'])}, total cost {money(lr['total_cost'])}, profit {money(lr['profit'])}")
+    items = _plan_rows(d)
+    now = d.get("now", [])
+    nl = now[0]["label"] if now else ""
+    nxt = d["buckets"][0]["label"] if d["buckets"] else ""
+    heads = ["", "on hand", "backlog", "pipeline", *[f"sales {x}" for x in d["sales_labels"]]]
+    if now:
+        heads += [f"{nl} forecast", f"{nl} plan", f"est. stock end {nl}"]
+    rows = []
+    for label, r in items:
+        row = [label, units(r["on_hand"]), units(r["backlog"]), units(r["pipeline"]), *map(units, r["sales"])]
+        if now:
+            row += [units(r["now_forecast"]), units(r["now_plan"]), units(r["projected"])]
+        rows.append(row)
+    parts.append(table("\nNow (units):", heads, rows))
+    parts.append("  pipeline: planned or shipped, not yet in stock; sales: orders booked"
+                 + (f"; est. stock end {nl}: on hand - backlog + pipeline + the rest of {nl}'s plan - the rest of its "
+                    "forecast" if now else ""))
+    if d["buckets"]:
+        bl = [x["label"] for x in d["buckets"]]
+        rows = [[label, *[units(x) for pair in zip(r["forecast"], r["plan_in_force"], strict=True) for x in pair]]
+                for label, r in items]
+        parts.append(table("\nAhead (units; forecast: the consensus forecast; plan: the plan in force):",
+                           ["", *[f"{h} {k}" for h in bl for k in ("forecast", "plan")]], rows))
+        cap = []
+        cols = bl
+        for f, c in d["capacity"].items():
+            cols = ([f"rest of {nl}"] if c.get("includes_now") else []) + bl
+            cap.append([f, *[f"{units(r):,.0f} + {units(o):,.0f}" + ("*" if red else "")
+                             for r, o, red in zip(c["regular"], c["overtime"], c["reduced"], strict=True)]])
+        parts.append(table("\nCapacity (units, regular + overtime):", ["plant", *cols], cap,
+                           right=range(1, len(cols) + 1)))
+        for sh in d.get("capacity_shocks", []):
+            what = "no production" if sh["left"] == 0 else f"{100 * sh['left']:.0f}% of capacity"
+            a, z = sh.get("dates", (f"day {sh['start']}", f"day {sh['end'] - 1}"))
+            parts.append(f"  * {sh['factory']}: {sh['type'].replace('_', ' ')} from {a} to {z} ({what}), "
+                         "counted above")
     if "warehouses" in d:
         parts.append(table("\nWarehouses:", ["warehouse", "on hand", "backlog"],
-                           [[w, x["on_hand"], x["backlog"]] for w, x in d["warehouses"].items()]))
+                           [[w, units(x["on_hand"]), units(x["backlog"])] for w, x in d["warehouses"].items()]))
     if d["plannable_buckets"]:
         a, b = d["plannable_buckets"]
-        parts.append(f"\nThis round (cycle {d['cycle']}) plans buckets {a} to {b}.")
+        first = d["buckets"][0]
+        parts.append(f"\nThis round sets the production of {nxt} (bucket {a}, days {first['start']}-"
+                     f"{first['start'] + first['days'] - 1}); rows in the decision file may also plan buckets "
+                     f"{a + 1} to {b}. " + ("Buckets you leave out keep the plan in force." if d.get("bot") == "hold"
+                                            else f"Buckets you leave out are planned by the bot ({d.get('bot')})."))
     return "\n".join(parts)
 
 
 def flows_of(run: TeamRun, sc: Scenario) -> Flows:
     return flows(run.records, sc, run.end)
+
+
+def _num(x: Any) -> float:
+    return float("nan") if x in (None, "", "None") else float(x)
+
+
+def leaderboard_view(rows: Sequence[dict[str, Any]], metric: str,
+                     higher_is_better: bool) -> tuple[list[str], list[list[str]]]:
+    """The leaderboard as headers and text cells, for the terminal and the debrief.
+
+    The score's metric comes first and says it is the score; profit, total cost and OTIF follow, without
+    the one that is the score; a game without revenue (every profit is minus the total cost, as in the Beer
+    Game) shows no profit. The round's own profit (or cost) shows who is doing well now.
+    """
+    cost_only = bool(rows) and all(abs(_num(r["profit"]) + _num(r["total_cost"])) < 1e-6 for r in rows)
+    shown = [k for k in ("profit", "total_cost", "otif") if k != metric and not (k == "profit" and cost_only)]
+    better = "higher" if higher_is_better else "lower"
+    headers = ["rank", "team", f"{METRIC_NAMES.get(metric, metric)} ({better} is better)",
+               *[METRIC_NAMES[k] for k in shown]]
+    last: str | None = None
+    if metric == "profit" or not cost_only:
+        last = "profit"
+        headers.append("profit this round")
+    else:
+        last = "cost"
+        headers.append("cost this round")
+    headers.append("bot rounds")
+    body = []
+    for r in rows:
+        lr = _num(r.get("round_profit"))
+        body.append([str(r["rank"]), str(r["team"]), _value(metric, _num(r["score"])),
+                     *[_value(k, _num(r[k])) for k in shown],
+                     money(lr if last == "profit" else -lr), str(r.get("bot_rounds", ""))])
+    return headers, body
+
+
+def _duration(sh: dict[str, Any]) -> float | None:
+    d = sh.get("duration")
+    if isinstance(d, dict):
+        return float(d["value"]) if d.get("dist") == "deterministic" and "value" in d else None
+    return None if d is None else float(d)
+
+
+def shock_text(sh: dict[str, Any], span: Callable[[int, int], str] | None = None) -> str:
+    """A shock in words, e.g. ``lane delay distributor -> wholesaler: +7 days per shipment``."""
+    t = sh.get("type", "?")
+    what = t.replace("_", " ")
+    who = ""
+    if sh.get("products"):
+        who = " of " + ", ".join(sh["products"])
+    if sh.get("customers"):
+        who += " at " + ", ".join(sh["customers"])
+    if t in ("demand_step", "demand_spike"):
+        detail = f"demand{who} {float(sh.get('magnitude', 0)):+.0%}"
+    elif t == "demand_ramp":
+        detail = f"demand{who} ramps to {float(sh.get('magnitude', 0)):+.0%}"
+    elif t == "collapse_rebound":
+        detail = f"demand{who} {float(sh.get('magnitude', 0)):+.0%}" + (
+            f", then a rebound of +{float(sh['rebound']):.0%}" if sh.get("rebound") else "")
+    elif t == "promotion":
+        detail = (f"demand{who} +{float(sh.get('lift', 0)):.0%}, {float(sh.get('pull_forward', 0)):.0%} of the "
+                  "extra pulled forward from after it")
+    elif t in ("launch", "phase_out"):
+        detail = ", ".join(sh.get("products", ()))
+    elif t == "factory_outage":
+        detail = f"{sh.get('factory')} makes nothing"
+    elif t == "capacity_loss":
+        detail = f"{sh.get('factory')} at {float(sh.get('factor', 0)):.0%} of its capacity"
+    elif t in ("lane_delay", "supplier_delay"):
+        where = (f"{sh['lane'].get('from')} -> {sh['lane'].get('to')}" if t == "lane_delay" and
+                 isinstance(sh.get("lane"), dict) else str(sh.get("supplier", "")))
+        more = (f"+{float(sh['extra_days']):g} days" if sh.get("extra_days") is not None
+                else f"x{float(sh.get('factor', 1)):g}")
+        detail = f"{where}: lead time {more}"
+    else:
+        detail = ""
+    if sh.get("window") is not None:
+        when = f"starting between days {sh['window'][0]} and {sh['window'][1]}"
+    else:
+        start = int(sh.get("start", 0))
+        dur = _duration(sh)
+        if dur is not None:
+            stop = start + max(1, round(dur))
+            when = f"days {start}-{stop - 1}" + (f" ({span(start, stop)})" if span else "")
+        else:
+            when = f"from day {start}" + (", random duration" if sh.get("duration") is not None else "")
+    p = float(sh.get("probability", 1.0))
+    chance = f" (probability {p:.0%})" if p < 1 else ""
+    return f"{what}: {detail}, {when}{chance}" if detail else f"{what}, {when}{chance}"

@@ -283,6 +283,8 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
                             f"{log[key][0]:g} of {item} in bucket {b}; a played decision cannot change (found {q:g})")
         out.append(PlanRow(n, c, item, b, q, t, src))
     for (c, item, b), n in seen.items():
+        if item in products:
+            continue  # a product named like its family is the product (as the replay policy reads it)
         for fam, members in families.items():
             if item == fam:
                 both = [p for p in members if (c, p, b) in seen]

@@ -260,6 +260,37 @@ class Workshop:
     def over(self) -> bool:
         return self.cfg.played >= self.calendar.rounds
 
+    @property
+    def bot_name(self) -> str:
+        """The bot in words: ``hold``, ``the chase policy``, ``anchor_and_adjust`` ..."""
+        bot = self.cfg.bot
+        if isinstance(bot, dict):
+            return str(bot.get("type", "a replenishment rule"))
+        if bot == "scenario":
+            if self.cfg.kind == "orders":
+                types = sorted({str(it.policy.type) for w in self.base.warehouses if w.id in self.cfg.roles
+                                for it in w.stock})
+                return f"the roles' own rule: {', '.join(types)}"
+            pol = self.base.planning.policy
+            return f"the {pol if pol not in ('none', 'replay') else 'chase'} policy"
+        return bot if bot == "hold" else f"the {bot} policy"
+
+    def span_text(self, a: int, b: int) -> str:
+        """Days [a, b) in the game's own terms: ``weeks 1-12`` (orders games), ``1 Jan - 31 Mar`` (monthly
+        plans), else ``days a-(b-1)``."""
+        from simsop.workshop.dashboard import day_label
+
+        if b <= a:
+            return "nothing yet"
+        if self.cfg.kind == "orders" and self.cfg.round_days:
+            rd = self.cfg.round_days
+            name = "week" if rd == 7 else "period"
+            p, q = a // rd + 1, (b - 1) // rd + 1
+            return f"{name} {p}" if p == q else f"{name}s {p}-{q}"
+        if self.base.planning.bucket == "month":
+            return f"{day_label('month', a)} - {day_label('month', b - 1)}"
+        return f"days {a}-{b - 1}"
+
     def decisions_path(self, team: str) -> Path:
         return self.root / "decisions" / f"{team}.csv"
 
@@ -402,9 +433,13 @@ class Workshop:
         k = next_round - 1  # rounds played
         counted = (cal.account_end(k - 1) if k > 0 else 0, cal.account_end(k))
         if self.cfg.kind == "orders":
-            return orders_dashboard(run, self.scenario, cal, team, self.roles(team), self.cfg.roles, vis,
-                                    next_round, counted[1])
-        return plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted)
+            d = orders_dashboard(run, self.scenario, cal, team, self.roles(team), self.cfg.roles, vis,
+                                 next_round, counted[1])
+        else:
+            d = plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted)
+            d["bot"] = self.bot_name
+        d["score"] = {"metric": self.cfg.score.metric, "higher_is_better": self.cfg.score.higher_is_better}
+        return d
 
     def dashboard(self, team: str) -> dict[str, Any]:
         """What a team sees before deciding the next round (at the end, the final state)."""
@@ -508,6 +543,7 @@ class Workshop:
             at = rp["time"].astype(float) == day
             names = run.records.meta.warehouses
             mine = {r.role: r for r in rows if r.round == k}
+            by_bot: list[str] = []
             for role in self.roles(team):
                 if role in mine:
                     r = mine[role]
@@ -516,7 +552,13 @@ class Workshop:
                 q = float(rp["qty"][at & (wh == names.index(role))].sum())
                 applied.append({"round": k, "role": role, "order": q, "source": "bot"})
                 bot_rows.append({"round": k, "role": role, "order": dec.fmt(q), "source": "bot"})
-                warnings.append(f"team {team} did not decide round {k} for {role}: the bot ordered {q:g}")
+                by_bot.append(f"{role} {q:g}")
+            if by_bot:
+                # One line per team: a team that forgot a round of four roles is one warning, not four.
+                partial = len(by_bot) < len(self.roles(team))
+                which = f" for {', '.join(b.rsplit(' ', 1)[0] for b in by_bot)}" if partial else ""
+                warnings.append(f"team {team} did not decide round {k}{which}: the bot ({self.bot_name}) ordered "
+                                + ", ".join(by_bot))
             return applied, bot_rows, warnings
         c = k - 1
         mine_p = [r for r in rows if r.cycle == c]
@@ -538,8 +580,7 @@ class Workshop:
                             "inventory_target": tt, "source": "bot"})
             bot_rows.append({"cycle": c, "item": products[p], "bucket": b, "production": dec.fmt(float(q)),
                              "inventory_target": dec.fmt(tt), "source": "bot"})
-        bot = self.cfg.bot
-        warnings.append(f"team {team} did not decide round {k} (cycle {c}): the bot ({bot}) made its plan")
+        warnings.append(f"team {team} did not decide round {k}: the bot ({self.bot_name}) made its plan")
         return applied, bot_rows, warnings
 
     # ------------------------------------------------------------------ facilitator
@@ -652,13 +693,14 @@ class Workshop:
                 rows = [r for r in all_rows[team] if r.round <= self.played]
                 run = self.run(team, rows, end, replication=rep)
                 m = metrics(run.records, self.scenario, 0, counted)
-                batch.append({"replication": rep, "team": team, "score": _round(score_of(m, self.cfg.score)),
+                batch.append({"replication": rep, "rounds": self.played, "team": team,
+                              "score": _round(score_of(m, self.cfg.score)),
                               "profit": _round(m["profit"]), "otif": _round(m["otif"]),
                               "total_cost": _round(m["total_cost"])})
             rows_out += rank(batch, self.cfg.score)
             if progress:
                 progress(rep)
-        cols = ("replication", "team", "rank", "score", "profit", "otif", "total_cost")
+        cols = ("replication", "rounds", "team", "rank", "score", "profit", "otif", "total_cost")
         atomic_write_text(self.root / "results" / "replay.csv", rows_to_csv(rows_out, cols))
         return {"rows": rows_out, "summary": replay_summary(rows_out, self.teams), "rounds": self.played,
                 "replications": replications}
