@@ -159,11 +159,12 @@ def _split(names: str | None, option: str = "--policies") -> list[str] | None:
 
 def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: str = "--policies") -> None:
     """Options that cannot work, said before any result folder is made: a precision target that does not
-    parse, a policy that cannot be built from the scenario's parameters (an unknown name, a class that does
-    not import, a replay file that cannot be read)."""
+    parse, a policy that cannot be built from the scenario's parameters or cannot run the scenario (an unknown
+    name, a class that does not import, a parameter of the wrong type, a replay file that cannot be read or
+    names a product the scenario does not have)."""
     from simsop.experiment import Target
-    from simsop.planning.cycle import policy_params
-    from simsop.planning.policy import PolicyError, available_policies, make_policy
+    from simsop.planning.cycle import build_policy
+    from simsop.planning.policy import PolicyError, available_policies
 
     if target_ci is not None:
         try:
@@ -177,12 +178,9 @@ def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: 
         if ":" not in name and name not in known:
             _fail(f"{option}: unknown policy {name!r}; expected one of {', '.join(known)} or package.module:Class")
         try:
-            make_policy(name, policy_params(dict(sc.planning.params), name))
-        except PolicyError as exc:  # its lines name the policy, or the file it reads and the line
-            _fail(str(exc))
-        except Exception as exc:  # a user's policy class refusing the scenario's parameters
-            _fail(f"policy {name!r} cannot be built from the scenario's planning.params: "
-                  f"{type(exc).__name__}: {exc}")
+            build_policy(sc, name)
+        except PolicyError as exc:  # one line per problem: the key path, and the file and line it reads
+            _fail("\n".join(f"{option} {name}: {line}" for line in str(exc).splitlines()))
 
 
 def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[str, Any]:

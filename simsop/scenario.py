@@ -855,26 +855,18 @@ def _huge_numbers(node: Any, path: str = "") -> list[Problem]:
 
 
 def _policy_problems(sc: Scenario) -> list[Problem]:
-    """The planning policy exists and can be built from its parameters (a replay file is read and checked)."""
+    """The planning policy exists, can be built from its parameters and can run this scenario (a replay file
+    is read and checked against the products, the cycles and the buckets)."""
     name = sc.planning.policy
     if name == "none":
         return []
-    from simsop.planning.cycle import policy_params
-    from simsop.planning.policy import PolicyError, available_policies, make_policy
+    from simsop.planning.cycle import build_policy
+    from simsop.planning.policy import PolicyError
 
-    known = available_policies()
-    if ":" not in name and name not in known:
-        return [Problem("planning.policy", f"unknown policy {name!r}; expected one of {known} or "
-                        "package.module:ClassName")]
-    params = policy_params(dict(sc.planning.params), name)
     try:
-        make_policy(name, params)
-    except Exception as exc:  # PolicyError, or whatever a policy class refusing its parameters raises
-        text = str(exc) if isinstance(exc, PolicyError) else (f"policy {name!r} cannot be built from these "
-                                                              f"parameters: {type(exc).__name__}: {exc}")
-        where = ("planning.policy" if text.startswith(("cannot import", f"{name!r} does not implement"))
-                 else "planning.params.file" if "file" in params and name == "replay" else "planning.params")
-        return [Problem(where, line) for line in text.splitlines() if line.strip()]
+        build_policy(sc, name)
+    except PolicyError as exc:
+        return [Problem(where, message) for where, message in exc.problems]
     return []
 
 

@@ -9,13 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
+from click.testing import CliRunner
 
 import simsop
-from simsop.planning.cycle import PlanningCycle, bucket_starts, policy_params
+from simsop.cli import main
+from simsop.planning.cycle import PlanningCycle, bucket_starts, planned_cycles, policy_params
 from simsop.planning.policies import ReplayError, ReplayPolicy
 from simsop.planning.policy import Plan, PlanningState, PolicyError, available_policies, make_policy
 from simsop.replication import build_world, run_replication
-from simsop.scenario import Scenario
+from simsop.scenario import Scenario, ScenarioError
 from simsop.stats import paired_difference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,22 +125,117 @@ def test_replay_gives_exactly_the_recorded_production(tmp_path: Path) -> None:
             assert made == pytest.approx(400 + 10 * (b - 1) + b + 200 + b - 1)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("cycle,product,bucket,production\n0,A,1,ten\n", "line 2: not a number"),
-    ("cycle,product,bucket,production\n0,A,1,-5\n", "line 2: quantities must be finite and >= 0"),
+# Seven monthly cycles plan within 200 days (their supply reviews, on day 7 of each month, come before day 200).
+ALL_CYCLES = "".join(f"{c},A,{c + 1},5\n" for c in range(7))
+REPLAY_BAD = [
+    ("cycle,product,bucket,production\n0,A,1,ten\n", "line 2: production must be a number >= 0, got 'ten'"),
+    ("cycle,product,bucket,production\n0,A,1,-5\n", "line 2: production must be a number >= 0, got '-5'"),
+    ("cycle,product,bucket,production\n0,A,1,inf\n", "line 2: production must be a number >= 0, got 'inf'"),
+    ("cycle,product,bucket,production\n0,A,1,1e300\n", "line 2: production must be at most 1e+12 units, got '1e300'"),
+    ("cycle,product,bucket,production,inventory_target\n0,A,1,5,-1\n", "line 2: inventory_target must be a number"),
+    ("cycle,product,bucket,production\n0.5,A,1,5\n", "line 2: cycle must be a whole number >= 0, got '0.5'"),
     ("cycle,product,bucket\n0,A,1\n", "missing column(s) production"),
     ("cycle,bucket,production\n0,1,5\n", "product (or family, or item)"),
-    ("cycle,product,bucket,production\n0,ZZ,1,5\n1,A,2,5\n", "line 2: unknown product or family 'ZZ'"),
-    ("cycle,product,bucket,production\n0,A,1,5\n2,A,3,5\n", "no decisions for cycle(s) [1]"),
-    ("cycle,product,bucket,production\n0,A,1,5\n", "no decisions for cycle 1"),
-    ("cycle,product,bucket,production\n0,A,1,5\n1,A,0,5\n", "bucket 0 is already under way or past"),
-])
+    ("cycle,product,bucket,production\n0,A,1,5,7\n", "line 2: 5 values for 4 columns"),
+    ("cycle;product;bucket;production\n0;A;1;5\n", "(the file separates values with ';'; save it with commas)"),
+    ("cycle,product,bucket,production\n0,A,1,5\n0,B,1,5\n0,A,1,6\n",
+     "line 4: a second row for cycle 0, A, bucket 1 (the first is on line 2)"),
+    ("cycle,product,bucket,production\n" + ALL_CYCLES + "0,ZZ,1,5\n", "line 9: unknown product or family 'ZZ'"),
+    ("cycle,item,bucket,production\n" + ALL_CYCLES + "0,F1,1,5\n",
+     "line 9: family F1 and its product A (line 2) are both planned for cycle 0, bucket 1"),
+    ("cycle,product,bucket,production\n0,A,1,5\n2,A,3,5\n", "no decisions for cycles 1, 3 to 6 (the simulation "
+     "plans cycles 0 to 6 within its 200-day horizon); add rows for them or set missing: hold"),
+    ("cycle,product,bucket,production\n0,A,1,5\n", "no decisions for cycles 1 to 6"),
+    ("cycle,product,bucket,production\n" + ALL_CYCLES + "1,A,1,5\n",
+     "line 9: bucket 1 is already under way or past at cycle 1 (its plan starts at bucket 2)"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), REPLAY_BAD)
 def test_replay_errors_are_clear(tmp_path: Path, text: str, message: str) -> None:
+    """A decisions file that cannot be replayed stops the replication before it starts, with the file and line."""
     sc = replay_scenario(tmp_path, text)
     with pytest.raises(PolicyError) as err:
         run_replication(sc, seed=1)
     assert message in str(err.value)
-    assert "decisions.csv" in str(err.value)
+    assert "planning.params.file: " in str(err.value) and "decisions.csv" in str(err.value)
+
+
+def replay_file(tmp: Path, decisions: str | bytes, **params: Any) -> Path:
+    """The seasonal scenario as a file of its own, replaying the decisions in decisions.csv next to it."""
+    f = tmp / "decisions.csv"
+    f.write_bytes(decisions if isinstance(decisions, bytes) else decisions.encode())
+    data = yaml.safe_load(SEASONAL.read_text(encoding="utf-8"))
+    data.update(horizon=200, warmup=0)
+    data["planning"].update(policy="replay", params={"file": "decisions.csv", **params}, executive_meeting_day=7)
+    out = tmp / "replay.yaml"
+    out.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize(("text", "message"), REPLAY_BAD)
+def test_replay_errors_are_found_when_the_scenario_is_loaded(tmp_path: Path, text: str, message: str) -> None:
+    """Every problem of a decisions file, those that need the scenario's products and calendar included, is a
+    problem of the scenario file at planning.params.file, so `simsop validate` reports it."""
+    f = replay_file(tmp_path, text)
+    with pytest.raises(ScenarioError) as err:
+        simsop.load_scenario(f)
+    assert [p.path for p in err.value.problems] == ["planning.params.file"], str(err.value)
+    assert message in str(err.value) and str(tmp_path / "decisions.csv") in str(err.value)
+    result = CliRunner().invoke(main, ["validate", str(f)])
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_replay_reads_spreadsheet_files_and_names_the_line_of_a_bad_byte(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark, which is not part of the first column's name; a file
+    in another encoding is an error at the line of its first bad byte."""
+    rows = "cycle,product,bucket,production\r\n" + ALL_CYCLES.replace("\n", "\r\n")
+    sc = simsop.load_scenario(replay_file(tmp_path, b"\xef\xbb\xbf" + rows.encode()))
+    assert sc.planning.policy == "replay"
+    latin1 = (rows + "7,Caf\xe9,8,5\r\n").encode("latin-1")
+    with pytest.raises(ScenarioError) as err:
+        simsop.load_scenario(replay_file(tmp_path, latin1))
+    assert "decisions.csv: line 9: not UTF-8 text (byte 0xe9); save the file as CSV UTF-8" in str(err.value)
+
+
+def test_replay_cycles_past_the_horizon_and_held_cycles_are_fine(tmp_path: Path) -> None:
+    """Rows of cycles after the last one the horizon plans are allowed (a file recorded over a longer run), and
+    with missing: hold a cycle without rows keeps the plan in force."""
+    simsop.load_scenario(replay_file(tmp_path, "cycle,product,bucket,production\n" + ALL_CYCLES + "40,A,41,5\n"))
+    simsop.load_scenario(replay_file(tmp_path, "cycle,product,bucket,production\n0,A,1,5\n", missing="hold"))
+
+
+class _Recorder:
+    """A policy that records the cycle and first planning bucket of every state it is asked to plan."""
+
+    name = "recorder"
+    respects_fences = True
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int]] = []
+
+    def plan(self, state: PlanningState) -> Plan:
+        self.asked.append((state.cycle, int(state.bucket_index[0])))
+        return Plan(production=np.zeros_like(state.demand_plan))
+
+
+@pytest.mark.parametrize("planning", [
+    {}, {"plan_delay_days": 20}, {"bucket": "week", "demand_review_day": 1, "supply_review_day": 2,
+                                  "executive_meeting_day": 3, "plan_delay_days": 4},
+    {"bucket": 10, "demand_review_day": 0, "supply_review_day": 9, "executive_meeting_day": 9},
+    {"supply_review_day": 25, "executive_meeting_day": 30},
+])
+@pytest.mark.parametrize("horizon", [200, 215, 222])
+def test_planned_cycles_are_the_cycles_the_simulation_plans(planning: dict[str, Any], horizon: int) -> None:
+    """The calendar the load-time check uses (the cycles whose policy is asked for a plan within the horizon,
+    and the first bucket each one plans) is the one the S&OP cycle follows in the simulation."""
+    base = simsop.load_scenario(SEASONAL)
+    sc = base.model_copy(update={"horizon": horizon, "warmup": 0,
+                                 "planning": base.planning.model_copy(update=planning)})
+    policy = _Recorder()
+    run_replication(sc, seed=1, policy="none", processes=(lambda world: PlanningCycle(world, sc, policy).run(),))
+    assert [c for c, _ in policy.asked] == list(range(len(policy.asked)))
+    assert planned_cycles(sc.planning, horizon) == [b for _, b in policy.asked]
 
 
 def test_replay_missing_file_and_family_rows(tmp_path: Path) -> None:
@@ -292,6 +390,34 @@ class _HalfOfDemand:
         return Plan(production=np.asarray(state.demand_plan) * self.share)
 
 
+@pytest.mark.parametrize(("name", "params", "path", "message"), [
+    ("lp", {"integer_workforce": "maybe"}, "planning.params.integer_workforce", "valid boolean (got 'maybe')"),
+    ("level", {"allow_ending_backlog": 1}, "planning.params.allow_ending_backlog", "valid boolean (got 1)"),
+    ("chase", {"ending_inventory": "500"}, "planning.params.ending_inventory", "expected a number, got text '500'"),
+    ("lp", {"ending_inventory": 1e300}, "planning.params.ending_inventory", "less than or equal to 1000000000000"),
+    ("hybrid", {"workforce_quantile": 2}, "planning.params.workforce_quantile", "less than or equal to 1 (got 2)"),
+    ("hybrid", {"hybrid": {"workforce_quantile": True}}, "planning.params.hybrid.workforce_quantile",
+     "expected a number, got true"),
+    ("level", {"colour": "red"}, "planning.params.colour", "unknown key 'colour'"),
+    ("replay", {"missing": "hold"}, "planning.params.file", "required key is missing"),
+    ("replay", {"file": "d.csv", "missing": "maybe"}, "planning.params.missing", "'error' or 'hold' (got 'maybe')"),
+])
+def test_policy_parameters_are_typed_and_named_by_key_path(tmp_path: Path, name: str, params: dict[str, Any],
+                                                           path: str, message: str) -> None:
+    """A policy's parameters are checked like the rest of a scenario file (no "maybe" read as true, no text
+    read as a number) and each problem is reported at its key path."""
+    (tmp_path / "d.csv").write_text("cycle,product,bucket,production\n0,A,1,5\n", encoding="utf-8")
+    data = yaml.safe_load(SEASONAL.read_text(encoding="utf-8"))
+    data["planning"].update(policy=name, params=params)
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        simsop.load_scenario(f)
+    assert [p.path for p in err.value.problems] == [path], str(err.value)
+    assert message in err.value.problems[0].message
+    assert make_policy("lp", {"integer_workforce": True}) is not None
+
+
 def test_custom_policy_by_module_path() -> None:
     """A user's class named `module:Class` in the scenario runs without touching simsop."""
     sc = short(simsop.load_scenario(SEASONAL), horizon=200, policy="tests.test_planning:_HalfOfDemand",
@@ -302,8 +428,10 @@ def test_custom_policy_by_module_path() -> None:
         make_policy("nope")
     with pytest.raises(PolicyError, match="cannot import"):
         make_policy("no_such_module:X")
-    with pytest.raises(PolicyError, match="bad parameters"):
+    with pytest.raises(PolicyError, match=r"params\.speed: unknown key 'speed'"):
         make_policy("level", {"speed": 3})
+    with pytest.raises(PolicyError, match="bad parameters"):  # a class without a Params model: its own signature
+        make_policy("tests.test_planning:_HalfOfDemand", {"speed": 3})
 
 
 def test_policy_params_can_be_namespaced() -> None:

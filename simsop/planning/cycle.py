@@ -46,6 +46,41 @@ def bucket_starts(bucket: str | int, first_day: int, last_day: int) -> np.ndarra
     return arr[max(lo, 0): hi + 1]
 
 
+def cycle_buckets(spec: PlanningSpec, horizon: int) -> tuple[np.ndarray, int]:
+    """The bucket calendar of the S&OP cycle: start days reaching back over the forecast history and ahead past
+    the last plan, and the index of the bucket that starts on day 0."""
+    max_len = 31 if spec.bucket == "month" else (7 if spec.bucket == "week" else int(spec.bucket))
+    lookahead = (spec.horizon_buckets + 4) * max_len + spec.executive_meeting_day + spec.plan_delay_days
+    starts = bucket_starts(spec.bucket, -spec.history_buckets * max_len, horizon + lookahead)
+    return starts, int(np.searchsorted(starts, 0))
+
+
+def step_days(spec: PlanningSpec, start: int, length: int) -> tuple[int, int, int, int]:
+    """Days of a cycle's demand review, supply review, executive meeting and go-live, for the bucket that
+    starts on day ``start`` and lasts ``length`` days (steps past the bucket's last day happen on it)."""
+    last = length - 1
+    review = start + min(spec.demand_review_day, last)
+    supply = max(review, start + min(spec.supply_review_day, last))
+    meeting = max(supply, start + min(spec.executive_meeting_day, last))
+    return review, supply, meeting, meeting + spec.plan_delay_days
+
+
+def planned_cycles(spec: PlanningSpec, horizon: int) -> list[int]:
+    """The cycles whose policy is asked for a plan within the horizon (their supply review comes before it),
+    as the first planning bucket of each, cycle 0 first; buckets are counted from the one starting on day 0,
+    as ``PlanningState.bucket_index`` counts them."""
+    starts, first = cycle_buckets(spec, horizon)
+    out = []
+    b = first
+    while starts[b] < horizon:
+        _, supply, _, effective = step_days(spec, int(starts[b]), int(starts[b + 1] - starts[b]))
+        if supply >= horizon:
+            break
+        out.append(int(np.searchsorted(starts, effective, side="left")) - first)
+        b += 1
+    return out
+
+
 def season_length(bucket: str | int) -> int:
     if bucket == "month":
         return 12
@@ -93,12 +128,8 @@ class PlanningCycle:
         for f in reversed(world.factories):  # the first factory listing a product makes it
             for p in f.products:
                 self.factory_of[p] = f.index
-        max_len = 31 if spec.bucket == "month" else (7 if spec.bucket == "week" else int(spec.bucket))
-        lookahead = (spec.horizon_buckets + 4) * max_len + spec.executive_meeting_day + spec.plan_delay_days
-        history_days = spec.history_buckets * max_len
-        self.starts = bucket_starts(spec.bucket, -history_days, H + lookahead)
+        self.starts, self.first = cycle_buckets(spec, H)
         self.lengths = np.diff(self.starts)
-        self.first = int(np.searchsorted(self.starts, 0))  # bucket starting at day 0
         self.m = spec.forecast.season_length or season_length(spec.bucket)
         self.sales_rng = world.streams.rng("planning:sales")
         # Mean daily demand per product over the whole look-ahead: the market's truth the sales team sees.
@@ -147,12 +178,7 @@ class PlanningCycle:
         return w.tick(max(day - w.env.now, 0.0), priority)
 
     def one_cycle(self, cycle: int, snap: _Cutoff) -> Generator[Any, Any, None]:
-        spec = self.spec
-        last = int(self.lengths[snap.bucket]) - 1
-        review = snap.day + min(spec.demand_review_day, last)
-        supply = max(review, snap.day + min(spec.supply_review_day, last))
-        meeting = max(supply, snap.day + min(spec.executive_meeting_day, last))
-        effective = meeting + spec.plan_delay_days
+        review, supply, meeting, effective = step_days(self.spec, snap.day, int(self.lengths[snap.bucket]))
         yield self._at(review, RECEIPT)
         views = self.demand_review(cycle, snap)
         yield self._at(supply, RECEIPT)
@@ -389,11 +415,60 @@ def policy_params(params: dict[str, Any], name: str) -> dict[str, Any]:
     return dict(params)
 
 
+def params_path(params: dict[str, Any], name: str) -> str:
+    """Where the parameters of one policy are in a scenario: ``params``, or ``params.<name>`` when namespaced."""
+    known = set(available_policies())
+    if params and all(k in known and isinstance(v, dict) for k, v in params.items()):
+        return f"params.{name}"
+    return "params"
+
+
+def build_policy(scenario: Scenario, name: str, base_dir: str | None = None) -> Policy | None:
+    """The named planning policy, built from the scenario's ``planning.params`` and checked against the
+    scenario (its ``check_scenario`` hook: a replayed file's products, cycles and buckets, for example).
+
+    This is how simsop builds a policy: when a scenario is loaded, when an experiment starts and at the start
+    of every replication, so a problem is reported before anything runs, never when a plan is first made.
+
+    Raises:
+        PolicyError: its ``problems`` are (key path in the scenario, message) pairs, e.g.
+            (``planning.params.file``, ``decisions.csv: line 4: unknown product or family 'Z'``) or
+            (``planning.params.lp.integer_workforce``, ...); its message has one such line per problem.
+    """
+    params = policy_params(dict(scenario.planning.params), name)
+    where = params_path(dict(scenario.planning.params), name)
+
+    def failed(problems: list[tuple[str, str]]) -> PolicyError:
+        # "params.file" is this policy's parameter: under "params.<name>" when the parameters are namespaced.
+        at = [(f"planning.{where}{k.removeprefix('params')}" if k.split(".")[0] == "params" else f"planning.{k}", m)
+              for k, m in problems]
+        return PolicyError("\n".join(f"{k}: {m}" for k, m in at), at)
+
+    try:
+        policy = make_policy(name, params, base_dir)
+    except PolicyError as exc:
+        raise failed(exc.problems) from None
+    except Exception as exc:  # a user's policy class refusing its parameters in its own way
+        raise failed([("params", f"policy {name!r} cannot be built from these parameters: "
+                                 f"{type(exc).__name__}: {exc}")]) from None
+    hook = getattr(policy, "check_scenario", None)
+    try:
+        found = [(f"params.{k}" if k else "params", m) for k, m in hook(scenario)] if callable(hook) else []
+    except PolicyError as exc:
+        raise failed(exc.problems) from None
+    except Exception as exc:  # a user's check that fails instead of answering
+        raise failed([("params", f"policy {name!r} cannot check this scenario: {type(exc).__name__}: "
+                                 f"{exc}")]) from None
+    if found:
+        raise failed(found)
+    return policy
+
+
 def planning_process(scenario: Scenario, name: str,
                      base_dir: str | None = None) -> Callable[[World], Generator[Any, Any, None]]:
     """A process factory for ``run_replication(processes=...)``: the S&OP cycle with the named policy."""
     params = policy_params(scenario.planning.params, name)
-    policy = make_policy(name, params, base_dir)
+    policy = build_policy(scenario, name, base_dir)
     if policy is None:
         raise PolicyError("policy 'none' has no planning cycle")
 

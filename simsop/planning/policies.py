@@ -13,16 +13,19 @@ priced out, and plans only choose how much of the capacity to use (with overtime
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field, StrictBool
 
+from simsop.dists import StrictModel
 from simsop.planning import aggregate as agg
 from simsop.planning.policy import Plan, PlanningState, PolicyError, register
+from simsop.scenario import MAX_MAGNITUDE, Scenario
 
 _PRICED_OUT = 1e7  # hiring/layoff cost that makes a fixed-capacity factory keep its capacity
 
@@ -111,11 +114,25 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
     return out
 
 
+class AggregateParams(StrictModel):
+    """Parameters of the aggregate policies (level, chase, lp): yes/no values are true or false, not text."""
+
+    integer_workforce: StrictBool = Field(default=False, description="whole workers (a MILP for lp)")
+    ending_inventory: float | None = Field(default=None, ge=0, le=MAX_MAGNITUDE,
+                                           description="units per family above the target at the end")
+    allow_ending_backlog: StrictBool = True
+
+
+class HybridParams(AggregateParams):
+    workforce_quantile: float = Field(default=0.5, ge=0, le=1, description="quantile of the requirement staffed")
+
+
 class AggregatePolicy:
     """Plans every family with one aggregate strategy, then splits the plan into products."""
 
     name = "aggregate"
     respects_fences = True
+    Params: ClassVar[type[StrictModel]] = AggregateParams
 
     def __init__(self, integer_workforce: bool = False, ending_inventory: float | None = None,
                  allow_ending_backlog: bool = True) -> None:
@@ -177,6 +194,7 @@ class HybridPolicy(AggregatePolicy):
     """Hybrid: a steady workforce at a quantile of the requirement, overtime and subcontracting for peaks."""
 
     name = "hybrid"
+    Params: ClassVar[type[StrictModel]] = HybridParams
 
     def __init__(self, workforce_quantile: float = 0.5, **options: Any) -> None:
         super().__init__(**options)
@@ -217,46 +235,87 @@ class Decision:
 class ReplayError(PolicyError):
     """A decisions file that cannot be replayed; the message names the file and line of each problem."""
 
+    where = "params.file"
+
+
+class ReplayParams(StrictModel):
+    file: str = Field(min_length=1, description="the decisions CSV (relative to the scenario file)")
+    missing: Literal["error", "hold"] = Field(default="error", description="a cycle without rows: error, or hold "
+                                              "the plan in force")
+
 
 def read_decisions(path: Path) -> list[Decision]:
-    """Read a decisions CSV: cycle, product (or family, or item), bucket, production[, inventory_target]."""
-    problems: list[str] = []
+    """Read a decisions CSV: cycle, product (or family, or item), bucket, production[, inventory_target].
+
+    Read as the workshop reads its teams' files (the same format): UTF-8 with or without a byte-order mark
+    (a spreadsheet's "CSV UTF-8"), commas (a hint when the file uses ``;``), no row longer than the header.
+    Every problem is reported with the file and line; a row given twice (same cycle, item and bucket) is one.
+
+    Raises:
+        ReplayError: one line per problem.
+    """
+    # The workshop reads the same format from its teams' files: one reading of CSV text and quantities.
+    from simsop.workshop.decisions import _integer, _number, _quantity_problem, _rows
+
     try:
-        fh = path.open(newline="", encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ReplayError(f"{path}: cannot read the decisions file: {exc.strerror or exc}") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        item_col = next((c for c in ("product", "family", "item") if c in cols), None)
-        missing = [c for c in ("cycle", "bucket", "production") if c not in cols]
-        if item_col is None:
-            missing.append("product (or family, or item)")
-        if missing:
-            raise ReplayError(f"{path}: line 1: missing column(s) {', '.join(missing)}; found {cols}")
-        out = []
-        for n, raw in enumerate(reader, start=2):
-            row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-            try:
-                cycle = int(row["cycle"])
-                bucket = int(row["bucket"])
-                qty = float(row["production"])
-                tgt = float(row["inventory_target"]) if row.get("inventory_target") else None
-            except ValueError as exc:
-                problems.append(f"{path}: line {n}: not a number ({exc})")
-                continue
-            if cycle < 0 or bucket < 0:
-                problems.append(f"{path}: line {n}: cycle and bucket must be >= 0")
-            if not np.isfinite(qty) or qty < 0 or (tgt is not None and (not np.isfinite(tgt) or tgt < 0)):
-                problems.append(f"{path}: line {n}: quantities must be finite and >= 0")
-            if not row[item_col]:
-                problems.append(f"{path}: line {n}: empty {item_col}")
-            out.append(Decision(n, cycle, row[item_col], bucket, qty, tgt))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ReplayError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as "
+                          "CSV UTF-8") from None
+    problems: list[str] = []
+    header, rows = _rows(text, str(path), ("cycle", "bucket", "production"), problems)
+    item_col = next((c for c in ("product", "family", "item") if c in header), None)
+    if not problems and item_col is None and text.strip():
+        problems.append(f"{path}: line 1: missing column(s) product (or family, or item); found {header}")
+    if problems:
+        raise ReplayError("\n".join(problems))
+    out: list[Decision] = []
+    seen: dict[tuple[int, str, int], int] = {}
+    for n, row in rows:
+        assert item_col is not None
+        cycle, bucket = _integer(row["cycle"]), _integer(row["bucket"])
+        qty = _number(row["production"])
+        tgt_text = row.get("inventory_target", "")
+        tgt = _number(tgt_text) if tgt_text else None
+        item = row[item_col]
+        bad = [f"{what} must be a whole number >= 0, got {row[what]!r}"
+               for what, x in (("cycle", cycle), ("bucket", bucket)) if x is None or x < 0]
+        bad += [why for why in (_quantity_problem("production", row["production"], qty),
+                                tgt_text and _quantity_problem("inventory_target", tgt_text, tgt)) if why]
+        if not item:
+            bad.append(f"empty {item_col}")
+        problems += [f"{path}: line {n}: {why}" for why in bad]
+        if bad:
+            continue
+        assert cycle is not None and bucket is not None and qty is not None
+        key = (cycle, item, bucket)
+        if key in seen:
+            problems.append(f"{path}: line {n}: a second row for cycle {cycle}, {item}, bucket {bucket} (the first "
+                            f"is on line {seen[key]}); give each decision once")
+            continue
+        seen[key] = n
+        out.append(Decision(n, cycle, item, bucket, qty, tgt))
     if problems:
         raise ReplayError("\n".join(problems))
     if not out:
         raise ReplayError(f"{path}: no decisions in the file")
     return out
+
+
+def _spans(numbers: Sequence[int]) -> str:
+    """[1, 2, 3, 5] -> '1 to 3, 5'."""
+    parts: list[str] = []
+    for x in sorted(numbers):
+        if parts and parts[-1].split(" to ")[-1] == str(x - 1):
+            parts[-1] = f"{parts[-1].split(' to ')[0]} to {x}"
+        else:
+            parts.append(str(x))
+    return ", ".join(parts)
 
 
 @register("replay")
@@ -266,18 +325,24 @@ class ReplayPolicy:
     The file gives, per cycle, the production of products (or families, split by the demand plan) in
     absolute buckets. Buckets a cycle does not mention keep the plan in force. Recorded decisions are taken
     as they are: the time fences are not applied to them.
+
+    The file is read when the policy is built; :meth:`check_scenario` checks it against a scenario (its
+    products and families, the cycles its horizon plans and the buckets each cycle may plan), which the
+    scenario loader does, so ``simsop validate`` reports a file that cannot be replayed.
     """
 
     name = "replay"
     respects_fences = False
     wants_base_dir = True
+    Params: ClassVar[type[StrictModel]] = ReplayParams
 
     def __init__(self, file: str, base_dir: str | None = None, missing: str = "error") -> None:
         path = Path(file)
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         if missing not in ("error", "hold"):
-            raise ReplayError(f"replay: missing must be 'error' or 'hold', got {missing!r}")
+            raise ReplayError(f"replay: missing must be 'error' or 'hold', got {missing!r}",
+                              [("params.missing", f"expected 'error' or 'hold', got {missing!r}")])
         self.path = path
         self.missing = missing
         self.decisions = read_decisions(path)
@@ -286,14 +351,58 @@ class ReplayPolicy:
             self.by_cycle.setdefault(d.cycle, []).append(d)
         self._checked = False
 
+    def _problems(self, products: Sequence[str], families: Mapping[str, Sequence[str]],
+                  first_buckets: Sequence[int] | None, horizon: str = "") -> list[str]:
+        """What cannot be replayed. ``first_buckets``: the first bucket each planned cycle may plan (None: not
+        known; then only gaps between the file's cycles are missing cycles)."""
+        known, product_ids = [*families, *products], set(products)
+        bad = [f"{self.path}: line {d.line}: unknown product or family {d.item!r}; expected one of "
+               f"{', '.join(known)}" for d in self.decisions if d.item not in product_ids and d.item not in families]
+        rows = {(d.cycle, d.item, d.bucket): d.line for d in self.decisions}
+        for (c, item, b), n in rows.items():
+            if item in product_ids:
+                continue  # a product named like its family is the product (plan() reads it so)
+            both = [(p, rows[(c, p, b)]) for p in families.get(item, ()) if (c, p, b) in rows]
+            if both:
+                bad.append(f"{self.path}: line {n}: family {item} and its product {both[0][0]} (line {both[0][1]}) "
+                           f"are both planned for cycle {c}, bucket {b}; give one or the other")
+        if first_buckets is None:
+            cycles = sorted(self.by_cycle)
+            missing = sorted(set(range(cycles[0], cycles[-1] + 1)) - set(cycles))
+            what = f"between cycles {cycles[0]} and {cycles[-1]}"
+        else:
+            missing = [c for c in range(len(first_buckets)) if c not in self.by_cycle]
+            what = (f"the simulation plans cycles 0 to {len(first_buckets) - 1}{horizon}" if first_buckets
+                    else f"the simulation plans no cycle{horizon}")
+            for d in self.decisions:
+                if d.cycle < len(first_buckets) and d.bucket < first_buckets[d.cycle]:
+                    bad.append(f"{self.path}: line {d.line}: bucket {d.bucket} is already under way or past at "
+                               f"cycle {d.cycle} (its plan starts at bucket {first_buckets[d.cycle]})")
+        if missing and self.missing == "error":
+            s = "s" if len(missing) > 1 else ""
+            bad.append(f"{self.path}: no decisions for cycle{s} {_spans(missing)} ({what}); add rows for "
+                       f"{'them' if s else 'it'} or set missing: hold")
+        return bad
+
+    def check_scenario(self, scenario: Scenario) -> list[tuple[str, str]]:
+        """The file against a scenario: its products and families, every cycle its horizon plans (unless
+        ``missing: hold``), and no bucket before the first one a cycle plans. Rows of later cycles are
+        allowed (a file recorded over a longer run)."""
+        from simsop.planning.cycle import planned_cycles
+
+        families: dict[str, list[str]] = {}
+        for p in scenario.products:
+            families.setdefault(p.family, []).append(p.id)
+        firsts = planned_cycles(scenario.planning, scenario.horizon)
+        bad = self._problems([p.id for p in scenario.products], families, firsts,
+                             f" within its {scenario.horizon}-day horizon")
+        self._checked = not bad
+        return [("file", line) for line in bad]
+
     def _check(self, state: PlanningState) -> None:
-        known = set(state.products) | set(state.families)
-        bad = [f"{self.path}: line {d.line}: unknown product or family {d.item!r}" for d in self.decisions
-               if d.item not in known]
-        cycles = sorted(self.by_cycle)
-        gaps = sorted(set(range(cycles[0], cycles[-1] + 1)) - set(cycles))
-        if gaps and self.missing == "error":
-            bad.append(f"{self.path}: no decisions for cycle(s) {gaps} (between {cycles[0]} and {cycles[-1]})")
+        families = {f: [p for i, p in enumerate(state.products) if state.product_family[i] == k]
+                    for k, f in enumerate(state.families)}
+        bad = self._problems(state.products, families, None)
         if bad:
             raise ReplayError("\n".join(bad))
         self._checked = True

@@ -6,12 +6,22 @@ A policy never touches the SimPy environment. The S&OP cycle (``simsop.planning.
 Register a policy with :func:`register`; name it in a scenario (``planning: {policy: lp}``) or on the
 command line. A class outside simsop is named ``package.module:ClassName``; it is built with the
 scenario's ``planning.params`` as keyword arguments.
+
+Two optional class attributes let a policy refuse bad input when a scenario is loaded rather than when its
+first plan is made:
+
+* ``Params``: a pydantic model (e.g. a :class:`simsop.dists.StrictModel`) of its parameters. ``make_policy``
+  validates ``params`` with it, so a wrong type or an unknown key is an error at its key path
+  (``planning.params.integer_workforce``) instead of a value the constructor silently converts.
+* ``check_scenario(scenario) -> list[tuple[str, str]]``: what this policy cannot do with a scenario, as
+  (parameter, message) pairs, e.g. a replayed decisions file naming a product the scenario does not have.
+  :func:`simsop.planning.cycle.build_policy` calls it; the scenario loader reports its problems.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -144,7 +154,20 @@ def available_policies() -> list[str]:
 
 
 class PolicyError(ValueError):
-    """A policy name or its parameters cannot be used."""
+    """A policy name or its parameters cannot be used.
+
+    ``problems`` lists what is wrong as (where, message) pairs, ``where`` being a key path inside the scenario's
+    ``planning`` section (``policy``, ``params``, ``params.file``...) or, from
+    :func:`~simsop.planning.cycle.build_policy`, in the whole scenario (``planning.params.file``). Raised
+    with a message only, every line of it is a problem at ``where`` (the class attribute).
+    """
+
+    where = "params"
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = (list(problems) if problems is not None
+                         else [(self.where, line) for line in message.splitlines() if line.strip()])
 
 
 def make_policy(name: str, params: dict[str, Any] | None = None, base_dir: str | None = None) -> Policy | None:
@@ -157,16 +180,38 @@ def make_policy(name: str, params: dict[str, Any] | None = None, base_dir: str |
         try:
             cls = getattr(importlib.import_module(mod_name), cls_name)
         except (ImportError, AttributeError) as exc:
-            raise PolicyError(f"cannot import policy {name!r}: {exc}") from None
+            raise _at_policy(f"cannot import policy {name!r}: {exc}") from None
     else:
         _load_builtins()
         if name not in _REGISTRY:
-            raise PolicyError(f"unknown policy {name!r}; expected one of {available_policies()} or module:Class")
+            raise _at_policy(f"unknown policy {name!r}; expected one of {available_policies()} or module:Class")
         cls = _REGISTRY[name]
+    params = _validated(name, getattr(cls, "Params", None), params)
     try:
         policy = cls(base_dir=base_dir, **params) if getattr(cls, "wants_base_dir", False) else cls(**params)
     except TypeError as exc:
         raise PolicyError(f"policy {name!r}: bad parameters {sorted(params)}: {exc}") from None
     if not isinstance(policy, Policy):
-        raise PolicyError(f"{name!r} does not implement the Policy protocol (name, respects_fences, plan)")
+        raise _at_policy(f"{name!r} does not implement the Policy protocol (name, respects_fences, plan)")
     return policy
+
+
+def _at_policy(message: str) -> PolicyError:
+    return PolicyError(message, [("policy", message)])
+
+
+def _validated(name: str, model: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked by the policy's ``Params`` model: the keys given, with the values it validated."""
+    from pydantic import BaseModel, ValidationError
+
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return params
+    try:
+        valid = model.model_validate(params)
+    except ValidationError as exc:
+        from simsop.scenario import validation_problems
+
+        problems = [(f"params.{p.path}" if p.path else "params", p.message) for p in validation_problems(exc)]
+        raise PolicyError("\n".join(f"policy {name!r}: {where}: {msg}" for where, msg in problems),
+                          problems) from None
+    return {k: getattr(valid, k) for k in valid.model_fields_set}
