@@ -193,14 +193,8 @@ def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[
         _fail("give --resume DIR without --out (the run continues in DIR)")
     try:
         man = read_manifest(resume)
-    except ResumeError as exc:
+    except ResumeError as exc:  # no manifest, or one that is not JSON, not text or not a mapping
         _fail(str(exc))
-    except ValueError as exc:  # not JSON, or not UTF-8 text
-        _fail(f"{Path(resume) / 'manifest.json'}: not a manifest of simsop ({type(exc).__name__}: {exc}); "
-              "expected the folder of an interrupted run")
-    if not isinstance(man, dict):
-        _fail(f"{Path(resume) / 'manifest.json'}: not a manifest of simsop (a JSON {type(man).__name__}); "
-              "expected the folder of an interrupted run")
     from_manifest = {"replications": man.get("max_replications"), "seed": man.get("seed"),
                      "target_ci": man.get("target_ci"), "policies": man.get("policies"),
                      "baseline": man.get("baseline")}

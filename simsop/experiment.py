@@ -25,6 +25,8 @@ import json
 import math
 import shutil
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -64,7 +66,8 @@ _PARTIAL = "partial"
 
 
 class ResumeError(ValueError):
-    """A run folder cannot be resumed with these inputs (different scenario, seed, policies...)."""
+    """A run folder cannot be used: resumed with other inputs (scenario, seed, policies...), written over
+    (it holds a complete run), or read (a damaged manifest or batch file)."""
 
 
 def replicate_batch(scenario: Scenario, seed: int, replications: Sequence[int]) -> list[Row]:
@@ -292,10 +295,17 @@ class Store:
             self.rows.setdefault((pi, ci, int(row["replication"])), row)
 
     def _read(self, path: Path) -> BatchResult:
-        with np.load(path, allow_pickle=False) as z:
-            head = json.loads(str(z["header"]))
-            series = {k[2:]: z[k] for k in z.files if k.startswith("s_")}
-        return BatchResult(head["policy"], head["case"], head["rows"], series, head["tables"])
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                head = json.loads(str(z["header"]))
+                series = {k[2:]: z[k] for k in z.files if k.startswith("s_")}
+            return BatchResult(head["policy"], head["case"], head["rows"], series, head["tables"])
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # Batch files are written atomically: a damaged one was changed after it was written (a disk
+            # error, a copy cut short, an edit). numpy would only say "pickled data" without the file.
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise ResumeError(f"{path}: a damaged batch file ({why}); delete it and resume the run (--resume "
+                              f"{path.parent.parent}): the replications it held are run again") from None
 
     def load(self) -> int:
         """Read the batch files of an earlier, interrupted run; returns the number of replications found."""
@@ -502,11 +512,25 @@ def _csv(df: pd.DataFrame) -> str:
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
-    """The manifest of a run folder (what ``resume`` checks against)."""
+    """The manifest of a run folder (what ``resume`` checks against).
+
+    Raises:
+        ResumeError: no manifest, or one that cannot be read, is not JSON or is not a mapping.
+    """
     path = Path(run_dir) / "manifest.json"
     if not path.is_file():
         raise ResumeError(f"{run_dir}: no manifest.json; not a run folder of simsop")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ResumeError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from None
+    except ValueError as exc:  # not JSON, or not UTF-8 text
+        why = " ".join(str(exc).split())[:200]
+        raise ResumeError(f"{path}: not a manifest of simsop ({type(exc).__name__}: {why}); expected the folder "
+                          "of a run") from None
+    if not isinstance(data, dict):
+        raise ResumeError(f"{path}: not a manifest of simsop (a JSON {type(data).__name__}); expected the folder "
+                          "of a run")
     return data
 
 
@@ -532,13 +556,27 @@ def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> No
 # ---------------------------------------------------------------------------------------------- the runner
 
 
-def _check_policies(policies: Sequence[str]) -> None:
-    from simsop.planning.policy import available_policies
+def _check_policies(scenario: Scenario, policies: Sequence[str]) -> None:
+    """Every policy exists, can be built from the scenario's parameters and can run it (a replay file is read
+    and checked), before any folder is made or replication run.
+
+    Raises:
+        PolicyError (a ValueError): one line per problem, naming the policy and the key path.
+    """
+    from simsop.planning.cycle import build_policy
+    from simsop.planning.policy import PolicyError, available_policies
 
     known = available_policies()
     bad = [p for p in policies if p not in known and ":" not in p]
     if bad:
-        raise ValueError(f"unknown policy {bad[0]!r}; expected one of {', '.join(known)} or module:Class")
+        raise PolicyError(f"unknown policy {bad[0]!r}; expected one of {', '.join(known)} or module:Class")
+    for name in policies:
+        try:
+            build_policy(scenario, name)
+        except PolicyError as exc:
+            lines = [msg if where == "planning.policy" else f"policy {name!r}: {where}: {msg}"
+                     for where, msg in exc.problems]
+            raise PolicyError("\n".join(lines), exc.problems) from None
 
 
 @dataclass(frozen=True)
@@ -597,7 +635,7 @@ def _design(scenario: Scenario, policies: Sequence[str] | None, replications: in
     pols = list(policies) if policies else [scenario.planning.policy]
     if len(set(pols)) != len(pols):
         raise ValueError(f"a policy is listed twice: {pols}")
-    _check_policies(pols)
+    _check_policies(scenario, pols)
     case_list = list(cases) if cases else [(BASE_CASE, scenario)]
     names = [c for c, _ in case_list]
     if len(set(names)) != len(names):
@@ -640,6 +678,16 @@ def _open_run(run_dir: Path | None, resume: bool, design: Design, scenario_file:
     else:
         if (run_dir / _PARTIAL).is_dir() and any((run_dir / _PARTIAL).iterdir()):
             raise ResumeError(f"{run_dir} holds an unfinished run; resume it (--resume) or choose another folder")
+        if (run_dir / "manifest.json").exists():
+            try:
+                done = read_manifest(run_dir).get("status") == "complete"
+                why = "a complete run"
+            except ResumeError as exc:  # results next to a manifest that cannot be read are results still
+                done = any((run_dir / name).exists() for name in _OUTPUTS)
+                why = f"results (and its manifest cannot be read: {exc})"
+            if done:
+                raise ResumeError(f"{run_dir} holds {why}; a new run would replace them: choose another folder "
+                                  "(--out) or delete this one first")
         for name in _OUTPUTS:  # a file an earlier run left must not pass for this run's
             (run_dir / name).unlink(missing_ok=True)
     man = manifest(scenario_file, scenario_hash(design.scenario), design.seed, design.max_replications,
@@ -782,11 +830,13 @@ def run_experiment(
         scenario_file, command, info: recorded in the manifest.
 
     Raises:
-        ValueError: bad names or options; ResumeError: a run folder that does not match these inputs;
-        ExecutorError: an executor that cannot start.
+        ValueError: bad names or options, a policy that cannot be built or cannot run the scenario (a
+            :class:`~simsop.planning.policy.PolicyError`), all before any folder is made or replication run;
+        ResumeError: a run folder that does not match these inputs, holds a complete run (without
+            ``resume``) or a damaged file; ExecutorError: an executor that cannot start. A failure after
+            the folder is made (in a replication, or while summarising or writing) sets the manifest's
+            status to ``failed`` with the error.
     """
-    from simsop.results import atomic_write_json, atomic_write_text
-
     if executor not in EXECUTORS:
         raise ExecutorError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     design = _design(scenario, policies, replications, seed, cases, baseline, target,
@@ -810,20 +860,36 @@ def run_experiment(
             rounds, reached = _run_rounds(store, design, get_pool, progress)
         except BaseException as exc:
             if run_dir is not None:
-                # Keep what is finished where people look for it; resume reads partial/, not this file.
-                done = [store.rows[k] for k in sorted(store.rows)]
-                if done:
-                    atomic_write_text(run_dir / "kpis.csv", _csv(_kpis_frame(done)))
-                status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-                atomic_write_json(run_dir / "manifest.json", {**man, "status": status, "error": repr(exc)[:500],
-                                                              "finished_replications": len(done)})
+                _record_stop(run_dir, man, store, exc)
             raise
-    exp = _summarise(store, design, rounds, reached)
+    try:
+        exp = _summarise(store, design, rounds, reached)
+        if run_dir is not None:
+            exp.manifest = _write(exp, run_dir, design, man, time.perf_counter() - t0)
+    except BaseException as exc:  # the replications are kept in partial/: a resume summarises them again
+        if run_dir is not None:
+            _record_stop(run_dir, man, store, exc)
+        raise
     if run_dir is not None:
-        exp.manifest = _write(exp, run_dir, design, man, time.perf_counter() - t0)
         exp.run_dir = run_dir
         store.discard()
     return exp
+
+
+def _record_stop(run_dir: Path, man: dict[str, Any], store: Store, exc: BaseException) -> None:
+    """Say in the manifest that the run stopped (interrupted, or failed with this error) and keep the finished
+    replications' KPIs in kpis.csv, where people look for them (resume reads partial/, not this file).
+    A failure to write these is not allowed to hide the error that stopped the run."""
+    from simsop.results import atomic_write_json, atomic_write_text
+
+    done = [store.rows[k] for k in sorted(store.rows)]
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    with contextlib.suppress(OSError):
+        if done:
+            atomic_write_text(run_dir / "kpis.csv", _csv(_kpis_frame(done)))
+    with contextlib.suppress(OSError):
+        atomic_write_json(run_dir / "manifest.json", {**man, "status": status, "error": repr(exc)[:500],
+                                                      "finished_replications": len(done)})
 
 
 def _check_target_kpi(kpi: str, shocks: bool) -> None:

@@ -19,9 +19,10 @@ import yaml
 from click.testing import CliRunner
 from scipy import stats as sps
 
+from simsop import experiment
 from simsop.cli import main
-from simsop.experiment import ResumeError, Target, run_experiment, run_replications
-from simsop.planning.policy import available_policies
+from simsop.experiment import ResumeError, Target, read_manifest, run_experiment, run_replications
+from simsop.planning.policy import PolicyError, available_policies
 from simsop.replication import run_replication
 from simsop.scenario import Scenario, load_scenario
 from simsop.series import bullwhip, daily_series, incoming_demand
@@ -206,6 +207,104 @@ def test_resume_refuses_other_inputs(tmp_path: Path) -> None:
     run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir, resume=True)
     with pytest.raises(ResumeError, match="complete"):
         run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir, resume=True)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_complete_run_is_not_written_over(tmp_path: Path) -> None:
+    """Running again into the folder of a complete run is refused and changes no file (resuming it says the
+    run is complete)."""
+    run_dir = tmp_path / "run"
+    run_experiment(small(), ["none"], 3, seed=4, executor="serial", out=run_dir)
+    before = _files(run_dir)
+    with pytest.raises(ResumeError, match="holds a complete run; a new run would replace them"):
+        run_experiment(small(), ["none"], 3, seed=5, executor="serial", out=run_dir)
+    assert _files(run_dir) == before
+    # Results whose manifest cannot be read are results still.
+    (run_dir / "manifest.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ResumeError, match="holds results"):
+        run_experiment(small(), ["none"], 3, seed=5, executor="serial", out=run_dir)
+    assert (run_dir / "kpis.csv").read_bytes() == before["kpis.csv"]
+
+
+@pytest.mark.parametrize(("step", "error"), [("_summarise", RuntimeError("the summary broke")),
+                                             ("_write", OSError(28, "No space left on device"))])
+def test_a_failure_after_the_replications_is_recorded_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  step: str, error: Exception) -> None:
+    """A failure while summarising or writing the results leaves the manifest at "failed" with the error (not
+    "running"), keeps the replications, and a resume finishes the run as an uninterrupted one."""
+    full, run_dir = tmp_path / "full", tmp_path / "run"
+    run_experiment(small(), ["none"], 3, seed=4, executor="serial", out=full)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(experiment, step, broken)
+    with pytest.raises(type(error)):
+        run_experiment(small(), ["none"], 3, seed=4, executor="serial", out=run_dir)
+    man = json.loads((run_dir / "manifest.json").read_text())
+    assert man["status"] == "failed" and error.args[-1] in man["error"] and man["finished_replications"] == 3
+    assert len(pd.read_csv(run_dir / "kpis.csv")) == 3 and list((run_dir / "partial").glob("*.npz"))
+    monkeypatch.undo()
+    run_experiment(small(), ["none"], 3, seed=4, executor="serial", out=run_dir, resume=True)
+    same_files(full, run_dir, ("kpis.csv", "summary.csv", "paired.csv", "series.csv", "summary.json"))
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_batch_file_is_named_with_what_to_do(tmp_path: Path, damage: str) -> None:
+    """A partial/*.npz that is not what was written (numpy says only "pickled data" of garbage) is named in
+    the error, which says to delete it and resume; then the run resumes to the uninterrupted result."""
+    full, run_dir = tmp_path / "full", tmp_path / "run"
+    run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=full)
+    with pytest.raises(Stop):
+        run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir, progress=_stop_after(2))
+    bad = sorted((run_dir / "partial").glob("*.npz"))[0]
+    data = bad.read_bytes()
+    bad.write_bytes(b"not a batch file" if damage == "garbage" else data[: len(data) // 2])
+    with pytest.raises(ResumeError) as err:
+        run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir, resume=True)
+    assert str(bad) in str(err.value) and "delete it and resume" in str(err.value)
+    bad.unlink()
+    run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir, resume=True)
+    same_files(full, run_dir, ("kpis.csv", "summary.csv", "series.csv"))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "no manifest.json; not a run folder of simsop"),
+    (b"{", "manifest.json: not a manifest of simsop (JSONDecodeError: "),
+    (b"\xff\xfe{}", "manifest.json: not a manifest of simsop (UnicodeDecodeError: "),
+    (b"[1, 2]", "manifest.json: not a manifest of simsop (a JSON list)"),
+])
+def test_read_manifest_says_what_is_wrong(tmp_path: Path, content: bytes | None, message: str) -> None:
+    if content is not None:
+        (tmp_path / "manifest.json").write_bytes(content)
+    with pytest.raises(ResumeError) as err:
+        read_manifest(tmp_path)
+    assert message in str(err.value)
+
+
+def test_policies_are_built_before_any_folder_or_replication(tmp_path: Path) -> None:
+    """run_experiment builds every policy from the scenario's parameters and checks it against the scenario
+    first: a parameter of the wrong type or a replay file naming an unknown product fails with the key path,
+    and no run folder is made."""
+    sc = small()
+
+    def planning(**update: Any) -> Scenario:
+        return sc.model_copy(update={"planning": sc.planning.model_copy(update=update)})
+
+    lp = planning(params={"lp": {"integer_workforce": "maybe"}})
+    with pytest.raises(PolicyError, match=r"policy 'lp': planning\.params\.lp\.integer_workforce: .*boolean"):
+        run_experiment(lp, ["none", "lp"], 2, executor="serial", out=tmp_path / "lp")
+    assert not (tmp_path / "lp").exists()
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("cycle,product,bucket,production\n0,Z,1,5\n", encoding="utf-8")
+    replay = planning(policy="replay", params={"file": str(decisions), "missing": "hold"})
+    with pytest.raises(PolicyError, match=r"planning\.params\.file: .*decisions\.csv: line 2: unknown product"):
+        run_experiment(replay, None, 2, executor="serial", out=tmp_path / "replay")
+    assert not (tmp_path / "replay").exists()
 
 
 # ---------------------------------------------------------------------------------------------- sequential
