@@ -25,7 +25,8 @@ R = TypeVar("R")
 
 
 class ExecutorError(RuntimeError):
-    """An executor cannot be started (unknown name, Dask not installed, scheduler unreachable)."""
+    """An executor cannot be started (unknown name, Dask not installed, a scheduler address that does not parse
+    or cannot be reached)."""
 
 
 def default_jobs() -> int:
@@ -59,7 +60,8 @@ def open_pool(kind: str, jobs: int | None = None, address: str | None = None) ->
         address: the Dask scheduler (``tcp://host:8786``) or ``local`` (default) to start a local cluster.
 
     Raises:
-        ExecutorError: an unknown kind, Dask not installed, or a scheduler that cannot be reached.
+        ExecutorError: an unknown kind, Dask not installed, or a scheduler address that does not parse or
+            cannot be reached.
     """
     if kind == "serial":
         yield Pool(kind, None, 1)
@@ -91,13 +93,42 @@ _QUIET_LOCAL_CLUSTER = {
 }
 
 
-@contextmanager
-def _dask_pool(jobs: int | None, address: str | None) -> Iterator[Pool]:
+_ADDRESS_FORM = "expected tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786) or 'local' to start a local cluster"
+
+
+def check_dask_address(address: str | None) -> None:
+    """Check that Dask is installed and that a scheduler address parses (``local`` or empty: a local cluster),
+    without connecting to it.
+
+    Raises:
+        ExecutorError: naming the address, what is wrong with it and what a valid one looks like.
+    """
     try:
-        import dask
-        from dask.distributed import Client, LocalCluster
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
     except ImportError:
         raise ExecutorError("the dask executor needs Dask: pip install 'simsop[dask]'") from None
+    if address in (None, "", LOCAL):
+        return
+    assert address is not None
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)  # an unknown scheme ("foo://")
+        if scheme != "inproc":  # in-process addresses name no host; every other scheme needs host:port
+            _, port = parse_host_port(location)
+            if not 0 < int(port) < 65536:
+                raise ValueError(f"port {port} is not between 1 and 65535")
+    except ValueError as exc:
+        why = str(exc).replace("invalid literal for int() with base 10", "the port is not a number")
+        raise ExecutorError(f"the Dask scheduler address {address!r} does not parse ({why}); {_ADDRESS_FORM}") from None
+
+
+@contextmanager
+def _dask_pool(jobs: int | None, address: str | None) -> Iterator[Pool]:
+    check_dask_address(address)
+    import dask
+    from dask.distributed import Client, LocalCluster
+
     cluster = None
     try:
         if address in (None, "", LOCAL):
@@ -113,6 +144,11 @@ def _dask_pool(jobs: int | None, address: str | None) -> Iterator[Pool]:
         if cluster is not None:
             cluster.close()
         raise ExecutorError(f"cannot connect to the Dask scheduler {address!r}: {exc}") from None
+    except ValueError as exc:  # an address Dask parses but cannot use (an in-process one from elsewhere)
+        if cluster is not None:
+            cluster.close()
+        raise ExecutorError(f"the Dask scheduler address {address!r} cannot be used ({exc}); "
+                            f"{_ADDRESS_FORM}") from None
     try:
         workers = sum(client.nthreads().values()) or (jobs or 1)
         # pure=False: do not hash the scenario into a task key on every submit (results are pure anyway).

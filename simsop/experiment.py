@@ -40,6 +40,7 @@ from simsop.executors import (
     EXECUTORS,
     ExecutorError,
     Pool,
+    check_dask_address,
     default_jobs,
     guided_batches,
     open_pool,
@@ -833,12 +834,15 @@ def run_experiment(
         ValueError: bad names or options, a policy that cannot be built or cannot run the scenario (a
             :class:`~simsop.planning.policy.PolicyError`), all before any folder is made or replication run;
         ResumeError: a run folder that does not match these inputs, holds a complete run (without
-            ``resume``) or a damaged file; ExecutorError: an executor that cannot start. A failure after
-            the folder is made (in a replication, or while summarising or writing) sets the manifest's
-            status to ``failed`` with the error.
+            ``resume``) or a damaged file; ExecutorError: an executor that cannot start, or a Dask
+            scheduler address that does not parse (before any folder is made). A failure after the folder
+            is made (in a replication, or while summarising or writing) sets the manifest's status to
+            ``failed`` with the error.
     """
     if executor not in EXECUTORS:
         raise ExecutorError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    if executor == "dask":
+        check_dask_address(dask_scheduler)
     design = _design(scenario, policies, replications, seed, cases, baseline, target,
                      initial_replications=initial_replications, series=series, extras=extras,
                      bullwhip_period=bullwhip_period, confidence=confidence)

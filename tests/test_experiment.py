@@ -21,6 +21,7 @@ from scipy import stats as sps
 
 from simsop import experiment
 from simsop.cli import main
+from simsop.executors import ExecutorError, open_pool
 from simsop.experiment import ResumeError, Target, read_manifest, run_experiment, run_replications
 from simsop.planning.policy import PolicyError, available_policies
 from simsop.replication import run_replication
@@ -305,6 +306,20 @@ def test_policies_are_built_before_any_folder_or_replication(tmp_path: Path) -> 
     with pytest.raises(PolicyError, match=r"planning\.params\.file: .*decisions\.csv: line 2: unknown product"):
         run_experiment(replay, None, 2, executor="serial", out=tmp_path / "replay")
     assert not (tmp_path / "replay").exists()
+
+
+@pytest.mark.parametrize(("address", "why"), [("nowhere", "missing port number"),
+                                              ("tcp://127.0.0.1:http", "the port is not a number"),
+                                              ("tcp://127.0.0.1:99999", "port 99999 is not between 1 and 65535"),
+                                              ("htp://127.0.0.1:8786", "unknown address scheme 'htp'")])
+def test_a_dask_address_that_does_not_parse_is_an_executor_error(tmp_path: Path, address: str, why: str) -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(ExecutorError) as err, open_pool("dask", 1, address):
+        pass
+    assert f"{address!r} does not parse ({why}" in str(err.value) and "tcp://HOST:PORT" in str(err.value)
+    with pytest.raises(ExecutorError, match="does not parse"):
+        run_experiment(small(), ["none"], 2, executor="dask", dask_scheduler=address, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 # ---------------------------------------------------------------------------------------------- sequential
