@@ -43,6 +43,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -721,10 +722,15 @@ def section_startup(cfg: Config, clock: FloorClock, details: dict[str, Any]) -> 
     else:
         simsop_cmd, how = [sys.executable, "-m", "simsop.cli"], f"{sys.executable} -m simsop.cli (no console script)"
 
-    def wall(cmd: list[str], samples: int, cwd: Path = REPO_ROOT) -> tuple[float, list[float]]:
+    def wall(cmd: list[str], samples: int, cwd: Path = REPO_ROOT,
+             out: Path | None = None) -> tuple[float, list[float]]:
+        """Median wall time of ``cmd``; ``out``: its result folder, removed (untimed) before each run, since
+        simsop refuses to write over a complete run."""
         subprocess.run(cmd, capture_output=True, cwd=cwd, check=False)  # warm the disk cache
         times = []
         for _ in range(samples):
+            if out is not None:
+                shutil.rmtree(out, ignore_errors=True)
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, cwd=cwd, check=False)
             times.append(time.perf_counter() - t0)
@@ -743,8 +749,9 @@ def section_startup(cfg: Config, clock: FloorClock, details: dict[str, Any]) -> 
     runs: dict[str, tuple[float, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="simsop-bench-") as tmp:
         for k, (label, extra) in enumerate(variants):
-            cmd = [*simsop_cmd, "run", str(SCENARIO), "-n", "1", "--out", str(Path(tmp) / f"run{k}"), *extra]
-            runs[label] = wall(cmd, cfg.run_samples)
+            out = Path(tmp) / f"run{k}"
+            cmd = [*simsop_cmd, "run", str(SCENARIO), "-n", "1", "--out", str(out), *extra]
+            runs[label] = wall(cmd, cfg.run_samples, out=out)
     details["startup"] = {"command": how, "python": bare, "help": help_all} | {k: v[1] for k, v in runs.items()}
     rows = [
         Row("startup", "simsop --help", help_s, "s", target=f"< {TARGET_HELP_SECONDS:g} s",
