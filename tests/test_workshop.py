@@ -121,8 +121,14 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
     html = (folder / "debrief.html").read_text()
     assert "Leaderboard" in html and "team A" in html and "bullwhip" in html.lower()
     assert "Skill or luck" in html and 'id="fig-replay"' in html
-    assert len(re.findall(r'src="data:image/png;base64,', html)) == 3 * 2 + 2  # orders, stock per team; cost; replay
+    # Orders and stock per team; amplification by stage; cost; replay.
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 3 * 2 + 3
     assert "<script" not in html
+    # The facilitator's log reads as a story: plain rounds together, the shock in words (not a dict).
+    assert "rounds 3-6 played" in html and "round 2 played; 1 bot decision(s)" in html
+    assert "before round 3: shock, demand spike: demand +200%, days 15-21 (weeks 3-4)" in html
+    assert "{&#x27;dist&#x27;" not in html and "{'dist'" not in html
+    assert "Every future gave the same scores" in html
 
 
 def test_decisions_replay_the_workshop_exactly(tmp_path: Path) -> None:
@@ -138,6 +144,12 @@ def test_decisions_replay_the_workshop_exactly(tmp_path: Path) -> None:
     out = ws.replay(1)
     lb = {row["team"]: float(row["score"]) for row in ws.leaderboard()}
     assert {r["team"]: r["score"] for r in out["rows"] if r["replication"] == 0} == lb
+    # A replay is about the rounds played when it ran: the debrief says so once more rounds are played.
+    assert cli("debrief", str(folder)).exit_code == 0
+    assert "This replay was run after round" not in (folder / "debrief.html").read_text()
+    assert cli("advance", str(folder)).exit_code == 0
+    assert cli("debrief", str(folder)).exit_code == 0
+    assert "This replay was run after round 2, not after the 3 rounds played" in (folder / "debrief.html").read_text()
 
 
 def test_decide_shows_the_dashboard_and_writes_the_decision(tmp_path: Path) -> None:
@@ -394,3 +406,91 @@ def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks
     assert cap["reduced"] == [True, True, True, False] and d["capacity_shocks"][0]["factory"] == "Plant"
     assert "609 + 126*" in out and "* Plant: capacity loss from 8 Feb to 8 Apr (50% of capacity)" in out
     assert d["capacity"]["CoPack"]["reduced"] == [False] * 4  # its scheduled outage has not begun
+
+
+def test_plan_debrief_shows_each_family_and_the_costs_plans_move(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "outage"
+    assert cli("new", str(OUTAGE), "--teams", "A,B", "--dir", str(folder), "--rounds", "4").exit_code == 0
+    assert cli("advance", str(folder)).exit_code == 0
+    assert cli("shock", str(folder), "{type: capacity_loss, factory: Plant, factor: 0.5, duration: 60}").exit_code == 0
+    for k in (2, 3, 4):
+        append(folder / "decisions" / "B.csv", f"{k - 1},orange,{k},2000\n{k - 1},smoothie,{k},900\n")
+        assert cli("advance", str(folder)).exit_code == 0
+    data = Workshop.open(folder).debrief_data()
+    a = data["teams"]["A"]
+    # January had no plan (the warehouse pulled): no point rather than a plan of 0.
+    assert a["planned"][0] != a["planned"][0] and a["families"]["core"]["planned"][0] != a["families"]["core"][
+        "planned"][0]
+    assert data["period_labels"][:3] == ["Jan", "Feb", "Mar"]
+    assert set(a["families"]) == {"core", "premium"}
+    assert len(a["families"]["premium"]["net_stock"]) == 5  # January to May, the month round 4 planned
+    figs = _figures(data, monkeypatch)
+    prod = figs["Team B: production against demand by family"]
+    core, premium = prod.axes[:2]
+    assert (core.get_title(), premium.get_title()) == ("core (orange)", "premium (smoothie)")
+    # The plant that lost capacity makes orange only: its shock is shaded there, not on the smoothies.
+    assert any(p.get_gid() == "shock:workshop-r2-1" for p in core.patches)
+    assert not any(p.get_gid() == "shock:workshop-r2-1" for p in premium.patches)
+    assert [ln.get_ydata()[3] for ln in premium.lines if ln.get_gid() == "planned:premium"] == [900]
+    assert "Stock (above 0) and backlog (below 0) at DC, by family, end of each month" in figs
+    cost = figs["The costs the plans moved, by type"]
+    assert [t.get_text() for t in cost.axes[0].get_xticklabels()][:2] == ["holding", "backlog"]
+    html = (folder / "debrief.html")
+    assert cli("debrief", str(folder)).exit_code == 0
+    text = html.read_text()
+    assert "Production against demand" in text and "Cost by type" in text and "Orders against demand" not in text
+
+
+def _figures(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The debrief's figures by their title (matplotlib objects, before they become PNGs)."""
+    import simsop.report.debrief as rd
+
+    figs: list[Any] = []
+    monkeypatch.setattr(rd, "_png", lambda fig: figs.append(fig) or b"")
+    rd.debrief_html(data)
+    return {f.get_suptitle(): f for f in figs}
+
+
+def _gid(fig: Any, gid: str) -> Any:
+    return next(a for ax in fig.axes for a in [*ax.lines, *ax.collections, *ax.patches] if a.get_gid() == gid)
+
+
+def test_beer_debrief_compares_teams_on_one_scale_in_their_own_colours(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.colors import to_hex
+
+    from simsop.report.colors import policy_colors
+
+    folder = new_beer(tmp_path, 8)
+    for k in range(1, 9):
+        append(folder / "decisions" / "A.csv", "".join(f"{k},{r},{4 if k < 5 else 8}\n" for r in ROLES))
+        append(folder / "decisions" / "B.csv", "".join(f"{k},{r},{4 + 6 * (i + 1) * (k % 2)}\n"
+                                                       for i, r in enumerate(ROLES)))
+        assert cli("advance", str(folder)).exit_code == 0
+    ws = Workshop.open(folder)
+    ws.replay(2)
+    data = ws.debrief_data()
+    figs = _figures(data, monkeypatch)
+    colors = policy_colors(["A", "B", "C"])
+    orders = {t: figs[f"Team {t}: orders placed by each stage against customer demand"] for t in "ABC"}
+    # One scale for every team, so that a calm chain looks calm next to a wild one.
+    assert len({f.axes[0].get_ylim() for f in orders.values()}) == 1
+    assert len({f.axes[0].get_ylim() for t, f in figs.items() if t.startswith("Team ") and "stock" in t}) == 1
+    # A team is one colour everywhere: its stages are shades of it, light downstream to dark upstream.
+    for t, fig in orders.items():
+        shades = [_gid(fig, f"orders:{r}").get_color() for r in ROLES]
+        lum = [sum(c) for c in shades]
+        assert lum == sorted(lum, reverse=True), (t, shades)
+        assert to_hex(shades[1]) != to_hex(shades[2])
+    amp = figs["How much each stage amplifies the swings of customer demand"]
+    rep = next(f for title, f in figs.items() if title.startswith("Skill or luck"))
+    for t in "ABC":
+        assert to_hex(_gid(amp, f"amplification:{t}").get_color()) == colors[t].lower()
+        assert to_hex(_gid(rep, f"replay:{t}").get_facecolor()[0]) == colors[t].lower()
+    # The scenario's demand step (week 5, for good) is marked where it happens.
+    step = _gid(orders["A"], "shock:step")
+    assert step.get_xdata()[0] == pytest.approx(4.5)
+    # B, which swings its orders, amplifies demand at every stage; the chart's scale is the same for all.
+    b = data["teams"]["B"]["stages"]
+    assert b["factory"]["bullwhip"] > b["retailer"]["bullwhip"] > 1

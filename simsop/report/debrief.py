@@ -1,10 +1,15 @@
 """The workshop debrief: one self-contained HTML page (charts embedded as PNG data: URIs, no scripts).
 
 ``debrief_html(data)`` draws the data of :func:`simsop.workshop.debrief.debrief_data`: the leaderboard;
-per team, each stage's orders against customer demand (the bullwhip effect) and its stock and backlog over
-time; cost by stage; forecast bias and plan nervousness per cycle (S&OP games) or order variability per
-stage (order games); the replay of every team's decisions against other random futures (skill or luck).
-Charts reuse the report's figure and page helpers (:mod:`simsop.report.charts`, :mod:`simsop.report.html`).
+per team, each stage's orders against customer demand (the bullwhip effect) or production against demand
+(S&OP games), and stock and backlog over time; how much each stage amplifies demand; cost by stage or by
+type; forecast bias and plan nervousness (S&OP games) or order variability per stage (order games); the
+replay of every team's decisions against other random futures (skill or luck).
+
+Every team has one colour in every chart (the leaderboard shows it); the stages of a team's chain are
+shades of it, light downstream (retailer) to dark upstream (factory). Charts that compare teams share
+their scales; shocks are shaded (or marked by a line when they last to the end). Legends sit under the
+charts, so that a chart keeps its width on a phone.
 """
 
 from __future__ import annotations
@@ -16,14 +21,36 @@ from html import escape
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from simsop.report import html
-from simsop.report.charts import new_figure
-from simsop.report.colors import NEUTRAL, OKABE_ITO, policy_colors
+from simsop.report.charts import money_axis, new_figure
+from simsop.report.colors import NEUTRAL, SHOCK, policy_colors
 
 PNG_DPI = 110
+WIDTH = 8.0  # inches: 880 px, under the page's 1120 px
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+SHOCK_TINTS = (SHOCK, "#E8C79A", "#A9C8E8", "#D4B3D4")  # shaded shocks, each its own tint
+# On a narrow screen a chart keeps a readable size and scrolls sideways inside its frame.
+EXTRA_CSS = """
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px; margin-right: 5px; }
+td.name { text-align: left; white-space: nowrap; }
+.note { color: #333; background: #f5f5f7; border-left: 4px solid #999; padding: 6px 10px; max-width: 90ch; }
+@media (max-width: 640px) {
+  figure { overflow-x: auto; }
+  figure img { max-width: none; width: 600px; }
+}
+"""
+COST_NAMES = {"holding_cost": "holding", "backlog_cost": "backlog", "lost_sale_cost": "lost sales",
+              "overtime_cost": "overtime", "transport_cost": "transport", "plan_change_cost": "plan changes",
+              "subcontract_cost": "subcontracting", "labor_cost": "labour"}
+METRIC_LABELS = {"profit": "profit ($)", "total_cost": "total cost ($)", "otif": "OTIF (%)",
+                 "fill_rate": "fill rate (%)", "revenue": "revenue ($)", "gross_margin": "gross margin ($)",
+                 "avg_backlog": "average backlog (units)"}
 
 
 def _png(fig: Figure) -> bytes:
@@ -53,231 +80,554 @@ def _fmt(x: Any, kind: str = "num") -> str:
         return "–"
     if kind == "pct":
         return f"{100 * v:.1f}%"
+    if kind == "int":
+        return f"{v:.0f}"
+    if kind == "rank":
+        return f"{v:.1f}"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], best_first: bool = False) -> str:
+def _swatch(color: str) -> str:
+    return f'<span class="swatch" style="background:{escape(color)}"></span>'
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], best_first: bool = False,
+           colors: dict[str, str] | None = None, team_col: int = 0) -> str:
+    """A table; with ``colors``, the team column (``team_col``) starts with the team's colour swatch."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for i, r in enumerate(rows):
         cls = ' class="best"' if best_first and i == 0 else ""
-        body.append("<tr>" + "".join(f"<td{cls if j else ''}>{escape(c)}</td>" for j, c in enumerate(r)) + "</tr>")
+        cells = []
+        for j, c in enumerate(r):
+            text = escape(c)
+            attrs = cls if j else ""
+            if colors is not None and j == team_col:
+                name = c.removeprefix("team ")
+                text = (_swatch(colors[name]) if name in colors else "") + text
+                attrs = attrs.replace('class="', 'class="name ') if attrs else ' class="name"'
+            cells.append(f"<td{attrs}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
-def _stage_colors(stages: Sequence[str]) -> dict[str, str]:
-    return {s: OKABE_ITO[i % len(OKABE_ITO)] for i, s in enumerate(stages)}
+def _team_colors(data: dict[str, Any]) -> dict[str, str]:
+    return policy_colors(data["teams"])
 
 
-def orders_chart(team: str, t: dict[str, Any], data: dict[str, Any]) -> Figure:
-    """One team: each stage's orders per round against customer demand."""
-    fig = new_figure(9.0, 3.8)
+def _shades(color: str, n: int) -> list[tuple[float, float, float]]:
+    """n shades of a colour, light (towards white) to dark (towards black)."""
+    c = np.asarray(to_rgb(color))
+    out = []
+    for i in range(n):
+        t = i / (n - 1) if n > 1 else 0.5
+        v = c + (1 - c) * 0.55 * (1 - 2 * t) if t < 0.5 else c * (1 - 0.45 * (2 * t - 1))
+        out.append((float(v[0]), float(v[1]), float(v[2])))
+    return out
+
+
+def _stage_styles(t: dict[str, Any], color: str) -> dict[str, dict[str, Any]]:
+    stages = list(t["stages"])
+    shades = _shades(color, len(stages))
+    return {st: {"color": shades[i], "marker": MARKERS[i % len(MARKERS)]} for i, st in enumerate(stages)}
+
+
+def _legend_below(fig: Figure, handles: Sequence[Any], ncol: int | None = None) -> None:
+    labels = [str(h.get_label()) for h in handles]
+    if ncol is None:
+        entry = max((len(s) for s in labels), default=1) * 9 * 0.62 + 3.2 * 9
+        ncol = max(1, min(len(labels), int(fig.get_figwidth() * 72 * 0.95 // entry)))
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False, fontsize=9)
+
+
+def _day_x(day: float, edges: Sequence[int]) -> float:
+    """Where a day falls on an axis of periods drawn at 1, 2, ... (period p spans p - 0.5 to p + 0.5)."""
+    e = np.asarray(edges, dtype=float)
+    if day >= e[-1]:
+        return len(e) - 1 + 0.5
+    i = max(int(np.searchsorted(e, day, side="right")) - 1, 0)
+    return i + 0.5 + (day - e[i]) / (e[i + 1] - e[i])
+
+
+def _shocks(ax: Axes, data: dict[str, Any], products: Sequence[str] | None = None) -> list[Any]:
+    """Shade each shock's days (a line at its start when it lasts to the end); legend handles. With
+    ``products``, only the shocks that touch one of them."""
+    edges = data["edges"]
+    if len(edges) < 2:
+        return []
+    handles: list[Any] = []
+    seen: set[str] = set()
+    for i, w in enumerate(data.get("shock_windows", [])):
+        if products is not None and w.get("products") is not None and not set(w["products"]) & set(products):
+            continue
+        x0 = _day_x(w["start"], edges)
+        label = w["type"].replace("_", " ") + (" (injected)" if w.get("injected") else "")
+        tint = SHOCK_TINTS[i % len(SHOCK_TINTS)]
+        if w["end"] >= data.get("horizon", float("inf")):
+            ax.axvline(x0, color=NEUTRAL, lw=1.0, ls=":", zorder=1, gid=f"shock:{w['name']}")
+            h: Any = Line2D([], [], color=NEUTRAL, lw=1.0, ls=":", label=f"{label}, from here on")
+        else:
+            ax.axvspan(x0, _day_x(w["end"], edges), color=tint, alpha=0.35, lw=0, zorder=0, gid=f"shock:{w['name']}")
+            h = Patch(facecolor=tint, alpha=0.35, label=f"{label}")
+        if h.get_label() not in seen:
+            seen.add(h.get_label())
+            handles.append(h)
+    return handles
+
+
+def _period_axis(ax: Axes, data: dict[str, Any], max_ticks: int = 14) -> None:
+    labels = data["period_labels"]
+    n = len(labels)
+    step = max(1, int(np.ceil(n / max_ticks)))
+    ticks = list(range(1, n + 1, step))
+    ax.set_xticks(ticks, [labels[i - 1] for i in ticks])
+    ax.set_xlim(0.5, n + 0.5)
+    ax.set_xlabel(data["period"])
+
+
+def _ylim(values: Sequence[Sequence[float]], floor0: bool = True) -> tuple[float, float]:
+    arr = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values]) if values else np.zeros(1)
+    arr = arr[np.isfinite(arr)]
+    lo = min(0.0, float(arr.min())) if len(arr) else 0.0
+    hi = float(arr.max()) if len(arr) else 1.0
+    if not floor0:
+        lo = float(arr.min()) if len(arr) else 0.0
+    pad = 0.06 * (hi - lo if hi > lo else 1.0)
+    return (lo - (pad if lo < 0 else 0.0), hi + pad)
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def orders_chart(team: str, t: dict[str, Any], data: dict[str, Any], ylim: tuple[float, float]) -> Figure:
+    """One team: each stage's orders per round against customer demand (the teams share the scale)."""
+    fig = new_figure(WIDTH, 4.0)
     ax = fig.add_subplot()
     period = data["period"]
-    colors = _stage_colors(list(t["stages"]))
+    x = data["order_x"]
+    shocks = _shocks(ax, data)
     ax.plot(data["period_x"], t["demand"], color=NEUTRAL, lw=2.2, ls="--", label="customer demand", gid="demand")
+    styles = _stage_styles(t, _team_colors(data)[team])
     for st, s in t["stages"].items():
-        ax.plot(data["order_x"], s["orders"], color=colors[st], lw=1.6, marker="o", ms=2.5, gid=f"orders:{st}",
-                label=f"{st} orders" + ("" if s["played"] else " (bot)"))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(period)
-    ax.set_ylabel("units per " + period)
+        ax.plot(x, s["orders"], lw=1.7, ms=3.5, gid=f"orders:{st}",
+                label=f"{st} orders" + ("" if s["played"] else " (bot)"), **styles[st])
+    for r in t["bot_rounds"]:
+        ax.axvspan(r - 0.5, r + 0.5, ymin=0, ymax=0.04, color="black", lw=0, gid=f"bot:{r}")
+    _period_axis(ax, data)
+    ax.set_ylim(*ylim)
+    ax.set_ylabel(f"units per {period}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle(f"Team {team}: orders placed against customer demand", fontsize=11)
+    extra = [Patch(facecolor="black", label="bot decided")] if t["bot_rounds"] else []
+    _legend_below(fig, [*ax.get_legend_handles_labels()[0], *shocks, *extra])
+    fig.suptitle(f"Team {team}: orders placed by each stage against customer demand", fontsize=11)
     return fig
 
 
-def stock_chart(team: str, t: dict[str, Any], data: dict[str, Any]) -> Figure:
+def amplification_chart(data: dict[str, Any]) -> Figure:
+    """Order variance over demand variance at each stage, one line per team (log scale)."""
+    teams = data["teams"]
+    stages = list(next(iter(teams.values()))["stages"])
+    colors = _team_colors(data)
+    fig = new_figure(WIDTH * 0.8, 3.6)
+    ax = fig.add_subplot()
+    x = np.arange(len(stages))
+    for team, t in teams.items():
+        y = [t["stages"][s]["bullwhip"] for s in stages]
+        yy = np.array([np.nan if v is None else max(v, 1e-2) for v in y], dtype=float)
+        ax.plot(x, yy, color=colors[team], marker="o", lw=1.8, label=f"team {team}", gid=f"amplification:{team}")
+    ax.axhline(1, color=NEUTRAL, lw=0.9, ls="--", label="1 = orders vary as much as demand")
+    ax.set_yscale("log")
+    ax.set_xticks(x, stages)
+    ax.set_xlim(-0.3, len(stages) - 0.7)
+    ax.set_xlabel("stage (downstream → upstream)")
+    ax.set_ylabel("order variance ÷ demand variance")
+    ax.grid(alpha=0.3, which="both", axis="y")
+    _legend_below(fig, ax.get_legend_handles_labels()[0])
+    fig.suptitle("How much each stage amplifies the swings of customer demand", fontsize=11)
+    return fig
+
+
+def stock_chart(team: str, t: dict[str, Any], data: dict[str, Any], ylim: tuple[float, float]) -> Figure:
     """One team: net stock (on hand - backlog) of each stage at the end of each period."""
-    fig = new_figure(9.0, 3.6)
+    fig = new_figure(WIDTH, 3.8)
     ax = fig.add_subplot()
     period = data["period"]
     x = data["period_x"]
-    colors = _stage_colors(list(t["stages"]))
+    shocks = _shocks(ax, data)
+    styles = _stage_styles(t, _team_colors(data)[team])
     for st, s in t["stages"].items():
         net = np.asarray(s["on_hand"]) - np.asarray(s["backlog"])
-        ax.plot(x, net, color=colors[st], lw=1.6, gid=f"net_stock:{st}", label=st)
+        ax.plot(x, net, lw=1.7, ms=3.0, gid=f"net_stock:{st}", label=st, **styles[st])
     ax.axhline(0, color=NEUTRAL, lw=0.8)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(period)
+    _period_axis(ax, data)
+    ax.set_ylim(*ylim)
     ax.set_ylabel("on hand − backlog (units)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _legend_below(fig, [*ax.get_legend_handles_labels()[0], *shocks])
     fig.suptitle(f"Team {team}: stock (above 0) and backlog (below 0) at the end of each {period}", fontsize=11)
     return fig
 
 
+def stock_teams_chart(stage: str, data: dict[str, Any]) -> Figure:
+    """A company with one warehouse: every team's net stock at the end of each period, a panel per family
+    (S&OP games with up to four families) or one for the warehouse."""
+    teams = data["teams"]
+    first = next(iter(teams.values()))
+    fams = list(first.get("families") or {})
+    panels = fams if 1 < len(fams) <= 4 else [None]
+    fig = new_figure(WIDTH, 3.8)
+    axs = fig.subplots(1, len(panels), squeeze=False)[0]
+    x = data["period_x"]
+    colors = _team_colors(data)
+    shocks: list[Any] = []
+    for ax, fam in zip(axs, panels, strict=True):
+        members = None if fam is None else first["families"][fam].get("products")
+        for h in _shocks(ax, data, members):
+            if h.get_label() not in {x_.get_label() for x_ in shocks}:
+                shocks.append(h)
+        for i, (team, t) in enumerate(teams.items()):
+            if fam is None:
+                s = t["stages"][stage]
+                net = np.asarray(s["on_hand"]) - np.asarray(s["backlog"])
+            else:
+                net = np.asarray(t["families"][fam]["net_stock"])
+            ax.plot(x, net, color=colors[team], lw=1.8, marker=MARKERS[i % len(MARKERS)], ms=3.5,
+                    label=f"team {team}", gid=f"net_stock:{team}" + ("" if fam is None else f":{fam}"))
+        ax.axhline(0, color=NEUTRAL, lw=0.8)
+        _period_axis(ax, data, max_ticks=14 // len(panels))
+        ax.grid(alpha=0.3)
+        if fam is not None:
+            ax.set_title(fam if members in ([fam], None) else f"{fam} ({', '.join(members or [])})", fontsize=10)
+    axs[0].set_ylabel("on hand − backlog (units)")
+    _legend_below(fig, [*axs[0].get_legend_handles_labels()[0], *shocks])
+    where = stage if panels == [None] else f"{stage}, by family"
+    fig.suptitle(f"Stock (above 0) and backlog (below 0) at {where}, end of each {data['period']}", fontsize=11)
+    return fig
+
+
 def cost_chart(data: dict[str, Any]) -> Figure:
-    """Cost by stage and team: holding (solid) and backlog (hatched), stacked."""
+    """Order games: each stage's holding (solid) and backlog (hatched) cost, a bar per team."""
     teams = list(data["teams"])
     stages = list(next(iter(data["teams"].values()))["stages"])
-    colors = _stage_colors(stages)
-    fig = new_figure(max(6.0, 1.2 * len(teams) + 4), 3.8)
+    colors = _team_colors(data)
+    fig = new_figure(WIDTH, 3.8)
     ax = fig.add_subplot()
-    x = np.arange(len(teams))
-    bottom = np.zeros(len(teams))
-    for st in stages:
-        for part, hatch in (("holding_cost", None), ("backlog_cost", "//")):
-            v = np.array([data["teams"][t]["stages"][st][part] for t in teams])
-            ax.bar(x, v, 0.6, bottom=bottom, color=colors[st], hatch=hatch, edgecolor="white",
-                   gid=f"cost:{st}:{part}", label=f"{st} {part.split('_')[0]}")
-            bottom += v
-    ax.set_xticks(x, [f"team {t}" for t in teams])
-    ax.margins(y=0.08)
-    ax.set_ylabel("cost")
+    width = 0.8 / len(teams)
+    for j, team in enumerate(teams):
+        x = np.arange(len(stages)) - 0.4 + width * (j + 0.5)
+        hold = np.array([data["teams"][team]["stages"][s]["holding_cost"] for s in stages])
+        back = np.array([data["teams"][team]["stages"][s]["backlog_cost"] for s in stages])
+        ax.bar(x, hold, width * 0.92, color=colors[team], edgecolor="white", lw=0.5, gid=f"cost:{team}:holding")
+        ax.bar(x, back, width * 0.92, bottom=hold, color=colors[team], alpha=0.55, hatch="///", edgecolor="white",
+               lw=0.5, gid=f"cost:{team}:backlog")
+    ax.set_xticks(np.arange(len(stages)), stages)
+    ax.set_ylabel("cost ($)")
+    money_axis(ax)
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle("Cost by stage: holding (solid) and backlog (hatched)", fontsize=11)
+    handles: list[Any] = [Patch(facecolor=colors[t], label=f"team {t}") for t in teams]
+    handles += [Patch(facecolor="#999999", label="holding"),
+                Patch(facecolor="#999999", alpha=0.55, hatch="///", edgecolor="white", label="backlog")]
+    _legend_below(fig, handles)
+    fig.suptitle("Cost by stage over the rounds played: holding (solid) and backlog (hatched)", fontsize=11)
+    return fig
+
+
+def cost_types_chart(data: dict[str, Any]) -> Figure:
+    """S&OP games: the costs a team's plan moves, by type, a bar per team."""
+    teams = list(data["teams"])
+    colors = _team_colors(data)
+    kinds = [k for k in COST_NAMES if any(abs(t["costs"].get(k, 0.0)) > 1e-9 for t in data["teams"].values())]
+    kinds = kinds or ["holding_cost", "backlog_cost"]
+    fig = new_figure(WIDTH, 3.8)
+    ax = fig.add_subplot()
+    width = 0.8 / len(teams)
+    for j, team in enumerate(teams):
+        x = np.arange(len(kinds)) - 0.4 + width * (j + 0.5)
+        ax.bar(x, [data["teams"][team]["costs"].get(k, 0.0) for k in kinds], width * 0.92, color=colors[team],
+               label=f"team {team}", gid=f"cost:{team}")
+    ax.set_xticks(np.arange(len(kinds)), [COST_NAMES[k] for k in kinds])
+    ax.set_ylabel("cost over the rounds played ($)")
+    money_axis(ax)
+    ax.grid(alpha=0.3, axis="y")
+    _legend_below(fig, ax.get_legend_handles_labels()[0])
+    fig.suptitle("The costs the plans moved, by type", fontsize=11)
     return fig
 
 
 def plan_chart(data: dict[str, Any]) -> Figure:
-    """S&OP games: forecast bias and plan nervousness per cycle, one line per team."""
-    fig = new_figure(9.0, 3.6)
+    """S&OP games: forecast bias per month forecast and plan nervousness per round, one line per team."""
+    fig = new_figure(WIDTH, 3.8)
     a1, a2 = fig.subplots(1, 2)
-    colors = policy_colors(data["teams"])
-    for team, t in data["teams"].items():
-        b = [(x["cycle"], x["bias"]) for x in t.get("forecast_bias", []) if x["bias"] is not None]
+    colors = _team_colors(data)
+    labels = data["period_labels"]
+    for i, (team, t) in enumerate(data["teams"].items()):
+        b = [(x["bucket"] + 1, x["bias"]) for x in t.get("forecast_bias", [])
+             if x["bias"] is not None and 1 <= x["bucket"] + 1 <= len(labels)]
+        style = {"color": colors[team], "marker": MARKERS[i % len(MARKERS)], "ms": 4, "lw": 1.6}
         if b:
-            a1.plot([c for c, _ in b], [100 * v for _, v in b], color=colors[team], marker="o", ms=3,
-                    label=f"team {team}", gid=f"bias:{team}")
-        n = [(x["cycle"], x["nervousness"]) for x in t.get("plan_nervousness", []) if x["nervousness"] is not None]
+            a1.plot([c for c, _ in b], [100 * v for _, v in b], label=f"team {team}", gid=f"bias:{team}", **style)
+        n = [(x["cycle"] + 1, x["nervousness"]) for x in t.get("plan_nervousness", [])
+             if x["nervousness"] is not None and x["cycle"] + 1 <= data["played"]]
         if n:
-            a2.plot([c for c, _ in n], [100 * v for _, v in n], color=colors[team], marker="o", ms=3,
-                    label=f"team {team}", gid=f"nervousness:{team}")
+            a2.plot([c for c, _ in n], [100 * v for _, v in n], label=f"team {team}", gid=f"nervousness:{team}",
+                    **style)
     a1.axhline(0, color=NEUTRAL, lw=0.8)
-    a1.set_title("forecast bias, next bucket (%)", fontsize=9)
-    a1.set_xlabel("cycle")
-    a2.set_title("plan nervousness inside the fences (%)", fontsize=9)
-    a2.set_xlabel("cycle")
+    a1.set_title("forecast bias, one month ahead (%)", fontsize=9)
+    _period_axis(a1, data, max_ticks=7)
+    a1.set_xlabel(f"{data['period']} forecast")
+    a2.set_title("plan changes inside the time fences (%)", fontsize=9)
+    a2.set_xlabel("round")
+    a2.set_xlim(0.5, data["played"] + 0.5)
+    a2.set_xticks(range(1, data["played"] + 1, max(1, int(np.ceil(data["played"] / 7)))))
+    a2.set_ylim(bottom=0)
     for ax in (a1, a2):
         ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    a2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle("Forecast bias (forecast − booked orders, over booked orders) and plan nervousness", fontsize=11)
+    h = a1.get_legend_handles_labels()[0] or a2.get_legend_handles_labels()[0]
+    _legend_below(fig, h)
+    fig.suptitle("Forecast bias (forecast − booked orders, ÷ booked orders) and plan nervousness", fontsize=11)
     return fig
 
 
-def production_chart(team: str, t: dict[str, Any], data: dict[str, Any]) -> Figure:
-    """S&OP games: production planned and made against customer demand, per bucket."""
-    fig = new_figure(9.0, 3.4)
-    ax = fig.add_subplot()
+def _family_panels(t: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The families a team's production chart shows, one panel each (all made products together when
+    there are more than four families, or none were recorded)."""
+    fams = t.get("families") or {}
+    if not fams or len(fams) > 4:
+        return {"all products": {"demand": t["demand"], "planned": t["planned"], "made": t["made"]}}
+    return dict(fams)
+
+
+def production_chart(team: str, t: dict[str, Any], data: dict[str, Any],
+                     ylims: dict[str, tuple[float, float]]) -> Figure:
+    """S&OP games: production planned and made against customer demand per bucket, a panel per family."""
+    panels = _family_panels(t)
+    fig = new_figure(WIDTH, 3.8)
+    axs = fig.subplots(1, len(panels), squeeze=False)[0]
     period = data["period"]
     x = data["period_x"]
-    ax.plot(x, t["demand"], color=NEUTRAL, lw=2.2, ls="--", label="customer demand", gid="demand")
-    ax.plot(x, t["planned"], color=OKABE_ITO[0], lw=1.6, marker="o", ms=3, label="planned production",
-            gid="planned")
-    ax.plot(x, t["made"], color=OKABE_ITO[1], lw=1.6, marker="s", ms=3, label="made", gid="made")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(period)
-    ax.set_ylabel("units per " + period)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle(f"Team {team}: production against demand", fontsize=11)
+    color = _team_colors(data)[team]
+    light, dark = _shades(color, 3)[0], _shades(color, 3)[2]
+    shocks: list[Any] = []
+    for ax, (fam, f) in zip(axs, panels.items(), strict=True):
+        for h in _shocks(ax, data, f.get("products")):
+            if h.get_label() not in {x.get_label() for x in shocks}:
+                shocks.append(h)
+        ax.plot(x, f["demand"], color=NEUTRAL, lw=2.0, ls="--", label="customer demand", gid=f"demand:{fam}")
+        ax.plot(x, f["made"], color=dark, lw=1.7, marker="s", ms=3.5, label="made", gid=f"made:{fam}")
+        # The plan on top, dashed: where the plants made what was planned the two lines coincide.
+        ax.plot(x, f["planned"], color=light, lw=1.5, ls=(0, (4, 2)), marker="o", ms=4, zorder=3,
+                label="planned production", gid=f"planned:{fam}")
+        _period_axis(ax, data, max_ticks=14 // len(panels))
+        if fam in ylims:
+            ax.set_ylim(*ylims[fam])
+        ax.grid(alpha=0.3)
+        if len(panels) > 1:
+            members = f.get("products", [])
+            ax.set_title(fam if members in ([fam], []) else f"{fam} ({', '.join(members)})", fontsize=10)
+    axs[0].set_ylabel("units per " + period)
+    _legend_below(fig, [*axs[0].get_legend_handles_labels()[0], *shocks])
+    fig.suptitle(f"Team {team}: production against demand" + (" by family" if len(panels) > 1 else ""),
+                 fontsize=11)
     return fig
 
 
 def replay_chart(data: dict[str, Any]) -> Figure:
-    """Each team's score over the other futures (dots, box) and in the workshop's own future (diamond)."""
+    """Each team's score over the other futures (dots, box) and in the workshop's own future (diamond),
+    with the share of futures in which it ranks first."""
     rep = data["replay"]
     teams = list(data["teams"])
-    colors = policy_colors(teams)
-    fig = new_figure(max(6.0, 1.3 * len(teams) + 3), 3.8)
+    colors = _team_colors(data)
+    metric = data["score"]["metric"]
+    pct = metric in ("otif", "fill_rate")
+    scale = 100.0 if pct else 1.0
+    fig = new_figure(WIDTH * 0.8, 4.0)
     ax = fig.add_subplot()
+    firsts = {s["team"]: s["first"] for s in rep["summary"]}
     for i, team in enumerate(teams):
-        vals = [r["score"] for r in rep["rows"]
+        vals = [scale * r["score"] for r in rep["rows"]
                 if r["team"] == team and r["replication"] > 0 and r["score"] is not None]
-        own = [r["score"] for r in rep["rows"] if r["team"] == team and r["replication"] == 0]
+        own = [scale * r["score"] for r in rep["rows"]
+               if r["team"] == team and r["replication"] == 0 and r["score"] is not None]
         if vals:
-            ax.boxplot([vals], positions=[i], widths=0.5, showfliers=False)
+            ax.boxplot([vals], positions=[i], widths=0.5, showfliers=False,
+                       medianprops={"color": NEUTRAL, "lw": 1.5}, boxprops={"color": NEUTRAL},
+                       whiskerprops={"color": NEUTRAL}, capprops={"color": NEUTRAL})
             jitter = np.linspace(-0.15, 0.15, len(vals))
-            ax.scatter(i + jitter, vals, s=12, color=colors[team], alpha=0.7, gid=f"replay:{team}")
-        if own and own[0] is not None:
+            ax.scatter(i + jitter, vals, s=14, color=colors[team], alpha=0.75, zorder=3, gid=f"replay:{team}")
+        if own:
             ax.scatter([i], own, marker="D", s=60, color="black", zorder=5, gid=f"workshop:{team}")
+        first = firsts.get(team)
+        if first is not None:
+            ax.annotate(f"1st in {100 * first:.0f}%", xy=(i, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -4), textcoords="offset points", ha="center", va="top", fontsize=9,
+                        gid=f"first:{team}")
     ax.set_xticks(range(len(teams)), [f"team {t}" for t in teams])
-    ax.set_ylabel(data["score"]["metric"])
+    ax.set_xlim(-0.6, len(teams) - 0.4)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.14 * (hi - lo if hi > lo else 1.0))  # room for the "1st in" labels
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric) + (" — lower is better" if not data["score"]["higher_is_better"]
+                                                       else ""))
+    if not pct and metric != "avg_backlog":
+        money_axis(ax)
     ax.grid(alpha=0.3, axis="y")
-    fig.suptitle("Skill or luck: scores in other random futures (diamond: the workshop's)", fontsize=11)
+    _legend_below(fig, [Line2D([], [], marker="o", ls="", color=NEUTRAL, label="another random future"),
+                        Line2D([], [], marker="D", ls="", color="black", label="the workshop's future")])
+    fig.suptitle(f"Skill or luck: each team's decisions in {rep.get('replications', 0)} other random futures",
+                 fontsize=11)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------- the page
+
+
+def _log_lines(log: Sequence[dict[str, Any]]) -> list[str]:
+    """The facilitator's log, with runs of plain rounds written as one line."""
+    out: list[str] = []
+    run: list[int] = []
+
+    def flush() -> None:
+        if run:
+            out.append(f"round {run[0]} played" if len(run) == 1 else f"rounds {run[0]}-{run[-1]} played")
+            run.clear()
+
+    for e in log:
+        detail = str(e.get("detail", ""))
+        if e["action"] == "advance" and "bot" not in detail:
+            run.append(int(e["round"]))
+            continue
+        flush()
+        if e["action"] == "advance":
+            out.append(detail)
+        elif e["action"] == "shock":
+            out.append(f"before round {int(e['round']) + 1}: shock, {detail}")
+        elif e["action"] == "visibility":
+            out.append(f"before round {int(e['round']) + 1}: visibility {detail}")
+        else:
+            out.append(f"{e['action']} {detail}".strip())
+    flush()
+    return out
 
 
 def debrief_html(data: dict[str, Any]) -> str:
     """The debrief page."""
     period = data["period"]
-    better = "higher" if data["score"]["higher_is_better"] else "lower"
-    s_board = html.Section("leaderboard", "Leaderboard")
-    lb = data["leaderboard"]
-    s_board.blocks.append(html.para(f"After {data['played']} of {data['rounds']} rounds; ranked by "
-                                    f"{data['score']['metric']} ({better} is better)."))
-    s_board.blocks.append(_table(
-        ["rank", "team", f"score ({data['score']['metric']})", "profit", "OTIF", "total cost", "bot rounds"],
-        [[str(r["rank"]), str(r["team"]), _fmt(r["score"]), _fmt(r["profit"]), _fmt(r["otif"], "pct"),
-          _fmt(r["total_cost"]), str(r.get("bot_rounds", ""))] for r in lb], best_first=True))
-    s_orders = html.Section("bullwhip", "Orders against demand (bullwhip)")
-    s_stock = html.Section("stock", "Inventory and backlog over time")
     kind = data["kind"]
-    stage_names = list(next(iter(data["teams"].values()))["stages"]) if data["teams"] else []
+    colors = _team_colors(data)
+    better = "higher" if data["score"]["higher_is_better"] else "lower"
+    metric = data["score"]["metric"].replace("_", " ")
+    s_board = html.Section("leaderboard", "Leaderboard")
+    s_board.blocks.append(html.para(f"After {data['played']} of {data['rounds']} rounds; ranked by {metric} "
+                                    f"({better} is better). Money in the scenario's currency ($)."))
+    view = data.get("leaderboard_view")
+    if view:
+        s_board.blocks.append(_table(view["headers"], view["rows"], best_first=True, colors=colors, team_col=1))
+    teams = data["teams"]
+    stage_names = list(next(iter(teams.values()))["stages"]) if teams else []
+    multi = len(stage_names) > 1
+    s_orders = html.Section("bullwhip", "Orders against demand (bullwhip)" if kind == "orders"
+                            else "Production against demand")
+    s_stock = html.Section("stock", "Inventory and backlog over time")
+    if teams and kind == "orders":
+        ylim = _ylim([t["demand"] for t in teams.values()]
+                     + [s["orders"] for t in teams.values() for s in t["stages"].values()])
+    else:
+        ylim = (0.0, 1.0)
+    # Plan games: one scale per family, shared by the teams.
+    fam_lims: dict[str, tuple[float, float]] = {}
+    if kind == "plan":
+        names = {fam for t in teams.values() for fam in _family_panels(t)}
+        for fam in names:
+            fam_lims[fam] = _ylim([v for t in teams.values() for k_, v in _family_panels(t).get(fam, {}).items()
+                                   if k_ in ("demand", "planned", "made")])
+    nets = [np.asarray(s["on_hand"]) - np.asarray(s["backlog"]) for t in teams.values()
+            for s in t["stages"].values()]
+    slim = _ylim(nets, floor0=True) if nets else (0.0, 1.0)
     rows = []
-    for team, t in data["teams"].items():
+    for team, t in teams.items():
+        bots = (f" The bot decided for team {team} in round(s) {', '.join(map(str, t['bot_rounds']))} (black marks)."
+                if t["bot_rounds"] else "")
         if kind == "orders":
             _add(s_orders, f"orders-{team}", f"Team {team}: orders against demand",
-                 f"Units ordered by each stage in round r, against what customers ordered at the retailer in "
-                 f"{period} r (the {period} the order answers). "
-                 "Swings that grow from stage to stage are the bullwhip effect."
-                 + (f" The bot decided in round(s) {', '.join(map(str, t['bot_rounds']))}." if t["bot_rounds"] else ""),
-                 partial(orders_chart, team, t, data))
+                 f"Units ordered by each stage in round r against what customers ordered at the retailer in "
+                 f"{period} r (dashed), on the same scale for every team; stages are shades of the team's colour, "
+                 "light downstream to dark upstream. Swings that grow from stage to stage are the bullwhip "
+                 "effect." + bots, partial(orders_chart, team, t, data, ylim))
         else:
             _add(s_orders, f"production-{team}", f"Team {team}: production against demand",
-                 f"Production planned (the team's decisions) and made per {period}, against customer demand.",
-                 partial(production_chart, team, t, data))
-        _add(s_stock, f"stock-{team}", f"Team {team}: stock and backlog",
-             f"On hand minus backlog at the end of each {period}, per stage (warehouse).",
-             partial(stock_chart, team, t, data))
+                 f"Production planned (the team's decisions, and the bot's where it decided) and made per {period}, "
+                 f"against what customers ordered (dashed); same scale for every team. Round k's decision "
+                 f"plans the {period} after the one it is made in." + bots.replace(" (black marks)", ""),
+                 partial(production_chart, team, t, data, fam_lims))
+        if multi:
+            _add(s_stock, f"stock-{team}", f"Team {team}: stock and backlog",
+                 f"On hand minus backlog at the end of each {period}, per stage, on the same scale for every team.",
+                 partial(stock_chart, team, t, data, slim))
         rows.append([f"team {team}", *[_fmt(t["stages"][s]["bullwhip"]) for s in stage_names]])
+    if teams and not multi:
+        by_family = 1 < len(next(iter(teams.values())).get("families") or {}) <= 4
+        _add(s_stock, "stock", "Stock and backlog", f"On hand minus backlog at {stage_names[0]} at the end of each "
+             f"{period}, every team" + (", a panel per family." if by_family else "."),
+             partial(stock_teams_chart, stage_names[0], data))
     if kind == "orders" and rows:
-        s_orders.blocks.append(html.para("Bullwhip ratio: variance of each stage's orders over the variance of "
-                                         "customer demand, over the rounds played (1 = no amplification)."))
-        s_orders.blocks.append(_table(["", *stage_names], rows))
-    s_cost = html.Section("cost", "Cost by stage")
-    if data["teams"]:
-        _add(s_cost, "cost", "Cost by stage", "Holding and backlog cost of every stage (warehouse), per team, over "
-             "the rounds played.", lambda: cost_chart(data))
+        _add(s_orders, "amplification", "Amplification by stage",
+             "Variance of each stage's weekly orders over the variance of customer demand, over the rounds played "
+             "(log scale; 1 = no amplification). A line that climbs from retailer to factory is the bullwhip.",
+             lambda: amplification_chart(data))
+        s_orders.blocks.append(_table(["", *stage_names], rows, colors=colors))
+    s_cost = html.Section("cost", "Cost by stage" if kind == "orders" else "Cost by type")
+    if teams:
+        if kind == "orders":
+            _add(s_cost, "cost", "Cost by stage", "Holding and backlog cost of every stage, per team, over the "
+                 "rounds played.", lambda: cost_chart(data))
+        else:
+            _add(s_cost, "cost", "Cost by type", "The costs the teams' plans moved, over the rounds played. Cost of "
+                 "goods sold and fixed costs are left out (they follow from sales and from the plants); lost "
+                 "sales also cost the revenue not earned, which the leaderboard's profit counts.",
+                 lambda: cost_types_chart(data))
     s_plan = html.Section("plan", "Forecast bias and plan nervousness" if kind == "plan" else "Order variability")
     if kind == "plan":
         _add(s_plan, "plan", "Forecast bias and plan nervousness",
-             "Left: the consensus forecast of the next bucket against the orders booked in it, per S&OP cycle "
-             "(above 0: over-forecast). Right: how much each cycle changed the previous plan inside the frozen "
-             "and slushy fences.", lambda: plan_chart(data))
+             "Left: the consensus forecast of each month, made a month ahead, against the orders booked in it "
+             "(above 0: over-forecast). The forecast is the planning process's, the same for every team except "
+             "through the orders each team lost, so the lines often lie on top of each other. Right: how much "
+             "each round changed the plan in force inside the frozen and slushy fences.", lambda: plan_chart(data))
     else:
-        s_plan.blocks.append(html.para("Plan nervousness of an ordering game: mean change of a stage's order "
-                                       "from one round to the next, over its mean order."))
+        s_plan.blocks.append(html.para("Mean change of a stage's order from one round to the next, over its mean "
+                                       "order (0% = the same order every round)."))
         s_plan.blocks.append(_table(["", *stage_names], [
             [f"team {team}", *[_fmt(t["stages"][s]["nervousness"], "pct") for s in stage_names]]
-            for team, t in data["teams"].items()]))
+            for team, t in teams.items()], colors=colors))
     s_replay = html.Section("replay", "Skill or luck")
     rep = data.get("replay")
     if rep:
+        if not rep.get("current", True):
+            s_replay.blocks.append(html.missing(
+                f"This replay was run after round {rep.get('rounds', '?')}, not after the {data['played']} rounds "
+                "played: run `simsop workshop replay DIR -n 20` again and write the debrief again."))
+        same = all(s["sd"] is not None and s["sd"] < 1e-9 for s in rep["summary"])
         _add(s_replay, "replay", "Skill or luck", "Each team's decisions replayed unchanged against other random "
              "futures: a ranking that holds across futures is skill; one that flips is luck.",
              lambda: replay_chart(data))
+        if same:
+            s_replay.blocks.append(html.para("Every future gave the same scores: nothing random touched this game, "
+                                             "so the ranking is all decisions.", "note"))
         s_replay.blocks.append(_table(
             ["team", "workshop score", "rank", "mean", "sd", "min", "max", "mean rank", "ranked 1st"],
-            [[f"team {s['team']}", _fmt(s["workshop_score"]), _fmt(s["workshop_rank"]), _fmt(s["mean"]),
-              _fmt(s["sd"]), _fmt(s["min"]), _fmt(s["max"]), _fmt(s["mean_rank"]), _fmt(s["first"], "pct")]
-             for s in rep["summary"]]))
+            [[f"team {s['team']}", _fmt(s["workshop_score"]), _fmt(s["workshop_rank"], "int"), _fmt(s["mean"]),
+              _fmt(s["sd"]), _fmt(s["min"]), _fmt(s["max"]), _fmt(s["mean_rank"], "rank"), _fmt(s["first"], "pct")]
+             for s in rep["summary"]], colors=colors))
     else:
         s_replay.blocks.append(html.missing("No replay yet: run `simsop workshop replay DIR -n 20` and debrief again."))
     s_game = html.Section("game", "The game")
     facts = [("scenario", str(data["name"])), ("rounds", f"{data['played']} of {data['rounds']} played"),
              ("seed", str(data["seed"])), ("bot", str(data["bot"])), ("visibility", str(data["visibility"]))]
     for sh in data["shocks"]:
-        facts.append((f"shock before round {sh['before_round']}",
-                      ", ".join(f"{k}={v}" for k, v in sh.items() if k != "before_round")))
+        facts.append((f"shock before round {sh['before_round']}", str(sh.get("text") or sh.get("type"))))
     s_game.blocks.append(html.key_value_table(facts))
     if data["log"]:
-        s_game.blocks.append(html.bullet_list([f"after round {e['round']}: {e['action']} {e['detail']}".strip()
-                                               for e in data["log"]]))
+        s_game.blocks.append(html.bullet_list(_log_lines(data["log"])))
     sections = [s_board, s_orders, s_stock, s_cost, s_plan, s_replay, s_game]
-    return html.document(f"Workshop debrief: {data['name']}",
-                         f"{len(data['teams'])} teams, {data['played']} rounds, {kind} decisions", sections)
+    page = html.document(f"Workshop debrief: {data['name']}",
+                         f"{len(teams)} teams, {data['played']} rounds, "
+                         f"{'orders' if kind == 'orders' else 'S&OP plan'} decisions", sections)
+    return page.replace("</style>", EXTRA_CSS + "</style>", 1)
