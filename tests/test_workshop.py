@@ -494,3 +494,29 @@ def test_beer_debrief_compares_teams_on_one_scale_in_their_own_colours(tmp_path:
     # B, which swings its orders, amplifies demand at every stage; the chart's scale is the same for all.
     b = data["teams"]["B"]["stages"]
     assert b["factory"]["bullwhip"] > b["retailer"]["bullwhip"] > 1
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+@pytest.mark.parametrize("name", ["teach_collapse_rebound", "teach_promotion", "teach_supplier_outage",
+                                  "teach_launch_phaseout"])
+def test_teaching_guides_name_the_days_and_rounds_the_game_plays(name: str) -> None:
+    """Dates in a facilitator's guide are the simulator's (day 0 is 1 January): '1 July (day 181)', and
+    'round 5 (8 May)' is the day that round is decided."""
+    from simsop.scenario import load_scenario
+    from simsop.workshop.dashboard import day_label
+    from simsop.workshop.sim import plan_calendar
+
+    path = ROOT / "scenarios" / f"{name}.yaml"
+    guide = " ".join(ln.lstrip("#").strip() for ln in path.read_text().splitlines() if ln.startswith("#"))
+    month = "|".join(MONTHS)
+    dated = re.findall(rf"(\d{{1,2}}) ({month}) \(day (\d+)\)", guide)
+    for d, m, day in dated:
+        assert day_label("month", int(day)) == f"{d} {m[:3]}", (d, m, day)
+    cal = plan_calendar(load_scenario(path), None)
+    rounds = re.findall(rf"round (\d+) \((\d{{1,2}}) ({month})", guide)
+    for k, d, m in rounds:
+        assert day_label("month", cal.days[int(k) - 1]) == f"{d} {m[:3]}", (k, d, m)
+    assert dated or rounds or name == "teach_collapse_rebound"
