@@ -250,6 +250,32 @@ def test_replay_missing_file_and_family_rows(tmp_path: Path) -> None:
     assert plan["production"][sel].sum() == pytest.approx(600)
 
 
+def _bought_in_b(tmp: Path, decisions: str) -> Path:
+    """sop_seasonal with product B (family F1, like A) bought from a vendor: the plant makes only A."""
+    data = yaml.safe_load(SEASONAL.read_text(encoding="utf-8"))
+    data["factories"][0]["products"] = ["A"]
+    data["suppliers"] = [{"id": "Vendor", "lead_time": 3}]
+    data["warehouses"][0]["stock"][1]["source"] = "Vendor"
+    data.update(horizon=200, warmup=0)
+    data["planning"].update(policy="replay", params={"file": str(write(tmp, "decisions.csv", decisions)),
+                                                     "missing": "hold"})
+    return write(tmp, "bought_in.yaml", yaml.safe_dump(data))
+
+
+def test_replay_plans_a_family_on_the_products_its_factories_make(tmp_path: Path) -> None:
+    """A family's recorded quantity is made in full, by the products a factory makes; a product no
+    factory makes cannot be planned, which loading the scenario says."""
+    sc = simsop.load_scenario(_bought_in_b(tmp_path, "cycle,family,bucket,production\n0,F1,1,600\n"))
+    rec = run_replication(sc, seed=1, keep_records=True).records
+    assert rec is not None
+    plan = rec.plan
+    sel = (plan["cycle"] == 0) & (plan["bucket"] == plan["bucket"][plan["cycle"] == 0].min())
+    assert plan["production"][sel].sum() == pytest.approx(600)
+    assert plan["production"][sel & (plan["product"] == 1)].sum() == 0  # B is bought in
+    with pytest.raises(ScenarioError, match="line 2: no factory makes 'B'"):
+        simsop.load_scenario(_bought_in_b(tmp_path, "cycle,product,bucket,production\n0,B,1,50\n"))
+
+
 # ---------------------------------------------------------------------------------------------- fences
 
 

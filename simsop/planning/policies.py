@@ -318,6 +318,14 @@ def _spans(numbers: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
+def _mix(products: list[int], demand: np.ndarray) -> list[tuple[int, float]]:
+    """Each product's share of the products' demand (equal shares when they have none)."""
+    dem = demand[products]
+    total = float(dem.sum())
+    shares = dem / total if total > 0 else np.full(len(products), 1.0 / max(len(products), 1))
+    return list(zip(products, shares.tolist(), strict=True))
+
+
 @register("replay")
 class ReplayPolicy:
     """Replays recorded decisions (a company's approved plans, a workshop team's rounds) exactly.
@@ -351,13 +359,23 @@ class ReplayPolicy:
             self.by_cycle.setdefault(d.cycle, []).append(d)
         self._checked = False
 
-    def _problems(self, products: Sequence[str], families: Mapping[str, Sequence[str]],
+    def _problems(self, products: Sequence[str], families: Mapping[str, Sequence[str]], made: set[str],
                   first_buckets: Sequence[int] | None, horizon: str = "") -> list[str]:
-        """What cannot be replayed. ``first_buckets``: the first bucket each planned cycle may plan (None: not
-        known; then only gaps between the file's cycles are missing cycles)."""
+        """What cannot be replayed. ``made``: the products a factory makes (only they can be produced);
+        ``first_buckets``: the first bucket each planned cycle may plan (None: not known; then only gaps
+        between the file's cycles are missing cycles)."""
         known, product_ids = [*families, *products], set(products)
         bad = [f"{self.path}: line {d.line}: unknown product or family {d.item!r}; expected one of "
                f"{', '.join(known)}" for d in self.decisions if d.item not in product_ids and d.item not in families]
+        for d in self.decisions:
+            if d.production <= 0:
+                continue
+            if d.item in product_ids and d.item not in made:
+                bad.append(f"{self.path}: line {d.line}: no factory makes {d.item!r}, so no production can be "
+                           f"planned for it")
+            elif d.item not in product_ids and d.item in families and not made & set(families[d.item]):
+                bad.append(f"{self.path}: line {d.line}: no factory makes a product of family {d.item!r}, so no "
+                           f"production can be planned for it")
         rows = {(d.cycle, d.item, d.bucket): d.line for d in self.decisions}
         for (c, item, b), n in rows.items():
             if item in product_ids:
@@ -393,8 +411,9 @@ class ReplayPolicy:
         families: dict[str, list[str]] = {}
         for p in scenario.products:
             families.setdefault(p.family, []).append(p.id)
+        made = {p for f in scenario.factories for p in f.products}
         firsts = planned_cycles(scenario.planning, scenario.horizon)
-        bad = self._problems([p.id for p in scenario.products], families, firsts,
+        bad = self._problems([p.id for p in scenario.products], families, made, firsts,
                              f" within its {scenario.horizon}-day horizon")
         self._checked = not bad
         return [("file", line) for line in bad]
@@ -402,7 +421,8 @@ class ReplayPolicy:
     def _check(self, state: PlanningState) -> None:
         families = {f: [p for i, p in enumerate(state.products) if state.product_family[i] == k]
                     for k, f in enumerate(state.families)}
-        bad = self._problems(state.products, families, None)
+        made = {p for i, p in enumerate(state.products) if state.factory_of[i] >= 0}
+        bad = self._problems(state.products, families, made, None)
         if bad:
             raise ReplayError("\n".join(bad))
         self._checked = True
@@ -429,15 +449,17 @@ class ReplayPolicy:
             if t >= H:
                 continue  # beyond this cycle's horizon: a later cycle will carry it
             if d.item in pidx:
-                targets = [(pidx[d.item], 1.0)]
+                made = stocked = [(pidx[d.item], 1.0)]
             else:
+                # A family's production goes to the products its factories make, by the demand plan's mix; its
+                # inventory target to every product of the family.
                 members = [p for p in range(P) if state.product_family[p] == fidx[d.item]]
-                dem = state.demand_plan[members, t]
-                share = dem / dem.sum() if dem.sum() > 0 else np.full(len(members), 1.0 / len(members))
-                targets = list(zip(members, share.tolist(), strict=True))
-            for p, s in targets:
+                stocked = _mix(members, state.demand_plan[:, t])
+                made = _mix([p for p in members if state.factory_of[p] >= 0], state.demand_plan[:, t])
+            for p, s in made:
                 production[p, t] = (production[p, t] if touched[p, t] else 0.0) + d.production * s
                 touched[p, t] = True
-                if d.inventory_target is not None:
+            if d.inventory_target is not None:
+                for p, s in stocked:
                     target[p, t] = d.inventory_target * s
         return Plan(production=production, inventory_target=target, notes=f"replayed from {self.path.name}")
