@@ -406,6 +406,15 @@ def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks
     assert cap["reduced"] == [True, True, True, False] and d["capacity_shocks"][0]["factory"] == "Plant"
     assert "609 + 126*" in out and "* Plant: capacity loss from 8 Feb to 8 Apr (50% of capacity)" in out
     assert d["capacity"]["CoPack"]["reduced"] == [False] * 4  # its scheduled outage has not begun
+    # Typing: a word or a negative number is asked again with a clear reason; a plan above what the plant
+    # can make (half of its capacity in March) is taken, with a note.
+    r = cli("decide", str(folder), "--team", "A", input="lots\n-5\n5000\n600\n")
+    assert r.exit_code == 0, r.output
+    assert "Error: 'lots' is not a number; type a number of units, e.g. 12" in r.output
+    assert "Error: -5 is below 0; type a number of units, 0 or more" in r.output
+    assert "Note: 5,000 is more than the plants that make orange can make in Mar (1,085 with overtime" in r.output
+    assert "smoothie can make" not in r.output
+    assert (folder / "decisions" / "A.csv").read_text().splitlines()[-2:] == ["1,orange,2,5000,,", "1,smoothie,2,600,,"]
 
 
 def test_plan_debrief_shows_each_family_and_the_costs_plans_move(tmp_path: Path,

@@ -53,6 +53,28 @@ def _period(ws: Any) -> str:
     return bucket if bucket in ("month", "week") else "period"
 
 
+class _Units(click.ParamType):
+    """A quantity a team types: a number of units, 0 or more (and not absurd)."""
+
+    name = "units"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from simsop.workshop.decisions import MAX_QUANTITY
+
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; type a number of units, e.g. 12", param, ctx)
+        if x != x or x < 0:
+            self.fail(f"{value} is below 0; type a number of units, 0 or more", param, ctx)
+        if x > MAX_QUANTITY:
+            self.fail(f"{value} is more than {MAX_QUANTITY:.0e} units; check the number", param, ctx)
+        return x
+
+
+UNITS = _Units()
+
+
 def _default(x: float) -> int | float:
     """A prompt's default as a person would type it: whole units ("4", not "4.0")."""
     return round(x) if abs(x - round(x)) < 1e-9 or abs(x) >= 10 else round(x, 2)
@@ -161,7 +183,7 @@ def show(folder: str, team: str) -> None:
 @_errors
 def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> None:
     """Show TEAM's dashboard and ask for its decisions for the next round; saves them to its decision file."""
-    from simsop.workshop.dashboard import render
+    from simsop.workshop.dashboard import render, wrap
     from simsop.workshop.state import WorkshopError
 
     ws = _open(folder)
@@ -183,7 +205,7 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
             st = d["stages"][role]
             again = f"; decided {decided[role]:g}" if role in decided else ""
             values[role] = click.prompt(f"Round {k}: {role}'s order (orders in this {_period(ws)}: "
-                                        f"{st['incoming']:g}{again})", type=click.FloatRange(min=0),
+                                        f"{st['incoming']:g}{again})", type=UNITS,
                                         default=_default(decided.get(role, st["incoming"])))
     else:
         fams = d["families"]
@@ -197,10 +219,20 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
             hint = [f"forecast {fc:,.0f}" if fc == fc else "no forecast"]
             if plan is not None:
                 hint.append(f"plan in force {plan:,.0f}")
-            values[(item.strip(), b["bucket"])] = click.prompt(
+            q = click.prompt(
                 f"Round {k}: units of {item.strip()} to make in {b['label']} (days {b['start']}-"
                 f"{b['start'] + b['days'] - 1}; {', '.join(hint)})",
-                type=click.FloatRange(min=0), default=_default(default))
+                type=UNITS, default=_default(default))
+            values[(item.strip(), b["bucket"])] = q
+            members = ({p for p, r in d["products"].items() if r["family"] == item.strip()} if by == "family"
+                       else {item.strip()})
+            first = -len(d["buckets"])  # capacity lists the rest of the month under way, then the buckets
+            cap = sum(c["regular"][first] + c["overtime"][first] for c in d["capacity"].values()
+                      if members & set(c["products"]))
+            if cap and q > cap:
+                click.echo(wrap(f"Note: {q:,.0f} is more than the plants that make {item.strip()} can make in "
+                                 f"{b['label']} ({cap:,.0f} with overtime, shared with their other products); the "
+                                 "rest waits in their queue.", indent="  "))
     ws.submit(team, values)
     click.echo(f"Saved team {team}'s decisions for round {k} to {ws.decisions_path(team)}.")
 

@@ -277,6 +277,13 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
     return "\n".join([title, line(headers), *(line(r) for r in cells)]).rstrip()
 
 
+def wrap(text: str, indent: str = "", width: int = 110) -> str:
+    """A sentence wrapped for a terminal (tables are as wide as they need; prose is not)."""
+    import textwrap
+
+    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
+
+
 def money(x: float) -> str:
     """Money: whole units from 100 on, else cents (without ``.00``)."""
     if x != x:
@@ -388,9 +395,16 @@ def render(d: dict[str, Any], period: str = "round") -> str:
             row += [units(r["now_forecast"]), units(r["now_plan"]), units(r["projected"])]
         rows.append(row)
     parts.append(table("\nNow (units):", heads, rows))
-    parts.append("  pipeline: planned or shipped, not yet in stock; sales: orders booked"
-                 + (f"; est. stock end {nl}: on hand - backlog + pipeline + the rest of {nl}'s plan - the rest of its "
-                    "forecast" if now else ""))
+    notes = ["pipeline: planned or shipped, not yet in stock"]
+    if d["sales_labels"]:
+        notes.append("sales: orders booked")
+    if now:
+        notes.append(f"est. stock end {nl}: on hand - backlog + pipeline + the rest of {nl}'s plan - the rest of its "
+                     "forecast")
+        if all(r["now_plan"] is None for _, r in items):
+            notes.append(f"{nl} has no plan: the warehouse orders from the plants as it needs until the first plan "
+                         "goes live")
+    parts.append(wrap("; ".join(notes) + ".", indent="  "))
     if d["buckets"]:
         bl = [x["label"] for x in d["buckets"]]
         rows = [[label, *[units(x) for pair in zip(r["forecast"], r["plan_in_force"], strict=True) for x in pair]]
@@ -416,10 +430,11 @@ def render(d: dict[str, Any], period: str = "round") -> str:
     if d["plannable_buckets"]:
         a, b = d["plannable_buckets"]
         first = d["buckets"][0]
-        parts.append(f"\nThis round sets the production of {nxt} (bucket {a}, days {first['start']}-"
-                     f"{first['start'] + first['days'] - 1}); rows in the decision file may also plan buckets "
-                     f"{a + 1} to {b}. " + ("Buckets you leave out keep the plan in force." if d.get("bot") == "hold"
-                                            else f"Buckets you leave out are planned by the bot ({d.get('bot')})."))
+        parts.append("\n" + wrap(f"This round sets the production of {nxt} (bucket {a}, days {first['start']}-"
+                                  f"{first['start'] + first['days'] - 1}); rows in the decision file may also plan "
+                                  f"buckets {a + 1} to {b}. " + (
+                                      "Buckets you leave out keep the plan in force." if d.get("bot") == "hold"
+                                      else f"Buckets you leave out are planned by the bot ({d.get('bot')}).")))
     return "\n".join(parts)
 
 
