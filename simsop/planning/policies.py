@@ -24,6 +24,7 @@ from pydantic import Field, StrictBool
 
 from simsop.dists import StrictModel
 from simsop.planning import aggregate as agg
+from simsop.planning.decision_csv import csv_rows, integer, number, quantity_problem
 from simsop.planning.policy import Plan, PlanningState, PolicyError, register
 from simsop.scenario import MAX_MAGNITUDE, Scenario
 
@@ -254,9 +255,6 @@ def read_decisions(path: Path) -> list[Decision]:
     Raises:
         ReplayError: one line per problem.
     """
-    # The workshop reads the same format from its teams' files: one reading of CSV text and quantities.
-    from simsop.workshop.decisions import _integer, _number, _quantity_problem, _rows
-
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -268,7 +266,7 @@ def read_decisions(path: Path) -> list[Decision]:
         raise ReplayError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as "
                           "CSV UTF-8") from None
     problems: list[str] = []
-    header, rows = _rows(text, str(path), ("cycle", "bucket", "production"), problems)
+    header, rows = csv_rows(text, str(path), ("cycle", "bucket", "production"), problems)
     item_col = next((c for c in ("product", "family", "item") if c in header), None)
     if not problems and item_col is None and text.strip():
         problems.append(f"{path}: line 1: missing column(s) product (or family, or item); found {header}")
@@ -278,15 +276,15 @@ def read_decisions(path: Path) -> list[Decision]:
     seen: dict[tuple[int, str, int], int] = {}
     for n, row in rows:
         assert item_col is not None
-        cycle, bucket = _integer(row["cycle"]), _integer(row["bucket"])
-        qty = _number(row["production"])
+        cycle, bucket = integer(row["cycle"]), integer(row["bucket"])
+        qty = number(row["production"])
         tgt_text = row.get("inventory_target", "")
-        tgt = _number(tgt_text) if tgt_text else None
+        tgt = number(tgt_text) if tgt_text else None
         item = row[item_col]
         bad = [f"{what} must be a whole number >= 0, got {row[what]!r}"
                for what, x in (("cycle", cycle), ("bucket", bucket)) if x is None or x < 0]
-        bad += [why for why in (_quantity_problem("production", row["production"], qty),
-                                tgt_text and _quantity_problem("inventory_target", tgt_text, tgt)) if why]
+        bad += [why for why in (quantity_problem("production", row["production"], qty),
+                                tgt_text and quantity_problem("inventory_target", tgt_text, tgt)) if why]
         if not item:
             bad.append(f"empty {item_col}")
         problems += [f"{path}: line {n}: {why}" for why in bad]

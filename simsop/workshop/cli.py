@@ -59,7 +59,7 @@ class _Units(click.ParamType):
     name = "units"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        from simsop.workshop.decisions import MAX_QUANTITY
+        from simsop.planning.decision_csv import MAX_QUANTITY
 
         try:
             x = float(value)
