@@ -402,10 +402,11 @@ def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks
     # (31 days) and April up to day 97 (8 of its 30 days) at half of 58 + 12 a day, May in full.
     d = Workshop.open(folder).dashboard("A")
     cap = d["capacity"]["Plant"]
-    assert cap["regular"] == [21 * 29, 31 * 29, 8 * 29 + 22 * 58, 31 * 58]
-    assert cap["reduced"] == [True, True, True, False] and d["capacity_shocks"][0]["factory"] == "Plant"
+    assert cap["now"] == {"regular": 21 * 29, "overtime": 21 * 6, "reduced": True}
+    assert cap["regular"] == [31 * 29, 8 * 29 + 22 * 58, 31 * 58]  # the months to plan, as d["buckets"]
+    assert cap["reduced"] == [True, True, False] and d["capacity_shocks"][0]["factory"] == "Plant"
     assert "609 + 126*" in out and "* Plant: capacity loss from 8 Feb to 8 Apr (50% of capacity)" in out
-    assert d["capacity"]["CoPack"]["reduced"] == [False] * 4  # its scheduled outage has not begun
+    assert d["capacity"]["CoPack"]["reduced"] == [False] * 3  # its scheduled outage has not begun
     # Typing: a word or a negative number is asked again with a clear reason; a plan above what the plant
     # can make (half of its capacity in March) is taken, with a note.
     r = cli("decide", str(folder), "--team", "A", input="lots\n-5\n5000\n600\n")

@@ -226,8 +226,7 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
             values[(item.strip(), b["bucket"])] = q
             members = ({p for p, r in d["products"].items() if r["family"] == item.strip()} if by == "family"
                        else {item.strip()})
-            first = -len(d["buckets"])  # capacity lists the rest of the month under way, then the buckets
-            cap = sum(c["regular"][first] + c["overtime"][first] for c in d["capacity"].values()
+            cap = sum(c["regular"][0] + c["overtime"][0] for c in d["capacity"].values()
                       if members & set(c["products"]))
             if cap and q > cap:
                 click.echo(wrap(f"Note: {q:,.0f} is more than the plants that make {item.strip()} can make in "

@@ -217,10 +217,14 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         x = factor.get(fac.id, np.ones(sc.horizon))
         # Days of capacity in each bucket (days past the horizon count in full).
         share = [(z - a) - float((1.0 - x[a:min(z, sc.horizon)]).sum()) for a, z in cap_spans]
+        reduced = [bool(s < z - a - 1e-9) for s, (a, z) in zip(share, cap_spans, strict=True)]
+        k0 = len(cap_spans) - len(spans)  # 1 when the rest of the bucket under way comes first
+        # regular/overtime/reduced are per bucket to plan (as "buckets"); "now" is the rest of the one under way.
         capacity[fac.id] = {"products": list(fac.products), "regular_per_day": reg, "overtime_per_day": ot,
-                            "regular": [_r(reg * s) for s in share], "overtime": [_r(ot * s) for s in share],
-                            "reduced": [bool(s < z - a - 1e-9) for s, (a, z) in zip(share, cap_spans, strict=True)],
-                            "includes_now": bool(now)}
+                            "regular": [_r(reg * s) for s in share[k0:]], "overtime": [_r(ot * s) for s in share[k0:]],
+                            "reduced": reduced[k0:],
+                            "now": ({"regular": _r(reg * share[0]), "overtime": _r(ot * share[0]),
+                                     "reduced": reduced[0]} if k0 else None)}
     out: dict[str, Any] = {
         "kind": "plan", "team": team, "round": next_round, "rounds": cal.rounds, "cycle": cycle, "day": end,
         "date": day_label(kind, end), "visibility": visibility,
@@ -414,9 +418,10 @@ def render(d: dict[str, Any], period: str = "round") -> str:
         cap = []
         cols = bl
         for f, c in d["capacity"].items():
-            cols = ([f"rest of {nl}"] if c.get("includes_now") else []) + bl
-            cap.append([f, *[f"{units(r):,.0f} + {units(o):,.0f}" + ("*" if red else "")
-                             for r, o, red in zip(c["regular"], c["overtime"], c["reduced"], strict=True)]])
+            cols = ([f"rest of {nl}"] if c.get("now") else []) + bl
+            cells = ([(c["now"]["regular"], c["now"]["overtime"], c["now"]["reduced"])] if c.get("now") else [])
+            cells += list(zip(c["regular"], c["overtime"], c["reduced"], strict=True))
+            cap.append([f, *[f"{units(r):,.0f} + {units(o):,.0f}" + ("*" if red else "") for r, o, red in cells]])
         parts.append(table("\nCapacity (units, regular + overtime):", ["plant", *cols], cap,
                            right=range(1, len(cols) + 1)))
         for sh in d.get("capacity_shocks", []):
