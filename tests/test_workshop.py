@@ -178,6 +178,24 @@ def test_full_visibility_shows_every_stage(tmp_path: Path) -> None:
     assert cli("visibility", str(folder), "full").exit_code == 0
     r = cli("show", str(folder), "--team", "A")
     assert "wholesaler (bot)" in r.output and "customer demand" in r.output
+    assert "retailer your orders" in r.output and "wholesaler its orders (bot)" in r.output
+    append(folder / "decisions" / "A.csv", "1,retailer,5\n")
+    r = cli("status", str(folder))
+    assert "team A: round 1 decided for retailer" in r.output and "bot: the roles' own rule: pass_through" in r.output
+    assert "team B: round 1 not decided yet (the bot will decide if it stays so)" in r.output
+
+
+def test_a_bot_given_as_a_rule_is_named_not_dumped(tmp_path: Path) -> None:
+    r = cli("new", str(BEER), "--teams", "A", "--dir", str(tmp_path / "b"), "--rounds", "6", "--bot",
+            "{type: anchor_and_adjust, theta: 0.36, alpha_s: 0.26, alpha_sl: 0.09, desired_stock: 12, "
+            "desired_supply_line: 12, initial_expected: 4}")
+    assert r.exit_code == 0, r.output
+    assert "bot: anchor_and_adjust, visibility none." in r.output and "{" not in r.output
+    for _ in range(6):
+        r = cli("advance", str(tmp_path / "b"))
+    assert "retailer 8.22, " in r.stderr  # (8.2184 cases)
+    # The rule orders fractions of a case: the warning rounds them to cents of a case.
+    assert re.search(r"the bot \(anchor_and_adjust\) ordered retailer \d+(\.\d{1,2})?, ", r.stderr), r.stderr
 
 
 # ---------------------------------------------------------------------------------------------- bad input

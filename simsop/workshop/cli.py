@@ -136,7 +136,7 @@ def new(scenario: str, teams: str, folder: str, seed: int | None, rounds: int | 
     cfg = ws.cfg
     click.echo(f"Workshop {cfg.name!r} in {folder}: {len(cfg.teams)} teams, {cfg.rounds} rounds "
                f"({'orders' if cfg.kind == 'orders' else 'S&OP plans'}), seed {cfg.seed}, score {cfg.score.metric}, "
-               f"bot {cfg.bot}, visibility {cfg.visibility}.")
+               f"bot: {ws.bot_name}, visibility {cfg.visibility}.")
     if cfg.kind == "orders":
         click.echo(f"Roles: {', '.join(cfg.roles)}; each team plays {', '.join(ws.roles(ws.teams[0])) or 'none'}.")
     click.echo(f"Teams decide with `simsop workshop decide {folder} --team NAME` or by editing "
@@ -152,12 +152,21 @@ def status(folder: str) -> None:
     s = ws.status()
     click.echo(f"{s['name']}: {s['played']} of {s['rounds']} rounds played; "
                + (f"next round {s['next_round']}" if s["next_round"] else "the workshop is over")
-               + f"; visibility {s['visibility']}; score {s['score']}; bot {s['bot']}")
+               + f"; visibility {s['visibility']}; score {s['score']}; bot: {ws.bot_name}")
     from simsop.workshop.dashboard import shock_text
 
     if s["next_round"]:
+        k = s["next_round"]
         for team, what in s["decided"].items():
-            click.echo(f"  team {team} has decided round {s['next_round']}: {what}")
+            if what == "not yet":
+                click.echo(f"  team {team}: round {k} not decided yet (the bot will decide if it stays so)")
+            elif what == "yes":
+                click.echo(f"  team {team}: round {k} decided")
+            elif what.startswith("file has problems"):
+                click.echo(f"  team {team}: its decision file has problems; `simsop workshop show {folder} --team "
+                           f"{team}` lists them")
+            else:
+                click.echo(f"  team {team}: round {k} decided for {what}")
     for sh in s["shocks"]:
         click.echo(f"  shock {sh.get('name')} ({shock_text(sh, ws.span_text)})")
 

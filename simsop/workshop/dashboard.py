@@ -375,7 +375,8 @@ def render(d: dict[str, Any], period: str = "round") -> str:
                             "your last order", "cost so far"], rows))
         periods = d["periods"]
         hist = [[f"{role} {name}", *s["history"][key]] for role, s in d["stages"].items()
-                for name, key in (("orders in", "incoming"), ("your orders", "placed"))]
+                for name, key in (("orders in", "incoming"),
+                                  ("your orders" if s["played"] else "its orders (bot)", "placed"))]
         if "customer_demand" in d:
             hist.insert(0, ["customer demand", *d["customer_demand"]])
         parts.append(table(f"\nRecent {period}s (units):", ["", *[f"{period} {p}" for p in periods]], hist))

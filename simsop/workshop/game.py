@@ -552,7 +552,7 @@ class Workshop:
                 q = float(rp["qty"][at & (wh == names.index(role))].sum())
                 applied.append({"round": k, "role": role, "order": q, "source": "bot"})
                 bot_rows.append({"round": k, "role": role, "order": dec.fmt(q), "source": "bot"})
-                by_bot.append(f"{role} {q:g}")
+                by_bot.append(f"{role} {round(q, 2):g}")
             if by_bot:
                 # One line per team: a team that forgot a round of four roles is one warning, not four.
                 partial = len(by_bot) < len(self.roles(team))
