@@ -159,6 +159,27 @@ def test_anchor_and_adjust_orders_swing_more_at_every_stage_upstream() -> None:
     assert vs[0] < vs[1] < vs[2] < vs[3], vs
 
 
+def test_the_workshop_debrief_shows_the_bullwhip_of_anchor_and_adjust_bots(tmp_path: Path, monkeypatch: Any) -> None:
+    """A workshop whose teams never decide is played by Sterman's rule: the debrief's amplification chart
+    climbs from retailer to factory (on a log scale, one point per stage)."""
+    import simsop.report.debrief as rd
+    from simsop.workshop.game import Workshop
+
+    ws = Workshop.create(BEER, tmp_path / "beer", ["A"], rounds=20, bot={"type": "anchor_and_adjust", **{
+        k: v for k, v in aa_policy().items() if k not in ("type", "review_period", "review_offset")}})
+    for _ in range(20):
+        ws.advance()
+    data = ws.debrief_data()
+    ratios = [data["teams"]["A"]["stages"][s]["bullwhip"] for s in STAGES]
+    assert ratios == sorted(ratios) and ratios[0] > 1, ratios
+    figs: list[Any] = []
+    monkeypatch.setattr(rd, "_png", lambda fig: figs.append(fig) or b"")
+    rd.debrief_html(data)
+    amp = next(f for f in figs if f.get_suptitle().startswith("How much each stage amplifies"))
+    line = next(ln for ln in amp.axes[0].lines if ln.get_gid() == "amplification:A")
+    assert list(line.get_ydata()) == pytest.approx(ratios) and amp.axes[0].get_yscale() == "log"
+
+
 def test_a_bot_takes_over_knowing_the_demand() -> None:
     """Scheduled orders (a team's) on some weeks; on the others the pass-through bot orders what came in,
     not counting the team's orders as demand."""
