@@ -471,3 +471,71 @@ def test_bucket_starts_follow_calendar_months() -> None:
     assert list(s[(s >= 0) & (s < 400)][:13]) == [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365]
     w = bucket_starts("week", -14, 30)
     assert list(w[(w >= -14) & (w <= 28)]) == [-14, -7, 0, 7, 14, 21, 28]
+
+
+def _shop_scenario(tmp: Path, days_of_cover: float) -> Scenario:
+    """sop_seasonal plus a shop that reorders product A from the DC (base stock, daily, 2 days away) and whose
+    reorder levels each plan sets from its demand plan and inventory target."""
+    data = yaml.safe_load(SEASONAL.read_text(encoding="utf-8"))
+    data["customers"].append({"id": "walk_in", "warehouse": "Shop", "requested_lead_time": 0, "patience": 30,
+                              "demand": [{"product": "A", "daily": {"dist": "poisson", "mean": 5}}]})
+    data["warehouses"].append({"id": "Shop", "stock": [
+        {"product": "A", "initial": 60, "source": "DC", "policy": {"type": "base_stock", "level": 60}}]})
+    data["lanes"].append({"from": "DC", "to": "Shop", "lead_time": 2})
+    data.update(horizon=500, warmup=100)
+    data["planning"].update(policy="chase", days_of_cover=days_of_cover, set_execution_levels=True)
+    return simsop.load_scenario(write(tmp, f"shop_{days_of_cover:g}.yaml", yaml.safe_dump(data)))
+
+
+def _levels_and_records(sc: Scenario) -> tuple[np.ndarray, Any]:
+    """The shop's order-up-to level in force on each day (read at midday), and the run's records."""
+    levels = np.full(sc.horizon, np.nan)
+
+    def watch(world: Any) -> Any:
+        shop = world.warehouses[world.warehouse_index("Shop")]
+        yield world.env.timeout(0.5)
+        for day in range(sc.horizon):
+            levels[day] = shop.rules[0].level
+            yield world.env.timeout(1)
+
+    res = run_replication(sc, seed=5, keep_records=True, processes=(watch,))
+    return levels, res.records
+
+
+def test_inventory_targets_set_the_reorder_levels_of_the_points_that_still_reorder(tmp_path: Path) -> None:
+    """From each plan's go-live, the shop orders up to its share of the plan's inventory target plus its
+    demand over the lead time and half a review period: S = target x 5/25 + (plan rate x 5/25) x (2 + 1/2)."""
+    levels, rec = _levels_and_records(_shop_scenario(tmp_path, 10))
+    plan = rec.plan
+    a = plan["product"] == 0
+    cycles = sorted(set(plan["cycle"][a].tolist()))
+    checked = 0
+    for c in cycles:
+        mine = a & (plan["cycle"] == c)
+        first = mine & (plan["bucket"] == plan["bucket"][mine].min())
+        live = int(plan["effective"][first][0])
+        until = int(plan["effective"][a & (plan["cycle"] == c + 1)][0]) if c + 1 in cycles else len(levels)
+        if live >= len(levels):
+            continue
+        share = 5 / 25
+        rate = float(plan["demand_plan"][first][0]) / float(plan["bucket_days"][first][0])
+        expect = float(plan["inventory_target"][first][0]) * share + rate * share * 2.5
+        days = slice(live, min(until, len(levels)))
+        assert levels[days] == pytest.approx(np.full(len(levels[days]), expect)), c
+        checked += 1
+    assert checked >= 10
+    assert levels[0] == 60  # before the first plan: the scenario's own level
+
+
+def test_a_higher_inventory_target_holds_that_much_more_stock(tmp_path: Path) -> None:
+    """Twenty days of cover instead of ten: on the same random future the shop holds more stock on hand by
+    the rise of its order-up-to level (its share of the extra target), give or take the days around a change."""
+    lo_levels, lo = _levels_and_records(_shop_scenario(tmp_path, 10))
+    hi_levels, hi = _levels_and_records(_shop_scenario(tmp_path, 20))
+    shop = lo.meta.warehouses.index("Shop")
+    sku = int(np.flatnonzero(lo.meta.sku_warehouse == shop)[0])
+    days = slice(120, 480)
+    more_stock = float(hi.snapshots.on_hand[days, sku].mean() - lo.snapshots.on_hand[days, sku].mean())
+    more_level = float(np.mean(hi_levels[days] - lo_levels[days]))
+    assert more_level > 20
+    assert more_stock == pytest.approx(more_level, rel=0.1)

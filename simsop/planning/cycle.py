@@ -23,11 +23,12 @@ import numpy as np
 from simsop.demand import daily_units, expected_units
 from simsop.model.factory import FactorySite
 from simsop.model.replenishment import MinMaxRule, NoRule, OrderUpTo, ReorderPointRule
+from simsop.model.warehouse import WarehouseSite
 from simsop.model.world import RECEIPT, SNAPSHOT, World
 from simsop.planning import forecast as fc
 from simsop.planning.policy import Plan, PlanningState, Policy, PolicyError, available_policies, make_policy
 from simsop.planning.spec import PlanningSpec
-from simsop.scenario import BaseStock, MinMax, OneForOne, ReorderPointQuantity, Scenario
+from simsop.scenario import MinMax, ReorderPointQuantity, Scenario
 
 _MONTH_STARTS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 
@@ -153,9 +154,15 @@ class PlanningCycle:
         self.in_force: dict[int, np.ndarray] = {}  # production per product for each bucket in force
         self.plan_mode = False
         self.nominal_rate = np.zeros(self.n_products)
+        self.direct_rate: dict[tuple[int, int], float] = {}  # (warehouse, item) -> its customers' units a day
+        wix = {wh.name: wh for wh in world.warehouses}
         for c in scenario.customers:
+            wh = wix[c.warehouse]
             for d in c.demand:
-                self.nominal_rate[world.product_index(d.product)] += d.mean_per_day
+                p = world.product_index(d.product)
+                self.nominal_rate[p] += d.mean_per_day
+                key = (wh.index, wh.item_of[p])
+                self.direct_rate[key] = self.direct_rate.get(key, 0.0) + d.mean_per_day
 
     # ------------------------------------------------------------------ the process
 
@@ -376,7 +383,7 @@ class PlanningCycle:
                     if not fac_site.lines and np.isfinite(plan.workforce[f, t]):
                         board.set_capacity(fac_site.name, start, [float(plan.workforce[f, t])] * days)
         if self.spec.set_execution_levels:
-            self._relevel(state)
+            self._set_execution_levels(state, plan)
 
     def _switch_to_push(self) -> None:
         """Factories now make what the plan says: their direct customers stop pulling."""
@@ -390,20 +397,53 @@ class PlanningCycle:
                 wh.refresh_review_lists()
                 self.world.plan.version += 1  # the board's readers (where planned output goes) must look again
 
-    def _relevel(self, state: PlanningState) -> None:
-        """Scale the warehouses' replenishment parameters by the plan's demand over the nominal demand."""
+    def _replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:
+        """Mean days from a warehouse's reorder to the goods on its shelf: order delay, supplier, transit."""
+        src = wh.sources[item]
+        if src is None:
+            return 0.0
+        days = 0.0
+        supplier = next((s for s in self.sc.suppliers if s.id == src.name), None)
+        if supplier is not None:
+            days += supplier.lead_time.mean
+        lane = self.sc.lane(src.name, wh.name)
+        if lane is not None:
+            days += lane.lead_time.mean + lane.order_delay
+        return days
+
+    def _set_execution_levels(self, state: PlanningState, plan: Plan) -> None:
+        """The plan's inventory targets set the parameters of the warehouses that still reorder.
+
+        For a stock point of product p, in the first bucket of the plan: mu = the plan's demand rate of p x
+        the point's share of p's flow (its customers and the warehouses it feeds), its target = the plan's
+        inventory target of p x the point's share of p's customers, L its replenishment lead time and R its
+        review period. The parameters make ``target`` the average stock on hand (up to backorders): base stock
+        S = target + mu (L + R/2); (s, S): s = target + mu L - (B + mu R)/2 and S = s + B, with the
+        scenario's batch B = S - s scaled by the demand; (r, Q): Q scaled by the demand, r = target + mu L -
+        Q/2. Points the plan pushes to, and rules that set their own levels, are left alone.
+        """
         w = self.world
         rate = state.demand_plan[:, 0] / state.bucket_days[0]
-        ratio = np.divide(rate, self.nominal_rate, out=np.ones_like(rate), where=self.nominal_rate > 0)
+        target = (plan.inventory_target if plan.inventory_target is not None else state.inventory_target)[:, 0]
         for wh, spec in zip(w.warehouses, self.sc.warehouses, strict=True):
             for i, p in enumerate(wh.products):
-                base, rule, r = spec.stock[i].policy, wh.rules[i], float(ratio[p])
-                if isinstance(rule, OrderUpTo) and isinstance(base, BaseStock | OneForOne):
-                    rule.level = base.level * r
+                rule, base, nominal = wh.rules[i], spec.stock[i].policy, self.nominal_rate[p]
+                if nominal <= 0 or not isinstance(rule, OrderUpTo | MinMaxRule | ReorderPointRule):
+                    continue
+                ratio = float(rate[p]) / nominal  # the plan's demand against the scenario's
+                mu = ratio * w.nominal_demand.get((wh.index, i), 0.0)
+                tgt = float(target[p]) * self.direct_rate.get((wh.index, i), 0.0) / nominal
+                lead = self._replenishment_lead_time(wh, i)
+                review = max(rule.review_period, 0)
+                if isinstance(rule, OrderUpTo):
+                    rule.level = tgt + mu * (lead + review / 2)
                 elif isinstance(rule, MinMaxRule) and isinstance(base, MinMax):
-                    rule.s, rule.S = base.s * r, base.S * r
+                    batch = (base.S - base.s) * ratio
+                    rule.s = max(tgt + mu * lead - (batch + mu * review) / 2, 0.0)
+                    rule.S = rule.s + batch
                 elif isinstance(rule, ReorderPointRule) and isinstance(base, ReorderPointQuantity):
-                    rule.r = base.r * r
+                    rule.Q = max(base.Q * ratio, 1e-9)
+                    rule.r = max(tgt + mu * lead - rule.Q / 2, 0.0)
 
 
 def policy_params(params: dict[str, Any], name: str) -> dict[str, Any]:

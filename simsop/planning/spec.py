@@ -85,7 +85,8 @@ class PlanningSpec(_Model):
     slushy_change_limit: NonNegativeFloat = 0.2
     change_cost: NonNegativeFloat = 0.0
     days_of_cover: NonNegativeFloat = Field(default=14.0, description="inventory target, days of demand")
-    set_execution_levels: bool = Field(default=False, description="derive warehouses' base-stock levels from the plan")
+    set_execution_levels: bool = Field(default=False, description="each plan sets the reorder parameters of the "
+                                       "warehouses that still reorder from its demand plan and inventory targets")
     forecast: ForecastSpec = Field(default_factory=ForecastSpec)
     sales: SalesInputSpec = Field(default_factory=SalesInputSpec)
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
