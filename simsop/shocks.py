@@ -273,6 +273,8 @@ Shock = Annotated[
 SHOCK_TYPES = ("demand_step", "demand_spike", "demand_ramp", "collapse_rebound", "promotion", "launch",
                "phase_out", "factory_outage", "capacity_loss", "lane_delay", "supplier_delay")
 DEMAND_TYPES = SHOCK_TYPES[:7]
+# Commercial events the company itself plans, so its sales team knows them when it gives its view of demand.
+PLANNED_TYPES = ("promotion", "launch", "phase_out")
 
 _SHOCKS: TypeAdapter[list[Any]] = TypeAdapter(list[Shock])
 
@@ -415,11 +417,18 @@ def demand_multiplier(realised: Sequence[Realised], customer_id: str, product_id
         An array of ``horizon`` multipliers, or None when no demand shock hits the stream (so its draws
         are exactly those of the scenario without shocks).
     """
-    days = np.arange(horizon)
+    return stream_profile(realised, customer_id, product_id, np.arange(horizon), nominal)
+
+
+def stream_profile(realised: Sequence[Realised], customer_id: str, product_id: str, days: np.ndarray,
+                   nominal: Mapping[tuple[str, str], float] | None = None,
+                   types: Sequence[str] = DEMAND_TYPES) -> np.ndarray | None:
+    """As :func:`demand_multiplier`, on any days (negative ones are before the run) and for some shock types
+    only (``PLANNED_TYPES``: the events a sales team knows in advance)."""
     out: np.ndarray | None = None
     for r in realised:
         sh = r.shock
-        if sh.type not in DEMAND_TYPES or not sh.hits(customer_id, product_id):
+        if sh.type not in types or not sh.hits(customer_id, product_id):
             continue
         base = None
         if sh.type == "launch":

@@ -539,3 +539,25 @@ def test_a_higher_inventory_target_holds_that_much_more_stock(tmp_path: Path) ->
     more_level = float(np.mean(hi_levels[days] - lo_levels[days]))
     assert more_level > 20
     assert more_stock == pytest.approx(more_level, rel=0.1)
+
+
+def test_the_sales_team_knows_planned_launches_and_a_launched_product_has_no_past() -> None:
+    """The synthetic sales history before day 0 has nothing for a product launched during the run, and the
+    sales team's view of the market includes the launch (the company plans it) but not a surprise."""
+    from simsop.shocks import apply_shocks
+
+    sc = simsop.load_scenario(ROOT / "scenarios" / "teach_launch_phaseout.yaml")
+    world = build_world(sc, seed=1)
+    cyc = PlanningCycle(world, sc, make_policy("chase", {}), {})
+    nova, classic = sc.products.index(next(p for p in sc.products if p.id == "nova")), 0
+    past = np.stack([cyc.sales[b] for b in range(cyc.first)], axis=1)
+    assert past[nova].sum() == 0 and past[classic].sum() > 0
+    day = cyc.day0
+    assert cyc.true_daily[nova, day: day + 59].sum() == 0  # launched on day 59
+    assert cyc.true_daily[nova, day + 59] > 0
+    assert cyc.true_daily[classic, day + 300] < 0.5 * cyc.true_daily[classic, day + 100]  # the phase-out
+    surprise = apply_shocks(sc, [{"name": "drop", "type": "demand_step", "products": ["classic"], "start": 100,
+                                  "duration": 50, "magnitude": -0.5}])
+    cyc2 = PlanningCycle(build_world(surprise, seed=1), surprise, make_policy("chase", {}), {})
+    assert np.array_equal(cyc2.true_daily, cyc.true_daily)
+

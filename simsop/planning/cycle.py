@@ -29,6 +29,7 @@ from simsop.planning import forecast as fc
 from simsop.planning.policy import Plan, PlanningState, Policy, PolicyError, available_policies, make_policy
 from simsop.planning.spec import PlanningSpec
 from simsop.scenario import MinMax, ReorderPointQuantity, Scenario
+from simsop.shocks import PLANNED_TYPES, nominal_demand, stream_profile
 
 _MONTH_STARTS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 
@@ -133,17 +134,24 @@ class PlanningCycle:
         self.lengths = np.diff(self.starts)
         self.m = spec.forecast.season_length or season_length(spec.bucket)
         self.sales_rng = world.streams.rng("planning:sales")
-        # Mean daily demand per product over the whole look-ahead: the market's truth the sales team sees.
+        # Mean daily demand per product over the whole look-ahead: the market's truth the sales team sees,
+        # with the commercial events the company plans (launches, promotions, phase-outs) but no surprises.
         end = int(self.starts[-1])
         pre = int(-self.starts[0])
         self.true_daily = np.zeros((self.n_products, end + pre))
         hist_daily = np.zeros((self.n_products, pre))
+        days = np.arange(-pre, end)
+        nominal = nominal_demand(scenario)
         for c in scenario.customers:
             for d in c.demand:
                 p = world.product_index(d.product)
-                self.true_daily[p] += expected_units(d, end + pre, first_day=-pre)
+                known = stream_profile(world.shocks_realised, c.id, d.product, days, nominal, PLANNED_TYPES)
+                truth = expected_units(d, end + pre, first_day=-pre)
+                self.true_daily[p] += truth if known is None else truth * known
                 rng = world.streams.rng(f"prehistory:{c.id}:{d.product}")
-                hist_daily[p] += daily_units(d, pre, rng, first_day=-pre)
+                past = daily_units(d, pre, rng, first_day=-pre)
+                # Before day 0 only a launch differs: a product launched during the run never sold before it.
+                hist_daily[p] += past if known is None else past * known[:pre]
         self.day0 = pre  # index of day 0 in true_daily
         # Bucket sales, absolute bucket index -> units per product; the past before day 0 is synthetic.
         self.sales: dict[int, np.ndarray] = {}
