@@ -164,23 +164,21 @@ def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: 
     names a product the scenario does not have)."""
     from simsop.experiment import Target
     from simsop.planning.cycle import build_policy
-    from simsop.planning.policy import PolicyError, available_policies
+    from simsop.planning.policy import PolicyError
 
     if target_ci is not None:
         try:
             Target.parse(target_ci)
         except ValueError as exc:
             _fail(f"--target-ci {target_ci}: {exc}")
-    known = available_policies()
     for name in policies:
         if name == sc.planning.policy:
             continue  # built when the scenario was loaded
-        if ":" not in name and name not in known:
-            _fail(f"{option}: unknown policy {name!r}; expected one of {', '.join(known)} or package.module:Class")
         try:
             build_policy(sc, name)
         except PolicyError as exc:  # one line per problem: the key path, and the file and line it reads
-            _fail("\n".join(f"{option} {name}: {line}" for line in str(exc).splitlines()))
+            _fail("\n".join(f"{option}: {msg}" if where == "planning.policy" else f"{option} {name}: {where}: {msg}"
+                            for where, msg in exc.problems))
 
 
 def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[str, Any]:

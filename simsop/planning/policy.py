@@ -184,7 +184,8 @@ def make_policy(name: str, params: dict[str, Any] | None = None, base_dir: str |
     else:
         _load_builtins()
         if name not in _REGISTRY:
-            raise _at_policy(f"unknown policy {name!r}; expected one of {available_policies()} or module:Class")
+            raise _at_policy(f"unknown policy {name!r}; expected one of {', '.join(available_policies())} or "
+                             "package.module:Class")
         cls = _REGISTRY[name]
     params = _validated(name, getattr(cls, "Params", None), params)
     try:
