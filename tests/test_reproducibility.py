@@ -219,10 +219,10 @@ def test_a_run_whose_units_are_not_conserved_raises_with_the_numbers() -> None:
 def test_a_run_whose_orders_are_not_conserved_raises_with_the_numbers() -> None:
     """An order recorded as placed but never delivered, lost or open: InvariantError gives the four counts."""
     world = _finished_world()
-    closed = world.records.tables["closed"].rows_
+    closed = world.records.tables["closed"].raw_rows()
     delivered = sum(1 for r in closed if r[2])
     lost = len(closed) - delivered
-    placed = len(world.records.tables["orders"].rows_)
+    placed = len(world.records.tables["orders"])
     open_orders = placed - delivered - lost
     assert lost > 0 and open_orders > 0
     world.rec_orders((world.next_order_id, 10.0, 0, 0, 11.0, 1))
@@ -236,9 +236,9 @@ def test_a_run_whose_order_lines_are_not_conserved_raises_with_the_numbers() -> 
     """Units ordered on a line nobody serves: InvariantError gives ordered, shipped, lost and open units."""
     world = _finished_world()
     t = world.records.tables
-    ordered = sum(r[3] for r in t["lines"].rows_)
-    shipped = sum(r[2] for r in t["shipped"].rows_)
-    lost = sum(r[2] for r in t["lost"].rows_)
+    ordered = sum(r[3] for r in t["lines"].raw_rows())
+    shipped = sum(r[2] for r in t["shipped"].raw_rows())
+    lost = sum(r[2] for r in t["lost"].raw_rows())
     world.rec_lines((world.next_line_id, 0, 0, 7.0))
     with pytest.raises(InvariantError) as info:
         world.check_invariants()

@@ -1,15 +1,15 @@
 """Typed, append-only event records of one replication, turned into columns when the run ends.
 
-Processes append plain tuples (the cheapest thing Python can do); ``Records.freeze`` turns every table into
-numpy columns once. ``Table.rows()`` gives the typed records back (named tuples), for tests and for people.
+Processes append plain tuples, which each table keeps as one flat list of fields (the cheapest thing Python
+can do); ``Records.freeze`` turns every table into numpy columns once. ``Table.rows()`` gives the typed records back (named tuples), for tests and for people.
 KPIs are computed from these records only (``simsop.kpi``), never accumulated inside processes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -193,32 +193,48 @@ def _refuse_append(name: str, row: tuple[Any, ...]) -> None:
 
 
 class Table:
-    """One record type: rows appended as tuples while running, numpy columns after ``freeze``."""
+    """One record type: rows appended while running, numpy columns after ``freeze``.
 
-    __slots__ = ("_columns", "append", "name", "row_type", "rows_")
+    While running, ``append(row)`` extends one flat list with the row's fields: cheaper than keeping a
+    tuple per row (the tuple is freed at once and reused), and one flat float conversion makes the columns.
+    """
+
+    __slots__ = ("_columns", "_flat", "_width", "append", "name", "row_type")
 
     def __init__(self, name: str, row_type: type[Any]) -> None:
         self.name = name
         self.row_type = row_type
-        self.rows_: list[tuple[Any, ...]] = []
-        self.append = self.rows_.append
+        self._width = len(row_type._fields)
+        self._flat: list[Any] = []
+        self.append: Callable[[tuple[Any, ...]], None] = self._flat.extend
         self._columns: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self.rows_) if self._columns is None else len(next(iter(self._columns.values())))
+        return len(self._flat) // self._width if self._columns is None else len(next(iter(self._columns.values())))
+
+    def live_column(self, j: int) -> list[Any]:
+        """Field ``j`` of every row appended so far (before ``freeze``), as a list."""
+        if self._columns is not None:
+            return self._columns[self.row_type._fields[j]].tolist()
+        return self._flat[j::self._width]
+
+    def _check_width(self) -> None:
+        if len(self._flat) % self._width:
+            raise RuntimeError(f"records table {self.name!r}: a row was appended without its "
+                               f"{self._width} fields {self.row_type._fields}")
 
     def freeze(self) -> None:
+        self._check_width()
         fields = self.row_type._fields
         kinds = [_kind(self.row_type.__annotations__.get(f, "float")) for f in fields]
-        if self.rows_ and "str" in kinds:
-            cols = list(zip(*self.rows_, strict=True))
-            self._columns = {f: np.asarray(c) for f, c in zip(fields, cols, strict=True)}
-        elif self.rows_:
+        k = self._width
+        flat = self._flat
+        if flat and "str" in kinds:
+            self._columns = {f: np.asarray(flat[j::k]) for j, f in enumerate(fields)}
+        elif flat:
             # One flat float conversion is several times faster than a column-by-column one; integer and
             # boolean columns (exact in a double) get their declared type back.
-            k = len(fields)
-            block = np.fromiter(chain.from_iterable(self.rows_), dtype=float,
-                                count=k * len(self.rows_)).reshape(len(self.rows_), k)
+            block = np.array(flat, dtype=float).reshape(-1, k)
             self._columns = {}
             for j, (f, kind) in enumerate(zip(fields, kinds, strict=True)):
                 col = block[:, j]
@@ -229,10 +245,10 @@ class Table:
                 self._columns[f] = col
         else:
             self._columns = {f: np.empty(0) for f in fields}
-        # Empty the row list in place: an ``append`` bound to it elsewhere (a process's local shortcut) must
+        # Empty the flat list in place: an ``append`` bound to it elsewhere (a process's local shortcut) must
         # not keep every row alive. The refusing append is a partial, not a bound method, so a frozen table
         # is not a reference cycle and is freed as soon as nothing uses it.
-        self.rows_.clear()
+        flat.clear()
         self.append = partial(_refuse_append, self.name)
 
     def __getitem__(self, column: str) -> np.ndarray:
@@ -245,12 +261,18 @@ class Table:
             raise RuntimeError("freeze the records before reading columns")
         return self._columns
 
+    def raw_rows(self) -> list[tuple[Any, ...]]:
+        """The rows as plain tuples, in the order they were appended (before or after ``freeze``)."""
+        if self._columns is None:
+            self._check_width()
+            it = iter(self._flat)
+            return list(zip(*([it] * self._width), strict=True))
+        cols = [self._columns[f].tolist() for f in self.row_type._fields]
+        return list(zip(*cols, strict=True))
+
     def rows(self) -> list[Any]:
         """The records as typed named tuples, in the order they were appended."""
-        if self._columns is None:
-            return [self.row_type(*r) for r in self.rows_]
-        cols = [self._columns[f].tolist() for f in self.row_type._fields]
-        return [self.row_type(*r) for r in zip(*cols, strict=True)]
+        return [self.row_type(*r) for r in self.raw_rows()]
 
 
 @dataclass
@@ -313,7 +335,7 @@ class Records:
                  "factory": m.factories, "source": m.sites}
         out: dict[str, Any] = {}
         for key, t in self.tables.items():
-            df = pd.DataFrame(t.columns() if t._columns is not None else [tuple(r) for r in t.rows_],
+            df = pd.DataFrame(t.columns() if t._columns is not None else t.raw_rows(),
                               columns=list(t.row_type._fields))
             for col, labels in names.items():
                 if col in df.columns and len(df):

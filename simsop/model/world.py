@@ -28,7 +28,7 @@ from simsop.dists import BlockSampler, Uniform
 from simsop.model.factory import FactorySite
 from simsop.model.orders import EPS, OrderLine
 from simsop.model.plan import PlanBoard
-from simsop.model.records import Meta, Records, Snapshots
+from simsop.model.records import SNAPSHOT_FIELDS, Meta, Records, Snapshots
 from simsop.model.replenishment import make_rule
 from simsop.model.supplier import SupplierSite
 from simsop.model.warehouse import WarehouseSite
@@ -100,6 +100,8 @@ class World:
         self.booked = [0.0] * len(scenario.products)
         self._build_sites()
         self.records = self._make_records()
+        self._snap_days: list[int] = []
+        self._snap_rows: tuple[list[list[float]], ...] = tuple([] for _ in SNAPSHOT_FIELDS)
         self._bind_recorders()
         self.plan = PlanBoard(self)
         self._build_demand()
@@ -415,17 +417,33 @@ class World:
             wh.new_order(ci, [(item, q)], t + lead, patience, prio)
 
     def snapshot(self, day: int) -> None:
-        snap = self.records.snapshots
+        """Take the end-of-day state of ``day`` (kept as rows; ``finish`` writes them into the snapshots)."""
         now = self.env.now
+        on_hand: list[float] = []
+        backlog: list[float] = []
+        internal: list[float] = []
+        on_order: list[float] = []
+        lost: list[float] = []
         for wh in self.warehouses:
             wh.expire_all(now)
-            sl = slice(wh.skus[0], wh.skus[-1] + 1)
-            snap.on_hand[day, sl] = wh.on_hand
-            snap.backlog[day, sl] = wh.bo_ext
-            snap.internal_backlog[day, sl] = wh.bo_int
-            snap.on_order[day, sl] = wh.on_order
-            snap.lost[day, sl] = wh.lost_today
+            on_hand += wh.on_hand
+            backlog += wh.bo_ext
+            internal += wh.bo_int
+            on_order += wh.on_order
+            lost += wh.lost_today
             wh.lost_today = [0.0] * len(wh.products)
+        self._snap_days.append(day)
+        for rows, values in zip(self._snap_rows, (on_hand, backlog, internal, on_order, lost), strict=True):
+            rows.append(values)
+
+    def _write_snapshots(self) -> None:
+        snap = self.records.snapshots
+        days = self._snap_days
+        if days:
+            for f, rows in zip(SNAPSHOT_FIELDS, self._snap_rows, strict=True):
+                getattr(snap, f)[days] = rows
+        self._snap_days = []
+        self._snap_rows = tuple([] for _ in SNAPSHOT_FIELDS)
 
     def start(self, extra: tuple[Callable[[World], Generator[Any, Any, Any]], ...] = ()) -> None:
         env = self.env
@@ -459,7 +477,12 @@ class World:
         finally:
             if gc_was_on:
                 gc.enable()
-        self.snapshot(self.horizon - 1)
+        return self.finish(self.horizon)
+
+    def finish(self, end: int) -> Records:
+        """After running to ``end``: take the last day's snapshot, check conservation, freeze the records."""
+        self.snapshot(end - 1)  # the calendar's snapshot of the last day would fall at ``end``, not run
+        self._write_snapshots()
         self.check_invariants()
         self.records.freeze()
         self._bind_recorders()
@@ -501,10 +524,10 @@ class World:
                 f"{self.units_to_customers:.6g} + on hand {on_hand:.6g} + in transit "
                 f"{self.units_in_transit:.6g} + scrapped {self.units_scrapped:.6g} = {outflow:.6g}")
         t = self.records.tables
-        placed = len(t["orders"].rows_)
-        closed = t["closed"].rows_
-        delivered = sum(1 for r in closed if r[2])
-        lost = len(closed) - delivered
+        placed = len(t["orders"])
+        complete = t["closed"].live_column(2)
+        delivered = sum(1 for c in complete if c)
+        lost = len(complete) - delivered
         open_ids: set[int] = set()
         open_units = 0.0
         for w in self.warehouses:
@@ -516,9 +539,9 @@ class World:
         if placed != delivered + lost + len(open_ids):
             raise InvariantError(f"orders not conserved: placed {placed} != delivered {delivered} + lost "
                                  f"{lost} + open {len(open_ids)}")
-        ordered_units = sum(r[3] for r in t["lines"].rows_)
-        shipped_units = sum(r[2] for r in t["shipped"].rows_)
-        lost_units = sum(r[2] for r in t["lost"].rows_)
+        ordered_units = sum(t["lines"].live_column(3))
+        shipped_units = sum(t["shipped"].live_column(2))
+        lost_units = sum(t["lost"].live_column(2))
         if abs(ordered_units - shipped_units - lost_units - open_units) > 1e-6 * max(1.0, ordered_units):
             raise InvariantError(f"order lines not conserved: ordered {ordered_units:.6g} units != shipped "
                                  f"{shipped_units:.6g} + lost {lost_units:.6g} + open {open_units:.6g}")

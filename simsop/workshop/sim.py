@@ -270,7 +270,5 @@ def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequ
         procs.append(make)
     world.start(tuple(procs))
     world.env.run(until=end)
-    world.snapshot(end - 1)  # the last day's end-of-day state, as World.run takes it at the horizon
-    world.check_invariants()
-    world.records.freeze()
-    return TeamRun(world, world.records, end, tuple(bot_cycles))
+    records = world.finish(end)
+    return TeamRun(world, records, end, tuple(bot_cycles))
