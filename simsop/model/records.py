@@ -1,8 +1,9 @@
 """Typed, append-only event records of one replication, turned into columns when the run ends.
 
 Processes append plain tuples, which each table keeps as one flat list of fields (the cheapest thing Python
-can do); ``Records.freeze`` turns every table into numpy columns once. ``Table.rows()`` gives the typed records back (named tuples), for tests and for people.
-KPIs are computed from these records only (``simsop.kpi``), never accumulated inside processes.
+can do); ``Records.freeze`` turns every table into numpy columns once. ``Table.rows()`` gives the typed
+records back (named tuples), for tests and for people. KPIs are computed from these records only
+(``simsop.kpi``), never accumulated inside processes.
 """
 
 from __future__ import annotations

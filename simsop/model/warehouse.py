@@ -59,29 +59,67 @@ class WarehouseSite:
     def new_order(self, customer: int, lines: list[tuple[int, float]], due: float, patience: float,
                   priority: int) -> None:
         """A customer order arrives now: record it, allocate stock to each line, reorder if continuous."""
+        if len(lines) == 1:
+            item, qty = lines[0]
+            self.new_line_order(customer, item, qty, due, patience, priority)
+            return
+        if not self._fits(lines):
+            self._book(customer, lines, due, patience, priority)
+            return
+        # Fast path, same records as _book: every line ships in full at once, so no order or line objects
+        # are needed (most orders of a well-stocked warehouse).
         w = self.world
-        now = w.env.now
+        now = w.env._now
         oid = w.next_order_id
         w.next_order_id = oid + 1
-        if self._fits(lines):
-            # Fast path, same records as the general one: every line ships in full at once, so no order or
-            # line objects are needed (most orders of a well-stocked warehouse).
-            w.rec_orders((oid, now, customer, self.index, due, len(lines)))
-            on_hand, products, rules = self.on_hand, self.products, self.rules
-            for item, qty in lines:
-                lid = w.next_line_id
-                w.next_line_id = lid + 1
-                p = products[item]
-                w.rec_lines((lid, oid, p, qty))
-                w.booked[p] += qty
-                w.seq += 1
-                on_hand[item] -= qty
-                w.rec_shipped((lid, now, qty))
-                w.units_to_customers += qty
-                if rules[item].review_period == 0:
-                    self.review(item)
-            w.rec_closed((oid, now, True))
+        w.rec_orders((oid, now, customer, self.index, due, len(lines)))
+        on_hand, products, rules = self.on_hand, self.products, self.rules
+        for item, qty in lines:
+            lid = w.next_line_id
+            w.next_line_id = lid + 1
+            p = products[item]
+            w.rec_lines((lid, oid, p, qty))
+            w.booked[p] += qty
+            w.seq += 1
+            on_hand[item] -= qty
+            w.rec_shipped((lid, now, qty))
+            w.units_to_customers += qty
+            if rules[item].review_period == 0:
+                self.review(item)
+        w.rec_closed((oid, now, True))
+
+    def new_line_order(self, customer: int, item: int, qty: float, due: float, patience: float,
+                       priority: int) -> None:
+        """A one-line customer order arrives now (most orders): ``new_order`` without building its lines."""
+        on_hand = self.on_hand
+        if qty > on_hand[item] or self.backlog[item] or self.make_to_order[item]:
+            self._book(customer, [(item, qty)], due, patience, priority)
             return
+        w = self.world
+        now = w.env._now
+        oid = w.next_order_id
+        w.next_order_id = oid + 1
+        w.rec_orders((oid, now, customer, self.index, due, 1))
+        lid = w.next_line_id
+        w.next_line_id = lid + 1
+        p = self.products[item]
+        w.rec_lines((lid, oid, p, qty))
+        w.booked[p] += qty
+        w.seq += 1
+        on_hand[item] -= qty
+        w.rec_shipped((lid, now, qty))
+        w.units_to_customers += qty
+        if self.rules[item].review_period == 0:
+            self.review(item)
+        w.rec_closed((oid, now, True))
+
+    def _book(self, customer: int, lines: list[tuple[int, float]], due: float, patience: float,
+              priority: int) -> None:
+        """The general case of a new order: order and line objects, allocation, backlog or make-to-order."""
+        w = self.world
+        now = w.env._now
+        oid = w.next_order_id
+        w.next_order_id = oid + 1
         order = SalesOrder(oid, customer, now, due, len(lines))
         w.rec_orders((oid, now, customer, self.index, due, len(lines)))
         w.orders_open += 1
@@ -108,9 +146,6 @@ class WarehouseSite:
     def _fits(self, lines: list[tuple[int, float]]) -> bool:
         """Whether every line can ship in full right now from stock, with nobody waiting before it."""
         on_hand, backlog, mto = self.on_hand, self.backlog, self.make_to_order
-        if len(lines) == 1:
-            item, qty = lines[0]
-            return not mto[item] and not backlog[item] and on_hand[item] >= qty
         need: dict[int, float] = {}
         for item, qty in lines:
             need[item] = need.get(item, 0.0) + qty

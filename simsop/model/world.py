@@ -8,15 +8,17 @@ never depend on the order in which events happened to be scheduled:
 3. ``DAILY``: periodic reviews place replenishment orders, daily customer orders arrive, and
    rate-capacity factories work their queue for the day.
 
-Orders placed with ``orders_per_day`` arrive at random times inside the day, one event each. Shipments are
-callback events, not processes: only real waits (production lines, the calendar, customer arrivals) are
-processes. The run stops at the horizon before any event due then.
+Orders placed with ``orders_per_day`` arrive at random times inside the day, one event each (see
+``simsop.model.arrivals``). Shipments and arrivals are callback events, not processes: only real waits (the
+calendar, production lines, the S&OP cycle) are processes. The run stops at the horizon before any event due
+then.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Generator
+from heapq import heappush
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ from simpy.events import Event
 
 from simsop.demand import draw_demand
 from simsop.dists import BlockSampler, Uniform
+from simsop.model.arrivals import ArrivalStream
 from simsop.model.factory import FactorySite
 from simsop.model.orders import EPS, OrderLine
 from simsop.model.plan import PlanBoard
@@ -296,11 +299,13 @@ class World:
 
     def call_at(self, delay: float, priority: int, fn: Callable[[Event], None], value: Any) -> None:
         """Run ``fn(event)`` after ``delay`` at the given same-instant priority; ``event._value`` is ``value``."""
-        ev = Event(self.env)
+        env = self.env
+        ev = Event.__new__(Event)  # what Event(env) and env.schedule do, without their two calls (hot path)
+        ev.env = env
+        ev.callbacks = [fn]
         ev._ok = True
         ev._value = value
-        ev.callbacks.append(fn)
-        self.env.schedule(ev, priority, delay)  # type: ignore[arg-type]  # any int orders same-instant events
+        heappush(env._queue, (env._now + delay, priority, next(env._eid), ev))  # type: ignore[misc]
 
     def tick(self, delay: float, priority: int) -> Event:
         ev = Event(self.env)
@@ -339,7 +344,7 @@ class World:
     def ship(self, src: Site, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None = None,
              ordered: float | None = None, depart: float | None = None) -> None:
         """Send goods from a site to a warehouse over their lane (if any); they arrive after the transit."""
-        now = self.env.now
+        now = self.env._now
         if depart is None:
             depart = now
         lane = self.lanes.get((src.site, dest.site))
@@ -397,25 +402,6 @@ class World:
             if f.lines == 0:
                 f.produce_day(day)
 
-    def customers(self, wh: WarehouseSite, times: list[float], custs: list[int], items: list[int],
-                  qtys: list[float]) -> Generator[Event, Any, None]:
-        """Customers' orders arriving at one warehouse at random times of the day."""
-        env = self.env
-        terms = self.customer_terms
-        timeout = env.timeout
-        queue = env._queue
-        for t, ci, item, q in zip(times, custs, items, qtys, strict=True):
-            if t > env._now:
-                if queue and queue[0][0] <= t:
-                    yield timeout(t - env._now)
-                else:
-                    # Nothing else is due before this arrival, so waking up through the event queue would
-                    # change nothing: move the clock and handle it inline (a simulated event all the same).
-                    env._now = t
-                    self.inline_events += 1
-            lead, patience, prio = terms[ci]
-            wh.new_order(ci, [(item, q)], t + lead, patience, prio)
-
     def snapshot(self, day: int) -> None:
         """Take the end-of-day state of ``day`` (kept as rows; ``finish`` writes them into the snapshots)."""
         now = self.env.now
@@ -452,7 +438,7 @@ class World:
             for _ in range(f.lines):
                 env.process(f.line_process())
         for wh, times, custs, items, qtys in self.arrivals:
-            env.process(self.customers(wh, times, custs, items, qtys))
+            ArrivalStream(self, wh, times, custs, items, qtys).start()
         for wh in self.warehouses:
             for i, r in enumerate(wh.rules):
                 if r.review_period == 0:
