@@ -358,14 +358,18 @@ def test_sop_plan_game(tmp_path: Path) -> None:
     append(folder / "decisions" / "B.csv", "0,snacks,0,500\n")  # bucket 0 is already under way
     before = files(folder)
     r = cli("advance", str(folder))
-    assert r.exit_code == 2 and "line 2: cycle 0 plans buckets 1 to 6, got bucket 0" in r.stderr
+    # The month is named as the dashboard names it (and the bucket number the file uses).
+    assert r.exit_code == 2 and ("line 2: Jan (bucket 0) is already under way or past: cycle 0 (round 1) plans Feb "
+                                 "to Jul (buckets 1 to 6)") in r.stderr
     assert files(folder) == before
     (folder / "decisions" / "B.csv").write_text("cycle,family,bucket,production,inventory_target,source\n")
     for _ in range(3):
         r = cli("advance", str(folder))
         assert r.exit_code == 0, r.output
-    # B never decided: the bot's plans are in its log, by product and bucket, and replay exactly.
+    # B never decided: the bot's plans are in its log, by product and bucket, and replay exactly; the header
+    # says the rows are products.
     log = (folder / "decisions" / "B.csv").read_text().splitlines()
+    assert log[0] == "cycle,product,bucket,production,inventory_target,source"
     assert any(line.startswith("0,crisps,1,") and line.endswith(",bot") for line in log)
     ws = Workshop.open(folder)
     doc = json.loads((folder / "results" / "round-3" / "A.json").read_text())
@@ -548,3 +552,60 @@ def test_teaching_guides_name_the_days_and_rounds_the_game_plays(name: str) -> N
     for k, d, m in rounds:
         assert day_label("month", cal.days[int(k) - 1]) == f"{d} {m[:3]}", (k, d, m)
     assert dated or rounds or name == "teach_collapse_rebound"
+
+
+def _header(folder: Path, team: str) -> str:
+    return (folder / "decisions" / f"{team}.csv").read_text().splitlines()[0]
+
+
+def test_a_plan_files_header_names_what_its_rows_are(tmp_path: Path) -> None:
+    """The column of a plan file says what its rows are: family rows under 'family', product rows under
+    'product' (the bot's rows, or a team deciding by product), 'item' once they mix; a row that does not fit
+    its column is an error naming the file, the line and the column."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A,B,C", "--dir", str(folder), "--rounds", "3").exit_code == 0
+    assert _header(folder, "A") == "cycle,family,bucket,production,inventory_target,source"  # planned by family
+    assert cli("decide", str(folder), "--team", "A", input="700\n").exit_code == 0
+    r = cli("decide", str(folder), "--team", "B", "--by", "product", input="400\n300\n")
+    assert r.exit_code == 0, r.output
+    assert _header(folder, "A").startswith("cycle,family,") and _header(folder, "B").startswith("cycle,product,")
+    assert cli("advance", str(folder)).exit_code == 0
+    assert _header(folder, "C").startswith("cycle,product,")  # C forgot: the bot planned its products
+    assert cli("advance", str(folder)).exit_code == 0  # A forgot round 2: its file now mixes families and products
+    assert _header(folder, "A").startswith("cycle,item,")
+    assert _header(folder, "B").startswith("cycle,product,")
+    before = files(folder)
+    # A product under 'family' and a family under 'product' are named by file, line and column.
+    append(folder / "decisions" / "B.csv", "2,snacks,3,900,,\n")
+    n = len((folder / "decisions" / "B.csv").read_text().splitlines())
+    path = folder / "decisions" / "C.csv"
+    path.write_text(path.read_text().replace("cycle,product,", "cycle,family,", 1))
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2, r.output
+    assert (f"B.csv: line {n}: column product: 'snacks' is a family, not a product; name the column family to plan "
+            "families; or name the column item to mix products and families") in r.stderr
+    assert ("C.csv: line 2: column family: 'crisps' is a product (of family snacks), not a family; name the column "
+            "product to plan products") in r.stderr
+    assert files(folder) == {**before, "decisions/B.csv": (folder / "decisions" / "B.csv").read_bytes(),
+                             "decisions/C.csv": path.read_bytes()}
+
+
+def test_plan_file_messages_name_the_month_not_only_the_bucket(tmp_path: Path) -> None:
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A", "--dir", str(folder), "--rounds", "3").exit_code == 0
+    append(folder / "decisions" / "A.csv", "0,snacks,2,700\n0,snacks,2,650\n0,snacks,9,10\n")
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2
+    assert "line 3: a second row for cycle 0, snacks, Mar (bucket 2) (first on line 2)" in r.stderr
+    assert ("line 4: Oct (bucket 9) is beyond the plan: cycle 0 (round 1) plans Feb to Jul (buckets 1 to 6)"
+            in r.stderr)
+    (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production\n0,snacks,1,700\n")
+    assert cli("advance", str(folder)).exit_code == 0
+    (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production\n0,snacks,1,750\n")
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2
+    assert "cycle 0 (round 1) was played with production 700 of snacks in Feb (bucket 1)" in r.stderr
+    # The dashboard names the months the file may also plan.
+    (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production\n0,snacks,1,700\n")
+    r = cli("show", str(folder), "--team", "A")
+    assert "may also plan Apr to Aug (buckets 3 to 7)" in r.output.replace("\n", " ")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from simsop.scenario import Scenario
+from simsop.workshop.labels import BucketNames, bucket_label, day_label
 from simsop.workshop.metrics import Flows, flows, metrics
 from simsop.workshop.sim import Calendar, TeamRun
 
@@ -78,27 +79,6 @@ def _metric_summary(m: dict[str, Any]) -> dict[str, float]:
     return {k: float(m[k]) for k in keys}
 
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_STARTS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
-
-
-def bucket_label(bucket: str | int, b: int) -> str:
-    """A planning bucket's name: its month for monthly buckets (day 0 is 1 January; a second year is
-    marked), else ``b<index>``."""
-    if bucket == "month":
-        return MONTHS[b % 12] + (f" Y{b // 12 + 1}" if b >= 12 else "")
-    return f"b{b}"
-
-
-def day_label(bucket: str | int, day: int) -> str:
-    """A day as a date for monthly games (``7 Apr``), else ``day N``."""
-    if bucket != "month":
-        return f"day {day}"
-    d = day % 365
-    m = int(np.searchsorted(_MONTH_STARTS, d, side="right")) - 1
-    return f"{d - _MONTH_STARTS[m] + 1} {MONTHS[m]}" + (f" Y{day // 365 + 1}" if day >= 365 else "")
-
-
 def _capacity_factor(rec: Any, sc: Scenario, day: int) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
     """Daily capacity multiplier of each factory from the capacity shocks that have started by ``day`` (the
     plant knows about an outage once it has begun), and those shocks."""
@@ -139,6 +119,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     fl = flows(rec, sc, end)
     cycle = next_round - 1
     kind = sc.planning.bucket
+    names = BucketNames(kind, cal.bucket_starts)
     products = [p.id for p in sc.products]
     made = {p for f in sc.factories for p in f.products}
     families = {f: [p.id for p in sc.products if p.family == f and p.id in made] for f in sc.families}
@@ -234,6 +215,8 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                  "days": cal.bucket_span(b)[1] - cal.bucket_span(b)[0], "days_left": cal.bucket_span(b)[1] - end}
                 for b in now],
         "plannable_buckets": ([fb, fb + cal.plan_buckets - 1] if fb is not None else None),
+        "plannable_labels": ([names.label(fb + 1), names.label(fb + cal.plan_buckets - 1)] if fb is not None
+                             else None),
         "sales_buckets": recent, "sales_labels": [bucket_label(kind, b) for b in recent],
         "products": rows, "families": fam_rows, "capacity": capacity, "capacity_shocks": known,
         "counted": list(last_round),
@@ -436,9 +419,10 @@ def render(d: dict[str, Any], period: str = "round") -> str:
     if d["plannable_buckets"]:
         a, b = d["plannable_buckets"]
         first = d["buckets"][0]
+        later = d.get("plannable_labels", [f"bucket {a + 1}", f"bucket {b}"])
         parts.append("\n" + wrap(f"This round sets the production of {nxt} (bucket {a}, days {first['start']}-"
                                   f"{first['start'] + first['days'] - 1}); rows in the decision file may also plan "
-                                  f"buckets {a + 1} to {b}. " + (
+                                  f"{later[0]} to {later[1]} (buckets {a + 1} to {b}). " + (
                                       "Buckets you leave out keep the plan in force." if d.get("bot") == "hold"
                                       else f"Buckets you leave out are planned by the bot ({d.get('bot')}).")))
     return "\n".join(parts)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,15 +153,55 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
     return out
 
 
+def item_column(items: Iterable[str], products: Sequence[str], default: str) -> str:
+    """The column that names what a plan file's rows are: ``product`` when every row is a product (a product
+    named like its family is the product), ``family`` when every row is a family, ``item`` when they mix
+    (the bot's rows are products; a team may plan families); ``default`` when there are no rows."""
+    kinds = {"product" if i in products else "family" for i in items}
+    return kinds.pop() if len(kinds) == 1 else ("item" if kinds else default)
+
+
+def _item_problem(col: str, item: str, products: Sequence[str], families: Mapping[str, Sequence[str]]) -> str:
+    """Why a row's product/family/item cell does not fit its column ('' when it does)."""
+    if item in products and col in ("product", "item"):
+        return ""
+    if item in families and col in ("family", "item"):
+        return ""
+    mix = "; or name the column item to mix products and families"
+    if col == "product" and item in families:
+        return (f"column product: {item!r} is a family, not a product; name the column family to plan families{mix}")
+    if col == "family" and item in products:
+        fam = next((f for f, ps in families.items() if item in ps), "?")
+        return (f"column family: {item!r} is a product (of family {fam}), not a family; name the column product to "
+                f"plan products{mix}")
+    known = {"product": list(products), "family": list(families), "item": [*families, *products]}[col]
+    what = {"product": "product", "family": "family", "item": "product or family"}[col]
+    return f"column {col}: unknown {what} {item!r}; expected one of {', '.join(known)}"
+
+
+def _no_name(b: int) -> str:
+    return f"bucket {b}"
+
+
+def _span(name: Callable[[int], str], a: int, z: int) -> str:
+    span = getattr(name, "span", None)
+    return str(span(a, z)) if callable(span) else f"buckets {a} to {z}"
+
+
 def read_plan(text: str, label: str, team: str, products: Sequence[str], families: Mapping[str, Sequence[str]],
               played: int, rounds: int, first_bucket: Sequence[int], plan_buckets: int,
-              log: Mapping[tuple[int, str, int], tuple[float, float | None]]) -> list[PlanRow]:
+              log: Mapping[tuple[int, str, int], tuple[float, float | None]],
+              name: Callable[[int], str] = _no_name) -> list[PlanRow]:
     """Check the text of a ``plan`` game's decision file of one team (the ``replay`` format; cycle = round - 1).
 
     Args:
         products: products made in a factory (plannable); ``families``: family -> its plannable products.
         first_bucket: first bucket each round may plan (index round - 1); ``plan_buckets``: how many.
         log: (cycle, item, bucket) -> (production, inventory target) of the played rounds.
+        name: a bucket as messages name it (``Feb (bucket 1)``: see ``simsop.workshop.labels.BucketNames``).
+
+    The header's ``product``, ``family`` or ``item`` column says what the rows are; a row that is not what its
+    column says (a product under ``family``) is a problem naming the line and the column.
 
     Raises:
         DecisionError: one line per problem.
@@ -195,9 +235,8 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
                     f"cycle {nxt - 1})")
             problems.append(f"{label}: line {n}: {what}")
             bad = True
-        if item not in products and item not in families:
-            problems.append(f"{label}: line {n}: unknown product or family {item!r}; expected one of "
-                            f"{', '.join([*families, *products])}")
+        if why := _item_problem(item_col, item, products, families):
+            problems.append(f"{label}: line {n}: {why}")
             bad = True
         if why := _quantity_problem("production", row["production"], q):
             problems.append(f"{label}: line {n}: {why}")
@@ -211,22 +250,23 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
         elif c is not None and 0 <= c < len(first_bucket):
             lo = first_bucket[c]
             if not lo <= b < lo + plan_buckets:
-                problems.append(f"{label}: line {n}: cycle {c} plans buckets {lo} to {lo + plan_buckets - 1}, "
-                                f"got bucket {b}")
+                when = "is already under way or past" if b < lo else "is beyond the plan"
+                problems.append(f"{label}: line {n}: {name(b)} {when}: cycle {c} (round {c + 1}) plans "
+                                f"{_span(name, lo, lo + plan_buckets - 1)}")
                 bad = True
         if bad:
             continue
         assert c is not None and b is not None and q is not None
         key = (c, item, b)
         if key in seen:
-            problems.append(f"{label}: line {n}: a second row for cycle {c}, {item}, bucket {b} (first on line "
+            problems.append(f"{label}: line {n}: a second row for cycle {c}, {item}, {name(b)} (first on line "
                             f"{seen[key]})")
             continue
         seen[key] = n
         cycles_seen.add(c)
         if c < played and key in log and log[key] != (q, t):
             problems.append(f"{label}: line {n}: cycle {c} (round {c + 1}) was played with production "
-                            f"{log[key][0]:g} of {item} in bucket {b}; a played decision cannot change (found {q:g})")
+                            f"{log[key][0]:g} of {item} in {name(b)}; a played decision cannot change (found {q:g})")
         out.append(PlanRow(n, c, item, b, q, t, src))
     for (c, item, b), n in seen.items():
         if item in products:
@@ -236,12 +276,12 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
                 both = [p for p in members if (c, p, b) in seen]
                 if both:
                     problems.append(f"{label}: line {n}: family {fam} and its product {both[0]} both planned for "
-                                    f"cycle {c}, bucket {b}; give one or the other")
+                                    f"{name(b)} in cycle {c}; give one or the other")
     if not problems:
         for key in log:
             if key[0] < played and key not in seen:
                 c, item, b = key
-                problems.append(f"{label}: missing round {c + 1} (cycle {c}: {item}, bucket {b}): played rounds stay "
+                problems.append(f"{label}: missing round {c + 1} (cycle {c}: {item}, {name(b)}): played rounds stay "
                                 "in the log")
         for c in range(played):
             if c not in cycles_seen and not any(k[0] == c for k in log):
@@ -273,18 +313,24 @@ def header_line(kind: str, item_col: str = "family") -> str:
     return _line(("cycle", item_col, "bucket", "production", "inventory_target", "source"))
 
 
-def replace_rows(text: str, drop_lines: set[int], new_rows: Sequence[Mapping[str, Any]], header: str) -> str:
+def replace_rows(text: str, drop_lines: set[int], new_rows: Sequence[Mapping[str, Any]], header: str,
+                 item_col_name: str | None = None) -> str:
     """The file's text without the given lines (1-based, not the header), with ``new_rows`` appended.
 
     Lines are kept verbatim (a team's own formatting and order stay). New rows are dicts with the keys of
     ``header``; ``item`` goes to the file's product/family/item column, and a missing column that a row
-    needs (e.g. ``source``) is added to the header.
+    needs (e.g. ``source``) is added to the header. ``item_col_name`` renames that column so that the header
+    says what the rows now are (see :func:`item_column`).
     """
     lines = text.splitlines(keepends=True) if text.strip() else []
     if not lines:
         lines = [header]
     cols = _header_cols(lines[0])
     item_col: str | None = next((c for c in ("product", "family", "item") if c in cols), None)
+    if item_col is not None and item_col_name is not None and item_col_name != item_col:
+        cols[cols.index(item_col)] = item_col_name
+        item_col = item_col_name
+        lines[0] = _line(cols)
     kept = [ln for i, ln in enumerate(lines, start=1) if i == 1 or i not in drop_lines]
     kept = [ln if ln.endswith("\n") else ln + "\n" for ln in kept]
     for row in new_rows:

@@ -31,6 +31,7 @@ from simsop.results import atomic_write_json, atomic_write_text, rows_to_csv
 from simsop.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, parse_yaml, scenario_hash
 from simsop.workshop import decisions as dec
 from simsop.workshop.dashboard import orders_dashboard, plan_dashboard
+from simsop.workshop.labels import BucketNames
 from simsop.workshop.metrics import METRICS, flows, metrics, rank, score_of
 from simsop.workshop.sim import Calendar, TeamRun, orders_calendar, plan_calendar, run_team
 from simsop.workshop.spec import ScoreSpec, WorkshopSpec, workshop_problems
@@ -209,7 +210,7 @@ class Workshop:
         ws = cls(root, cfg, copy)
         # Everything is computed before the first file is written.
         round0 = {t: ws._round_zero(t) for t in teams}
-        item_col = "family" if len(sc.families) < len(sc.products) else "product"
+        item_col = ws._item_col([])
         fmt = ("round,role,order[,source]" if cfg.kind == "orders" else
                "cycle,product|family,bucket,production[,inventory_target][,source]  (cycle = round - 1)")
         root.mkdir(parents=True, exist_ok=True)
@@ -278,7 +279,7 @@ class Workshop:
     def span_text(self, a: int, b: int) -> str:
         """Days [a, b) in the game's own terms: ``weeks 1-12`` (orders games), ``1 Jan - 31 Mar`` (monthly
         plans), else ``days a-(b-1)``."""
-        from simsop.workshop.dashboard import day_label
+        from simsop.workshop.labels import day_label
 
         if b <= a:
             return "nothing yet"
@@ -341,6 +342,17 @@ class Workshop:
         fams = {f: [p.id for p in sc.products if p.family == f and p.id in made] for f in sc.families}
         return products, {f: ps for f, ps in fams.items() if ps}
 
+    def _item_col(self, items: Sequence[str]) -> str:
+        """What a plan file's item column is called for these rows (``product``, ``family`` or ``item``);
+        with no rows, what teams plan by default (families when there are fewer families than products)."""
+        products, _ = self._plan_items()
+        default = "family" if len(self.base.families) < len(self.base.products) else "product"
+        return dec.item_column(items, products, default)
+
+    def bucket_names(self) -> BucketNames:
+        """Buckets as messages name them: ``Feb (bucket 1)``."""
+        return BucketNames(self.base.planning.bucket, self.calendar.bucket_starts)
+
     def check_text(self, team: str, text: str) -> list[Any]:
         """Check a team's decision file text against the workshop's state; its rows, or DecisionError."""
         label = self._label(self.decisions_path(team))
@@ -350,7 +362,7 @@ class Workshop:
                                    self._log(team))
         products, fams = self._plan_items()
         return dec.read_plan(text, label, team, products, fams, self.played, cal.rounds, cal.first_bucket,
-                             cal.plan_buckets, self._log(team))
+                             cal.plan_buckets, self._log(team), self.bucket_names())
 
     def read_decisions(self, team: str) -> list[Any]:
         path = self.decisions_path(team)
@@ -405,8 +417,9 @@ class Workshop:
                 q, t = (v if isinstance(v, tuple) else (v, None))
                 new.append({"cycle": c, "item": item, "bucket": bucket, "production": dec.fmt(float(q)),
                             "inventory_target": dec.fmt(t), "source": ""})
-        item_col = "family" if len(self.base.families) < len(self.base.products) else "product"
-        new_text = dec.replace_rows(text, drop, new, dec.header_line(self.cfg.kind, item_col))
+        item_col = (self._item_col([*(r.item for r in rows if r.line not in drop), *(n["item"] for n in new)])
+                    if self.cfg.kind == "plan" else None)
+        new_text = dec.replace_rows(text, drop, new, dec.header_line(self.cfg.kind, item_col or "family"), item_col)
         checked = self.check_text(team, new_text)
         atomic_write_text(path, new_text)
         return checked
@@ -509,8 +522,10 @@ class Workshop:
             if bot_rows:
                 path = self.decisions_path(team)
                 text = dec.read_text(path, self._label(path))
-                item_col = "family" if len(self.base.families) < len(self.base.products) else "product"
-                files[team] = dec.replace_rows(text, set(), bot_rows, dec.header_line(self.cfg.kind, item_col))
+                item_col = (self._item_col([*(r.item for r in all_rows[team]), *(b["item"] for b in bot_rows)])
+                            if self.cfg.kind == "plan" else None)
+                header = dec.header_line(self.cfg.kind, item_col or "family")
+                files[team] = dec.replace_rows(text, set(), bot_rows, header, item_col)
             fl = flows(run.records, self.scenario, end)
             cum = metrics(run.records, self.scenario, 0, cal.account_end(k), fl)
             rnd = metrics(run.records, self.scenario, cal.account_end(k - 1), cal.account_end(k), fl)
