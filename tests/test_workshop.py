@@ -609,3 +609,66 @@ def test_plan_file_messages_name_the_month_not_only_the_bucket(tmp_path: Path) -
     (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production\n0,snacks,1,700\n")
     r = cli("show", str(folder), "--team", "A")
     assert "may also plan Apr to Aug (buckets 3 to 7)" in r.output.replace("\n", " ")
+
+
+def _promo_with_a_shop(tmp: Path) -> Path:
+    """teach_promotion plus a shop that reorders crisps from the DC (base stock, 2 days away), with the plan's
+    inventory targets setting its reorder level (set_execution_levels)."""
+    import yaml
+
+    data = yaml.safe_load(PROMO.read_text(encoding="utf-8"))
+    data["customers"].append({"id": "kiosk", "warehouse": "Shop", "requested_lead_time": 0, "patience": 30,
+                              "demand": [{"product": "crisps", "daily": {"dist": "poisson", "mean": 5}}]})
+    data["warehouses"].append({"id": "Shop", "stock": [
+        {"product": "crisps", "initial": 60, "source": "DC", "policy": {"type": "base_stock", "level": 60}}]})
+    data["lanes"].append({"from": "DC", "to": "Shop", "lead_time": 2})
+    data["planning"]["set_execution_levels"] = True
+    path = tmp / "promo_shop.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_teams_decide_inventory_targets_when_the_plan_sets_the_reorder_levels(tmp_path: Path) -> None:
+    folder = tmp_path / "shop"
+    r = cli("new", str(_promo_with_a_shop(tmp_path)), "--teams", "A,B", "--dir", str(folder), "--rounds", "2")
+    assert r.exit_code == 0, r.output
+    d = Workshop.open(folder).dashboard("A")
+    proposed = d["families"]["snacks"]["target"]
+    cover = d["inventory_targets"]["days_of_cover"]
+    fc = d["families"]["snacks"]["forecast"][0]
+    assert proposed == pytest.approx(cover * fc / d["buckets"][0]["days"], abs=0.02)
+    # A takes the proposal (Enter); B wants much more stock, after a word and a negative number are refused.
+    r = cli("decide", str(folder), "--team", "A", input="700\n\n")
+    assert r.exit_code == 0, r.output
+    assert f"inventory target of snacks for Feb (units of stock the reordering warehouses aim to hold; proposed " \
+           f"{proposed:,.0f}: {cover:g} days of forecast)" in r.output.replace("\n", " ")
+    assert "Inventory targets for Feb" in r.output
+    r = cli("decide", str(folder), "--team", "B", input="700\nplenty\n-1\n2000\n")
+    assert r.exit_code == 0, r.output
+    assert "Error: 'plenty' is not a number" in r.output and "Error: -1 is below 0" in r.output
+    assert (folder / "decisions" / "B.csv").read_text().splitlines()[1] == "0,snacks,1,700,2000,"
+    a_row = (folder / "decisions" / "A.csv").read_text().splitlines()[1].split(",")
+    assert float(a_row[4]) == pytest.approx(proposed, abs=0.5)
+    assert cli("advance", str(folder)).exit_code == 0
+    # The targets reach the plan (split over the family's products) and the shop's order-up-to level.
+    ws = Workshop.open(folder)
+    levels = {}
+    for team, want in (("A", float(a_row[4])), ("B", 2000.0)):
+        run = ws.run(team, ws.read_decisions(team), ws.calendar.end(1))
+        plan = run.records.plan
+        first = (plan["cycle"] == 0) & (plan["bucket"] == plan["bucket"][plan["cycle"] == 0].min())
+        assert float(plan["inventory_target"][first].sum()) == pytest.approx(want)
+        shop = run.world.warehouses[run.world.warehouse_index("Shop")]
+        levels[team] = shop.rules[0].level
+    assert levels["B"] > levels["A"] + 100
+    # The next round shows the target in force.
+    assert ws.dashboard("B")["families"]["snacks"]["target_in_force"] is not None
+
+
+def test_no_inventory_target_is_asked_when_the_plan_does_not_set_reorder_levels(tmp_path: Path) -> None:
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A", "--dir", str(folder), "--rounds", "2").exit_code == 0
+    r = cli("decide", str(folder), "--team", "A", input="700\n")
+    assert r.exit_code == 0, r.output
+    assert "inventory target" not in r.output.lower()
+    assert Workshop.open(folder).dashboard("A")["inventory_targets"] is None

@@ -233,6 +233,9 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
                 f"{b['start'] + b['days'] - 1}; {', '.join(hint)})",
                 type=UNITS, default=_default(default))
             values[(item.strip(), b["bucket"])] = q
+            if d.get("inventory_targets"):
+                values[(item.strip(), b["bucket"])] = (q, _ask_target(k, item.strip(), b["label"], row,
+                                                                     d["inventory_targets"]["days_of_cover"]))
             members = ({p for p, r in d["products"].items() if r["family"] == item.strip()} if by == "family"
                        else {item.strip()})
             cap = sum(c["regular"][0] + c["overtime"][0] for c in d["capacity"].values()
@@ -243,6 +246,18 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
                                  "rest waits in their queue.", indent="  "))
     ws.submit(team, values)
     click.echo(f"Saved team {team}'s decisions for round {k} to {ws.decisions_path(team)}.")
+
+
+def _ask_target(k: int, item: str, label: str, row: dict[str, Any], cover: float) -> float:
+    """A plan game's inventory target for one product or family (when the plan sets the reorder levels): the
+    cycle's proposal (days of cover of the forecast) by default, else the target in force, else 0."""
+    proposed, in_force = row.get("target"), row.get("target_in_force")
+    hint = [f"proposed {proposed:,.0f}: {cover:g} days of forecast" if proposed is not None else "no forecast"]
+    if in_force is not None:
+        hint.append(f"in force {in_force:,.0f}")
+    default = proposed if proposed is not None else (in_force if in_force is not None else 0.0)
+    return float(click.prompt(f"Round {k}: inventory target of {item} for {label} (units of stock the reordering "
+                              f"warehouses aim to hold; {', '.join(hint)})", type=UNITS, default=_default(default)))
 
 
 @workshop.command()

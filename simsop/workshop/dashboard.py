@@ -145,10 +145,12 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                                                                     fc["consensus"][sel], strict=True)}
     plan = rec.plan
     in_force: dict[tuple[int, int], float] = {}
-    for c, p, b, q in zip(plan["cycle"].tolist(), plan["product"].tolist(), plan["bucket"].tolist(),
-                          plan["production"].tolist(), strict=True):
+    target_in_force: dict[tuple[int, int], float] = {}
+    for c, p, b, q, t in zip(plan["cycle"].tolist(), plan["product"].tolist(), plan["bucket"].tolist(),
+                             plan["production"].tolist(), plan["inventory_target"].tolist(), strict=True):
         if c < cycle:
             in_force[(p, b - off)] = q  # later cycles overwrite earlier ones (rows come in cycle order)
+            target_in_force[(p, b - off)] = t
     bs = rec.bucket_sales
     sales: dict[int, dict[int, float]] = {}
     for b, p, u in zip(bs["bucket"].tolist(), bs["product"].tolist(), bs["units"].tolist(), strict=True):
@@ -160,6 +162,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     if now:
         a, z = cal.bucket_span(now[0])
         left = (z - end) / (z - a)
+    spans_days = [cal.bucket_span(b)[1] - cal.bucket_span(b)[0] for b in buckets]
     rows: dict[str, dict[str, Any]] = {}
     for p in sorted(made, key=pidx.__getitem__):
         i = pidx[p]
@@ -175,6 +178,13 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
             "forecast": [_r(forecast.get((i, b), float("nan"))) for b in buckets],
             "plan_in_force": [_r(in_force[(i, b)]) if (i, b) in in_force else None for b in buckets],
         }
+        if sc.planning.set_execution_levels and buckets:
+            # What the cycle proposes (days of cover of the forecast; a team's row leaves it when it gives no
+            # target), and the target of the plan in force for the bucket to plan.
+            fc0, days0 = forecast.get((i, buckets[0]), float("nan")), spans_days[0]
+            rows[p]["target"] = _r(sc.planning.days_of_cover * fc0 / days0) if fc0 == fc0 else None
+            t0 = target_in_force.get((i, buckets[0]))
+            rows[p]["target_in_force"] = None if t0 is None or t0 != t0 else _r(t0)
 
     def total(values: list[Any]) -> Any:
         return None if any(x is None for x in values) else _r(sum(values))
@@ -185,6 +195,9 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                        for k in ("on_hand", "backlog", "pipeline", "now_forecast", "now_plan", "projected")}
         for k in ("sales", "forecast", "plan_in_force"):
             fam_rows[f][k] = [total([rows[p][k][j] for p in ps]) for j in range(len(rows[ps[0]][k]))]
+        for k in ("target", "target_in_force"):
+            if k in rows[ps[0]]:
+                fam_rows[f][k] = total([rows[p][k] for p in ps])
     spans = [cal.bucket_span(b) for b in buckets]
     # Capacity: the rest of the bucket under way, then the buckets to plan.
     cap_spans = [(end, cal.bucket_span(now[0])[1])] if now else []
@@ -219,6 +232,8 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                              else None),
         "sales_buckets": recent, "sales_labels": [bucket_label(kind, b) for b in recent],
         "products": rows, "families": fam_rows, "capacity": capacity, "capacity_shocks": known,
+        "inventory_targets": ({"days_of_cover": sc.planning.days_of_cover} if sc.planning.set_execution_levels
+                              else None),
         "counted": list(last_round),
         "counted_labels": [day_label(kind, last_round[0]), day_label(kind, max(last_round[1] - 1, 0))],
         "last_round": _metric_summary(metrics(rec, sc, last_round[0], last_round[1], fl)),
@@ -413,6 +428,11 @@ def render(d: dict[str, Any], period: str = "round") -> str:
             a, z = sh.get("dates", (f"day {sh['start']}", f"day {sh['end'] - 1}"))
             parts.append(f"  * {sh['factory']}: {sh['type'].replace('_', ' ')} from {a} to {z} ({what}), "
                          "counted above")
+    if d.get("inventory_targets") and d["buckets"]:
+        cover = d["inventory_targets"]["days_of_cover"]
+        parts.append(table(f"\nInventory targets for {nxt} (units of stock; they set the reorder levels of the "
+                           "warehouses that reorder):", ["", f"proposed ({cover:g} days of forecast)", "in force"],
+                           [[label, units(r.get("target")), units(r.get("target_in_force"))] for label, r in items]))
     if "warehouses" in d:
         parts.append(table("\nWarehouses:", ["warehouse", "on hand", "backlog"],
                            [[w, units(x["on_hand"]), units(x["backlog"])] for w, x in d["warehouses"].items()]))

@@ -61,7 +61,7 @@ A simsop workshop. Files:
   scenario.yaml          the scenario as played (validated copy of {source})
   decisions/<team>.csv   each team's decisions: {format}
                          Rows of played rounds are the log: never change or remove them. Add the next
-                         round's rows, or run `simsop workshop decide {root} --team NAME`.
+                         round's rows, or run `simsop workshop decide {root} --team NAME`.{targets}
   results/round-<k>/     <team>.json (decisions, metrics, dashboard) and leaderboard.csv after round k
   results/replay.csv     `simsop workshop replay {root} -n N`: decisions against N other random futures
   debrief.html           `simsop workshop debrief {root}`
@@ -220,7 +220,11 @@ class Workshop:
             atomic_write_json(ws.round_dir(0) / f"{t}.json", round0[t])
         atomic_write_text(ws.round_dir(0) / "leaderboard.csv", rows_to_csv(
             ws._leaderboard_rows(round0), LEADERBOARD_COLUMNS))
-        atomic_write_text(root / "README.txt", README.format(source=src, format=fmt, root=root))
+        targets = ("" if cfg.kind == "orders" else "\n" + " " * 25 + (
+            "inventory_target (units; empty: the plan's days of cover) sets the reorder levels of the\n"
+            + " " * 25 + "warehouses that reorder from another stock point." if sc.planning.set_execution_levels
+            else "inventory_target changes nothing in this game (planning.set_execution_levels is off)."))
+        atomic_write_text(root / "README.txt", README.format(source=src, format=fmt, root=root, targets=targets))
         atomic_write_text(root / CONFIG_FILE, config_text(cfg))
         return ws
 
