@@ -852,7 +852,9 @@ def run_experiment(
         def get_pool() -> Pool:  # started on first use: a resumed, finished round needs none
             nonlocal pool
             if pool is None:
-                kind = "serial" if executor == "process" and jobs == 1 else executor
+                # A pool of processes costs more than it saves for one worker or one replication in all.
+                units = design.max_replications * len(design.policies) * len(design.cases)
+                kind = "serial" if executor == "process" and (jobs == 1 or units == 1) else executor
                 pool = stack.enter_context(open_pool(kind, jobs, dask_scheduler))
             return pool
 

@@ -672,3 +672,42 @@ def test_no_inventory_target_is_asked_when_the_plan_does_not_set_reorder_levels(
     assert r.exit_code == 0, r.output
     assert "inventory target" not in r.output.lower()
     assert Workshop.open(folder).dashboard("A")["inventory_targets"] is None
+
+
+def _announced_daily(sc: Any) -> dict[str, Any]:
+    """Each product's expected demand a day, as the facilitator announces it (the launch and phase-out plans)."""
+    from simsop.planning.cycle import PlanningCycle
+    from simsop.planning.policy import make_policy
+    from simsop.replication import build_world
+
+    cyc = PlanningCycle(build_world(sc, seed=sc.seed), sc, make_policy("chase", {}), {})
+    return {p: cyc.true_daily[i, cyc.day0:] for i, p in enumerate(cyc.products)}
+
+
+def test_the_launch_game_rewards_planning_from_the_announcement_and_punishes_the_naive_plan(tmp_path: Path) -> None:
+    """Team R plans each month from the announced demand with 12 days of stock; team N never decides (the bot
+    follows the dashboard's forecast). R serves almost every order; N misses most of them while nova ramps up
+    (May to September) but recovers once its history catches up, so the game is not lost for good."""
+    from simsop.workshop.metrics import metrics
+
+    ws = Workshop.create(LAUNCH, tmp_path / "launch", teams=["R", "N"])
+    demand = _announced_daily(ws.base)
+    while not ws.over:
+        d = ws.dashboard("R")
+        b, now = d["buckets"][0], d["now"][0]
+        values = {}
+        for p, r in d["products"].items():
+            rest = (r["now_plan"] or 0.0) * now["days_left"] / now["days"] - demand[p][d["day"]:b["start"]].sum()
+            stock = r["on_hand"] - r["backlog"] + r["pipeline"] + rest
+            need = demand[p][b["start"]:b["start"] + b["days"] + 12].sum()
+            values[(p, b["bucket"])] = max(0.0, need - stock)
+        ws.submit("R", values)
+        ws.advance()
+    board = {row["team"]: row for row in ws.leaderboard()}
+    assert float(board["R"]["otif"]) > 0.9
+    assert 0.4 < float(board["N"]["otif"]) < 0.75
+    assert float(board["N"]["profit"]) > 0 and float(board["R"]["profit"]) > 1.2 * float(board["N"]["profit"])
+    run = ws.run("N", ws.read_decisions("N"), ws.calendar.final_end)
+    month = {m: ws.calendar.bucket_span(b) for m, b in (("Jul", 6), ("Nov", 10), ("Dec", 11))}
+    otif = {m: metrics(run.records, ws.scenario, a, z)["otif"] for m, (a, z) in month.items()}
+    assert otif["Jul"] < 0.3 and otif["Nov"] > 0.9 and otif["Dec"] > 0.9
