@@ -755,19 +755,20 @@ def solve_lps(
                 f"got {inp.opening_workforce}"
             )
     models = [_lp_model(inp, integer_workforce) for inp in inputs]
-    a_eq = _block_diagonal([m.eq for m in models], [(m.b_eq.size, m.objective.size) for m in models])
-    a_ub = _block_diagonal([m.ub for m in models], [(m.b_ub.size, m.objective.size) for m in models])
     b_eq = np.concatenate([m.b_eq for m in models])
     b_ub = np.concatenate([m.b_ub for m in models])
+    # One matrix, the equalities' rows first: what milp would build from two constraints, without its
+    # two conversions and stacking (the same program, so the same optimum).
+    a = _block_diagonal([m.eq for m in models] + [m.ub for m in models],
+                        [(m.b_eq.size, m.objective.size) for m in models]
+                        + [(m.b_ub.size, m.objective.size) for m in models], columns_restart=len(models))
     options: dict[str, Any] = {} if time_limit is None else {"time_limit": time_limit}
     # milp, also for the LP: with no integer variable it solves the LP through a thinner wrapper than
     # linprog (about 40% less time per solve, the same optimum).
     res = milp(
         np.concatenate([m.objective for m in models]),
-        constraints=[
-            LinearConstraint(a_eq, b_eq, b_eq),
-            LinearConstraint(a_ub, np.full(b_ub.size, -np.inf), b_ub),
-        ],
+        constraints=LinearConstraint(a, np.concatenate([b_eq, np.full(b_ub.size, -np.inf)]),
+                                     np.concatenate([b_eq, b_ub])),
         integrality=np.concatenate([m.integrality for m in models]),
         bounds=Bounds(np.concatenate([m.lower for m in models]), np.concatenate([m.upper for m in models])),
         options=options,
@@ -874,14 +875,21 @@ def _triplets(terms: Sequence[_Term]) -> tuple[npt.NDArray[np.int_], npt.NDArray
 
 
 def _block_diagonal(parts: Sequence[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]],
-                    shapes: Sequence[tuple[int, int]]) -> sparse.csr_array:
-    """One CSR matrix with each part's triplets as a diagonal block (shapes: each block's rows, columns)."""
+                    shapes: Sequence[tuple[int, int]], columns_restart: int | None = None) -> sparse.csc_array:
+    """One CSC matrix with each part's triplets as a block (shapes: each block's rows, columns).
+
+    Blocks go down the diagonal; with ``columns_restart`` k, the blocks from the k-th on start again at the
+    first column (a second block diagonal below the first, over the same variables).
+    """
     row_off = np.cumsum([0, *(r for r, _ in shapes)])
-    col_off = np.cumsum([0, *(c for _, c in shapes)])
+    widths = [c for _, c in shapes]
+    k = len(widths) if columns_restart is None else columns_restart
+    col_off = [*np.cumsum([0, *widths[:k]])[:-1], *np.cumsum([0, *widths[k:]])[:-1]]
+    n_cols = max((int(col_off[i]) + w for i, w in enumerate(widths)), default=0)
     rows = np.concatenate([p[0] + row_off[i] for i, p in enumerate(parts)])
     cols = np.concatenate([p[1] + col_off[i] for i, p in enumerate(parts)])
     vals = np.concatenate([p[2] for p in parts])
-    return sparse.csr_array((vals, (rows, cols)), shape=(int(row_off[-1]), int(col_off[-1])))
+    return sparse.csc_array((vals, (rows, cols)), shape=(int(row_off[-1]), n_cols))
 
 
 def _solver_error(strategy: str, status: int, message: str) -> AggregatePlanningError:
