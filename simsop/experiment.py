@@ -81,7 +81,9 @@ def replicate_batch(scenario: Scenario, seed: int, replications: Sequence[int]) 
 
 
 def summarize_kpis(rows: Sequence[Row], kpis: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Mean, CI and quantiles per KPI over replications; a KPI that is undefined everywhere gives nulls."""
+    """Mean, CI (inside each KPI's natural range) and quantiles per KPI over replications; a KPI that is
+    undefined everywhere gives nulls."""
+    from simsop.report.kpimeta import value_range
     from simsop.stats import summarize
 
     out: dict[str, dict[str, Any]] = {}
@@ -90,9 +92,9 @@ def summarize_kpis(rows: Sequence[Row], kpis: Sequence[str]) -> dict[str, dict[s
         if np.isnan(values).all():
             out[k] = {"n": 0, "n_nan": len(values), "mean": float("nan"), "std": float("nan"),
                       "ci_low": float("nan"), "ci_high": float("nan"), "half_width": float("nan"),
-                      "p5": float("nan"), "p50": float("nan"), "p95": float("nan")}
+                      "p5": float("nan"), "p50": float("nan"), "p95": float("nan"), "ci_method": "none"}
         else:
-            out[k] = summarize(values).as_dict()
+            out[k] = summarize(values, bounds=value_range(k)).as_dict()
     return out
 
 
@@ -360,7 +362,8 @@ class Experiment:
     Attributes:
         kpis: one row per policy x case x replication: ``policy, case, replication, seed``, the KPIs,
             ``bullwhip_<warehouse>``, the shock KPIs when a case has shocks, and ``events``.
-        summary: per policy x case x KPI: n, mean, std, Student-t CI, P5/P50/P95 (``stats.summarize``).
+        summary: per policy x case x KPI: n, mean, std, Student-t CI kept inside the KPI's natural range
+            (``ci_method`` says how; ``stats.bounded_interval``), P5/P50/P95 (``stats.summarize``).
         paired: per policy (but the baseline) x case x KPI: the mean paired difference policy - baseline, its
             CI, p-value, whether it is significant, and the variance ratio against independent sampling.
         case_effects: per policy x case (but the baseline case) x KPI: the paired difference case - baseline
@@ -415,13 +418,15 @@ def _kpi_columns(rows: Sequence[Row]) -> list[str]:
 
 def _summary_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], kpis: Sequence[str],
                    confidence: float) -> pd.DataFrame:
+    from simsop.report.kpimeta import value_ranges
     from simsop.stats import summarize_frame
 
     parts = []
+    bounds = value_ranges(kpis)
     for p in policies:
         for c in cases:
             g = df[(df["policy"] == p) & (df["case"] == c)]
-            s = summarize_frame(g, [], kpis, confidence)
+            s = summarize_frame(g, [], kpis, confidence, bounds=bounds)
             s.insert(0, "case", c)
             s.insert(0, "policy", p)
             parts.append(s)
@@ -429,11 +434,13 @@ def _summary_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[st
 
 
 _PAIRED_COLUMNS = ("n", "mean_policy", "mean_baseline", "mean_diff", "std_diff", "ci_low", "ci_high",
-                   "half_width", "p_value", "significant", "variance_reduction")
+                   "half_width", "p_value", "significant", "variance_reduction", "ci_method")
 
 
 def _paired_rows(a: pd.DataFrame, b: pd.DataFrame, kpis: Sequence[str], confidence: float) -> list[Row]:
-    """Paired differences a - b per KPI, matched by replication (NaN statistics when no pair is complete)."""
+    """Paired differences a - b per KPI, matched by replication (NaN statistics when no pair is complete);
+    intervals inside the range the differences of the KPI can take."""
+    from simsop.report.kpimeta import value_range
     from simsop.stats import paired_difference
 
     a = a.set_index("replication").sort_index()
@@ -443,12 +450,14 @@ def _paired_rows(a: pd.DataFrame, b: pd.DataFrame, kpis: Sequence[str], confiden
     out = []
     for k in kpis:
         try:
-            d = paired_difference(a[k].to_numpy(dtype=float), b[k].to_numpy(dtype=float), confidence)
+            d = paired_difference(a[k].to_numpy(dtype=float), b[k].to_numpy(dtype=float), confidence,
+                                  value_range(k))
             row = {"n": d.n, "mean_policy": d.mean_a, "mean_baseline": d.mean_b, "mean_diff": d.mean_diff,
                    "std_diff": d.std_diff, "ci_low": d.ci_low, "ci_high": d.ci_high, "half_width": d.half_width,
-                   "p_value": d.p_value, "significant": d.significant, "variance_reduction": d.variance_reduction}
+                   "p_value": d.p_value, "significant": d.significant, "variance_reduction": d.variance_reduction,
+                   "ci_method": d.ci_method}
         except ValueError:
-            row = {**dict.fromkeys(_PAIRED_COLUMNS, float("nan")), "n": 0, "significant": False}
+            row = {**dict.fromkeys(_PAIRED_COLUMNS, float("nan")), "n": 0, "significant": False, "ci_method": "none"}
         out.append({"kpi": k, **row})
     return out
 

@@ -2,19 +2,27 @@
 
 * Confidence intervals are Student-t: ``mean ± t_{1-α/2, n-1} · s / sqrt(n)``, ``s`` with ddof=1. They assume
   i.i.d. replications (independent seeds), not autocorrelated observations inside one run.
+* A KPI with a natural range (``bounds``: a rate in [0, 1], a recovery time or a cost >= 0) gets an interval
+  inside that range, so a reader never sees an impossible "-3.1 days" (see :func:`bounded_interval`): the
+  t-interval is cut at the range (``ci_method`` "t_clipped"), which keeps its coverage exactly, since the
+  true mean lies in the range; when every replication sits at one end of a finite range (OTIF 100% in
+  every future) the degenerate t-interval is replaced by the exact distribution-free one, the "rule of
+  three" (``ci_method`` "at_bound"). ``half_width`` stays the t half-width ``t · s / sqrt(n)``: it is the
+  precision the sequential rule targets, and ``ci_low``/``ci_high`` are not ``mean ± half_width`` then.
 * Percentiles use numpy's default ``method="linear"`` (Hyndman & Fan type 7), so ``p50`` is the median.
 * NaNs are dropped and counted in ``n_nan``; ``n`` counts the values used. Infinities are kept so a model bug
   stays visible. One value gives NaN ``std``/CI (not an error: a one-replication smoke run still reports);
   zero values raise ValueError.
 
 References: Law (2015), *Simulation Modeling and Analysis*, 5th ed., ch. 9-10; White (1997), *Simulation*
-69(6):323-334; Franklin & White (2008), "Stationarity tests and MSER-5", *Proc. Winter Simulation Conf.*
+69(6):323-334; Franklin & White (2008), "Stationarity tests and MSER-5", *Proc. Winter Simulation Conf.*; Hanley &
+Lippman-Hand (1983), "If nothing goes wrong, is everything all right?", *JAMA* 249(13):1743-1745.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -22,15 +30,18 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats as sps
 
-__all__ = ["KpiSummary", "PairedDifference", "mser", "mser_many", "paired_difference", "paired_table",
-           "precision_reached", "required_replications", "summarize", "summarize_frame"]
+__all__ = ["UNBOUNDED", "Bounds", "KpiSummary", "PairedDifference", "bounded_interval", "mser", "mser_many",
+           "paired_difference", "paired_table", "precision_reached", "required_replications", "summarize",
+           "summarize_frame"]
 
 FloatArray = npt.NDArray[np.float64]
+Bounds = tuple[float, float]  # (low, high) a KPI's values cannot leave; ±inf for an open side
+UNBOUNDED: Bounds = (-math.inf, math.inf)
 
 _SUMMARY_COLUMNS = ["n", "mean", "std", "ci_low", "ci_high", "half_width", "p5", "p50", "p95", "n_nan", "min",
-                    "max"]
+                    "max", "ci_method"]
 _PAIRED_FIELDS = ["mean_diff", "std_diff", "ci_low", "ci_high", "half_width", "p_value", "significant",
-                  "variance_reduction"]
+                  "variance_reduction", "ci_method"]
 
 
 @dataclass(frozen=True)
@@ -40,9 +51,13 @@ class KpiSummary:
     Attributes:
         n: Number of non-NaN values used. n_nan: number of NaNs dropped.
         mean: Sample mean. std: sample standard deviation (ddof=1), NaN when ``n == 1``.
-        ci_low, ci_high, half_width: Student-t confidence interval for the mean, NaN when ``n == 1``.
+        ci_low, ci_high: Confidence interval for the mean (Student-t, kept inside the KPI's bounds; see
+            ``ci_method``), NaN when ``n == 1``.
+        half_width: Student-t half-width ``t · s / sqrt(n)`` (the precision; NaN when ``n == 1``).
         p5, p50, p95: Percentiles (numpy linear interpolation). min, max: extreme values.
         confidence: Confidence level of the interval, e.g. 0.95.
+        ci_method: How the interval was made (:func:`bounded_interval`): "t", "t_clipped", "at_bound", or
+            "none" when there is no interval.
     """
 
     n: int
@@ -58,8 +73,9 @@ class KpiSummary:
     min: float
     max: float
     confidence: float
+    ci_method: str = "t"
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | str]:
         """Return the fields as a plain dict (e.g. a DataFrame row or JSON)."""
         return asdict(self)
 
@@ -72,7 +88,9 @@ class PairedDifference:
         n: Pairs used. n_nan: pairs dropped because either side is NaN.
         mean_a, mean_b: Means of ``a`` and ``b`` over the used pairs.
         mean_diff, std_diff: Mean and standard deviation (ddof=1) of ``a - b``.
-        ci_low, ci_high, half_width: Student-t confidence interval of ``mean_diff``. confidence: its level.
+        ci_low, ci_high: Confidence interval of ``mean_diff``: Student-t, kept inside the range the differences
+            can take (``[low - high, high - low]`` of the KPI's bounds, e.g. [-1, 1] for a rate); see
+            ``ci_method``. half_width: the t half-width. confidence: the level.
         p_value: Two-sided paired t-test p-value of ``E[a - b] = 0`` (as ``scipy.stats.ttest_rel``).
         significant: True when the interval excludes 0 (False when it is undefined).
         variance_reduction: ``var(a - b) / (var(a) + var(b))``: paired-estimator variance relative to an
@@ -92,8 +110,9 @@ class PairedDifference:
     significant: bool
     variance_reduction: float
     confidence: float
+    ci_method: str = "t"
 
-    def as_dict(self) -> dict[str, float | int | bool]:
+    def as_dict(self) -> dict[str, float | int | bool | str]:
         """Return the fields as a plain dict (e.g. a DataFrame row or JSON)."""
         return asdict(self)
 
@@ -117,18 +136,97 @@ def _t_half_width(std: float, n: int, confidence: float) -> float:
     return float(sps.t.ppf(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
 
 
-def summarize(values: npt.ArrayLike, confidence: float = 0.95) -> KpiSummary:
+def _bounds(bounds: Bounds | None) -> Bounds:
+    if bounds is None:
+        return UNBOUNDED
+    low, high = (float(b) for b in bounds)
+    if not low < high:  # also catches NaN
+        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
+    return low, high
+
+
+def _slack(bound: float) -> float:
+    # Rates computed as ratios of sums can land an ulp or so outside [0, 1]: that is still the bound.
+    return 1e-9 * max(1.0, abs(bound))
+
+
+def _check_inside(x: FloatArray, bounds: Bounds, name: str) -> None:
+    low, high = bounds
+    if (bad := x[(x < low - _slack(low)) | (x > high + _slack(high))]).size:
+        raise ValueError(f"{name}: {bad.size} value(s) outside the bounds [{low:g}, {high:g}], e.g. {bad[0]!r}")
+
+
+def bounded_interval(x: npt.ArrayLike, confidence: float = 0.95,
+                     bounds: Bounds | None = None) -> tuple[float, float, str]:
+    """Confidence interval for the mean of i.i.d. values that cannot leave ``bounds``.
+
+    * Ordinary case (``"t"``): the Student-t interval ``mean ± t · s / sqrt(n)``, unchanged.
+    * ``"t_clipped"``: the t-interval crosses a bound; it is cut there. The true mean lies inside the bounds,
+      so "the interval covers the mean" and "the cut interval covers it" are the same event: the coverage is
+      unchanged, only impossible values go. Cutting does not repair the t-interval's under-coverage for
+      strongly skewed data and few replications (more replications do).
+    * ``"at_bound"``: every value sits at one end of a *finite* range (a fill rate of 100% in every
+      replication). The t-interval would be the single point, claiming a certainty n futures cannot give.
+      For any variable in ``[a, b]`` with mean ``mu``, ``P(X = b) <= (mu - a) / (b - a)``, so n values all at
+      ``b`` have probability at most ``((mu - a) / (b - a))^n``; the interval is therefore
+      ``[b - (b - a)(1 - α^(1/n)), b]`` with ``α = 1 - confidence`` (mirrored at ``a``): the exact
+      distribution-free bound, for a rate the "rule of three" (upper error about 3/n at 95%; Hanley &
+      Lippman-Hand 1983). It is one-sided because the mean cannot pass the bound it sits at. With an open
+      side (a recovery time of 0 days in every replication) nothing distribution-free can be said, as a rare
+      large value could carry any mean, so the point interval stays (``"t"``).
+    * ``"none"``: fewer than two values (NaN interval).
+
+    Args:
+        x: The values (NaNs are dropped).
+        confidence: Confidence level in (0, 1).
+        bounds: ``(low, high)``, ``±inf`` for an open side; ``None`` for no bounds.
+
+    Returns:
+        ``(ci_low, ci_high, ci_method)``.
+
+    Raises:
+        ValueError: If ``confidence`` is not in (0, 1), the bounds are not ``low < high``, or a value lies
+            outside them (beyond rounding): a wrong bound must not silently bend an interval.
+    """
+    arr = _as_1d(x)
+    return _interval(arr[~np.isnan(arr)], confidence, _bounds(bounds))
+
+
+def _interval(x: FloatArray, confidence: float, bounds: Bounds) -> tuple[float, float, str]:
+    _check_inside(x, bounds, "values")
+    n = int(x.size)
+    mean = float(x.mean()) if n else math.nan
+    hw = _t_half_width(float(x.std(ddof=1)) if n > 1 else math.nan, n, confidence)
+    if math.isnan(hw):
+        return math.nan, math.nan, "none"
+    low, high = bounds
+    if math.isfinite(low) and math.isfinite(high):
+        reach = (high - low) * (1.0 - (1.0 - confidence) ** (1.0 / n))
+        if bool(np.all(np.abs(x - high) <= _slack(high))):
+            return high - reach, high, "at_bound"
+        if bool(np.all(np.abs(x - low) <= _slack(low))):
+            return low, low + reach, "at_bound"
+    ci_low, ci_high = mean - hw, mean + hw
+    if ci_low < low or ci_high > high:
+        return max(ci_low, low), min(ci_high, high), "t_clipped"
+    return ci_low, ci_high, "t"
+
+
+def summarize(values: npt.ArrayLike, confidence: float = 0.95, bounds: Bounds | None = None) -> KpiSummary:
     """Summarize one KPI across independent replications.
 
     Args:
         values: One value per replication (1-D). NaNs are dropped and counted in ``n_nan``.
         confidence: Confidence level of the Student-t interval for the mean.
+        bounds: The KPI's natural range ``(low, high)`` (``±inf`` for an open side), e.g. ``(0, 1)`` for a
+            rate; the interval stays inside it (:func:`bounded_interval`). ``None``: no bounds.
 
     Returns:
         The summary; with a single non-NaN value ``std`` and the CI fields are NaN.
 
     Raises:
-        ValueError: If no non-NaN value is left, the input is not 1-D, or ``confidence`` is not in (0, 1).
+        ValueError: If no non-NaN value is left, the input is not 1-D, ``confidence`` is not in (0, 1), or a
+            value lies outside ``bounds``.
     """
     arr = _as_1d(values)
     x = arr[~(nan_mask := np.isnan(arr))]
@@ -137,10 +235,11 @@ def summarize(values: npt.ArrayLike, confidence: float = 0.95) -> KpiSummary:
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if n > 1 else math.nan
     hw = _t_half_width(std, n, confidence)
+    ci_low, ci_high, method = _interval(x, confidence, _bounds(bounds))
     p5, p50, p95 = (float(q) for q in np.percentile(x, [5.0, 50.0, 95.0]))
-    return KpiSummary(n=n, n_nan=int(nan_mask.sum()), mean=mean, std=std, ci_low=mean - hw, ci_high=mean + hw,
+    return KpiSummary(n=n, n_nan=int(nan_mask.sum()), mean=mean, std=std, ci_low=ci_low, ci_high=ci_high,
                       half_width=hw, p5=p5, p50=p50, p95=p95, min=float(x.min()), max=float(x.max()),
-                      confidence=confidence)
+                      confidence=confidence, ci_method=method)
 
 
 def _group_items(df: pd.DataFrame, by: Sequence[str]) -> list[tuple[tuple[object, ...], pd.DataFrame]]:
@@ -151,8 +250,8 @@ def _group_items(df: pd.DataFrame, by: Sequence[str]) -> list[tuple[tuple[object
 
 
 def summarize_frame(df: pd.DataFrame, by: Sequence[str], kpis: Sequence[str] | None = None,
-                    confidence: float = 0.95,
-                    exclude: Sequence[str] = ("replication", "seed")) -> pd.DataFrame:
+                    confidence: float = 0.95, exclude: Sequence[str] = ("replication", "seed"),
+                    bounds: Mapping[str, Bounds] | None = None) -> pd.DataFrame:
     """Tidy summary table, one row per group × KPI.
 
     Args:
@@ -161,10 +260,12 @@ def summarize_frame(df: pd.DataFrame, by: Sequence[str], kpis: Sequence[str] | N
         kpis: KPI columns; ``None`` selects every numeric column not in ``by`` or ``exclude``.
         confidence: Confidence level of the intervals.
         exclude: Identifier columns never auto-selected as KPIs when ``kpis`` is None.
+        bounds: Natural range per KPI (as in :func:`summarize`); a KPI not in it has none.
 
     Returns:
-        Columns ``*by, kpi, n, mean, std, ci_low, ci_high, half_width, p5, p50, p95, n_nan, min, max``; an
-        all-NaN KPI gives ``n == 0`` and NaN statistics rather than aborting the whole report.
+        Columns ``*by, kpi, n, mean, std, ci_low, ci_high, half_width, p5, p50, p95, n_nan, min, max,
+        ci_method``; an all-NaN KPI gives ``n == 0``, NaN statistics and ``ci_method`` "none" rather than
+        aborting the whole report.
 
     Raises:
         KeyError: If a column in ``by`` or ``kpis`` is missing.
@@ -183,14 +284,16 @@ def summarize_frame(df: pd.DataFrame, by: Sequence[str], kpis: Sequence[str] | N
             values = _floats(group[kpi])
             row: dict[str, object] = {**dict(zip(by, key, strict=True)), "kpi": kpi}
             if np.isnan(values).all():
-                row.update({**dict.fromkeys(_SUMMARY_COLUMNS, math.nan), "n": 0, "n_nan": int(values.size)})
+                row.update({**dict.fromkeys(_SUMMARY_COLUMNS, math.nan), "n": 0, "n_nan": int(values.size),
+                            "ci_method": "none"})
             else:
-                row.update(summarize(values, confidence).as_dict())
+                row.update(summarize(values, confidence, (bounds or {}).get(kpi)).as_dict())
             rows.append(row)
     return pd.DataFrame(rows, columns=[*by, "kpi", *_SUMMARY_COLUMNS])
 
 
-def paired_difference(a: npt.ArrayLike, b: npt.ArrayLike, confidence: float = 0.95) -> PairedDifference:
+def paired_difference(a: npt.ArrayLike, b: npt.ArrayLike, confidence: float = 0.95,
+                      bounds: Bounds | None = None) -> PairedDifference:
     """Compare two policies replication by replication with common random numbers (CRN).
 
     Args:
@@ -198,18 +301,25 @@ def paired_difference(a: npt.ArrayLike, b: npt.ArrayLike, confidence: float = 0.
         b: KPI values of the reference policy; ``b[i]`` must share random numbers (seed) with ``a[i]``, which
             makes the differences i.i.d. (a one-sample t interval is valid) and, if correlated, less variable.
         confidence: Confidence level of the interval on ``mean(a - b)``.
+        bounds: The KPI's natural range ``(low, high)`` (of ``a`` and ``b``, not of the difference); the
+            interval stays inside the differences' range ``[low - high, high - low]`` (:func:`bounded_interval`),
+            e.g. [-1, 1] for a rate, and is not bounded when a side of the KPI's range is open.
 
     Returns:
         The comparison; with a single pair the spread-based fields are NaN and ``significant`` is False.
 
     Raises:
-        ValueError: If lengths differ, no complete pair remains, or ``confidence`` is not in (0, 1).
+        ValueError: If lengths differ, no complete pair remains, ``confidence`` is not in (0, 1), or a value
+            lies outside ``bounds``.
     """
     xa, xb = _as_1d(a, "a"), _as_1d(b, "b")
     if xa.shape != xb.shape:
         raise ValueError(f"a and b must have the same length, got {xa.size} and {xb.size}")
     keep = ~(np.isnan(xa) | np.isnan(xb))
     xa, xb = xa[keep], xb[keep]
+    low, high = _bounds(bounds)
+    _check_inside(xa, (low, high), "a")
+    _check_inside(xb, (low, high), "b")
     if (n := int(xa.size)) == 0:
         raise ValueError("no complete (non-NaN) pairs to compare")
     mean_diff = float((d := xa - xb).mean())
@@ -223,16 +333,18 @@ def paired_difference(a: npt.ArrayLike, b: npt.ArrayLike, confidence: float = 0.
         elif mean_diff != 0:
             p_value = 0.0  # constant non-zero differences: certainty, as scipy.stats.ttest_rel reports
     hw = _t_half_width(std_diff, n, confidence)
-    ci_low, ci_high = mean_diff - hw, mean_diff + hw
+    # Rounding can put a difference of values at the bounds an ulp outside the differences' range.
+    span = (low - high, high - low)
+    ci_low, ci_high, method = _interval(np.clip(d, *span), confidence, span)
     return PairedDifference(n=n, n_nan=int((~keep).sum()), mean_a=float(xa.mean()), mean_b=float(xb.mean()),
                             mean_diff=mean_diff, std_diff=std_diff, ci_low=ci_low, ci_high=ci_high,
                             half_width=hw, p_value=p_value, significant=bool(ci_low > 0 or ci_high < 0),
-                            variance_reduction=reduction, confidence=confidence)
+                            variance_reduction=reduction, confidence=confidence, ci_method=method)
 
 
 def paired_table(df: pd.DataFrame, policy_col: str, baseline: object, kpis: Sequence[str],
                  replication_col: str = "replication", by: Sequence[str] | None = None,
-                 confidence: float = 0.95) -> pd.DataFrame:
+                 confidence: float = 0.95, bounds: Mapping[str, Bounds] | None = None) -> pd.DataFrame:
     """Paired differences ``policy - baseline`` of every policy, matched by replication id.
 
     Args:
@@ -243,10 +355,12 @@ def paired_table(df: pd.DataFrame, policy_col: str, baseline: object, kpis: Sequ
         replication_col: Column holding the replication id (same id = same random numbers).
         by: Optional grouping columns (e.g. ``["scenario"]``); comparisons are made within a group.
         confidence: Confidence level of the intervals.
+        bounds: Natural range per KPI (as in :func:`paired_difference`); a KPI not in it has none.
 
     Returns:
         Columns ``*by, policy_col, kpi, n, mean_policy, mean_baseline, mean_diff, std_diff, ci_low, ci_high,
-        half_width, p_value, significant, variance_reduction``; policies keep their order of appearance.
+        half_width, p_value, significant, variance_reduction, ci_method``; policies keep their order of
+        appearance.
 
     Raises:
         KeyError: If a column is missing.
@@ -274,7 +388,8 @@ def paired_table(df: pd.DataFrame, policy_col: str, baseline: object, kpis: Sequ
                 raise ValueError(f"replications of policy {policy!r} do not match baseline {baseline!r}"
                                  f"{where}: missing {lost}, extra {extra}")
             for kpi in kpis:
-                res = paired_difference(_floats(frame[kpi]), _floats(base.loc[frame.index, kpi]), confidence)
+                res = paired_difference(_floats(frame[kpi]), _floats(base.loc[frame.index, kpi]), confidence,
+                                        (bounds or {}).get(kpi))
                 row: dict[str, object] = {**dict(zip(by, key, strict=True)), policy_col: policy, "kpi": kpi,
                                           "n": res.n, "mean_policy": res.mean_a, "mean_baseline": res.mean_b}
                 row.update({f: getattr(res, f) for f in _PAIRED_FIELDS})

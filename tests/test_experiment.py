@@ -25,6 +25,7 @@ from simsop.executors import ExecutorError, open_pool
 from simsop.experiment import ResumeError, Target, read_manifest, run_experiment, run_replications
 from simsop.planning.policy import PolicyError, available_policies
 from simsop.replication import run_replication
+from simsop.report.kpimeta import value_range
 from simsop.scenario import Scenario, load_scenario
 from simsop.series import bullwhip, daily_series, incoming_demand
 from simsop.stats import mser_many, paired_difference, precision_reached, summarize
@@ -379,13 +380,15 @@ def test_result_files_match_the_statistics(tmp_path: Path) -> None:
         if np.isnan(values).all():
             assert row["n"] == 0
             continue
-        s = summarize(values)
+        # Each KPI's interval stays inside its natural range (a backlog's cannot go below 0).
+        s = summarize(values, bounds=value_range(kpi))
         for f in ("n", "mean", "std", "ci_low", "ci_high", "p5", "p50", "p95"):
             assert row[f] == pytest.approx(getattr(s, f), rel=1e-12, abs=1e-12, nan_ok=True), (case, kpi, f)
+        assert row["ci_method"] == s.ci_method, (case, kpi)
     effects = pd.read_csv(run_dir / "paired_cases.csv").set_index("kpi")
     a = kpis.loc[kpis["case"] == "lean", "profit"].to_numpy()
     b = kpis.loc[kpis["case"] == "base", "profit"].to_numpy()
-    d = paired_difference(a, b)
+    d = paired_difference(a, b, bounds=value_range("profit"))
     assert effects.loc["profit", "mean_diff"] == pytest.approx(d.mean_diff)
     assert effects.loc["profit", "ci_low"] == pytest.approx(d.ci_low)
     assert bool(effects.loc["profit", "significant"]) == d.significant

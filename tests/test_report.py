@@ -680,3 +680,64 @@ def test_run_ends_with_a_report_unless_told_not_to(tmp_path: Path) -> None:
                                     "--out", str(tmp_path / "b")])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "b" / "kpis.csv").is_file() and not (tmp_path / "b" / "report.html").exists()
+
+
+# ---------------------------------------------------------------------------------------------- KPI ranges
+
+
+def test_kpi_ranges_name_real_kpis_and_hold_every_golden_run() -> None:
+    """The natural range of a KPI is what its intervals are cut at: a range narrower than the values the
+    simulator really produces would bend intervals, so every golden run's KPIs must lie inside."""
+    from simsop.kpi import ALL_KPI_NAMES, SHOCK_KPI_NAMES
+    from simsop.report import kpimeta
+
+    known = set(ALL_KPI_NAMES) | set(SHOCK_KPI_NAMES)
+    assert not (kpimeta._RATES | kpimeta._NON_NEGATIVE) - known  # no typo leaves a KPI unbounded
+    assert kpimeta.value_range("fill_rate") == (0.0, 1.0) and kpimeta.value_range("otif") == (0.0, 1.0)
+    assert kpimeta.value_range("shock_recovery_days") == (0.0, math.inf)
+    assert kpimeta.value_range("bullwhip_DC-East") == (0.0, math.inf)
+    for kpi in ("profit", "gross_margin", "forecast_bias_lag1", "tracking_signal_lag1", "fva_consensus_lag1",
+                "shock_window_profit", "revenue_vs_plan", "some_new_kpi"):
+        assert kpimeta.value_range(kpi) == (-math.inf, math.inf), kpi
+    checked = 0
+    for path in sorted((Path(__file__).parent / "golden").glob("*.json")):
+        for run in json.loads(path.read_text())["runs"].values():
+            for kpi, value in run.items():
+                if isinstance(value, int | float):
+                    low, high = kpimeta.value_range(kpi)
+                    assert low <= value <= high, (path.name, kpi, value)
+                    checked += 1
+    assert checked > 500
+
+
+def test_tables_mark_intervals_cut_at_a_kpi_limit_and_explain_them(tmp_path: Path) -> None:
+    """A rate at 100% in every replication gets the rule-of-three interval, a skewed quantity near 0 a cut
+    one; both are marked in the summary table and the page explains the mark. Ordinary intervals are not."""
+    from simsop.report.summary import BOUND_MARK, has_bound_mark, kpi_table
+
+    res = make_results_dir(tmp_path / "r", replications=8)
+    kp = pd.read_csv(res / "kpis.csv")
+    kp.loc[kp["policy"] == "hybrid", "fill_rate"] = 1.0  # hybrid never misses a unit
+    skewed = np.r_[np.zeros(7), 400.0]  # avg_backlog: 0 in seven futures, 400 in one
+    for p in POLICIES:
+        kp.loc[kp["policy"] == p, "avg_backlog"] = skewed
+    kp.to_csv(res / "kpis.csv", index=False)
+    (res / "summary.csv").unlink()  # derived again from kpis.csv, with the KPIs' ranges
+    (res / "paired.csv").unlink()
+    data = load_results(res)
+    s = data.summary.set_index(["policy", "kpi"])
+    assert s.loc[("hybrid", "fill_rate"), "ci_method"] == "at_bound"
+    assert s.loc[("hybrid", "fill_rate"), "ci_low"] == pytest.approx(0.05 ** (1 / 8))
+    assert s.loc[("level", "avg_backlog"), "ci_low"] == 0.0  # the t-interval reaches -68 units
+    table = kpi_table(data.summary, list(POLICIES), ["fill_rate", "avg_backlog", "profit"], "base").set_index("KPI")
+    assert table.loc["Fill rate (units)", "hybrid"] == ("100.0%", f"68.8% – 100.0% {BOUND_MARK}")
+    assert table.loc["Average customer backlog (units)", "level"][1].startswith("0 – ")
+    assert not table.loc["Profit (currency units)", "level"][1].endswith(BOUND_MARK)
+    assert not table.loc["Fill rate (units)", "level"][1].endswith(BOUND_MARK)
+    assert has_bound_mark(table)
+    assert not has_bound_mark(table.drop(["Fill rate (units)", "Average customer backlog (units)"]))
+    text = write_report(res).read_text(encoding="utf-8")
+    assert BOUND_MARK in text and "rule of three" in text
+    # A paired difference of two rates stays within ±100 points.
+    pr = data.paired.set_index(["policy", "kpi"])
+    assert (pr["ci_low"] >= -1.0).loc[(slice(None), "fill_rate")].all()

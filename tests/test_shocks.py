@@ -400,6 +400,39 @@ def test_shock_kpis_are_nan_without_shocks_and_take_windows() -> None:
     assert ks["shock_window_otif"] < kb["shock_window_otif"]
 
 
+def test_stress_summary_keeps_shock_kpi_intervals_possible(tmp_path: Path) -> None:
+    """Recovery time is 0 in most futures and 22 days in one: the Student-t interval of its mean reaches
+    below 0 days. The summary (and the report built from it) cuts it at 0 and says so; every interval of
+    every KPI stays in the KPI's natural range."""
+    import pandas as pd
+
+    from simsop.experiment import run_experiment
+    from simsop.report.build import write_report
+    from simsop.report.kpimeta import value_range
+    from simsop.report.summary import BOUND_MARK
+    from simsop.stats import summarize
+
+    base = scenario(plant(horizon=120))
+    outage = scenario(with_shocks(plant(horizon=120), {
+        "name": "o", "type": "factory_outage", "start": 40, "factory": "F",
+        "duration": {"dist": "uniform", "low": 1, "high": 5}}))
+    exp = run_experiment(base, ["none"], 4, seed=2, executor="serial", cases=[("base", base), ("outage", outage)],
+                         out=tmp_path / "run")
+    days = exp.kpis.loc[exp.kpis["case"] == "outage", "shock_recovery_days"].to_numpy(dtype=float)
+    assert summarize(days).ci_low < 0, f"this run should give a skewed sample (got {days}); pick another"
+    written = pd.read_csv(tmp_path / "run" / "summary.csv").set_index(["case", "kpi"])
+    row = written.loc[("outage", "shock_recovery_days")]
+    assert row["ci_low"] == 0.0 and row["ci_high"] > row["mean"] and row["ci_method"] == "t_clipped"
+    for (_, kpi), r in written[written["n"] > 1].iterrows():
+        low, high = value_range(str(kpi))
+        assert low <= r["ci_low"] <= r["mean"] + 1e-9 and r["mean"] - 1e-9 <= r["ci_high"] <= high, kpi
+    effects = pd.read_csv(tmp_path / "run" / "paired_cases.csv").set_index("kpi")
+    assert effects.loc["otif", "ci_low"] >= -1.0 and effects.loc["otif", "ci_high"] <= 1.0
+    page = write_report(tmp_path / "run").read_text(encoding="utf-8")
+    assert re.search(rf'Recovery time \(days\)</td><td>[0-9.]+<span class="ci">0 – [0-9.]+ {BOUND_MARK}</span>', page)
+    assert "cut at the limit" in page  # and the note under the table says what the mark means
+
+
 # ---------------------------------------------------------------------------------------------- stress files
 
 

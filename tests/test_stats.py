@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from simsop.stats import (
+    UNBOUNDED,
     KpiSummary,
+    bounded_interval,
     mser,
     mser_many,
     paired_difference,
@@ -123,6 +125,114 @@ def test_t_interval_coverage_is_nominal() -> None:
     assert abs(covered / trials - 0.95) < band
 
 
+# --- intervals inside a KPI's natural range ------------------------------------------------------------
+
+
+def test_recovery_days_interval_never_goes_below_zero() -> None:
+    """Recovery time: 0 in most futures, long in one. The t-interval reaches -24.6 days; it is cut at 0."""
+    days = [0.0, 0.0, 0.0, 45.0]  # mean 11.25, s = 22.5, t_3 · s / 2 = 35.8
+    plain, cut = summarize(days), summarize(days, bounds=(0.0, math.inf))
+    assert plain.ci_low == pytest.approx(11.25 - T_975_DF3 * 22.5 / 2) and plain.ci_low < 0  # the old interval
+    assert cut.ci_low == 0.0 and cut.ci_high == pytest.approx(plain.ci_high)
+    assert cut.ci_method == "t_clipped" and plain.ci_method == "t"
+    # The precision the sequential rule targets and every other statistic stay the t ones.
+    assert dataclasses.replace(cut, ci_low=plain.ci_low, ci_method="t") == plain
+
+
+def test_rate_interval_stays_in_zero_one() -> None:
+    s = summarize([1.0, 1.0, 1.0, 0.6], bounds=(0.0, 1.0))  # t-interval [0.58, 1.22]
+    assert s.ci_high == 1.0 and s.ci_low == pytest.approx(0.9 - T_975_DF3 * 0.2 / 2)
+    assert s.ci_method == "t_clipped"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=2, max_size=30),
+       st.sampled_from([0.8, 0.95, 0.99]))
+def test_bounded_interval_lies_in_the_range_and_holds_the_mean(values: list[float], conf: float) -> None:
+    s = summarize(values, conf, bounds=(0.0, 1.0))
+    assert 0.0 <= s.ci_low <= s.mean + 1e-12 and s.mean - 1e-12 <= s.ci_high <= 1.0
+    plain = summarize(values, conf)
+    at_a_bound = max(values) <= 1e-9 or min(values) >= 1.0 - 1e-9  # rounding slack counts as the bound
+    if plain.ci_low >= 0.0 and plain.ci_high <= 1.0 and not at_a_bound:
+        # An interval that meets no bound is the plain t-interval, bit for bit.
+        assert (s.ci_low, s.ci_high, s.ci_method) == (plain.ci_low, plain.ci_high, "t")
+
+
+def test_ordinary_intervals_are_unchanged_by_bounds_they_do_not_meet() -> None:
+    x = np.random.default_rng(4).normal(0.9, 0.02, size=12)  # a fill rate well inside (0, 1)
+    assert summarize(x, bounds=(0.0, 1.0)) == summarize(x)
+    assert summarize(x, bounds=UNBOUNDED) == summarize(x) == summarize(x, bounds=None)
+    y = np.random.default_rng(5).normal(100.0, 5.0, size=12)  # a cost far from 0
+    assert summarize(y, bounds=(0.0, math.inf)) == summarize(y)
+    d = paired_difference(x, x[::-1], bounds=(0.0, 1.0))
+    assert d == paired_difference(x, x[::-1]) and d.ci_method == "t"
+
+
+@pytest.mark.parametrize("n", [4, 10, 30])
+def test_every_replication_at_the_bound_gives_the_rule_of_three(n: int) -> None:
+    """All n values at 1: P(all at 1) <= mu^n for any [0, 1] variable, so the 95% interval is [0.05^(1/n), 1]."""
+    top = summarize(np.ones(n), bounds=(0.0, 1.0))
+    assert (top.ci_low, top.ci_high, top.ci_method) == (pytest.approx(0.05 ** (1 / n)), 1.0, "at_bound")
+    assert top.half_width == 0.0 and top.std == 0.0  # the data have no spread; the interval does
+    bottom = summarize(np.zeros(n), bounds=(0.0, 1.0))
+    assert (bottom.ci_low, bottom.ci_high) == (0.0, pytest.approx(1 - 0.05 ** (1 / n)))
+    if n == 30:
+        assert 1 - top.ci_low == pytest.approx(3 / n, rel=0.05)  # the rule of three
+    # A finite range of any width scales the same way; an open side has no distribution-free answer.
+    wide = summarize(np.full(n, 10.0), bounds=(-10.0, 10.0))
+    assert wide.ci_low == pytest.approx(10.0 - 20.0 * (1 - 0.05 ** (1 / n)))
+    zero_days = summarize(np.zeros(n), bounds=(0.0, math.inf))
+    assert (zero_days.ci_low, zero_days.ci_high, zero_days.ci_method) == (0.0, 0.0, "t")
+    assert bounded_interval(np.ones(n), 0.95, (0.0, 1.0)) == (top.ci_low, top.ci_high, "at_bound")
+
+
+@pytest.mark.parametrize("n", [4, 10, 30])
+def test_bounded_intervals_cover_a_rate_near_one(n: int) -> None:
+    """Exact coverage for Bernoulli replications (the extreme case of a [0, 1] variable): a service rate near
+    100% with few replications. The plain t-interval is a point whenever every replication is perfect and
+    covers as little as 1% of the time; the bounded one keeps 95% (up to the t-interval's own error)."""
+    for mu in (0.5, 0.8, 0.9, 0.95, 0.97, 0.99, 0.999):
+        old = new = 0.0
+        for k in range(n + 1):  # k replications at 0, the others at 1
+            x = np.r_[np.zeros(k), np.ones(n - k)]
+            p = float(sps.binom.pmf(k, n, 1 - mu))
+            s, b = summarize(x), summarize(x, bounds=(0.0, 1.0))
+            old += p * (s.ci_low <= mu <= s.ci_high)
+            new += p * (b.ci_low <= mu <= b.ci_high)
+        assert new >= old - 1e-12 and new >= 0.94, (n, mu, old, new)
+    assert old < 0.05  # mu = 0.999: the t-interval says "exactly 100%" almost always
+
+
+def test_values_outside_the_bounds_are_an_error_but_rounding_is_not() -> None:
+    with pytest.raises(ValueError, match="outside the bounds"):
+        summarize([0.5, 1.2], bounds=(0.0, 1.0))
+    with pytest.raises(ValueError, match="outside the bounds"):
+        paired_difference([0.5, 0.7], [-3.0, 0.1], bounds=(0.0, math.inf))
+    with pytest.raises(ValueError, match="low < high"):
+        summarize([0.5, 0.7], bounds=(1.0, 0.0))
+    s = summarize([1.0 + 1e-15, 1.0, 1.0 - 1e-15], bounds=(0.0, 1.0))  # ratios of sums, an ulp off
+    assert s.ci_method == "at_bound" and s.ci_high == 1.0
+
+
+def test_single_value_has_no_interval_even_with_bounds() -> None:
+    s = summarize([1.0], bounds=(0.0, 1.0))
+    assert math.isnan(s.ci_low) and math.isnan(s.ci_high) and s.ci_method == "none"
+
+
+def test_paired_differences_of_rates_stay_in_minus_one_one() -> None:
+    a, b = [1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]  # differences 1, 1, 1, -1: t-interval [-1.09, 2.09]
+    plain, cut = paired_difference(a, b), paired_difference(a, b, bounds=(0.0, 1.0))
+    assert plain.ci_high > 1 and (cut.ci_low, cut.ci_high) == (-1.0, 1.0) and cut.ci_method == "t_clipped"
+    assert (cut.p_value, cut.half_width, cut.significant) == (plain.p_value, plain.half_width, False)
+    # Every pair at the extreme difference: the rule of three on the range [-1, 1].
+    top = paired_difference(np.ones(10), np.zeros(10), bounds=(0.0, 1.0))
+    assert top.ci_method == "at_bound" and top.ci_high == 1.0
+    assert top.ci_low == pytest.approx(1.0 - 2.0 * (1 - 0.05 ** 0.1)) and top.significant
+    # A KPI open on one side (recovery days >= 0) leaves the differences unbounded.
+    days_a, days_b = [0.0, 0.0, 40.0, 0.0], [30.0, 0.0, 0.0, 0.0]
+    assert paired_difference(days_a, days_b, bounds=(0.0, math.inf)) == paired_difference(days_a, days_b)
+
+
 # --- summarize_frame ---------------------------------------------------------------------------------
 
 
@@ -162,6 +272,22 @@ def test_summarize_frame_explicit_kpis_no_groups_and_all_nan() -> None:
         summarize_frame(df, by=[], kpis=["c"])
     with pytest.raises(KeyError):
         summarize_frame(df, by=["missing"])
+
+
+def test_summarize_frame_and_paired_table_take_bounds_per_kpi() -> None:
+    df = pd.DataFrame({"policy": ["a"] * 4 + ["b"] * 4, "replication": [0, 1, 2, 3] * 2,
+                       "days": [0.0, 0.0, 0.0, 45.0, 0.0, 0.0, 0.0, 0.0],
+                       "profit": [0.0, 0.0, 0.0, 45.0, 0.0, 0.0, 0.0, 0.0]})
+    out = summarize_frame(df, ["policy"], ["days", "profit"], bounds={"days": (0.0, math.inf)}).set_index(
+        ["policy", "kpi"])
+    assert out.loc[("a", "days"), "ci_low"] == 0.0 and out.loc[("a", "days"), "ci_method"] == "t_clipped"
+    assert out.loc[("a", "profit"), "ci_low"] < 0 and out.loc[("a", "profit"), "ci_method"] == "t"
+    assert list(out.columns)[-1] == "ci_method"
+    empty = summarize_frame(pd.DataFrame({"x": [np.nan, np.nan]}), [], ["x"], bounds={"x": (0.0, 1.0)})
+    assert empty.loc[0, "ci_method"] == "none"
+    rates = df.assign(days=df["days"] / 45.0)
+    pt = paired_table(rates, "policy", "b", ["days"], bounds={"days": (0.0, 1.0)}).iloc[0]
+    assert pt["ci_low"] >= -1.0 and pt["ci_high"] <= 1.0 and pt["ci_method"] == "t_clipped"
 
 
 # --- paired comparisons ------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ The results directory (files other than ``kpis.csv``/``summary.csv`` are optiona
 * ``manifest.json``: scenario, scenario_sha256, seed, replications, warmup, suggested_warmup, horizon,
   policies (in colour order), baseline, cases / shocks, command, versions, created;
 * ``kpis.csv``: policy, case, replication, seed, then one column per KPI (``bullwhip_<warehouse>`` too);
-* ``summary.csv``: policy, case, kpi, n, mean, std, ci_low, ci_high, half_width, p5, p50, p95;
+* ``summary.csv``: policy, case, kpi, n, mean, std, ci_low, ci_high, half_width, p5, p50, p95 (and
+  ``ci_method``, how the interval met the KPI's range: t, t_clipped, at_bound, none; absent in older runs);
 * ``paired.csv``: policy, case, kpi, mean_diff, ci_low, ci_high, significant (policy − baseline);
 * ``paired_cases.csv`` (stress runs): policy, case, kpi, mean_diff, ci_low, ci_high, significant (case −
   the baseline case, per policy; derived from ``kpis.csv`` when missing);

@@ -171,6 +171,8 @@ def summary_section(b: Builder, case: str) -> None:
             "with simsop compare to see which one wins and by how much."))
     table = summ.kpi_table(d.summary, d.policies, _finite_kpis(d, TABLE_KPIS, case), case)
     b.text("summary", html.kpi_table(table, [p for p in d.policies if p in table.columns], b.colors))
+    if summ.has_bound_mark(table):
+        b.text("summary", html.para(summ.BOUND_NOTE, "meta"))
     if d.paired is not None and len(d.policies) > 1:
         kp = [k for k in FOREST_KPIS if (d.paired["kpi"] == k).any()]
         b.add("summary", "forest", "Paired differences from the baseline with 95% confidence intervals",
@@ -304,6 +306,8 @@ def operations_section(b: Builder, case: str) -> None:
                 "The disruption runs from the first shock's start until the last shock's effect is gone plus a "
                 "settling period. Recovery time: days from the start until the 7-day rolling OTIF is back above "
                 "its threshold for good (0: it never fell below).", "meta"))
+            if summ.has_bound_mark(table):
+                b.text("operations", html.para(summ.BOUND_NOTE, "meta"))
         b.add("operations", "cases", "Key KPIs in every stress case",
               "Each row is a case; dots are policy means with 95% confidence intervals.",
               lambda: charts.case_comparison(d.summary, b.colors, d.policies, d.cases,
@@ -375,7 +379,13 @@ def method_section(b: Builder, case: str) -> None:
         "Method: every policy is simulated on the same random futures (replication i draws the same demand, "
         "lead times and shocks whatever the policy). KPIs are measured after the warm-up. Means come with 95% "
         "Student-t confidence intervals over replications; differences between policies are paired by "
-        "replication, which removes most of the noise the policies share."))
+        "replication, which removes most of the noise the policies share. An interval never leaves the values "
+        "a KPI can take (rates 0–100%, times, quantities and costs at least 0; a difference of two rates "
+        "−100 to +100 points): a Student-t interval that crosses such a limit is cut there, which keeps its "
+        "coverage, and when every replication sits at the limit the interval is the exact distribution-free "
+        "one (the rule of three) instead of a single point. With few replications and skewed results (a "
+        "recovery time that is 0 in most futures and long in a few) an interval is rougher than its 95% "
+        "suggests: add replications."))
     for n in d.notes:
         b.text("method", html.para(n, "meta"))
 

@@ -4,7 +4,7 @@ Files read (all optional except ``kpis.csv`` or ``summary.csv``; see ``simsop.re
 ``manifest.json``, ``kpis.csv``, ``summary.csv``, ``paired.csv``, ``paired_cases.csv``, ``series.csv``, ``plan.csv``,
 ``forecast.csv``, ``shocks.csv``. A file without ``policy``/``case`` columns is one policy / one case.
 What can be derived is derived (``summary.csv`` and ``paired.csv`` from ``kpis.csv`` with
-:mod:`simsop.stats`); what cannot is left ``None`` and the report says so.
+:mod:`simsop.stats`, intervals inside each KPI's natural range); what cannot is left ``None`` and the report says so.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from simsop.report.kpimeta import value_ranges
 
 _ID_COLUMNS = ("policy", "case", "replication", "seed", "events")
 
@@ -159,14 +161,14 @@ def load_results(results_dir: str | Path) -> ResultsData:
 
         assert kpis is not None
         cols = [c for c in kpis.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kpis[c])]
-        summary = summarize_frame(kpis, ["policy", "case"], cols)
+        summary = summarize_frame(kpis, ["policy", "case"], cols, bounds=value_ranges(cols))
         notes.append("summary.csv was missing: statistics were computed from kpis.csv.")
     if paired is None and kpis is not None and len(policies) > 1 and "replication" in kpis.columns:
         from simsop.stats import paired_table
 
         cols = [c for c in kpis.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kpis[c])]
         try:
-            paired = paired_table(kpis, "policy", baseline, cols, by=["case"])
+            paired = paired_table(kpis, "policy", baseline, cols, by=["case"], bounds=value_ranges(cols))
             notes.append("paired.csv was missing: paired differences were computed from kpis.csv.")
         except ValueError as exc:
             notes.append(f"paired differences could not be computed: {exc}")
@@ -196,7 +198,7 @@ def _case_effects(path: Path, data: ResultsData) -> pd.DataFrame | None:
         cols = [c for c in kp.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kp[c])
                 and base[c].notna().any() and kp.loc[kp["case"] != data.primary_case, c].notna().any()]
         try:
-            effects = paired_table(kp, "case", data.primary_case, cols, by=["policy"])
+            effects = paired_table(kp, "case", data.primary_case, cols, by=["policy"], bounds=value_ranges(cols))
             data.notes.append("paired_cases.csv was missing: the effects of the cases were computed from kpis.csv.")
         except ValueError as exc:
             data.notes.append(f"the effects of the cases could not be computed: {exc}")

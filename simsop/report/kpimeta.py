@@ -1,7 +1,10 @@
-"""What the report needs to know about a KPI: a label, a unit, how to print it and which way is better."""
+"""What the report needs to know about a KPI: a label, a unit, how to print it, which way is better, and the
+range its values cannot leave (for confidence intervals; pure Python, so the experiment runner uses it too)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -65,6 +68,40 @@ _KPIS: dict[str, KpiInfo] = {
     "shock_window_profit": KpiInfo("Profit during the disruption", "currency units", "money", True),
     "gross_margin_vs_plan": KpiInfo("Gross margin against plan", "%", "pct", None),
 }
+
+
+# Shares of orders, lines or units: a ratio of a count to a larger count.
+_RATES = frozenset({"otif", "otif_line", "fill_rate", "cycle_service_level", "shock_pre_otif", "shock_worst_otif",
+                    "shock_window_otif"})
+# Quantities, durations and money that are sums or averages of non-negative terms. Left out on purpose, as
+# they can be negative: profit, margins, forecast bias, tracking signal, forecast value added, the relative
+# differences against plan, the window's profit. Utilization passes 1 with overtime, so only >= 0.
+_NON_NEGATIVE = frozenset({
+    "avg_backlog", "max_backlog", "avg_days_late", "lost_sales_units", "demand_units", "shipped_units",
+    "avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization", "overtime_units",
+    "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
+    "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost", "total_cost",
+    "plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_change_cost",
+    "subcontract_cost", "labor_cost", "shocks_realised", "shock_start", "shock_window_end", "shock_recovery_days",
+    "shock_peak_backlog", "shock_lost_units", "shock_lost_revenue", "shock_window_revenue"})
+_NON_NEGATIVE_PREFIXES = ("bullwhip_", "forecast_mape_lag", "forecast_wmape_lag")
+
+
+def value_range(kpi: str) -> tuple[float, float]:
+    """The values a KPI can take, ``(low, high)`` with ``±inf`` for an open side: (0, 1) for a rate, (0, inf)
+    for a count, duration or cost, (-inf, inf) for the rest (profit, bias) and for unknown KPIs. Confidence
+    intervals stay inside it (:func:`simsop.stats.bounded_interval`); a paired difference inside
+    ``[low - high, high - low]``."""
+    if kpi in _RATES:
+        return (0.0, 1.0)
+    if kpi in _NON_NEGATIVE or kpi.startswith(_NON_NEGATIVE_PREFIXES):
+        return (0.0, math.inf)
+    return (-math.inf, math.inf)
+
+
+def value_ranges(kpis: Iterable[str]) -> dict[str, tuple[float, float]]:
+    """:func:`value_range` of every KPI, for ``simsop.stats.summarize_frame`` and ``paired_table``."""
+    return {k: value_range(k) for k in kpis}
 
 
 def info(kpi: str) -> KpiInfo:

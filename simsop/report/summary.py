@@ -11,12 +11,13 @@ case against the baseline case comes from ``paired_cases.csv``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
-from simsop.report.kpimeta import fmt, info, with_unit
+from simsop.report.kpimeta import fmt, info, value_range, with_unit
 from simsop.stats import PairedDifference, paired_difference
 
 KEY_KPIS = ("profit", "otif", "fill_rate", "avg_on_hand")
@@ -75,7 +76,8 @@ def _runner_up_diff(runs: pd.DataFrame | None, kpi: str, best: str, other: str) 
     if len(common) < 2 or a.index.has_duplicates or b.index.has_duplicates:
         return None
     try:
-        return paired_difference(a.loc[common].to_numpy(dtype=float), b.loc[common].to_numpy(dtype=float))
+        return paired_difference(a.loc[common].to_numpy(dtype=float), b.loc[common].to_numpy(dtype=float),
+                                 bounds=value_range(kpi))
     except ValueError:
         return None
 
@@ -217,9 +219,34 @@ def _lbl(kpi: str) -> str:
     return "OTIF" if kpi == "otif" else info(kpi).label.lower()
 
 
+BOUND_MARK = "†"
+BOUND_NOTE = (f"{BOUND_MARK} The interval meets a limit the KPI cannot pass (a rate lies between 0% and 100%; a "
+              "time, a quantity or a cost is never negative). The Student-t interval is cut at the limit, which "
+              "drops only impossible values and keeps its 95% coverage. When every replication sits at the limit "
+              "(for example OTIF 100% in every future), the interval runs from the limit to the value below which "
+              "such a run of identical results would have had less than a 5% chance: for a rate, about 3/n "
+              "points from 100% with n replications (the 'rule of three').")
+
+
+def _ci_cell(kpi: str, r: Mapping[Hashable, Any]) -> str:
+    """'lo – hi' for a table cell, marked when the interval was bounded by the KPI's range ('' when none)."""
+    lo, hi = float(r["ci_low"]), float(r["ci_high"])
+    if math.isnan(lo):
+        return ""
+    bounded = str(r.get("ci_method", "t")) in ("t_clipped", "at_bound")
+    return f"{fmt(kpi, lo)} – {fmt(kpi, hi)}" + (f" {BOUND_MARK}" if bounded else "")
+
+
+def has_bound_mark(table: pd.DataFrame) -> bool:
+    """True when a cell of a :func:`kpi_table` or :func:`case_table` has a bounded interval (see BOUND_NOTE)."""
+    return any(isinstance(v, tuple) and str(v[1]).endswith(BOUND_MARK)
+               for col in table.columns if col not in ("KPI", "best") for v in table[col])
+
+
 def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str],
               case: str | None = None) -> pd.DataFrame:
-    """Means with 95% CIs: KPI rows × policy columns, formatted for people; 'best' marks the best cell."""
+    """Means with 95% CIs: KPI rows × policy columns, formatted for people; 'best' marks the best cell. An
+    interval bounded by the KPI's range (``ci_method`` t_clipped or at_bound) ends in :data:`BOUND_MARK`."""
     if case is not None:
         summary = summary[summary["case"] == case]
     rows = []
@@ -238,9 +265,7 @@ def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str
         for p in policies:
             if p in s.index:
                 r = s.loc[p].to_dict()
-                ci = (f"{fmt(k, float(r['ci_low']))} – {fmt(k, float(r['ci_high']))}"
-                      if not math.isnan(float(r["ci_low"])) else "")
-                row[p] = (fmt(k, float(r["mean"])), ci)
+                row[p] = (fmt(k, float(r["mean"])), _ci_cell(k, r))
             else:
                 row[p] = ("n/a", "")
         rows.append(row)
@@ -303,11 +328,8 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
             if sel.empty or math.isnan(float(sel["mean"].iloc[0])):
                 row[name] = ("n/a", "")
                 continue
-            r = sel.iloc[0]
             any_value = True
-            ci = (f"{fmt(k, float(r['ci_low']))} – {fmt(k, float(r['ci_high']))}"
-                  if not math.isnan(float(r["ci_low"])) else "")
-            row[name] = (fmt(k, float(r["mean"])), ci)
+            row[name] = (fmt(k, float(sel["mean"].iloc[0])), _ci_cell(k, sel.iloc[0].to_dict()))
         if any_value:
             rows.append(row)
     return pd.DataFrame(rows), cols
