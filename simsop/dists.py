@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import types
 import typing
+from collections.abc import Callable, Iterator
+from itertools import repeat
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import numpy as np
@@ -515,25 +517,21 @@ class BlockSampler:
     """Serves scalar draws of one spec from one stream, drawing in vectorized blocks.
 
     Block draws keep common random numbers intact (the k-th draw of a source is the same whatever else
-    happens) while costing a fraction of a scalar call.
+    happens) while costing a fraction of a scalar call. ``draw`` is the cheapest way to take one: a hot
+    path keeps it (a generator's ``__next__``, no method call of its own); calling the sampler does the same.
     """
 
-    __slots__ = ("_block", "_buf", "_i", "_rng", "_spec", "constant")
+    __slots__ = ("constant", "draw")
 
     def __init__(self, spec: _Spec, rng: np.random.Generator, block: int = 256) -> None:
-        self._spec = spec
-        self._rng = rng
-        self._block = block
-        self._buf: list[float] = []
-        self._i = 0
         self.constant: float | None = spec.value if isinstance(spec, Deterministic) else None
+        self.draw: Callable[[], float] = (repeat(self.constant).__next__ if self.constant is not None
+                                          else _blocks(spec, rng, block).__next__)
 
     def __call__(self) -> float:
-        if self.constant is not None:
-            return self.constant
-        if self._i >= len(self._buf):
-            self._buf = self._spec.sample(self._rng, self._block).tolist()
-            self._i = 0
-        x = self._buf[self._i]
-        self._i += 1
-        return x
+        return self.draw()
+
+
+def _blocks(spec: _Spec, rng: np.random.Generator, block: int) -> Iterator[float]:
+    while True:
+        yield from spec.sample(rng, block).tolist()

@@ -62,7 +62,7 @@ class FactorySite:
         self.name = name
         self.products = products
         self.make_to_order = make_to_order
-        self.yield_ = yield_sampler
+        self.yield_ = yield_sampler.draw
         self.regular = regular
         self.overtime = overtime
         self.capacity_factor = 1.0  # scales the rate capacity (shocks: 0 is an outage)
@@ -144,8 +144,8 @@ class FactorySite:
         w = self.world
         env = w.env
         queue = self.queue
-        processing = self.processing
-        assert processing is not None
+        assert self.processing is not None
+        processing = self.processing.draw
         while True:
             while not queue:
                 ev = env.event()

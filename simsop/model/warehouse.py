@@ -318,7 +318,9 @@ class WarehouseSite:
         return self.on_hand[item] + self.on_order[item] - self.bo_ext[item] - self.bo_int[item]
 
     def review(self, item: int) -> None:
-        q = self.rules[item].order_qty(self.position(item))
+        # position(item), inlined: a continuous-review item is reviewed after every order
+        q = self.rules[item].order_qty(self.on_hand[item] + self.on_order[item] - self.bo_ext[item]
+                                       - self.bo_int[item])
         if q > EPS:
             if self.capacity is not None:
                 room = self.capacity - sum(self.on_hand) - sum(self.on_order)

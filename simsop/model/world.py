@@ -54,7 +54,7 @@ class LaneRun:
     __slots__ = ("cost", "extra_delay", "lead_time", "lead_time_factor", "order_delay")
 
     def __init__(self, lead_time: BlockSampler, cost: float, order_delay: float) -> None:
-        self.lead_time = lead_time
+        self.lead_time = lead_time.draw
         self.cost = cost
         self.order_delay = order_delay
         self.lead_time_factor = 1.0  # shocks lengthen transit times
