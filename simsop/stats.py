@@ -28,7 +28,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as sps
+
+# scipy.special, not scipy.stats: the same t quantiles and tails (scipy.stats computes them with these), but
+# importing scipy.stats takes half a second, which every command that summarises would pay.
+from scipy.special import stdtr, stdtrit
 
 __all__ = ["UNBOUNDED", "Bounds", "KpiSummary", "PairedDifference", "bounded_interval", "mser", "mser_many",
            "paired_difference", "paired_table", "precision_reached", "required_replications", "summarize",
@@ -133,7 +136,7 @@ def _t_half_width(std: float, n: int, confidence: float) -> float:
     # Every interval goes through here, so this is the single place that validates the level.
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    return float(sps.t.ppf(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+    return float(stdtrit(n - 1, 0.5 + confidence / 2.0) * std / math.sqrt(n)) if n > 1 else math.nan
 
 
 def _bounds(bounds: Bounds | None) -> Bounds:
@@ -329,7 +332,7 @@ def paired_difference(a: npt.ArrayLike, b: npt.ArrayLike, confidence: float = 0.
         var_sum = float(xa.var(ddof=1) + xb.var(ddof=1))
         reduction = std_diff**2 / var_sum if var_sum > 0 else math.nan
         if std_diff > 0:
-            p_value = float(2.0 * sps.t.sf(abs(mean_diff) / (std_diff / math.sqrt(n)), n - 1))
+            p_value = float(2.0 * stdtr(n - 1, -abs(mean_diff) / (std_diff / math.sqrt(n))))
         elif mean_diff != 0:
             p_value = 0.0  # constant non-zero differences: certainty, as scipy.stats.ttest_rel reports
     hw = _t_half_width(std_diff, n, confidence)
@@ -433,7 +436,7 @@ def required_replications(values: npt.ArrayLike, target_half_width: float | None
     h = _target(s.mean, target_half_width, target_relative)
     if h == 0.0:
         raise ValueError("relative precision is undefined for a KPI whose mean is 0")
-    t_q = float(sps.t.ppf(0.5 + confidence / 2.0, s.n - 1))
+    t_q = float(stdtrit(s.n - 1, 0.5 + confidence / 2.0))
     # Round before ceil so an exact ratio computed as e.g. 16.000000000000004 does not become 17.
     return max(2, math.ceil(round((t_q * s.std / h) ** 2, 9)))
 
