@@ -525,6 +525,62 @@ def test_every_image_is_an_embedded_png_and_every_table_scrolls_in_its_box(tmp_p
     assert not re.search(r"https?://|url\(|@import", text)
 
 
+class _Figures(HTMLParser):
+    """Per <figure>: the classes of the elements around its <img>, the img's attributes, and whether the
+    caption sits inside the scrolling box."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, str]] = []
+        self.found: list[dict[str, object]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        inside = [t for t, _ in self.stack]
+        if tag == "figure":
+            self.found.append({"img": None, "parents": [], "caption_scrolls": False})
+        elif tag == "img" and "figure" in inside:
+            self.found[-1].update(img=a, parents=[c for _, c in self.stack[inside.index("figure") + 1:]])
+        elif tag == "figcaption" and self.found:
+            self.found[-1]["caption_scrolls"] = any("fig-scroll" in c for _, c in self.stack)
+        if tag not in ("img", "meta", "br", "hr", "link", "input"):
+            self.stack.append((tag, a.get("class") or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+
+def test_charts_stay_readable_on_a_phone(results: Path) -> None:
+    """On a 360 px screen a 1,100 px chart shrunk to fit would have 4 px text. Each chart sits in its own
+    sideways-scrolling box and is never shrunk below 3/4 of its size (text about 10 px), while on a desktop it
+    still fits the column (max-width 100%); the caption stays outside the box, wrapped to the screen."""
+    import base64
+
+    from simsop.report.html import MIN_SCALE, png_size
+
+    text = write_report(results).read_text(encoding="utf-8")
+    page = _Figures()
+    page.feed(text)
+    assert len(page.found) == 12
+    for fig in page.found:
+        img = fig["img"]
+        assert isinstance(img, dict), "every figure holds an image"
+        assert fig["parents"] == ["fig-scroll"] and not fig["caption_scrolls"]
+        size = png_size(base64.b64decode(str(img["src"]).split(",", 1)[1]))
+        assert size is not None
+        width, height = size
+        assert (img["width"], img["height"]) == (str(width), str(height))  # the layout is known before decoding
+        min_w = int(re.fullmatch(r"--min-w: (\d+)px", str(img["style"])).group(1))
+        assert min_w >= MIN_SCALE * width and min_w < width
+    assert MIN_SCALE >= 0.7  # 10-pt chart text at 100 dpi is 14 px: at least about 10 px on screen
+    css = re.search(r"<style>(.*?)</style>", text, re.S).group(1)
+    assert re.search(r"\.fig-scroll\s*\{[^}]*overflow-x:\s*auto", css)
+    assert re.search(r"figure img\s*\{[^}]*max-width:\s*100%[^}]*min-width:\s*var\(--min-w", css)
+    assert re.search(r"@media print\s*\{[^@]*figure img\s*\{\s*min-width:\s*0", css)  # paper: fit the page
+    assert 'class="fig-hint"' in text and re.search(r"@media \(max-width: \d+px\)\s*\{\s*\.fig-hint", css)
+
+
 def test_money_ticks_never_repeat_and_the_bridge_writes_its_amounts(data, colors) -> None:
     fmt = charts.MoneyFormatter()
     assert fmt.format_ticks([3.39e6, 3.395e6, 3.4e6, 3.405e6]) == ["3.390M", "3.395M", "3.400M", "3.405M"]

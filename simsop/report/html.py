@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -28,7 +29,9 @@ nav a { margin-right: 14px; color: #0072B2; text-decoration: none; }
 .findings li { margin: 6px 0; }
 .missing { color: #7a4b00; background: #fff7e6; border-left: 4px solid #E69F00; padding: 6px 10px; }
 figure { margin: 18px 0 26px; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
+.fig-scroll { max-width: 100%; overflow-x: auto; overscroll-behavior-x: contain; }
+figure img { display: block; max-width: 100%; min-width: var(--min-w, 0); height: auto; border: 1px solid #eee; }
+.fig-hint { display: none; color: #666; font-size: 0.8rem; margin: 2px 0 0; }
 figcaption { color: #444; font-size: 0.9rem; margin-top: 4px; max-width: 90ch; }
 .table-wrap { max-width: 100%; overflow-x: auto; margin: 10px 0 18px; }
 table { border-collapse: collapse; font-size: 0.88rem; }
@@ -43,7 +46,9 @@ td.best { font-weight: 700; background: #eaf5ea; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px; margin-right: 5px;
           vertical-align: baseline; }
 code { font-size: 0.85rem; background: #f5f5f7; padding: 1px 4px; border-radius: 3px; overflow-wrap: anywhere; }
-@media print { nav { display: none; } figure { break-inside: avoid; } }
+@media (max-width: 520px) { .fig-hint { display: block; } }
+@media print { nav { display: none; } figure { break-inside: avoid; } figure img { min-width: 0; }
+               .fig-hint { display: none; } }
 """
 
 
@@ -60,9 +65,35 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+# Charts are drawn at 100 dpi, so their text is 14 px (10 pt) in the PNG. Shrunk to a phone's 330 px, a
+# 1,100 px chart's text would be 4 px; never below this share of its size, it stays about 10 px and the chart
+# scrolls sideways in its own box instead (the caption and the page still fit the screen).
+MIN_SCALE = 0.75
+# Above this width a phone (up to ~430 px, less the page margins) must scroll: say so there.
+_HINT_ABOVE_PX = 480
+
+
+def png_size(png: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels from a PNG's IHDR chunk; None when the bytes are not a PNG."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def figure(png: bytes, alt: str, caption: str, key: str) -> str:
-    """An embedded chart with its caption."""
-    return (f'<figure id="fig-{escape(key)}"><img src="{data_uri(png)}" alt="{escape(alt)}">'
+    """An embedded chart with its caption. Desktop: the chart at its own size, shrunk to fit the column. A
+    narrow screen: never shrunk below :data:`MIN_SCALE` of its size, so its text stays readable; it scrolls
+    sideways in its box (keyboard-scrollable, named for screen readers), the caption wraps to the screen."""
+    size, hint, min_w = png_size(png), "", 0
+    if size is not None:
+        min_w = math.ceil(MIN_SCALE * size[0])
+        size_attrs = f' width="{size[0]}" height="{size[1]}" style="--min-w: {min_w}px"'
+    else:  # not a PNG we can measure: shrunk to fit, as before
+        size_attrs = ""
+    if min_w > _HINT_ABOVE_PX:
+        hint = '<p class="fig-hint" aria-hidden="true">Swipe sideways to see the whole chart.</p>'
+    return (f'<figure id="fig-{escape(key)}"><div class="fig-scroll" role="region" tabindex="0" '
+            f'aria-label="{escape(alt)}"><img src="{data_uri(png)}" alt="{escape(alt)}"{size_attrs}></div>{hint}'
             f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
