@@ -16,7 +16,9 @@ Sections (``--only`` picks some; the floor always runs, since the other figures 
 * ``startup``: wall time of ``simsop --help`` and of ``simsop run`` with one replication of the example;
 * ``memory``: peak memory of one replication and of an experiment (and whether it stays flat per replication);
 * ``peers``: SupplyNetPy and stockpyl (installed by ``peers.py`` into their own venv, never a dependency of
-  simsop) against simsop on the same small models, with their fill rates and stock side by side.
+  simsop) against simsop on the same small models, with their fill rates and stock side by side; and the same
+  models hand-written in bare SimPy (``bare.py``): how near the floor a model with the least work per event
+  gets, and what simsop's records and KPIs cost on top of it.
 
 How events are counted (the same way for the floor and for simsop)
 ------------------------------------------------------------------
@@ -65,7 +67,7 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
 if str(REPO_ROOT) not in sys.path:
     sys.path.append(str(REPO_ROOT))
 
-from benchmarks import floor, peers  # noqa: E402  (after the sys.path fix above)
+from benchmarks import bare, floor, peers  # noqa: E402  (after the sys.path fix above)
 
 SCENARIO = REPO_ROOT / "scenarios" / "example_company.yaml"
 DEFAULT_OUT = REPO_ROOT / "results" / "bench"
@@ -854,6 +856,7 @@ def section_peers(cfg: Config, clock: FloorClock, details: dict[str, Any], no_pe
                         note=f"{model_text[model]}; median of {reps}, build + run + every KPI, orders recorded; "
                              f"{counted['kernel']:,} events", vs_floor=share(counted["kernel"] / t, clock)))
     details["peers_simsop"] = ours
+    rows += bare_rows(ours, reps, clock, details)
 
     if no_peers:
         for peer, model in peers.MODELS:
@@ -914,6 +917,56 @@ def section_peers(cfg: Config, clock: FloorClock, details: dict[str, Any], no_pe
                         target=f"peers within ±{100 * CHECK_STOCK_REL:g}%", status=judged(ok_stock),
                         note=f"simsop {fmt_stages(mine['avg_on_hand_by_stage'])} | {stock}"))
     return rows
+
+
+def bare_rows(ours: dict[str, dict[str, Any]], reps: int, clock: FloorClock, details: dict[str, Any]) -> list[Row]:
+    """The peers' models hand-written in bare SimPy (``bare.py``): their time, their share of the floor, what
+    simsop's recording and KPIs cost on top, and a check that they are the same model as simsop's."""
+    rows: list[Row] = []
+    out: dict[str, Any] = {}
+    for model, fn in bare.MODELS.items():
+        counting = floor.CountingEnvironment()
+        fn(counting, 0)
+        events = counting.events - 1  # the stop event of run(until), as for simsop
+        fn(simpy_environment(), 1)  # warm-up
+        times = []
+        for i in range(reps):
+            env = simpy_environment()
+            t0 = time.perf_counter()
+            fn(env, 100 + i)
+            times.append(time.perf_counter() - t0)
+        mine = ours[model]
+        results = [fn(simpy_environment(), 1000 + i) for i in range(max(reps, mine["check_reps"]))]
+        fill = statistics.fmean(r[0] for r in results)
+        stock = [statistics.fmean(r[1][j] for r in results) for j in range(len(results[0][1]))]
+        t = statistics.median(times)
+        out[model] = {"seconds_per_rep": t, "events": events, "fill_rate": fill, "avg_on_hand_by_stage": stock}
+        rows.append(Row("peers", f"bare SimPy, model {model}: time per replication", 1e3 * t, "ms",
+                        vs_floor=share(events / t, clock),
+                        note=f"hand-written (benchmarks/bare.py): processes and timeouts, no records, two KPIs; "
+                             f"{events:,} events, median of {reps}"))
+        ratio = mine["seconds_per_rep"] / t
+        rows.append(Row("peers", f"simsop / bare SimPy, model {model}", ratio, "x",
+                        note=f"what simsop's generality costs on the same work: every order, line, shipment and "
+                             f"replenishment recorded, every KPI computed ({1e3 * mine['seconds_per_rep']:.2f} vs "
+                             f"{1e3 * t:.2f} ms; {mine['kernel']:,} kernel events vs {events:,})"))
+        same_fill = abs(fill - mine["fill_rate"]) <= CHECK_FILL_ABS
+        same_stock = all(abs(b - m) <= CHECK_STOCK_REL * max(abs(m), 1e-9)
+                         for b, m in zip(stock, mine["avg_on_hand_by_stage"], strict=True))
+        rows.append(Row("peers", f"check, model {model}: bare SimPy is the same model", fill, "",
+                        target=f"fill ±{CHECK_FILL_ABS:g}, stock ±{100 * CHECK_STOCK_REL:g}%",
+                        status=judged(same_fill and same_stock),
+                        note=f"fill rate {fill:.3f} vs simsop {mine['fill_rate']:.3f}; average on hand "
+                             f"{'/'.join(f'{x:.1f}' for x in stock)} vs simsop "
+                             f"{'/'.join(f'{x:.1f}' for x in mine['avg_on_hand_by_stage'])} ({len(results)} reps)"))
+    details["peers_bare"] = out
+    return rows
+
+
+def simpy_environment() -> Any:
+    import simpy
+
+    return simpy.Environment()
 
 
 # ============================================================================================== output

@@ -23,3 +23,6 @@ def test_benchmark_quick_mode_runs(tmp_path: Path) -> None:
     assert {"floor", "reference", "scaling", "replications", "startup", "memory", "peers"} <= sections
     assert not [r for r in rows if r["status"] == "error"], [r for r in rows if r["status"] == "error"]
     assert (tmp_path / "latest.md").read_text().count("|") > 20
+    # Not speed: correctness. The bare SimPy models must stay the same models as simsop's (fill rate, stock).
+    checks = [r for r in rows if r["name"].startswith("check, model") and "bare SimPy" in r["name"]]
+    assert len(checks) == 3 and all(r["status"] == "pass" for r in checks), checks
