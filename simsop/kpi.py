@@ -221,15 +221,18 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
     dep = rec.departed
     dt = dep["time"].astype(float)
     dsel = (dt >= start) & (dt < end)
-    lane_cost = {(ln.from_, ln.to): ln.cost_per_unit for ln in sc.lanes}
     transport = 0.0
     if dsel.any():
+        site_ix = {name: i for i, name in enumerate(m.sites)}
+        wh_ix = {name: i for i, name in enumerate(m.warehouses)}
+        lane_cost = np.zeros((len(m.sites), len(m.warehouses)))  # per unit, source site x warehouse
+        for ln in sc.lanes:
+            if ln.from_ in site_ix and ln.to in wh_ix:
+                lane_cost[site_ix[ln.from_], wh_ix[ln.to]] = ln.cost_per_unit
         src = dep["source"].astype(int)[dsel]
         dst = dep["warehouse"].astype(int)[dsel]
         qty = dep["qty"].astype(float)[dsel]
-        per_pair = np.array([lane_cost.get((m.sites[a], m.warehouses[b]), 0.0) for a, b in zip(src, dst,
-                                                                                              strict=True)])
-        transport = float((qty * per_pair).sum())
+        transport = float((qty * lane_cost[src, dst]).sum())
     fixed = sum(f.fixed_cost_per_day for f in sc.factories) * (end - start)
     total = cogs + holding + backorder + lost_cost + transport + overtime_cost + fixed
     return {
