@@ -71,12 +71,13 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+
+if TYPE_CHECKING:
+    from scipy import sparse  # imported where used: scipy.optimize costs 0.3 s to import
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -703,8 +704,8 @@ def solve_lp(
     Args:
         inp: The planning problem.
         integer_workforce: If True, W, H and L must be whole workers and the mixed-integer program is
-            solved with ``scipy.optimize.milp``; otherwise the linear relaxation with
-            ``scipy.optimize.linprog`` (both HiGHS).
+            solved with ``scipy.optimize.milp``; otherwise the linear relaxation, also with ``milp``
+            (HiGHS; without integer variables it is a linear program).
         time_limit: Wall-clock limit in seconds for the solver (None = none). A MILP stopped by it
             with a feasible plan in hand returns that plan with status ``"time_limit"``.
 
@@ -765,6 +766,8 @@ def solve_lps(
     options: dict[str, Any] = {} if time_limit is None else {"time_limit": time_limit}
     # milp, also for the LP: with no integer variable it solves the LP through a thinner wrapper than
     # linprog (about 40% less time per solve, the same optimum).
+    from scipy.optimize import Bounds, LinearConstraint, milp  # here: loading a scenario needs no solver
+
     res = milp(
         np.concatenate([m.objective for m in models]),
         constraints=LinearConstraint(a, np.concatenate([b_eq, np.full(b_ub.size, -np.inf)]),
@@ -889,6 +892,8 @@ def _block_diagonal(parts: Sequence[tuple[npt.NDArray[np.int_], npt.NDArray[np.i
     rows = np.concatenate([p[0] + row_off[i] for i, p in enumerate(parts)])
     cols = np.concatenate([p[1] + col_off[i] for i, p in enumerate(parts)])
     vals = np.concatenate([p[2] for p in parts])
+    from scipy import sparse
+
     return sparse.csc_array((vals, (rows, cols)), shape=(int(row_off[-1]), n_cols))
 
 
