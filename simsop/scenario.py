@@ -998,8 +998,22 @@ def parse_yaml(text: str, source: str) -> Any:
     """
     import yaml
 
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        # libyaml's parser is several times faster than PyYAML's own; on any trouble the pure-Python loader
+        # reads the text again, so that what goes wrong is told in its words (line, column, what was expected).
+        try:
+            return _parse_yaml_with(fast, text, source)
+        except (ScenarioError, yaml.YAMLError, ValueError):
+            pass
+    return _parse_yaml_with(yaml.SafeLoader, text, source)
+
+
+def _parse_yaml_with(loader_class: Any, text: str, source: str) -> Any:
+    import yaml
+
     try:
-        loader = yaml.SafeLoader(text)
+        loader = loader_class(text)
     except yaml.YAMLError as exc:  # the reader checks the characters first
         raise ScenarioError(source, [Problem("", f"not valid YAML: {_yaml_message(exc)}")]) from None
     try:

@@ -750,3 +750,29 @@ def test_schema_accepts_a_valid_scenario() -> None:
     data = copy.deepcopy(VALID)
     assert data["lanes"][0]["lead_time"] == 1  # a bare number for a distribution
     jsonschema.validate(data, _schema())
+
+
+# ---------------------------------------------------------------------------------------------- the YAML reader
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].rglob("*.yaml")), ids=lambda p: p.name)
+def test_the_fast_yaml_reader_reads_every_project_file_as_pyyaml_does(path: Path) -> None:
+    """parse_yaml takes libyaml's parser when it is there: the same data as PyYAML's own safe loader."""
+    from simsop.scenario import parse_yaml
+
+    if any(part in {"build", "results", ".git"} or part.startswith(".") for part in path.parts[-4:-1]):
+        pytest.skip("not a project file")
+    text = path.read_text(encoding="utf-8-sig")
+    assert parse_yaml(text, str(path)) == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+def test_a_yaml_mistake_is_told_in_pure_pyyaml_words_whichever_parser_read_it() -> None:
+    from simsop.scenario import parse_yaml
+
+    text = "name: x\nproducts: [a, b\nhorizon: 3\n"
+    with pytest.raises(ScenarioError) as info:
+        parse_yaml(text, "f.yaml")
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.load(text, Loader=yaml.SafeLoader)
+    assert str(pure.value.problem) in str(info.value)
+    assert f"line {pure.value.problem_mark.line + 1}" in str(info.value)
