@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -467,8 +468,16 @@ def _cell(kpi: str, s: dict[str, Any]) -> str:
 
     if not s or s.get("n", 0) == 0:
         return "–"
-    hw = s.get("half_width")
-    return fmt(kpi, s["mean"]) + (f" ± {fmt(kpi, hw)}" if hw == hw and hw is not None else "")
+    return fmt(kpi, s["mean"]) + _spread(s, lambda x: fmt(kpi, x), " ")
+
+
+def _spread(s: dict[str, Any], show: Callable[[float], str], sep: str) -> str:
+    """'± half-width' after a mean, or '[low, high]' for an interval cut at the KPI's natural limit (a
+    symmetric ± would then promise values that cannot happen, such as -3 recovery days)."""
+    lo, hi, hw = s.get("ci_low"), s.get("ci_high"), s.get("half_width")
+    if s.get("ci_method") in ("t_clipped", "at_bound") and lo is not None and hi is not None and lo == lo:
+        return f"{sep}[{show(lo)}, {show(hi)}]"
+    return f"{sep}± {show(hw)}" if hw is not None and hw == hw else ""
 
 
 def _significant(kpi: str, diff: float, text: str) -> str:
@@ -518,8 +527,9 @@ def _print_comparison(exp: Any, case: str, title: str) -> None:
     paired = {p: _lookup(exp.paired, policy=p, case=case) for p in exp.policies if p != exp.baseline}
     shown = [k for k in exp.kpi_names() if any(summary[p].get(k, {}).get("n", 0) for p in exp.policies)]
     console = Console()
-    console.print(f"[bold]{title}[/bold] — mean ± 95% CI half-width; Δ: paired difference from "
-                  f"{exp.baseline} with its 95% CI, ▲/▼ when significant")
+    console.print(f"[bold]{title}[/bold] — mean ± 95% CI half-width (\\[low, high] when the interval is cut at "
+                  f"the KPI's limit); Δ: paired difference from {exp.baseline} with its 95% CI, ▲/▼ when "
+                  "significant")
     for group, kpis in _grouped(shown):
         table = Table(title=group, title_justify="left")
         table.add_column("KPI")
@@ -561,11 +571,12 @@ def _short(kpi: str, x: float, signed: bool = False) -> str:
 
 
 def _short_cell(kpi: str, s: dict[str, Any]) -> str:
+    from rich.markup import escape
+
     if not s or s.get("n", 0) == 0:
         return "–"
-    hw = s.get("half_width")
-    spread = f"\n[dim]±{_short(kpi, hw).removesuffix(' pts')}[/dim]" if hw is not None and hw == hw else ""
-    return _short(kpi, s["mean"]) + spread
+    spread = _spread(s, lambda x: _short(kpi, x).removesuffix(" pts"), "\n")
+    return _short(kpi, s["mean"]) + (f"[dim]{escape(spread)}[/dim]" if spread else "")
 
 
 def _short_diff(kpi: str, d: dict[str, Any]) -> str:
@@ -586,7 +597,8 @@ def _print_stress(exp: Any, title: str) -> None:
 
     base = exp.baseline_case
     console = Console()
-    console.print(f"[bold]{title}[/bold] — mean and 95% CI half-width; Δ: paired difference from the case "
+    console.print(f"[bold]{title}[/bold] — mean and 95% CI (± half-width, or \\[low, high] when cut at the KPI's "
+                  f"limit); Δ: paired difference from the case "
                   f"{base!r} on the same random futures (▲/▼ when significant). Recovery: days until the "
                   "7-day OTIF is back above its threshold for good; worst OTIF: its lowest 7-day value.")
     table = Table(title="Shock KPIs", title_justify="left")

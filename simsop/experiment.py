@@ -167,16 +167,19 @@ class Target:
         return {"target_half_width": self.absolute, "target_relative": self.relative}
 
     def reached(self, values: np.ndarray, confidence: float = 0.95) -> bool:
+        from simsop.report.kpimeta import value_range
         from simsop.stats import precision_reached
 
-        return precision_reached(values, confidence=confidence, **self._kw())
+        return precision_reached(values, confidence=confidence, bounds=value_range(self.kpi), **self._kw())
 
     def required(self, values: np.ndarray, confidence: float = 0.95) -> int | None:
         """Estimated total replications for the target (None when it cannot be estimated)."""
+        from simsop.report.kpimeta import value_range
         from simsop.stats import required_replications
 
         try:
-            return required_replications(values, confidence=confidence, **self._kw())
+            return required_replications(values, confidence=confidence, bounds=value_range(self.kpi),
+                                         **self._kw())
         except ValueError:
             return None
 

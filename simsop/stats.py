@@ -411,7 +411,8 @@ def _target(mean: float, target_half_width: float | None, target_relative: float
 
 
 def required_replications(values: npt.ArrayLike, target_half_width: float | None = None,
-                          target_relative: float | None = None, confidence: float = 0.95) -> int:
+                          target_relative: float | None = None, confidence: float = 0.95,
+                          bounds: Bounds | None = None) -> int:
     """Estimate the total number of replications needed for a target CI half-width.
 
     Classic ``n* = ceil((t_{1-α/2, n-1} · s / h)^2)`` (Law 2015, §9.4.1) from the pilot's ``n`` and ``s``;
@@ -422,6 +423,10 @@ def required_replications(values: npt.ArrayLike, target_half_width: float | None
         target_half_width: Absolute half-width target. Give exactly one of the two targets.
         target_relative: Target for ``half_width / |mean|``.
         confidence: Confidence level.
+        bounds: The KPI's natural range (see :func:`bounded_interval`). When every value sits at one end of
+            a finite range, the variance says nothing (it is 0); the estimate is then the smallest ``n``
+            whose distribution-free interval reaches no further than the target from the bound:
+            ``n* = ceil(ln(1 - confidence) / ln(1 - h / (high - low)))``.
 
     Returns:
         ``max(2, n*)``; a result ``<= n`` means the target is already met.
@@ -436,28 +441,43 @@ def required_replications(values: npt.ArrayLike, target_half_width: float | None
     h = _target(s.mean, target_half_width, target_relative)
     if h == 0.0:
         raise ValueError("relative precision is undefined for a KPI whose mean is 0")
+    low, high = _bounds(bounds)
+    if bounds is not None and bounded_interval(values, confidence, bounds)[2] == "at_bound":
+        if h >= high - low:
+            return 2
+        return max(2, math.ceil(round(math.log(1.0 - confidence) / math.log(1.0 - h / (high - low)), 9)))
     t_q = float(stdtrit(s.n - 1, 0.5 + confidence / 2.0))
     # Round before ceil so an exact ratio computed as e.g. 16.000000000000004 does not become 17.
     return max(2, math.ceil(round((t_q * s.std / h) ** 2, 9)))
 
 
 def precision_reached(values: npt.ArrayLike, target_half_width: float | None = None,
-                      target_relative: float | None = None, confidence: float = 0.95) -> bool:
+                      target_relative: float | None = None, confidence: float = 0.95,
+                      bounds: Bounds | None = None) -> bool:
     """Stopping rule of a sequential procedure: does the current CI half-width meet the target?
 
     Args:
-        values, target_half_width, target_relative, confidence: As in :func:`required_replications`, with
-            ``values`` the replications so far.
+        values, target_half_width, target_relative, confidence, bounds: As in :func:`required_replications`,
+            with ``values`` the replications so far.
 
     Returns:
-        ``half_width <= target``; False with fewer than two values or with a relative target and mean 0.
+        ``half_width <= target``; False with fewer than two values or with a relative target and mean 0. With
+        ``bounds``, the interval's reach from the mean counts too: when every replication sits at a bound
+        (OTIF 100% in all of them) the t half-width is 0, but the distribution-free interval says how far
+        the true mean may be, and the rule waits until that is within the target.
 
     Raises:
         ValueError: If not exactly one positive target is given or there are no non-NaN values.
     """
     s = summarize(values, confidence)
     h = _target(s.mean, target_half_width, target_relative)
-    return s.n >= 2 and h > 0 and s.half_width <= h
+    if s.n < 2 or h <= 0:
+        return False
+    reach = s.half_width
+    if bounds is not None:
+        low, high, _ = bounded_interval(values, confidence, bounds)
+        reach = max(reach, s.mean - low, high - s.mean)
+    return reach <= h
 
 
 def mser(series: npt.ArrayLike, batch_size: int = 5) -> int:

@@ -400,7 +400,8 @@ def test_shock_kpis_are_nan_without_shocks_and_take_windows() -> None:
     assert ks["shock_window_otif"] < kb["shock_window_otif"]
 
 
-def test_stress_summary_keeps_shock_kpi_intervals_possible(tmp_path: Path) -> None:
+def test_stress_summary_keeps_shock_kpi_intervals_possible(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Recovery time is 0 in most futures and 22 days in one: the Student-t interval of its mean reaches
     below 0 days. The summary (and the report built from it) cuts it at 0 and says so; every interval of
     every KPI stays in the KPI's natural range."""
@@ -431,6 +432,14 @@ def test_stress_summary_keeps_shock_kpi_intervals_possible(tmp_path: Path) -> No
     page = write_report(tmp_path / "run").read_text(encoding="utf-8")
     assert re.search(rf'Recovery time \(days\)</td><td>[0-9.]+<span class="ci">0 – [0-9.]+ {BOUND_MARK}</span>', page)
     assert "cut at the limit" in page  # and the note under the table says what the mark means
+    # The terminal's stress table gives the cut interval itself, never "± half-width" reaching below 0 days.
+    from simsop.cli import _print_stress
+
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "200")  # one line per cell
+    _print_stress(exp, "stress")
+    table = capsys.readouterr().out
+    assert re.search(r"\[0, [0-9.]+\]", table) and "[low, high]" in table, table
 
 
 # ---------------------------------------------------------------------------------------------- stress files

@@ -416,6 +416,34 @@ def test_precision_reached_iff_required_not_above_n(values: list[float], h: floa
     )
 
 
+def test_every_replication_at_a_bound_needs_the_rule_of_three_not_a_zero_variance() -> None:
+    """OTIF 100% in every future: the t half-width is 0 after two replications, yet n futures all at 100%
+    only show the mean is above 0.05^(1/n). The rule waits for n with 1 - 0.05^(1/n) <= h:
+    ln 0.05 / ln(1 - 0.005) = 597.6, so 598 replications for +/-0.5 points."""
+    assert precision_reached(np.ones(10), target_half_width=0.005)  # without bounds: "certain" at once
+    assert required_replications(np.ones(10), target_half_width=0.005, bounds=(0.0, 1.0)) == 598
+    assert not precision_reached(np.ones(597), target_half_width=0.005, bounds=(0.0, 1.0))
+    assert precision_reached(np.ones(598), target_half_width=0.005, bounds=(0.0, 1.0))
+    assert precision_reached(np.zeros(598), target_half_width=0.005, bounds=(0.0, 1.0))  # mirrored at 0
+    # An open side says nothing more (see bounded_interval): a recovery of 0 days everywhere stays "certain".
+    assert precision_reached(np.zeros(3), target_half_width=0.5, bounds=(0.0, math.inf))
+    # Values off the bound: the bounded rule is the t rule (the cut interval is never wider).
+    values = [0.9, 0.95, 1.0, 1.0]
+    assert precision_reached(values, target_half_width=0.2, bounds=(0.0, 1.0)) == precision_reached(
+        values, target_half_width=0.2)
+    assert required_replications(values, target_half_width=0.01, bounds=(0.0, 1.0)) == required_replications(
+        values, target_half_width=0.01)
+
+
+def test_a_sequential_target_on_otif_does_not_stop_on_two_perfect_replications() -> None:
+    from simsop.experiment import Target
+
+    target = Target.parse("otif:abs=0.01")
+    assert not target.reached(np.ones(5))
+    assert target.required(np.ones(5)) == 299  # ln 0.05 / ln 0.99 = 298.07
+    assert not target.reached(np.ones(298)) and target.reached(np.ones(299))
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"target_half_width": 1.0, "target_relative": 0.1},
                                     {"target_half_width": -1.0}, {"target_relative": 0.0}])
 def test_exactly_one_positive_target(kwargs: dict[str, float]) -> None:
