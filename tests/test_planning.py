@@ -4,6 +4,7 @@ level and chase strategies. Plus one conformance test that every registered poli
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +282,8 @@ def test_replay_plans_a_family_on_the_products_its_factories_make(tmp_path: Path
 
 def test_time_fences_hold_the_plan() -> None:
     """Inside the frozen fence a bucket keeps its earlier quantity; in the slushy fence it moves by at most
-    the allowed fraction (the fence-respecting chase policy re-plans every cycle)."""
+    the allowed fraction of the larger of that quantity and the bucket's demand plan (the fence-respecting
+    chase policy re-plans every cycle)."""
     sc = short(simsop.load_scenario(SEASONAL), horizon=400, policy="chase", frozen_buckets=1, slushy_buckets=2,
                slushy_change_limit=0.1)
     rec = run_replication(sc, seed=3, keep_records=True).records
@@ -289,6 +291,7 @@ def test_time_fences_hold_the_plan() -> None:
     plan = rec.plan
     q = {(c, p, b): x for c, p, b, x in zip(plan["cycle"].tolist(), plan["product"].tolist(),
                                            plan["bucket"].tolist(), plan["production"].tolist(), strict=True)}
+    demand = dict(zip(q, plan["demand_plan"].tolist(), strict=True))
     first = {c: min(b for (cc, _p, b) in q if cc == c) for (c, _p, _b) in q}
     checked = 0
     for (c, p, b), x in q.items():
@@ -300,9 +303,56 @@ def test_time_fences_hold_the_plan() -> None:
             assert x == pytest.approx(prev)
             checked += 1
         elif t < 3:
-            assert prev * 0.9 - 1e-9 <= x <= prev * 1.1 + 1e-9
+            step = 0.1 * max(prev, demand[(c, p, b)])
+            assert prev - step - 1e-9 <= x <= prev + step + 1e-9
             checked += 1
     assert checked > 20
+
+
+def _meeting(prev: np.ndarray, proposal: np.ndarray, limit: float = 0.2) -> tuple[np.ndarray, PlanningState]:
+    """The executive meeting of sop_seasonal's first cycle (1 frozen and 2 slushy buckets), given the plan in
+    force and the policy's proposal for the first four buckets: the agreed production, and the state."""
+    sc = short(simsop.load_scenario(SEASONAL), policy="chase", frozen_buckets=1, slushy_buckets=2,
+               slushy_change_limit=limit)
+    pol = make_policy("chase", {})
+    assert pol is not None
+    cyc = PlanningCycle(build_world(sc, seed=1), sc, pol, {})
+    snap = cyc.cutoff(cyc.first)
+    state = cyc.state(0, snap, cyc.demand_review(0, snap), cyc.first + 1)
+    full_prev = np.full(state.demand_plan.shape, np.nan)
+    full_prev[:, :4] = prev
+    full = np.zeros(state.demand_plan.shape)
+    full[:, :4] = proposal
+    state = replace(state, previous_production=full_prev)
+    plan = cyc.executive_meeting(0, state, Plan(production=full), 12, 12, cyc.first + 1)
+    return plan.production[:, :4], state
+
+
+def test_a_zero_plan_can_grow_within_the_slushy_fence() -> None:
+    """The slushy fence's allowed change is a fraction of the larger of the plan in force and the demand plan:
+    a product planned at 0 (not launched yet, say) can grow by 20% of its demand plan, where 20% of 0 kept it
+    at 0 for good; the frozen bucket keeps its 0 and buckets beyond the fence take the proposal."""
+    prev = np.zeros((2, 4))
+    got, state = _meeting(prev, np.full((2, 4), 1e6))
+    demand = state.demand_plan[:, :4]
+    assert (demand > 0).all()
+    np.testing.assert_array_equal(got[:, 0], 0.0)
+    np.testing.assert_allclose(got[:, 1:3], 0.2 * demand[:, 1:3])
+    np.testing.assert_array_equal(got[:, 3], 1e6)
+
+
+def test_the_slushy_fence_limits_a_plan_above_its_demand_plan_by_a_fraction_of_itself() -> None:
+    """The ordinary case: a plan in force at or above the demand plan moves by at most the limit times itself,
+    up or down; a change within the limit is taken as proposed."""
+    _, state = _meeting(np.zeros((2, 4)), np.zeros((2, 4)))
+    prev = 2 * state.demand_plan[:, :4]
+    up, _ = _meeting(prev, 10 * prev)
+    down, _ = _meeting(prev, np.zeros((2, 4)))
+    inside, _ = _meeting(prev, 1.05 * prev)
+    np.testing.assert_allclose(up[:, 1:3], 1.2 * prev[:, 1:3])
+    np.testing.assert_allclose(down[:, 1:3], 0.8 * prev[:, 1:3])
+    np.testing.assert_allclose(inside[:, 1:3], 1.05 * prev[:, 1:3])
+    np.testing.assert_array_equal(down[:, 0], prev[:, 0])
 
 
 # ---------------------------------------------------------------------------------------------- behaviour

@@ -342,9 +342,10 @@ class PlanningCycle:
                 if t < spec.frozen_buckets:
                     prod[had, t] = prev[had, t]
                 elif t < spec.frozen_buckets + spec.slushy_buckets:
-                    lo = prev[had, t] * (1 - spec.slushy_change_limit)
-                    hi = prev[had, t] * (1 + spec.slushy_change_limit)
-                    prod[had, t] = np.clip(prod[had, t], lo, hi)
+                    # Relative to the larger of the plan and the demand plan: a fraction of a plan of 0 (a
+                    # product just launched) would keep it at 0 for good, and of a tiny plan barely move it.
+                    step = spec.slushy_change_limit * np.maximum(prev[had, t], state.demand_plan[had, t])
+                    prod[had, t] = np.clip(prod[had, t], prev[had, t] - step, prev[had, t] + step)
         made = self.factory_of >= 0
         prod[~made] = 0.0
         rec = self.world.records.tables["plan"].append

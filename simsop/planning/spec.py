@@ -67,8 +67,9 @@ class PlanningSpec(_Model):
     Each cycle starts with the data cut-off at the start of a bucket; the demand review, supply review and
     executive meeting follow on their days; the plan takes effect ``plan_delay_days`` after the meeting,
     from the first bucket that starts then. Inside the frozen fence (buckets from the plan's first) the
-    plan cannot change; inside the slushy fence a change is limited to ``slushy_change_limit`` (relative)
-    and costs ``change_cost`` per unit; beyond, it is free.
+    plan cannot change; inside the slushy fence a change is limited to ``slushy_change_limit`` times the
+    larger of the plan in force and the demand plan of that product and bucket, and costs ``change_cost``
+    per unit; beyond, it is free.
     """
 
     policy: str = Field(default="none", description="a registered policy name or module:Class")
@@ -82,7 +83,9 @@ class PlanningSpec(_Model):
     plan_delay_days: NonNegativeInt = 0
     frozen_buckets: NonNegativeInt = 1
     slushy_buckets: NonNegativeInt = 2
-    slushy_change_limit: NonNegativeFloat = 0.2
+    slushy_change_limit: NonNegativeFloat = Field(
+        default=0.2, description="in the slushy fence, a product's plan moves by at most this fraction of the larger "
+        "of its plan in force and its demand plan for that bucket (so a plan of 0 can grow to meet a forecast)")
     change_cost: NonNegativeFloat = 0.0
     days_of_cover: NonNegativeFloat = Field(default=14.0, description="inventory target, days of demand")
     set_execution_levels: bool = Field(default=False, description="each plan sets the reorder parameters of the "
