@@ -7,6 +7,7 @@ access is several times cheaper than numpy scalar access in a per-event hot path
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from simsop.model.orders import EPS, OrderLine, SalesOrder
@@ -62,12 +63,22 @@ class WarehouseSite:
         if len(lines) == 1:
             item, qty = lines[0]
             self.new_line_order(customer, item, qty, due, patience, priority)
-            return
-        if not self._fits(lines):
+        elif self._fits(lines):
+            self._ship_at_once(customer, lines, due)
+        else:
             self._book(customer, lines, due, patience, priority)
-            return
-        # Fast path, same records as _book: every line ships in full at once, so no order or line objects
-        # are needed (most orders of a well-stocked warehouse).
+
+    def new_line_order(self, customer: int, item: int, qty: float, due: float, patience: float,
+                       priority: int) -> None:
+        """A one-line customer order arrives now (most orders): ``new_order`` without building its lines."""
+        if qty > self.on_hand[item] or self.backlog[item] or self.make_to_order[item]:
+            self._book(customer, [(item, qty)], due, patience, priority)
+        else:
+            self._ship_at_once(customer, ((item, qty),), due)
+
+    def _ship_at_once(self, customer: int, lines: Sequence[tuple[int, float]], due: float) -> None:
+        """Fast path, same records as _book: every line ships in full now, so no order or line objects are
+        needed (most orders of a well-stocked warehouse)."""
         w = self.world
         now = w.env._now
         oid = w.next_order_id
@@ -86,31 +97,6 @@ class WarehouseSite:
             w.units_to_customers += qty
             if rules[item].review_period == 0:
                 self.review(item)
-        w.rec_closed((oid, now, True))
-
-    def new_line_order(self, customer: int, item: int, qty: float, due: float, patience: float,
-                       priority: int) -> None:
-        """A one-line customer order arrives now (most orders): ``new_order`` without building its lines."""
-        on_hand = self.on_hand
-        if qty > on_hand[item] or self.backlog[item] or self.make_to_order[item]:
-            self._book(customer, [(item, qty)], due, patience, priority)
-            return
-        w = self.world
-        now = w.env._now
-        oid = w.next_order_id
-        w.next_order_id = oid + 1
-        w.rec_orders((oid, now, customer, self.index, due, 1))
-        lid = w.next_line_id
-        w.next_line_id = lid + 1
-        p = self.products[item]
-        w.rec_lines((lid, oid, p, qty))
-        w.booked[p] += qty
-        w.seq += 1
-        on_hand[item] -= qty
-        w.rec_shipped((lid, now, qty))
-        w.units_to_customers += qty
-        if self.rules[item].review_period == 0:
-            self.review(item)
         w.rec_closed((oid, now, True))
 
     def _book(self, customer: int, lines: list[tuple[int, float]], due: float, patience: float,
