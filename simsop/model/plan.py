@@ -31,8 +31,10 @@ class PlanBoard:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.targets: dict[tuple[int, int], np.ndarray] = {}
-        self.subcontract: dict[tuple[int, int], np.ndarray] = {}
+        # (factory, product) -> units a day over the horizon; lists, because the calendar reads one day of
+        # each every day and a list item is much cheaper to read than a numpy element.
+        self.targets: dict[tuple[int, int], list[float]] = {}
+        self.subcontract: dict[tuple[int, int], list[float]] = {}
         self.version = 0
         self._dest_cache: dict[tuple[int, int], list[tuple[WarehouseSite, int, float]]] = {}
         self._dest_version = -1
@@ -114,21 +116,20 @@ class PlanBoard:
             raise ValueError("planned production must be >= 0")
         arr = self.targets.get((f, p))
         if arr is None:
-            arr = np.zeros(w.horizon)
-            self.targets[(f, p)] = arr
+            arr = self.targets[(f, p)] = [0.0] * w.horizon
         end = min(start_day + len(daily), w.horizon)
         if end > start_day:
-            arr[start_day:end] = np.asarray(daily, dtype=float)[: end - start_day]
+            arr[start_day:end] = np.asarray(daily, dtype=float)[: end - start_day].tolist()
         self.version += 1
 
     def set_subcontract(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
         """Units bought from subcontractors each day, delivered like the factory's own output."""
         w = self.world
         f, p = w.factory_index(factory), w.product_index(product)
-        arr = self.subcontract.setdefault((f, p), np.zeros(w.horizon))
+        arr = self.subcontract.setdefault((f, p), [0.0] * w.horizon)
         end = min(start_day + len(daily), w.horizon)
         if end > start_day:
-            arr[start_day:end] = np.maximum(np.asarray(daily, dtype=float)[: end - start_day], 0.0)
+            arr[start_day:end] = np.maximum(np.asarray(daily, dtype=float)[: end - start_day], 0.0).tolist()
         self.version += 1
 
     def set_capacity(self, factory: str, start_day: int, regular_per_day: Sequence[float]) -> None:
@@ -156,13 +157,15 @@ class PlanBoard:
         wh.refresh_review_lists()
         self.version += 1
 
-    def planned(self, factory: int, day: int, table: dict[tuple[int, int], np.ndarray] | None = None
+    def planned(self, factory: int, day: int, table: dict[tuple[int, int], list[float]] | None = None
                 ) -> list[tuple[int, float]]:
         """(product, units) planned at a factory for one day (production, or ``table``: subcontracting)."""
         out = []
         for (f, p), arr in (self.targets if table is None else table).items():
-            if f == factory and arr[day] > EPS:
-                out.append((p, float(arr[day])))
+            if f == factory:
+                q = arr[day]
+                if q > EPS:
+                    out.append((p, q))
         return out
 
     def destinations(self, factory: int, product: int) -> list[tuple[WarehouseSite, int, float]]:
