@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import simsop
 from simsop.cli import main
 from simsop.planning.cycle import PlanningCycle, bucket_starts, planned_cycles, policy_params
-from simsop.planning.policies import ReplayError, ReplayPolicy
+from simsop.planning.policies import AggregatePolicy, ReplayError, ReplayPolicy, split_by_need
 from simsop.planning.policy import Plan, PlanningState, PolicyError, available_policies, make_policy
 from simsop.replication import build_world, run_replication
 from simsop.scenario import Scenario, ScenarioError
@@ -428,6 +428,94 @@ def synthetic_state(P: int = 3, H: int = 6) -> PlanningState:
         a.setflags(write=False)
     return PlanningState(cycle=0, day=0, products=("A", "B", "C")[:P], families=("F1", "F2"), factories=("F",),
                          frozen=1, slushy=1, **arrays)
+
+
+def _with(state: PlanningState, **rows: dict[int, Any]) -> PlanningState:
+    """The state with some products' rows replaced: ``_with(s, backlog={0: 300.0})``."""
+    changes = {}
+    for name, by_product in rows.items():
+        arr = np.array(getattr(state, name), dtype=float if name != "product_family" else int)
+        for p, value in by_product.items():
+            arr[p] = value
+        arr.setflags(write=False)
+        changes[name] = arr
+    return replace(state, **changes)
+
+
+def _launch_state() -> PlanningState:
+    """The synthetic state where product A has no forecast (and so no inventory target), no stock and 300 units
+    of backlog; B, of the same family and factory, has a forecast, 100 on hand and 50 on order."""
+    return _with(synthetic_state(), demand_plan={0: 0.0}, inventory_target={0: 0.0}, backlog={0: 300.0},
+                 on_hand={0: 0.0}, pipeline={0: 0.0})
+
+
+@pytest.mark.parametrize("name", ["chase", "level", "lp"])
+def test_a_product_without_forecast_gets_production_for_its_backlog(name: str) -> None:
+    """A product whose forecast is zero (just launched, or its orders cancelled) but which owes customers 300
+    units is planned those 300 units: the family plan is split by net requirements, not by the forecast mix
+    (by which it got nothing, whatever its backlog). Chase makes them in the first bucket."""
+    pol = make_policy(name, {})
+    assert pol is not None
+    production = pol.plan(_launch_state()).production
+    assert production[0].sum() == pytest.approx(300, rel=1e-6)
+    assert production[0, 0] > 0
+    if name == "chase":
+        assert production[0, 0] == pytest.approx(300, rel=1e-6)
+
+
+@pytest.mark.parametrize("state", [synthetic_state(), _launch_state()], ids=["synthetic", "launch"])
+@pytest.mark.parametrize("name", ["chase", "level", "hybrid", "lp"])
+def test_the_product_split_adds_up_to_the_family_plan(name: str, state: PlanningState) -> None:
+    """Whatever the needs, the products of a family are planned exactly the family's plan in every bucket."""
+    pol = make_policy(name, {})
+    assert isinstance(pol, AggregatePolicy)
+    production = pol.plan(state).production
+    for f, family in enumerate(state.families):
+        made = (state.product_family == f) & (state.factory_of >= 0)
+        if made.any():
+            np.testing.assert_allclose(production[made].sum(axis=0), pol.last[family].production, rtol=1e-12,
+                                       atol=1e-9)
+    assert (production[state.factory_of < 0] == 0).all()
+
+
+@pytest.mark.parametrize("name", ["chase", "level", "lp"])
+def test_needs_in_the_forecast_mix_split_the_plan_by_the_forecast_mix(name: str) -> None:
+    """When every product needs what its share of the forecast says (A twice B in forecast, target, stock
+    and on order, no backlog), the split is the forecast mix, as before net requirements were used: A gets
+    2/3 of the family plan in every bucket (the same to rounding, not to the bit)."""
+    base = synthetic_state()
+    demand_b = np.asarray(base.demand_plan[1])
+    state = _with(base, demand_plan={0: 2 * demand_b}, inventory_target={0: 200.0, 1: 100.0},
+                  on_hand={0: 200.0, 1: 100.0}, pipeline={0: 100.0, 1: 50.0})
+    pol = make_policy(name, {})
+    assert isinstance(pol, AggregatePolicy)
+    production = pol.plan(state).production
+    family = pol.last["F1"].production
+    assert family.sum() > 0
+    np.testing.assert_allclose(production[0], 2 / 3 * family, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(production[1], 1 / 3 * family, rtol=1e-12, atol=1e-9)
+
+
+def test_split_by_need_buckets_frozen_production_and_single_products() -> None:
+    """Bucket by bucket: what the frozen fence keeps of the plan in force counts as given (A's 200 in bucket 0
+    covers its need through bucket 1, so B gets bucket 1); a shortfall is shared by need, a surplus by the
+    forecast mix; a family of one product gets exactly all of it (plans of one-product families, like Red
+    Tomato's, are bit-identical to the forecast-mix split)."""
+    required = np.array([[100.0, 200.0, 300.0], [100.0, 200.0, 300.0]])
+    mix = np.full((2, 3), 0.5)
+    committed = np.array([[200.0, np.nan, np.nan], [0.0, np.nan, np.nan]])
+    none = np.full((2, 3), np.nan)
+    sub = np.zeros(3)
+    shares = split_by_need(np.array([200.0, 200.0, 200.0]), sub, required, mix, committed)
+    np.testing.assert_allclose(shares[:, 1], [0.0, 1.0])
+    np.testing.assert_allclose(split_by_need(np.array([100.0, 100.0, 100.0]), sub,
+                                             np.array([[300.0, 300, 300], [100, 100, 100]]), mix, none)[:, 0],
+                               [0.75, 0.25])
+    np.testing.assert_allclose(split_by_need(np.array([600.0, 0.0, 0.0]), sub,
+                                             np.array([[300.0, 300, 300], [100, 100, 100]]), mix, none)[:, 0],
+                               [(300 + 100) / 600, (100 + 100) / 600])
+    np.testing.assert_array_equal(split_by_need(np.array([5.0, 7.0]), np.zeros(2), np.array([[1e9, -3.0]]),
+                                                np.ones((1, 2)), np.full((1, 2), np.nan)), np.ones((1, 2)))
 
 
 @pytest.mark.parametrize("name", [n for n in available_policies() if n != "none"])

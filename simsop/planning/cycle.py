@@ -295,6 +295,11 @@ class PlanningCycle:
             if b in self.in_force:
                 prev[:, t] = self.in_force[b]
         target = spec.days_of_cover * demand / days
+        # The buckets between the cut-off and the plan's first one still consume stock and still get the plan
+        # in force: the plan starts from the stock they leave, not from the stock at the cut-off.
+        made_before = np.zeros(self.n_products)
+        for b in range(snap.bucket, first_bucket):
+            made_before += self.in_force.get(b, 0.0)
         w = self.world
         reg = np.array([f.regular if not f.lines else 0.0 for f in w.factories])
         ot = np.array([f.overtime if not f.lines else 0.0 for f in w.factories])
@@ -312,6 +317,7 @@ class PlanningCycle:
             bucket_index=np.arange(first_bucket, first_bucket + H) - self.first,
             overtime_cost_per_unit=np.array([f.capacity.overtime_cost if f.capacity else 0.0
                                              for f in self.sc.factories]),
+            demand_before_plan=views["consensus"][:, :j0].sum(axis=1), production_before_plan=made_before,
         )
         _read_only(*arrays.values())
         return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,

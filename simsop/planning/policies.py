@@ -2,7 +2,12 @@
 
 The aggregate policies plan by family: each family's demand plan, stock position and share of its
 factory's capacity become an :class:`~simsop.planning.aggregate.AggregateInput`; the family plan is then
-split into products by their share of the family's demand plan in each bucket.
+split into products by their net requirements, as a planner disaggregates it (:func:`split_by_need`).
+A product's net requirement through a bucket is its demand plan up to that bucket, plus its backlog and
+its inventory target, minus its stock on hand and on order and what earlier buckets already give it. The
+forecast mix decides only where nothing is needed (and how a surplus beyond every product's need is
+spread), so a product without a forecast, just launched or with its orders cancelled, still gets made for
+its backlog. (The families of a factory still share its capacity by their demand plans.)
 
 To keep every problem feasible the plan is made in deviations from the inventory target: the family's
 requirement in bucket t is its demand plus the change of its target stock, and its opening stock is the
@@ -39,7 +44,8 @@ class FamilyProblem:
     products: list[int]
     factory: int
     problem: agg.AggregateInput
-    shares: np.ndarray  # products x buckets: each product's share of the family's demand plan
+    required: np.ndarray  # products x buckets: cumulative net requirement through each bucket (units)
+    mix: np.ndarray  # products x buckets: each product's share of the family's demand plan
     units_per_worker_day: float
     flexible: bool  # the factory's workforce may change (a workforce entry exists)
 
@@ -57,6 +63,7 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
     """
     days = np.asarray(state.bucket_days, dtype=float)
     made = state.factory_of >= 0
+    required = net_requirements(state)
     # Capacity is shared between the families of a factory in proportion to their demand plans.
     fam_demand = {f: state.demand_plan[(state.product_family == f) & made].sum() for f in range(len(state.families))}
     out: list[FamilyProblem] = []
@@ -110,9 +117,55 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             ending_workforce_max=None if ws is not None else w0)
         dem = state.demand_plan[prods]
         col = dem.sum(axis=0)
-        shares = np.where(col > 0, dem / np.where(col > 0, col, 1.0), 1.0 / len(prods))
-        out.append(FamilyProblem(f, prods, fac, problem, shares, u, ws is not None))
+        mix = np.where(col > 0, dem / np.where(col > 0, col, 1.0), 1.0 / len(prods))
+        out.append(FamilyProblem(f, prods, fac, problem, required[prods], mix, u, ws is not None))
     return out
+
+
+def net_requirements(state: PlanningState) -> np.ndarray:
+    """Products x buckets: the units each product needs made from the cut-off to the end of each bucket.
+
+    Its demand plan up to the bucket, plus its backlog and the inventory target at the bucket's end, minus
+    its stock on hand and on order (with what the plan in force makes, and the demand plan takes, before the
+    plan starts: :meth:`~simsop.planning.policy.PlanningState.projected_stock`); negative when the stock
+    covers more than that.
+    """
+    return np.cumsum(state.demand_plan, axis=1) + state.inventory_target - state.projected_stock()[:, None]
+
+
+def committed_production(state: PlanningState) -> np.ndarray:
+    """Products x buckets: the production the frozen fence keeps from the plan in force (nan: not committed)."""
+    out = np.full(state.previous_production.shape, np.nan)
+    frozen = min(state.frozen, state.horizon)
+    out[:, :frozen] = state.previous_production[:, :frozen]
+    return out
+
+
+def split_by_need(production: np.ndarray, subcontract: np.ndarray, required: np.ndarray, mix: np.ndarray,
+                  committed: np.ndarray) -> np.ndarray:
+    """Each product's share (products x buckets, columns summing to 1) of a family's supply in each bucket.
+
+    Bucket by bucket, a product needs its cumulative requirement (``required``, see :func:`net_requirements`)
+    less what the earlier buckets give it: the plan's share, or in the frozen fence the production the plan
+    in force keeps (``committed``, nan where it does not), since that is what the plant will make. Supply
+    short of the needs is shared in proportion to them; supply beyond them goes by the forecast ``mix``, as
+    it does when nothing is needed. When the needs are in the forecast's proportions this is the forecast
+    mix; a family of one product gets all of it (exactly 1, so such plans are the same to the bit).
+    """
+    n, horizon = required.shape
+    if n == 1:
+        return np.ones((1, horizon))
+    shares = np.array(mix, dtype=float)
+    given = np.zeros(n)
+    for t in range(horizon):
+        supply = production[t] + subcontract[t]
+        need = np.maximum(required[:, t] - given, 0.0)
+        total = float(need.sum())
+        if supply > 0 and total > 0:
+            shares[:, t] = need / total if supply <= total else (need + (supply - total) * mix[:, t]) / supply
+        made = np.where(np.isnan(committed[:, t]), shares[:, t] * production[t], committed[:, t])
+        given += made + shares[:, t] * subcontract[t]
+    return shares
 
 
 class AggregateParams(StrictModel):
@@ -157,10 +210,12 @@ class AggregatePolicy:
         notes = []
         self.last = {}
         fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog)
+        committed = committed_production(state) if self.respects_fences else np.full((P, H), np.nan)
         for fp, ap in zip(fps, self.solve_all([fp.problem for fp in fps]), strict=True):
             self.last[state.families[fp.family]] = ap
-            production[fp.products] += fp.shares * ap.production
-            subcontract[fp.products] += fp.shares * ap.subcontracted
+            shares = split_by_need(ap.production, ap.subcontracted, fp.required, fp.mix, committed[fp.products])
+            production[fp.products] += shares * ap.production
+            subcontract[fp.products] += shares * ap.subcontracted
             if fp.flexible:
                 cap = ap.workforce * fp.units_per_worker_day
                 workforce[fp.factory] = np.where(np.isnan(workforce[fp.factory]), cap, workforce[fp.factory] + cap)

@@ -44,6 +44,10 @@ class PlanningState:
         demand_plan: the consensus forecast per product x planning bucket (units).
         statistical_forecast, sales_input: the two views the consensus came from.
         on_hand, backlog, pipeline: network totals per product (pipeline = ordered, not yet received).
+        demand_before_plan, production_before_plan: per product, the demand plan and the production of the
+            plan in force for the buckets from the cut-off to the plan's first bucket (units; None: none). The
+            stock the plan starts from is on hand + pipeline - backlog + production_before_plan -
+            demand_before_plan.
         factory_of: index of the factory that makes each product (-1: bought in).
         factories: factory ids; ``regular_capacity``/``overtime_capacity`` in units per day, per factory.
         previous_production: the plan in force per product x planning bucket (nan where none).
@@ -86,10 +90,22 @@ class PlanningState:
     overtime_cost_per_unit: np.ndarray | None = None
     params: dict[str, Any] = field(default_factory=dict)
     workforce: tuple[Any, ...] = ()
+    demand_before_plan: np.ndarray | None = None
+    production_before_plan: np.ndarray | None = None
 
     @property
     def horizon(self) -> int:
         return len(self.bucket_start)
+
+    def projected_stock(self) -> np.ndarray:
+        """Per product, the stock expected when the plan starts (negative: a backlog): on hand and on order,
+        less the backlog, plus what the plan in force still makes and less what the demand plan takes before."""
+        net = self.on_hand + self.pipeline - self.backlog
+        if self.production_before_plan is not None:
+            net = net + self.production_before_plan
+        if self.demand_before_plan is not None:
+            net = net - self.demand_before_plan
+        return net
 
     def family_sum(self, per_product: np.ndarray) -> np.ndarray:
         """Sum a products x ... array into families x ..."""
