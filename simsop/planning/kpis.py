@@ -83,20 +83,41 @@ def forecast_kpis(rec: Records) -> dict[str, float]:
     return out
 
 
-def _latest_plan_per_bucket(rec: Records) -> dict[tuple[int, int], tuple[float, float, int, int]]:
-    """For each (bucket, product): (demand plan, production) of the last version made before it started."""
+def plan_in_force(rec: Records) -> dict[str, np.ndarray]:
+    """Per (bucket, product) that some plan covered before it started: the plan in force when it started.
+
+    That is the last version made by the bucket's first day (the latest ``made``, then the latest cycle),
+    column by column: a version that leaves a value unset (NaN, e.g. production of a bucket that starts
+    before the version takes effect) keeps the value of the version before it. Rows are sorted by bucket,
+    then product; the arrays are ``bucket``, ``product``, ``bucket_start``, ``bucket_days``,
+    ``demand_plan`` and ``production`` (NaN where no version set it).
+    """
     plan = rec.plan
-    best: dict[tuple[int, int], tuple[float, float, float, int, int]] = {}
-    for made, p, b, start, days, dem, prod in zip(plan["made"].tolist(), plan["product"].tolist(),
-                                                  plan["bucket"].tolist(), plan["bucket_start"].tolist(),
-                                                  plan["bucket_days"].tolist(), plan["demand_plan"].tolist(),
-                                                  plan["production"].tolist(), strict=True):
-        if made > start:
-            continue
-        key = (b, p)
-        if key not in best or made >= best[key][0]:
-            best[key] = (made, dem, prod, start, days)
-    return {k: v[1:] for k, v in best.items()}
+    names = ("bucket", "product", "bucket_start", "bucket_days", "demand_plan", "production")
+    if len(plan) == 0:
+        return {k: np.empty(0) for k in names}
+    keep = plan["made"] <= plan["bucket_start"]
+    bucket, product = plan["bucket"][keep], plan["product"][keep]
+    order = np.lexsort((plan["cycle"][keep], plan["made"][keep], product, bucket))  # stable, last key first
+    bucket, product = bucket[order], product[order]
+    if len(order) == 0:
+        return {k: np.empty(0) for k in names}
+    new_group = np.r_[True, (bucket[1:] != bucket[:-1]) | (product[1:] != product[:-1])]
+    group = np.cumsum(new_group) - 1
+    last = np.flatnonzero(np.r_[new_group[1:], True])  # the last row of each group
+    out = {"bucket": bucket[last], "product": product[last]}
+    for name in ("bucket_start", "bucket_days"):
+        out[name] = plan[name][keep][order][last]
+    for name in ("demand_plan", "production"):
+        v = plan[name][keep][order].astype(float)
+        got = np.full(len(last), np.nan)
+        rows = np.flatnonzero(~np.isnan(v))
+        if len(rows):
+            g = group[rows]
+            final = rows[np.r_[g[1:] != g[:-1], True]]  # the last set value of each group that has one
+            got[group[final]] = v[final]
+        out[name] = got
+    return out
 
 
 def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float) -> dict[str, float]:
@@ -137,14 +158,15 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
             slushy_change += abs(q - prev)
     out["plan_nervousness"] = changed / base if base > 0 else (0.0 if changed == 0 else NAN)
     out["plan_change_cost"] = spec.change_cost * slushy_change
-    latest = _latest_plan_per_bucket(rec)
+    latest = plan_in_force(rec)
     price = np.array([p.price for p in sc.products])
     cost = np.array([p.unit_cost for p in sc.products])
     per_bucket: dict[int, float] = {}
     rev = gm = 0.0
-    for (b, p), (dem, prod, start, days) in latest.items():
-        if start < warm or start + days > H:
-            continue
+    inside = (latest["bucket_start"] >= warm) & (latest["bucket_start"] + latest["bucket_days"] <= H)
+    for b, p, dem, prod in zip(latest["bucket"][inside].tolist(), latest["product"][inside].tolist(),
+                               latest["demand_plan"][inside].tolist(), latest["production"][inside].tolist(),
+                               strict=True):
         rev += dem * price[p]
         gm += dem * (price[p] - cost[p])
         if math.isfinite(prod):
@@ -152,8 +174,8 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     if rev > 0:
         # Compare with the actual P&L of the same buckets, scaled to the window the plan covers.
         out["plan_revenue"], out["plan_gross_margin"] = rev, gm
-        covered = sum({b: days for (b, _p), (_d, _q, start, days) in latest.items()
-                       if start >= warm and start + days <= H}.values())
+        covered = sum(dict(zip(latest["bucket"][inside].tolist(), latest["bucket_days"][inside].tolist(),
+                               strict=True)).values())
         scale = covered / (H - warm) if covered > 0 else 1.0
         out["revenue_vs_plan"] = float(revenue * scale / rev - 1.0)
         out["gross_margin_vs_plan"] = float(gross_margin * scale / gm - 1.0) if gm != 0 else NAN

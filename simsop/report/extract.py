@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simsop.model.records import Records
+from simsop.planning.kpis import plan_in_force
 from simsop.scenario import Scenario
 
 PLAN_COLUMNS = ("family", "bucket", "bucket_start", "bucket_days", "demand_plan", "production_plan",
@@ -41,15 +42,6 @@ def bucket_calendar(scenario: Scenario, horizon: int | None = None) -> np.ndarra
     max_len = 31 if spec.bucket == "month" else (7 if spec.bucket == "week" else int(spec.bucket))
     lookahead = (spec.horizon_buckets + 4) * max_len + spec.executive_meeting_day + spec.plan_delay_days
     return bucket_starts(spec.bucket, -spec.history_buckets * max_len, H + lookahead)
-
-
-def _latest_plan(plan: pd.DataFrame) -> pd.DataFrame:
-    """Per (bucket, product): the plan version in force when the bucket started (last one made by then)."""
-    if plan.empty:
-        return plan
-    p = plan[plan["made"] <= plan["bucket_start"]]
-    p = p.sort_values(["bucket", "product", "made", "cycle"], kind="stable")
-    return p.groupby(["bucket", "product"], as_index=False).last()
 
 
 def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
@@ -97,13 +89,11 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
                 np.add.at(out, (b[ok], fam_idx[product[ok].astype(int)]), qty[ok])
         return out
 
-    plan = _latest_plan(pd.DataFrame(records.plan.columns()))
-    if len(plan):
-        demand_plan = by_bucket(plan["bucket"].to_numpy(), plan["product"].to_numpy(),
-                                plan["demand_plan"].to_numpy(dtype=float))
-        prod = plan[~plan["production"].isna()]
-        production_plan = by_bucket(prod["bucket"].to_numpy(), prod["product"].to_numpy(),
-                                    prod["production"].to_numpy(dtype=float))
+    plan = plan_in_force(records)
+    if len(plan["bucket"]):
+        demand_plan = by_bucket(plan["bucket"], plan["product"], plan["demand_plan"])
+        has = ~np.isnan(plan["production"])
+        production_plan = by_bucket(plan["bucket"][has], plan["product"][has], plan["production"][has])
     else:
         demand_plan = production_plan = np.full((n_b, n_f), np.nan)
     bs = records.bucket_sales
