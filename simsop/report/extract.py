@@ -142,38 +142,42 @@ def forecast_by_cycle(records: Records, scenario: Scenario | None = None) -> pd.
     fcs, sales = records.forecasts, records.bucket_sales
     if len(fcs) == 0 or len(sales) == 0:
         return pd.DataFrame(columns=list(FORECAST_COLUMNS))
-    f = pd.DataFrame(fcs.columns())
-    a = pd.DataFrame(sales.columns()).rename(columns={"units": "actual"})
-    df = f.merge(a, on=["bucket", "product"], how="inner")
+    f, a = fcs.columns(), sales.columns()
+    # The forecasts of finished buckets, with the bucket's booked orders (an inner join on bucket x product,
+    # in the forecasts' order), then grouped by (cycle, lag) in a stable sort: numpy, since this runs in
+    # every replication of an experiment.
+    f_bucket, f_product = f["bucket"].astype(np.int64), f["product"].astype(np.int64)
+    a_bucket, a_product = a["bucket"].astype(np.int64), a["product"].astype(np.int64)
+    low = min(int(f_bucket.min()), int(a_bucket.min()))
+    width = int(max(f_product.max(), a_product.max())) + 1
+    f_key, a_key = (f_bucket - low) * width + f_product, (a_bucket - low) * width + a_product
+    by_key = np.argsort(a_key, kind="stable")
+    at = np.minimum(np.searchsorted(a_key[by_key], f_key), len(a_key) - 1)
+    rows = np.flatnonzero(a_key[by_key][at] == f_key)
+    if len(rows) == 0:
+        return pd.DataFrame(columns=list(FORECAST_COLUMNS))
+    rows = rows[np.lexsort((f["lag"][rows], f["cycle"][rows]))]
+    act = a["units"].astype(float)[by_key][at[rows]]
+    bucket, lag, cycle = f_bucket[rows], f["lag"].astype(int)[rows], f["cycle"].astype(int)[rows]
     if scenario is not None:
         starts = bucket_calendar(scenario, records.meta.horizon).astype(float)
 
-        def start_of(b: pd.Series) -> np.ndarray:
-            i = b.to_numpy(dtype=int)
+        def start_of(i: np.ndarray) -> np.ndarray:
             return np.where((i >= 0) & (i < len(starts)), starts[np.clip(i, 0, len(starts) - 1)], np.nan)
     else:
         plan = records.plan
         known = dict(zip(plan["bucket"].tolist(), plan["bucket_start"].tolist(), strict=True)) if len(plan) else {}
 
-        def start_of(b: pd.Series) -> np.ndarray:
-            return np.array([known.get(int(x), np.nan) for x in b], dtype=float)
+        def start_of(i: np.ndarray) -> np.ndarray:
+            return np.array([known.get(int(x), np.nan) for x in i], dtype=float)
 
-    df["bucket_start"] = start_of(df["bucket"])
-    df["cutoff_day"] = start_of(df["bucket"] - df["lag"])
-    if df.empty:
-        return pd.DataFrame(columns=list(FORECAST_COLUMNS))
-    # One pass over (cycle, lag) groups with numpy sums: a replication has a hundred or more of them, and
-    # this runs in every replication of an experiment.
-    df = df.sort_values(["cycle", "lag"], kind="stable")
-    cycle, lag = df["cycle"].to_numpy(dtype=int), df["lag"].to_numpy(dtype=int)
     first = np.flatnonzero(np.r_[True, (cycle[1:] != cycle[:-1]) | (lag[1:] != lag[:-1])])
-    n = np.diff(np.r_[first, len(df)])
+    n = np.diff(np.r_[first, len(rows)])
 
     def total(x: np.ndarray) -> np.ndarray:
         return np.add.reduceat(x, first)
 
-    act = df["actual"].to_numpy(dtype=float)
-    cons = df["consensus"].to_numpy(dtype=float)
+    cons = f["consensus"].astype(float)[rows]
     act_sum, act_abs = total(act), total(np.abs(act))
 
     def wmape(fc: np.ndarray) -> np.ndarray:
@@ -184,15 +188,15 @@ def forecast_by_cycle(records: Records, scenario: Scenario | None = None) -> pd.
     ape = np.abs(cons - act) / np.where(nz, act, 1.0) * nz
     n_nz = total(nz.astype(float))
     out = {
-        "cycle": cycle[first], "lag": lag[first], "cutoff_day": df["cutoff_day"].to_numpy(dtype=float)[first],
-        "bucket_start": df["bucket_start"].to_numpy(dtype=float)[first], "n": n, "actual": act_sum,
+        "cycle": cycle[first], "lag": lag[first], "cutoff_day": start_of(bucket[first] - lag[first]),
+        "bucket_start": start_of(bucket[first]), "n": n, "actual": act_sum,
         "forecast": total(cons),
         "mape": np.divide(100.0 * total(ape), n_nz, out=np.full(len(first), np.nan), where=n_nz > 0),
         "wmape": wmape(cons),
         "bias": np.divide(total(cons - act), act_sum, out=np.full(len(first), np.nan), where=act_sum > 0),
-        "wmape_naive": wmape(df["naive"].to_numpy(dtype=float)),
-        "wmape_statistical": wmape(df["statistical"].to_numpy(dtype=float)),
-        "wmape_sales": wmape(df["sales"].to_numpy(dtype=float)),
+        "wmape_naive": wmape(f["naive"].astype(float)[rows]),
+        "wmape_statistical": wmape(f["statistical"].astype(float)[rows]),
+        "wmape_sales": wmape(f["sales"].astype(float)[rows]),
     }
     return pd.DataFrame(out, columns=list(FORECAST_COLUMNS))
 
