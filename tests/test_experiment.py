@@ -582,3 +582,19 @@ def test_guided_batches_cover_every_replication_once_and_shrink_towards_the_end(
     total = sum(sizes)
     if total >= 3 * workers:
         assert lengths[-workers:] == [1] * workers
+
+
+def test_a_single_replication_runs_in_this_process_not_in_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process pool costs more to start than one replication takes: one replication in all runs serially,
+    more than one uses the pool asked for."""
+    kinds: list[str] = []
+    real = experiment.open_pool
+
+    def spy(kind: str, *args: Any, **kwargs: Any) -> Any:
+        kinds.append(kind)
+        return real(kind, *args, **kwargs)
+
+    monkeypatch.setattr(experiment, "open_pool", spy)
+    run_experiment(small(), ["none"], 1, seed=1, executor="process", jobs=2, series=False, extras=False)
+    run_experiment(small(), ["none"], 2, seed=1, executor="process", jobs=2, series=False, extras=False)
+    assert kinds == ["serial", "process"]
