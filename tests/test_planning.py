@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import simsop
 from simsop.cli import main
 from simsop.planning.cycle import PlanningCycle, bucket_starts, planned_cycles, policy_params
-from simsop.planning.policies import AggregatePolicy, ReplayError, ReplayPolicy, split_by_need
+from simsop.planning.policies import AggregatePolicy, ReplayError, ReplayPolicy, family_problems, split_by_need
 from simsop.planning.policy import Plan, PlanningState, PolicyError, available_policies, make_policy
 from simsop.replication import build_world, run_replication
 from simsop.scenario import Scenario, ScenarioError
@@ -461,6 +461,65 @@ def test_a_product_without_forecast_gets_production_for_its_backlog(name: str) -
     assert production[0, 0] > 0
     if name == "chase":
         assert production[0, 0] == pytest.approx(300, rel=1e-6)
+
+
+def _in_force(state: PlanningState, first: list[float]) -> PlanningState:
+    """The state with a plan in force for the frozen first bucket (``first``: per product), none beyond."""
+    prev = np.full(state.previous_production.shape, np.nan)
+    prev[:, 0] = first
+    prev.setflags(write=False)
+    return replace(state, previous_production=prev)
+
+
+@pytest.mark.parametrize("name", ["chase", "level", "lp"])
+def test_a_family_without_forecast_gets_plant_capacity_after_the_frozen_fence(name: str) -> None:
+    """A (family F1 alone) has no forecast, no stock and 300 units of backlog; B (family F2) has a forecast and
+    shares A's plant; the plan in force makes none of A in the frozen first bucket. The plant is shared by net
+    requirement, so A gets capacity for its 300 units (by forecast share it got none), and they are planned
+    after the fence: inside it the new plan is the plan in force, which is what the plant will make."""
+    state = _in_force(_with(_launch_state(), product_family={1: 1}), [0.0, 250.0, 0.0])
+    pol = make_policy(name, {})
+    assert pol is not None
+    production = pol.plan(state).production
+    np.testing.assert_array_equal(production[:, 0], [0.0, 250.0, 0.0])
+    assert production[0, 1:].sum() == pytest.approx(300, rel=1e-6)
+    if name == "chase":
+        assert production[0, 1] == pytest.approx(300, rel=1e-6)
+
+
+def test_the_family_plan_starts_from_the_stock_the_frozen_fence_leaves() -> None:
+    """The family problem covers the buckets after the frozen fence, from the stock projected at its end: on
+    hand and on order less the backlog, plus what the plan in force makes in the fence, less the demand plan
+    there and the inventory target at its end. Without a plan in force (the first cycle) it starts at once."""
+    base = synthetic_state()
+    state = _in_force(base, [500.0, 0.0, 0.0])
+    fp = next(f for f in family_problems(state) if f.family == 0)
+    assert fp.start == 1 and fp.problem.horizon == state.horizon - 1
+    a_b = [0, 1]
+    expect = (float((state.on_hand + state.pipeline - state.backlog)[a_b].sum()) + 500.0
+              - float(state.demand_plan[a_b, 0].sum()) - float(state.inventory_target[a_b, 0].sum()))
+    assert fp.problem.opening_inventory - fp.problem.opening_backlog == pytest.approx(expect)
+    assert next(f for f in family_problems(base) if f.family == 0).start == 0
+
+
+def test_families_with_nothing_to_make_share_their_plant_by_the_forecast_mix() -> None:
+    """When stock covers every family's needs, a shared plant's capacity goes by the families' demand plans."""
+    state = _with(synthetic_state(), product_family={1: 1}, on_hand={0: 1e6, 1: 1e6})
+    caps = {fp.family: np.asarray(fp.problem.production_max) for fp in family_problems(state)}
+    demand = np.asarray(state.demand_plan[:2])
+    np.testing.assert_allclose(caps[0] / (caps[0] + caps[1]), demand[0] / demand.sum(axis=0), rtol=1e-12)
+
+
+def test_a_bucket_under_way_without_a_plan_in_force_makes_its_demand_plan() -> None:
+    """Before the first plan goes live the warehouses still reorder what they sell, so the plan's projected
+    stock counts the bucket under way as making its demand plan (not as making nothing)."""
+    sc = simsop.load_scenario(SEASONAL)
+    cyc = PlanningCycle(build_world(sc, seed=1), sc, make_policy("chase", {}), {})
+    snap = cyc.cutoff(cyc.first)
+    state = cyc.state(0, snap, cyc.demand_review(0, snap), cyc.first + 1)  # the plan starts next month
+    assert state.demand_before_plan is not None and state.production_before_plan is not None
+    assert state.demand_before_plan.sum() > 0
+    np.testing.assert_array_equal(state.production_before_plan, state.demand_before_plan)
 
 
 @pytest.mark.parametrize("state", [synthetic_state(), _launch_state()], ids=["synthetic", "launch"])

@@ -687,7 +687,7 @@ def _announced_daily(sc: Any) -> dict[str, Any]:
 def test_the_launch_game_rewards_planning_from_the_announcement_and_punishes_the_naive_plan(tmp_path: Path) -> None:
     """Team R plans each month from the announced demand with 12 days of stock; team N never decides (the bot
     follows the dashboard's forecast). R serves almost every order; N misses most of them while nova ramps up
-    (May to September) but recovers once its history catches up, so the game is not lost for good."""
+    (April to September) but recovers once its history catches up, so the game is not lost for good."""
     from simsop.workshop.metrics import metrics
 
     ws = Workshop.create(LAUNCH, tmp_path / "launch", teams=["R", "N"])

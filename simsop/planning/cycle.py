@@ -296,10 +296,11 @@ class PlanningCycle:
                 prev[:, t] = self.in_force[b]
         target = spec.days_of_cover * demand / days
         # The buckets between the cut-off and the plan's first one still consume stock and still get the plan
-        # in force: the plan starts from the stock they leave, not from the stock at the cut-off.
+        # in force: the plan starts from the stock they leave, not from the stock at the cut-off. Before any
+        # plan is in force the warehouses still reorder what they sell, so such a bucket makes its demand plan.
         made_before = np.zeros(self.n_products)
-        for b in range(snap.bucket, first_bucket):
-            made_before += self.in_force.get(b, 0.0)
+        for j, b in enumerate(range(snap.bucket, first_bucket)):
+            made_before += self.in_force.get(b, views["consensus"][:, j])
         w = self.world
         reg = np.array([f.regular if not f.lines else 0.0 for f in w.factories])
         ot = np.array([f.overtime if not f.lines else 0.0 for f in w.factories])

@@ -7,13 +7,21 @@ A product's net requirement through a bucket is its demand plan up to that bucke
 its inventory target, minus its stock on hand and on order and what earlier buckets already give it. The
 forecast mix decides only where nothing is needed (and how a surplus beyond every product's need is
 spread), so a product without a forecast, just launched or with its orders cancelled, still gets made for
-its backlog. (The families of a factory still share its capacity by their demand plans.)
+its backlog. The families of a factory share its capacity the same way, by their net requirements
+(:func:`capacity_shares`).
+
+The frozen fence is supply already decided: there the plan in force is what gets made, so the new plan
+keeps it, and each family problem starts after the fence from the stock projected at its end (the stock
+at the cut-off, plus what the plan in force makes and less what the demand plan takes until then). A
+backlog is thus planned in the first bucket the plan can still change, not inside the fence, where the
+executive meeting would throw the quantity away.
 
 To keep every problem feasible the plan is made in deviations from the inventory target: the family's
 requirement in bucket t is its demand plus the change of its target stock, and its opening stock is the
-position above (or below, as a backlog) the current target. When a factory has no ``workforce`` entry its
+position above (or below, as a backlog) the target. When a factory has no ``workforce`` entry its
 capacity is fixed: one "worker" stands for one unit a day of regular capacity, hiring and layoffs are
-priced out, and plans only choose how much of the capacity to use (with overtime where the factory has it).
+priced out, a family works its share of each bucket's days, and plans only choose how much of that
+capacity to use (with overtime where the factory has it).
 """
 
 from __future__ import annotations
@@ -38,7 +46,11 @@ _PRICED_OUT = 1e7  # hiring/layoff cost that makes a fixed-capacity factory keep
 
 @dataclass(frozen=True)
 class FamilyProblem:
-    """One family's aggregate-planning problem, and how to turn its answer back into products."""
+    """One family's aggregate-planning problem, and how to turn its answer back into products.
+
+    The problem covers the buckets from ``start`` on: the buckets before are inside the frozen fence, where
+    the plan in force decides what is made, so the family plan starts from the position they leave.
+    """
 
     family: int
     products: list[int]
@@ -48,49 +60,99 @@ class FamilyProblem:
     mix: np.ndarray  # products x buckets: each product's share of the family's demand plan
     units_per_worker_day: float
     flexible: bool  # the factory's workforce may change (a workforce entry exists)
+    start: int = 0  # the first bucket the family plan decides
 
 
 def _workforce_spec(state: PlanningState, factory: str) -> Any:
     return next((w for w in state.workforce if w.factory == factory), None)
 
 
+def fenced_buckets(committed: np.ndarray, made: np.ndarray) -> int:
+    """How many buckets, from the first, the frozen fence fixes for every product a factory makes (``committed``
+    from :func:`committed_production`; a bucket without a plan in force, as in the first cycle, is free)."""
+    fixed = ~np.isnan(committed[made]).any(axis=0)
+    return len(fixed) if fixed.all() else int(np.argmin(fixed))
+
+
+def _column_shares(demand: np.ndarray) -> np.ndarray:
+    """Rows' shares of each column of ``demand`` (rows x buckets); equal shares in a column without any."""
+    col = demand.sum(axis=0)
+    return np.where(col > 0, demand / np.where(col > 0, col, 1.0), 1.0 / len(demand))
+
+
+def capacity_shares(state: PlanningState, families: dict[int, list[int]], factory: dict[int, int],
+                    need: dict[int, np.ndarray], start: int) -> dict[int, np.ndarray]:
+    """Each family's share of its factory's capacity in every bucket from ``start`` (columns summing to 1).
+
+    A planner allots a shared plant the way a family plan is split into products (:func:`split_by_need`):
+    by the families' cumulative net requirements (``need``, from ``start``), the forecast mix spreading only
+    what none of them needs. By forecast alone, a family without a forecast got no capacity for its backlog.
+    """
+    days = np.asarray(state.bucket_days, dtype=float)[start:]
+    out: dict[int, np.ndarray] = {}
+    for fac in set(factory.values()):
+        sib = sorted(f for f in families if factory[f] == fac)
+        ws = _workforce_spec(state, state.factories[fac])
+        # Regular time is shared by need, overtime with it: a need the plant's regular time can meet is met in
+        # regular time, which a level plan (no overtime) can use.
+        rate = ws.workers * ws.units_per_worker_day if ws is not None else float(state.regular_capacity[fac])
+        mix = _column_shares(np.stack([state.demand_plan[families[f], start:].sum(axis=0) for f in sib]))
+        shares = split_by_need(rate * days, np.zeros(len(days)), np.stack([need[f] for f in sib]), mix,
+                               np.full(mix.shape, np.nan))
+        out.update(zip(sib, shares, strict=True))
+    return out
+
+
+# A family allotted none of a plant in a bucket still needs positive hours per worker in the problem.
+_MIN_HOURS = 1e-9
+
+
 def family_problems(state: PlanningState, ending_inventory: float | None = None,
-                    allow_ending_backlog: bool = True) -> list[FamilyProblem]:
+                    allow_ending_backlog: bool = True, committed: np.ndarray | None = None) -> list[FamilyProblem]:
     """Build the aggregate problem of every family made in a factory.
 
     ``ending_inventory`` (units, per family, above the inventory target) and ``allow_ending_backlog``
     constrain the last bucket, as in textbook problems; a rolling plan usually leaves both free.
+    ``committed`` (products x buckets, nan where free; default :func:`committed_production`) is the production
+    the frozen fence keeps: the problems start after it, from the stock it and the demand plan leave.
     """
+    if committed is None:
+        committed = committed_production(state)
     days = np.asarray(state.bucket_days, dtype=float)
     made = state.factory_of >= 0
+    k = fenced_buckets(committed, made)
+    if k == state.horizon or not made.any():
+        return []
     required = net_requirements(state)
-    # Capacity is shared between the families of a factory in proportion to their demand plans.
-    fam_demand = {f: state.demand_plan[(state.product_family == f) & made].sum() for f in range(len(state.families))}
+    families = {f: np.nonzero((state.product_family == f) & made)[0].tolist() for f in range(len(state.families))}
+    families = {f: prods for f, prods in families.items() if prods}
+    factory = {f: Counter(int(state.factory_of[p]) for p in prods).most_common(1)[0][0]
+               for f, prods in families.items()}
+    given = {f: float(committed[prods, :k].sum()) for f, prods in families.items()}
+    shares = capacity_shares(state, families, factory,
+                             {f: required[prods, k:].sum(axis=0) - given[f] for f, prods in families.items()}, k)
+    days_k = days[k:]
     out: list[FamilyProblem] = []
-    for f in range(len(state.families)):
-        prods = [p for p in np.nonzero((state.product_family == f) & made)[0].tolist()]
-        if not prods:
-            continue
-        fac = Counter(int(state.factory_of[p]) for p in prods).most_common(1)[0][0]
-        siblings = {int(state.product_family[p]) for p in np.nonzero(state.factory_of == fac)[0]}
-        total = sum(fam_demand[g] for g in siblings)
-        share = fam_demand[f] / total if total > 0 else 1.0 / len(siblings)
+    for f, prods in families.items():
+        fac, share = factory[f], shares[f]
         demand = state.demand_plan[prods].sum(axis=0)
         target = state.inventory_target[prods].sum(axis=0)
-        requirement = np.maximum(demand + np.diff(target, prepend=target[0]), 0.0)
-        net = float((state.on_hand + state.pipeline - state.backlog)[prods].sum()) - float(target[0])
+        requirement = np.maximum(demand + np.diff(target, prepend=target[0]), 0.0)[k:]
+        # The stock the plan starts from: projected to the plan's first bucket, then through the frozen fence.
+        net = (float(state.projected_stock()[prods].sum()) + given[f] - float(demand[:k].sum())
+               - float(target[max(k - 1, 0)]))
         weights = state.demand_plan[prods].sum(axis=1)
         weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(prods), 1.0 / len(prods))
         unit_cost, price, hold_day, bo_day = (float(np.dot(a[prods], weights)) for a in (
             state.unit_cost, state.price, state.holding_per_day, state.backorder_per_day))
-        mean_days = float(days.mean())
+        mean_days = float(days_k.mean())
         ws = _workforce_spec(state, state.factories[fac])
         reg = float(state.regular_capacity[fac])
         ot_cap = float(state.overtime_capacity[fac])
         ot_unit = float(state.overtime_cost_per_unit[fac]) if state.overtime_cost_per_unit is not None else 0.0
         if ws is not None:
             u = ws.units_per_worker_day
-            w0 = ws.workers * share
+            w0 = ws.workers * float(np.dot(share, days_k) / days_k.sum())
             wage, hire, lay = ws.wage_per_worker_day, ws.hiring_cost, ws.layoff_cost
             ot_frac = ws.overtime_hours_fraction
             if ws.overtime_cost_per_unit is not None:
@@ -98,11 +160,15 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             sub_cost = ws.subcontract_cost or 0.0
             sub_cap: float | None = None if ws.subcontract_cost is not None else 0.0
             prod_max = None
+            hours = days_k
         else:
-            u, w0, wage, hire, lay = 1.0, reg * share, 0.0, _PRICED_OUT, _PRICED_OUT
+            # The plant's "workers" are its units a day of regular capacity, priced out of hiring and layoffs;
+            # the family works the share of each bucket's days its factory allots it.
+            u, w0, wage, hire, lay = 1.0, reg, 0.0, _PRICED_OUT, _PRICED_OUT
             ot_frac = ot_cap / reg if reg > 0 else 0.0
             sub_cost, sub_cap = 0.0, 0.0
-            prod_max = (reg + ot_cap) * share * days
+            prod_max = (reg + ot_cap) * share * days_k
+            hours = np.maximum(days_k * share, _MIN_HOURS)
         # Backlog must cost more than holding, or an LP would happily ship everything late.
         backlog_cost = max(bo_day * mean_days, 2 * hold_day * mean_days, 0.01 * price)
         costs = agg.AggregateCosts(
@@ -110,15 +176,13 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             layoff_cost_per_worker=lay, holding_cost_per_unit=hold_day * mean_days,
             backlog_cost_per_unit=backlog_cost, subcontract_cost_per_unit=sub_cost, regular_wage_per_hour=wage)
         problem = agg.AggregateInput(
-            demand=requirement, hours_per_unit=1.0 / u, regular_hours_per_worker=days, costs=costs,
+            demand=requirement, hours_per_unit=1.0 / u, regular_hours_per_worker=hours, costs=costs,
             opening_inventory=max(net, 0.0), opening_backlog=max(-net, 0.0), opening_workforce=w0,
-            max_overtime_hours_per_worker=days * ot_frac, subcontract_capacity=sub_cap, production_max=prod_max,
+            max_overtime_hours_per_worker=hours * ot_frac, subcontract_capacity=sub_cap, production_max=prod_max,
             ending_inventory_min=ending_inventory, ending_backlog_max=None if allow_ending_backlog else 0.0,
             ending_workforce_max=None if ws is not None else w0)
-        dem = state.demand_plan[prods]
-        col = dem.sum(axis=0)
-        mix = np.where(col > 0, dem / np.where(col > 0, col, 1.0), 1.0 / len(prods))
-        out.append(FamilyProblem(f, prods, fac, problem, required[prods], mix, u, ws is not None))
+        out.append(FamilyProblem(f, prods, fac, problem, required[prods], _column_shares(state.demand_plan[prods]), u,
+                                 ws is not None, k))
     return out
 
 
@@ -209,15 +273,22 @@ class AggregatePolicy:
         workforce = np.full((len(state.factories), H), np.nan)
         notes = []
         self.last = {}
-        fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog)
         committed = committed_production(state) if self.respects_fences else np.full((P, H), np.nan)
+        fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog, committed)
+        made = state.factory_of >= 0
+        k = fenced_buckets(committed, made) if made.any() else 0
+        # Inside the frozen fence the plan in force is what gets made: the new plan says so rather than
+        # proposing quantities the executive meeting would throw away.
+        production[made, :k] = committed[made, :k]
         for fp, ap in zip(fps, self.solve_all([fp.problem for fp in fps]), strict=True):
             self.last[state.families[fp.family]] = ap
-            shares = split_by_need(ap.production, ap.subcontracted, fp.required, fp.mix, committed[fp.products])
-            production[fp.products] += shares * ap.production
-            subcontract[fp.products] += shares * ap.subcontracted
+            family = np.concatenate([np.zeros(fp.start), ap.production])
+            bought = np.concatenate([np.zeros(fp.start), ap.subcontracted])
+            shares = split_by_need(family, bought, fp.required, fp.mix, committed[fp.products])
+            production[fp.products, fp.start:] = (shares * family)[:, fp.start:]
+            subcontract[fp.products] += shares * bought
             if fp.flexible:
-                cap = ap.workforce * fp.units_per_worker_day
+                cap = np.concatenate([np.full(fp.start, np.nan), ap.workforce * fp.units_per_worker_day])
                 workforce[fp.factory] = np.where(np.isnan(workforce[fp.factory]), cap, workforce[fp.factory] + cap)
             notes.append(f"{state.families[fp.family]}: {ap.strategy} cost {ap.total_cost:,.0f}")
         has_wf = bool(np.isfinite(workforce).any())

@@ -45,7 +45,8 @@ class PlanningState:
         statistical_forecast, sales_input: the two views the consensus came from.
         on_hand, backlog, pipeline: network totals per product (pipeline = ordered, not yet received).
         demand_before_plan, production_before_plan: per product, the demand plan and the production of the
-            plan in force for the buckets from the cut-off to the plan's first bucket (units; None: none). The
+            plan in force for the buckets from the cut-off to the plan's first bucket (units; None: none; a
+            bucket before any plan is in force makes its demand plan, as the warehouses still reorder). The
             stock the plan starts from is on hand + pipeline - backlog + production_before_plan -
             demand_before_plan.
         factory_of: index of the factory that makes each product (-1: bought in).
