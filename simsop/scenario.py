@@ -441,7 +441,15 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return f"{_printable(self.path)}: {_printable(self.message)}" if self.path else _printable(self.message)
+
+
+def _printable(text: str) -> str:
+    """The text with control and other unprintable characters escaped: a key or value from a file must not
+    break the one-line-per-problem message (``\\x1e`` or a newline in a key would start a new line)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class ScenarioError(ValueError):

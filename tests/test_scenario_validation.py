@@ -776,3 +776,15 @@ def test_a_yaml_mistake_is_told_in_pure_pyyaml_words_whichever_parser_read_it() 
         yaml.load(text, Loader=yaml.SafeLoader)
     assert str(pure.value.problem) in str(info.value)
     assert f"line {pure.value.problem_mark.line + 1}" in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["\x1e", "a\nb", "tab\there", "\u2028"])
+def test_a_key_with_control_characters_is_named_escaped_on_its_own_line(key: str) -> None:
+    """Python splits lines at \\x1c-\\x1e and \\u2028 as well as \\n: a key holding one must not break the
+    one-line-per-problem message."""
+    data = copy.deepcopy(EXAMPLE)
+    data["name"] = {key: 1.0}
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data, "example_company.yaml", SCENARIOS)
+    lines = str(info.value).splitlines()
+    assert lines and all(line.startswith("example_company.yaml: name") for line in lines), lines
