@@ -112,14 +112,15 @@ class PlanBoard:
         p = w.product_index(product)
         if p not in w.factories[f].products:
             raise ValueError(f"factory {factory!r} does not make {product!r}")
-        if any(q < 0 for q in daily):
+        values = np.asarray(daily, dtype=float)
+        if (values < 0).any():
             raise ValueError("planned production must be >= 0")
         arr = self.targets.get((f, p))
         if arr is None:
             arr = self.targets[(f, p)] = [0.0] * w.horizon
-        end = min(start_day + len(daily), w.horizon)
+        end = min(start_day + len(values), w.horizon)
         if end > start_day:
-            arr[start_day:end] = np.asarray(daily, dtype=float)[: end - start_day].tolist()
+            arr[start_day:end] = values[: end - start_day].tolist()
         self.version += 1
 
     def set_subcontract(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
