@@ -65,6 +65,33 @@ def test_red_tomato_lp_policy() -> None:
     np.testing.assert_allclose(plan.workforce[0], 775 / 12 * 2)
 
 
+def test_each_cycle_plans_from_the_workforce_in_force_not_the_scenario_headcount() -> None:
+    """Red Tomato: the first plan lays off 15 of the 80 workers (775/12 stay). The next cycles start from
+    those 64.6 workers; starting each month from 80 again made every plan pay that layoff once more, and the
+    plant's workforce (and its labour cost) swing with it."""
+    sc = simsop.load_scenario(ROOT / "scenarios" / "red_tomato_lp.yaml")
+    params = policy_params(sc.planning.params, "lp")
+    pol = make_policy("lp", params)
+    assert isinstance(pol, AggregatePolicy)
+    opening: list[float] = []
+    solve_all = pol.solve_all
+
+    def spy(problems: list[Any]) -> Any:
+        opening.append(sum(p.opening_workforce for p in problems))
+        return solve_all(problems)
+
+    pol.solve_all = spy  # type: ignore[method-assign]
+    res = run_replication(sc, seed=1, policy="none", keep_records=True,
+                          processes=(lambda world: PlanningCycle(world, sc, pol, params).run(),))
+    assert len(opening) >= 3
+    assert opening[0] == pytest.approx(80)
+    np.testing.assert_allclose(opening[1:3], 775 / 12)
+    rec = res.records
+    assert rec is not None
+    capacity = rec.factory_days["regular_capacity"]
+    assert np.ptp(capacity[:60]) == pytest.approx(0, abs=1e-9)  # the plans keep the workforce they set
+
+
 def test_red_tomato_runs_in_the_simulator() -> None:
     """The scenario file runs end to end: the first plan's production and capacity are what the world does."""
     sc = simsop.load_scenario(ROOT / "scenarios" / "red_tomato_lp.yaml")

@@ -319,12 +319,27 @@ class PlanningCycle:
             overtime_cost_per_unit=np.array([f.capacity.overtime_cost if f.capacity else 0.0
                                              for f in self.sc.factories]),
             demand_before_plan=views["consensus"][:, :j0].sum(axis=1), production_before_plan=made_before,
+            capacity_in_force=self._capacity_in_force(first_bucket, H),
         )
         _read_only(*arrays.values())
         return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,
                              factories=tuple(f.name for f in w.factories), frozen=spec.frozen_buckets,
                              slushy=spec.slushy_buckets, params=dict(self.params), workforce=spec.workforce,
                              **arrays)
+
+    def _capacity_in_force(self, first_bucket: int, n: int) -> np.ndarray:
+        """Regular capacity per factory on the last day before each of the n planning buckets and after the
+        last one, as the plan board holds it now (rate factories; 0 for factories with production lines)."""
+        w = self.world
+        last_days = self.starts[first_bucket: first_bucket + n + 1].astype(int) - 1
+        last_days = np.pad(last_days, (0, n + 1 - len(last_days)), mode="edge")  # the calendar's end
+        out = np.zeros((len(w.factories), len(last_days)))
+        for i, f in enumerate(w.factories):
+            if f.lines:
+                continue
+            by_day = f.regular_by_day
+            out[i] = [f.regular if by_day is None or not 0 <= d < len(by_day) else by_day[d] for d in last_days]
+        return out
 
     def check_plan(self, plan: Plan, state: PlanningState) -> Plan:
         """A policy's plan must have the right shape and finite, non-negative quantities."""

@@ -92,10 +92,9 @@ def capacity_shares(state: PlanningState, families: dict[int, list[int]], factor
     out: dict[int, np.ndarray] = {}
     for fac in set(factory.values()):
         sib = sorted(f for f in families if factory[f] == fac)
-        ws = _workforce_spec(state, state.factories[fac])
         # Regular time is shared by need, overtime with it: a need the plant's regular time can meet is met in
         # regular time, which a level plan (no overtime) can use.
-        rate = ws.workers * ws.units_per_worker_day if ws is not None else float(state.regular_capacity[fac])
+        rate = state.opening_capacity(fac, start)
         mix = _column_shares(np.stack([state.demand_plan[families[f], start:].sum(axis=0) for f in sib]))
         shares = split_by_need(rate * days, np.zeros(len(days)), np.stack([need[f] for f in sib]), mix,
                                np.full(mix.shape, np.nan))
@@ -152,7 +151,9 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
         ot_unit = float(state.overtime_cost_per_unit[fac]) if state.overtime_cost_per_unit is not None else 0.0
         if ws is not None:
             u = ws.units_per_worker_day
-            w0 = ws.workers * float(np.dot(share, days_k) / days_k.sum())
+            # The workforce the plant has when this plan starts (the plan in force may have hired or laid off),
+            # not the scenario's headcount: the plan pays for changes from there.
+            w0 = state.opening_capacity(fac, k) / u * float(np.dot(share, days_k) / days_k.sum())
             wage, hire, lay = ws.wage_per_worker_day, ws.hiring_cost, ws.layoff_cost
             ot_frac = ws.overtime_hours_fraction
             if ws.overtime_cost_per_unit is not None:

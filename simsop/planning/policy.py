@@ -59,6 +59,10 @@ class PlanningState:
         overtime_cost_per_unit: per factory.
         params: the policy's parameters from the scenario.
         workforce: the scenario's workforce entries (planning.workforce).
+        capacity_in_force: regular capacity (units per day) per factory x (horizon + 1): column j is what the
+            plant has on the last day before planning bucket j as things stand (the workforce of the plan in
+            force, or the scenario's capacity), so a plan that hires or lays off starts from the workforce it
+            has, not from the scenario's headcount. None: the scenario's capacity throughout.
     """
 
     cycle: int
@@ -93,6 +97,7 @@ class PlanningState:
     workforce: tuple[Any, ...] = ()
     demand_before_plan: np.ndarray | None = None
     production_before_plan: np.ndarray | None = None
+    capacity_in_force: np.ndarray | None = None
 
     @property
     def horizon(self) -> int:
@@ -107,6 +112,12 @@ class PlanningState:
         if self.demand_before_plan is not None:
             net = net - self.demand_before_plan
         return net
+
+    def opening_capacity(self, factory: int, bucket: int) -> float:
+        """Regular capacity (units per day) the factory has just before planning bucket ``bucket``."""
+        if self.capacity_in_force is None:
+            return float(self.regular_capacity[factory])
+        return float(self.capacity_in_force[factory, bucket])
 
     def family_sum(self, per_product: np.ndarray) -> np.ndarray:
         """Sum a products x ... array into families x ..."""
