@@ -87,3 +87,14 @@ def small_network(horizon: int = 60, warmup: int = 5) -> dict[str, Any]:
         "lanes": [{"from": "F", "to": "DC", "lead_time": 1},
                   {"from": "DC", "to": "East", "lead_time": {"dist": "uniform", "low": 0.5, "high": 1.5}}],
     }
+
+
+def add_reordering_shop(data: dict[str, Any], product: str, customer: str, source: str = "DC") -> None:
+    """Add a shop (warehouse ``Shop``) that reorders ``product`` from ``source`` (base stock 60, a lane of 2
+    days), with walk-in customers ``customer`` buying Poisson(5) a day who wait up to 30 days; its reorder
+    level follows the plan when the scenario sets ``planning.set_execution_levels``."""
+    data["customers"].append({"id": customer, "warehouse": "Shop", "requested_lead_time": 0, "patience": 30,
+                              "demand": [{"product": product, "daily": {"dist": "poisson", "mean": 5}}]})
+    data["warehouses"].append({"id": "Shop", "stock": [
+        {"product": product, "initial": 60, "source": source, "policy": {"type": "base_stock", "level": 60}}]})
+    data["lanes"].append({"from": source, "to": "Shop", "lead_time": 2})

@@ -21,6 +21,7 @@ from simsop.planning.policy import Plan, PlanningState, PolicyError, available_p
 from simsop.replication import build_world, run_replication
 from simsop.scenario import Scenario, ScenarioError
 from simsop.stats import paired_difference
+from tests.helpers import add_reordering_shop
 
 ROOT = Path(__file__).resolve().parent.parent
 SEASONAL = ROOT / "scenarios" / "sop_seasonal.yaml"
@@ -701,11 +702,7 @@ def _shop_scenario(tmp: Path, days_of_cover: float) -> Scenario:
     """sop_seasonal plus a shop that reorders product A from the DC (base stock, daily, 2 days away) and whose
     reorder levels each plan sets from its demand plan and inventory target."""
     data = yaml.safe_load(SEASONAL.read_text(encoding="utf-8"))
-    data["customers"].append({"id": "walk_in", "warehouse": "Shop", "requested_lead_time": 0, "patience": 30,
-                              "demand": [{"product": "A", "daily": {"dist": "poisson", "mean": 5}}]})
-    data["warehouses"].append({"id": "Shop", "stock": [
-        {"product": "A", "initial": 60, "source": "DC", "policy": {"type": "base_stock", "level": 60}}]})
-    data["lanes"].append({"from": "DC", "to": "Shop", "lead_time": 2})
+    add_reordering_shop(data, "A", "walk_in")
     data.update(horizon=500, warmup=100)
     data["planning"].update(policy="chase", days_of_cover=days_of_cover, set_execution_levels=True)
     return simsop.load_scenario(write(tmp, f"shop_{days_of_cover:g}.yaml", yaml.safe_dump(data)))

@@ -616,12 +616,10 @@ def _promo_with_a_shop(tmp: Path) -> Path:
     inventory targets setting its reorder level (set_execution_levels)."""
     import yaml
 
+    from tests.helpers import add_reordering_shop
+
     data = yaml.safe_load(PROMO.read_text(encoding="utf-8"))
-    data["customers"].append({"id": "kiosk", "warehouse": "Shop", "requested_lead_time": 0, "patience": 30,
-                              "demand": [{"product": "crisps", "daily": {"dist": "poisson", "mean": 5}}]})
-    data["warehouses"].append({"id": "Shop", "stock": [
-        {"product": "crisps", "initial": 60, "source": "DC", "policy": {"type": "base_stock", "level": 60}}]})
-    data["lanes"].append({"from": "DC", "to": "Shop", "lead_time": 2})
+    add_reordering_shop(data, "crisps", "kiosk")
     data["planning"]["set_execution_levels"] = True
     path = tmp / "promo_shop.yaml"
     path.write_text(yaml.safe_dump(data))
