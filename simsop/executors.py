@@ -8,6 +8,7 @@ caller sorts what comes back and never relies on completion order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -15,7 +16,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 EXECUTORS = ("serial", "process", "dask")
 LOCAL = "local"  # --dask-scheduler value that starts a local Dask cluster
@@ -160,9 +161,18 @@ def _dask_pool(jobs: int | None, address: str | None) -> Iterator[Pool]:
             raise
         ex.shutdown(wait=True)
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _close_quietly(client, cluster)
+
+
+def _close_quietly(client: Any, cluster: Any) -> None:
+    """Close a Dask client and its local cluster. Every result is in hand by now: a connection that the
+    scheduler or a worker closes first while they shut down (CommClosedError, an OSError, a timeout on a
+    busy machine) must not turn a finished run into a failed one."""
+    from distributed.comm.core import CommClosedError
+
+    for close in (client.close, *(() if cluster is None else (cluster.close,))):
+        with contextlib.suppress(CommClosedError, OSError, TimeoutError):
+            close()
 
 
 def guided_batches(groups: Sequence[Sequence[int]], workers: int, cap: int = 16) -> list[tuple[int, list[int]]]:
