@@ -267,6 +267,38 @@ def test_planned_cycles_are_the_cycles_the_simulation_plans(planning: dict[str, 
     assert planned_cycles(sc.planning, horizon) == [b for _, b in policy.asked]
 
 
+class _BuysOnceThenStops:
+    """Subcontracts 300 units of product 0 in every bucket at the first cycle, nothing from the second on."""
+
+    name = "buys_once"
+    respects_fences = False
+
+    def plan(self, state: PlanningState) -> Plan:
+        sub = np.zeros(state.demand_plan.shape)
+        if state.cycle == 0:
+            sub[0, :] = 300.0
+        return Plan(production=np.zeros(state.demand_plan.shape), subcontract=sub)
+
+
+def test_a_revised_plan_that_stops_subcontracting_cancels_the_earlier_purchases() -> None:
+    """Cycle 0 buys 300 units a bucket; cycle 1 buys none. The buckets cycle 1 plans get nothing (an earlier
+    version's purchase stayed on the plan board when the new plan bought 0); the one bucket only cycle 0
+    planned keeps its 300."""
+    base = simsop.load_scenario(SEASONAL)
+    sc = base.model_copy(update={"horizon": 200, "warmup": 0})
+    policy = _BuysOnceThenStops()
+    res = run_replication(sc, seed=1, policy="none", keep_records=True,
+                          processes=(lambda world: PlanningCycle(world, sc, policy).run(),))
+    rec = res.records
+    assert rec is not None
+    plan, sub = rec.plan, rec.subcontracted
+    first_of = {c: int(plan["bucket_start"][plan["cycle"] == c].min()) for c in (0, 1)}
+    end_of_first_bucket = first_of[1]  # cycle 1 plans from the bucket after cycle 0's first one
+    day = sub["day"]
+    assert sub["qty"][(day >= first_of[0]) & (day < end_of_first_bucket)].sum() == pytest.approx(300)
+    assert sub["qty"][day >= end_of_first_bucket].sum() == pytest.approx(0)
+
+
 def test_replay_missing_file_and_family_rows(tmp_path: Path) -> None:
     with pytest.raises(ReplayError, match="cannot read"):
         ReplayPolicy(file=str(tmp_path / "nope.csv"))
