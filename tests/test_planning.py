@@ -16,7 +16,14 @@ from click.testing import CliRunner
 import simsop
 from simsop.cli import main
 from simsop.planning.cycle import PlanningCycle, bucket_starts, planned_cycles, policy_params
-from simsop.planning.policies import AggregatePolicy, ReplayError, ReplayPolicy, family_problems, split_by_need
+from simsop.planning.policies import (
+    AggregatePolicy,
+    ReplayError,
+    ReplayPolicy,
+    committed_production,
+    family_problems,
+    split_by_need,
+)
 from simsop.planning.policy import Plan, PlanningState, PolicyError, available_policies, make_policy
 from simsop.replication import build_world, run_replication
 from simsop.scenario import Scenario, ScenarioError
@@ -91,6 +98,56 @@ def test_each_cycle_plans_from_the_workforce_in_force_not_the_scenario_headcount
     assert rec is not None
     capacity = rec.factory_days["regular_capacity"]
     assert np.ptp(capacity[:60]) == pytest.approx(0, abs=1e-9)  # the plans keep the workforce they set
+
+
+class _Restless:
+    """Proposes a different workforce and subcontracting every cycle (cycle c: 60 + 5c workers' output, 10c
+    units bought in every bucket)."""
+
+    name = "restless"
+    respects_fences = True
+
+    def plan(self, state: PlanningState) -> Plan:
+        shape = state.demand_plan.shape
+        workforce = np.full((len(state.factories), state.horizon), (60.0 + 5 * state.cycle) * 2)
+        return Plan(production=np.full(shape, 100.0), workforce=workforce,
+                    subcontract=np.full(shape, 10.0 * state.cycle))
+
+
+def test_the_frozen_fence_keeps_the_workforce_and_purchases_of_the_plan_in_force() -> None:
+    """Red Tomato with one frozen bucket: each cycle's first bucket keeps what the plan in force staffs and
+    buys there, whatever the new proposal; the buckets after it take the proposal."""
+    base = simsop.load_scenario(ROOT / "scenarios" / "red_tomato_lp.yaml")
+    sc = base.model_copy(update={"planning": base.planning.model_copy(update={"frozen_buckets": 1})})
+    policy = _Restless()
+    res = run_replication(sc, seed=1, policy="none", keep_records=True,
+                          processes=(lambda world: PlanningCycle(world, sc, policy).run(),))
+    rec = res.records
+    assert rec is not None
+    plan = rec.plan
+    cycles = sorted(set(plan["cycle"].astype(int).tolist()))
+    assert len(cycles) >= 3
+    for c in cycles[1:]:
+        mine = plan["cycle"] == c
+        first = int(plan["bucket"][mine].min())
+        kept = mine & (plan["bucket"] == first)
+        before = (plan["cycle"] == c - 1) & (plan["bucket"] == first)
+        np.testing.assert_allclose(plan["workforce"][kept], plan["workforce"][before])
+        np.testing.assert_allclose(plan["subcontract"][kept], plan["subcontract"][before])
+        later = mine & (plan["bucket"] > first)
+        np.testing.assert_allclose(plan["workforce"][later], (60 + 5 * c) * 2)
+        np.testing.assert_allclose(plan["subcontract"][later], 10.0 * c)
+
+
+def test_what_the_frozen_fence_makes_and_buys_is_supply_already_decided() -> None:
+    state, _ = first_state(simsop.load_scenario(SEASONAL), "chase")
+    shape = state.previous_production.shape
+    frozen = replace(state, frozen=1, previous_production=np.full(shape, 50.0),
+                     previous_subcontract=np.full(shape, 20.0))
+    got = committed_production(frozen)
+    np.testing.assert_allclose(got[:, 0], 70.0)
+    assert np.isnan(got[:, 1:]).all()
+    assert np.allclose(committed_production(replace(frozen, previous_subcontract=None))[:, 0], 50.0)
 
 
 def test_red_tomato_runs_in_the_simulator() -> None:

@@ -160,6 +160,8 @@ class PlanningCycle:
             self.sales[b] = hist_daily[:, max(a, 0): max(z, 0)].sum(axis=1)
         self.cum_booked = np.zeros(self.n_products)
         self.in_force: dict[int, np.ndarray] = {}  # production per product for each bucket in force
+        self.in_force_subcontract: dict[int, np.ndarray] = {}  # units bought per product, likewise
+        self.in_force_workforce: dict[int, np.ndarray] = {}  # regular capacity per factory (nan: unchanged)
         self.plan_mode = False
         self.nominal_rate = np.zeros(self.n_products)
         self.direct_rate: dict[tuple[int, int], float] = {}  # (warehouse, item) -> its customers' units a day
@@ -291,9 +293,12 @@ class PlanningCycle:
         days = self.lengths[first_bucket: first_bucket + H].astype(float)
         demand = views["consensus"][:, sl].copy()
         prev = np.full((self.n_products, H), np.nan)
+        prev_sub = np.full((self.n_products, H), np.nan)
         for t, b in enumerate(buckets):
             if b in self.in_force:
                 prev[:, t] = self.in_force[b]
+            if b in self.in_force_subcontract:
+                prev_sub[:, t] = self.in_force_subcontract[b]
         target = spec.days_of_cover * demand / days
         # The buckets between the cut-off and the plan's first one still consume stock and still get the plan
         # in force: the plan starts from the stock they leave, not from the stock at the cut-off. Before any
@@ -319,7 +324,7 @@ class PlanningCycle:
             overtime_cost_per_unit=np.array([f.capacity.overtime_cost if f.capacity else 0.0
                                              for f in self.sc.factories]),
             demand_before_plan=views["consensus"][:, :j0].sum(axis=1), production_before_plan=made_before,
-            capacity_in_force=self._capacity_in_force(first_bucket, H),
+            capacity_in_force=self._capacity_in_force(first_bucket, H), previous_subcontract=prev_sub,
         )
         _read_only(*arrays.values())
         return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,
@@ -358,11 +363,15 @@ class PlanningCycle:
         spec = self.spec
         prod = np.maximum(np.asarray(plan.production, dtype=float), 0.0)
         prev = state.previous_production
+        wf = None if plan.workforce is None else np.array(plan.workforce, dtype=float)
+        sub = None if plan.subcontract is None else np.array(plan.subcontract, dtype=float)
         if getattr(self.policy, "respects_fences", True):
             for t in range(state.horizon):
                 had = ~np.isnan(prev[:, t])
                 if t < spec.frozen_buckets:
+                    # Frozen means the whole plan of the bucket: what is made, bought and who is employed.
                     prod[had, t] = prev[had, t]
+                    sub, wf = self._frozen_supply(first_bucket + t, t, sub, wf)
                 elif t < spec.frozen_buckets + spec.slushy_buckets:
                     # Relative to the larger of the plan and the demand plan: a fraction of a plan of 0 (a
                     # product just launched) would keep it at 0 for good, and of a tiny plan barely move it.
@@ -371,8 +380,6 @@ class PlanningCycle:
         made = self.factory_of >= 0
         prod[~made] = 0.0
         rec = self.world.records.tables["plan"].append
-        wf = plan.workforce
-        sub = plan.subcontract
         target = plan.inventory_target if plan.inventory_target is not None else state.inventory_target
         for t in range(state.horizon):
             b = first_bucket + t
@@ -383,6 +390,21 @@ class PlanningCycle:
                      float(wf[f, t]) if wf is not None and f >= 0 else float("nan"),
                      float(sub[p, t]) if sub is not None else 0.0, float(target[p, t])))
         return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
+
+    def _frozen_supply(self, bucket: int, t: int, sub: np.ndarray | None, wf: np.ndarray | None
+                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The proposal's subcontracting and workforce of planning bucket t with the plan in force's kept."""
+        kept_sub = self.in_force_subcontract.get(bucket)
+        if kept_sub is not None:
+            if sub is None:
+                sub = np.zeros((self.n_products, self.spec.horizon_buckets))
+            sub[:, t] = kept_sub
+        kept_wf = self.in_force_workforce.get(bucket)
+        if kept_wf is not None and np.isfinite(kept_wf).any():
+            if wf is None:
+                wf = np.full((len(self.world.factories), self.spec.horizon_buckets), np.nan)
+            wf[:, t] = np.where(np.isfinite(kept_wf), kept_wf, wf[:, t])
+        return sub, wf
 
     # ------------------------------------------------------------------ going live
 
@@ -399,6 +421,10 @@ class PlanningCycle:
             start = int(state.bucket_start[t])
             days = int(state.bucket_days[t])
             self.in_force[first_bucket + t] = plan.production[:, t].copy()
+            if plan.subcontract is not None:
+                self.in_force_subcontract[first_bucket + t] = np.asarray(plan.subcontract[:, t], dtype=float).copy()
+            if plan.workforce is not None:
+                self.in_force_workforce[first_bucket + t] = np.asarray(plan.workforce[:, t], dtype=float).copy()
             if start >= w.horizon:
                 continue
             for p in range(self.n_products):

@@ -199,10 +199,14 @@ def net_requirements(state: PlanningState) -> np.ndarray:
 
 
 def committed_production(state: PlanningState) -> np.ndarray:
-    """Products x buckets: the production the frozen fence keeps from the plan in force (nan: not committed)."""
+    """Products x buckets: the supply the frozen fence keeps from the plan in force, what it makes and what it
+    buys from subcontractors (nan: not committed)."""
     out = np.full(state.previous_production.shape, np.nan)
     frozen = min(state.frozen, state.horizon)
     out[:, :frozen] = state.previous_production[:, :frozen]
+    if state.previous_subcontract is not None:
+        bought = np.nan_to_num(state.previous_subcontract[:, :frozen], nan=0.0)
+        out[:, :frozen] = np.where(np.isnan(out[:, :frozen]), out[:, :frozen], out[:, :frozen] + bought)
     return out
 
 

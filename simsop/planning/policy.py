@@ -59,6 +59,8 @@ class PlanningState:
         overtime_cost_per_unit: per factory.
         params: the policy's parameters from the scenario.
         workforce: the scenario's workforce entries (planning.workforce).
+        previous_subcontract: the subcontracting of the plan in force per product x planning bucket (nan where
+            none; None: not known), which the frozen fence keeps like its production.
         capacity_in_force: regular capacity (units per day) per factory x (horizon + 1): column j is what the
             plant has on the last day before planning bucket j as things stand (the workforce of the plan in
             force, or the scenario's capacity), so a plan that hires or lays off starts from the workforce it
@@ -98,6 +100,7 @@ class PlanningState:
     demand_before_plan: np.ndarray | None = None
     production_before_plan: np.ndarray | None = None
     capacity_in_force: np.ndarray | None = None
+    previous_subcontract: np.ndarray | None = None
 
     @property
     def horizon(self) -> int:
