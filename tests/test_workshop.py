@@ -672,6 +672,22 @@ def test_no_inventory_target_is_asked_when_the_plan_does_not_set_reorder_levels(
     assert Workshop.open(folder).dashboard("A")["inventory_targets"] is None
 
 
+def test_a_team_is_told_when_its_inventory_targets_change_nothing(tmp_path: Path) -> None:
+    """teach_promotion's plans do not set reorder levels: a team that writes targets anyway is told at advance
+    that they change nothing, rather than wondering why they did not act."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A,B", "--dir", str(folder), "--rounds", "2").exit_code == 0
+    (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production,inventory_target,source\n"
+                                                "0,snacks,1,700,500,\n")
+    (folder / "decisions" / "B.csv").write_text("cycle,family,bucket,production,inventory_target,source\n"
+                                                "0,snacks,1,700,,\n")
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "team A: the inventory targets of round 1 change nothing" in said
+    assert "team B: the inventory targets" not in said
+
+
 def _announced_daily(sc: Any) -> dict[str, Any]:
     """Each product's expected demand a day, as the facilitator announces it (the launch and phase-out plans)."""
     from simsop.planning.cycle import PlanningCycle

@@ -584,7 +584,11 @@ class Workshop:
         if mine_p:
             applied = [{"cycle": c, "item": r.item, "bucket": r.bucket, "production": r.production,
                         "inventory_target": r.inventory_target, "source": r.source} for r in mine_p]
-            return applied, [], []
+            if not self.base.planning.set_execution_levels and any(r.inventory_target is not None for r in mine_p):
+                warnings.append(f"team {team}: the inventory targets of round {k} change nothing in this game "
+                                "(its plans do not set reorder levels: planning.set_execution_levels is off); "
+                                "production is what counts")
+            return applied, [], warnings
         plan = run.records.plan
         made = {p for f in self.base.factories for p in f.products}
         products = run.records.meta.products
