@@ -13,10 +13,12 @@ import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 from simsop.report import charts
 from simsop.report.build import build, write_report
@@ -797,3 +799,47 @@ def test_tables_mark_intervals_cut_at_a_kpi_limit_and_explain_them(tmp_path: Pat
     # A paired difference of two rates stays within ±100 points.
     pr = data.paired.set_index(["policy", "kpi"])
     assert (pr["ci_low"] >= -1.0).loc[(slice(None), "fill_rate")].all()
+
+
+# ---------------------------------------------------------------------------------------------- drawing
+
+
+def test_charts_drawn_by_worker_processes_are_the_charts_drawn_here(small_results: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report draws its charts on the cores it has (forked workers, where that is safe): the PNGs, their
+    order and the page are the same as drawn one by one in this process."""
+    from simsop.report import drawing
+
+    forked: list[int] = []
+    real = drawing._draw_forked
+
+    def spy(makers: Any, dpi: int, workers: int) -> Any:
+        forked.append(workers)
+        return real(makers, dpi, workers)
+
+    monkeypatch.setattr(drawing, "_draw_forked", spy)
+    data = load_results(small_results)
+    here, workers = build(data, workers=1), build(data, workers=2)
+    assert forked == ([2] if drawing._fork_is_safe() else [])
+    assert [c.key for c in here.charts] == [c.key for c in workers.charts] and len(here.charts) > 2
+    assert all(a.png == b.png for a, b in zip(here.charts, workers.charts, strict=True))
+    assert [s.blocks for s in here.sections.values()] == [s.blocks for s in workers.sections.values()]
+
+
+def test_a_chart_that_fails_in_a_worker_becomes_a_sentence_in_its_place() -> None:
+    from simsop.report.charts import new_figure
+    from simsop.report.drawing import draw_all
+
+    def fine() -> Figure:
+        fig = new_figure(3, 2)
+        fig.add_subplot().plot([0, 1], [0, 1])
+        return fig
+
+    def broken() -> Figure:
+        raise ValueError("no data for this chart")
+
+    for workers in (1, 2):
+        drawn = draw_all([fine, broken, fine], dpi=50, workers=workers)
+        assert [png is not None for png, _ in drawn] == [True, False, True]
+        assert drawn[1][1] == "ValueError: no data for this chart"
+        assert drawn[0][0] is not None and drawn[0][0].startswith(b"\x89PNG")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any, BinaryIO
 
 from matplotlib.figure import Figure
 
-from simsop.report import charts, html
+from simsop.report import charts, drawing, html
 from simsop.report import summary as summ
 from simsop.report.colors import policy_colors
 from simsop.report.data import ResultsData, load_results
@@ -55,20 +54,36 @@ class Builder:
         self.charts: list[Chart] = []
         self.figures: dict[str, Figure] = {}
         self.keep_figures = False
+        # Charts waiting to be drawn together (see finish): section, position in it, key, title, caption, maker.
+        self._waiting: list[tuple[str, int, str, str, str, Callable[[], Figure]]] = []
 
     def add(self, section: str, key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
-        try:
-            fig = make()
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=PNG_DPI)
-        except Exception as exc:  # a broken chart must not cost the whole report
-            self.note(section, f"The chart '{title}' could not be drawn ({type(exc).__name__}: {exc}).")
-            return
-        if self.keep_figures:
+        """A chart for a section: kept, to be drawn with the others by :meth:`finish`, in its place."""
+        if self.keep_figures:  # the figures themselves are wanted: draw now, in this process
+            try:
+                fig = make()
+            except Exception as exc:  # a broken chart must not cost the whole report
+                self.note(section, f"The chart '{title}' could not be drawn ({type(exc).__name__}: {exc}).")
+                return
             self.figures[key] = fig
-        chart = Chart(key, section, title, caption, buf.getvalue())
-        self.charts.append(chart)
-        self.sections[section].blocks.append(html.figure(chart.png, title, caption, key))
+            make = _given(fig)
+        blocks = self.sections[section].blocks
+        self._waiting.append((section, len(blocks), key, title, caption, make))
+        blocks.append("")  # its place, until it is drawn
+
+    def finish(self, workers: int | None = 1) -> None:
+        """Draw the waiting charts (on ``workers`` processes where that is safe; None: the cores available)."""
+        waiting, self._waiting = self._waiting, []
+        # Kept figures live in this process: they are drawn here.
+        drawn = drawing.draw_all([w[-1] for w in waiting], PNG_DPI, 1 if self.keep_figures else workers)
+        for (section, at, key, title, caption, _), (png, error) in zip(waiting, drawn, strict=True):
+            blocks = self.sections[section].blocks
+            if png is None:
+                blocks[at] = html.missing(f"The chart '{title}' could not be drawn ({error}).")
+                continue
+            chart = Chart(key, section, title, caption, png)
+            self.charts.append(chart)
+            blocks[at] = html.figure(png, title, caption, key)
 
     def text(self, section: str, block: str) -> None:
         self.sections[section].blocks.append(block)
@@ -424,8 +439,9 @@ def _shock_text(m: dict[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------------------------- entry point
 
 
-def build(data: ResultsData, keep_figures: bool = False) -> Builder:
-    """Every section and chart of the report, in memory."""
+def build(data: ResultsData, keep_figures: bool = False, workers: int | None = 1) -> Builder:
+    """Every section and chart of the report, in memory (charts drawn on ``workers`` processes where that is
+    safe, None: the cores available; ``keep_figures`` keeps the matplotlib figures and draws here)."""
     b = Builder(data)
     b.keep_figures = keep_figures
     case = data.primary_case
@@ -434,7 +450,15 @@ def build(data: ResultsData, keep_figures: bool = False) -> Builder:
     operations_section(b, case)
     finance_section(b, case)
     method_section(b, case)
+    b.finish(workers)
     return b
+
+
+def _given(fig: Figure) -> Callable[[], Figure]:
+    def make() -> Figure:
+        return fig
+
+    return make
 
 
 def _writer(data: bytes) -> Callable[[BinaryIO], int]:
@@ -463,7 +487,7 @@ def write_report(results_dir: str | Path, formats: Sequence[str] = ("html", "png
         raise ValueError(f"unknown report formats {sorted(bad)}; expected 'html' and/or 'png'")
     t0 = time.perf_counter()
     data = load_results(results_dir)
-    b = build(data)
+    b = build(data, workers=None)
     dest = Path(out) if out is not None else Path(results_dir)
     fig_dir = dest / "figures"
     if "png" in formats:
