@@ -479,7 +479,11 @@ def _figures(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str,
     import simsop.report.debrief as rd
 
     figs: list[Any] = []
-    monkeypatch.setattr(rd, "_png", lambda fig: figs.append(fig) or b"")
+    def draw_here(makers: Any, dpi: int, workers: int | None = None) -> list[tuple[bytes, None]]:
+        figs.extend(make() for make in makers)  # the figures themselves, drawn in this process
+        return [(b"", None) for _ in makers]
+
+    monkeypatch.setattr(rd.drawing, "draw_all", draw_here)
     rd.debrief_html(data)
     return {f.get_suptitle(): f for f in figs}
 

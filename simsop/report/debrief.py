@@ -14,7 +14,6 @@ charts, so that a chart keeps its width on a phone.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from functools import partial
 from html import escape
@@ -27,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from simsop.report import html
+from simsop.report import drawing, html
 from simsop.report.charts import money_axis, new_figure
 from simsop.report.colors import NEUTRAL, SHOCK, policy_colors
 
@@ -53,20 +52,24 @@ METRIC_LABELS = {"profit": "profit ($)", "total_cost": "total cost ($)", "otif":
                  "avg_backlog": "average backlog (units)"}
 
 
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PNG_DPI)
-    return buf.getvalue()
+class _Charts:
+    """The page's charts: each keeps its place in its section and all are drawn together at the end (on the
+    cores available, see :mod:`simsop.report.drawing`); a chart that cannot be drawn becomes a sentence saying
+    why (a chart never costs the whole debrief)."""
 
+    def __init__(self) -> None:
+        self.waiting: list[tuple[html.Section, int, str, str, str, Callable[[], Figure]]] = []
 
-def _add(section: html.Section, key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
-    """A chart, or a sentence saying why it is missing (a chart never costs the whole debrief)."""
-    try:
-        png = _png(make())
-    except Exception as exc:
-        section.blocks.append(html.missing(f"The chart '{title}' could not be drawn ({type(exc).__name__}: {exc})."))
-        return
-    section.blocks.append(html.figure(png, title, caption, key))
+    def add(self, section: html.Section, key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
+        self.waiting.append((section, len(section.blocks), key, title, caption, make))
+        section.blocks.append("")  # its place, until it is drawn
+
+    def draw(self) -> None:
+        drawn = drawing.draw_all([w[-1] for w in self.waiting], PNG_DPI)
+        for (section, at, key, title, caption, _), (png, error) in zip(self.waiting, drawn, strict=True):
+            section.blocks[at] = (html.missing(f"The chart '{title}' could not be drawn ({error}).") if png is None
+                                  else html.figure(png, title, caption, key))
+        self.waiting = []
 
 
 def _fmt(x: Any, kind: str = "num") -> str:
@@ -513,6 +516,8 @@ def debrief_html(data: dict[str, Any]) -> str:
     period = data["period"]
     kind = data["kind"]
     colors = _team_colors(data)
+    charts = _Charts()
+    _add = charts.add
     better = "higher" if data["score"]["higher_is_better"] else "lower"
     metric = data["score"]["metric"].replace("_", " ")
     s_board = html.Section("leaderboard", "Leaderboard")
@@ -627,6 +632,7 @@ def debrief_html(data: dict[str, Any]) -> str:
     if data["log"]:
         s_game.blocks.append(html.bullet_list(_log_lines(data["log"])))
     sections = [s_board, s_orders, s_stock, s_cost, s_plan, s_replay, s_game]
+    charts.draw()
     page = html.document(f"Workshop debrief: {data['name']}",
                          f"{len(teams)} teams, {data['played']} rounds, "
                          f"{'orders' if kind == 'orders' else 'S&OP plan'} decisions", sections)
