@@ -98,3 +98,19 @@ def add_reordering_shop(data: dict[str, Any], product: str, customer: str, sourc
     data["warehouses"].append({"id": "Shop", "stock": [
         {"product": product, "initial": 60, "source": source, "policy": {"type": "base_stock", "level": 60}}]})
     data["lanes"].append({"from": source, "to": "Shop", "lead_time": 2})
+
+
+def debrief_figures(data: dict[str, Any], monkeypatch: Any) -> dict[str, Any]:
+    """A workshop debrief's figures by their title (matplotlib objects, drawn in this process, before they
+    become PNGs)."""
+    import simsop.report.debrief as rd
+
+    figs: list[Any] = []
+
+    def draw_here(makers: Any, dpi: int, workers: int | None = None) -> list[tuple[bytes, None]]:
+        figs.extend(make() for make in makers)
+        return [(b"", None) for _ in makers]
+
+    monkeypatch.setattr(rd.drawing, "draw_all", draw_here)
+    rd.debrief_html(data)
+    return {f.get_suptitle(): f for f in figs}

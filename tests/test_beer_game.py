@@ -162,8 +162,8 @@ def test_anchor_and_adjust_orders_swing_more_at_every_stage_upstream() -> None:
 def test_the_workshop_debrief_shows_the_bullwhip_of_anchor_and_adjust_bots(tmp_path: Path, monkeypatch: Any) -> None:
     """A workshop whose teams never decide is played by Sterman's rule: the debrief's amplification chart
     climbs from retailer to factory (on a log scale, one point per stage)."""
-    import simsop.report.debrief as rd
     from simsop.workshop.game import Workshop
+    from tests.helpers import debrief_figures
 
     ws = Workshop.create(BEER, tmp_path / "beer", ["A"], rounds=20, bot={"type": "anchor_and_adjust", **{
         k: v for k, v in aa_policy().items() if k not in ("type", "review_period", "review_offset")}})
@@ -172,14 +172,8 @@ def test_the_workshop_debrief_shows_the_bullwhip_of_anchor_and_adjust_bots(tmp_p
     data = ws.debrief_data()
     ratios = [data["teams"]["A"]["stages"][s]["bullwhip"] for s in STAGES]
     assert ratios == sorted(ratios) and ratios[0] > 1, ratios
-    figs: list[Any] = []
-    def draw_here(makers: Any, dpi: int, workers: int | None = None) -> list[tuple[bytes, None]]:
-        figs.extend(make() for make in makers)  # the figures themselves, drawn in this process
-        return [(b"", None) for _ in makers]
-
-    monkeypatch.setattr(rd.drawing, "draw_all", draw_here)
-    rd.debrief_html(data)
-    amp = next(f for f in figs if f.get_suptitle().startswith("How much each stage amplifies"))
+    figs = debrief_figures(data, monkeypatch)
+    amp = next(f for title, f in figs.items() if title.startswith("How much each stage amplifies"))
     line = next(ln for ln in amp.axes[0].lines if ln.get_gid() == "amplification:A")
     assert list(line.get_ydata()) == pytest.approx(ratios) and amp.axes[0].get_yscale() == "log"
 

@@ -475,17 +475,9 @@ def test_plan_debrief_shows_each_family_and_the_costs_plans_move(tmp_path: Path,
 
 
 def _figures(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The debrief's figures by their title (matplotlib objects, before they become PNGs)."""
-    import simsop.report.debrief as rd
+    from tests.helpers import debrief_figures
 
-    figs: list[Any] = []
-    def draw_here(makers: Any, dpi: int, workers: int | None = None) -> list[tuple[bytes, None]]:
-        figs.extend(make() for make in makers)  # the figures themselves, drawn in this process
-        return [(b"", None) for _ in makers]
-
-    monkeypatch.setattr(rd.drawing, "draw_all", draw_here)
-    rd.debrief_html(data)
-    return {f.get_suptitle(): f for f in figs}
+    return debrief_figures(data, monkeypatch)
 
 
 def _gid(fig: Any, gid: str) -> Any:
