@@ -54,8 +54,7 @@ class Builder:
         self.charts: list[Chart] = []
         self.figures: dict[str, Figure] = {}
         self.keep_figures = False
-        # Charts waiting to be drawn together (see finish): section, position in it, key, title, caption, maker.
-        self._waiting: list[tuple[str, int, str, str, str, Callable[[], Figure]]] = []
+        self._places = drawing.ChartPlaces()  # charts waiting to be drawn together (see finish)
 
     def add(self, section: str, key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
         """A chart for a section: kept, to be drawn with the others by :meth:`finish`, in its place."""
@@ -67,23 +66,13 @@ class Builder:
                 return
             self.figures[key] = fig
             make = _given(fig)
-        blocks = self.sections[section].blocks
-        self._waiting.append((section, len(blocks), key, title, caption, make))
-        blocks.append("")  # its place, until it is drawn
+        self._places.add(self.sections[section].blocks, key, title, caption, make, tag=section)
 
     def finish(self, workers: int | None = 1) -> None:
         """Draw the waiting charts (on ``workers`` processes where that is safe; None: the cores available)."""
-        waiting, self._waiting = self._waiting, []
         # Kept figures live in this process: they are drawn here.
-        drawn = drawing.draw_all([w[-1] for w in waiting], PNG_DPI, 1 if self.keep_figures else workers)
-        for (section, at, key, title, caption, _), (png, error) in zip(waiting, drawn, strict=True):
-            blocks = self.sections[section].blocks
-            if png is None:
-                blocks[at] = html.missing(f"The chart '{title}' could not be drawn ({error}).")
-                continue
-            chart = Chart(key, section, title, caption, png)
-            self.charts.append(chart)
-            blocks[at] = html.figure(png, title, caption, key)
+        for section, key, title, caption, png in self._places.draw(PNG_DPI, 1 if self.keep_figures else workers):
+            self.charts.append(Chart(key, section, title, caption, png))
 
     def text(self, section: str, block: str) -> None:
         self.sections[section].blocks.append(block)

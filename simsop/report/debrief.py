@@ -52,26 +52,6 @@ METRIC_LABELS = {"profit": "profit ($)", "total_cost": "total cost ($)", "otif":
                  "avg_backlog": "average backlog (units)"}
 
 
-class _Charts:
-    """The page's charts: each keeps its place in its section and all are drawn together at the end (on the
-    cores available, see :mod:`simsop.report.drawing`); a chart that cannot be drawn becomes a sentence saying
-    why (a chart never costs the whole debrief)."""
-
-    def __init__(self) -> None:
-        self.waiting: list[tuple[html.Section, int, str, str, str, Callable[[], Figure]]] = []
-
-    def add(self, section: html.Section, key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
-        self.waiting.append((section, len(section.blocks), key, title, caption, make))
-        section.blocks.append("")  # its place, until it is drawn
-
-    def draw(self) -> None:
-        drawn = drawing.draw_all([w[-1] for w in self.waiting], PNG_DPI)
-        for (section, at, key, title, caption, _), (png, error) in zip(self.waiting, drawn, strict=True):
-            section.blocks[at] = (html.missing(f"The chart '{title}' could not be drawn ({error}).") if png is None
-                                  else html.figure(png, title, caption, key))
-        self.waiting = []
-
-
 def _fmt(x: Any, kind: str = "num") -> str:
     if x is None or x == "" or x == "None":
         return "–"
@@ -516,8 +496,11 @@ def debrief_html(data: dict[str, Any]) -> str:
     period = data["period"]
     kind = data["kind"]
     colors = _team_colors(data)
-    charts = _Charts()
-    _add = charts.add
+    charts = drawing.ChartPlaces()
+
+    def _add(section: html.Section, key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
+        charts.add(section.blocks, key, title, caption, make)
+
     better = "higher" if data["score"]["higher_is_better"] else "lower"
     metric = data["score"]["metric"].replace("_", " ")
     s_board = html.Section("leaderboard", "Leaderboard")
@@ -632,7 +615,7 @@ def debrief_html(data: dict[str, Any]) -> str:
     if data["log"]:
         s_game.blocks.append(html.bullet_list(_log_lines(data["log"])))
     sections = [s_board, s_orders, s_stock, s_cost, s_plan, s_replay, s_game]
-    charts.draw()
+    charts.draw(PNG_DPI)
     page = html.document(f"Workshop debrief: {data['name']}",
                          f"{len(teams)} teams, {data['played']} rounds, "
                          f"{'orders' if kind == 'orders' else 'S&OP plan'} decisions", sections)

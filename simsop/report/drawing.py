@@ -23,6 +23,36 @@ Drawn = tuple[bytes | None, str | None]  # the PNG, or None and why the chart co
 _MAKERS: Sequence[Callable[[], Any]] = ()  # what forked workers draw (inherited, never pickled)
 
 
+class ChartPlaces:
+    """Charts that keep their place in a page's blocks until all are drawn together by :meth:`draw`; a chart
+    that cannot be drawn becomes a sentence saying why (a chart never costs the whole page)."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[list[str], int, Any, str, str, str, Callable[[], Any]]] = []
+
+    def add(self, blocks: list[str], key: str, title: str, caption: str, make: Callable[[], Any],
+            tag: Any = None) -> None:
+        """Keep a place at the end of ``blocks`` for the chart ``make()`` draws (``tag``: the caller's, given
+        back by :meth:`draw`)."""
+        self._waiting.append((blocks, len(blocks), tag, key, title, caption, make))
+        blocks.append("")
+
+    def draw(self, dpi: int, workers: int | None = None) -> list[tuple[Any, str, str, str, bytes]]:
+        """Draw every waiting chart into its place; returns ``(tag, key, title, caption, png)`` of those drawn."""
+        from simsop.report import html
+
+        waiting, self._waiting = self._waiting, []
+        out = []
+        for (blocks, at, tag, key, title, caption, _), (png, error) in zip(
+                waiting, draw_all([w[-1] for w in waiting], dpi, workers), strict=True):
+            if png is None:
+                blocks[at] = html.missing(f"The chart '{title}' could not be drawn ({error}).")
+                continue
+            blocks[at] = html.figure(png, title, caption, key)
+            out.append((tag, key, title, caption, png))
+        return out
+
+
 def draw(make: Callable[[], Any], dpi: int) -> Drawn:
     """One chart: ``make()`` gives a matplotlib Figure, saved as PNG; an error becomes its description."""
     try:
