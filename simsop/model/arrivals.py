@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class ArrivalStream:
     """The one-line orders of a warehouse's order-by-order customers, in time order."""
 
-    __slots__ = ("_event", "_next", "custs", "items", "qtys", "times", "warehouse", "world")
+    __slots__ = ("_next", "custs", "items", "qtys", "times", "warehouse", "world")
 
     def __init__(self, world: World, warehouse: WarehouseSite, times: list[float], custs: list[int],
                  items: list[int], qtys: list[float]) -> None:
@@ -34,17 +34,10 @@ class ArrivalStream:
         self.items = items
         self.qtys = qtys
         self._next = 0
-        self._event: Event | None = None
 
     def start(self) -> None:
         """Schedule the stream's first look at its arrivals, now (urgent, as a process starts)."""
-        env = self.world.env
-        ev = Event(env)
-        ev._ok = True
-        ev._value = None
-        ev.callbacks.append(self._run)
-        self._event = ev
-        env.schedule(ev, URGENT)
+        self.world.call_at(0.0, URGENT, self._run, None)
 
     def _run(self, ev: Event) -> None:
         world = self.world
