@@ -124,13 +124,19 @@ class PlanBoard:
         self.version += 1
 
     def set_subcontract(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
-        """Units bought from subcontractors each day, delivered like the factory's own output."""
+        """Units bought from subcontractors each day, delivered like the factory's own output (replacing what
+        was bought for those days before, also by nothing)."""
         w = self.world
         f, p = w.factory_index(factory), w.product_index(product)
-        arr = self.subcontract.setdefault((f, p), [0.0] * w.horizon)
-        end = min(start_day + len(daily), w.horizon)
+        values = np.maximum(np.asarray(daily, dtype=float), 0.0)
+        arr = self.subcontract.get((f, p))
+        if arr is None:
+            if not (values > 0).any():
+                return  # nothing bought, nothing to replace: no schedule for the calendar to read every day
+            arr = self.subcontract[(f, p)] = [0.0] * w.horizon
+        end = min(start_day + len(values), w.horizon)
         if end > start_day:
-            arr[start_day:end] = np.maximum(np.asarray(daily, dtype=float)[: end - start_day], 0.0).tolist()
+            arr[start_day:end] = values[: end - start_day].tolist()
         self.version += 1
 
     def set_capacity(self, factory: str, start_day: int, regular_per_day: Sequence[float]) -> None:

@@ -433,8 +433,7 @@ class PlanningCycle:
                     continue
                 fac = w.factories[f].name
                 board.set_production(fac, self.products[p], start, [plan.production[p, t] / days] * days)
-                # A revised plan that buys less (or nothing) replaces what an earlier version bought.
-                if plan.subcontract is not None and (plan.subcontract[p, t] > 0 or (f, p) in board.subcontract):
+                if plan.subcontract is not None:  # also 0: a revised plan replaces what an earlier one bought
                     board.set_subcontract(fac, self.products[p], start, [plan.subcontract[p, t] / days] * days)
             if plan.workforce is not None:
                 for f, fac_site in enumerate(w.factories):
