@@ -801,6 +801,34 @@ def test_tables_mark_intervals_cut_at_a_kpi_limit_and_explain_them(tmp_path: Pat
     assert (pr["ci_low"] >= -1.0).loc[(slice(None), "fill_rate")].all()
 
 
+def test_results_of_an_older_simsop_get_bounded_intervals_too(tmp_path: Path) -> None:
+    """A folder written before intervals were kept in a KPI's range (summary.csv, paired.csv and
+    paired_cases.csv without ``ci_method``) is summarised again from kpis.csv, and the page says so."""
+    res = make_results_dir(tmp_path / "r", replications=8, cases=("base", "shock"))
+    kp = pd.read_csv(res / "kpis.csv")
+    kp.loc[kp["policy"] == "hybrid", "fill_rate"] = 1.0
+    kp.to_csv(res / "kpis.csv", index=False)
+    for name in ("summary.csv", "paired.csv", "paired_cases.csv"):
+        (res / name).unlink(missing_ok=True)
+    fresh = load_results(res)  # derived from kpis.csv as the runner derives them
+    assert fresh.paired is not None and fresh.case_effects is not None
+    for name, table in (("summary.csv", fresh.summary), ("paired.csv", fresh.paired),
+                        ("paired_cases.csv", fresh.case_effects)):
+        table.drop(columns=["ci_method"]).assign(ci_high=9.0).to_csv(res / name, index=False)
+    data = load_results(res)
+    s = data.summary.set_index(["policy", "case", "kpi"])
+    assert s.loc[("hybrid", "base", "fill_rate"), "ci_method"] == "at_bound"
+    assert (s.loc[(slice(None), slice(None), "fill_rate"), "ci_high"] <= 1.0).all()
+    assert data.paired is not None and "ci_method" in data.paired.columns
+    assert data.case_effects is not None and "ci_method" in data.case_effects.columns
+    pd.testing.assert_frame_equal(data.summary, fresh.summary)
+    assert sum("older simsop" in n for n in data.notes) == 3
+    # A folder with only an old summary.csv (no kpis.csv) is shown as it is: there is nothing to recompute from.
+    (res / "kpis.csv").unlink()
+    only = load_results(res)
+    assert "ci_method" not in only.summary.columns and not any("older simsop" in n for n in only.notes)
+
+
 # ---------------------------------------------------------------------------------------------- drawing
 
 

@@ -4,7 +4,8 @@ Files read (all optional except ``kpis.csv`` or ``summary.csv``; see ``simsop.re
 ``manifest.json``, ``kpis.csv``, ``summary.csv``, ``paired.csv``, ``paired_cases.csv``, ``series.csv``, ``plan.csv``,
 ``forecast.csv``, ``shocks.csv``. A file without ``policy``/``case`` columns is one policy / one case.
 What can be derived is derived (``summary.csv`` and ``paired.csv`` from ``kpis.csv`` with
-:mod:`simsop.stats`, intervals inside each KPI's natural range); what cannot is left ``None`` and the report says so.
+:mod:`simsop.stats`, intervals inside each KPI's natural range, and so are the tables of an older simsop, written
+without ``ci_method``, whose intervals could pass that range); what cannot is left ``None`` and the report says so.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ def _with_ids(df: pd.DataFrame | None, default_policy: str) -> pd.DataFrame | No
     df["policy"] = df["policy"].astype(str)
     df["case"] = df["case"].fillna("").astype(str)
     return df
+
+
+_RECOMPUTED = ("{file} was written by an older simsop, whose intervals could reach past a KPI's natural range: "
+               "it was computed again from kpis.csv.")
+
+
+def _unbounded(table: pd.DataFrame) -> bool:
+    """A summary or paired table written before intervals were kept inside each KPI's range (no ``ci_method``)."""
+    return "ci_method" not in table.columns
 
 
 def _names(items: Any) -> list[str]:
@@ -156,20 +166,24 @@ def load_results(results_dir: str | Path) -> ResultsData:
     case_order = _names(manifest.get("cases"))
     cases = [c for c in dict.fromkeys([*case_order, *map(str, cases_seen)]) if c in set(map(str, cases_seen))]
 
-    if summary is None:
+    if summary is None or (_unbounded(summary) and kpis is not None):
         from simsop.stats import summarize_frame
 
         assert kpis is not None
         cols = [c for c in kpis.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kpis[c])]
+        notes.append("summary.csv was missing: statistics were computed from kpis.csv." if summary is None else
+                     _RECOMPUTED.format(file="summary.csv"))
         summary = summarize_frame(kpis, ["policy", "case"], cols, bounds=value_ranges(cols))
-        notes.append("summary.csv was missing: statistics were computed from kpis.csv.")
-    if paired is None and kpis is not None and len(policies) > 1 and "replication" in kpis.columns:
+    if ((paired is None or _unbounded(paired)) and kpis is not None and len(policies) > 1
+            and "replication" in kpis.columns):
         from simsop.stats import paired_table
 
         cols = [c for c in kpis.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kpis[c])]
         try:
-            paired = paired_table(kpis, "policy", baseline, cols, by=["case"], bounds=value_ranges(cols))
-            notes.append("paired.csv was missing: paired differences were computed from kpis.csv.")
+            derived = paired_table(kpis, "policy", baseline, cols, by=["case"], bounds=value_ranges(cols))
+            notes.append("paired.csv was missing: paired differences were computed from kpis.csv."
+                         if paired is None else _RECOMPUTED.format(file="paired.csv"))
+            paired = derived
         except ValueError as exc:
             notes.append(f"paired differences could not be computed: {exc}")
     if paired is not None and "significant" in paired.columns:
@@ -189,7 +203,8 @@ def load_results(results_dir: str | Path) -> ResultsData:
 def _case_effects(path: Path, data: ResultsData) -> pd.DataFrame | None:
     """``paired_cases.csv`` (case − primary case, per policy), else derived from ``kpis.csv``."""
     effects = _with_ids(_read_csv(path / "paired_cases.csv"), data.policies[0] if data.policies else "run")
-    if effects is None and data.kpis is not None and "replication" in data.kpis.columns:
+    old = effects is not None and _unbounded(effects)
+    if (effects is None or old) and data.kpis is not None and "replication" in data.kpis.columns:
         from simsop.stats import paired_table
 
         kp = data.kpis
@@ -199,10 +214,12 @@ def _case_effects(path: Path, data: ResultsData) -> pd.DataFrame | None:
                 and base[c].notna().any() and kp.loc[kp["case"] != data.primary_case, c].notna().any()]
         try:
             effects = paired_table(kp, "case", data.primary_case, cols, by=["policy"], bounds=value_ranges(cols))
-            data.notes.append("paired_cases.csv was missing: the effects of the cases were computed from kpis.csv.")
+            data.notes.append(_RECOMPUTED.format(file="paired_cases.csv") if old else
+                              "paired_cases.csv was missing: the effects of the cases were computed from kpis.csv.")
         except ValueError as exc:
             data.notes.append(f"the effects of the cases could not be computed: {exc}")
-            return None
+            if not old:
+                return None
     if effects is not None and "significant" in effects.columns:
         effects["significant"] = effects["significant"].map(
             lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
