@@ -248,6 +248,125 @@ def test_opening_backlog_is_served_first() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Least production per bucket (what the S&OP cycle's slushy fence keeps)
+# --------------------------------------------------------------------------------------------------
+
+
+def _textbook_lp(inp_kwargs: dict[str, Any], production_min: list[float], production_max: float) -> float:
+    """Red Tomato's LP written out from Chopra & Meindl's formulation, with l_t <= P_t <= u, solved by linprog.
+
+    Variables per month, in blocks: W, H, L, P, O, I, S, C. Returns the optimal cost.
+    """
+    from scipy.optimize import linprog
+
+    demand = inp_kwargs["demand"]
+    T = len(demand)
+    n = 8 * T
+
+    def var(block: int, t: int) -> int:
+        return block * T + t
+
+    W, H, L, P, Ot, It, S, C = range(8)  # Ot, It: O and I look like 0 and 1
+    cost = np.zeros(n)
+    for t in range(T):
+        cost[[var(W, t), var(H, t), var(L, t), var(P, t), var(Ot, t), var(It, t), var(S, t), var(C, t)]] = \
+            [640, 300, 500, 10, 6, 2, 5, 30]
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for t in range(T):
+        row = np.zeros(n)  # W_t = W_{t-1} + H_t - L_t
+        row[[var(W, t), var(H, t), var(L, t)]] = [1, -1, 1]
+        if t:
+            row[var(W, t - 1)] = -1
+        a_eq.append(row)
+        b_eq.append(80 if t == 0 else 0)
+        row = np.zeros(n)  # I_t - S_t = I_{t-1} - S_{t-1} + P_t + C_t - D_t
+        row[[var(It, t), var(S, t), var(P, t), var(C, t)]] = [1, -1, -1, -1]
+        if t:
+            row[[var(It, t - 1), var(S, t - 1)]] = [-1, 1]
+        a_eq.append(row)
+        b_eq.append(-demand[t] + (1000 if t == 0 else 0))
+        row = np.zeros(n)  # P_t <= 40 W_t + O_t / 4
+        row[[var(P, t), var(W, t), var(Ot, t)]] = [1, -40, -0.25]
+        a_ub.append(row)
+        b_ub.append(0)
+        row = np.zeros(n)  # O_t <= 10 W_t
+        row[[var(Ot, t), var(W, t)]] = [1, -10]
+        a_ub.append(row)
+        b_ub.append(0)
+    bounds = [(0, None)] * n
+    for t in range(T):
+        bounds[var(P, t)] = (production_min[t], production_max)
+    bounds[var(It, T - 1)] = (500, None)
+    bounds[var(S, T - 1)] = (0, 0)
+    res = linprog(cost, A_ub=np.array(a_ub), b_ub=b_ub, A_eq=np.array(a_eq), b_eq=b_eq, bounds=bounds,
+                  method="highs")
+    assert res.status == 0
+    return float(res.fun)
+
+
+@pytest.mark.parametrize("production_min", [[3000, 0, 0, 0, 0, 0], [0, 0, 3500, 3500, 0, 0], [2800] * 6])
+def test_lp_with_production_min_is_the_textbook_lp_with_that_bound(production_min: list[float]) -> None:
+    """The LP with ``production_min`` has the optimum of Red Tomato's LP written out independently with the
+    same lower bound on P_t (and a cap of 4,000 a month), solved by linprog: the bound binds (the textbook
+    optimum makes 2,583 a month) and it costs more."""
+    inp = dataclasses.replace(RED_TOMATO, production_min=production_min, production_max=4000)
+    plan = solve_lp(inp)
+    assert plan.total_cost == pytest.approx(_textbook_lp(_red_tomato_kwargs(), production_min, 4000), rel=1e-9)
+    assert plan_violations(inp, plan) == []
+    assert np.all(plan.production >= np.asarray(production_min) - 1e-6)
+    assert plan.total_cost > 422_275 + 1
+
+
+def test_a_production_min_that_does_not_bind_leaves_the_textbook_plan() -> None:
+    """Red Tomato's optimum makes 2,583 1/3 a month: a floor of 2,000 changes nothing ($422,275, as the book)."""
+    for integer in (False, True):
+        plain = solve_lp(RED_TOMATO, integer_workforce=integer)
+        floored = solve_lp(dataclasses.replace(RED_TOMATO, production_min=2000), integer_workforce=integer)
+        assert floored.total_cost == pytest.approx(plain.total_cost, abs=1e-6)
+    assert solve_lp(dataclasses.replace(RED_TOMATO, production_min=2000)).total_cost == pytest.approx(422_275, abs=0.5)
+
+
+@pytest.mark.parametrize("rule", ["level", "chase", "hybrid"])
+def test_rules_keep_production_within_its_bounds(rule: str) -> None:
+    """Every rule makes at least ``production_min`` and at most ``production_max``; the floor's extra is
+    overtime (each plan still balances). Level's workforce still makes the net requirement: the floor in
+    month 1 (4,000) leaves the other months to level the rest; chase makes month 1's floor and then each
+    month what is still required."""
+    floor = [4000, 0, 0, 0, 0, 0]
+    inp = dataclasses.replace(RED_TOMATO, production_min=floor, production_max=[4000, 3000, 3000, 3000, 3000, 3000])
+    plan = rule_based_plan(inp, rule)  # type: ignore[arg-type]
+    assert np.all(plan.production >= np.asarray(floor) - 1e-9)
+    assert np.all(plan.production <= np.asarray(inp.production_max) + 1e-9)
+    assert np.abs(_balance_residual(inp, plan)).max() < 1e-9
+    assert plan.production[0] == pytest.approx(4000)
+    if rule == "level":
+        assert plan.production.sum() == pytest.approx(16_000 + 500 - 1000)
+        np.testing.assert_allclose(plan.production[1:], (15_500 - 4000) / 5)
+        assert plan.overtime_hours[0] == pytest.approx((4000 - 40 * plan.workforce[0]) * 4)
+    if rule == "chase":
+        # 1,000 + 4,000 - 1,600 covers February; March makes the rest of its 3,200, April and May run at the
+        # cap (April ends 800 short), June makes its 2,200 and the 500 to end with.
+        np.testing.assert_allclose(plan.production[1:], [0, 3200 - 400, 3000, 3000, 2700])
+
+
+def test_level_makes_up_in_the_other_buckets_what_a_cap_takes() -> None:
+    """A cap below the level output in one month is made up by a slightly larger level workforce elsewhere, so
+    level still makes its net requirement; with the cap far above it, the textbook workforce (775/12)."""
+    capped = level_plan(dataclasses.replace(RED_TOMATO, production_max=[2000, 5000, 5000, 5000, 5000, 5000]))
+    assert capped.production.sum() == pytest.approx(15_500)
+    assert capped.production[0] == pytest.approx(2000)
+    np.testing.assert_allclose(capped.production[1:], 13_500 / 5)
+    np.testing.assert_allclose(level_plan(dataclasses.replace(RED_TOMATO, production_max=5000)).workforce, 775 / 12,
+                               rtol=1e-12)
+
+
+def test_plan_violations_reports_production_below_its_minimum() -> None:
+    inp = dataclasses.replace(RED_TOMATO, production_min=3000)
+    problems = plan_violations(inp, solve_lp(RED_TOMATO))
+    assert any(p.startswith("production_min: bucket 1") for p in problems)
+
+
+# --------------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------------
 
@@ -278,6 +397,10 @@ def _red_tomato_kwargs() -> dict[str, Any]:
         ({"max_overtime_hours_per_worker": -1}, "max_overtime_hours_per_worker"),
         ({"subcontract_capacity": -5}, "subcontract_capacity"),
         ({"production_max": [1] * 5}, "production_max"),
+        ({"production_min": [1] * 5}, "production_min"),
+        ({"production_min": -1}, "production_min"),
+        ({"production_min": float("inf")}, "production_min"),
+        ({"production_min": [0, 0, 0, 3000, 0, 0], "production_max": 2500}, "production_min.*bucket 4"),
         ({"inventory_min": 300, "inventory_max": 200}, "inventory_max"),
         ({"ending_inventory_min": 900, "inventory_max": 800}, "ending_inventory_min"),
         ({"ending_inventory_min": -1}, "ending_inventory_min"),

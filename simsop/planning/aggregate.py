@@ -17,7 +17,7 @@ Linear program (:func:`solve_lp`), after Chopra & Meindl, *Supply Chain Manageme
          I_t - S_t = I_{t-1} - S_{t-1} + P_t + C_t - D_t           (inventory balance, I_0, S_0 given)
          P_t <= u_t W_t + O_t / hours_per_unit                      (labour capacity)
          O_t <= max_overtime_hours_per_worker_t * W_t              (overtime limit)
-         P_t <= production_max_t,  C_t <= subcontract_capacity_t
+         production_min_t <= P_t <= production_max_t,  C_t <= subcontract_capacity_t
          inventory_min_t <= I_t <= inventory_max_t
          I_T >= ending_inventory_min,  S_T <= ending_backlog_max
          ending_workforce_min <= W_T <= ending_workforce_max
@@ -32,7 +32,11 @@ by a rule and then run them through :func:`evaluate_plan`, which derives hires a
 workforce path, inventory and backlog from the balance equation, and prices the result with
 :func:`plan_costs`, the same cost function that prices LP solutions. A rule plan is not guaranteed to
 respect every LP constraint (a chase plan may run into ``production_max`` and end with backlog, say):
-:func:`plan_violations` lists what it breaks. Shared definitions used by the rules:
+:func:`plan_violations` lists what it breaks. Every rule keeps production within ``[production_min_t,
+production_max_t]`` (a time fence of the S&OP cycle, say): where ``production_min_t`` asks for more than the
+rule's workforce makes in regular time, the difference is overtime, even beyond the overtime limit (the
+bound wins; :func:`plan_violations` then reports the limit). With ``production_min`` at 0 (the default)
+every rule is the textbook's, to the bit. Shared definitions used by the rules:
 
 * ``net_0 = I_0 - S_0`` and ``net_t = net_{t-1} + P_t + C_t - D_t``; then ``I_t = max(net_t, 0)`` and
   ``S_t = max(-net_t, 0)``, so a rule plan never holds stock and backlog at once.
@@ -47,10 +51,14 @@ The exact rules:
 ``level``
     One workforce for the whole horizon, ``W = max(0, sum_t D_t + S_0 - I_0 + target_T) / sum_t u_t``,
     clipped to ``[ending_workforce_min, ending_workforce_max]``. Production is that workforce's full
-    regular-time output ``P_t = min(W u_t, production_max_t)`` (constant when the hours are); no overtime,
-    no subcontracting. All hiring or layoffs happen in bucket 1.
+    regular-time output kept within the bounds, ``P_t = clip(W u_t, production_min_t, production_max_t)``
+    (constant when the hours are); no subcontracting, no overtime but what ``production_min`` asks for. All
+    hiring or layoffs happen in bucket 1. Where a bound binds, ``W`` is instead the smallest workforce
+    whose output so bounded still makes that net requirement, ``sum_t P_t``: the other buckets make up
+    what a bound takes from (or adds to) a bucket, so stock still absorbs the swings.
 ``chase``
-    Production equals the bucket's requirement, ``P_t = min(requirement_t, production_max_t)``, so the
+    Production equals the bucket's requirement,
+    ``P_t = clip(requirement_t, production_min_t, production_max_t)``, so the
     opening stock is used up first and then each bucket makes its own demand (plus any floor). The
     workforce is exactly what that takes in regular time, ``W_t = P_t / u_t``, hired or laid off every
     bucket; in the last bucket ``W_T`` is clipped to the ending workforce bounds (and production to what
@@ -62,7 +70,8 @@ The exact rules:
     horizon still needs: ``R_t = min(W u_t, production_max_t, max(0, sum_{k>=t} D_k + target_T -
     net_{t-1}))``. A gap ``g_t = max(0, requirement_t - R_t)`` is covered first by overtime, up to
     ``W * max_overtime_hours_per_worker_t / hours_per_unit`` units and the production cap, then by
-    subcontracting up to ``subcontract_capacity_t``; whatever is left becomes backlog.
+    subcontracting up to ``subcontract_capacity_t``; whatever is left becomes backlog. Production below
+    ``production_min_t`` is raised to it (idle regular time first, then overtime) and subcontracts less.
 """
 
 from __future__ import annotations
@@ -206,6 +215,7 @@ class _Data:
     overtime_hours_per_worker: FloatArray
     regular_cost_per_worker: FloatArray
     subcontract_capacity: FloatArray
+    production_min: FloatArray
     production_max: FloatArray
     inventory_min: FloatArray
     inventory_max: FloatArray
@@ -244,6 +254,9 @@ class AggregateInput:
         max_overtime_hours_per_worker: Overtime limit per worker per bucket (0 = no overtime).
         subcontract_capacity: Most units that can be subcontracted per bucket (None = unlimited).
         production_max: Cap on in-house production per bucket, e.g. machine capacity (None = none).
+        production_min: Least in-house production per bucket, e.g. what a time fence keeps of an agreed
+            plan (None = 0). It must not exceed ``production_max``; where it asks for more than the
+            workforce can make, the LP hires or works overtime, and the rules work overtime.
         inventory_min: Minimum ending inventory per bucket, e.g. safety stock (None = 0).
         inventory_max: Maximum ending inventory per bucket, e.g. warehouse space (None = none).
         ending_inventory_min: Required inventory at the end of bucket T (None = no requirement).
@@ -262,6 +275,7 @@ class AggregateInput:
     max_overtime_hours_per_worker: npt.ArrayLike = 0.0
     subcontract_capacity: npt.ArrayLike | None = None
     production_max: npt.ArrayLike | None = None
+    production_min: npt.ArrayLike | None = None
     inventory_min: npt.ArrayLike | None = None
     inventory_max: npt.ArrayLike | None = None
     ending_inventory_min: float | None = None
@@ -304,6 +318,9 @@ class AggregateInput:
 
         sub_cap = optional_per_bucket("subcontract_capacity", math.inf)
         prod_max = optional_per_bucket("production_max", math.inf)
+        prod_min = optional_per_bucket("production_min", 0.0)
+        if np.isinf(prod_min).any():
+            raise ValueError("production_min must be finite")
         inv_min = optional_per_bucket("inventory_min", 0.0)
         inv_max = optional_per_bucket("inventory_max", math.inf)
         if np.isinf(inv_min).any():
@@ -334,6 +351,12 @@ class AggregateInput:
                 f"inventory_max must be >= inventory_min, got {inv_max[t]:g} < {inv_min[t]:g} "
                 f"in bucket {t + 1}"
             )
+        if (prod_max < prod_min).any():
+            t = int(np.argmax(prod_max < prod_min))
+            raise ValueError(
+                f"production_min must be <= production_max, got {prod_min[t]:g} > {prod_max[t]:g} "
+                f"in bucket {t + 1}"
+            )
         if end_inv > inv_max[-1]:
             raise ValueError(
                 f"ending_inventory_min ({end_inv:g}) exceeds inventory_max in the last bucket "
@@ -359,6 +382,7 @@ class AggregateInput:
                 overtime_hours_per_worker=ot_hours,
                 regular_cost_per_worker=_frozen(per_worker),
                 subcontract_capacity=sub_cap,
+                production_min=prod_min,
                 production_max=prod_max,
                 inventory_min=inv_min,
                 inventory_max=inv_max,
@@ -676,6 +700,7 @@ def plan_violations(inp: AggregateInput, plan: AggregatePlan, *, tol: float = 1e
     check("labour capacity", p, "<=", d.units_per_worker * w + o / inp.hours_per_unit)
     check("overtime limit", o, "<=", d.overtime_hours_per_worker * w)
     check("production_max", p, "<=", d.production_max)
+    check("production_min", p, ">=", d.production_min)
     check("subcontract_capacity", sub, "<=", d.subcontract_capacity)
     check("inventory_min", inv, ">=", d.inventory_min)
     check("inventory_max", inv, "<=", d.inventory_max)
@@ -855,6 +880,7 @@ def _lp_model(inp: AggregateInput, integer_workforce: bool) -> _LPModel:
     upper = np.full(n_var, np.inf)
     lower[It] = d.inventory_min
     upper[It] = d.inventory_max
+    lower[P] = d.production_min
     upper[P] = d.production_max
     upper[C] = d.subcontract_capacity
     lower[It[-1]] = d.ending_target
@@ -935,11 +961,48 @@ def level_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> Aggre
         The plan (strategy ``"level"``).
     """
     d = inp._data
-    net_requirement = float(d.demand.sum()) + inp.opening_backlog - inp.opening_inventory + d.ending_target
-    w = max(net_requirement, 0.0) / float(d.units_per_worker.sum())
+    u = d.units_per_worker
+    net_requirement = max(
+        float(d.demand.sum()) + inp.opening_backlog - inp.opening_inventory + d.ending_target, 0.0
+    )
+    w = net_requirement / float(u.sum())
+    if ((w * u < d.production_min) | (w * u > d.production_max)).any():
+        w = _bounded_level(net_requirement, u, d.production_min, d.production_max)
     w = _clip_ending_workforce(inp, _workers(w, integer_workforce))
-    production = np.minimum(w * d.units_per_worker, d.production_max)
-    return evaluate_plan(inp, workforce=np.full(inp.horizon, w), production=production, strategy="level")
+    production = np.clip(w * u, d.production_min, d.production_max)
+    overtime = np.maximum(production - w * u, 0.0) * inp.hours_per_unit  # what production_min adds
+    return evaluate_plan(
+        inp, workforce=np.full(inp.horizon, w), production=production, overtime_hours=overtime, strategy="level"
+    )
+
+
+def _bounded_level(requirement: float, u: FloatArray, lo: FloatArray, hi: FloatArray) -> float:
+    """The smallest W >= 0 with ``sum_t clip(W u_t, lo_t, hi_t) >= requirement`` (or, when no W gets there,
+    the smallest that makes the most the bounds allow).
+
+    The sum is piecewise linear and non-decreasing in W, with its kinks at ``lo_t / u_t`` and ``hi_t / u_t``,
+    so the answer is found exactly between two kinks.
+    """
+
+    def made(w: float) -> float:
+        return float(np.clip(w * u, lo, hi).sum())
+
+    kinks = np.concatenate([lo / u, hi / u])
+    kinks = np.unique(np.concatenate([[0.0], kinks[np.isfinite(kinks)]]))
+    below = 0.0
+    for k in kinks:
+        if made(k) >= requirement:
+            break
+        below = k
+    else:
+        slope = float(u[np.isinf(hi)].sum())  # beyond the last kink only unbounded buckets still grow
+        return below + (requirement - made(below)) / slope if slope > 0 else below
+    if below == k:  # requirement met at W = 0
+        return 0.0
+    # Between the kinks ``below`` and ``k`` the buckets strictly inside their bounds grow with W.
+    mid = (below + k) / 2
+    slope = float(u[(mid * u > lo) & (mid * u < hi)].sum())
+    return below + (requirement - made(below)) / slope if slope > 0 else k
 
 
 def chase_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> AggregatePlan:
@@ -957,16 +1020,20 @@ def chase_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> Aggre
     floors = d.floors
     workforce = np.empty(horizon)
     production = np.empty(horizon)
+    overtime = np.zeros(horizon)
     net = inp.opening_inventory - inp.opening_backlog
     for t in range(horizon):
-        p = min(max(0.0, d.demand[t] + floors[t] - net), d.production_max[t])
+        p = max(min(max(0.0, d.demand[t] + floors[t] - net), d.production_max[t]), d.production_min[t])
         w = _workers(p / d.units_per_worker[t], integer_workforce)
         if t == horizon - 1:
             w = _clip_ending_workforce(inp, w)
-            p = min(p, w * d.units_per_worker[t])
+            regular = w * d.units_per_worker[t]
+            p = max(min(p, regular), d.production_min[t])
+            overtime[t] = max(p - regular, 0.0) * inp.hours_per_unit  # what production_min adds
         workforce[t], production[t] = w, p
         net += p - d.demand[t]
-    return evaluate_plan(inp, workforce=workforce, production=production, strategy="chase")
+    return evaluate_plan(inp, workforce=workforce, production=production, overtime_hours=overtime,
+                         strategy="chase")
 
 
 def hybrid_plan(
@@ -1020,6 +1087,11 @@ def hybrid_plan(
             d.production_max[t] - regular,
         )
         sub = min(gap - overtime_units, d.subcontract_capacity[t])
+        if regular + overtime_units < d.production_min[t]:
+            # The bound wins: idle regular time first, then overtime; subcontracting covers less.
+            regular = max(regular, min(d.production_min[t], w * d.units_per_worker[t]))
+            overtime_units = d.production_min[t] - regular
+            sub = min(max(0.0, requirement - d.production_min[t]), d.subcontract_capacity[t])
         production[t] = regular + overtime_units
         overtime_hours[t] = overtime_units * inp.hours_per_unit
         subcontracted[t] = sub
