@@ -19,6 +19,7 @@ from simsop.scenario import Scenario
 from simsop.workshop.labels import BucketNames, bucket_label, day_label
 from simsop.workshop.metrics import Flows, flows, metrics
 from simsop.workshop.sim import Calendar, TeamRun
+from simsop.workshop.supply import PlantCapacity, plant_capacity, plant_queue, work_queue
 
 HISTORY = 6  # periods of history shown
 
@@ -79,29 +80,41 @@ def _metric_summary(m: dict[str, Any]) -> dict[str, float]:
     return {k: float(m[k]) for k in keys}
 
 
-def _capacity_factor(rec: Any, sc: Scenario, day: int) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
-    """Daily capacity multiplier of each factory from the capacity shocks that have started by ``day`` (the
-    plant knows about an outage once it has begun), and those shocks."""
-    from simsop.shocks import Realised, _strength
+def _projection(start: np.ndarray, made: Sequence[int], buckets: Sequence[int], spans: Sequence[tuple[int, int]],
+                cal: Calendar, in_force: dict[tuple[int, int], float], forecast: dict[tuple[int, int], float],
+                plants: dict[str, PlantCapacity], queues: dict[str, list[tuple[int, float]]]
+                ) -> list[np.ndarray | None]:
+    """Estimated stock (on hand - backlog, per product) at the end of each span [a, z) of ``buckets`` with the
+    plan in force, counting what the plants can make of their queue and the plan (first come first served,
+    day by day at their capacity), less the forecast; None from the first bucket without a plan or forecast.
 
-    by_name = {sh.name: sh for sh in sc.shocks}
-    days = np.arange(sc.horizon)
-    factor: dict[str, np.ndarray] = {}
-    known: list[dict[str, Any]] = []
-    t = rec.tables["shocks"]
-    for name, start, stop, eff in zip(t["name"].tolist(), t["start"].tolist(), t["end"].tolist(),
-                                      t["effect_end"].tolist(), strict=True):
-        sh = by_name.get(str(name))
-        if sh is None or sh.type not in ("factory_outage", "capacity_loss") or start > day:
+    Products of plants with production lines (no rate capacity) count their plan as made.
+    """
+    stock = start.astype(float).copy()
+    queue = {f: list(q) for f, q in queues.items()}
+    limited = {p for pc in plants.values() if pc.rate for p in pc.products}
+    out: list[np.ndarray | None] = []
+    for b, (a, z) in zip(buckets, spans, strict=True):
+        plan = {p: in_force.get((p, b)) for p in made}
+        fc = np.array([forecast.get((p, b), float("nan")) for p in made])
+        if (out and out[-1] is None) or any(q is None for q in plan.values()) or np.isnan(fc).any():
+            out.append(None)
             continue
-        left = 0.0 if sh.type == "factory_outage" else float(sh.factor)
-        r = Realised(sh, int(start), int(stop), int(eff))
-        f = factor.setdefault(sh.factory, np.ones(len(days)))
-        f *= 1.0 - (1.0 - left) * _strength(r, days)
-        known.append({"name": sh.name, "type": sh.type, "factory": sh.factory, "left": left,
-                      "start": int(start), "end": int(stop), "dates": [day_label(sc.planning.bucket, int(start)),
-                                                                      day_label(sc.planning.bucket, int(stop) - 1)]})
-    return factor, known
+        ba, bz = cal.bucket_span(b)
+        share = (z - a) / (bz - ba)  # production and demand are spread evenly over a bucket's days
+        for f, pc in plants.items():
+            if not pc.rate:
+                continue
+            daily = {p: float(plan[p] or 0.0) / (bz - ba) for p in pc.products if p in plan}
+            got, queue[f] = work_queue(queue.get(f, []), [daily] * (z - a), pc.daily(a, z).tolist())
+            for p, u in got.items():
+                stock[p] += u
+        for j, p in enumerate(made):
+            if p not in limited:
+                stock[p] += share * float(plan[p] or 0.0)
+            stock[p] -= share * fc[j]
+        out.append(stock.copy())
+    return out
 
 
 def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibility: str,
@@ -157,24 +170,17 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         sales.setdefault(int(b) - off, {})[int(p)] = float(u)
     recent = sorted(sales)[-3:]
     pidx = {p: i for i, p in enumerate(products)}
-    # The share of the bucket under way still to come (production is spread evenly over a bucket's days).
-    left = 0.0
-    if now:
-        a, z = cal.bucket_span(now[0])
-        left = (z - end) / (z - a)
     spans_days = [cal.bucket_span(b)[1] - cal.bucket_span(b)[0] for b in buckets]
     rows: dict[str, dict[str, Any]] = {}
     for p in sorted(made, key=pidx.__getitem__):
         i = pidx[p]
         nf = forecast.get((i, now[0]), float("nan")) if now else float("nan")
         npl = in_force.get((i, now[0])) if now else None
-        proj = (None if npl is None or nf != nf else
-                _r(on_hand[i] - backlog[i] + pipeline[i] + left * (npl - nf)))
         rows[p] = {
             "family": sc.product(p).family, "on_hand": _r(on_hand[i]), "backlog": _r(backlog[i]),
             "pipeline": _r(pipeline[i]),
             "sales": [_r(sales[b].get(i, 0.0)) for b in recent],
-            "now_forecast": _r(nf), "now_plan": None if npl is None else _r(npl), "projected": proj,
+            "now_forecast": _r(nf), "now_plan": None if npl is None else _r(npl), "projected": None,
             "forecast": [_r(forecast.get((i, b), float("nan"))) for b in buckets],
             "plan_in_force": [_r(in_force[(i, b)]) if (i, b) in in_force else None for b in buckets],
         }
@@ -202,23 +208,42 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     # Capacity: the rest of the bucket under way, then the buckets to plan.
     cap_spans = [(end, cal.bucket_span(now[0])[1])] if now else []
     cap_spans += spans
-    factor, known = _capacity_factor(rec, sc, end)
+    plants, known = plant_capacity(run.world, rec, sc, end)
     known = [k for k in known if k["end"] > end]  # shocks over by now are history
     capacity: dict[str, dict[str, Any]] = {}
+    k0 = len(cap_spans) - len(spans)  # 1 when the rest of the bucket under way comes first
+    queues = plant_queue(run.world)
     for fac in sc.factories:
+        pc = plants[fac.id]
         reg = fac.capacity.regular if fac.capacity is not None else float("nan")
         ot = fac.capacity.overtime if fac.capacity is not None else float("nan")
-        x = factor.get(fac.id, np.ones(sc.horizon))
-        # Days of capacity in each bucket (days past the horizon count in full).
-        share = [(z - a) - float((1.0 - x[a:min(z, sc.horizon)]).sum()) for a, z in cap_spans]
-        reduced = [bool(s < z - a - 1e-9) for s, (a, z) in zip(share, cap_spans, strict=True)]
-        k0 = len(cap_spans) - len(spans)  # 1 when the rest of the bucket under way comes first
+        sums = [pc.span(a, z) for a, z in cap_spans]
+        reduced = [pc.reduced(a, z) for a, z in cap_spans]
         # regular/overtime/reduced are per bucket to plan (as "buckets"); "now" is the rest of the one under way.
         capacity[fac.id] = {"products": list(fac.products), "regular_per_day": reg, "overtime_per_day": ot,
-                            "regular": [_r(reg * s) for s in share[k0:]], "overtime": [_r(ot * s) for s in share[k0:]],
-                            "reduced": reduced[k0:],
-                            "now": ({"regular": _r(reg * share[0]), "overtime": _r(ot * share[0]),
+                            "regular": [_r(r) for r, _ in sums[k0:]], "overtime": [_r(o) for _, o in sums[k0:]],
+                            "reduced": reduced[k0:], "queued": _r(sum(u for _, u in queues.get(fac.id, []))),
+                            "now": ({"regular": _r(sums[0][0]), "overtime": _r(sums[0][1]),
                                      "reduced": reduced[0]} if k0 else None)}
+    queued = np.zeros(len(products))
+    for f, q in queues.items():
+        if plants[f].rate:
+            for p, u in q:
+                queued[p] += u
+    # What is already made (in stock or on its way) counts as stock, as in the old estimate; what is queued
+    # counts once the plant can make it.
+    projected = _projection(on_hand - backlog + pipeline - queued, sorted(pidx[p] for p in made), now + buckets,
+                            cap_spans, cal, in_force, forecast, plants, queues)
+    for p in made:
+        i = pidx[p]
+        rows[p]["queued"] = _r(queued[i])
+        rows[p]["projected"] = None if not now or projected[0] is None else _r(projected[0][i])
+        rows[p]["projected_ahead"] = [None if x is None else _r(x[i]) for x in projected[k0:]]
+    for f, ps in families.items():
+        fam_rows[f]["queued"] = total([rows[p]["queued"] for p in ps])
+        fam_rows[f]["projected"] = total([rows[p]["projected"] for p in ps])
+        fam_rows[f]["projected_ahead"] = [total([rows[p]["projected_ahead"][j] for p in ps])
+                                          for j in range(len(buckets))]
     out: dict[str, Any] = {
         "kind": "plan", "team": team, "round": next_round, "rounds": cal.rounds, "cycle": cycle, "day": end,
         "date": day_label(kind, end), "visibility": visibility,
@@ -388,32 +413,43 @@ def render(d: dict[str, Any], period: str = "round") -> str:
     now = d.get("now", [])
     nl = now[0]["label"] if now else ""
     nxt = d["buckets"][0]["label"] if d["buckets"] else ""
-    heads = ["", "on hand", "backlog", "pipeline", *[f"sales {x}" for x in d["sales_labels"]]]
+    # Units the plants were asked for but have not made yet (a plan above capacity): part of the pipeline.
+    queued = any((r.get("queued") or 0.0) >= 0.5 for _, r in items)
+    heads = ["", "on hand", "backlog", "pipeline", *(["of it queued"] if queued else []),
+             *[f"sales {x}" for x in d["sales_labels"]]]
     if now:
-        heads += [f"{nl} forecast", f"{nl} plan", f"est. stock end {nl}"]
+        heads += [f"{nl} forecast", f"{nl} plan", f"est. stock end {nl} (capacity-limited)"]
     rows = []
     for label, r in items:
-        row = [label, units(r["on_hand"]), units(r["backlog"]), units(r["pipeline"]), *map(units, r["sales"])]
+        row = [label, units(r["on_hand"]), units(r["backlog"]), units(r["pipeline"]),
+               *([units(r.get("queued"))] if queued else []), *map(units, r["sales"])]
         if now:
             row += [units(r["now_forecast"]), units(r["now_plan"]), units(r["projected"])]
         rows.append(row)
     parts.append(table("\nNow (units):", heads, rows))
     notes = ["pipeline: planned or shipped, not yet in stock"]
+    if queued:
+        notes.append("of it queued: planned earlier but not made yet (more than the plant could make); the plant "
+                     "makes it first, before what newer plans add")
     if d["sales_labels"]:
         notes.append("sales: orders booked")
     if now:
-        notes.append(f"est. stock end {nl}: on hand - backlog + pipeline + the rest of {nl}'s plan - the rest of its "
-                     "forecast")
+        notes.append(f"est. stock end {nl} (capacity-limited): on hand - backlog + pipeline already made + what the "
+                     f"plants can make of their queue and the rest of {nl}'s plan (first come first served, at the "
+                     "capacity below) - the rest of its forecast")
         if all(r["now_plan"] is None for _, r in items):
             notes.append(f"{nl} has no plan: the warehouse orders from the plants as it needs until the first plan "
                          "goes live")
     parts.append(wrap("; ".join(notes) + ".", indent="  "))
     if d["buckets"]:
         bl = [x["label"] for x in d["buckets"]]
-        rows = [[label, *[units(x) for pair in zip(r["forecast"], r["plan_in_force"], strict=True) for x in pair]]
-                for label, r in items]
-        parts.append(table("\nAhead (units; forecast: the consensus forecast; plan: the plan in force):",
-                           ["", *[f"{h} {k}" for h in bl for k in ("forecast", "plan")]], rows))
+        ahead = any(x is not None for _, r in items for x in r.get("projected_ahead", []))
+        keys = ("forecast", "plan_in_force", "projected_ahead") if ahead else ("forecast", "plan_in_force")
+        rows = [[label, *[units(r[k][j]) for j in range(len(bl)) for k in keys]] for label, r in items]
+        what = "; est. stock: at its end, capacity-limited" if ahead else ""
+        parts.append(table(f"\nAhead (units; forecast: the consensus forecast; plan: the plan in force{what}):",
+                           ["", *[f"{h} {k}" for h in bl for k in ("forecast", "plan", "est. stock")[:len(keys)]]],
+                           rows))
         cap = []
         cols = bl
         for f, c in d["capacity"].items():
@@ -428,6 +464,12 @@ def render(d: dict[str, Any], period: str = "round") -> str:
             a, z = sh.get("dates", (f"day {sh['start']}", f"day {sh['end'] - 1}"))
             parts.append(f"  * {sh['factory']}: {sh['type'].replace('_', ' ')} from {a} to {z} ({what}), "
                          "counted above")
+        for f, c in d["capacity"].items():
+            if (c.get("queued") or 0.0) >= 0.5:
+                first = f"the rest of {nl}" if c.get("now") else bl[0]
+                parts.append(wrap(f"{f}: {units(c['queued']):,.0f} units of earlier plans are still queued (not made "
+                                  f"yet); they take the first {units(c['queued']):,.0f} units of {first}'s capacity, "
+                                  "before what the plans add.", indent="  "))
     if d.get("inventory_targets") and d["buckets"]:
         cover = d["inventory_targets"]["days_of_cover"]
         parts.append(table(f"\nInventory targets for {nxt} (units of stock; they set the reorder levels of the "

@@ -1,0 +1,219 @@
+"""The supply review of a plan game: a team's plan against what its plants can make.
+
+A rate plant (``simsop.model.factory``) puts each day's planned production at the end of one queue and works
+that queue first come first served at its regular + overtime capacity of the day (net of capacity shocks).
+What it cannot make in a month is not lost: it stays in the queue and is made in the following months, ahead
+of what their own plans add, so those plans slip in turn. A team sees this twice: a warning for every month
+whose plan is above capacity (when it decides, and in the round's results), and a dashboard whose estimated
+closing stock counts only what the plant can make.
+
+Capacity is the dashboard's: the plant's regular capacity as the plans in force staff it (the scenario's,
+unless a plan set a workforce), its overtime, and the capacity shocks that have begun by the decision day
+(a team cannot know of an outage before it starts). Factories with production lines have no rate capacity
+to check against; they are left out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simsop.model.records import Records
+from simsop.model.world import World
+from simsop.scenario import Scenario
+from simsop.workshop.labels import day_label
+
+
+def capacity_factor(rec: Records, sc: Scenario, day: int) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """Daily capacity multiplier of each factory from the capacity shocks that have started by ``day`` (the
+    plant knows about an outage once it has begun), and those shocks."""
+    from simsop.shocks import Realised, _strength
+
+    by_name = {sh.name: sh for sh in sc.shocks}
+    days = np.arange(sc.horizon)
+    factor: dict[str, np.ndarray] = {}
+    known: list[dict[str, Any]] = []
+    t = rec.tables["shocks"]
+    for name, start, stop, eff in zip(t["name"].tolist(), t["start"].tolist(), t["end"].tolist(),
+                                      t["effect_end"].tolist(), strict=True):
+        sh = by_name.get(str(name))
+        if sh is None or sh.type not in ("factory_outage", "capacity_loss") or start > day:
+            continue
+        left = 0.0 if sh.type == "factory_outage" else float(sh.factor)
+        r = Realised(sh, int(start), int(stop), int(eff))
+        f = factor.setdefault(sh.factory, np.ones(len(days)))
+        f *= 1.0 - (1.0 - left) * _strength(r, days)
+        known.append({"name": sh.name, "type": sh.type, "factory": sh.factory, "left": left,
+                      "start": int(start), "end": int(stop), "dates": [day_label(sc.planning.bucket, int(start)),
+                                                                      day_label(sc.planning.bucket, int(stop) - 1)]})
+    return factor, known
+
+
+@dataclass(frozen=True)
+class PlantCapacity:
+    """A plant's capacity day by day over the horizon, as known on a decision day (nan: production lines)."""
+
+    factory: str
+    products: tuple[int, ...]  # product indexes it makes for the plan (the first factory listing a product)
+    regular: np.ndarray  # units a day
+    overtime: np.ndarray
+    regular_per_day: float  # days past the horizon count in full at these rates
+    overtime_per_day: float
+    factor: np.ndarray  # the capacity shocks' multiplier of each day (1: none)
+
+    @property
+    def rate(self) -> bool:
+        return bool(np.isfinite(self.regular_per_day))
+
+    def _sum(self, per_day: np.ndarray, full: float, a: int, z: int) -> float:
+        h = len(per_day)
+        inside = float(per_day[max(a, 0):min(z, h)].sum()) if a < h else 0.0
+        return inside + full * max(z - max(a, h), 0)
+
+    def span(self, a: int, z: int) -> tuple[float, float]:
+        """Regular and overtime units over days [a, z)."""
+        return (self._sum(self.regular, self.regular_per_day, a, z),
+                self._sum(self.overtime, self.overtime_per_day, a, z))
+
+    def reduced(self, a: int, z: int) -> bool:
+        """Whether a capacity shock takes some of days [a, z)."""
+        h = len(self.factor)
+        return bool(a < h and (self.factor[max(a, 0):min(z, h)] < 1.0 - 1e-9).any())
+
+    def daily(self, a: int, z: int) -> np.ndarray:
+        """Regular + overtime units of each day in [a, z)."""
+        h = len(self.regular)
+        out = np.full(max(z - a, 0), self.regular_per_day + self.overtime_per_day)
+        lo, hi = max(a, 0), min(z, h)
+        if hi > lo:
+            out[lo - a:hi - a] = self.regular[lo:hi] + self.overtime[lo:hi]
+        return out
+
+
+def factory_of(sc: Scenario) -> dict[int, int]:
+    """Product index -> the factory index that makes it for the plan (the first listing it, as the cycle)."""
+    pidx = {p.id: i for i, p in enumerate(sc.products)}
+    out: dict[int, int] = {}
+    for f, fac in enumerate(sc.factories):
+        for p in fac.products:
+            out.setdefault(pidx[p], f)
+    return out
+
+
+def plant_capacity(world: World, rec: Records, sc: Scenario, day: int
+                   ) -> tuple[dict[str, PlantCapacity], list[dict[str, Any]]]:
+    """Every plant's capacity as a team knows it on ``day``, and the capacity shocks counted in it."""
+    factor, known = capacity_factor(rec, sc, day)
+    makes = factory_of(sc)
+    out: dict[str, PlantCapacity] = {}
+    for f, fac in enumerate(sc.factories):
+        ones = np.ones(sc.horizon)
+        x = factor.get(fac.id, ones)
+        if fac.capacity is None:
+            nan = np.full(sc.horizon, np.nan)
+            out[fac.id] = PlantCapacity(fac.id, (), nan, nan, float("nan"), float("nan"), x)
+            continue
+        reg, ot = fac.capacity.regular, fac.capacity.overtime
+        # A plan's workforce sets the regular capacity from its buckets on (simsop.model.plan.set_capacity).
+        by_day = world.factories[f].regular_by_day
+        staffed = ones * reg if by_day is None else np.asarray(by_day[: sc.horizon], dtype=float)
+        out[fac.id] = PlantCapacity(fac.id, tuple(p for p, g in makes.items() if g == f), staffed * x, ot * x,
+                                    float(reg if by_day is None else by_day[-1]), float(ot), x)
+    return out, known
+
+
+def plant_queue(world: World) -> dict[str, list[tuple[int, float]]]:
+    """Each plant's queue, oldest first: (product index, units not made yet)."""
+    return {f.name: [(j.product, float(j.remaining)) for j in f.queue if j.remaining > 0] for f in world.factories}
+
+
+def work_queue(queue: Iterable[tuple[int, float]], plan: Sequence[Mapping[int, float]],
+               capacity: Sequence[float]) -> tuple[dict[int, float], list[tuple[int, float]]]:
+    """What a rate plant makes of each product over some days, and the queue it leaves.
+
+    As ``FactorySite.produce_day``: each day the day's plan (product -> units) joins the end of the queue, then
+    the day's capacity works the queue from its oldest units.
+    """
+    q: deque[list[Any]] = deque([p, u] for p, u in queue)
+    made: dict[int, float] = {}
+    for today, budget in zip(plan, capacity, strict=True):
+        q.extend([p, u] for p, u in today.items() if u > 0)
+        while budget > 1e-9 and q:
+            job = q[0]
+            take = min(job[1], budget)
+            made[job[0]] = made.get(job[0], 0.0) + take
+            budget -= take
+            job[1] -= take
+            if job[1] <= 1e-9:
+                q.popleft()
+    return made, [(int(p), float(u)) for p, u in q]
+
+
+# ---------------------------------------------------------------------------------------------- the check
+
+
+@dataclass(frozen=True)
+class Overload:
+    """A plant asked to make more in a bucket than its capacity."""
+
+    factory: str
+    bucket: int
+    planned: float
+    regular: float
+    overtime: float
+    items: tuple[str, ...]  # what the plan makes there (products, or the team's families)
+
+    @property
+    def capacity(self) -> float:
+        return self.regular + self.overtime
+
+    @property
+    def excess(self) -> float:
+        return self.planned - self.capacity
+
+
+def overloads(plan: Mapping[tuple[int, int], float], buckets: Iterable[int], plants: Mapping[str, PlantCapacity],
+              span: Callable[[int], tuple[int, int]], horizon: int,
+              item_names: Callable[[int, Sequence[int]], tuple[str, ...]]) -> list[Overload]:
+    """The buckets (of ``buckets``) in which a plant's planned production, the sum over what it makes, is above
+    its regular + overtime capacity; ``plan``: (product index, bucket) -> units; ``item_names``: how a warning
+    names what a bucket's plan makes at a plant (from the bucket and the products planned there)."""
+    out = []
+    for b in sorted(set(buckets)):
+        a, z = span(b)
+        if a >= horizon:
+            continue  # the game ends before the plant could make any of it
+        for pc in plants.values():
+            if not pc.rate:
+                continue
+            planned = {p: plan.get((p, b), 0.0) for p in pc.products}
+            total = sum(planned.values())
+            reg, ot = pc.span(a, z)
+            # Half a unit: a family split over its products leaves float dust that is no decision of the team.
+            if total - (reg + ot) > 0.5:
+                out.append(Overload(pc.factory, b, total, reg, ot, item_names(b, [p for p, u in planned.items() if u])))
+    return out
+
+
+def overload_text(o: Overload, name: Callable[[int], str], label: Callable[[int], str], ends: bool) -> str:
+    """A warning about an overloaded bucket: the month, plan against capacity, by how much, and what happens.
+
+    ``name``: a bucket as messages name it (``Feb (bucket 1)``); ``label``: as the dashboard does (``Feb``);
+    ``ends``: the game ends with this bucket (nothing is made after it).
+    """
+    ex = o.excess
+    share = ex / o.capacity if o.capacity > 0 else float("inf")
+    what = f" ({', '.join(o.items)})" if o.items else ""
+    pct = f"{100 * share:.1f}%" if np.isfinite(share) else "no capacity at all"
+    here, nxt = label(o.bucket), label(o.bucket + 1)
+    then = (f"the game ends with {here}, so they are never made" if ends else
+            f"they are made in {nxt} or later, ahead of {nxt}'s own plan, which then slips in turn: stock arrives "
+            "later than planned")
+    return (f"{name(o.bucket)}: planned production {o.planned:,.0f} units at {o.factory}{what}, capacity "
+            f"{o.capacity:,.0f} ({o.regular:,.0f} regular + {o.overtime:,.0f} overtime): exceeds capacity by "
+            f"{ex:,.0f} units ({pct}). The plant works its queue first come first served: the {ex:,.0f} units it "
+            f"cannot make in {here} stay in its queue; {then}.")
