@@ -22,6 +22,7 @@ BEER = ROOT / "scenarios" / "beer_game.yaml"
 PROMO = ROOT / "scenarios" / "teach_promotion.yaml"
 LAUNCH = ROOT / "scenarios" / "teach_launch_phaseout.yaml"
 OUTAGE = ROOT / "scenarios" / "teach_supplier_outage.yaml"
+COLLAPSE = ROOT / "scenarios" / "teach_collapse_rebound.yaml"
 ROLES = ("retailer", "wholesaler", "distributor", "factory")
 
 
@@ -430,13 +431,15 @@ def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks
     assert "609 + 126*" in out and "* Plant: capacity loss from 8 Feb to 8 Apr (50% of capacity)" in out
     assert d["capacity"]["CoPack"]["reduced"] == [False] * 3  # its scheduled outage has not begun
     # Typing: a word or a negative number is asked again with a clear reason; a plan above what the plant
-    # can make (half of its capacity in March) is taken, with a note.
-    r = cli("decide", str(folder), "--team", "A", input="lots\n-5\n5000\n600\n")
+    # can make (half of its capacity in March) is taken when the team confirms it, with a warning.
+    r = cli("decide", str(folder), "--team", "A", input="lots\n-5\n5000\n600\n\n")
     assert r.exit_code == 0, r.output
     assert "Error: 'lots' is not a number; type a number of units, e.g. 12" in r.output
     assert "Error: -5 is below 0; type a number of units, 0 or more" in r.output
-    assert "Note: 5,000 is more than the plants that make orange can make in Mar (1,085 with overtime" in r.output
-    assert "smoothie can make" not in r.output
+    said = " ".join(r.output.split())
+    assert ("warning: Mar (bucket 2): planned production 5,000 units at Plant (orange), capacity 1,085 (899 regular "
+            "+ 186 overtime): exceeds capacity by 3,915 units (360.8%)") in said
+    assert "at CoPack" not in said  # smoothie's 600 fit CoPack's March
     assert (folder / "decisions" / "A.csv").read_text().splitlines()[-2:] == ["1,orange,2,5000,,", "1,smoothie,2,600,,"]
 
 
@@ -721,3 +724,125 @@ def test_the_launch_game_rewards_planning_from_the_announcement_and_punishes_the
     month = {m: ws.calendar.bucket_span(b) for m, b in (("Jul", 6), ("Nov", 10), ("Dec", 11))}
     otif = {m: metrics(run.records, ws.scenario, a, z)["otif"] for m, (a, z) in month.items()}
     assert otif["Jul"] < 0.3 and otif["Nov"] > 0.9 and otif["Dec"] > 0.9
+
+
+# ---------------------------------------------------------------------------------------------- supply review
+
+
+def _collapse_capacity() -> tuple[float, float]:
+    """The collapse game's one plant: regular and overtime units a day, read from the scenario file itself."""
+    import yaml
+
+    plant = yaml.safe_load(COLLAPSE.read_text())["factories"][0]
+    return float(plant["capacity"]["regular"]), float(plant["capacity"]["overtime"])
+
+
+FEB_DAYS = 28  # day 31 to day 58: the collapse game's first month to plan
+
+
+def _over_feb(planned: float) -> str:
+    reg, ot = _collapse_capacity()
+    cap = (reg + ot) * FEB_DAYS
+    ex = planned - cap
+    return (f"Feb (bucket 1): planned production {planned:,.0f} units at Plant (drinks), capacity {cap:,.0f} "
+            f"({reg * FEB_DAYS:,.0f} regular + {ot * FEB_DAYS:,.0f} overtime): exceeds capacity by {ex:,.0f} units "
+            f"({100 * ex / cap:.1f}%)")
+
+
+def test_a_plan_file_above_capacity_is_warned_and_the_warning_reaches_the_round_result(tmp_path: Path) -> None:
+    """The supply review: team A plans 3,000 drinks for February, whose plant makes 66 + 15 a day (2,268 in 28
+    days); it is told so, with the month and the numbers, before the round (show) and at advance, and the round's
+    result keeps the warning. Team B's 2,000 fit: no warning. Neither plan is changed."""
+    folder = tmp_path / "covid"
+    assert cli("new", str(COLLAPSE), "--teams", "A,B", "--dir", str(folder), "--rounds", "2").exit_code == 0
+    assert _over_feb(3000).startswith("Feb (bucket 1): planned production 3,000 units at Plant (drinks), capacity "
+                                      "2,268 (1,848 regular + 420 overtime): exceeds capacity by 732 units (32.3%)")
+    append(folder / "decisions" / "A.csv", "0,drinks,1,3000,,\n")
+    append(folder / "decisions" / "B.csv", "0,drinks,1,2000,,\n")
+    r = cli("show", str(folder), "--team", "A")
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "Supply review of your plan for round 1" in said and f"warning: {_over_feb(3000)}" in said
+    # What happens: the plant queues what it cannot make and makes it later.
+    assert "732 units it cannot make in Feb stay in its queue; they are made in Mar or later" in said
+    r = cli("show", str(folder), "--team", "B")
+    assert r.exit_code == 0 and "Supply review" not in r.output and "warning" not in r.output
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0, r.output
+    assert f"warning: team A: {_over_feb(3000)}" in r.stderr
+    assert "team B:" not in r.stderr
+    doc_a = json.loads((folder / "results" / "round-1" / "A.json").read_text())
+    doc_b = json.loads((folder / "results" / "round-1" / "B.json").read_text())
+    assert len(doc_a["warnings"]) == 1 and doc_a["warnings"][0].startswith(f"team A: {_over_feb(3000)}")
+    assert doc_b["warnings"] == []
+    # The plan stands as the team made it.
+    assert [d["production"] for d in doc_a["decisions"]] == [3000]
+
+
+def test_interactive_decide_warns_at_once_and_asks_to_confirm(tmp_path: Path) -> None:
+    folder = tmp_path / "covid"
+    assert cli("new", str(COLLAPSE), "--teams", "A", "--dir", str(folder), "--rounds", "2").exit_code == 0
+    # Within capacity: saved without a word about it.
+    r = cli("decide", str(folder), "--team", "A", input="2000\n")
+    assert r.exit_code == 0, r.output
+    assert "warning" not in r.output and "anyway" not in r.output
+    # Above: the warning right after the number, then a question; "n" asks again, and the new plan is saved.
+    r = cli("decide", str(folder), "--team", "A", input="3000\nn\n2100\n")
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert said.count("warning:") == 1 and f"warning: {_over_feb(3000)}" in said
+    assert "Keep this plan for Feb anyway? [Y/n]" in said
+    assert (folder / "decisions" / "A.csv").read_text().splitlines()[1:] == ["0,drinks,1,2100,,"]
+    # Confirmed (Enter): saved as typed, and the round's result keeps the warning.
+    r = cli("decide", str(folder), "--team", "A", input="2500\n\n")
+    assert r.exit_code == 0, r.output
+    assert f"warning: {_over_feb(2500)}" in " ".join(r.output.split())
+    assert (folder / "decisions" / "A.csv").read_text().splitlines()[1:] == ["0,drinks,1,2500,,"]
+    assert cli("advance", str(folder)).exit_code == 0
+    doc = json.loads((folder / "results" / "round-1" / "A.json").read_text())
+    assert [w.startswith(f"team A: {_over_feb(2500)}") for w in doc["warnings"]] == [True]
+
+
+def test_the_dashboard_estimates_closing_stock_with_what_the_plant_can_make(tmp_path: Path) -> None:
+    """After A planned 3,000 for February, the next dashboard (8 February) counts only what the plant can make in
+    the rest of February (81 a day, its queue first), carries the rest into March, and says so."""
+    folder = tmp_path / "covid"
+    assert cli("new", str(COLLAPSE), "--teams", "A", "--dir", str(folder), "--rounds", "3").exit_code == 0
+    append(folder / "decisions" / "A.csv", "0,drinks,1,3000,,\n")
+    assert cli("advance", str(folder)).exit_code == 0
+    ws = Workshop.open(folder)
+    d = ws.dashboard("A")
+    fam = d["families"]["drinks"]
+    day = d["day"]
+    assert d["now"][0]["label"] == "Feb" and day == 38 and fam["now_plan"] == pytest.approx(3000)
+    reg, ot = _collapse_capacity()
+    rest = 59 - day  # days of February still to come
+    # The plant's queue as the model holds it (not the dashboard's arithmetic).
+    run = ws.run("A", ws.read_decisions("A"), day)
+    plant = run.world.factories[0]
+    queued = plant.queued_units
+    assert queued > 0 and fam["queued"] == pytest.approx(queued, abs=0.05)
+    plan_rest = 3000 * rest / FEB_DAYS
+    made = min(queued + plan_rest, (reg + ot) * rest)
+    assert made == (reg + ot) * rest  # the plan is above capacity: the plant makes all it can
+    already = fam["on_hand"] - fam["backlog"] + fam["pipeline"] - queued
+    expected_feb = already + made - fam["now_forecast"] * rest / FEB_DAYS
+    assert fam["projected"] == pytest.approx(expected_feb, abs=0.05)
+    raw = fam["on_hand"] - fam["backlog"] + fam["pipeline"] + (3000 - fam["now_forecast"]) * rest / FEB_DAYS
+    assert raw - fam["projected"] > 500  # the old estimate, as if all 3,000 were made
+    # What the plant cannot make in February waits: the model's queue at the end of February says the same.
+    left_feb = queued + plan_rest - made
+    end_feb = ws.run("A", ws.read_decisions("A"), 59).world.factories[0].queued_units
+    assert end_feb == pytest.approx(left_feb, abs=1e-6)
+    # March (31 days) starts with that queue, then its plan in force (the bot's).
+    mar_plan, mar_fc = fam["plan_in_force"][0], fam["forecast"][0]
+    made_mar = min(left_feb + mar_plan, (reg + ot) * 31)
+    assert fam["projected_ahead"][0] == pytest.approx(expected_feb + made_mar - mar_fc, abs=0.1)
+    # The text says the estimate is capacity-limited and shows the queue.
+    r = cli("show", str(folder), "--team", "A")
+    out = " ".join(r.output.split())
+    assert "est. stock end Feb (capacity-limited)" in out and "of it queued" in out and "Mar est. stock" in out
+    assert f"Plant: {queued:,.0f} units of earlier plans are still queued" in out
+    now = r.output.split("Now (units):")[1].splitlines()
+    drinks = next(ln for ln in now if ln.startswith("drinks")).split()
+    assert drinks[-1] == f"{round(expected_feb):,}"

@@ -181,6 +181,11 @@ def show(folder: str, team: str) -> None:
 
     ws = _open(folder)
     click.echo(render(ws.dashboard(team), _period(ws)))
+    if not ws.over:
+        warnings = ws.supply_check(team)
+        if warnings:
+            click.echo(f"\nSupply review of your plan for round {ws.played + 1} (decisions/{team}.csv):")
+            _supply_warnings(warnings)
 
 
 @workshop.command()
@@ -192,7 +197,7 @@ def show(folder: str, team: str) -> None:
 @_errors
 def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> None:
     """Show TEAM's dashboard and ask for its decisions for the next round; saves them to its decision file."""
-    from simsop.workshop.dashboard import render, wrap
+    from simsop.workshop.dashboard import render
     from simsop.workshop.state import WorkshopError
 
     ws = _open(folder)
@@ -217,11 +222,30 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
                                         f"{st['incoming']:g}{again})", type=UNITS,
                                         default=_default(decided.get(role, st["incoming"])))
     else:
-        fams = d["families"]
-        n_products = len(d["products"])
-        by = by or ("family" if len(fams) < n_products else "product")
-        items = fams if by == "family" else d["products"]
-        b = d["buckets"][0]
+        values = _ask_plan(ws, team, d, k, by)
+    ws.submit(team, values)
+    click.echo(f"Saved team {team}'s decisions for round {k} to {ws.decisions_path(team)}.")
+
+
+def _supply_warnings(warnings: list[str]) -> None:
+    from simsop.workshop.dashboard import wrap
+
+    for w in warnings:
+        click.echo(wrap(f"warning: {w}", indent="  "))
+
+
+def _ask_plan(ws: Any, team: str, d: dict[str, Any], k: int, by: str | None) -> dict[Any, Any]:
+    """A plan game's decisions for the bucket to plan, checked against capacity as soon as they are typed (the
+    supply review): a plan above what the plants can make is taken when the team confirms it (teams may make
+    bad decisions, not unknowingly); otherwise it is asked again."""
+    fams = d["families"]
+    n_products = len(d["products"])
+    by = by or ("family" if len(fams) < n_products else "product")
+    items = fams if by == "family" else d["products"]
+    b = d["buckets"][0]
+    typed: dict[str, float] = {}
+    while True:
+        values: dict[Any, Any] = {}
         for item, row in items.items():
             plan, fc = row["plan_in_force"][0], row["forecast"][0]
             default = plan if plan is not None else (fc if fc == fc else 0)
@@ -231,21 +255,19 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
             q = click.prompt(
                 f"Round {k}: units of {item.strip()} to make in {b['label']} (days {b['start']}-"
                 f"{b['start'] + b['days'] - 1}; {', '.join(hint)})",
-                type=UNITS, default=_default(default))
+                type=UNITS, default=_default(typed.get(item, default)))
+            typed[item] = q
             values[(item.strip(), b["bucket"])] = q
             if d.get("inventory_targets"):
                 values[(item.strip(), b["bucket"])] = (q, _ask_target(k, item.strip(), b["label"], row,
                                                                      d["inventory_targets"]["days_of_cover"]))
-            members = ({p for p, r in d["products"].items() if r["family"] == item.strip()} if by == "family"
-                       else {item.strip()})
-            cap = sum(c["regular"][0] + c["overtime"][0] for c in d["capacity"].values()
-                      if members & set(c["products"]))
-            if cap and q > cap:
-                click.echo(wrap(f"Note: {q:,.0f} is more than the plants that make {item.strip()} can make in "
-                                 f"{b['label']} ({cap:,.0f} with overtime, shared with their other products); the "
-                                 "rest waits in their queue.", indent="  "))
-    ws.submit(team, values)
-    click.echo(f"Saved team {team}'s decisions for round {k} to {ws.decisions_path(team)}.")
+        warnings = ws.supply_check(team, values)
+        if not warnings:
+            return values
+        _supply_warnings(warnings)
+        if click.confirm(f"Keep this plan for {b['label']} anyway?", default=True):
+            return values
+        click.echo("Then plan it again (Enter keeps what you typed).")
 
 
 def _ask_target(k: int, item: str, label: str, row: dict[str, Any], cover: float) -> float:

@@ -47,6 +47,7 @@ from simsop.workshop.state import (
     config_text,
     read_config,
 )
+from simsop.workshop.supply import overload_text, overloads, plant_capacity
 
 __all__ = ["DecisionError", "Workshop", "WorkshopError"]
 
@@ -396,6 +397,13 @@ class Workshop:
         ``values``: in an ``orders`` game role -> units; in a ``plan`` game (item, bucket) -> production or
         (production, inventory target). The whole new file is checked before it is written.
         """
+        new_text, checked = self._with(team, values)
+        atomic_write_text(self.decisions_path(team), new_text)
+        return checked
+
+    def _with(self, team: str, values: Mapping[Any, Any]) -> tuple[str, list[Any]]:
+        """The text of a team's decision file with ``values`` for the next round (see ``submit``), and its rows;
+        nothing is written."""
         self._need_team(team)
         if self.over:
             raise WorkshopError(f"the workshop is over ({self.cfg.rounds} rounds played)")
@@ -424,9 +432,55 @@ class Workshop:
         item_col = (self._item_col([*(r.item for r in rows if r.line not in drop), *(n["item"] for n in new)])
                     if self.cfg.kind == "plan" else None)
         new_text = dec.replace_rows(text, drop, new, dec.header_line(self.cfg.kind, item_col or "family"), item_col)
-        checked = self.check_text(team, new_text)
-        atomic_write_text(path, new_text)
-        return checked
+        return new_text, self.check_text(team, new_text)
+
+    def supply_check(self, team: str, values: Mapping[Any, Any] | None = None) -> list[str]:
+        """The supply review of a team's plan for the next round, before it is played: a warning for every
+        month it plans in which a plant is asked for more than its capacity (see ``supply_review``).
+
+        ``values`` (as ``submit`` takes them) are checked as if submitted; without them, the decision file's
+        rows for the next round. Nothing is written.
+        """
+        if self.cfg.kind != "plan":
+            return []
+        rows = self._with(team, values)[1] if values is not None else self.read_decisions(team)
+        k = self.played + 1
+        rows = [r for r in rows if r.round <= k]
+        if self.over or not any(r.cycle == k - 1 for r in rows):
+            return []
+        return self.supply_review(team, k, rows, self.run(team, rows, self.calendar.end(k)))
+
+    def supply_review(self, team: str, k: int, rows: Sequence[Any], run: TeamRun) -> list[str]:
+        """Round k's plan against capacity: a warning for every month the team planned in round k in which a
+        plant's planned production (all it makes, as the plan agreed at the executive meeting says) is above its
+        regular + overtime capacity as the team's dashboard showed it. The plan stands: teams may make bad
+        decisions, but not unknowingly. ``run`` must reach round k's executive meeting."""
+        cal = self.calendar
+        sc = self.scenario
+        c = k - 1
+        mine = [r for r in rows if r.cycle == c]
+        if self.cfg.kind != "plan" or not mine:
+            return []
+        plan = run.records.plan
+        sel = plan["cycle"] == c
+        off = cal.record_offset
+        load = {(int(p), int(b) - off): float(q) for p, b, q in zip(
+            plan["product"][sel].tolist(), plan["bucket"][sel].tolist(), plan["production"][sel].tolist(), strict=True)}
+        plants, _ = plant_capacity(run.world, run.records, sc, cal.start(k))
+        products = [p.id for p in sc.products]
+        family = {p.id: p.family for p in sc.products}
+
+        def items(b: int, made: Sequence[int]) -> tuple[str, ...]:
+            # As the team wrote them (a family, or its products), else the products the bot planned there.
+            names = {products[p] for p in made}
+            own = [r.item for r in mine if r.bucket == b and (r.item in names or any(family[n] == r.item
+                                                                                     for n in names))]
+            return tuple(dict.fromkeys(own)) or tuple(sorted(names, key=products.index))
+
+        names = self.bucket_names()
+        end = cal.final_end
+        found = overloads(load, {r.bucket for r in mine}, plants, cal.bucket_span, end, items)
+        return [overload_text(o, names, names.label, cal.bucket_span(o.bucket)[1] >= end) for o in found]
 
     # ------------------------------------------------------------------ simulating
 
@@ -584,6 +638,7 @@ class Workshop:
         if mine_p:
             applied = [{"cycle": c, "item": r.item, "bucket": r.bucket, "production": r.production,
                         "inventory_target": r.inventory_target, "source": r.source} for r in mine_p]
+            warnings += [f"team {team}: {w}" for w in self.supply_review(team, k, rows, run)]
             if not self.base.planning.set_execution_levels and any(r.inventory_target is not None for r in mine_p):
                 warnings.append(f"team {team}: the inventory targets of round {k} change nothing in this game "
                                 "(its plans do not set reorder levels: planning.set_execution_levels is off); "
