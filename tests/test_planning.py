@@ -23,6 +23,7 @@ from simsop.planning.policies import (
     committed_production,
     family_problems,
     split_by_need,
+    split_family,
 )
 from simsop.planning.policy import Plan, PlanningState, PolicyError, available_policies, make_policy
 from simsop.replication import build_world, run_replication
@@ -470,6 +471,143 @@ def test_the_slushy_fence_limits_a_plan_above_its_demand_plan_by_a_fraction_of_i
     np.testing.assert_allclose(down[:, 1:3], 0.8 * prev[:, 1:3])
     np.testing.assert_allclose(inside[:, 1:3], 1.05 * prev[:, 1:3])
     np.testing.assert_array_equal(down[:, 0], prev[:, 0])
+
+
+class _Spy:
+    """Wraps a policy and keeps each cycle's proposal (production, and the plan's first absolute bucket)."""
+
+    respects_fences = True
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name = inner, inner.name
+        self.proposals: dict[int, tuple[np.ndarray, int]] = {}
+        self.states: dict[int, PlanningState] = {}
+
+    def plan(self, state: PlanningState) -> Plan:
+        plan = self.inner.plan(state)
+        self.proposals[state.cycle] = (np.array(plan.production), int(state.bucket_index[0]))
+        self.states[state.cycle] = state
+        return plan
+
+
+@pytest.mark.parametrize("name", ["lp", "level", "chase", "hybrid"])
+def test_aggregate_plans_are_made_within_the_fences_so_the_meeting_changes_nothing(name: str) -> None:
+    """The aggregate policies plan within the slushy fence (sop_seasonal with a tight 5% limit, where the
+    fence binds): every product's proposal in a slushy bucket is within its interval, and the executive meeting
+    agrees to every proposal as it is. Clipped afterwards, the meeting changed 10 to 12 of the 13 proposals."""
+    sc = short(simsop.load_scenario(SEASONAL), horizon=400, slushy_change_limit=0.05)
+    params = policy_params(sc.planning.params, name)
+    spy = _Spy(make_policy(name, params))
+    world = build_world(sc, seed=3)
+    rec = world.run((lambda w: PlanningCycle(w, sc, spy, params).run(),))
+    plan = rec.plan
+    cycle, product, bucket, agreed = (np.asarray(plan[c]) for c in ("cycle", "product", "bucket", "production"))
+    at_bound = 0
+    for c, (proposal, _) in spy.proposals.items():
+        mine = cycle == c
+        got = np.zeros_like(proposal)
+        got[product[mine], bucket[mine] - bucket[mine].min()] = agreed[mine]
+        np.testing.assert_array_equal(got, proposal)
+        lo, hi = spy.states[c].slushy_interval()
+        fenced = ~np.isnan(lo)
+        assert np.all(proposal[fenced] >= lo[fenced]) and np.all(proposal[fenced] <= hi[fenced])
+        at_bound += int(np.isclose(proposal[fenced], lo[fenced]).sum() + np.isclose(proposal[fenced], hi[fenced]).sum())
+    assert len(spy.proposals) == 13 and at_bound > 0
+
+
+def _fenced(state: PlanningState, prev: list[float], limit: float = 0.2) -> PlanningState:
+    """The synthetic state (frozen bucket 0, slushy bucket 1) with a plan in force of ``prev`` (per product) in
+    both buckets and the scenario's slushy limit."""
+    full = np.full(state.previous_production.shape, np.nan)
+    full[:, :2] = np.asarray(prev)[:, None]
+    full.setflags(write=False)
+    return replace(state, previous_production=full, slushy_change_limit=limit)
+
+
+@pytest.mark.parametrize("name", ["lp", "level", "chase", "hybrid"])
+@pytest.mark.parametrize("prev", [[50.0, 60.0, 0.0], [700.0, 500.0, 0.0]], ids=["below", "above"])
+def test_the_family_plan_is_within_the_slushy_fence_and_plans_after_it_for_what_it_allows(
+        name: str, prev: list[float]) -> None:
+    """A plan in force far below (50 and 60 units) or above (700 and 500) what the family needs: the family
+    problem's production in the slushy bucket is bounded by the sum of its products' intervals, each product's
+    plan is within its own and the products add up to the family plan. The family plan then makes more after
+    the fence (below) or less (above) than the plan without the fence, for the stock the fence leaves it."""
+    state = _fenced(synthetic_state(), prev)
+    pol = make_policy(name, {})
+    assert isinstance(pol, AggregatePolicy)
+    production = pol.plan(state).production
+    family = pol.last["F1"].production
+    lo, hi = state.slushy_interval()
+    fp = next(f for f in family_problems(state) if f.family == 0)
+    assert fp.start == 1 and fp.fenced
+    np.testing.assert_allclose(np.asarray(fp.problem.production_min)[0], lo[:2, 1].sum())
+    assert family[0] >= lo[:2, 1].sum() - 1e-6 and family[0] <= hi[:2, 1].sum() + 1e-6
+    assert np.all(production[:2, 1] >= lo[:2, 1]) and np.all(production[:2, 1] <= hi[:2, 1])
+    np.testing.assert_allclose(production[:2, 1:].sum(axis=0), family, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(production[:, 0], [prev[0], prev[1], 0.0])
+    free = make_policy(name, {"plan_within_slushy_fence": False})
+    assert isinstance(free, AggregatePolicy)
+    free.plan(state)
+    unfenced = free.last["F1"].production
+    unknown = make_policy(name, {})
+    assert isinstance(unknown, AggregatePolicy)
+    unknown.plan(replace(state, slushy_change_limit=None))  # the limit not known: the fence is not modelled
+    np.testing.assert_array_equal(unknown.last["F1"].production, unfenced)
+    assert not np.isclose(unfenced[0], family[0])  # the fence binds
+    # Hybrid works its steady workforce and all its overtime in both plans: it has nothing to make up with.
+    later = (family[1:3].sum() - unfenced[1:3].sum()) * (1 if prev[0] < 100 else -1)
+    assert later > 1 if name != "hybrid" else later > -1e-6
+
+
+@pytest.mark.parametrize("name", ["lp", "level", "chase", "hybrid"])
+def test_the_fence_wins_over_capacity_and_never_makes_a_plan_impossible(name: str) -> None:
+    """A plan in force of 5,000 units of A and B each, ten times the plant's 1,050 a month: the slushy fence
+    keeps at least 80% of it (8,000), beyond what the family's share of the plant can make, as the meeting
+    would. The problem stays solvable (the extra is overtime) and the plan keeps the fence."""
+    state = _fenced(synthetic_state(), [5000.0, 5000.0, 0.0])
+    pol = make_policy(name, {})
+    assert isinstance(pol, AggregatePolicy)
+    production = pol.plan(state).production
+    np.testing.assert_allclose(production[:2, 1], [4000.0, 4000.0])
+    fp = next(f for f in family_problems(state) if f.family == 0)
+    assert np.asarray(fp.problem.production_max)[0] == pytest.approx(8000.0)
+
+
+def test_a_fence_that_leaves_no_plan_gives_way_to_the_plan_without_it() -> None:
+    """With no backlog allowed at the end, the plant (1,050 a month) can make the family's 800 a month from
+    bucket 1 on (4,800 in all, the frozen bucket's included, since its plan in force makes nothing), but not
+    if the fence keeps the slushy bucket at 160 (20% of its demand plan): the LP has no plan then, and the
+    family is planned without the fence (the meeting clips it) instead of failing."""
+    base = _with(synthetic_state(), demand_plan={0: np.full(6, 400.0), 1: np.full(6, 400.0)},
+                 inventory_target={0: 0.0, 1: 0.0}, on_hand={0: 0.0, 1: 0.0}, pipeline={0: 0.0, 1: 0.0})
+    state = _fenced(base, [0.0, 0.0, 0.0])
+    pol = make_policy("lp", {"allow_ending_backlog": False})
+    assert isinstance(pol, AggregatePolicy)
+    production = pol.plan(state).production
+    assert production[:2, 1:].sum() == pytest.approx(6 * 800, rel=1e-6)
+    assert production[:2, 1].sum() > 160 + 1
+
+
+def test_the_split_keeps_each_product_in_its_fence_and_the_family_total() -> None:
+    """Three products sharing a family plan of 900 by need (600, 200, 100): A's interval allows at most 400, so
+    the 200 it cannot take go to the others, first to C (still 150 short of its need) and then by room; the
+    total stays 900. A floor above B's share takes from the others' surplus. Without intervals, the shares."""
+    required = np.array([[600.0], [200.0], [250.0]])
+    mix = np.full((3, 1), 1 / 3)
+    none = np.full((3, 1), np.nan)
+    made, bought = split_family(np.array([900.0]), np.array([30.0]), required, mix, none,
+                                (np.array([[0.0], [0.0], [0.0]]), np.array([[400.0], [900.0], [900.0]])))
+    assert made.sum() == pytest.approx(900.0)
+    assert made[0, 0] == pytest.approx(400.0)
+    assert made[2, 0] >= 250.0 - 1e-9  # C's need is met before B gets more than its share
+    np.testing.assert_allclose(bought[:, 0], 30.0 * split_by_need(np.array([900.0]), np.array([30.0]), required,
+                                                                    mix, none)[:, 0])
+    made, _ = split_family(np.array([900.0]), np.zeros(1), required, mix, none,
+                           (np.array([[np.nan], [500.0], [np.nan]]), none))
+    assert made.sum() == pytest.approx(900.0) and made[1, 0] == pytest.approx(500.0)
+    assert made[0, 0] <= 600.0 and made[2, 0] <= 250.0
+    plain, _ = split_family(np.array([900.0]), np.zeros(1), required, mix, none, None)
+    np.testing.assert_array_equal(plain, split_by_need(np.array([900.0]), np.zeros(1), required, mix, none) * 900.0)
 
 
 # ---------------------------------------------------------------------------------------------- behaviour

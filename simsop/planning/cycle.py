@@ -26,7 +26,15 @@ from simsop.model.replenishment import MinMaxRule, NoRule, OrderUpTo, ReorderPoi
 from simsop.model.warehouse import WarehouseSite
 from simsop.model.world import RECEIPT, SNAPSHOT, World
 from simsop.planning import forecast as fc
-from simsop.planning.policy import Plan, PlanningState, Policy, PolicyError, available_policies, make_policy
+from simsop.planning.policy import (
+    Plan,
+    PlanningState,
+    Policy,
+    PolicyError,
+    available_policies,
+    make_policy,
+    slushy_interval,
+)
 from simsop.planning.spec import PlanningSpec
 from simsop.scenario import MinMax, ReorderPointQuantity, Scenario
 from simsop.shocks import PLANNED_TYPES, nominal_demand, stream_profile
@@ -329,8 +337,8 @@ class PlanningCycle:
         _read_only(*arrays.values())
         return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,
                              factories=tuple(f.name for f in w.factories), frozen=spec.frozen_buckets,
-                             slushy=spec.slushy_buckets, params=dict(self.params), workforce=spec.workforce,
-                             **arrays)
+                             slushy=spec.slushy_buckets, slushy_change_limit=spec.slushy_change_limit,
+                             params=dict(self.params), workforce=spec.workforce, **arrays)
 
     def _capacity_in_force(self, first_bucket: int, n: int) -> np.ndarray:
         """Regular capacity per factory on the last day before each of the n planning buckets and after the
@@ -366,6 +374,9 @@ class PlanningCycle:
         wf = None if plan.workforce is None else np.array(plan.workforce, dtype=float)
         sub = None if plan.subcontract is None else np.array(plan.subcontract, dtype=float)
         if getattr(self.policy, "respects_fences", True):
+            # The guard for policies that do not plan within the fences themselves (the aggregate ones do).
+            lo, hi = slushy_interval(prev, state.demand_plan, spec.frozen_buckets, spec.slushy_buckets,
+                                     spec.slushy_change_limit)
             for t in range(state.horizon):
                 had = ~np.isnan(prev[:, t])
                 if t < spec.frozen_buckets:
@@ -373,10 +384,7 @@ class PlanningCycle:
                     prod[had, t] = prev[had, t]
                     sub, wf = self._frozen_supply(first_bucket + t, t, sub, wf)
                 elif t < spec.frozen_buckets + spec.slushy_buckets:
-                    # Relative to the larger of the plan and the demand plan: a fraction of a plan of 0 (a
-                    # product just launched) would keep it at 0 for good, and of a tiny plan barely move it.
-                    step = spec.slushy_change_limit * np.maximum(prev[had, t], state.demand_plan[had, t])
-                    prod[had, t] = np.clip(prod[had, t], prev[had, t] - step, prev[had, t] + step)
+                    prod[had, t] = np.clip(prod[had, t], lo[had, t], hi[had, t])
         made = self.factory_of >= 0
         prod[~made] = 0.0
         rec = self.world.records.tables["plan"].append

@@ -16,6 +16,19 @@ at the cut-off, plus what the plan in force makes and less what the demand plan 
 backlog is thus planned in the first bucket the plan can still change, not inside the fence, where the
 executive meeting would throw the quantity away.
 
+The slushy fence is a decision the plan makes within limits: there a product's production may move from the
+plan in force by at most ``slushy_change_limit`` times the larger of that plan and its demand plan
+(:meth:`~simsop.planning.policy.PlanningState.slushy_interval`). A family problem bounds the family's
+in-house production in those buckets by the sum of its products' intervals (``production_min`` and
+``production_max``), so the LP finds its optimum within the fence and plans the later buckets for the stock
+the fence lets the plan have; the split into products keeps each product within its own interval
+(:func:`split_family`). The executive meeting's clipping then changes nothing, and stays as the guard for
+policies that do not plan within the fences. The fence wins over capacity, as it does in the meeting: where
+the fence keeps more than a family's share of its plant can make, the problem is given that much (as
+overtime), and the plant makes what it can. Subcontracting is not fenced. Should the fence make a problem
+unsolvable (only with ``allow_ending_backlog: false`` or an ``ending_inventory``), the family is planned
+without it and the meeting clips, as before. ``plan_within_slushy_fence: false`` plans without it always.
+
 To keep every problem feasible the plan is made in deviations from the inventory target: the family's
 requirement in bucket t is its demand plus the change of its target stock, and its opening stock is the
 position above (or below, as a backlog) the target. When a factory has no ``workforce`` entry its
@@ -61,6 +74,7 @@ class FamilyProblem:
     units_per_worker_day: float
     flexible: bool  # the factory's workforce may change (a workforce entry exists)
     start: int = 0  # the first bucket the family plan decides
+    fenced: bool = False  # the problem carries the slushy fence (its products' intervals bound the split)
 
 
 def _workforce_spec(state: PlanningState, factory: str) -> Any:
@@ -107,13 +121,16 @@ _MIN_HOURS = 1e-9
 
 
 def family_problems(state: PlanningState, ending_inventory: float | None = None,
-                    allow_ending_backlog: bool = True, committed: np.ndarray | None = None) -> list[FamilyProblem]:
+                    allow_ending_backlog: bool = True, committed: np.ndarray | None = None,
+                    slushy: bool = True) -> list[FamilyProblem]:
     """Build the aggregate problem of every family made in a factory.
 
     ``ending_inventory`` (units, per family, above the inventory target) and ``allow_ending_backlog``
     constrain the last bucket, as in textbook problems; a rolling plan usually leaves both free.
     ``committed`` (products x buckets, nan where free; default :func:`committed_production`) is the production
     the frozen fence keeps: the problems start after it, from the stock it and the demand plan leave.
+    With ``slushy`` the problems carry the slushy fence (:func:`family_fence`): a family's in-house
+    production there stays within the sum of its products' intervals.
     """
     if committed is None:
         committed = committed_production(state)
@@ -131,9 +148,12 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
     shares = capacity_shares(state, families, factory,
                              {f: required[prods, k:].sum(axis=0) - given[f] for f, prods in families.items()}, k)
     days_k = days[k:]
+    free = np.full(state.previous_production.shape, np.nan)
+    interval = state.slushy_interval() if slushy else (free, free)
     out: list[FamilyProblem] = []
     for f, prods in families.items():
         fac, share = factory[f], shares[f]
+        low, high = family_fence(interval, prods, k)
         demand = state.demand_plan[prods].sum(axis=0)
         target = state.inventory_target[prods].sum(axis=0)
         requirement = np.maximum(demand + np.diff(target, prepend=target[0]), 0.0)[k:]
@@ -160,16 +180,25 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
                 ot_unit = ws.overtime_cost_per_unit
             sub_cost = ws.subcontract_cost or 0.0
             sub_cap: float | None = None if ws.subcontract_cost is not None else 0.0
-            prod_max = None
+            prod_max: np.ndarray | None = None if np.isinf(high).all() else high  # the plan may hire for more
             hours = days_k
+            ot_hours = hours * ot_frac
         else:
             # The plant's "workers" are its units a day of regular capacity, priced out of hiring and layoffs;
             # the family works the share of each bucket's days its factory allots it.
             u, w0, wage, hire, lay = 1.0, reg, 0.0, _PRICED_OUT, _PRICED_OUT
             ot_frac = ot_cap / reg if reg > 0 else 0.0
             sub_cost, sub_cap = 0.0, 0.0
-            prod_max = (reg + ot_cap) * share * days_k
             hours = np.maximum(days_k * share, _MIN_HOURS)
+            ot_hours = hours * ot_frac
+            cap = (reg + ot_cap) * share * days_k
+            if w0 <= 0:
+                low = np.minimum(low, cap)  # no plant to speak of (production lines): nothing to keep
+            # The fence wins over the family's share of its plant, as in the executive meeting: the problem
+            # may make what the fence keeps, in overtime, and no more.
+            prod_max = np.minimum(high, np.maximum(cap, low))
+            if (low > cap).any():
+                ot_hours = np.where(low > cap, np.maximum(ot_hours, low / w0 - hours), ot_hours)
         # Backlog must cost more than holding, or an LP would happily ship everything late.
         backlog_cost = max(bo_day * mean_days, 2 * hold_day * mean_days, 0.01 * price)
         costs = agg.AggregateCosts(
@@ -179,12 +208,23 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
         problem = agg.AggregateInput(
             demand=requirement, hours_per_unit=1.0 / u, regular_hours_per_worker=hours, costs=costs,
             opening_inventory=max(net, 0.0), opening_backlog=max(-net, 0.0), opening_workforce=w0,
-            max_overtime_hours_per_worker=hours * ot_frac, subcontract_capacity=sub_cap, production_max=prod_max,
-            ending_inventory_min=ending_inventory, ending_backlog_max=None if allow_ending_backlog else 0.0,
+            max_overtime_hours_per_worker=ot_hours, subcontract_capacity=sub_cap, production_max=prod_max,
+            production_min=low if low.any() else None, ending_inventory_min=ending_inventory,
+            ending_backlog_max=None if allow_ending_backlog else 0.0,
             ending_workforce_max=None if ws is not None else w0)
+        fenced = bool(low.any() or np.isfinite(high).any())
         out.append(FamilyProblem(f, prods, fac, problem, required[prods], _column_shares(state.demand_plan[prods]), u,
-                                 ws is not None, k))
+                                 ws is not None, k, fenced))
     return out
+
+
+def family_fence(interval: tuple[np.ndarray, np.ndarray], products: list[int], start: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The least and most in-house production the slushy fence lets a family make in each bucket from ``start``:
+    the sums of its products' intervals (``interval``: :meth:`PlanningState.slushy_interval`, nan where
+    free), a product without a plan in force counting as free (from 0, without limit)."""
+    lo, hi = (np.asarray(a)[products, start:] for a in interval)
+    return np.nan_to_num(lo, nan=0.0).sum(axis=0), np.where(np.isnan(hi), np.inf, hi).sum(axis=0)
 
 
 def net_requirements(state: PlanningState) -> np.ndarray:
@@ -221,10 +261,39 @@ def split_by_need(production: np.ndarray, subcontract: np.ndarray, required: np.
     it does when nothing is needed. When the needs are in the forecast's proportions this is the forecast
     mix; a family of one product gets all of it (exactly 1, so such plans are the same to the bit).
     """
+    return _split(production, subcontract, required, mix, committed, None)[0]
+
+
+def split_family(production: np.ndarray, subcontract: np.ndarray, required: np.ndarray, mix: np.ndarray,
+                 committed: np.ndarray, interval: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Products x buckets: what each product of a family is made and bought, from the family's plan.
+
+    As :func:`split_by_need` shares it, except that each product's production stays within its slushy-fence
+    interval (``interval``: its least and most production, nan where free): what the fence takes from a
+    product goes to the products with room (what it adds is taken from them), so the family still makes its
+    plan whenever that plan is within the sum of the intervals, as a fenced family problem's is. A product
+    clipped in one bucket needs that much more (or less) in the next ones, which the split then gives it.
+    Purchases are shared by need, unfenced.
+    """
+    shares, made = _split(production, subcontract, required, mix, committed, interval)
+    return made, shares * subcontract
+
+
+def _split(production: np.ndarray, subcontract: np.ndarray, required: np.ndarray, mix: np.ndarray,
+           committed: np.ndarray, interval: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """The supply shares of :func:`split_by_need` and each product's production (units), fenced by ``interval``."""
     n, horizon = required.shape
+    if interval is not None and np.isnan(interval[0]).all() and np.isnan(interval[1]).all():
+        interval = None
     if n == 1:
-        return np.ones((1, horizon))
+        made = np.ones((1, horizon)) * production
+        if interval is not None:
+            made = np.clip(made, np.nan_to_num(interval[0], nan=0.0), np.where(np.isnan(interval[1]), np.inf,
+                                                                               interval[1]))
+        return np.ones((1, horizon)), made
     shares = np.array(mix, dtype=float)
+    made = np.zeros((n, horizon))
     given = np.zeros(n)
     for t in range(horizon):
         supply = production[t] + subcontract[t]
@@ -232,9 +301,49 @@ def split_by_need(production: np.ndarray, subcontract: np.ndarray, required: np.
         total = float(need.sum())
         if supply > 0 and total > 0:
             shares[:, t] = need / total if supply <= total else (need + (supply - total) * mix[:, t]) / supply
-        made = np.where(np.isnan(committed[:, t]), shares[:, t] * production[t], committed[:, t])
-        given += made + shares[:, t] * subcontract[t]
-    return shares
+        made[:, t] = shares[:, t] * production[t]
+        if interval is not None:
+            made[:, t] = _fit(made[:, t], interval[0][:, t], interval[1][:, t], float(production[t]), need)
+        given += np.where(np.isnan(committed[:, t]), made[:, t], committed[:, t]) + shares[:, t] * subcontract[t]
+    return shares, made
+
+
+def _fit(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: float, need: np.ndarray) -> np.ndarray:
+    """``x`` within [lower, upper] (nan: no bound), summing to ``total`` when the bounds allow it.
+
+    ``x`` is clipped; what the clipping took goes to the products with room, first to those still short of
+    their ``need``, then in proportion to their room; what it added is taken from the others, first from
+    what they get beyond their need, then in proportion to what they get above their lower bound. Need
+    first: a product the plan has no use for should not get the units another one cannot take.
+    """
+    lo = np.nan_to_num(lower, nan=0.0)
+    hi = np.where(np.isnan(upper), np.inf, upper)
+    y = np.clip(x, lo, hi)
+    if (y == x).all():
+        return x
+    rest = total - float(y.sum())
+    if rest > 0:
+        for room in (np.minimum(hi - y, np.maximum(need - y, 0.0)), hi - y):
+            y, rest = _share_out(y, room, rest)
+    elif rest < 0:
+        for room in (np.maximum(y - np.maximum(lo, need), 0.0), y - lo):
+            y, rest = _share_out(y, -room, rest)
+    return np.clip(y, lo, hi)  # float noise must not take a product past its bound
+
+
+def _share_out(y: np.ndarray, room: np.ndarray, rest: float) -> tuple[np.ndarray, float]:
+    """Move ``y`` by ``rest`` in all (``room``: how far each may move, of the sign of ``rest``; inf: without
+    limit), in proportion to the rooms (equally among the unlimited ones); returns y and what is left."""
+    if rest == 0:
+        return y, 0.0
+    unlimited = np.isinf(room)
+    if unlimited.any():
+        return y + rest * unlimited / unlimited.sum(), 0.0
+    space = float(room.sum())
+    if space == 0 or (space > 0) != (rest > 0):
+        return y, rest
+    part = min(rest / space, 1.0)
+    return y + room * part, rest - space * part
 
 
 class AggregateParams(StrictModel):
@@ -244,6 +353,9 @@ class AggregateParams(StrictModel):
     ending_inventory: float | None = Field(default=None, ge=0, le=MAX_MAGNITUDE,
                                            description="units per family above the target at the end")
     allow_ending_backlog: StrictBool = True
+    plan_within_slushy_fence: StrictBool = Field(
+        default=True, description="the family problems carry the slushy fence (false: plan freely and let the "
+        "executive meeting clip, as before)")
 
 
 class HybridParams(AggregateParams):
@@ -258,10 +370,11 @@ class AggregatePolicy:
     Params: ClassVar[type[StrictModel]] = AggregateParams
 
     def __init__(self, integer_workforce: bool = False, ending_inventory: float | None = None,
-                 allow_ending_backlog: bool = True) -> None:
+                 allow_ending_backlog: bool = True, plan_within_slushy_fence: bool = True) -> None:
         self.integer_workforce = bool(integer_workforce)
         self.ending_inventory = ending_inventory
         self.allow_ending_backlog = bool(allow_ending_backlog)
+        self.slushy_in_plan = bool(plan_within_slushy_fence)
         self.last: dict[str, agg.AggregatePlan] = {}  # the latest family plans, for inspection
 
     def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:  # pragma: no cover - overridden
@@ -271,6 +384,26 @@ class AggregatePolicy:
         """The plans of the families' problems (independent of each other), in order."""
         return [self.solve(p) for p in problems]
 
+    def _solved(self, state: PlanningState, fps: list[FamilyProblem], committed: np.ndarray
+                ) -> tuple[list[FamilyProblem], list[agg.AggregatePlan]]:
+        """The family problems and their plans; a family whose fenced problem has no solution is planned
+        without the slushy fence (the executive meeting then clips it), so the fence never costs a plan."""
+        try:
+            return fps, self.solve_all([fp.problem for fp in fps])
+        except agg.AggregatePlanningError:
+            if not any(fp.fenced for fp in fps):
+                raise
+        free = family_problems(state, self.ending_inventory, self.allow_ending_backlog, committed, slushy=False)
+        out: list[tuple[FamilyProblem, agg.AggregatePlan]] = []
+        for fp, unfenced in zip(fps, free, strict=True):
+            try:
+                out.append((fp, self.solve(fp.problem)))
+            except agg.AggregatePlanningError:
+                if not fp.fenced:
+                    raise
+                out.append((unfenced, self.solve(unfenced.problem)))
+        return [fp for fp, _ in out], [ap for _, ap in out]
+
     def plan(self, state: PlanningState) -> Plan:
         P, H = len(state.products), state.horizon
         production = np.zeros((P, H))
@@ -279,19 +412,23 @@ class AggregatePolicy:
         notes = []
         self.last = {}
         committed = committed_production(state) if self.respects_fences else np.full((P, H), np.nan)
-        fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog, committed)
+        fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog, committed,
+                              slushy=self.respects_fences and self.slushy_in_plan)
         made = state.factory_of >= 0
         k = fenced_buckets(committed, made) if made.any() else 0
         # Inside the frozen fence the plan in force is what gets made: the new plan says so rather than
         # proposing quantities the executive meeting would throw away.
         production[made, :k] = committed[made, :k]
-        for fp, ap in zip(fps, self.solve_all([fp.problem for fp in fps]), strict=True):
+        interval = state.slushy_interval()
+        fps, plans = self._solved(state, fps, committed)
+        for fp, ap in zip(fps, plans, strict=True):
             self.last[state.families[fp.family]] = ap
             family = np.concatenate([np.zeros(fp.start), ap.production])
             bought = np.concatenate([np.zeros(fp.start), ap.subcontracted])
-            shares = split_by_need(family, bought, fp.required, fp.mix, committed[fp.products])
-            production[fp.products, fp.start:] = (shares * family)[:, fp.start:]
-            subcontract[fp.products] += shares * bought
+            fence = (interval[0][fp.products], interval[1][fp.products]) if fp.fenced else None
+            made_p, bought_p = split_family(family, bought, fp.required, fp.mix, committed[fp.products], fence)
+            production[fp.products, fp.start:] = made_p[:, fp.start:]
+            subcontract[fp.products] += bought_p
             if fp.flexible:
                 cap = np.concatenate([np.full(fp.start, np.nan), ap.workforce * fp.units_per_worker_day])
                 workforce[fp.factory] = np.where(np.isnan(workforce[fp.factory]), cap, workforce[fp.factory] + cap)

@@ -53,6 +53,9 @@ class PlanningState:
         factories: factory ids; ``regular_capacity``/``overtime_capacity`` in units per day, per factory.
         previous_production: the plan in force per product x planning bucket (nan where none).
         frozen, slushy: number of planning buckets in each fence.
+        slushy_change_limit: in the slushy fence, a product's production may move from the plan in force by at
+            most this fraction of the larger of that plan and its demand plan (the scenario's
+            ``planning.slushy_change_limit``; None: not known, and :meth:`slushy_interval` bounds nothing).
         unit_cost, price, holding_per_day, backorder_per_day: per product.
         inventory_target: target stock per product x planning bucket (units; days of cover x demand).
         bucket_index: absolute index of each planning bucket (0: the bucket starting on day 0).
@@ -101,10 +104,21 @@ class PlanningState:
     production_before_plan: np.ndarray | None = None
     capacity_in_force: np.ndarray | None = None
     previous_subcontract: np.ndarray | None = None
+    slushy_change_limit: float | None = None
 
     @property
     def horizon(self) -> int:
         return len(self.bucket_start)
+
+    def slushy_interval(self) -> tuple[np.ndarray, np.ndarray]:
+        """Products x buckets: the least and the most production the slushy fence lets a new plan give each
+        product (nan outside the fence, where no plan is in force, or when the limit is not known); the
+        executive meeting clips a fence-respecting policy's plan to them."""
+        if self.slushy_change_limit is None:
+            nan = np.full(self.previous_production.shape, np.nan)
+            return nan, nan.copy()
+        return slushy_interval(self.previous_production, self.demand_plan, self.frozen, self.slushy,
+                               self.slushy_change_limit)
 
     def projected_stock(self) -> np.ndarray:
         """Per product, the stock expected when the plan starts (negative: a backlog): on hand and on order,
@@ -127,6 +141,27 @@ class PlanningState:
         out = np.zeros((len(self.families), *per_product.shape[1:]))
         np.add.at(out, self.product_family, per_product)
         return out
+
+
+def slushy_interval(previous: np.ndarray, demand_plan: np.ndarray, frozen: int, slushy: int, limit: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Products x buckets: the production interval the slushy fence allows (buckets ``frozen`` to
+    ``frozen + slushy - 1``), ``[max(prev - step, 0), prev + step]`` with ``step = limit * max(prev, demand
+    plan)``, prev being the plan in force (``previous``); nan elsewhere and where no plan is in force.
+
+    The step is relative to the larger of the two: a fraction of a plan of 0 (a product just launched) would
+    keep it at 0 for good, and of a tiny plan barely move it.
+    """
+    previous = np.asarray(previous, dtype=float)
+    lo = np.full(previous.shape, np.nan)
+    hi = lo.copy()
+    horizon = int(previous.shape[-1])
+    fence = slice(min(frozen, horizon), min(frozen + slushy, horizon))
+    prev = previous[:, fence]
+    step = limit * np.maximum(prev, np.asarray(demand_plan, dtype=float)[:, fence])
+    lo[:, fence] = np.maximum(prev - step, 0.0)
+    hi[:, fence] = prev + step
+    return lo, hi
 
 
 @dataclass(frozen=True)
