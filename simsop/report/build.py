@@ -14,7 +14,7 @@ from simsop.report import charts, drawing, html
 from simsop.report import summary as summ
 from simsop.report.colors import policy_colors
 from simsop.report.data import ResultsData, load_results
-from simsop.report.kpimeta import fmt
+from simsop.report.kpimeta import fmt, info
 
 SERVICE_KPIS = ("otif", "fill_rate", "cycle_service_level", "avg_backlog", "lost_sales_units", "avg_days_late")
 STOCK_KPIS = ("avg_on_hand", "days_of_supply", "inventory_turns", "utilization", "overtime_units",
@@ -151,16 +151,20 @@ def summary_section(b: Builder, case: str) -> None:
         if body.startswith(prefix):
             body = f"<strong>{prefix}</strong>{body[len(prefix):]}"
     b.text("summary", f'<p class="headline">{body}</p>')
-    if found:
-        b.text("summary", html.bullet_list([f.sentence for f in found], "findings"))
+    # The headline states the lead KPI (and the hardest case's effect on profit): the lists below give the
+    # rest, so no figure is said twice.
+    if rest := summ.details(found):
+        b.text("summary", html.bullet_list(rest, "findings"))
     n = _replications(d)
     if len(d.cases) > 1:
-        impacts = summ.case_impacts(d.case_effects, d.policies, d.cases, case)
+        subject = summ.impact_subject(d.case_effects, d.summary, d.policies, case)
+        stated = (subject[0], subject[1], "profit") if subject is not None else None
+        impacts = summ.case_impacts(d.case_effects, d.policies, d.cases, case, stated=stated)
         if impacts:
             b.text("summary", "<h3>What each stress case does (paired differences, 95% CI)</h3>")
             b.text("summary", html.bullet_list(impacts, "findings"))
-        if len(d.policies) > 1:
-            b.text("summary", html.para(_case_winners(d), None))
+        if len(d.policies) > 1 and (winners := _case_winners(d, skip={case, *(subject[:1] if subject else ())})):
+            b.text("summary", html.para(winners, None))
         else:
             b.text("summary", html.para(f"The summary and the charts are for the case {d.primary_case or '(base)'}"
                                         " unless a chart names its case."))
@@ -193,18 +197,21 @@ def summary_section(b: Builder, case: str) -> None:
               lambda: charts.tradeoff(d.summary, b.colors, d.policies, case=case))
 
 
-def _case_winners(d: ResultsData) -> str:
-    """One sentence: the most profitable policy in every stress case, with its CI."""
+def _case_winners(d: ResultsData, skip: set[str]) -> str:
+    """One sentence: the most profitable policy in every stress case but those in ``skip`` (the headline gave
+    their winners), with its CI; '' when none is left."""
     parts = []
     for c in d.cases:
+        if c in skip:
+            continue
         f = summ.findings(d.summary, d.paired, d.policies, d.baseline, c, kpis=("profit",))
         if f:
             parts.append(f"{c or '(base)'}: {f[0].best} ({fmt('profit', f[0].mean)}, 95% CI "
                          f"{fmt('profit', f[0].ci_low)} to {fmt('profit', f[0].ci_high)})")
+    head = f"The summary above is for the case {d.primary_case or '(base)'}."
     if not parts:
-        return "No profit figures per case were found."
-    return (f"The summary above is for the case {d.primary_case or '(base)'}. Most profitable policy in each "
-            "case: " + "; ".join(parts) + ".")
+        return head if len(d.cases) > 1 else ""
+    return f"{head} Most profitable policy in each other case: " + "; ".join(parts) + "."
 
 
 def _replications(d: ResultsData) -> str:
@@ -336,12 +343,26 @@ def finance_section(b: Builder, case: str) -> None:
     if d.plan is not None and len(d.plan):
         b.add("finance", "plan_vs_actual", "Plan against actual per family: demand, sales, production",
               "Demand plan and production plan in force when each bucket started, against actual sales and "
-              "production; mean over replications.",
+              "production; mean over replications. " + _supply_note(d.plan, case),
               lambda: charts.plan_vs_actual(d.plan, b.colors, d.policies, case,  # type: ignore[arg-type]
                                             warmup=_warmup(d)))
     else:
         b.note("finance", "Plan against actual by family needs plan.csv (demand plan, production plan, actual "
                           "sales and production per bucket), which this run did not write.")
+
+
+def _supply_note(plan: Any, case: str) -> str:
+    """What the supply chart's demand lines count, for its caption."""
+    if "demand_plan_made" not in plan.columns:
+        return ("Demand and sales are the whole family's, including any product bought from a supplier rather "
+                "than made, which the production lines do not cover.")
+    note = ("Demand and sales count only the products a plant makes, so they compare with production; "
+            "products bought from suppliers are left out of them")
+    bought = charts.bought_in_families(plan, case)
+    if not bought:
+        return note + " (no family buys any in)."
+    return (note + ", and what the suppliers delivered is drawn as its own line (received from suppliers), in "
+            + ", ".join(bought) + ".")
 
 
 def _slug(s: str) -> str:
@@ -390,8 +411,24 @@ def method_section(b: Builder, case: str) -> None:
         "one (the rule of three) instead of a single point. With few replications and skewed results (a "
         "recovery time that is 0 in most futures and long in a few) an interval is rougher than its 95% "
         "suggests: add replications."))
+    if glossary := _definitions(d, case):
+        b.text("method", "<h3>What the KPIs mean</h3>")
+        b.text("method", html.key_value_table(glossary))
     for n in d.notes:
         b.text("method", html.para(n, "meta"))
+
+
+def _definitions(d: ResultsData, case: str) -> list[tuple[str, str]]:
+    """(label, definition) of the KPIs this report shows that need one: a sign to read (bias, tracking
+    signal, forecast value added, against plan) or a formula."""
+    shown = [*TABLE_KPIS, *SALES_KPIS, *SERVICE_KPIS, *STOCK_KPIS, *FINANCE_KPIS, "tracking_signal_lag1",
+             "tracking_signal_lag3"]
+    out = []
+    for k in _finite_kpis(d, list(dict.fromkeys(shown)), case):
+        i = info(k)
+        if i.description:
+            out.append((i.label, i.description))
+    return out
 
 
 def _plain(v: Any) -> str:

@@ -546,22 +546,45 @@ def bullwhip(summary: pd.DataFrame, colors: Colors, policies: Sequence[str], cas
 PLAN_MEASURES = {
     "actual_sales": ("Actual sales (booked orders)", "black", "-"),
     "demand_plan": ("Demand plan (consensus)", NEUTRAL, "--"),
+    "actual_sales_made": ("Actual sales of products made in-house", "black", "-"),
+    "demand_plan_made": ("Demand plan of products made in-house", NEUTRAL, "--"),
     "production_plan": ("Production plan", None, ":"),
     "actual_production": ("Actual production", None, "-"),
+    "purchased": ("Received from suppliers (bought in)", "#8C564B", "-."),
 }
+# Supply against demand: a family's demand counts only the products its plants make, so that it compares with
+# production; what suppliers deliver is its own line (plan.csv of an older simsop has whole-family demand).
+SUPPLY_MEASURES = ("actual_sales_made", "demand_plan_made", "production_plan", "actual_production", "purchased")
+_WHOLE_FAMILY = {"actual_sales_made": "actual_sales", "demand_plan_made": "demand_plan"}
+
+
+def bought_in_families(plan: pd.DataFrame, case: str | None = None) -> list[str]:
+    """Families that received units from suppliers (``purchased`` > 0 in ``plan.csv``)."""
+    df = _case_rows(plan, case)
+    if "purchased" not in df.columns or "family" not in df.columns:
+        return []
+    got = df.groupby("family", sort=False)["purchased"].sum()
+    return [str(f) for f, v in got.items() if v > 0]
 
 
 def plan_vs_actual(plan: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None,
-                   measures: Sequence[str] = tuple(PLAN_MEASURES), warmup: float | None = None,
+                   measures: Sequence[str] = SUPPLY_MEASURES, warmup: float | None = None,
                    title: str = "Plan against actual, per product family") -> Figure:
     """Demand plan, production plan, actual sales and production per family (rows) and policy (columns).
+
+    By default (:data:`SUPPLY_MEASURES`) demand and sales are those of the products a plant makes, and units
+    received from suppliers are a line of their own where a family buys some in; a ``plan`` without those
+    columns (an older simsop) shows the whole family's demand instead.
 
     ``plan`` has one row per policy × case × family × bucket with ``bucket_start``, ``bucket_days`` and the
     measures in units per bucket (averaged over replications); they are drawn in units per day at the
     middle of each bucket, so months of different lengths compare.
     """
     df = _case_rows(plan, case)
-    measures = [m for m in measures if m in df.columns]
+    measures = [m if m in df.columns else _WHOLE_FAMILY.get(m, m) for m in measures]
+    measures = [m for m in dict.fromkeys(measures) if m in df.columns]
+    if "purchased" in measures and not (df["purchased"].fillna(0) > 0).any():
+        measures.remove("purchased")  # nothing is bought in: no line (and no legend entry) for it
     families = list(dict.fromkeys(df["family"].astype(str))) if "family" in df.columns else ["all"]
     shown = [p for p in policies if (df["policy"] == p).any()]
     fig = new_figure(max(4.2 * len(shown), 7.0), 1.5 + 2.6 * len(families))
@@ -579,6 +602,8 @@ def plan_vs_actual(plan: pd.DataFrame, colors: Colors, policies: Sequence[str], 
             days = d["bucket_days"].to_numpy(dtype=float)
             for m in measures:
                 label, color, ls = PLAN_MEASURES.get(m, (m, NEUTRAL, "-"))
+                if m == "purchased" and not (d[m].fillna(0) > 0).any():
+                    continue  # a family made in-house only
                 ax.plot(x, d[m].to_numpy(dtype=float) / days, color=color or colors[p], ls=ls, lw=1.5,
                         marker="o", ms=2.5, gid=f"plan:{m}:{fam}:{p}")
             ax.set_title(f"{p} — family {fam}", fontsize=10, color=colors[p], loc="left")
@@ -727,7 +752,7 @@ def forecast_accuracy(colors: Colors, policies: Sequence[str], forecast: pd.Data
         extra = []
     ax_m.set_title("MAPE: mean absolute % error (lower is better)", fontsize=10)
     ax_m.set_ylabel("MAPE (%)")
-    ax_b.set_title("Bias: total forecast − actual, over actual (0 is unbiased)", fontsize=10)
+    ax_b.set_title("Bias: (forecast − actual) ÷ actual; above 0: over-forecast", fontsize=10)
     ax_b.set_ylabel("bias (% of actual)")
     ax_b.axhline(0, color=NEUTRAL, lw=1)
     for ax in (ax_m, ax_b):

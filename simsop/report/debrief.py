@@ -355,7 +355,7 @@ def plan_chart(data: dict[str, Any]) -> Figure:
             a2.plot([c for c, _ in n], [100 * v for _, v in n], label=f"team {team}", gid=f"nervousness:{team}",
                     **style)
     a1.axhline(0, color=NEUTRAL, lw=0.8)
-    a1.set_title("forecast bias, one month ahead (%)", fontsize=9)
+    a1.set_title("forecast bias, one month ahead (%; + = over-forecast)", fontsize=9)
     _period_axis(a1, data, max_ticks=7)
     a1.set_xlabel(f"{data['period']} forecast")
     a2.set_title("plan changes inside the time fences (%)", fontsize=9)

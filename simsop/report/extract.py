@@ -21,7 +21,7 @@ from simsop.planning.kpis import plan_in_force
 from simsop.scenario import Scenario
 
 PLAN_COLUMNS = ("family", "bucket", "bucket_start", "bucket_days", "demand_plan", "production_plan",
-                "actual_sales", "shipped", "actual_production")
+                "actual_sales", "shipped", "actual_production", "demand_plan_made", "actual_sales_made", "purchased")
 PLAN_KEYS = ("family", "bucket", "bucket_start", "bucket_days")
 FORECAST_COLUMNS = ("cycle", "lag", "cutoff_day", "bucket_start", "n", "actual", "forecast", "mape", "wmape",
                     "bias", "wmape_naive", "wmape_statistical", "wmape_sales")
@@ -58,7 +58,11 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
       cancellations; without a planning cycle, the units ordered in the bucket);
     * ``shipped``: units shipped to customers in the bucket;
     * ``actual_production``: good units the factories made in the bucket (counted on the day they were
-      made: rate factories ship a day's output the next morning).
+      made: rate factories ship a day's output the next morning);
+    * ``demand_plan_made`` and ``actual_sales_made``: the same as ``demand_plan`` and ``actual_sales`` for the
+      family's products some factory makes, the demand its production serves (a family may hold products
+      bought from a supplier, which no plant makes);
+    * ``purchased``: units received from suppliers in the bucket (counted on the day they arrived).
     """
     m = records.meta
     starts = bucket_calendar(scenario, m.horizon)
@@ -68,6 +72,8 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
     fam_of = {p.id: p.family for p in scenario.products}
     families = list(dict.fromkeys(fam_of[p] for p in m.products))
     fam_idx = np.array([families.index(fam_of[p]) for p in m.products], dtype=int)
+    made_ids = {p for f in scenario.factories for p in f.products}
+    is_made = np.array([p in made_ids for p in m.products], dtype=bool)
     n_b, n_f = len(idx), len(families)
     edges = starts[first: first + n_b + 1].astype(float)
 
@@ -89,21 +95,31 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
                 np.add.at(out, (b[ok], fam_idx[product[ok].astype(int)]), qty[ok])
         return out
 
+    def made_only(qty: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """The quantities of products a factory makes; 0 for bought-in ones (so a bucket stays counted)."""
+        return np.where(is_made[product.astype(int)], qty, 0.0) if len(product) else qty
+
     plan = plan_in_force(records)
     if len(plan["bucket"]):
         demand_plan = by_bucket(plan["bucket"], plan["product"], plan["demand_plan"])
+        demand_plan_made = by_bucket(plan["bucket"], plan["product"], made_only(plan["demand_plan"], plan["product"]))
         has = ~np.isnan(plan["production"])
         production_plan = by_bucket(plan["bucket"][has], plan["product"][has], plan["production"][has])
     else:
-        demand_plan = production_plan = np.full((n_b, n_f), np.nan)
+        demand_plan = demand_plan_made = production_plan = np.full((n_b, n_f), np.nan)
     bs = records.bucket_sales
     if len(bs):
-        sales = by_bucket(bs["bucket"], bs["product"], bs["units"].astype(float))
+        units = bs["units"].astype(float)
+        sales = by_bucket(bs["bucket"], bs["product"], units)
+        sales_made = by_bucket(bs["bucket"], bs["product"], made_only(units, bs["product"]))
     else:
         lines, orders = records.lines, records.orders
         o_time = orders["time"].astype(float)
         l_order = lines["order_id"].astype(int)
-        sales = by_day(o_time[l_order] if len(l_order) else np.empty(0), lines["product"], lines["qty"].astype(float))
+        placed = o_time[l_order] if len(l_order) else np.empty(0)
+        qty = lines["qty"].astype(float)
+        sales = by_day(placed, lines["product"], qty)
+        sales_made = by_day(placed, lines["product"], made_only(qty, lines["product"]))
     sh = records.shipped
     s_line = sh["line_id"].astype(int)
     l_prod = records.lines["product"].astype(int)
@@ -115,6 +131,13 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
     made = factory_sites[src] if len(src) else np.empty(0, dtype=bool)
     t = dep["time"].astype(float)[made]
     production = by_day(np.ceil(t - 1e-9) - 1.0, dep["product"].astype(int)[made], dep["qty"].astype(float)[made])
+    supplier_sites = np.array([s in {x.id for x in scenario.suppliers} for s in m.sites], dtype=bool)
+    bought = supplier_sites[src] if len(src) else np.empty(0, dtype=bool)
+    # Received on the day the shipment arrived (a lane delay may move it from the day planned at departure).
+    arrived_at = dict(zip(records.arrived["ship_id"].tolist(), records.arrived["time"].tolist(), strict=True))
+    got = [arrived_at.get(i, np.nan) for i in dep["ship_id"][bought].tolist()]
+    purchased = by_day(np.floor(np.asarray(got, dtype=float)), dep["product"].astype(int)[bought],
+                       dep["qty"].astype(float)[bought]) if got else np.zeros((n_b, n_f))
     rows = {
         "family": np.tile(np.asarray(families, dtype=object), n_b),
         "bucket": np.repeat(np.arange(n_b), n_f),
@@ -125,6 +148,9 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
         "actual_sales": sales.ravel(),
         "shipped": shipped.ravel(),
         "actual_production": production.ravel(),
+        "demand_plan_made": demand_plan_made.ravel(),
+        "actual_sales_made": sales_made.ravel(),
+        "purchased": purchased.ravel(),
     }
     return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
 

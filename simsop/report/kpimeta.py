@@ -1,9 +1,14 @@
-"""What the report needs to know about a KPI: a label, a unit, how to print it, which way is better, and the
-range its values cannot leave (for confidence intervals; pure Python, so the experiment runner uses it too)."""
+"""What the report needs to know about a KPI: a label, a unit, how to print it, which way is better, what it
+means, and the range its values cannot leave (for confidence intervals; pure Python, so the experiment runner
+uses it too).
+
+Names that carry a lag (``forecast_bias_lag3``) or a stage (``bullwhip_DC-East``) are known by pattern, so a
+new lag or warehouse gets a proper label without an entry here."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,71 +19,130 @@ class KpiInfo:
     unit: str  # for axis labels; "" when the KPI has none
     kind: str  # "pct" (a fraction shown as %), "money", "num"
     higher_is_better: bool | None  # None: neither (e.g. revenue against plan)
+    description: str = ""  # what it measures, and what its sign means when it has one
 
+
+_MONEY = "currency units"
+# The sign convention of every forecast error here: forecast minus actual (simsop.planning.kpis), so a
+# positive error is a forecast above the orders booked.
+_OVER = "+ = over-forecast"
 
 _KPIS: dict[str, KpiInfo] = {
-    "profit": KpiInfo("Profit", "currency units", "money", True),
-    "revenue": KpiInfo("Revenue", "currency units", "money", True),
-    "total_cost": KpiInfo("Total cost", "currency units", "money", False),
-    "gross_margin": KpiInfo("Gross margin", "currency units", "money", True),
-    "cogs": KpiInfo("Cost of goods sold", "currency units", "money", False),
-    "holding_cost": KpiInfo("Holding cost", "currency units", "money", False),
-    "backorder_cost": KpiInfo("Backorder cost", "currency units", "money", False),
-    "lost_sale_cost": KpiInfo("Lost-sale cost", "currency units", "money", False),
-    "transport_cost": KpiInfo("Transport cost", "currency units", "money", False),
-    "overtime_cost": KpiInfo("Overtime cost", "currency units", "money", False),
-    "fixed_cost": KpiInfo("Fixed cost", "currency units", "money", False),
-    "plan_change_cost": KpiInfo("Plan change cost", "currency units", "money", False),
-    "subcontract_cost": KpiInfo("Subcontracting cost", "currency units", "money", False),
-    "labor_cost": KpiInfo("Labour cost", "currency units", "money", False),
-    "avg_inventory_value": KpiInfo("Average inventory value (working capital)", "currency units", "money", False),
-    "plan_revenue": KpiInfo("Planned revenue", "currency units", "money", None),
-    "otif": KpiInfo("OTIF (orders)", "%", "pct", True),
+    "profit": KpiInfo("Profit", _MONEY, "money", True, "Revenue minus total cost, after the warm-up."),
+    "revenue": KpiInfo("Revenue", _MONEY, "money", True),
+    "total_cost": KpiInfo("Total cost", _MONEY, "money", False),
+    "gross_margin": KpiInfo("Gross margin", _MONEY, "money", True, "Revenue minus cost of goods sold."),
+    "cogs": KpiInfo("Cost of goods sold", _MONEY, "money", False),
+    "holding_cost": KpiInfo("Holding cost", _MONEY, "money", False),
+    "backorder_cost": KpiInfo("Backorder cost", _MONEY, "money", False),
+    "lost_sale_cost": KpiInfo("Lost-sale cost", _MONEY, "money", False),
+    "transport_cost": KpiInfo("Transport cost", _MONEY, "money", False),
+    "overtime_cost": KpiInfo("Overtime cost", _MONEY, "money", False),
+    "fixed_cost": KpiInfo("Fixed cost", _MONEY, "money", False),
+    "plan_change_cost": KpiInfo("Plan change cost", _MONEY, "money", False,
+                                "Cost of changing the plan inside the slushy time fence."),
+    "subcontract_cost": KpiInfo("Subcontracting cost", _MONEY, "money", False),
+    "labor_cost": KpiInfo("Labour cost", _MONEY, "money", False,
+                          "Wages, hiring and layoffs of the workforces the plans set."),
+    "avg_inventory_value": KpiInfo("Average inventory value (working capital)", _MONEY, "money", False),
+    "plan_revenue": KpiInfo("Planned revenue", _MONEY, "money", None,
+                            "The demand plan in force before each bucket, at list prices."),
+    "plan_gross_margin": KpiInfo("Planned gross margin", _MONEY, "money", None,
+                                 "The demand plan in force before each bucket, priced at margin."),
+    "otif": KpiInfo("OTIF (orders)", "%", "pct", True,
+                    "Orders shipped complete by the promised date, over orders due."),
     "otif_line": KpiInfo("OTIF (lines)", "%", "pct", True),
-    "fill_rate": KpiInfo("Fill rate (units)", "%", "pct", True),
+    "fill_rate": KpiInfo("Fill rate (units)", "%", "pct", True, "Units shipped on time over units ordered."),
     "cycle_service_level": KpiInfo("Cycle service level", "%", "pct", True),
-    "utilization": KpiInfo("Factory utilization", "% of regular capacity", "pct", None),
+    "utilization": KpiInfo("Factory utilization", "% of regular capacity", "pct", None,
+                           "Units made (regular and overtime) over regular capacity; above 100% with overtime."),
+    "bottleneck_utilization": KpiInfo(
+        "Bottleneck plant utilization", "% of regular capacity", "pct", None,
+        "The highest utilization of any one plant (units made over its regular capacity); above 100% with "
+        "overtime."),
     "avg_on_hand": KpiInfo("Average inventory on hand", "units", "num", False),
     "avg_backlog": KpiInfo("Average customer backlog", "units", "num", False),
     "max_backlog": KpiInfo("Peak customer backlog", "units", "num", False),
     "lost_sales_units": KpiInfo("Lost sales", "units", "num", False),
+    "demand_units": KpiInfo("Customer demand", "units", "num", None, "Units ordered by customers."),
+    "shipped_units": KpiInfo("Units shipped to customers", "units", "num", None),
+    "orders": KpiInfo("Customer orders", "orders", "num", None),
+    "avg_open_orders": KpiInfo("Average open customer orders", "orders", "num", False),
+    "order_rate": KpiInfo("Customer order rate", "orders per day", "num", None),
+    "avg_order_cycle_time": KpiInfo("Average order cycle time", "days", "num", False,
+                                    "Days from an order being placed to its last shipment."),
     "days_of_supply": KpiInfo("Days of supply", "days", "num", None),
     "inventory_turns": KpiInfo("Inventory turns", "per year", "num", True),
     "avg_days_late": KpiInfo("Average days late (late lines)", "days", "num", False),
     "overtime_units": KpiInfo("Overtime production", "units", "num", False),
-    "forecast_mape_lag1": KpiInfo("Forecast MAPE, lag 1", "%", "num", False),
-    "forecast_mape_lag3": KpiInfo("Forecast MAPE, lag 3", "%", "num", False),
-    "forecast_wmape_lag1": KpiInfo("Forecast WMAPE, lag 1", "%", "num", False),
-    "forecast_wmape_lag3": KpiInfo("Forecast WMAPE, lag 3", "%", "num", False),
-    "forecast_bias_lag1": KpiInfo("Forecast bias, lag 1", "%", "pct", None),
-    "forecast_bias_lag3": KpiInfo("Forecast bias, lag 3", "%", "pct", None),
-    "tracking_signal_lag1": KpiInfo("Tracking signal, lag 1", "", "num", None),
-    "fva_consensus_lag1": KpiInfo("Forecast value added of consensus, lag 1", "WMAPE points", "num", True),
-    "plan_attainment": KpiInfo("Plan attainment", "%", "pct", None),
-    "plan_nervousness": KpiInfo("Plan nervousness", "%", "pct", False),
-    "production_variation": KpiInfo("Production variation", "%", "pct", False),
-    "revenue_vs_plan": KpiInfo("Revenue against plan", "%", "pct", None),
-    "shock_recovery_days": KpiInfo("Recovery time", "days", "num", False),
+    "plan_attainment": KpiInfo("Plan attainment", "%", "pct", None, "Units made over units planned."),
+    "plan_nervousness": KpiInfo("Plan nervousness", "%", "pct", False,
+                                "How much each plan version changed the previous one inside the time fences."),
+    "production_variation": KpiInfo("Production variation", "%", "pct", False,
+                                    "Mean change of planned production from one bucket to the next, over its mean."),
+    "revenue_vs_plan": KpiInfo("Revenue against plan", "%", "pct", None,
+                               "Actual revenue over planned revenue, minus 1: above 0, sales beat the plan."),
+    "gross_margin_vs_plan": KpiInfo("Gross margin against plan", "%", "pct", None,
+                                    "Actual gross margin over planned, minus 1: above 0, the margin beat the plan."),
+    "shocks_realised": KpiInfo("Shocks that happened", "shocks", "num", None),
+    "shock_start": KpiInfo("Disruption start", "day", "num", None),
+    "shock_window_end": KpiInfo("Disruption end (with settling)", "day", "num", None),
+    "shock_pre_otif": KpiInfo("OTIF before the disruption", "%", "pct", True),
+    "shock_threshold": KpiInfo("Recovery threshold (OTIF)", "%", "pct", None,
+                               "The 7-day rolling OTIF a recovery must get back above."),
+    "shock_recovery_days": KpiInfo("Recovery time", "days", "num", False,
+                                   "Days from the disruption's start until the 7-day rolling OTIF is back above "
+                                   "its threshold for good."),
+    "shock_recovered": KpiInfo("Recovered within the disruption", "% of futures", "pct", True,
+                               "1 when the 7-day rolling OTIF got back above its threshold for good within the "
+                               "disruption window, else 0; its mean is the share of futures that recovered."),
     "shock_worst_otif": KpiInfo("Worst OTIF (7-day rolling)", "%", "pct", True),
     "shock_window_otif": KpiInfo("OTIF during the disruption", "%", "pct", True),
     "shock_peak_backlog": KpiInfo("Peak customer backlog", "units", "num", False),
     "shock_lost_units": KpiInfo("Units lost to stock-outs", "units", "num", False),
-    "shock_lost_revenue": KpiInfo("Revenue lost to stock-outs", "currency units", "money", False),
-    "shock_window_revenue": KpiInfo("Revenue during the disruption", "currency units", "money", True),
-    "shock_window_profit": KpiInfo("Profit during the disruption", "currency units", "money", True),
-    "gross_margin_vs_plan": KpiInfo("Gross margin against plan", "%", "pct", None),
+    "shock_lost_revenue": KpiInfo("Revenue lost to stock-outs", _MONEY, "money", False),
+    "shock_window_revenue": KpiInfo("Revenue during the disruption", _MONEY, "money", True),
+    "shock_window_profit": KpiInfo("Profit during the disruption", _MONEY, "money", True),
 }
+
+# KPIs per forecast lag (simsop.planning.kpis), as "<stem>_lag<L>"; "{lag}" is filled in.
+_LAGGED: dict[str, KpiInfo] = {
+    "forecast_mape": KpiInfo("Forecast MAPE, lag {lag}", "%", "num", False,
+                             "Mean absolute percentage error of the consensus forecast made {lag} bucket(s) ahead."),
+    "forecast_wmape": KpiInfo("Forecast WMAPE, lag {lag}", "%", "num", False,
+                              "Absolute errors of the consensus forecast made {lag} bucket(s) ahead, summed, over "
+                              "the orders booked."),
+    "forecast_bias": KpiInfo(f"Forecast bias, lag {{lag}} ({_OVER})", "%", "pct", None,
+                             "Consensus forecast made {lag} bucket(s) ahead minus the orders booked, summed, over "
+                             "the orders booked: positive means over-forecasting (the forecast was above "
+                             "demand), negative under-forecasting."),
+    "tracking_signal": KpiInfo(f"Tracking signal, lag {{lag}} ({_OVER})", "", "num", None,
+                               "Cumulative error (forecast minus orders booked) of the network total over its mean "
+                               "absolute deviation, lag {lag}: positive means persistent over-forecasting, "
+                               "negative under-forecasting; beyond about ±4 the forecast is biased."),
+    "fva_statistical": KpiInfo("Forecast value added of the statistical forecast, lag {lag}", "WMAPE points", "num",
+                               True, "WMAPE of the naive forecast minus that of the statistical forecast: positive "
+                                     "means the statistical model beats the naive forecast."),
+    "fva_sales": KpiInfo("Forecast value added of the sales input, lag {lag}", "WMAPE points", "num", True,
+                         "WMAPE of the naive forecast minus that of the sales team's input: positive means the "
+                         "sales input beats the naive forecast."),
+    "fva_consensus": KpiInfo("Forecast value added of consensus, lag {lag}", "WMAPE points", "num", True,
+                             "WMAPE of the naive forecast minus that of the consensus forecast: positive means "
+                             "the S&OP consensus beats the naive forecast."),
+}
+_LAG_NAME = re.compile(r"^(?P<stem>[a-z_]+)_lag(?P<lag>\d+)$")
 
 
 # Shares of orders, lines or units: a ratio of a count to a larger count.
 _RATES = frozenset({"otif", "otif_line", "fill_rate", "cycle_service_level", "shock_pre_otif", "shock_worst_otif",
-                    "shock_window_otif"})
+                    "shock_window_otif", "shock_recovered"})
 # Quantities, durations and money that are sums or averages of non-negative terms. Left out on purpose, as
 # they can be negative: profit, margins, forecast bias, tracking signal, forecast value added, the relative
 # differences against plan, the window's profit. Utilization passes 1 with overtime, so only >= 0.
 _NON_NEGATIVE = frozenset({
     "avg_backlog", "max_backlog", "avg_days_late", "lost_sales_units", "demand_units", "shipped_units",
-    "avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization", "overtime_units",
+    "avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization",
+    "bottleneck_utilization", "overtime_units",
     "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
     "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost", "total_cost",
     "plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_change_cost",
@@ -104,13 +168,34 @@ def value_ranges(kpis: Iterable[str]) -> dict[str, tuple[float, float]]:
     return {k: value_range(k) for k in kpis}
 
 
+def _by_pattern(kpi: str) -> KpiInfo | None:
+    """A KPI named with a lag or a stage (simsop.series.bullwhip), or None."""
+    m = _LAG_NAME.match(kpi)
+    if m and m["stem"] in _LAGGED:
+        t, lag = _LAGGED[m["stem"]], int(m["lag"])
+        return KpiInfo(t.label.format(lag=lag), t.unit, t.kind, t.higher_is_better, t.description.format(lag=lag))
+    if kpi == "bullwhip_production":
+        return KpiInfo("Bullwhip at the plants (production)", "variance ratio", "num", False,
+                       "Variance of the units made over that of customer demand, weekly: above 1 the plants "
+                       "amplify demand swings, below 1 they smooth them.")
+    if kpi.startswith("bullwhip_") and len(kpi) > len("bullwhip_"):
+        stage = kpi[len("bullwhip_"):]
+        return KpiInfo(f"Bullwhip at {stage}", "variance ratio", "num", False,
+                       f"Variance of {stage}'s replenishment orders over that of the demand it receives, weekly: "
+                       "above 1 the stage amplifies demand swings upstream.")
+    return None
+
+
+def is_known(kpi: str) -> bool:
+    """True when :func:`info` has a real label for the KPI rather than its name."""
+    return kpi in _KPIS or _by_pattern(kpi) is not None
+
+
 def info(kpi: str) -> KpiInfo:
     """What is known about a KPI; unknown ones get their name as label and no unit."""
     if kpi in _KPIS:
         return _KPIS[kpi]
-    if kpi.startswith("bullwhip_"):
-        return KpiInfo(f"Bullwhip at {kpi[len('bullwhip_'):]}", "variance ratio", "num", False)
-    return KpiInfo(kpi.replace("_", " ").capitalize(), "", "num", None)
+    return _by_pattern(kpi) or KpiInfo(kpi.replace("_", " ").capitalize(), "", "num", None)
 
 
 def with_unit(label: str, unit: str) -> str:

@@ -166,11 +166,23 @@ def findings(summary: pd.DataFrame, paired: pd.DataFrame | None, policies: Seque
     return out
 
 
+def lead_finding(found: Sequence[Finding]) -> Finding | None:
+    """The finding the headline is about: profit when known, else the first key KPI."""
+    return next((f for f in found if f.kpi == "profit"), found[0] if found else None)
+
+
+def details(found: Sequence[Finding]) -> list[str]:
+    """The sentences to list under the :func:`headline`: every finding but the one it already states, so a
+    figure is given once."""
+    lead = lead_finding(found)
+    return [f.sentence for f in found if f is not lead]
+
+
 def headline(found: Sequence[Finding], n_policies: int) -> str:
     """The one-sentence answer: which policy wins, on profit if known, with its CI and its edge."""
-    if not found:
+    lead = lead_finding(found)
+    if lead is None:
         return "No key KPI (profit, OTIF, fill rate, inventory) was found in the results."
-    lead = next((f for f in found if f.kpi == "profit"), found[0])
     label = info(lead.kpi).label.lower() if lead.kpi != "otif" else "OTIF"
     if n_policies < 2:
         return (f"One policy was simulated ({lead.best}): {label} {fmt(lead.kpi, lead.mean)} "
@@ -278,9 +290,10 @@ SHOCK_TABLE_KPIS = ("shock_recovery_days", "shock_worst_otif", "shock_window_oti
 
 
 def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: Sequence[str], primary: str,
-                 kpis: Sequence[str] = IMPACT_KPIS) -> list[str]:
+                 kpis: Sequence[str] = IMPACT_KPIS, stated: tuple[str, str, str] | None = None) -> list[str]:
     """One sentence per stress case and policy: what the case does to the key KPIs against the primary case,
-    paired on the same random futures (``paired_cases.csv``: case − primary case)."""
+    paired on the same random futures (``paired_cases.csv``: case − primary case). ``stated`` (case, policy,
+    KPI) is the change :func:`impact_headline` gives already: it is not repeated."""
     if effects is None or effects.empty:
         return []
     out = []
@@ -293,7 +306,7 @@ def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: S
             parts = []
             for k in kpis:
                 r = rows.get(k)
-                if r is None or math.isnan(d := float(r["mean_diff"])):
+                if r is None or math.isnan(d := float(r["mean_diff"])) or stated == (c, p, k):
                     continue
                 parts.append(f"{_lbl(k)} {_signed_ci(k, d, float(r['ci_low']), float(r['ci_high']))}"
                              f"; {'significant' if bool(r['significant']) else 'not significant'})")
@@ -335,31 +348,44 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
     return pd.DataFrame(rows), cols
 
 
+def impact_subject(effects: pd.DataFrame | None, summary: pd.DataFrame, policies: Sequence[str], primary: str,
+                   kpi: str = "profit") -> tuple[str, str, int] | None:
+    """What :func:`impact_headline` is about: the case that hurts ``kpi`` most (mean change over policies),
+    the policy that does best in it, and how many policies were compared there; None when unknown."""
+    if effects is None or effects.empty:
+        return None
+    e = effects[(effects["kpi"] == kpi) & (effects["case"] != primary) & effects["policy"].isin(policies)]
+    e = e[e["mean_diff"].astype(float).notna()]
+    if e.empty:
+        return None
+    higher = info(kpi).higher_is_better is not False
+    by_case = e.groupby("case", sort=False)["mean_diff"].mean()
+    worst = str(by_case.idxmin() if higher else by_case.idxmax())
+    have = set(e.loc[e["case"] == worst, "policy"].astype(str))
+    s = _stats(summary[summary["case"] == worst], kpi, [p for p in policies if p in have])
+    if s.empty:
+        return None
+    means = s["mean"].astype(float)
+    return worst, str(means.idxmax() if higher else means.idxmin()), len(s)
+
+
 def impact_headline(effects: pd.DataFrame | None, summary: pd.DataFrame, policies: Sequence[str],
                     cases: Sequence[str], primary: str, kpi: str = "profit") -> str:
     """One sentence for the top of a stress report: the case that hurts ``kpi`` most (mean change over
     policies), the policy that does best in it (with its 95% CI) and its paired change against the primary
     case (with its 95% CI)."""
-    if effects is None or effects.empty:
+    got = impact_subject(effects, summary, policies, primary, kpi)
+    if got is None:
         return ""
-    e = effects[(effects["kpi"] == kpi) & (effects["case"] != primary) & effects["policy"].isin(policies)]
-    e = e[e["mean_diff"].astype(float).notna()]
-    if e.empty:
-        return ""
-    higher = info(kpi).higher_is_better is not False
-    by_case = e.groupby("case", sort=False)["mean_diff"].mean()
-    worst = str(by_case.idxmin() if higher else by_case.idxmax())
-    rows = {str(r["policy"]): r for r in e[e["case"] == worst].to_dict("records")}
+    worst, best, n = got
+    assert effects is not None
+    e = effects[(effects["kpi"] == kpi) & (effects["case"] == worst) & (effects["policy"] == best)]
+    r = e.iloc[0].to_dict()
+    m = _stats(summary[summary["case"] == worst], kpi, [best]).loc[best].to_dict()
     lead = f"Under the {'hardest stress case' if len(cases) > 2 else 'stress case'} {worst}"
-    s = _stats(summary[summary["case"] == worst], kpi, [p for p in policies if p in rows])
-    if s.empty:
-        return ""
-    means = s["mean"].astype(float)
-    best = str(means.idxmax() if higher else means.idxmin())
-    r, m = rows[best], s.loc[best].to_dict()
     change = (f"{_signed_ci(kpi, float(r['mean_diff']), float(r['ci_low']), float(r['ci_high']))}"
               f"; {'significant' if bool(r['significant']) else 'not significant'})")
-    if len(s) == 1:
+    if n == 1:
         return f"{lead}, {_lbl(kpi)} changes by {change} against the case {primary or '(base)'}."
     return (f"{lead}, {best} does best on {_lbl(kpi)}: {fmt(kpi, float(m['mean']))} "
             f"({_ci(kpi, float(m['ci_low']), float(m['ci_high']))}), {change} against the case {primary or '(base)'}.")
