@@ -1045,3 +1045,42 @@ def test_supply_chart_compares_made_demand_with_production_and_draws_purchases(t
     from simsop.report.build import _supply_note
 
     assert "only the products a plant makes" in _supply_note(plan, "") and "in appliances." in _supply_note(plan, "")
+
+
+# ---------------------------------------------------------------------------------------------- plan cost
+
+
+def test_red_tomato_report_shows_the_plans_own_cost_next_to_the_simulated_cost(tmp_path: Path) -> None:
+    """The README says scenarios/red_tomato_lp.yaml reproduces Chopra & Meindl's plan ($422,275); the report
+    showed only the simulated cost (~418k). Its finance section now gives the first cycle's plan cost, priced
+    from the recorded plan (as tests/test_planning.py checks the policy's own figure), beside it."""
+    from click.testing import CliRunner
+
+    import simsop
+    from simsop.cli import main
+    from simsop.report.extract import first_plan_costs
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "red_tomato_lp.yaml"
+    sc = simsop.load_scenario(scenario)
+    rec = simsop.run_replication(sc, replication=0, keep_records=True).records
+    costs = first_plan_costs(rec, sc)
+    assert len(costs) == 6 and {f for _, f in costs} == {"garden_tools"}
+    assert sum(costs.values()) == pytest.approx(422_275, abs=0.5)
+    # Month 1: 775/12 workers x $640, 15.42 layoffs x $500, 2,583.3 units x $10 of material, 1,983 held x $2.
+    assert costs[min(costs)] == pytest.approx(775 / 12 * 640 + (80 - 775 / 12) * 500 + 15_500 / 6 * 10
+                                              + (1000 + 15_500 / 6 - 1600) * 2)
+    out = CliRunner().invoke(main, ["run", str(scenario), "-n", "2", "--executor", "serial", "--out",
+                                    str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    plan = pd.read_csv(tmp_path / "r" / "plan.csv")
+    assert plan["first_plan_cost"].sum() == pytest.approx(422_275, abs=0.5)
+    text = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    import html as html_lib
+
+    finance = html_lib.unescape(text[text.index('<section id="finance">'):text.index('<section id="method">')])
+    simulated = pd.read_csv(tmp_path / "r" / "kpis.csv")["total_cost"].mean()
+    assert (f"lp: the first S&OP cycle's plan costs $422,275 over its 6 buckets, days 0–120; simulated total "
+            f"cost ${simulated:,.0f}") in finance
+    # A scenario without planned workforces prices no plan: no such section.
+    ex = simsop.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "sop_seasonal.yaml")
+    assert first_plan_costs(simsop.run_replication(ex, replication=0, keep_records=True).records, ex) == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -340,6 +341,15 @@ def finance_section(b: Builder, case: str) -> None:
               "actual revenue with the last plan before each month.",
               lambda: charts.kpi_distributions(d.summary, kp, b.colors, d.policies, d.kpis, case,
                                                "Money per policy" + _label(case, d)))
+    if d.plan is not None and (costs := plan_cost_sentences(d, case)):
+        b.text("finance", "<h3>The plan's own cost against the simulated cost</h3>")
+        b.text("finance", html.bullet_list(costs, "findings"))
+        b.text("finance", html.para(
+            "The plan's cost is what the first S&OP cycle's plan costs by its own numbers: wages of the planned "
+            "workforce, hiring and layoffs, overtime, materials, subcontracting, and holding and backlog on the "
+            "stock it projects from its demand plan, at the scenario's rates (the records keep the plan, so it "
+            "is priced again from them). The simulated cost is what happened when the plan met the random "
+            "demand, lead times and capacity of each future, over the days after the warm-up.", "meta"))
     if d.plan is not None and len(d.plan):
         b.add("finance", "plan_vs_actual", "Plan against actual per family: demand, sales, production",
               "Demand plan and production plan in force when each bucket started, against actual sales and "
@@ -349,6 +359,40 @@ def finance_section(b: Builder, case: str) -> None:
     else:
         b.note("finance", "Plan against actual by family needs plan.csv (demand plan, production plan, actual "
                           "sales and production per bucket), which this run did not write.")
+
+
+def plan_cost_sentences(d: ResultsData, case: str) -> list[str]:
+    """Per policy: the first plan's own cost (``first_plan_cost`` of plan.csv, summed over its buckets, mean
+    over replications) next to the simulated total cost with its 95% CI; none when no plan was priced."""
+    plan = d.plan
+    if plan is None or "first_plan_cost" not in plan.columns:
+        return []
+    plan = plan[plan["case"] == case] if "case" in plan.columns else plan
+    sel = d.summary[(d.summary["case"] == case) & (d.summary["kpi"] == "total_cost")]
+    cost = {str(r["policy"]): (float(r["mean"]), float(r["ci_low"]), float(r["ci_high"]))
+            for r in sel.to_dict("records")}
+    warm, horizon = d.manifest.get("warmup", 0), d.manifest.get("horizon")
+    out = []
+    for p in d.policies:
+        rows = plan[(plan["policy"] == p) & plan["first_plan_cost"].notna()]
+        if rows.empty:
+            continue
+        start = float(rows["bucket_start"].min())
+        end = float((rows["bucket_start"] + rows["bucket_days"]).max())
+        n = len(rows["bucket"].unique())
+        text = (f"{p}: the first S&OP cycle's plan costs {_money(float(rows['first_plan_cost'].sum()))} over "
+                f"its {n} bucket{'s' if n > 1 else ''}, days {start:g}–{end:g}")
+        mean, low, high = cost.get(p, (math.nan,) * 3)
+        if not math.isnan(mean):
+            window = f"days {warm:g}–{horizon:g}" if isinstance(horizon, int | float) else "after the warm-up"
+            text += f"; simulated total cost {_money(mean)} (95% CI {_money(low)} to {_money(high)}), {window}"
+        out.append(text + ".")
+    return out
+
+
+def _money(x: float) -> str:
+    """An amount as a plan is read: $422,275."""
+    return ("-" if x < 0 else "") + f"${abs(x):,.0f}" if x == x else "n/a"
 
 
 def _supply_note(plan: Any, case: str) -> str:

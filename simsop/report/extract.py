@@ -21,7 +21,8 @@ from simsop.planning.kpis import plan_in_force
 from simsop.scenario import Scenario
 
 PLAN_COLUMNS = ("family", "bucket", "bucket_start", "bucket_days", "demand_plan", "production_plan",
-                "actual_sales", "shipped", "actual_production", "demand_plan_made", "actual_sales_made", "purchased")
+                "actual_sales", "shipped", "actual_production", "demand_plan_made", "actual_sales_made", "purchased",
+                "first_plan_cost")
 PLAN_KEYS = ("family", "bucket", "bucket_start", "bucket_days")
 FORECAST_COLUMNS = ("cycle", "lag", "cutoff_day", "bucket_start", "n", "actual", "forecast", "mape", "wmape",
                     "bias", "wmape_naive", "wmape_statistical", "wmape_sales")
@@ -62,7 +63,9 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
     * ``demand_plan_made`` and ``actual_sales_made``: the same as ``demand_plan`` and ``actual_sales`` for the
       family's products some factory makes, the demand its production serves (a family may hold products
       bought from a supplier, which no plant makes);
-    * ``purchased``: units received from suppliers in the bucket (counted on the day they arrived).
+    * ``purchased``: units received from suppliers in the bucket (counted on the day they arrived);
+    * ``first_plan_cost``: what the first S&OP cycle's plan costs in the bucket, by :func:`first_plan_costs`
+      (NaN where that is not known).
     """
     m = records.meta
     starts = bucket_calendar(scenario, m.horizon)
@@ -138,6 +141,10 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
     got = [arrived_at.get(i, np.nan) for i in dep["ship_id"][bought].tolist()]
     purchased = by_day(np.floor(np.asarray(got, dtype=float)), dep["product"].astype(int)[bought],
                        dep["qty"].astype(float)[bought]) if got else np.zeros((n_b, n_f))
+    plan_cost = np.full((n_b, n_f), np.nan)
+    for (b, fam), cost in first_plan_costs(records, scenario).items():
+        if 0 <= b - first < n_b:
+            plan_cost[b - first, families.index(fam)] = cost
     rows = {
         "family": np.tile(np.asarray(families, dtype=object), n_b),
         "bucket": np.repeat(np.arange(n_b), n_f),
@@ -151,8 +158,76 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
         "demand_plan_made": demand_plan_made.ravel(),
         "actual_sales_made": sales_made.ravel(),
         "purchased": purchased.ravel(),
+        "first_plan_cost": plan_cost.ravel(),
     }
     return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
+
+
+def first_plan_costs(records: Records, scenario: Scenario) -> dict[tuple[int, str], float]:
+    """The cost of the first S&OP cycle's plan, per (absolute bucket, family), as the aggregate plan prices it.
+
+    The records keep the plan's decisions, not the cost the policy computed, so the plan is priced again with
+    the scenario's rates, the textbook's cost function (Chopra & Meindl, ch. 8): wages of the planned
+    workforce, hiring and layoffs from the plant's headcount, overtime (production beyond the workforce's
+    regular output), materials (unit cost), subcontracting, and holding and backlog on the stock the plan
+    projects at each bucket's end (initial stock plus production and purchases less the demand plan),
+    per unit per day times the bucket's days. It is known only where every term is: a family made in one
+    plant that has a ``planning.workforce`` and makes no other family, a plan that starts on day 0 (from the
+    initial stock) and covers every bucket with production; elsewhere the dict is empty. On Red Tomato this
+    is the LP's objective, $422,275. The policy prices a family as one item (demand-weighted unit, holding and
+    backlog costs, a backlog never cheaper than twice holding), so on a family of several products, or with a
+    backlog penalty below that, the two can differ a little: recording the policy's own cost with the plan
+    would remove the re-pricing.
+    """
+    plan = records.plan
+    spec = scenario.planning
+    if len(plan) == 0 or not spec.workforce:
+        return {}
+    cyc = plan["cycle"].astype(int)
+    sel = cyc == int(cyc.min())
+    if float(plan["bucket_start"][sel].min()) != 0.0:
+        return {}
+    products = {p.id: p for p in scenario.products}
+    names = records.meta.products
+    out: dict[tuple[int, str], float] = {}
+    for ws in spec.workforce:
+        fac = next((f for f in scenario.factories if f.id == ws.factory), None)
+        if fac is None or len({products[p].family for p in fac.products}) != 1:
+            continue
+        family = products[fac.products[0]].family
+        members = [names.index(p) for p in fac.products if p in names]
+        mine = sel & np.isin(plan["product"].astype(int), members)
+        buckets = np.unique(plan["bucket"][mine].astype(int))
+        if len(buckets) == 0:
+            continue
+        rows = {k: plan[k][mine] for k in ("bucket", "product", "bucket_days", "demand_plan", "production",
+                                           "workforce", "subcontract")}
+        if np.isnan(rows["production"]).any() or np.isnan(rows["workforce"]).any():
+            continue  # a bucket the plan does not set: its cost is not the plan's
+        net = sum(i.initial for w in scenario.warehouses for i in w.stock if i.product in fac.products)
+        workers = ws.workers
+        ot_unit = ws.overtime_cost_per_unit if ws.overtime_cost_per_unit is not None else (
+            fac.capacity.overtime_cost if fac.capacity is not None else 0.0)
+        unit = np.array([products[names[int(p)]].unit_cost for p in rows["product"]])
+        hold = np.array([products[names[int(p)]].holding_per_day for p in rows["product"]])
+        back = np.array([products[names[int(p)]].backorder_penalty for p in rows["product"]])
+        for b in buckets.tolist():
+            at = rows["bucket"] == b
+            days = float(rows["bucket_days"][at][0])
+            made, bought = float(rows["production"][at].sum()), float(np.nan_to_num(rows["subcontract"][at]).sum())
+            now = float(rows["workforce"][at][0]) / ws.units_per_worker_day  # the plant's, on every product's line
+            # Holding and backlog rates of the family: its products' rates weighted by their demand plan.
+            dem = rows["demand_plan"][at]
+            weights = dem / dem.sum() if dem.sum() > 0 else np.full(len(dem), 1.0 / len(dem))
+            net += made + bought - float(dem.sum())
+            cost = (ws.wage_per_worker_day * now * days
+                    + ws.hiring_cost * max(now - workers, 0.0) + ws.layoff_cost * max(workers - now, 0.0)
+                    + ot_unit * max(made - now * ws.units_per_worker_day * days, 0.0)
+                    + float(unit[at] @ rows["production"][at]) + (ws.subcontract_cost or 0.0) * bought
+                    + days * (float(hold[at] @ weights) * max(net, 0.0) + float(back[at] @ weights) * max(-net, 0.0)))
+            out[(b, family)] = cost
+            workers = now
+    return out
 
 
 def forecast_by_cycle(records: Records, scenario: Scenario | None = None) -> pd.DataFrame:
