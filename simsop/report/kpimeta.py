@@ -105,15 +105,15 @@ _KPIS: dict[str, KpiInfo] = {
     "shock_window_profit": KpiInfo("Profit during the disruption", _MONEY, "money", True),
 }
 
-# KPIs per forecast lag (simsop.planning.kpis), as "<stem>_lag<L>"; "{lag}" is filled in.
+# KPIs per forecast lag (simsop.planning.kpis), as "<stem>_lag<L>"; "{lag}" and "{ahead}" are filled in.
 _LAGGED: dict[str, KpiInfo] = {
     "forecast_mape": KpiInfo("Forecast MAPE, lag {lag}", "%", "num", False,
-                             "Mean absolute percentage error of the consensus forecast made {lag} bucket(s) ahead."),
+                             "Mean absolute percentage error of the consensus forecast made {ahead} ahead."),
     "forecast_wmape": KpiInfo("Forecast WMAPE, lag {lag}", "%", "num", False,
-                              "Absolute errors of the consensus forecast made {lag} bucket(s) ahead, summed, over "
+                              "Absolute errors of the consensus forecast made {ahead} ahead, summed, over "
                               "the orders booked."),
     "forecast_bias": KpiInfo(f"Forecast bias, lag {{lag}} ({_OVER})", "%", "pct", None,
-                             "Consensus forecast made {lag} bucket(s) ahead minus the orders booked, summed, over "
+                             "Consensus forecast made {ahead} ahead minus the orders booked, summed, over "
                              "the orders booked: positive means over-forecasting (the forecast was above "
                              "demand), negative under-forecasting."),
     "tracking_signal": KpiInfo(f"Tracking signal, lag {{lag}} ({_OVER})", "", "num", None,
@@ -173,7 +173,9 @@ def _by_pattern(kpi: str) -> KpiInfo | None:
     m = _LAG_NAME.match(kpi)
     if m and m["stem"] in _LAGGED:
         t, lag = _LAGGED[m["stem"]], int(m["lag"])
-        return KpiInfo(t.label.format(lag=lag), t.unit, t.kind, t.higher_is_better, t.description.format(lag=lag))
+        ahead = f"{lag} bucket{'s' if lag != 1 else ''}"
+        return KpiInfo(t.label.format(lag=lag), t.unit, t.kind, t.higher_is_better,
+                       t.description.format(lag=lag, ahead=ahead))
     if kpi == "bullwhip_production":
         return KpiInfo("Bullwhip at the plants (production)", "variance ratio", "num", False,
                        "Variance of the units made over that of customer demand, weekly: above 1 the plants "
