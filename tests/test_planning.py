@@ -496,7 +496,7 @@ def test_aggregate_plans_are_made_within_the_fences_so_the_meeting_changes_nothi
     fence binds): every product's proposal in a slushy bucket is within its interval, and the executive meeting
     agrees to every proposal as it is. Clipped afterwards, the meeting changed 10 to 12 of the 13 proposals."""
     sc = short(simsop.load_scenario(SEASONAL), horizon=400, slushy_change_limit=0.05)
-    params = policy_params(sc.planning.params, name)
+    params = {**policy_params(sc.planning.params, name), "plan_within_slushy_fence": True}
     spy = _Spy(make_policy(name, params))
     world = build_world(sc, seed=3)
     rec = world.run((lambda w: PlanningCycle(w, sc, spy, params).run(),))
@@ -513,6 +513,9 @@ def test_aggregate_plans_are_made_within_the_fences_so_the_meeting_changes_nothi
         assert np.all(proposal[fenced] >= lo[fenced]) and np.all(proposal[fenced] <= hi[fenced])
         at_bound += int(np.isclose(proposal[fenced], lo[fenced]).sum() + np.isclose(proposal[fenced], hi[fenced]).sum())
     assert len(spy.proposals) == 13 and at_bound > 0
+
+
+FENCED = {"plan_within_slushy_fence": True}
 
 
 def _fenced(state: PlanningState, prev: list[float], limit: float = 0.2) -> PlanningState:
@@ -533,7 +536,7 @@ def test_the_family_plan_is_within_the_slushy_fence_and_plans_after_it_for_what_
     plan is within its own and the products add up to the family plan. The family plan then makes more after
     the fence (below) or less (above) than the plan without the fence, for the stock the fence leaves it."""
     state = _fenced(synthetic_state(), prev)
-    pol = make_policy(name, {})
+    pol = make_policy(name, FENCED)
     assert isinstance(pol, AggregatePolicy)
     production = pol.plan(state).production
     family = pol.last["F1"].production
@@ -545,11 +548,11 @@ def test_the_family_plan_is_within_the_slushy_fence_and_plans_after_it_for_what_
     assert np.all(production[:2, 1] >= lo[:2, 1]) and np.all(production[:2, 1] <= hi[:2, 1])
     np.testing.assert_allclose(production[:2, 1:].sum(axis=0), family, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(production[:, 0], [prev[0], prev[1], 0.0])
-    free = make_policy(name, {"plan_within_slushy_fence": False})
+    free = make_policy(name, {})  # the default: plan freely, the meeting clips
     assert isinstance(free, AggregatePolicy)
     free.plan(state)
     unfenced = free.last["F1"].production
-    unknown = make_policy(name, {})
+    unknown = make_policy(name, FENCED)
     assert isinstance(unknown, AggregatePolicy)
     unknown.plan(replace(state, slushy_change_limit=None))  # the limit not known: the fence is not modelled
     np.testing.assert_array_equal(unknown.last["F1"].production, unfenced)
@@ -565,7 +568,7 @@ def test_the_fence_wins_over_capacity_and_never_makes_a_plan_impossible(name: st
     keeps at least 80% of it (8,000), beyond what the family's share of the plant can make, as the meeting
     would. The problem stays solvable (the extra is overtime) and the plan keeps the fence."""
     state = _fenced(synthetic_state(), [5000.0, 5000.0, 0.0])
-    pol = make_policy(name, {})
+    pol = make_policy(name, FENCED)
     assert isinstance(pol, AggregatePolicy)
     production = pol.plan(state).production
     np.testing.assert_allclose(production[:2, 1], [4000.0, 4000.0])
@@ -581,7 +584,7 @@ def test_a_fence_that_leaves_no_plan_gives_way_to_the_plan_without_it() -> None:
     base = _with(synthetic_state(), demand_plan={0: np.full(6, 400.0), 1: np.full(6, 400.0)},
                  inventory_target={0: 0.0, 1: 0.0}, on_hand={0: 0.0, 1: 0.0}, pipeline={0: 0.0, 1: 0.0})
     state = _fenced(base, [0.0, 0.0, 0.0])
-    pol = make_policy("lp", {"allow_ending_backlog": False})
+    pol = make_policy("lp", {"allow_ending_backlog": False, **FENCED})
     assert isinstance(pol, AggregatePolicy)
     production = pol.plan(state).production
     assert production[:2, 1:].sum() == pytest.approx(6 * 800, rel=1e-6)
