@@ -546,12 +546,14 @@ def _print_comparison(exp: Any, case: str, title: str) -> None:
         console.print(table)
 
 
+# Shock KPIs of the stress table; the two whole-run KPIs after them compare the case with the reference case.
 STRESS_COLUMNS = (
     ("shock_recovery_days", "Recovery days"),
     ("shock_worst_otif", "Worst OTIF"),
     ("shock_peak_backlog", "Peak backlog"),
     ("shock_lost_revenue", "Lost revenue"),
 )
+RUN_COLUMNS = (("profit", "Profit (run)"), ("otif", "OTIF (run)"))
 
 
 def _short(kpi: str, x: float, signed: bool = False) -> str:
@@ -591,37 +593,76 @@ def _short_diff(kpi: str, d: dict[str, Any]) -> str:
     return f"{_significant(kpi, d['mean_diff'], head)}\n[{lo}, {hi}]"
 
 
+def _recovery_cell(s: dict[str, Any], recovered: dict[str, Any]) -> str:
+    """Mean recovery days; with futures that never recovered (censored at the window's length) a '≥' mean
+    and the share recovered, never the mean of the futures that did alone."""
+    if not s or s.get("n", 0) == 0:
+        return "–"
+    n, share = recovered.get("n", 0), recovered.get("mean")
+    if not n or share is None or share != share or share >= 1:
+        return _short_cell("shock_recovery_days", s)
+    return f"≥ {_short('shock_recovery_days', s['mean'])}\n[dim]{round(share * n)}/{n} recovered[/dim]"
+
+
+def _stress_rows(exp: Any, p: str, c: str) -> list[tuple[str, list[str]]]:
+    """The rows of a case in the stress table: with the shocks, the same futures without them (same
+    windows), and the paired difference (the shock's effect)."""
+    from simsop.kpi import NO_SHOCK_SUFFIX
+
+    s = _lookup(exp.summary, policy=p, case=c)
+    ref = _lookup(exp.summary, policy=p, case=exp.baseline_case)
+    d = _lookup(exp.case_effects, policy=p, case=c)
+    shocked, without, effect = [], [], []
+    for k, _ in STRESS_COLUMNS:
+        if k == "shock_recovery_days":
+            flags = ("shock_recovered", "shock_recovered" + NO_SHOCK_SUFFIX)
+            shocked.append(_recovery_cell(s.get(k, {}), s.get(flags[0], {})))
+            without.append(_recovery_cell(s.get(k + NO_SHOCK_SUFFIX, {}), s.get(flags[1], {})))
+            cell = _short_diff(k, d.get(k, {}))
+            censored = any(0 <= s.get(f, {}).get("mean", 1.0) < 1 for f in flags)
+            effect.append(cell + ("\n[dim](censored)[/dim]" if censored and cell != "–" else ""))
+            continue
+        shocked.append(_short_cell(k, s.get(k, {})))
+        without.append(_short_cell(k, s.get(k + NO_SHOCK_SUFFIX, {})))
+        effect.append(_short_diff(k, d.get(k, {})))
+    for k, _ in RUN_COLUMNS:
+        shocked.append(_short_cell(k, s.get(k, {})))
+        without.append(_short_cell(k, ref.get(k, {})))
+        effect.append(_short_diff(k, d.get(k, {})))
+    return [("shocks", shocked), ("no shock", without), ("Δ", effect)]
+
+
 def _print_stress(exp: Any, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     base = exp.baseline_case
     console = Console()
-    console.print(f"[bold]{title}[/bold] — mean and 95% CI (± half-width, or \\[low, high] when cut at the KPI's "
-                  f"limit); Δ: paired difference from the case "
-                  f"{base!r} on the same random futures (▲/▼ when significant). Recovery: days until the "
-                  "7-day OTIF is back above its threshold for good; worst OTIF: its lowest 7-day value.")
+    console.print(f"[bold]{title}[/bold] — per case: the KPIs with the shocks; 'no shock': the same random futures "
+                  f"without them (shock KPIs over the same windows, run KPIs from the case {base!r}); Δ: the "
+                  "shock's effect, their paired difference with its 95% CI (▲/▼ when significant). Means with "
+                  "their 95% CI (\\[low, high] when cut at the KPI's limit). Recovery: days until the 7-day OTIF "
+                  "is back above its threshold for good; a future still below it when the window closes counts "
+                  "as the window's length, so the mean is then a lower bound, shown '≥' with the share of futures "
+                  "recovered (and Δ marked censored). Worst OTIF: the lowest 7-day value in the window.")
     table = Table(title="Shock KPIs", title_justify="left")
     table.add_column("Policy")
     table.add_column("Case", overflow="fold")
-    for _, label in STRESS_COLUMNS:
+    table.add_column("")
+    for _, label in (*STRESS_COLUMNS, *RUN_COLUMNS):
         table.add_column(label, justify="right")
-    table.add_column("Δ profit", justify="right")
-    table.add_column("Δ OTIF", justify="right")
     for p in exp.policies:
         for c in exp.cases:
-            s = _lookup(exp.summary, policy=p, case=c)
-            d = _lookup(exp.case_effects, policy=p, case=c) if c != base else {}
-            cells = []
-            for k, _ in STRESS_COLUMNS:
-                row = s.get(k, {})
-                cell = _short_cell(k, row)
-                if k == "shock_recovery_days" and row.get("n_nan", 0) and c != base:
-                    # NaN: OTIF was still below the threshold when the window closed.
-                    cell += f"\n{row['n_nan']} not recovered"
-                cells.append(cell)
-            cells += [_short_diff(k, d.get(k, {})) if c != base else "" for k in ("profit", "otif")]
-            table.add_row(p, c, *cells)
+            if c == base:  # its shock KPIs are those of its own shocks, if any, against nothing
+                own = _lookup(exp.summary, policy=p, case=c)
+                if own.get("shock_recovery_days", {}).get("n", 0):
+                    table.add_row(p, c, "shocks", *(_short_cell(k, own.get(k, {})) for k, _ in STRESS_COLUMNS),
+                                  *(_short_cell(k, own.get(k, {})) for k, _ in RUN_COLUMNS), end_section=True)
+                continue
+            rows = _stress_rows(exp, p, c)
+            for i, (label, cells) in enumerate(rows):
+                table.add_row(p if i == 0 else "", c if i == 0 else "", label, *cells,
+                              end_section=i == len(rows) - 1)
     console.print(table)
     bw = [k for k in exp.kpi_names() if k.startswith("bullwhip_")]
     if bw:

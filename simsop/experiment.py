@@ -13,6 +13,14 @@ are kept in ``partial/`` of the run folder as they arrive, so an interrupted exp
 order, case order and replication before anything is written or summarised, so the results never depend
 on the executor or on the order in which batches finished.
 
+Shock cases: a plan's ordinary troubles (a seasonal peak it under-builds) fall in a shock's window too, so
+the shock KPIs of a case are not the shock's effect by themselves. Each replication of the first case (the
+reference, without the cases' shocks) also measures the shock outcomes (``kpi.SHOCK_OUTCOME_NAMES``) over
+the windows every other case realises in that replication (``shocks.windows``: no simulation needed); a case's
+rows get them as ``<kpi>_noshock`` and ``case_effects`` pairs a case's shock KPI with them (shocked - the same
+future without the shocks, same window): the shock's effect. The reference is simulated once per replication
+and policy, however many cases there are.
+
 Sequential mode (``target``): run ``initial_replications``, then add rounds until the confidence interval
 of the chosen KPI is narrower than the target in every (policy, case), or the maximum is reached.
 """
@@ -61,7 +69,13 @@ Progress = Callable[[int], None]
 ExperimentProgress = Callable[[int, int], None]  # (replications done, replications planned so far)
 
 ID_COLUMNS = ("policy", "case", "replication", "seed")
-NOT_KPIS = (*ID_COLUMNS, "events")
+# A reference row's shock outcomes over the other cases' windows ({case: {kpi: value}}), until they join the
+# rows of those cases as <kpi>_noshock columns.
+_NO_SHOCK = "noshock"
+NOT_KPIS = (*ID_COLUMNS, "events", _NO_SHOCK)
+# The definition of the shock KPIs a run's rows hold (recorded in the manifest of runs with shocks): 2 since
+# recovery days are censored at the window's length and measured without the shocks too.
+SHOCK_KPIS_VERSION = 2
 BASE_CASE = "base"
 _PARTIAL = "partial"
 
@@ -80,10 +94,23 @@ def replicate_batch(scenario: Scenario, seed: int, replications: Sequence[int]) 
     return rows
 
 
+def _value_range(kpi: str) -> tuple[float, float]:
+    """The values a KPI can take (:func:`simsop.report.kpimeta.value_range`), also for the KPIs the runner
+    derives: ``<kpi>_noshock`` takes the values of ``<kpi>``, and ``shock_recovered`` is 0 or 1."""
+    from simsop.kpi import NO_SHOCK_SUFFIX
+    from simsop.report.kpimeta import value_range as known
+
+    kpi = kpi.removesuffix(NO_SHOCK_SUFFIX)
+    return (0.0, 1.0) if kpi == "shock_recovered" else known(kpi)
+
+
+def _value_ranges(kpis: Sequence[str]) -> dict[str, tuple[float, float]]:
+    return {k: _value_range(k) for k in kpis}
+
+
 def summarize_kpis(rows: Sequence[Row], kpis: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Mean, CI (inside each KPI's natural range) and quantiles per KPI over replications; a KPI that is
     undefined everywhere gives nulls."""
-    from simsop.report.kpimeta import value_range
     from simsop.stats import summarize
 
     out: dict[str, dict[str, Any]] = {}
@@ -94,7 +121,7 @@ def summarize_kpis(rows: Sequence[Row], kpis: Sequence[str]) -> dict[str, dict[s
                       "ci_low": float("nan"), "ci_high": float("nan"), "half_width": float("nan"),
                       "p5": float("nan"), "p50": float("nan"), "p95": float("nan"), "ci_method": "none"}
         else:
-            out[k] = summarize(values, bounds=value_range(k)).as_dict()
+            out[k] = summarize(values, bounds=_value_range(k)).as_dict()
     return out
 
 
@@ -167,18 +194,16 @@ class Target:
         return {"target_half_width": self.absolute, "target_relative": self.relative}
 
     def reached(self, values: np.ndarray, confidence: float = 0.95) -> bool:
-        from simsop.report.kpimeta import value_range
         from simsop.stats import precision_reached
 
-        return precision_reached(values, confidence=confidence, bounds=value_range(self.kpi), **self._kw())
+        return precision_reached(values, confidence=confidence, bounds=_value_range(self.kpi), **self._kw())
 
     def required(self, values: np.ndarray, confidence: float = 0.95) -> int | None:
         """Estimated total replications for the target (None when it cannot be estimated)."""
-        from simsop.report.kpimeta import value_range
         from simsop.stats import required_replications
 
         try:
-            return required_replications(values, confidence=confidence, bounds=value_range(self.kpi),
+            return required_replications(values, confidence=confidence, bounds=_value_range(self.kpi),
                                          **self._kw())
         except ValueError:
             return None
@@ -199,6 +224,9 @@ class Batch:
     series: bool = True
     extras: bool = True
     bullwhip_period: int = 7
+    # The reference case's batches: (case, its shocks) of every other case with shocks, whose windows this
+    # batch's replications are judged over too (only the shocks travel: the windows come from their streams).
+    judge: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 @dataclass
@@ -219,8 +247,9 @@ def _plain(x: Any) -> Any:
 
 def run_batch(batch: Batch) -> BatchResult:
     """Run a batch of replications (in a worker); a pure function of the batch."""
-    from simsop.kpi import shock_kpis
+    from simsop.kpi import SHOCK_OUTCOME_NAMES, shock_kpis
     from simsop.series import bullwhip, daily_series
+    from simsop.shocks import windows
 
     sc = batch.scenario
     rows: list[Row] = []
@@ -236,7 +265,15 @@ def run_batch(batch: Batch) -> BatchResult:
         if sc.shocks:
             row.update(shock_kpis(rec, sc))
         row["events"] = res.events
-        rows.append({k: _plain(v) for k, v in row.items()})
+        row = {k: _plain(v) for k, v in row.items()}
+        if batch.judge:
+            # This future without the cases' shocks, over the windows each case realises in it: what the plan
+            # does there anyway, to be taken off the shocked values.
+            row[_NO_SHOCK] = {
+                case: {k: _plain(v) for k, v in shock_kpis(rec, sc, windows=windows(
+                    shocks, sc.horizon, batch.seed, r)).items() if k in SHOCK_OUTCOME_NAMES}
+                for case, shocks in batch.judge}
+        rows.append(row)
         if batch.series:
             for name, values in s.items():
                 series.setdefault(name, []).append(values)
@@ -364,13 +401,16 @@ class Experiment:
 
     Attributes:
         kpis: one row per policy x case x replication: ``policy, case, replication, seed``, the KPIs,
-            ``bullwhip_<warehouse>``, the shock KPIs when a case has shocks, and ``events``.
+            ``bullwhip_<warehouse>``, the shock KPIs when a case has shocks, in a case other than the first
+            the shock outcomes of the same future without its shocks over the same window
+            (``<kpi>_noshock``), and ``events``.
         summary: per policy x case x KPI: n, mean, std, Student-t CI kept inside the KPI's natural range
             (``ci_method`` says how; ``stats.bounded_interval``), P5/P50/P95 (``stats.summarize``).
         paired: per policy (but the baseline) x case x KPI: the mean paired difference policy - baseline, its
             CI, p-value, whether it is significant, and the variance ratio against independent sampling.
         case_effects: per policy x case (but the baseline case) x KPI: the paired difference case - baseline
-            case (the effect of the shocks); empty with one case.
+            case (the effect of the shocks); for a shock outcome, case - ``<kpi>_noshock`` (``mean_baseline``:
+            the same futures without the shocks, over the same windows); empty with one case.
         series: daily quantile bands per policy x case x series (None when series were not kept).
         suggested_warmup: MSER-5 truncation point (days) of the daily network inventory and backlog, the
             largest over the policies in the first case (MSER assumes a stationary series after the
@@ -421,11 +461,10 @@ def _kpi_columns(rows: Sequence[Row]) -> list[str]:
 
 def _summary_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], kpis: Sequence[str],
                    confidence: float) -> pd.DataFrame:
-    from simsop.report.kpimeta import value_ranges
     from simsop.stats import summarize_frame
 
     parts = []
-    bounds = value_ranges(kpis)
+    bounds = _value_ranges(kpis)
     for p in policies:
         for c in cases:
             g = df[(df["policy"] == p) & (df["case"] == c)]
@@ -443,7 +482,6 @@ _PAIRED_COLUMNS = ("n", "mean_policy", "mean_baseline", "mean_diff", "std_diff",
 def _paired_rows(a: pd.DataFrame, b: pd.DataFrame, kpis: Sequence[str], confidence: float) -> list[Row]:
     """Paired differences a - b per KPI, matched by replication (NaN statistics when no pair is complete);
     intervals inside the range the differences of the KPI can take."""
-    from simsop.report.kpimeta import value_range
     from simsop.stats import paired_difference
 
     a = a.set_index("replication").sort_index()
@@ -454,7 +492,7 @@ def _paired_rows(a: pd.DataFrame, b: pd.DataFrame, kpis: Sequence[str], confiden
     for k in kpis:
         try:
             d = paired_difference(a[k].to_numpy(dtype=float), b[k].to_numpy(dtype=float), confidence,
-                                  value_range(k))
+                                  _value_range(k))
             row = {"n": d.n, "mean_policy": d.mean_a, "mean_baseline": d.mean_b, "mean_diff": d.mean_diff,
                    "std_diff": d.std_diff, "ci_low": d.ci_low, "ci_high": d.ci_high, "half_width": d.half_width,
                    "p_value": d.p_value, "significant": d.significant, "variance_reduction": d.variance_reduction,
@@ -480,13 +518,23 @@ def _paired_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str
 
 def _case_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], base_case: str,
                 kpis: Sequence[str], confidence: float) -> pd.DataFrame:
+    """Per policy and case, every KPI's paired difference case - reference case; a shock outcome's is with
+    ``<kpi>_noshock``, the reference over this case's window (the shock's effect)."""
+    from simsop.kpi import NO_SHOCK_SUFFIX
+
+    judged = [k for k in kpis if f"{k}{NO_SHOCK_SUFFIX}" in df.columns]
+    kpis = [k for k in kpis if not k.endswith(NO_SHOCK_SUFFIX)]  # they are the mean_baseline of the above
     rows = []
     for p in policies:
         for c in cases:
             if c == base_case:
                 continue
             a = df[(df["policy"] == p) & (df["case"] == c)]
-            b = df[(df["policy"] == p) & (df["case"] == base_case)]
+            b = df[(df["policy"] == p) & (df["case"] == base_case)].copy()
+            if judged:
+                same = a.set_index("replication").reindex(b["replication"])
+                for k in judged:
+                    b[k] = same[f"{k}{NO_SHOCK_SUFFIX}"].to_numpy()
             rows += [{"policy": p, "case": c, "baseline_case": base_case, **r}
                      for r in _paired_rows(a, b, kpis, confidence)]
     return pd.DataFrame(rows, columns=["policy", "case", "baseline_case", "kpi", *_PAIRED_COLUMNS])
@@ -549,7 +597,8 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
 
 # Inputs a resumed run must share with the run it continues (anything that changes a number).
 _RESUME_KEYS = ("scenario_sha256", "seed", "max_replications", "policies", "baseline", "cases",
-                "target_ci", "initial_replications", "series", "extras", "bullwhip_period", "confidence")
+                "target_ci", "initial_replications", "series", "extras", "bullwhip_period", "confidence",
+                "shock_kpis_version")
 
 
 def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> None:
@@ -557,6 +606,11 @@ def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> No
     for k in _RESUME_KEYS:
         a, b = old.get(k), json.loads(json.dumps(new.get(k)))
         if a != b:
+            if k == "shock_kpis_version":
+                # Its finished replications hold shock KPIs of another definition; mixing them would be wrong.
+                diffs.append(f"{k}: the run was written by a simsop whose shock KPIs were defined otherwise "
+                             f"(version {a}, now {b}); run it again in a new folder")
+                continue
             if k == "cases":
                 a = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in a or []]
                 b = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in b or []]
@@ -613,6 +667,14 @@ class Design:
     def baseline_case(self) -> str:
         return self.cases[0][0]
 
+    def judged(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """(case, its shocks) of the cases whose windows the reference case's replications are judged over."""
+        return tuple((name, tuple(v.shocks)) for name, v in self.cases[1:] if v.shocks)
+
+    @property
+    def has_shocks(self) -> bool:
+        return any(v.shocks for _, v in self.cases)
+
     def config(self) -> dict[str, Any]:
         """The manifest's record of the design (``_RESUME_KEYS`` of it must match to resume)."""
         from simsop.scenario import scenario_hash
@@ -635,6 +697,8 @@ class Design:
             "confidence": self.confidence,
             "horizon": self.scenario.horizon,
             "warmup": self.scenario.warmup,
+            # Only runs with shocks: a run without them resumes whatever simsop wrote it.
+            "shock_kpis_version": SHOCK_KPIS_VERSION if self.has_shocks else None,
         }
 
 
@@ -728,7 +792,8 @@ def _summarise(store: Store, design: Design, rounds: list[int], reached: bool | 
     """The experiment's tables from the finished replications, sorted (so independent of completion order)."""
     pols, cases = list(design.policies), design.case_names
     n = rounds[-1]
-    rows = [store.rows[(pi, ci, r)] for pi in range(len(pols)) for ci in range(len(cases)) for r in range(n)]
+    rows = _joined(store.rows, cases, [(pi, ci, r) for pi in range(len(pols)) for ci in range(len(cases))
+                                       for r in range(n)])
     kpis = _kpis_frame(rows)
     kpi_cols = _kpi_columns(rows)
     conf = design.confidence
@@ -896,7 +961,7 @@ def _record_stop(run_dir: Path, man: dict[str, Any], store: Store, exc: BaseExce
     A failure to write these is not allowed to hide the error that stopped the run."""
     from simsop.results import atomic_write_json, atomic_write_text
 
-    done = [store.rows[k] for k in sorted(store.rows)]
+    done = _joined(store.rows, store.cases, sorted(store.rows))
     status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
     with contextlib.suppress(OSError):
         if done:
@@ -932,12 +997,13 @@ def _run_round(store: Store, design: Design, n: int, get_pool: Callable[[], Pool
         return
     pool = get_pool()
     scenarios = dict(design.cases)
+    judge = design.judged()
     groups = list(todo)
     tasks = []
     for gi, reps in guided_batches(list(todo.values()), pool.workers):
         p, c = groups[gi]
         tasks.append(Batch(p, c, scenarios[c], design.seed, tuple(reps), design.series, design.extras,
-                           design.bullwhip_period))
+                           design.bullwhip_period, judge if c == design.baseline_case else ()))
 
     def take(_: Batch, res: BatchResult) -> None:
         nonlocal done
@@ -975,6 +1041,25 @@ def _precision(store: Store, tgt: Target, policies: int, cases: int, n: int, con
 def _half_widths(summary: pd.DataFrame, kpi: str) -> dict[str, float]:
     s = summary[summary["kpi"] == kpi]
     return {f"{r['policy']}/{r['case']}": float(r["half_width"]) for r in s.to_dict("records")}
+
+
+def _joined(rows: dict[tuple[int, int, int], Row], cases: Sequence[str], keys: Sequence[tuple[int, int, int]]
+            ) -> list[Row]:
+    """The rows at ``keys``, each case's with the shock outcomes of its reference row (same policy and
+    replication, case 0) over its windows as ``<kpi>_noshock``, before ``events``; reference rows without
+    the nested values. The store's rows are left as they are (a resume reads them again)."""
+    from simsop.kpi import NO_SHOCK_SUFFIX
+
+    out = []
+    for pi, ci, r in keys:
+        row = {k: v for k, v in rows[(pi, ci, r)].items() if k not in (_NO_SHOCK, "events")}
+        ref = rows.get((pi, 0, r))
+        if ci and ref is not None and cases[ci] in ref.get(_NO_SHOCK, {}):
+            row.update({f"{k}{NO_SHOCK_SUFFIX}": v for k, v in ref[_NO_SHOCK][cases[ci]].items()})
+        if "events" in rows[(pi, ci, r)]:
+            row["events"] = rows[(pi, ci, r)]["events"]
+        out.append(row)
+    return out
 
 
 def _kpis_frame(rows: Sequence[Row]) -> pd.DataFrame:

@@ -11,7 +11,8 @@ The pieces, each usable on its own:
 * the schema (:data:`Shock`, discriminated by ``type``), used by ``Scenario.shocks`` and by stress files;
 * :func:`realise`: whether each shock happens, its start and its duration in one replication, drawn from
   the stream ``shock:<name>`` only, so every policy sees the same shocks in replication i (common random
-  numbers) and adding a shock never shifts another source's draws;
+  numbers) and adding a shock never shifts another source's draws; :func:`windows`: the shocks a
+  replication records, without running it (to judge the same window in a run without the shocks);
 * :func:`demand_multiplier` / :func:`stream_multipliers`: demand shocks as a daily multiplier of a
   (customer, product) stream's mean, applied when demand is drawn up front;
 * :func:`install`: SimPy processes that set ``capacity_factor`` of rate factories and the lead-time
@@ -46,6 +47,7 @@ from pydantic import (
 from simsop.dists import Deterministic, Dist, StrictModel
 
 if TYPE_CHECKING:
+    from simsop.model.records import ShockApplied
     from simsop.model.world import World
     from simsop.scenario import Problem, Scenario
     from simsop.streams import Streams
@@ -326,6 +328,27 @@ def realise(shocks: Iterable[Any], streams: Streams, horizon: int) -> list[Reali
     return out
 
 
+def applied(realised: Iterable[Realised], horizon: int) -> list[ShockApplied]:
+    """The ``shocks`` record rows of realised shocks: those that start inside the horizon (a launch that did
+    not happen starts at the horizon and is left out)."""
+    from simsop.model.records import ShockApplied
+
+    return [ShockApplied(r.shock.name, r.shock.type, float(r.start), float(r.end), float(r.effect_end))
+            for r in realised if r.start < horizon]
+
+
+def windows(shocks: Iterable[Any], horizon: int, seed: int, replication: int) -> list[ShockApplied]:
+    """The shocks a replication of a scenario with these ``shocks`` records, without simulating it.
+
+    They are what :func:`simsop.kpi.shock_kpis` judges: pass them as its ``windows`` with the records of
+    the same replication of the scenario without these shocks to measure the same window on the same
+    random future without the shocks (the draws of ``shock:<name>`` depend on nothing else).
+    """
+    from simsop.streams import Streams
+
+    return applied(realise(shocks, Streams(seed, replication), horizon), horizon)
+
+
 def _effect_end(sh: Any, start: int, end: int, horizon: int) -> int:
     if sh.type in ("demand_ramp", "phase_out"):
         return max(horizon, end)  # the new level lasts
@@ -486,9 +509,8 @@ def install(world: World, realised: Sequence[Realised]) -> None:
     shipment (or a supplier order) takes the lead time in force on the day it is sent (accepted).
     """
     rec = world.records.tables["shocks"].append
-    for r in realised:
-        if r.start < world.horizon:  # (a launch that did not happen)
-            rec((r.shock.name, r.shock.type, float(r.start), float(r.end), float(r.effect_end)))
+    for row in applied(realised, world.horizon):
+        rec(tuple(row))
     days = np.arange(world.horizon)
     sites = {s.name: s for s in world.sites}
     capacity: dict[str, np.ndarray] = {}

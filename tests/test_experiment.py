@@ -148,6 +148,94 @@ def test_every_executor_writes_the_same_files(tmp_path: Path) -> None:
         same_files(tmp_path / "serial", tmp_path / kind)
 
 
+def shock_cases() -> list[tuple[str, Scenario]]:
+    """The small network without shocks, and under two cases with random timing (a window, a probability)."""
+    from simsop.shocks import apply_shocks
+
+    sc = small()
+    return [("base", sc),
+            ("outage", apply_shocks(sc, [{"name": "o", "type": "factory_outage", "factory": "Plant",
+                                          "window": [40, 70], "duration": {"dist": "uniform", "low": 5, "high": 20}}])),
+            ("surge", apply_shocks(sc, [{"name": "s", "type": "demand_spike", "window": [50, 90], "duration": 10,
+                                         "magnitude": 1.0, "probability": 0.7}]))]
+
+
+def test_the_reference_is_simulated_once_per_replication_and_judged_over_each_cases_windows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many shock cases there are, a replication of the reference case is simulated once per policy;
+    the shock outcomes it gives each case are those of that very run over the windows the case's own run
+    records (same future, same window, without the shocks)."""
+    from simsop.kpi import NO_SHOCK_SUFFIX, SHOCK_OUTCOME_NAMES, shock_kpis
+
+    cases = shock_cases()
+    runs: list[tuple[str, int]] = []
+    real = experiment.run_replication
+
+    def counted(sc: Scenario, **kw: Any) -> Any:
+        runs.append((next(name for name, v in cases if v is sc), kw["replication"]))
+        return real(sc, **kw)
+
+    monkeypatch.setattr(experiment, "run_replication", counted)
+    exp = run_experiment(small(), ["none"], 3, seed=5, cases=cases, executor="serial", series=False, extras=False)
+    assert sorted(runs) == sorted((c, r) for c, _ in cases for r in range(3))
+    monkeypatch.undo()
+    for r in range(3):
+        ref = run_replication(cases[0][1], seed=5, replication=r, keep_records=True, policy="none").records
+        for name, sc in cases[1:]:
+            shocked = run_replication(sc, seed=5, replication=r, keep_records=True, policy="none").records
+            assert ref is not None and shocked is not None
+            want = shock_kpis(ref, cases[0][1], windows=shocked.shocks.rows())
+            row = exp.kpis[(exp.kpis["case"] == name) & (exp.kpis["replication"] == r)].iloc[0]
+            for k in SHOCK_OUTCOME_NAMES:
+                got = row[k + NO_SHOCK_SUFFIX]
+                assert got == want[k] or (np.isnan(got) and np.isnan(want[k])), (name, r, k)
+    # The case effects of a shock outcome pair each case with its own reference values.
+    eff = exp.case_effects.set_index(["case", "kpi"])
+    out = exp.kpis[exp.kpis["case"] == "outage"]
+    assert eff.loc[("outage", "shock_peak_backlog"), "mean_baseline"] == pytest.approx(
+        out["shock_peak_backlog" + NO_SHOCK_SUFFIX].mean())
+    assert not any(str(k).endswith(NO_SHOCK_SUFFIX) for k in exp.case_effects["kpi"])
+
+
+def test_every_executor_writes_the_same_stress_files_and_a_resume_too(tmp_path: Path) -> None:
+    kinds = ["serial", "process"]
+    try:
+        import dask.distributed  # noqa: F401
+
+        kinds.append("dask")
+    except ImportError:
+        pass
+    for kind in kinds:
+        run_experiment(small(), ["none"], 5, seed=3, cases=shock_cases(), executor=kind, jobs=2, out=tmp_path / kind,
+                       series=False)
+    for kind in kinds[1:]:
+        same_files(tmp_path / "serial", tmp_path / kind, ("kpis.csv", "summary.csv", "paired_cases.csv",
+                                                          "summary.json", "shocks.csv"))
+    cut = tmp_path / "cut"
+    with pytest.raises(Stop):
+        run_experiment(small(), ["none"], 5, seed=3, cases=shock_cases(), executor="process", jobs=2, out=cut,
+                       series=False, progress=_stop_after(4))
+    run_experiment(small(), ["none"], 5, seed=3, cases=shock_cases(), executor="serial", out=cut, resume=True,
+                   series=False)
+    same_files(tmp_path / "serial", cut, ("kpis.csv", "summary.csv", "paired_cases.csv", "summary.json"))
+
+
+def test_a_stress_run_of_older_shock_kpis_is_not_resumed(tmp_path: Path) -> None:
+    """Its finished replications hold shock KPIs of another definition (recovery NaN when not recovered, no
+    values without the shocks): mixing them with new ones would be wrong, so the resume says so."""
+    run_dir = tmp_path / "run"
+    with pytest.raises(Stop):
+        run_experiment(small(), ["none"], 4, seed=3, cases=shock_cases(), executor="serial", out=run_dir,
+                       series=False, progress=_stop_after(2))
+    man = json.loads((run_dir / "manifest.json").read_text())
+    assert man["shock_kpis_version"] == experiment.SHOCK_KPIS_VERSION
+    del man["shock_kpis_version"]
+    (run_dir / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    with pytest.raises(ResumeError, match="shock KPIs were defined otherwise"):
+        run_experiment(small(), ["none"], 4, seed=3, cases=shock_cases(), executor="serial", out=run_dir,
+                       series=False, resume=True)
+
+
 def test_rows_are_pure_functions_of_their_inputs() -> None:
     sc = small()
     exp = run_experiment(sc, ["none"], 4, seed=9, executor="serial", series=False, extras=False)

@@ -369,7 +369,7 @@ def test_shock_kpis_on_a_hand_checked_case() -> None:
     assert k["shocks_realised"] == 1 and k["shock_start"] == 5 and k["shock_window_end"] == 19
     assert k["shock_pre_otif"] == 1 and k["shock_threshold"] == 0.95
     # 7-day rolling OTIF: 5/6 on day 5, ..., 3/7 on days 8-11, ..., 6/7 on day 14, 1 from day 15.
-    assert k["shock_recovery_days"] == 10
+    assert k["shock_recovery_days"] == 10 and k["shock_recovered"] == 1
     assert k["shock_worst_otif"] == pytest.approx(3 / 7)
     assert k["shock_window_otif"] == pytest.approx(11 / 15)  # orders placed from day 5, due by day 19
     assert k["shock_peak_backlog"] == 30  # the 50 of day 2 is before the shock
@@ -378,9 +378,11 @@ def test_shock_kpis_on_a_hand_checked_case() -> None:
     # backorder penalty 0.5 x (10 + 20 + 30 + 30) unit-days.
     assert k["shock_window_revenue"] == pytest.approx(1360)
     assert k["shock_window_profit"] == pytest.approx(1360 - 816 - 45)
-    # A given threshold; and a window still below it at its end has not recovered.
+    # A given threshold; and a window still below it at its end has not recovered: its recovery time is
+    # censored at the window's length (days 5-10), longer than any recovery the window could show.
     assert shock_kpis(rec, sc, threshold=0.5, settle_days=10)["shock_recovery_days"] == 7
-    assert math.isnan(shock_kpis(rec, sc, settle_days=2)["shock_recovery_days"])
+    cut = shock_kpis(rec, sc, settle_days=2)
+    assert cut["shock_window_end"] == 11 and cut["shock_recovery_days"] == 6 and cut["shock_recovered"] == 0
 
 
 def test_shock_kpis_are_nan_without_shocks_and_take_windows() -> None:
@@ -440,6 +442,64 @@ def test_stress_summary_keeps_shock_kpi_intervals_possible(tmp_path: Path, capsy
     _print_stress(exp, "stress")
     table = capsys.readouterr().out
     assert re.search(r"\[0, [0-9.]+\]", table) and "[low, high]" in table, table
+
+
+@pytest.mark.parametrize("shock", [
+    {"name": "z", "type": "demand_step", "start": 60, "duration": 40, "magnitude": 0.0},
+    {"name": "z", "type": "lane_delay", "start": 60, "duration": 40, "lane": {"from": "Central", "to": "East"},
+     "extra_days": 0.0},
+])
+def test_a_shock_without_effect_has_no_effect_on_any_shock_kpi(shock: dict[str, Any]) -> None:
+    """A shock that changes nothing: the small network's ordinary shortfalls fall in its window (OTIF below the
+    threshold, stock-outs), which the shock KPIs alone blamed on the shock. Measured on the same futures
+    without it over the same windows, its effect on every shock outcome is 0 in every replication."""
+    from simsop.experiment import run_experiment
+    from simsop.kpi import NO_SHOCK_SUFFIX, SHOCK_OUTCOME_NAMES
+    from tests.test_experiment import small
+
+    base = small()
+    exp = run_experiment(base, ["none"], 4, seed=3, executor="serial", series=False, extras=False,
+                         cases=[("base", base), ("nothing", apply_shocks(base, [shock]))])
+    k = exp.kpis[exp.kpis["case"] == "nothing"]
+    assert (k["shock_worst_otif"] < k["shock_threshold"]).any() and (k["shock_lost_units"] > 0).any()
+    for name in SHOCK_OUTCOME_NAMES:
+        assert k[name].notna().all() and (k[name] == k[name + NO_SHOCK_SUFFIX]).all(), name
+    eff = exp.case_effects[exp.case_effects["case"] == "nothing"].set_index("kpi")
+    for name in SHOCK_OUTCOME_NAMES:
+        assert eff.loc[name, "n"] == 4 and eff.loc[name, "mean_diff"] == 0, name
+        assert eff.loc[name, "ci_low"] == eff.loc[name, "ci_high"] == 0 and not eff.loc[name, "significant"], name
+    # The run KPIs of the case are those of the reference case, as they should be for a shock that does nothing.
+    assert eff.loc["profit", "mean_diff"] == 0 and eff.loc["otif", "mean_diff"] == 0
+
+
+def test_futures_that_never_recover_count_in_the_recovery_time(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outages of 2-40 days: after the long ones the factory, 20% above demand, cannot catch up before the
+    horizon. Those futures count in the mean recovery time (censored at the window's length, longer than any
+    recovery seen), never dropped from it; the share recovered is a KPI; the terminal says '≥' and k/n."""
+    from simsop.cli import _print_stress
+    from simsop.experiment import run_experiment
+
+    base = scenario(plant(horizon=120))
+    outage = scenario(with_shocks(plant(horizon=120), {
+        "name": "o", "type": "factory_outage", "start": 40, "factory": "F",
+        "duration": {"dist": "uniform", "low": 2, "high": 40}}))
+    exp = run_experiment(base, ["none"], 6, seed=3, executor="serial", series=False, extras=False,
+                         cases=[("base", base), ("outage", outage)])
+    k = exp.kpis[exp.kpis["case"] == "outage"]
+    days, ok = k["shock_recovery_days"].to_numpy(), k["shock_recovered"].to_numpy()
+    window = (k["shock_window_end"] - k["shock_start"]).to_numpy()
+    assert 0 < ok.sum() < len(ok), "this run should mix futures that recover and futures that do not"
+    assert (days[ok == 0] == window[ok == 0]).all() and days[ok == 0].min() > days[ok == 1].max()
+    s = exp.summary_of("none", "outage")
+    assert s["shock_recovery_days"]["n"] == 6 and s["shock_recovery_days"]["mean"] == pytest.approx(days.mean())
+    assert s["shock_recovery_days"]["mean"] > days[ok == 1].mean()  # the mean over survivors understates it
+    assert s["shock_recovered"]["mean"] == pytest.approx(ok.mean())
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "200")
+    _print_stress(exp, "stress")
+    table = capsys.readouterr().out
+    assert f"≥ {days.mean():.1f}" in table and f"{int(ok.sum())}/6 recovered" in table, table
 
 
 # ---------------------------------------------------------------------------------------------- stress files
@@ -537,6 +597,6 @@ def test_covid_collapse_on_the_example_company_whips_orders_upstream_and_recover
         ratios.append(orders.var() / demand.var())
         k = shock_kpis(rec, sc)
         recovery.append(k["shock_recovery_days"])
-        assert k["shock_worst_otif"] < k["shock_threshold"]
+        assert k["shock_worst_otif"] < k["shock_threshold"] and k["shock_recovered"] == 1
     assert min(ratios) > 1.0 and np.mean(ratios) > 1.1, ratios
     assert all(math.isfinite(r) and 0 < r < 400 - 120 for r in recovery), recovery
