@@ -229,12 +229,12 @@ REPLAY_BAD = [
      "line 4: a second row for cycle 0, A, bucket 1 (the first is on line 2)"),
     ("cycle,product,bucket,production\n" + ALL_CYCLES + "0,ZZ,1,5\n", "line 9: unknown product or family 'ZZ'"),
     ("cycle,item,bucket,production\n" + ALL_CYCLES + "0,F1,1,5\n",
-     "line 9: family F1 and its product A (line 2) are both planned for cycle 0, bucket 1"),
+     "line 9: family F1 and its product A (line 2) are both planned for cycle 0, Feb (bucket 1)"),
     ("cycle,product,bucket,production\n0,A,1,5\n2,A,3,5\n", "no decisions for cycles 1, 3 to 6 (the simulation "
      "plans cycles 0 to 6 within its 200-day horizon); add rows for them or set missing: hold"),
     ("cycle,product,bucket,production\n0,A,1,5\n", "no decisions for cycles 1 to 6"),
     ("cycle,product,bucket,production\n" + ALL_CYCLES + "1,A,1,5\n",
-     "line 9: bucket 1 is already under way or past at cycle 1 (its plan starts at bucket 2)"),
+     "line 9: Feb (bucket 1) is already under way or past at cycle 1 (its plan starts at Mar (bucket 2))"),
 ]
 
 

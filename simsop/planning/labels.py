@@ -1,4 +1,4 @@
-"""Planning buckets and days named as a team sees them: months and dates in monthly games (day 0 is 1 January),
+"""Planning buckets and days named as a planner sees them: months and dates in monthly plans (day 0 is 1 January),
 day spans otherwise. The dashboard, the prompts and every message about a plan's buckets use these names."""
 
 from __future__ import annotations

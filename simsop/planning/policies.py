@@ -46,7 +46,7 @@ capacity to use (with overtime where the factory has it).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -57,6 +57,7 @@ from pydantic import Field, StrictBool
 from simsop.dists import StrictModel
 from simsop.planning import aggregate as agg
 from simsop.planning.decision_csv import csv_rows, integer, number, quantity_problem
+from simsop.planning.labels import BucketNames
 from simsop.planning.policy import Plan, PlanningState, PolicyError, register
 from simsop.scenario import MAX_MAGNITUDE, Scenario
 
@@ -632,10 +633,11 @@ class ReplayPolicy:
         self._checked = False
 
     def _problems(self, products: Sequence[str], families: Mapping[str, Sequence[str]], made: set[str],
-                  first_buckets: Sequence[int] | None, horizon: str = "") -> list[str]:
+                  first_buckets: Sequence[int] | None, horizon: str = "",
+                  names: Callable[[int], str] = "bucket {}".format) -> list[str]:
         """What cannot be replayed. ``made``: the products a factory makes (only they can be produced);
         ``first_buckets``: the first bucket each planned cycle may plan (None: not known; then only gaps
-        between the file's cycles are missing cycles)."""
+        between the file's cycles are missing cycles); ``names``: a bucket as messages name it."""
         known, product_ids = [*families, *products], set(products)
         bad = [f"{self.path}: line {d.line}: unknown product or family {d.item!r}; expected one of "
                f"{', '.join(known)}" for d in self.decisions if d.item not in product_ids and d.item not in families]
@@ -655,7 +657,7 @@ class ReplayPolicy:
             both = [(p, rows[(c, p, b)]) for p in families.get(item, ()) if (c, p, b) in rows]
             if both:
                 bad.append(f"{self.path}: line {n}: family {item} and its product {both[0][0]} (line {both[0][1]}) "
-                           f"are both planned for cycle {c}, bucket {b}; give one or the other")
+                           f"are both planned for cycle {c}, {names(b)}; give one or the other")
         if first_buckets is None:
             cycles = sorted(self.by_cycle)
             missing = sorted(set(range(cycles[0], cycles[-1] + 1)) - set(cycles))
@@ -666,8 +668,8 @@ class ReplayPolicy:
                     else f"the simulation plans no cycle{horizon}")
             for d in self.decisions:
                 if d.cycle < len(first_buckets) and d.bucket < first_buckets[d.cycle]:
-                    bad.append(f"{self.path}: line {d.line}: bucket {d.bucket} is already under way or past at "
-                               f"cycle {d.cycle} (its plan starts at bucket {first_buckets[d.cycle]})")
+                    bad.append(f"{self.path}: line {d.line}: {names(d.bucket)} is already under way or past at "
+                               f"cycle {d.cycle} (its plan starts at {names(first_buckets[d.cycle])})")
         if missing and self.missing == "error":
             s = "s" if len(missing) > 1 else ""
             bad.append(f"{self.path}: no decisions for cycle{s} {_spans(missing)} ({what}); add rows for "
@@ -678,15 +680,18 @@ class ReplayPolicy:
         """The file against a scenario: its products and families, every cycle its horizon plans (unless
         ``missing: hold``), and no bucket before the first one a cycle plans. Rows of later cycles are
         allowed (a file recorded over a longer run)."""
-        from simsop.planning.cycle import planned_cycles
+        from simsop.planning.cycle import cycle_buckets, planned_cycles
 
         families: dict[str, list[str]] = {}
         for p in scenario.products:
             families.setdefault(p.family, []).append(p.id)
         made = {p for f in scenario.factories for p in f.products}
         firsts = planned_cycles(scenario.planning, scenario.horizon)
+        starts, first = cycle_buckets(scenario.planning, scenario.horizon)
+        # Named as the file numbers them, with the month (or days) a planner knows them by: "Apr (bucket 3)".
+        names = BucketNames(scenario.planning.bucket, [int(x) for x in starts[first:]])
         bad = self._problems([p.id for p in scenario.products], families, made, firsts,
-                             f" within its {scenario.horizon}-day horizon")
+                             f" within its {scenario.horizon}-day horizon", names)
         self._checked = not bad
         return [("file", line) for line in bad]
 

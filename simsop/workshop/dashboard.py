@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from simsop.planning.labels import BucketNames, bucket_label, day_label
 from simsop.scenario import Scenario
-from simsop.workshop.labels import BucketNames, bucket_label, day_label
 from simsop.workshop.metrics import Flows, flows, metrics
 from simsop.workshop.sim import Calendar, TeamRun
 from simsop.workshop.supply import PlantCapacity, plant_capacity, plant_queue, work_queue

@@ -261,7 +261,7 @@ def debrief_data(ws: Workshop) -> dict[str, Any]:
     # Period p is shown as p + 1 (in the Beer Game: board week p + 1, whose order is round p + 1's).
     order_x = list(range(1, n + 1))
     if cfg.kind == "plan" and sc.planning.bucket == "month":
-        from simsop.workshop.labels import bucket_label
+        from simsop.planning.labels import bucket_label
 
         first_b = int(np.searchsorted(np.asarray(cal.bucket_starts), 0))
         period_labels = [bucket_label("month", first_b + i) for i in range(n)]

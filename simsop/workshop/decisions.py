@@ -198,7 +198,7 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
         products: products made in a factory (plannable); ``families``: family -> its plannable products.
         first_bucket: first bucket each round may plan (index round - 1); ``plan_buckets``: how many.
         log: (cycle, item, bucket) -> (production, inventory target) of the played rounds.
-        name: a bucket as messages name it (``Feb (bucket 1)``: see ``simsop.workshop.labels.BucketNames``).
+        name: a bucket as messages name it (``Feb (bucket 1)``: see ``simsop.planning.labels.BucketNames``).
 
     The header's ``product``, ``family`` or ``item`` column says what the rows are; a row that is not what its
     column says (a product under ``family``) is a problem naming the line and the column.

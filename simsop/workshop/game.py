@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from simsop.planning.labels import BucketNames
 from simsop.results import atomic_write_json, atomic_write_text, rows_to_csv
 from simsop.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, parse_yaml, scenario_hash
 from simsop.workshop import decisions as dec
 from simsop.workshop.dashboard import orders_dashboard, plan_dashboard
-from simsop.workshop.labels import BucketNames
 from simsop.workshop.metrics import METRICS, flows, metrics, rank, score_of
 from simsop.workshop.sim import Calendar, TeamRun, orders_calendar, plan_calendar, run_team
 from simsop.workshop.spec import ScoreSpec, WorkshopSpec, workshop_problems
@@ -284,7 +284,7 @@ class Workshop:
     def span_text(self, a: int, b: int) -> str:
         """Days [a, b) in the game's own terms: ``weeks 1-12`` (orders games), ``1 Jan - 31 Mar`` (monthly
         plans), else ``days a-(b-1)``."""
-        from simsop.workshop.labels import day_label
+        from simsop.planning.labels import day_label
 
         if b <= a:
             return "nothing yet"

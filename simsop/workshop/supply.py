@@ -24,8 +24,8 @@ import numpy as np
 
 from simsop.model.records import Records
 from simsop.model.world import World
+from simsop.planning.labels import day_label
 from simsop.scenario import Scenario
-from simsop.workshop.labels import day_label
 
 
 def capacity_factor(rec: Records, sc: Scenario, day: int) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
