@@ -8,15 +8,21 @@ Definitions:
 
 * ``otif``: share of orders whose every line shipped complete by the promised date;
   ``otif_line``: the same per line; ``fill_rate``: share of units shipped by the promised date.
-* ``cycle_service_level``: share of replenishment cycles (review periods; a day under continuous review)
-  of stocked items with customer demand, that end without backlog and without lost sales.
+* ``cycle_service_level``: share of replenishment cycles of stocked items with customer demand that end
+  without backlog and without lost sales. A cycle runs from the arrival of one review's order to that of
+  the next (the textbook's P(D(R + L) <= S) for a periodic base stock): it is judged at the end of the last
+  day before the next review's order arrives, its mean lead time L after the review. Snapshots are taken at
+  the end of the day, so with a fraction of a day in L the demand of the arrival day's morning is not in the
+  cycle. Under continuous review (and a review every day) a cycle is a day.
 * ``avg_backlog``/``max_backlog``: customer backlog units at the end of the day, summed over items.
 * ``backorder_cost``: customer backlog at each product's ``backorder_penalty`` plus backlog owed to other
   warehouses at its ``internal_backorder_penalty`` (0 unless set, as in the Beer Game), per day.
 * ``days_of_supply``: average on-hand units over average units shipped to customers per day;
   ``inventory_turns``: annual cost of goods sold over the average inventory value.
 * ``utilization``: output over regular capacity (rate factories; above 1 with overtime) or busy line time
-  over available line time (line factories), averaged over factories.
+  over available line time (line factories), averaged over factories, each counting once;
+  ``bottleneck_utilization``: that of the busiest factory, which the average of a company with one loaded
+  plant and one idle one would hide.
 """
 
 from __future__ import annotations
@@ -31,8 +37,8 @@ from simsop.scenario import Scenario
 KPI_NAMES = (
     "otif", "otif_line", "fill_rate", "cycle_service_level", "avg_backlog", "max_backlog", "avg_days_late",
     "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand", "avg_inventory_value",
-    "days_of_supply", "inventory_turns", "utilization", "overtime_units", "orders", "avg_open_orders",
-    "order_rate", "avg_order_cycle_time", "revenue", "cogs", "gross_margin", "holding_cost",
+    "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization", "overtime_units", "orders",
+    "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "gross_margin", "holding_cost",
     "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost", "total_cost",
     "profit",
 )
@@ -135,10 +141,12 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
     days = on_hand.shape[0]
     total_bo = backlog.sum(axis=1)
     ok_cycles = total_cycles = 0
+    lead = m.sku_lead_time if len(m.sku_lead_time) == len(m.sku_product) else np.zeros(len(m.sku_product))
     for k in np.nonzero(m.sku_has_demand)[0]:
         r, off = int(m.sku_review_period[k]), int(m.sku_review_offset[k])
+        shift = int(np.floor(lead[k] + 1e-9)) if r > 1 else 0
         day = np.arange(w0, m.horizon)
-        ends = np.nonzero((day + 1 - off) % r == 0)[0]
+        ends = np.nonzero((day + 1 - off - shift) % r == 0)[0]
         if len(ends) == 0:
             continue
         # A cycle covers the days after the previous cycle end up to and including its own end.
@@ -190,8 +198,10 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
                 t1 = finish_of.get(jid, end)
                 busy += max(0.0, min(t1, end) - max(t0, start))
             utils.append(_ratio(busy, f.lines * (end - start)))
+    known = [u for u in utils if u == u]
     return {
-        "utilization": float(np.nanmean(utils)) if utils and not np.all(np.isnan(utils)) else float("nan"),
+        "utilization": float(np.mean(known)) if known else float("nan"),
+        "bottleneck_utilization": max(known) if known else float("nan"),
         "overtime_units": ot_units,
         "overtime_cost": ot_cost,
     }

@@ -307,6 +307,12 @@ class Meta:
     sku_has_demand: np.ndarray  # whether customers order from the sku (bool)
     horizon: int
     warmup: int
+    # Whether an S&OP plan pushes to the sku once one is in force (a make-to-stock factory replenishes it with a
+    # reordering rule, which the plan replaces), and whether a factory makes each product.
+    sku_plan_fed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # Mean days from a sku's replenishment order to the goods at its warehouse (order delay, supplier, transit).
+    sku_lead_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    product_made: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 @dataclass

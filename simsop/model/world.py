@@ -32,7 +32,7 @@ from simsop.model.factory import FactorySite
 from simsop.model.orders import EPS, OrderLine
 from simsop.model.plan import PlanBoard
 from simsop.model.records import SNAPSHOT_FIELDS, Meta, Records, Snapshots
-from simsop.model.replenishment import make_rule
+from simsop.model.replenishment import NoRule, make_rule
 from simsop.model.supplier import SupplierSite
 from simsop.model.warehouse import WarehouseSite
 from simsop.scenario import Scenario
@@ -225,8 +225,34 @@ class World:
                     warehouses=[w.id for w in sc.warehouses], factories=[f.id for f in sc.factories],
                     sites=self.site_names, sku_warehouse=self.sku_warehouse, sku_product=self.sku_product,
                     sku_review_period=self.sku_review, sku_review_offset=self.sku_offset,
-                    sku_has_demand=self._sku_has_demand(), horizon=sc.horizon, warmup=sc.warmup)
+                    sku_has_demand=self._sku_has_demand(), horizon=sc.horizon, warmup=sc.warmup,
+                    sku_plan_fed=self._sku_plan_fed(),
+                    sku_lead_time=np.array([self.replenishment_lead_time(w, i) for w in self.warehouses
+                                            for i in range(len(w.products))]),
+                    product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]))
         return Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
+
+    def replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:
+        """Mean days from a warehouse's reorder to the goods on its shelf: order delay, supplier, transit (a
+        factory's or another warehouse's own time to make or find the goods is not known in advance)."""
+        src = wh.sources[item]
+        if src is None:
+            return 0.0
+        sc = self.scenario
+        days = next((s.lead_time.mean for s in sc.suppliers if s.id == src.name), 0.0)
+        lane = sc.lane(src.name, wh.name)
+        if lane is not None:
+            days += lane.lead_time.mean + lane.order_delay
+        return float(days)
+
+    def _sku_plan_fed(self) -> np.ndarray:
+        """The skus an S&OP plan replenishes once it is in force (see PlanningCycle's switch to push)."""
+        fed = np.zeros(len(self.sku_product), dtype=bool)
+        for w in self.warehouses:
+            for i, src in enumerate(w.sources):
+                fed[w.skus[i]] = (isinstance(src, FactorySite) and not src.make_to_order
+                                  and not isinstance(w.rules[i], NoRule))
+        return fed
 
     def _sku_has_demand(self) -> np.ndarray:
         has = np.zeros(len(self.sku_product), dtype=bool)

@@ -5,8 +5,13 @@
   ``forecast_bias_lagL`` (sum of forecast - actual over sum of actual), ``tracking_signal_lagL``
   (cumulative error of the network total over its mean absolute deviation), and the forecast value added
   of each step over the naive forecast, in WMAPE points (``fva_statistical_lagL``, ``fva_sales_lagL``,
-  ``fva_consensus_lagL``). Actuals are booked orders, the demand the company sees.
-* ``plan_attainment``: units made over units planned, on days with a plan.
+  ``fva_consensus_lagL``), with the stair step of the demand review itself: what the consensus added over
+  the statistical forecast it started from (``fva_consensus_over_statistical_lagL``; negative when the
+  meeting's judgement made the forecast worse). Actuals are booked orders, the demand the company sees.
+* ``plan_attainment``: good units made against the plan, product by product and bucket by bucket:
+  sum of min(made, planned) over the sum planned, from the first planned day after the warm-up. Scrap is
+  not output, and making too much of one product or in one bucket does not make up for too little of
+  another or in another (a shortfall made good a bucket late is a miss, then a surplus).
 * ``plan_nervousness``: how much each plan version changed the previous one inside the fences (frozen
   plus slushy buckets): sum of absolute changes over the previous plan's quantity.
 * ``production_variation``: mean absolute change of planned production from one bucket to the next,
@@ -27,9 +32,10 @@ from simsop.model.records import Records
 from simsop.scenario import Scenario
 
 LAGS = (1, 3)
+_FORECAST_KPIS = ("forecast_mape", "forecast_wmape", "forecast_bias", "tracking_signal", "fva_statistical",
+                  "fva_sales", "fva_consensus", "fva_consensus_over_statistical")
 PLANNING_KPI_NAMES = tuple(
-    [f"{k}_lag{lag}" for lag in LAGS for k in ("forecast_mape", "forecast_wmape", "forecast_bias", "tracking_signal",
-                                               "fva_statistical", "fva_sales", "fva_consensus")]
+    [f"{k}_lag{lag}" for lag in LAGS for k in _FORECAST_KPIS]
     + ["plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_gross_margin",
        "revenue_vs_plan", "gross_margin_vs_plan", "plan_change_cost", "subcontract_cost", "labor_cost"]
 )
@@ -45,9 +51,7 @@ def _wmape(actual: np.ndarray, fc: np.ndarray) -> float:
 
 def forecast_kpis(rec: Records) -> dict[str, float]:
     """Forecast accuracy and value added by lag, against booked orders of finished buckets."""
-    out = {k: NAN for k in PLANNING_KPI_NAMES if k.split("_lag")[0] in (
-        "forecast_mape", "forecast_wmape", "forecast_bias", "tracking_signal", "fva_statistical", "fva_sales",
-        "fva_consensus")}
+    out = {k: NAN for k in PLANNING_KPI_NAMES if k.split("_lag")[0] in _FORECAST_KPIS}
     fcs, sales, plan = rec.forecasts, rec.bucket_sales, rec.plan
     if len(fcs) == 0 or len(sales) == 0:
         return out
@@ -80,6 +84,7 @@ def forecast_kpis(rec: Records) -> dict[str, float]:
         out[f"fva_statistical_lag{L}"] = base - _wmape(act, stat)
         out[f"fva_sales_lag{L}"] = base - _wmape(act, sales_in)
         out[f"fva_consensus_lag{L}"] = base - _wmape(act, cons)
+        out[f"fva_consensus_over_statistical_lag{L}"] = _wmape(act, stat) - _wmape(act, cons)
     return out
 
 
@@ -127,16 +132,7 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     out.update(dict.fromkeys(PLANNING_COSTS, 0.0))
     m = rec.meta
     warm, H = m.warmup, m.horizon
-    pp = rec.planned_production
-    if len(pp):
-        day = pp["day"].astype(int)
-        first = max(int(day.min()), warm)
-        planned = float(pp["qty"][day >= first].sum())
-        fd = rec.factory_days
-        planned_factories = set(pp["factory"].astype(int).tolist())
-        sel = (fd["day"] >= first) & np.isin(fd["factory"], list(planned_factories))
-        made = float(fd["regular_used"][sel].sum() + fd["overtime_used"][sel].sum())
-        out["plan_attainment"] = made / planned if planned > 0 else NAN
+    out["plan_attainment"] = plan_attainment(rec)
     plan = rec.plan
     if len(plan) == 0:
         return out
@@ -184,6 +180,44 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
         out["production_variation"] = float(np.mean(np.abs(np.diff(series))) / series.mean())
     out.update(_workforce_costs(rec, sc))
     return out
+
+
+def plan_attainment(rec: Records) -> float:
+    """Good units made against planned production, by product and planning bucket (see the module docstring).
+
+    Buckets are those of the plan lines; without any (a plan board filled by other means) the window is one
+    bucket. Only finished production in the factories that had a plan counts, on the day it started, from the
+    first planned day after the warm-up to the horizon.
+    """
+    pp = rec.planned_production
+    if len(pp) == 0:
+        return NAN
+    m = rec.meta
+    p_day = pp["day"].astype(int)
+    first = max(int(p_day.min()), m.warmup)
+    starts = np.unique(rec.plan["bucket_start"].astype(int)) if len(rec.plan) else np.array([first])
+    n_products = len(m.products)
+
+    def by_product_bucket(day: np.ndarray, product: np.ndarray, qty: np.ndarray) -> np.ndarray:
+        keep = (day >= first) & (day < m.horizon)
+        bucket = np.maximum(np.searchsorted(starts, day[keep], side="right") - 1, 0)
+        out = np.zeros((n_products, len(starts)))
+        np.add.at(out, (product[keep], bucket), qty[keep])
+        return out
+
+    planned = by_product_bucket(p_day, pp["product"].astype(int), pp["qty"].astype(float))
+    total = float(planned.sum())
+    if total <= 0:
+        return NAN
+    ps, pf = rec.production_started, rec.production_finished
+    start_of = {j: i for i, j in enumerate(ps["job_id"].tolist())}
+    row = np.array([start_of[j] for j in pf["job_id"].tolist()], dtype=int)
+    in_plan = np.isin(ps["factory"].astype(int)[row], np.unique(pp["factory"].astype(int))) if len(row) else row
+    # A job counts on the day the plant took it up, as the plan's quantity of a day does (a job ends a day or
+    # more later, which would move output across a bucket's edge).
+    made = by_product_bucket(np.floor(ps["time"].astype(float)[row][in_plan]).astype(int),
+                             ps["product"].astype(int)[row][in_plan], pf["good"].astype(float)[in_plan])
+    return float(np.minimum(made, planned).sum()) / total
 
 
 def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:

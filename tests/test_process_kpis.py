@@ -1,0 +1,188 @@
+"""KPIs a supply review reads: plan attainment, the bottleneck plant, and the bullwhip of a stage under a plan."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import simsop
+from simsop.model.records import Meta, PlanLine, Records, Snapshots
+from simsop.model.world import World
+from simsop.planning.kpis import plan_attainment
+from simsop.replication import run_replication
+from simsop.series import bullwhip, per_day
+from tests.helpers import product, scenario
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+NAN = math.nan
+
+
+def _records(warmup: int = 0) -> Records:
+    z = np.zeros(0, dtype=int)
+    meta = Meta(products=["A", "B"], customers=[], warehouses=[], factories=["F", "G"], sites=[], sku_warehouse=z,
+                sku_product=z, sku_review_period=z, sku_review_offset=z, sku_has_demand=z.astype(bool), horizon=30,
+                warmup=warmup)
+    return Records(meta, Snapshots.empty(0, 0))
+
+
+def _plan_line(product: int, bucket: int) -> tuple[Any, ...]:
+    return tuple(PlanLine(0, 0.0, 0.0, product, bucket, 10 * bucket, 10, 0.0, 0.0, NAN, 0.0, 0.0))
+
+
+def test_plan_attainment_counts_good_units_per_product_and_bucket() -> None:
+    """Buckets of 10 days. A: 10 a day planned in buckets 0 and 1; 9 good of 10 made a day in bucket 0, 110 in
+    bucket 1 (the shortfall made good a bucket late). B: 50 planned in bucket 0, 80 made. Plant G has no plan:
+    its output does not count; a job not finished by the horizon is not made. Attainment = (90 + 100 + 50) /
+    250, where units made over units planned, netted over the run, would read 1.0 or more."""
+    rec = _records()
+    for b in (0, 1):
+        for p in (0, 1):
+            rec.plan.append(_plan_line(p, b))
+    for d in range(20):
+        rec.planned_production.append((d, 0, 0, 10.0))
+    for d in range(5):
+        rec.planned_production.append((d, 0, 1, 10.0))
+    jobs = [(d, 0, 0, 10.0, 9.0) for d in range(10)] + [(d, 0, 0, 11.0, 11.0) for d in range(10, 20)]
+    jobs += [(d, 0, 1, 16.0, 16.0) for d in range(5)] + [(3, 1, 0, 500.0, 500.0)]
+    for j, (day, factory, prod, qty, good) in enumerate(jobs):
+        rec.production_started.append((j, float(day), factory, prod, qty, float(day)))
+        rec.production_finished.append((j, day + 1.5, good, qty - good))
+    rec.production_started.append((len(jobs), 19.0, 0, 1, 40.0, 19.0))  # B: still in the works at the horizon
+    rec.freeze()
+    assert plan_attainment(rec) == pytest.approx(240 / 250)
+
+
+def test_plan_attainment_starts_at_the_warm_up_and_is_undefined_without_a_plan() -> None:
+    rec = _records(warmup=10)
+    for b in (0, 1):
+        rec.plan.append(_plan_line(0, b))
+    for d in range(20):
+        rec.planned_production.append((d, 0, 0, 10.0))
+        rec.production_started.append((d, float(d), 0, 0, 10.0, float(d)))
+        rec.production_finished.append((d, d + 1.0, 0.0 if d < 10 else 5.0, 10.0 if d < 10 else 5.0))
+    rec.freeze()
+    assert plan_attainment(rec) == pytest.approx(0.5)  # the lost bucket 0 is before the warm-up
+    empty = _records()
+    empty.freeze()
+    assert math.isnan(plan_attainment(empty))
+
+
+def test_scrap_is_not_attainment() -> None:
+    """The plan board asks 4, 4, 12, 0, 2 on days 5-9 of a plant of 10 a day that scraps half of what it makes
+    (yield 0.5): every planned unit is worked on, half of them are good, so the plan is half attained."""
+    data = {
+        "name": "plan", "horizon": 12, "products": [product()],
+        "customers": [{"id": "c", "warehouse": "W", "demand": [{"product": "A", "daily": 1}]}],
+        "warehouses": [{"id": "W", "stock": [{"product": "A", "initial": 30, "source": "F"}]}],
+        "factories": [{"id": "F", "products": ["A"], "capacity": {"regular": 10},
+                       "yield": {"dist": "deterministic", "value": 0.5}}],
+        "lanes": [{"from": "F", "to": "W", "lead_time": 1}],
+    }
+
+    def planner(world: World) -> Generator[Any, Any, None]:
+        yield world.env.timeout(5)
+        world.plan.set_production("F", "A", 5, [4, 4, 12, 0, 2])
+
+    res = run_replication(scenario(data), seed=1, replication=0, processes=(planner,))
+    assert res.kpis["plan_attainment"] == pytest.approx(0.5)
+    assert res.kpis["utilization"] == pytest.approx(22 / 120)  # the plant worked on every planned unit
+
+
+@pytest.fixture(scope="module")
+def example_lp() -> tuple[simsop.Scenario, Records, dict[str, Any]]:
+    sc = simsop.load_scenario(SCENARIOS / "example_company.yaml")
+    res = run_replication(sc, seed=3, replication=0, keep_records=True)
+    assert res.records is not None
+    return sc, res.records, res.kpis
+
+
+def test_bottleneck_is_the_busiest_plant_and_the_average_counts_each_plant_once(example_lp: Any) -> None:
+    sc, rec, k = example_lp
+    fd = rec.factory_days
+    win = fd["day"] >= rec.meta.warmup
+    per_plant = []
+    for f in range(len(sc.factories)):
+        sel = win & (fd["factory"] == f)
+        per_plant.append((fd["regular_used"][sel].sum() + fd["overtime_used"][sel].sum())
+                         / fd["regular_capacity"][sel].sum())
+    assert len(per_plant) == 2 and max(per_plant) > min(per_plant) + 0.3  # one loaded plant, one with room
+    assert k["bottleneck_utilization"] == pytest.approx(max(per_plant))
+    assert k["utilization"] == pytest.approx(np.mean(per_plant))
+
+
+def _weekly_ratio(orders: np.ndarray, demand: np.ndarray, start: int) -> float:
+    o, d = orders[start:], demand[start:]
+    k = len(d) // 7
+    o, d = o[: 7 * k].reshape(k, 7).sum(axis=1), d[: 7 * k].reshape(k, 7).sum(axis=1)
+    return float(o.var(ddof=1) / d.var(ddof=1))
+
+
+def test_a_stage_under_a_plan_is_judged_on_the_products_it_still_orders(example_lp: Any) -> None:
+    """Under the LP plan the plants push to DC-Central, which then orders only what it buys (SA-04 from a
+    supplier): its bullwhip ratio is that product's orders against that product's demand. The plants' ratio
+    compares output with the demand for the products they make, not with the bought ones too."""
+    sc, rec, _ = example_lp
+    m = rec.meta
+    H, start = m.horizon, m.warmup
+    names = [p.id for p in sc.products]
+    central = next(w for w in sc.warehouses if w.id == "DC-Central")
+    factories = {f.id for f in sc.factories}
+    bought = {names.index(it.product) for it in central.stock if it.source not in factories}
+    assert bought == {names.index("SA-04")}
+    w = m.warehouses.index("DC-Central")
+    ro = rec.replenishments
+    own = (ro["warehouse"] == w) & np.isin(ro["product"], list(bought))
+    orders = per_day(ro["time"][own], ro["qty"][own], H)
+    line_wh = rec.orders["warehouse"][rec.lines["order_id"].astype(int)]
+    line_t = rec.orders["time"][rec.lines["order_id"].astype(int)]
+    cust = (line_wh == w) & np.isin(rec.lines["product"], list(bought))
+    internal = (ro["source"] == m.sites.index("DC-Central")) & np.isin(ro["product"], list(bought))
+    demand = per_day(line_t[cust], rec.lines["qty"][cust], H) + per_day(ro["time"][internal], ro["qty"][internal], H)
+    bw = bullwhip(rec)
+    assert bw["bullwhip_DC-Central"] == pytest.approx(_weekly_ratio(orders, demand, start))
+    made_products = sorted({names.index(p) for f in sc.factories for p in f.products})
+    made_lines = np.isin(rec.lines["product"], made_products)
+    made = per_day(rec.factory_days["day"], rec.factory_days["regular_used"] + rec.factory_days["overtime_used"], H)
+    assert bw["bullwhip_production"] == pytest.approx(
+        _weekly_ratio(made, per_day(line_t[made_lines], rec.lines["qty"][made_lines], H), start))
+
+
+def test_a_stage_the_plan_feeds_entirely_has_no_bullwhip_of_its_own_and_without_a_plan_nothing_changes() -> None:
+    sc = simsop.load_scenario(SCENARIOS / "sop_seasonal.yaml")
+    planned = run_replication(sc, seed=1, replication=0, keep_records=True)
+    assert planned.records is not None and len(planned.records.planned_production)
+    assert math.isnan(bullwhip(planned.records)["bullwhip_DC"])
+    pulled = run_replication(sc, seed=1, replication=0, keep_records=True, policy="none")
+    rec = pulled.records
+    assert rec is not None and len(rec.planned_production) == 0
+    ro = rec.replenishments
+    orders = per_day(ro["time"], ro["qty"], rec.meta.horizon)
+    line_t = rec.orders["time"][rec.lines["order_id"].astype(int)]
+    demand = per_day(line_t, rec.lines["qty"], rec.meta.horizon)
+    assert bullwhip(rec)["bullwhip_DC"] == pytest.approx(_weekly_ratio(orders, demand, rec.meta.warmup))
+
+
+def test_forecast_value_added_has_the_demand_review_s_own_stair_step() -> None:
+    """Actual 100 a bucket; naive 90, statistical 110 (no better than naive: WMAPE 10 both), sales 80,
+    consensus 105 (WMAPE 5). Against naive the consensus adds 5 points; against the statistical forecast it
+    started from, the meeting's judgement also adds 5; the sales input loses 10 against naive."""
+    from simsop.planning.kpis import forecast_kpis
+
+    rec = _records()
+    for b in range(4):
+        rec.plan.append(_plan_line(0, b))
+        rec.bucket_sales.append((b, 0, 100.0))
+        rec.forecasts.append((max(b - 1, 0), 0, b, 1, 90.0, 110.0, 80.0, 105.0))
+    rec.freeze()
+    k = forecast_kpis(rec)
+    assert k["forecast_wmape_lag1"] == pytest.approx(5.0)
+    assert k["fva_statistical_lag1"] == pytest.approx(0.0)
+    assert k["fva_sales_lag1"] == pytest.approx(-10.0)
+    assert k["fva_consensus_lag1"] == pytest.approx(5.0)
+    assert k["fva_consensus_over_statistical_lag1"] == pytest.approx(5.0)
+    assert math.isnan(k["fva_consensus_over_statistical_lag3"])  # no lag-3 forecasts
