@@ -53,7 +53,9 @@ _KPIS: dict[str, KpiInfo] = {
                     "Orders shipped complete by the promised date, over orders due."),
     "otif_line": KpiInfo("OTIF (lines)", "%", "pct", True),
     "fill_rate": KpiInfo("Fill rate (units)", "%", "pct", True, "Units shipped on time over units ordered."),
-    "cycle_service_level": KpiInfo("Cycle service level", "%", "pct", True),
+    "cycle_service_level": KpiInfo("Cycle service level", "%", "pct", True,
+                                   "Replenishment cycles (from one order's arrival to the next) that end without "
+                                   "backlog or lost sales, over all cycles."),
     "utilization": KpiInfo("Factory utilization", "% of regular capacity", "pct", None,
                            "Units made (regular and overtime) over regular capacity; above 100% with overtime."),
     "bottleneck_utilization": KpiInfo(
@@ -75,7 +77,9 @@ _KPIS: dict[str, KpiInfo] = {
     "inventory_turns": KpiInfo("Inventory turns", "per year", "num", True),
     "avg_days_late": KpiInfo("Average days late (late lines)", "days", "num", False),
     "overtime_units": KpiInfo("Overtime production", "units", "num", False),
-    "plan_attainment": KpiInfo("Plan attainment", "%", "pct", None, "Units made over units planned."),
+    "plan_attainment": KpiInfo("Plan attainment", "%", "pct", True,
+                               "Good units made against the plan, product by product and bucket by bucket: "
+                               "the smaller of made and planned, summed, over units planned."),
     "plan_nervousness": KpiInfo("Plan nervousness", "%", "pct", False,
                                 "How much each plan version changed the previous one inside the time fences."),
     "production_variation": KpiInfo("Production variation", "%", "pct", False,
@@ -129,6 +133,10 @@ _LAGGED: dict[str, KpiInfo] = {
     "fva_consensus": KpiInfo("Forecast value added of consensus, lag {lag}", "WMAPE points", "num", True,
                              "WMAPE of the naive forecast minus that of the consensus forecast: positive means "
                              "the S&OP consensus beats the naive forecast."),
+    "fva_consensus_over_statistical": KpiInfo(
+        "Value added by the demand review over the statistical forecast, lag {lag}", "WMAPE points", "num", True,
+        "WMAPE of the statistical forecast minus that of the consensus: the demand review's own step; negative "
+        "means the meeting's judgement made the forecast worse."),
 }
 _LAG_NAME = re.compile(r"^(?P<stem>[a-z_]+)_lag(?P<lag>\d+)$")
 
