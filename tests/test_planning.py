@@ -26,6 +26,7 @@ from simsop.planning.policies import (
     split_family,
 )
 from simsop.planning.policy import Plan, PlanningState, PolicyError, available_policies, make_policy
+from simsop.planning.spec import SafetyStockSpec
 from simsop.replication import build_world, run_replication
 from simsop.scenario import Scenario, ScenarioError
 from simsop.stats import paired_difference
@@ -1012,3 +1013,134 @@ def test_the_sales_team_knows_planned_launches_and_a_launched_product_has_no_pas
     cyc2 = PlanningCycle(build_world(surprise, seed=1), surprise, make_policy("chase", {}), {})
     assert np.array_equal(cyc2.true_daily, cyc.true_daily)
 
+
+
+# ---------------------------------------------------------------------------------------------- safety stock
+
+
+def _example(**planning: Any) -> Scenario:
+    if isinstance(planning.get("safety_stock"), dict):
+        planning["safety_stock"] = SafetyStockSpec(**planning["safety_stock"])
+    return short(simsop.load_scenario(ROOT / "scenarios" / "example_company.yaml"), horizon=450, **planning)
+
+
+def _supply_lead_days(sc: Scenario) -> dict[str, float]:
+    """Per product, days from the plant or supplier to the shelf of the warehouse it ships to (the scenario's
+    means: supplier lead time, lane transit and order delay)."""
+    sites = {f.id for f in sc.factories} | {s.id for s in sc.suppliers}
+    out: dict[str, float] = {}
+    for wh in sc.warehouses:
+        for st in wh.stock:
+            if st.source not in sites:
+                continue
+            sup = next((s for s in sc.suppliers if s.id == st.source), None)
+            lane = sc.lane(st.source, wh.id)
+            days = (sup.lead_time.mean if sup else 0.0) + (lane.lead_time.mean + lane.order_delay if lane else 0.0)
+            out[st.product] = max(out.get(st.product, 0.0), days)
+    return out
+
+
+def test_the_safety_stock_is_z_sigma_sqrt_protection_from_the_recorded_forecast_errors() -> None:
+    """Chopra & Meindl: ss = z sigma sqrt(L). Recomputed here from the run's records: sigma is the RMSE of each
+    plan's consensus forecast for its first bucket against that bucket's booked sales, over the buckets closed
+    by the cycle's cut-off; L = the frozen fence + the plant-to-shelf lead time in buckets; z = Phi^-1(0.95)."""
+    from statistics import NormalDist
+
+    sc = _example(safety_stock={"service_level": 0.95})
+    rec = run_replication(sc, seed=3, policy="lp", keep_records=True).records
+    assert rec is not None
+    plan, fcs, bs = rec.plan, rec.forecasts, rec.bucket_sales
+    sales = {(int(b), int(p)): u for b, p, u in zip(bs["bucket"], bs["product"], bs["units"], strict=True)}
+    cutoff = {int(c): int(fcs["bucket"][(fcs["cycle"] == c) & (fcs["lag"] == 0)][0])
+              for c in np.unique(fcs["cycle"])}
+    first = {int(c): int(plan["bucket"][plan["cycle"] == c].min()) for c in np.unique(plan["cycle"])}
+    forecast_of = {}  # (bucket, product) -> the consensus the plan starting with that bucket had for it
+    for c, fb in first.items():
+        sel = (fcs["cycle"] == c) & (fcs["bucket"] == fb)
+        for p, q in zip(fcs["product"][sel], fcs["consensus"][sel], strict=True):
+            forecast_of[(fb, int(p))] = q
+    z = NormalDist().inv_cdf(0.95)
+    lead = _supply_lead_days(sc)
+    checked = 0
+    for c in sorted(first):
+        errors_of = [b for b in sorted({b for b, _ in forecast_of}) if b < cutoff[c] and (b, 0) in sales]
+        if len(errors_of) < 3:
+            continue
+        mine = plan["cycle"] == c
+        days = plan["bucket_days"][mine & (plan["product"] == 0)].astype(float)
+        for p, prod in enumerate(sc.products):
+            row = mine & (plan["product"] == p)
+            errors = np.array([sales[(b, p)] - forecast_of[(b, p)] for b in errors_of])
+            sigma = float(np.sqrt(np.mean(errors**2)))
+            protection = sc.planning.frozen_buckets + lead[prod.id] / days.mean()
+            cover = sc.planning.days_of_cover * plan["demand_plan"][row] / plan["bucket_days"][row]
+            np.testing.assert_allclose(plan["inventory_target"][row] - cover, z * sigma * np.sqrt(protection),
+                                       rtol=1e-9, atol=1e-9)
+            checked += 1
+    assert checked >= 5 * len(sc.products)
+    # Before there are three errors, the target still carries a safety stock (from the forecast's fit).
+    c0 = plan["cycle"] == 0
+    cover0 = sc.planning.days_of_cover * plan["demand_plan"][c0] / plan["bucket_days"][c0]
+    assert (plan["inventory_target"][c0] > cover0).any()
+
+
+def test_without_a_safety_stock_the_target_is_the_days_of_cover_exactly() -> None:
+    sc = _example()
+    assert sc.planning.safety_stock is None
+    state, _ = first_state(sc, "lp")
+    np.testing.assert_array_equal(state.inventory_target,
+                                  sc.planning.days_of_cover * state.demand_plan / state.bucket_days)
+    with_ss, _ = first_state(_example(safety_stock={"service_level": 0.9}), "lp")
+    assert (with_ss.inventory_target >= state.inventory_target).all()
+    assert (with_ss.inventory_target > state.inventory_target).any()
+
+
+def test_a_higher_service_level_holds_more_stock() -> None:
+    kpis = ("avg_on_hand",)
+    lo = run_replication(_example(safety_stock={"service_level": 0.6}), seed=5, policy="lp").kpis
+    hi = run_replication(_example(safety_stock={"service_level": 0.99}), seed=5, policy="lp").kpis
+    assert all(hi[k] > lo[k] for k in kpis)
+
+
+# ---------------------------------------------------------------------------------------------- yield
+
+
+def _with_yield(sc: Scenario, factory: str, value: float) -> Scenario:
+    facs = tuple(f.model_copy(update={"yield_": simsop.scenario.Deterministic(value=value)}) if f.id == factory
+                 else f for f in sc.factories)
+    return sc.model_copy(update={"factories": facs})
+
+
+def test_plans_are_in_good_units_and_the_plant_starts_plan_over_yield() -> None:
+    """F-South scraps 20%: the policy sees its capacity in good units, the plant is asked plan / 0.8, and the
+    good units it makes meet the plan bucket by bucket (capacity allows: demand is about half of it)."""
+    sc = _with_yield(_example(), "F-South", 0.8)
+    state, _ = first_state(sc, "lp")
+    south = state.factories.index("F-South")
+    assert state.regular_capacity[south] == pytest.approx(40 * 0.8)
+    assert state.overtime_capacity[south] == pytest.approx(10 * 0.8)
+    rec = run_replication(sc, seed=2, policy="lp", keep_records=True).records
+    assert rec is not None
+    plan, pp, fd = rec.plan, rec.planned_production, rec.factory_days
+    sa = [i for i, p in enumerate(sc.products) if p.id.startswith("SA-0") and p.id != "SA-04"]
+    buckets = sorted({int(b) for b in plan["bucket"]})
+    checked = 0
+    for b in buckets:
+        rows = plan["bucket"] == b
+        start, days = int(plan["bucket_start"][rows][0]), int(plan["bucket_days"][rows][0])
+        if start + days > sc.horizon:
+            continue
+        effective = plan["effective"][rows]
+        live = rows & (plan["effective"] <= start)
+        if not live.any() or effective.min() > start:
+            continue
+        in_force = live & (plan["cycle"] == plan["cycle"][live].max())
+        good_plan = sum(float(plan["production"][in_force & (plan["product"] == p)][0]) for p in sa)
+        in_bucket = (pp["day"] >= start) & (pp["day"] < start + days) & (pp["factory"] == south)
+        asked = float(pp["qty"][in_bucket].sum())
+        assert asked == pytest.approx(good_plan / 0.8, rel=1e-9, abs=1e-6)
+        made = (fd["day"] >= start) & (fd["day"] < start + days) & (fd["factory"] == south)
+        good = 0.8 * float(fd["regular_used"][made].sum() + fd["overtime_used"][made].sum())
+        assert good == pytest.approx(good_plan, rel=1e-6, abs=1e-6)
+        checked += 1
+    assert checked >= 8

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from statistics import NormalDist  # the z of a service level: no scipy import at start-up
 from typing import Any
 
 import numpy as np
@@ -181,6 +182,17 @@ class PlanningCycle:
                 self.nominal_rate[p] += d.mean_per_day
                 key = (wh.index, wh.item_of[p])
                 self.direct_rate[key] = self.direct_rate.get(key, 0.0) + d.mean_per_day
+        # Plans are in good units; a plant scraps a share of what it starts, so it is asked for plan / yield
+        # and can offer capacity x yield good units (the mean of its yield: the plan cannot know each draw).
+        self.mean_yield = np.array([min(max(f.yield_.mean, 0.0), 1.0) for f in scenario.factories])
+        # The consensus forecast each bucket had when it was the first bucket of a plan, for the safety stock.
+        self.plan_forecasts: dict[int, np.ndarray] = {}
+        # Days from a plant's (or supplier's) shipment to the shelf of the stock point it feeds, per product.
+        self.supply_lead_days = np.zeros(self.n_products)
+        for wh in world.warehouses:
+            for i, p in enumerate(wh.products):
+                if wh.sources[i] is not None and not isinstance(wh.sources[i], WarehouseSite):
+                    self.supply_lead_days[p] = max(self.supply_lead_days[p], self._replenishment_lead_time(wh, i))
 
     # ------------------------------------------------------------------ the process
 
@@ -252,8 +264,14 @@ class PlanningCycle:
         days = self.lengths[b: b + n].astype(float)
         rates = snap.history / snap.history_days  # per-day rates: months differ in length
         stat = np.zeros((self.n_products, n))
+        fit_rmse = np.zeros(self.n_products)
+        mean_days = float(snap.history_days.mean()) if len(snap.history_days) else 0.0
         for p in range(self.n_products):
-            stat[p] = np.maximum(self._forecast_rates(rates[p], n), 0.0) * days
+            values, fitted = self._forecast_rates(rates[p], n)
+            stat[p] = np.maximum(values, 0.0) * days
+            ok = np.isfinite(fitted)
+            if ok.any():  # one-step-ahead in-sample error, per bucket of average length
+                fit_rmse[p] = float(np.sqrt(np.mean((rates[p][ok] - fitted[ok]) ** 2))) * mean_days
         naive = np.outer(rates[:, -1], days) if rates.shape[1] else stat.copy()
         truth = np.stack([self.true_daily[:, self.starts[b + j] + self.day0: self.starts[b + j + 1] + self.day0]
                           .sum(axis=1) for j in range(n)], axis=1)
@@ -276,20 +294,22 @@ class PlanningCycle:
             for j in range(n):
                 rec((cycle, p, b + j, j, float(naive[p, j]), float(stat[p, j]), float(sales[p, j]),
                      float(consensus[p, j])))
-        return {"statistical": stat, "sales": sales, "consensus": consensus, "naive": naive}
+        return {"statistical": stat, "sales": sales, "consensus": consensus, "naive": naive, "fit_rmse": fit_rmse}
 
-    def _forecast_rates(self, history: np.ndarray, n: int) -> np.ndarray:
+    def _forecast_rates(self, history: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The statistical forecast of the next n per-day rates, and its in-sample one-step fit."""
         spec = self.spec.forecast
         if len(history) == 0:
-            return np.zeros(n)
+            return np.zeros(n), np.zeros(0)
         params = dict(spec.params)
         if spec.method in ("seasonal_naive", "holt_winters_additive", "holt_winters_multiplicative", "auto"):
             params.setdefault("m", self.m)
         try:
-            return np.asarray(fc.forecast(spec.method, history, n, **params).values)
+            f = fc.forecast(spec.method, history, n, **params)
         except ValueError:
             # Too little history for the method (e.g. Holt-Winters needs two seasons): smooth instead.
-            return np.asarray(fc.ses(history, n, alpha=0.3).values)
+            f = fc.ses(history, n, alpha=0.3)
+        return np.asarray(f.values), np.asarray(f.fitted, dtype=float)
 
     def state(self, cycle: int, snap: _Cutoff, views: dict[str, np.ndarray], first_bucket: int) -> PlanningState:
         """The read-only planning state handed to the policy."""
@@ -308,6 +328,10 @@ class PlanningCycle:
             if b in self.in_force_subcontract:
                 prev_sub[:, t] = self.in_force_subcontract[b]
         target = spec.days_of_cover * demand / days
+        if spec.safety_stock is not None:
+            target = target + self.safety_stock(views, snap.bucket, days)[:, None]
+        # This cycle's forecast of its plan's first bucket is judged when that bucket's sales are in.
+        self.plan_forecasts[first_bucket] = views["consensus"][:, j0].copy()
         # The buckets between the cut-off and the plan's first one still consume stock and still get the plan
         # in force: the plan starts from the stock they leave, not from the stock at the cut-off. Before any
         # plan is in force the warehouses still reorder what they sell, so such a bucket makes its demand plan.
@@ -315,8 +339,9 @@ class PlanningCycle:
         for j, b in enumerate(range(snap.bucket, first_bucket)):
             made_before += self.in_force.get(b, views["consensus"][:, j])
         w = self.world
-        reg = np.array([f.regular if not f.lines else 0.0 for f in w.factories])
-        ot = np.array([f.overtime if not f.lines else 0.0 for f in w.factories])
+        # Capacity in good units, as the plan counts its production.
+        reg = np.array([f.regular if not f.lines else 0.0 for f in w.factories]) * self.mean_yield
+        ot = np.array([f.overtime if not f.lines else 0.0 for f in w.factories]) * self.mean_yield
         prices = self.sc.products
         arrays = dict(
             product_family=self.product_family.copy(), bucket_start=self.starts[first_bucket: first_bucket + H].copy(),
@@ -332,13 +357,48 @@ class PlanningCycle:
             overtime_cost_per_unit=np.array([f.capacity.overtime_cost if f.capacity else 0.0
                                              for f in self.sc.factories]),
             demand_before_plan=views["consensus"][:, :j0].sum(axis=1), production_before_plan=made_before,
-            capacity_in_force=self._capacity_in_force(first_bucket, H), previous_subcontract=prev_sub,
+            capacity_in_force=self._capacity_in_force(first_bucket, H) * self.mean_yield[:, None],
+            previous_subcontract=prev_sub, mean_yield=self.mean_yield.copy(),
         )
         _read_only(*arrays.values())
         return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,
                              factories=tuple(f.name for f in w.factories), frozen=spec.frozen_buckets,
                              slushy=spec.slushy_buckets, slushy_change_limit=spec.slushy_change_limit,
                              params=dict(self.params), workforce=spec.workforce, **arrays)
+
+    def forecast_errors(self, before: int) -> np.ndarray:
+        """Products x buckets: sales minus the consensus forecast each plan had for its first bucket, for the
+        buckets before ``before`` whose sales are in (oldest first)."""
+        done = [b for b in sorted(self.plan_forecasts) if b < before and b in self.sales]
+        if not done:
+            return np.zeros((self.n_products, 0))
+        return np.stack([self.sales[b] - self.plan_forecasts[b] for b in done], axis=1)
+
+    def safety_stock(self, views: dict[str, np.ndarray], cutoff_bucket: int, days: np.ndarray) -> np.ndarray:
+        """Safety stock per product against the consensus forecast's error (units), as Chopra & Meindl set it:
+
+            ss = z * sigma_L,   sigma_L = sqrt(L) * sigma,   z = Phi^-1(service_level)
+
+        sigma is the root mean square error, per bucket, of the consensus forecast at the lag the plan
+        depends on (the forecast each past plan had for its first bucket, against that bucket's booked sales),
+        over the cycles so far (the buckets closed by the cut-off ``cutoff_bucket``). RMSE rather than
+        1.25 MAD: it is the standard deviation itself where the errors are normal, with no factor to assume,
+        and it counts a forecast's bias, which the stock must cover too (1.25 MAD assumes errors centred on
+        zero). L is the protection interval in buckets, the time the plan cannot react within: the frozen
+        fence plus the replenishment lead time from plant (or supplier) to shelf,
+        ``frozen_buckets + lead_days / mean bucket days``. With fewer than ``min_errors`` errors, sigma is the
+        statistical forecast's in-sample one-step RMSE (``fit_rmse`` of the demand review).
+        """
+        ss_spec = self.spec.safety_stock
+        assert ss_spec is not None
+        z = NormalDist().inv_cdf(ss_spec.service_level)
+        errors = self.forecast_errors(cutoff_bucket)
+        if errors.shape[1] >= ss_spec.min_errors:
+            sigma = np.sqrt(np.mean(errors**2, axis=1))
+        else:
+            sigma = views.get("fit_rmse", np.zeros(self.n_products))
+        protection = self.spec.frozen_buckets + self.supply_lead_days / float(days.mean())
+        return z * sigma * np.sqrt(protection)
 
     def _capacity_in_force(self, first_bucket: int, n: int) -> np.ndarray:
         """Regular capacity per factory on the last day before each of the n planning buckets and after the
@@ -425,6 +485,8 @@ class PlanningCycle:
             start = float(state.bucket_start[0])
             w.call_at(max(start - w.env.now, 0.0), RECEIPT, lambda _ev: self._switch_to_push(), None)
         board = w.plan
+        # The plan is in good units; the plant starts enough to get them at its mean yield.
+        gross = np.where(self.mean_yield > 0, 1.0 / np.where(self.mean_yield > 0, self.mean_yield, 1.0), 1.0)
         for t in range(state.horizon):
             start = int(state.bucket_start[t])
             days = int(state.bucket_days[t])
@@ -440,13 +502,13 @@ class PlanningCycle:
                 if f < 0:
                     continue
                 fac = w.factories[f].name
-                board.set_production(fac, self.products[p], start, [plan.production[p, t] / days] * days)
+                board.set_production(fac, self.products[p], start, [plan.production[p, t] * gross[f] / days] * days)
                 if plan.subcontract is not None:  # also 0: a revised plan replaces what an earlier one bought
                     board.set_subcontract(fac, self.products[p], start, [plan.subcontract[p, t] / days] * days)
             if plan.workforce is not None:
                 for f, fac_site in enumerate(w.factories):
                     if not fac_site.lines and np.isfinite(plan.workforce[f, t]):
-                        board.set_capacity(fac_site.name, start, [float(plan.workforce[f, t])] * days)
+                        board.set_capacity(fac_site.name, start, [float(plan.workforce[f, t] * gross[f])] * days)
         if self.spec.set_execution_levels:
             self._set_execution_levels(state, plan)
 

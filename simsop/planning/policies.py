@@ -177,7 +177,8 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
         ot_cap = float(state.overtime_capacity[fac])
         ot_unit = float(state.overtime_cost_per_unit[fac]) if state.overtime_cost_per_unit is not None else 0.0
         if ws is not None:
-            u = ws.units_per_worker_day
+            # Good units a worker makes: the state's capacities are in good units too.
+            u = ws.units_per_worker_day * (float(state.mean_yield[fac]) if state.mean_yield is not None else 1.0)
             # The workforce the plant has when this plan starts (the plan in force may have hired or laid off),
             # not the scenario's headcount: the plan pays for changes from there.
             w0 = state.opening_capacity(fac, k) / u * float(np.dot(share, days_k) / days_k.sum())

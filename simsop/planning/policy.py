@@ -50,24 +50,28 @@ class PlanningState:
             stock the plan starts from is on hand + pipeline - backlog + production_before_plan -
             demand_before_plan.
         factory_of: index of the factory that makes each product (-1: bought in).
-        factories: factory ids; ``regular_capacity``/``overtime_capacity`` in units per day, per factory.
+        factories: factory ids; ``regular_capacity``/``overtime_capacity`` in good units per day, per factory
+            (the plant's capacity x its mean yield: plans count good units, the cycle asks the plant for more).
         previous_production: the plan in force per product x planning bucket (nan where none).
         frozen, slushy: number of planning buckets in each fence.
         slushy_change_limit: in the slushy fence, a product's production may move from the plan in force by at
             most this fraction of the larger of that plan and its demand plan (the scenario's
             ``planning.slushy_change_limit``; None: not known, and :meth:`slushy_interval` bounds nothing).
         unit_cost, price, holding_per_day, backorder_per_day: per product.
-        inventory_target: target stock per product x planning bucket (units; days of cover x demand).
+        inventory_target: target stock per product x planning bucket (units; days of cover x demand, plus the
+            safety stock of ``planning.safety_stock`` when the scenario sets one).
         bucket_index: absolute index of each planning bucket (0: the bucket starting on day 0).
         overtime_cost_per_unit: per factory.
         params: the policy's parameters from the scenario.
         workforce: the scenario's workforce entries (planning.workforce).
         previous_subcontract: the subcontracting of the plan in force per product x planning bucket (nan where
             none; None: not known), which the frozen fence keeps like its production.
-        capacity_in_force: regular capacity (units per day) per factory x (horizon + 1): column j is what the
+        capacity_in_force: regular capacity (good units per day) per factory x (horizon + 1): column j is what the
             plant has on the last day before planning bucket j as things stand (the workforce of the plan in
             force, or the scenario's capacity), so a plan that hires or lays off starts from the workforce it
             has, not from the scenario's headcount. None: the scenario's capacity throughout.
+        mean_yield: per factory, the mean fraction of good units (None: 1). A worker of a ``workforce`` entry
+            makes ``units_per_worker_day x mean_yield`` good units a day.
     """
 
     cycle: int
@@ -105,6 +109,7 @@ class PlanningState:
     capacity_in_force: np.ndarray | None = None
     previous_subcontract: np.ndarray | None = None
     slushy_change_limit: float | None = None
+    mean_yield: np.ndarray | None = None
 
     @property
     def horizon(self) -> int:
@@ -169,9 +174,10 @@ class Plan:
     """A policy's decisions for the planning buckets.
 
     Attributes:
-        production: units to make per product x planning bucket (products not made in a factory: 0).
-        workforce: optional regular capacity in units per day per factory x bucket (plans that hire and
-            lay off); None keeps the factories' capacity.
+        production: good units to make per product x planning bucket (products not made in a factory: 0); the
+            cycle asks a plant to start production / its mean yield.
+        workforce: optional regular capacity in good units per day per factory x bucket (plans that hire and
+            lay off), as the state's capacities; None keeps the factories' capacity.
         subcontract: optional units bought from subcontractors per product x bucket.
         inventory_target: optional target stock per product x bucket, for the execution policies.
         notes: free text shown in plan records and reports (e.g. the LP's cost).

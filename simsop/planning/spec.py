@@ -44,6 +44,20 @@ class ConsensusSpec(_Model):
     haircut: float = Field(default=0.1, ge=0, lt=1, description="cut applied to the sales input")
 
 
+class SafetyStockSpec(_Model):
+    """Safety stock in the plan's inventory target, against the consensus forecast's error.
+
+    ``service_level`` is a cycle service level: the probability that the stock covers the demand of the
+    interval the plan cannot react within (z = the standard normal quantile of it). The cycle measures each
+    product's forecast error itself, from its own past forecasts and the sales that followed (see
+    :meth:`simsop.planning.cycle.PlanningCycle.safety_stock`).
+    """
+
+    service_level: float = Field(ge=0.5, lt=1.0, description="cycle service level, e.g. 0.95 (z = 1.645)")
+    min_errors: PositiveInt = Field(default=3, description="forecast errors needed before the cycle's own are "
+                                    "used; before that, the statistical forecast's in-sample fit")
+
+
 class WorkforceSpec(_Model):
     """How a factory's regular capacity is staffed, for plans that hire and lay off (level, chase, lp).
 
@@ -88,6 +102,9 @@ class PlanningSpec(_Model):
         "of its plan in force and its demand plan for that bucket (so a plan of 0 can grow to meet a forecast)")
     change_cost: NonNegativeFloat = 0.0
     days_of_cover: NonNegativeFloat = Field(default=14.0, description="inventory target, days of demand")
+    safety_stock: SafetyStockSpec | None = Field(
+        default=None, description="safety stock added to the inventory target for the forecast error "
+        "(none: the target is the days of cover alone)")
     set_execution_levels: bool = Field(default=False, description="each plan sets the reorder parameters of the "
                                        "warehouses that still reorder from its demand plan and inventory targets")
     forecast: ForecastSpec = Field(default_factory=ForecastSpec)
