@@ -1085,12 +1085,12 @@ def test_the_safety_stock_is_z_sigma_sqrt_protection_from_the_recorded_forecast_
 
 
 def test_without_a_safety_stock_the_target_is_the_days_of_cover_exactly() -> None:
-    sc = _example()
-    assert sc.planning.safety_stock is None
+    sc = _example(safety_stock=None)
     state, _ = first_state(sc, "lp")
     np.testing.assert_array_equal(state.inventory_target,
                                   sc.planning.days_of_cover * state.demand_plan / state.bucket_days)
     with_ss, _ = first_state(_example(safety_stock={"service_level": 0.9}), "lp")
+    assert sc.planning.safety_stock is None
     assert (with_ss.inventory_target >= state.inventory_target).all()
     assert (with_ss.inventory_target > state.inventory_target).any()
 
