@@ -1084,3 +1084,47 @@ def test_red_tomato_report_shows_the_plans_own_cost_next_to_the_simulated_cost(t
     # A scenario without planned workforces prices no plan: no such section.
     ex = simsop.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "sop_seasonal.yaml")
     assert first_plan_costs(simsop.run_replication(ex, replication=0, keep_records=True).records, ex) == {}
+
+
+def test_disruption_table_shows_each_shock_kpi_without_the_shocks_and_the_shock_s_effect(tmp_path: Path) -> None:
+    """A stress run measures every shock outcome on the same futures without the shocks too: the report's
+    disruption table has that row under each KPI and the paired effect with its interval, in the units of
+    the KPI; without paired_cases.csv the report pairs <kpi> with <kpi>_noshock as the runner does."""
+    from simsop.experiment import run_experiment
+    from simsop.report import kpimeta
+    from simsop.report.summary import case_table
+    from tests.helpers import scenario
+    from tests.test_shocks import plant, with_shocks
+
+    base = scenario(plant(horizon=120))
+    outage = scenario(with_shocks(plant(horizon=120), {"name": "o", "type": "factory_outage", "start": 40,
+                                                       "factory": "F", "duration": 10}))
+    out = tmp_path / "stress"
+    run_experiment(base, ["none"], 4, seed=3, executor="serial", series=False, extras=False,
+                   cases=[("base", base), ("outage", outage)], out=out)
+    data = load_results(out)
+    assert data.case_effects is not None
+    table, cols = case_table(data.summary, data.policies, data.cases, effects=data.case_effects)
+    rows = table.set_index("KPI")
+    assert cols == [("outage", "none")]
+    worst = "Worst OTIF (7-day rolling)"
+    assert worst in rows.index and "  same futures, no shock" in rows.index
+    kp = data.kpis[data.kpis["case"] == "outage"]
+    effect = float((kp["shock_worst_otif"] - kp["shock_worst_otif_noshock"]).mean())
+    labels = list(rows.index)
+    at = labels.index(worst)
+    assert labels[at + 1] == "  same futures, no shock" and labels[at + 2] == "  effect of the shocks"
+    assert table.iloc[at + 2]["outage"][0] == kpimeta.fmt("shock_worst_otif", effect, signed=True)
+    assert kpimeta.info("shock_worst_otif_noshock").kind == "pct"
+    assert kpimeta.value_range("shock_lost_units_noshock") == (0.0, math.inf)
+    written = data.case_effects.set_index(["policy", "case", "kpi"])
+    (out / "paired_cases.csv").unlink()
+    derived = load_results(out).case_effects
+    assert derived is not None
+    derived = derived.set_index(["policy", "case", "kpi"])
+    for k in ("shock_worst_otif", "shock_lost_units", "shock_recovery_days", "profit"):
+        key = ("none", "outage", k)
+        assert derived.loc[key, "mean_diff"] == pytest.approx(written.loc[key, "mean_diff"]), k
+        assert derived.loc[key, "ci_low"] == pytest.approx(written.loc[key, "ci_low"]), k
+    html_text = write_report(out).read_text(encoding="utf-8")
+    assert "effect of the shocks" in html_text and "same futures, no shock" in html_text

@@ -308,7 +308,7 @@ def operations_section(b: Builder, case: str) -> None:
     else:
         b.note("operations", "The bullwhip chart needs bullwhip_<warehouse> KPIs, which this run did not write.")
     if len(d.cases) > 1:
-        table, cols = summ.case_table(d.summary, d.policies, d.cases)
+        table, cols = summ.case_table(d.summary, d.policies, d.cases, effects=d.case_effects)
         if not table.empty:
             names = [c for c in table.columns if c not in ("KPI", "best")]
             b.text("operations", "<h3>Disruption KPIs per stress case</h3>")
@@ -317,7 +317,11 @@ def operations_section(b: Builder, case: str) -> None:
             b.text("operations", html.para(
                 "The disruption runs from the first shock's start until the last shock's effect is gone plus a "
                 "settling period. Recovery time: days from the start until the 7-day rolling OTIF is back above "
-                "its threshold for good (0: it never fell below).", "meta"))
+                "its threshold for good (0: it never fell below); a future that never recovers counts the whole "
+                "window, so the mean is then a lower bound, and the share recovered says how many did. Each KPI "
+                "is also measured over the same window on the same random futures without the shocks (what the "
+                "plan does there anyway); the effect of the shocks is the paired difference, shocked less not "
+                "shocked, with its 95% interval.", "meta"))
             if summ.has_bound_mark(table):
                 b.text("operations", html.para(summ.BOUND_NOTE, "meta"))
         b.add("operations", "cases", "Key KPIs in every stress case",

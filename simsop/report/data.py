@@ -200,6 +200,26 @@ def load_results(results_dir: str | Path) -> ResultsData:
     return data
 
 
+_NO_SHOCK = "_noshock"  # simsop.kpi.NO_SHOCK_SUFFIX, not imported: the report reads files, not the model
+
+
+def _shock_effects(kp: pd.DataFrame, primary: str) -> pd.DataFrame | None:
+    """Per policy and shocked case, each shock outcome less the same outcome on the same future without the
+    shocks (``<kpi>_noshock`` of the same row), as the stress runner writes them to paired_cases.csv."""
+    from simsop.stats import paired_table
+
+    judged = [c[: -len(_NO_SHOCK)] for c in kp.columns if c.endswith(_NO_SHOCK) and c[: -len(_NO_SHOCK)] in kp]
+    parts = []
+    for case in dict.fromkeys(kp["case"]):
+        shocked = kp[kp["case"] == case]
+        if case == primary or not judged or not shocked[judged].notna().any().any():
+            continue
+        reference = shocked.assign(case=primary, **{k: shocked[f"{k}{_NO_SHOCK}"] for k in judged})
+        parts.append(paired_table(pd.concat([shocked, reference]), "case", primary, judged, by=["policy"],
+                                  bounds=value_ranges(judged)))
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
 def _case_effects(path: Path, data: ResultsData) -> pd.DataFrame | None:
     """``paired_cases.csv`` (case − primary case, per policy), else derived from ``kpis.csv``."""
     effects = _with_ids(_read_csv(path / "paired_cases.csv"), data.policies[0] if data.policies else "run")
@@ -209,11 +229,16 @@ def _case_effects(path: Path, data: ResultsData) -> pd.DataFrame | None:
 
         kp = data.kpis
         base = kp[kp["case"] == data.primary_case]
-        # KPIs undefined in the primary case (the shock KPIs of a run without shocks) have no difference.
+        # KPIs undefined in the primary case (the shock KPIs of a run without shocks) have no difference; a
+        # shock outcome is compared with itself on the same future without the shocks (<kpi>_noshock).
         cols = [c for c in kp.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(kp[c])
-                and base[c].notna().any() and kp.loc[kp["case"] != data.primary_case, c].notna().any()]
+                and base[c].notna().any() and kp.loc[kp["case"] != data.primary_case, c].notna().any()
+                and not c.endswith(_NO_SHOCK)]
         try:
             effects = paired_table(kp, "case", data.primary_case, cols, by=["policy"], bounds=value_ranges(cols))
+            shock = _shock_effects(kp, data.primary_case)
+            if shock is not None:
+                effects = pd.concat([effects, shock], ignore_index=True)
             data.notes.append(_RECOMPUTED.format(file="paired_cases.csv") if old else
                               "paired_cases.csv was missing: the effects of the cases were computed from kpis.csv.")
         except ValueError as exc:

@@ -164,6 +164,8 @@ def value_range(kpi: str) -> tuple[float, float]:
     for a count, duration or cost, (-inf, inf) for the rest (profit, bias) and for unknown KPIs. Confidence
     intervals stay inside it (:func:`simsop.stats.bounded_interval`); a paired difference inside
     ``[low - high, high - low]``."""
+    if kpi.endswith(_NO_SHOCK):
+        return value_range(kpi[: -len(_NO_SHOCK)])
     if kpi in _RATES:
         return (0.0, 1.0)
     if kpi in _NON_NEGATIVE or kpi.startswith(_NON_NEGATIVE_PREFIXES):
@@ -176,8 +178,17 @@ def value_ranges(kpis: Iterable[str]) -> dict[str, tuple[float, float]]:
     return {k: value_range(k) for k in kpis}
 
 
+# A stress run's shock outcome measured on the same future without the shocks (simsop.kpi.NO_SHOCK_SUFFIX).
+_NO_SHOCK = "_noshock"
+
+
 def _by_pattern(kpi: str) -> KpiInfo | None:
     """A KPI named with a lag or a stage (simsop.series.bullwhip), or None."""
+    if kpi.endswith(_NO_SHOCK) and len(kpi) > len(_NO_SHOCK):
+        t = info(kpi[: -len(_NO_SHOCK)])
+        return KpiInfo(f"{t.label}, same future without the shocks", t.unit, t.kind, t.higher_is_better,
+                       "Measured over the disruption's window on the same random future without the shocks: "
+                       "what the plan does there anyway. " + t.description)
     m = _LAG_NAME.match(kpi)
     if m and m["stem"] in _LAGGED:
         t, lag = _LAGGED[m["stem"]], int(m["lag"])

@@ -285,8 +285,8 @@ def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str
 
 
 IMPACT_KPIS = ("profit", "otif", "fill_rate")
-SHOCK_TABLE_KPIS = ("shock_recovery_days", "shock_worst_otif", "shock_window_otif", "shock_peak_backlog",
-                    "shock_lost_units", "shock_lost_revenue")
+SHOCK_TABLE_KPIS = ("shock_recovery_days", "shock_recovered", "shock_worst_otif", "shock_window_otif",
+                    "shock_peak_backlog", "shock_lost_units", "shock_lost_revenue")
 
 
 def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: Sequence[str], primary: str,
@@ -317,8 +317,13 @@ def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: S
 
 
 def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[str],
-               kpis: Sequence[str] = SHOCK_TABLE_KPIS) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+               kpis: Sequence[str] = SHOCK_TABLE_KPIS, effects: pd.DataFrame | None = None
+               ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Means with 95% CIs of ``kpis``: KPI rows × (case, policy) columns, for the cases where they are defined.
+
+    A KPI measured on the same futures without the shocks too (``<kpi>_noshock``) gets that row below it, and
+    with ``effects`` (paired differences per policy and case, as in paired_cases.csv) a row with the shock's
+    effect, shocked less not shocked, with its interval.
 
     Returns the table in :func:`kpi_table`'s format (columns named ``'case · policy'``, or the case alone with
     one policy; no 'best' cell, as cases are not choices) and the (case, policy) of each column.
@@ -330,20 +335,32 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
             if sel["mean"].astype(float).notna().any():
                 cols.append((c, p))
     rows = []
+    names = [f"{c} · {p}" if len(policies) > 1 else c for c, p in cols]
     for k in kpis:
         meta = info(k)
         unit = "" if meta.kind == "pct" and meta.unit == "%" else meta.unit
-        row: dict[str, object] = {"KPI": with_unit(meta.label, unit), "best": None}
-        any_value = False
-        for c, p in cols:
-            sel = summary[(summary["case"] == c) & (summary["policy"] == p) & (summary["kpi"] == k)]
-            name = f"{c} · {p}" if len(policies) > 1 else c
-            if sel.empty or math.isnan(float(sel["mean"].iloc[0])):
-                row[name] = ("n/a", "")
-                continue
-            any_value = True
-            row[name] = (fmt(k, float(sel["mean"].iloc[0])), _ci_cell(k, sel.iloc[0].to_dict()))
-        if any_value:
+        for shown, label in ((k, meta.label), (f"{k}_noshock", "  same futures, no shock")):
+            row: dict[str, object] = {"KPI": with_unit(label, unit), "best": None}
+            any_value = False
+            for name, (c, p) in zip(names, cols, strict=True):
+                sel = summary[(summary["case"] == c) & (summary["policy"] == p) & (summary["kpi"] == shown)]
+                if sel.empty or math.isnan(float(sel["mean"].iloc[0])):
+                    row[name] = ("n/a", "")
+                    continue
+                any_value = True
+                row[name] = (fmt(k, float(sel["mean"].iloc[0])), _ci_cell(shown, sel.iloc[0].to_dict()))
+            if any_value:
+                rows.append(row)
+        if effects is not None and not effects.empty and f"{k}_noshock" in set(summary["kpi"]):
+            row = {"KPI": with_unit("  effect of the shocks", unit), "best": None}
+            for name, (c, p) in zip(names, cols, strict=True):
+                sel = effects[(effects["case"] == c) & (effects["policy"] == p) & (effects["kpi"] == k)]
+                if sel.empty or math.isnan(float(sel["mean_diff"].iloc[0])):
+                    row[name] = ("n/a", "")
+                    continue
+                e = sel.iloc[0]
+                row[name] = (fmt(k, float(e["mean_diff"]), signed=True),
+                             f"[{fmt(k, float(e['ci_low']), signed=True)}, {fmt(k, float(e['ci_high']), signed=True)}]")
             rows.append(row)
     return pd.DataFrame(rows), cols
 
