@@ -72,15 +72,17 @@ def test_plan_attainment_starts_at_the_warm_up_and_is_undefined_without_a_plan()
     assert math.isnan(plan_attainment(empty))
 
 
-def test_scrap_is_not_attainment() -> None:
-    """The plan board asks 4, 4, 12, 0, 2 on days 5-9 of a plant of 10 a day that scraps half of what it makes
-    (yield 0.5): every planned unit is worked on, half of them are good, so the plan is half attained."""
+@pytest.mark.parametrize(("mean", "good"), [(0.5, 0.5), (0.8, 0.5)])
+def test_scrap_beyond_the_expected_yield_is_not_attainment(mean: float, good: float) -> None:
+    """The plan board asks a plant of 10 a day to start 4, 4, 12, 0, 2 on days 5-9 (22 units). With the yield
+    of 0.5 the scenario gives, it makes the 11 good units a plan grossed up for that yield expects: attained.
+    A plant yielding 0.5 where the planner expected 0.8 (17.6 good units) attains 11 / 17.6."""
     data = {
         "name": "plan", "horizon": 12, "products": [product()],
         "customers": [{"id": "c", "warehouse": "W", "demand": [{"product": "A", "daily": 1}]}],
         "warehouses": [{"id": "W", "stock": [{"product": "A", "initial": 30, "source": "F"}]}],
         "factories": [{"id": "F", "products": ["A"], "capacity": {"regular": 10},
-                       "yield": {"dist": "deterministic", "value": 0.5}}],
+                       "yield": {"dist": "deterministic", "value": mean}}],
         "lanes": [{"from": "F", "to": "W", "lead_time": 1}],
     }
 
@@ -88,8 +90,19 @@ def test_scrap_is_not_attainment() -> None:
         yield world.env.timeout(5)
         world.plan.set_production("F", "A", 5, [4, 4, 12, 0, 2])
 
-    res = run_replication(scenario(data), seed=1, replication=0, processes=(planner,))
-    assert res.kpis["plan_attainment"] == pytest.approx(0.5)
+    sc = scenario(data)
+    if mean != good:  # the plant turns out worse than the scenario's yield says
+        factory = sc.factories[0].model_copy(update={"yield_": sc.factories[0].yield_.model_copy(
+            update={"value": good})})
+        world_sc = sc.model_copy(update={"factories": (factory,)})
+        res = run_replication(world_sc, seed=1, replication=0, processes=(planner,), keep_records=True)
+        assert res.records is not None
+        res.records.meta.factory_yield[:] = mean  # what the planner expected
+        from simsop.planning.kpis import plan_attainment as attainment
+        assert attainment(res.records) == pytest.approx(good / mean)
+    else:
+        res = run_replication(sc, seed=1, replication=0, processes=(planner,))
+        assert res.kpis["plan_attainment"] == pytest.approx(1.0)
     assert res.kpis["utilization"] == pytest.approx(22 / 120)  # the plant worked on every planned unit
 
 

@@ -312,6 +312,9 @@ class Meta:
     sku_plan_fed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # Mean days from a sku's replenishment order to the goods at its warehouse (order delay, supplier, transit).
     sku_lead_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Mean yield of each factory: planned production is what a plant starts, the good units it expects are
+    # that times its yield (an S&OP plan in good units is grossed up by it).
+    factory_yield: np.ndarray = field(default_factory=lambda: np.zeros(0))
     product_made: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 

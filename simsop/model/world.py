@@ -229,7 +229,8 @@ class World:
                     sku_plan_fed=self._sku_plan_fed(),
                     sku_lead_time=np.array([self.replenishment_lead_time(w, i) for w in self.warehouses
                                             for i in range(len(w.products))]),
-                    product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]))
+                    product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]),
+                    factory_yield=np.array([min(max(f.yield_.mean, 0.0), 1.0) for f in sc.factories]))
         return Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
 
     def replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:

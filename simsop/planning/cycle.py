@@ -192,7 +192,7 @@ class PlanningCycle:
         for wh in world.warehouses:
             for i, p in enumerate(wh.products):
                 if wh.sources[i] is not None and not isinstance(wh.sources[i], WarehouseSite):
-                    self.supply_lead_days[p] = max(self.supply_lead_days[p], self._replenishment_lead_time(wh, i))
+                    self.supply_lead_days[p] = max(self.supply_lead_days[p], self.world.replenishment_lead_time(wh, i))
 
     # ------------------------------------------------------------------ the process
 
@@ -524,20 +524,6 @@ class PlanningCycle:
                 wh.refresh_review_lists()
                 self.world.plan.version += 1  # the board's readers (where planned output goes) must look again
 
-    def _replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:
-        """Mean days from a warehouse's reorder to the goods on its shelf: order delay, supplier, transit."""
-        src = wh.sources[item]
-        if src is None:
-            return 0.0
-        days = 0.0
-        supplier = next((s for s in self.sc.suppliers if s.id == src.name), None)
-        if supplier is not None:
-            days += supplier.lead_time.mean
-        lane = self.sc.lane(src.name, wh.name)
-        if lane is not None:
-            days += lane.lead_time.mean + lane.order_delay
-        return days
-
     def _set_execution_levels(self, state: PlanningState, plan: Plan) -> None:
         """The plan's inventory targets set the parameters of the warehouses that still reorder.
 
@@ -560,7 +546,7 @@ class PlanningCycle:
                 ratio = float(rate[p]) / nominal  # the plan's demand against the scenario's
                 mu = ratio * w.nominal_demand.get((wh.index, i), 0.0)
                 tgt = float(target[p]) * self.direct_rate.get((wh.index, i), 0.0) / nominal
-                lead = self._replenishment_lead_time(wh, i)
+                lead = self.world.replenishment_lead_time(wh, i)
                 review = max(rule.review_period, 0)
                 if isinstance(rule, OrderUpTo):
                     rule.level = tgt + mu * (lead + review / 2)

@@ -9,9 +9,11 @@
   the statistical forecast it started from (``fva_consensus_over_statistical_lagL``; negative when the
   meeting's judgement made the forecast worse). Actuals are booked orders, the demand the company sees.
 * ``plan_attainment``: good units made against the plan, product by product and bucket by bucket:
-  sum of min(made, planned) over the sum planned, from the first planned day after the warm-up. Scrap is
-  not output, and making too much of one product or in one bucket does not make up for too little of
-  another or in another (a shortfall made good a bucket late is a miss, then a surplus).
+  sum of min(made, planned) over the sum planned, from the first planned day after the warm-up. A plant is
+  asked to start the plan grossed up for its mean yield, so the plan's good units are what it was asked
+  times that yield: scrap beyond the expected yield is a miss, and making too much of one product or in one
+  bucket does not make up for too little of another or in another (a shortfall made good a bucket late is a
+  miss, then a surplus).
 * ``plan_nervousness``: how much each plan version changed the previous one inside the fences (frozen
   plus slushy buckets): sum of absolute changes over the previous plan's quantity.
 * ``production_variation``: mean absolute change of planned production from one bucket to the next,
@@ -186,8 +188,9 @@ def plan_attainment(rec: Records) -> float:
     """Good units made against planned production, by product and planning bucket (see the module docstring).
 
     Buckets are those of the plan lines; without any (a plan board filled by other means) the window is one
-    bucket. Only finished production in the factories that had a plan counts, on the day it started, from the
-    first planned day after the warm-up to the horizon.
+    bucket. Planned is the good units expected of what the plants were asked to start (``planned_production``
+    times the factory's mean yield). Only finished production in the factories that had a plan counts, on
+    the day it started, from the first planned day after the warm-up to the horizon.
     """
     pp = rec.planned_production
     if len(pp) == 0:
@@ -205,14 +208,16 @@ def plan_attainment(rec: Records) -> float:
         np.add.at(out, (product[keep], bucket), qty[keep])
         return out
 
-    planned = by_product_bucket(p_day, pp["product"].astype(int), pp["qty"].astype(float))
+    p_factory = pp["factory"].astype(int)
+    expected = m.factory_yield[p_factory] if len(m.factory_yield) == len(m.factories) else 1.0
+    planned = by_product_bucket(p_day, pp["product"].astype(int), pp["qty"].astype(float) * expected)
     total = float(planned.sum())
     if total <= 0:
         return NAN
     ps, pf = rec.production_started, rec.production_finished
     start_of = {j: i for i, j in enumerate(ps["job_id"].tolist())}
     row = np.array([start_of[j] for j in pf["job_id"].tolist()], dtype=int)
-    in_plan = np.isin(ps["factory"].astype(int)[row], np.unique(pp["factory"].astype(int))) if len(row) else row
+    in_plan = np.isin(ps["factory"].astype(int)[row], np.unique(p_factory)) if len(row) else row
     # A job counts on the day the plant took it up, as the plan's quantity of a day does (a job ends a day or
     # more later, which would move output across a bucket's edge).
     made = by_product_bucket(np.floor(ps["time"].astype(float)[row][in_plan]).astype(int),
