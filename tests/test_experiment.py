@@ -134,14 +134,17 @@ def test_common_random_numbers_between_two_planning_policies() -> None:
 # ---------------------------------------------------------------------------------------------- executors
 
 
-def test_every_executor_writes_the_same_files(tmp_path: Path) -> None:
-    kinds = ["serial", "process"]
+def executors() -> list[str]:
+    """Every executor this machine can run: serial, process, and Dask when it is installed."""
     try:
         import dask.distributed  # noqa: F401
-
-        kinds.append("dask")
     except ImportError:
-        pass
+        return ["serial", "process"]
+    return ["serial", "process", "dask"]
+
+
+def test_every_executor_writes_the_same_files(tmp_path: Path) -> None:
+    kinds = executors()
     for kind in kinds:
         run_experiment(small(), ["none"], 6, seed=3, cases=variants(), executor=kind, jobs=2, out=tmp_path / kind)
     for kind in kinds[1:]:
@@ -198,13 +201,7 @@ def test_the_reference_is_simulated_once_per_replication_and_judged_over_each_ca
 
 
 def test_every_executor_writes_the_same_stress_files_and_a_resume_too(tmp_path: Path) -> None:
-    kinds = ["serial", "process"]
-    try:
-        import dask.distributed  # noqa: F401
-
-        kinds.append("dask")
-    except ImportError:
-        pass
+    kinds = executors()
     for kind in kinds:
         run_experiment(small(), ["none"], 5, seed=3, cases=shock_cases(), executor=kind, jobs=2, out=tmp_path / kind,
                        series=False)
