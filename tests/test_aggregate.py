@@ -158,6 +158,23 @@ class TestRedTomato:
         assert plan_violations(RED_TOMATO, plan) == []
         assert plan.total_cost >= solve_lp(RED_TOMATO).total_cost
 
+    def test_hybrid_builds_stock_only_for_what_later_buckets_cannot_make(self) -> None:
+        """50 workers make 2,000 a month in regular time; demand is 1,000 but for 3,000 in March. February's
+        spare regular time covers March's shortfall, so January makes only its demand, February 1,000 ahead,
+        and nothing is carried that no bucket needs; stock ends at the 500 the horizon must end with. Working
+        regular time to capacity while the horizon's demand was not yet made built 1,000 in January and
+        carried 2,500 into the last month."""
+        inp = dataclasses.replace(RED_TOMATO, demand=[1000, 1000, 3000, 1000, 1000, 1000], opening_inventory=0)
+        plan = hybrid_plan(inp, workforce=50)
+        np.testing.assert_allclose(plan.production, [1000, 2000, 2000, 1000, 1000, 1500])
+        np.testing.assert_allclose(plan.inventory, [0, 1000, 0, 0, 0, 500])
+        assert plan.overtime_hours.sum() == 0 and plan.subcontracted.sum() == 0
+        assert plan_violations(inp, plan) == []
+        # A shortfall (3,500) beyond the spare regular time before it (2,000) uses all of that time, and
+        # overtime and subcontracting make the rest.
+        peak = dataclasses.replace(inp, demand=[1000, 1000, 5500, 1000, 1000, 1000])
+        np.testing.assert_allclose(hybrid_plan(peak, workforce=50).inventory[:2], [1000, 2000])
+
     def test_hybrid_explicit_workforce_and_dispatch(self) -> None:
         plan = rule_based_plan(RED_TOMATO, "hybrid", workforce=70)
         np.testing.assert_allclose(plan.workforce, 70)

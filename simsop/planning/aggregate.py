@@ -66,9 +66,13 @@ The exact rules:
 ``hybrid``
     A constant workforce ``W`` (given, or the ``workforce_quantile`` quantile of the per-bucket
     requirement ``D_t / u_t``, linear interpolation) clipped to the ending bounds, changed only in
-    bucket 1. Each bucket it works regular time at capacity, but never beyond what the rest of the
-    horizon still needs: ``R_t = min(W u_t, production_max_t, max(0, sum_{k>=t} D_k + target_T -
-    net_{t-1}))``. A gap ``g_t = max(0, requirement_t - R_t)`` is covered first by overtime, up to
+    bucket 1. Each bucket it works regular time up to capacity, but builds stock only for what later
+    buckets cannot make in their own regular time: ``R_t = min(c_t, max(0, D_t - net_{t-1} +
+    max(floor_t, B_t)))`` with regular capacity ``c_t = min(W u_t, production_max_t)`` and the build-ahead
+    ``B_t = max_{k>t} (sum_{j=t+1..k} (D_j - c_j) + floor_k)``, the largest shortfall of the buckets ahead
+    (with the stock each must end with). Regular time a later bucket has to spare is not used early, so
+    stock is not carried for months before it is needed. A gap ``g_t = max(0, requirement_t - R_t)`` is
+    covered first by overtime, up to
     ``W * max_overtime_hours_per_worker_t / hours_per_unit`` units and the production cap, then by
     subcontracting up to ``subcontract_capacity_t``; whatever is left becomes backlog. Production below
     ``production_min_t`` is raised to it (idle regular time first, then overtime) and subcontracts less.
@@ -1070,16 +1074,15 @@ def hybrid_plan(
     w = _clip_ending_workforce(inp, _workers(w, integer_workforce))
 
     floors = d.floors
-    # Demand still to come from bucket t on, so regular time never builds stock nobody will need.
-    demand_to_come = np.cumsum(d.demand[::-1])[::-1]
+    capacity = np.minimum(w * d.units_per_worker, d.production_max)
+    build_ahead = _build_ahead(d.demand - capacity, floors)
     production = np.empty(horizon)
     overtime_hours = np.empty(horizon)
     subcontracted = np.empty(horizon)
     net = inp.opening_inventory - inp.opening_backlog
     for t in range(horizon):
         requirement = max(0.0, d.demand[t] + floors[t] - net)
-        still_needed = max(0.0, demand_to_come[t] + d.ending_target - net)
-        regular = min(w * d.units_per_worker[t], d.production_max[t], still_needed)
+        regular = min(capacity[t], max(0.0, d.demand[t] - net + max(floors[t], build_ahead[t])))
         gap = max(0.0, requirement - regular)
         overtime_units = min(
             gap,
@@ -1104,6 +1107,18 @@ def hybrid_plan(
         subcontracted=subcontracted,
         strategy="hybrid",
     )
+
+
+def _build_ahead(shortfall: FloatArray, floors: FloatArray) -> FloatArray:
+    """Per bucket t, the stock it must end with so the buckets after it, each making at most its own regular
+    capacity (``shortfall`` = demand - capacity), meet their demand and their floors:
+    ``max_{k>t} (sum_{j=t+1..k} shortfall_j + floor_k)``, 0 for the last bucket."""
+    horizon = len(shortfall)
+    out = np.zeros(horizon)
+    for t in range(horizon - 1):
+        ahead = np.cumsum(shortfall[t + 1:]) + floors[t + 1:]
+        out[t] = max(float(ahead.max()), 0.0)
+    return out
 
 
 _RULES: dict[str, Callable[..., AggregatePlan]] = {
