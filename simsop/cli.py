@@ -666,8 +666,8 @@ def _print_stress(exp: Any, title: str) -> None:
     console.print(table)
     bw = [k for k in exp.kpi_names() if k.startswith("bullwhip_")]
     if bw:
-        t2 = Table(title="Bullwhip: variance of weekly orders ÷ variance of the demand each stage sees, for the "
-                         "products it orders itself (under a plan, not those the plants push to it; '–': none); "
+        t2 = Table(title="Bullwhip: variance of each stage's weekly replenishment (its orders; under a plan, "
+                         "what the plants send it of the products they push) ÷ variance of the demand it sees; "
                          "production: units made ÷ customer demand for made products", title_justify="left")
         t2.add_column("Policy")
         t2.add_column("Case", overflow="fold")

@@ -46,36 +46,30 @@ def _line_times(rec: Records) -> np.ndarray:
     return rec.orders["time"].astype(float)[rec.lines["order_id"].astype(int)] if len(rec.lines) else np.empty(0)
 
 
-def incoming_demand(rec: Records, products: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def incoming_demand(rec: Records) -> dict[str, np.ndarray]:
     """Units each warehouse was asked for per day: its customers' order lines plus other warehouses' orders on it.
 
     The demand a stage sees is what its own replenishment orders are compared with in :func:`bullwhip`.
-    ``products`` (per warehouse, a boolean mask over the products) keeps only the demand for those products.
     """
     m = rec.meta
     H = m.horizon
     l_time = _line_times(rec)
     l_wh = rec.orders["warehouse"].astype(int)[rec.lines["order_id"].astype(int)] if len(rec.lines) else np.empty(0)
     l_qty = rec.lines["qty"].astype(float)
-    l_prod = rec.lines["product"].astype(int)
     ro = rec.replenishments
     r_src, r_time, r_qty = ro["source"].astype(int), ro["time"].astype(float), ro["qty"].astype(float)
-    r_prod = ro["product"].astype(int)
     out = {}
     for w, name in enumerate(m.warehouses):
         site = m.sites.index(name)
         cust = l_wh == w
         internal = r_src == site
-        if products is not None:
-            cust &= products[name][l_prod]
-            internal &= products[name][r_prod]
         out[name] = per_day(l_time[cust], l_qty[cust], H) + per_day(r_time[internal], r_qty[internal], H)
     return out
 
 
 def _reordered_products(rec: Records) -> dict[str, np.ndarray] | None:
-    """Per warehouse, the products it replenishes by its own orders: all of its items, but those an S&OP plan
-    pushes to when the replication had a plan (None: every product everywhere, as without a plan)."""
+    """Per warehouse, the products it replenishes by its own orders when the replication had a plan: all but
+    those the plan pushes to it (None without a plan: it orders everything it replenishes)."""
     m = rec.meta
     if len(rec.planned_production) == 0 or len(m.sku_plan_fed) != len(m.sku_product):
         return None
@@ -154,10 +148,13 @@ def bullwhip(rec: Records, series: Mapping[str, np.ndarray] | None = None, warmu
     the orders of warehouses it supplies (:func:`incoming_demand`). Above 1, the stage amplifies variability.
 
     Under an S&OP plan the plants push what the plan says to the warehouses they supply, which stop ordering
-    those products: a stage's ratio then compares its orders with its demand for the products it still
-    orders itself (NaN when it orders none), not with its demand for everything, which would read as if the
-    plan had cured the bullwhip. ``bullwhip_production`` is the variance of the units made over that of
-    customer demand for the products factories make (bought products are not the plants' to smooth).
+    those products: for them the stage's replenishment is what the plants send it (shipments leaving the
+    plants for it), so the ratio still covers every product the stage sells, with or without a plan, and
+    policies compare like with like. (Its orders alone against its demand for everything would read as if
+    the plan had cured the bullwhip; its orders against its demand for the products it still orders would
+    compare different products under different policies.) ``bullwhip_production`` is the variance of the
+    units made over that of customer demand for the products factories make (bought products are not the
+    plants' to smooth).
 
     Returns:
         ``{"bullwhip_<warehouse>": ratio, "bullwhip_production": ratio}``; NaN when the demand does not vary
@@ -169,21 +166,24 @@ def bullwhip(rec: Records, series: Mapping[str, np.ndarray] | None = None, warmu
     start = m.warmup if warmup is None else warmup
     s = daily_series(rec) if series is None else series
     reordered = _reordered_products(rec)
-    demand = incoming_demand(rec, reordered)
-    ro = rec.replenishments
+    demand = incoming_demand(rec)
+    ro, sent = rec.replenishments, rec.departed
+    from_plant = np.isin(sent["source"].astype(int), [m.sites.index(f) for f in m.factories])
     out: dict[str, float] = {}
     for w, name in enumerate(m.warehouses):
         placed = np.asarray(s[f"orders_{name}"], dtype=float)
         if reordered is not None:
-            # Before the plan went live the warehouse also ordered the products it pushes to it now.
-            sel = (ro["warehouse"].astype(int) == w) & reordered[name][ro["product"].astype(int)]
-            placed = per_day(ro["time"].astype(float)[sel], ro["qty"].astype(float)[sel], m.horizon)
+            # Its own orders of what it still reorders (before the plan went live it ordered the rest too),
+            # and for the rest what the plants send it.
+            own = reordered[name]
+            sel = (ro["warehouse"].astype(int) == w) & own[ro["product"].astype(int)]
+            pushed = from_plant & (sent["warehouse"].astype(int) == w) & ~own[sent["product"].astype(int)]
+            placed = (per_day(ro["time"].astype(float)[sel], ro["qty"].astype(float)[sel], m.horizon)
+                      + per_day(sent["time"].astype(float)[pushed], sent["qty"].astype(float)[pushed], m.horizon))
         o = _periods(placed, start, period)
         d = _periods(demand[name], start, period)
         ratio = float("nan")
-        if reordered is not None and not reordered[name].any():
-            pass  # it orders nothing itself: the plan's variability is bullwhip_production's
-        elif len(d) >= 2:
+        if len(d) >= 2:
             vd = float(d.var(ddof=1))
             if vd > 0:
                 ratio = float(o.var(ddof=1)) / vd

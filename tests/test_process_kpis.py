@@ -135,10 +135,11 @@ def _weekly_ratio(orders: np.ndarray, demand: np.ndarray, start: int) -> float:
     return float(o.var(ddof=1) / d.var(ddof=1))
 
 
-def test_a_stage_under_a_plan_is_judged_on_the_products_it_still_orders(example_lp: Any) -> None:
+def test_a_stage_under_a_plan_is_judged_on_what_it_orders_and_what_the_plants_send_it(example_lp: Any) -> None:
     """Under the LP plan the plants push to DC-Central, which then orders only what it buys (SA-04 from a
-    supplier): its bullwhip ratio is that product's orders against that product's demand. The plants' ratio
-    compares output with the demand for the products they make, not with the bought ones too."""
+    supplier): its replenishment is those orders plus the shipments the plants send it, against its demand
+    for everything, as without a plan. The plants' ratio compares output with the demand for the products
+    they make, not with the bought ones too."""
     sc, rec, _ = example_lp
     m = rec.meta
     H, start = m.horizon, m.warmup
@@ -148,16 +149,19 @@ def test_a_stage_under_a_plan_is_judged_on_the_products_it_still_orders(example_
     bought = {names.index(it.product) for it in central.stock if it.source not in factories}
     assert bought == {names.index("SA-04")}
     w = m.warehouses.index("DC-Central")
-    ro = rec.replenishments
+    ro, sent = rec.replenishments, rec.departed
     own = (ro["warehouse"] == w) & np.isin(ro["product"], list(bought))
-    orders = per_day(ro["time"][own], ro["qty"][own], H)
+    plant_sites = [m.sites.index(f) for f in factories]
+    pushed = (sent["warehouse"] == w) & np.isin(sent["source"], plant_sites) & ~np.isin(sent["product"], list(bought))
+    assert pushed.sum() > 100 and own.sum() > 10
+    inflow = per_day(ro["time"][own], ro["qty"][own], H) + per_day(sent["time"][pushed], sent["qty"][pushed], H)
     line_wh = rec.orders["warehouse"][rec.lines["order_id"].astype(int)]
     line_t = rec.orders["time"][rec.lines["order_id"].astype(int)]
-    cust = (line_wh == w) & np.isin(rec.lines["product"], list(bought))
-    internal = (ro["source"] == m.sites.index("DC-Central")) & np.isin(ro["product"], list(bought))
+    cust = line_wh == w
+    internal = ro["source"] == m.sites.index("DC-Central")
     demand = per_day(line_t[cust], rec.lines["qty"][cust], H) + per_day(ro["time"][internal], ro["qty"][internal], H)
     bw = bullwhip(rec)
-    assert bw["bullwhip_DC-Central"] == pytest.approx(_weekly_ratio(orders, demand, start))
+    assert bw["bullwhip_DC-Central"] == pytest.approx(_weekly_ratio(inflow, demand, start))
     made_products = sorted({names.index(p) for f in sc.factories for p in f.products})
     made_lines = np.isin(rec.lines["product"], made_products)
     made = per_day(rec.factory_days["day"], rec.factory_days["regular_used"] + rec.factory_days["overtime_used"], H)
@@ -165,11 +169,19 @@ def test_a_stage_under_a_plan_is_judged_on_the_products_it_still_orders(example_
         _weekly_ratio(made, per_day(line_t[made_lines], rec.lines["qty"][made_lines], H), start))
 
 
-def test_a_stage_the_plan_feeds_entirely_has_no_bullwhip_of_its_own_and_without_a_plan_nothing_changes() -> None:
+def test_a_stage_the_plan_feeds_entirely_is_judged_on_what_the_plant_sends_and_without_a_plan_on_its_orders() -> None:
+    """sop_seasonal's one DC is fed by its plant: under a level plan its replenishment is the plant's
+    shipments, which vary far less than its demand; without a plan, its own orders."""
     sc = simsop.load_scenario(SCENARIOS / "sop_seasonal.yaml")
-    planned = run_replication(sc, seed=1, replication=0, keep_records=True)
-    assert planned.records is not None and len(planned.records.planned_production)
-    assert math.isnan(bullwhip(planned.records)["bullwhip_DC"])
+    planned = run_replication(sc, seed=1, replication=0, keep_records=True, policy="level")
+    rec = planned.records
+    assert rec is not None and len(rec.planned_production)
+    sent = rec.departed
+    inflow = per_day(sent["time"], sent["qty"], rec.meta.horizon)
+    line_t = rec.orders["time"][rec.lines["order_id"].astype(int)]
+    demand = per_day(line_t, rec.lines["qty"], rec.meta.horizon)
+    level = bullwhip(rec)["bullwhip_DC"]
+    assert level == pytest.approx(_weekly_ratio(inflow, demand, rec.meta.warmup)) and level < 0.2
     pulled = run_replication(sc, seed=1, replication=0, keep_records=True, policy="none")
     rec = pulled.records
     assert rec is not None and len(rec.planned_production) == 0

@@ -301,9 +301,10 @@ def operations_section(b: Builder, case: str) -> None:
         b.note("operations", "The daily charts (inventory, backlog, orders, production, capacity load) need "
                              "series.csv, which this run did not write.")
     if any(str(k).startswith("bullwhip_") for k in d.summary["kpi"]):
-        b.add("operations", "bullwhip", "Bullwhip: order variance against demand variance by stage",
-              "Above 1, a stage's orders vary more than the demand it receives: the variance is amplified "
-              "upstream. Below 1, the stage smooths it.",
+        b.add("operations", "bullwhip", "Bullwhip: replenishment variance against demand variance by stage",
+              "Above 1, a stage's replenishment varies more than the demand it receives: the variance is "
+              "amplified upstream. Below 1, it is smoothed. A stage's replenishment is its orders, and under an "
+              "S&OP plan what the plants send it of the products they push to it (it orders those no more).",
               lambda: charts.bullwhip(d.summary, b.colors, d.policies, case, _int(d.manifest.get("bullwhip_period"))))
     else:
         b.note("operations", "The bullwhip chart needs bullwhip_<warehouse> KPIs, which this run did not write.")

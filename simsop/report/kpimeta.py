@@ -202,8 +202,9 @@ def _by_pattern(kpi: str) -> KpiInfo | None:
     if kpi.startswith("bullwhip_") and len(kpi) > len("bullwhip_"):
         stage = kpi[len("bullwhip_"):]
         return KpiInfo(f"Bullwhip at {stage}", "variance ratio", "num", False,
-                       f"Variance of {stage}'s replenishment orders over that of the demand it receives, weekly: "
-                       "above 1 the stage amplifies demand swings upstream.")
+                       f"Variance of {stage}'s replenishment over that of the demand it receives, weekly: its "
+                       "orders, and under an S&OP plan what the plants send it of the products they push. Above "
+                       "1 the stage's supply swings more than its demand.")
     return None
 
 
