@@ -23,6 +23,7 @@ KPI_TABLE = (
     ("days_of_supply", "Days of supply", "num"),
     ("inventory_turns", "Inventory turns/year", "num"),
     ("utilization", "Factory utilization", "pct"),
+    ("bottleneck_utilization", "Bottleneck plant utilization", "pct"),
     ("revenue", "Revenue", "money"),
     ("total_cost", "Total cost", "money"),
     ("profit", "Profit", "money"),
@@ -436,7 +437,7 @@ KPI_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Service", ("otif", "otif_line", "fill_rate", "cycle_service_level", "avg_backlog", "max_backlog",
                  "avg_days_late", "lost_sales_units")),
     ("Stock", ("avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns")),
-    ("Factories", ("utilization", "overtime_units")),
+    ("Factories", ("utilization", "bottleneck_utilization", "overtime_units")),
     ("Order book", ("demand_units", "shipped_units", "orders", "avg_open_orders", "order_rate",
                     "avg_order_cycle_time")),
     ("Profit and loss", ("revenue", "cogs", "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost",
@@ -534,7 +535,8 @@ def _print_comparison(exp: Any, case: str, title: str) -> None:
         table = Table(title=group, title_justify="left")
         table.add_column("KPI")
         for p in exp.policies:
-            table.add_column(f"{p} (baseline)" if p == exp.baseline else p, justify="right")
+            # Fold rather than cut: on a narrow terminal a number wraps instead of losing its digits.
+            table.add_column(f"{p} (baseline)" if p == exp.baseline else p, justify="right", overflow="fold")
         for k in kpis:
             cells = []
             for p in exp.policies:
@@ -650,7 +652,7 @@ def _print_stress(exp: Any, title: str) -> None:
     table.add_column("Case", overflow="fold")
     table.add_column("")
     for _, label in (*STRESS_COLUMNS, *RUN_COLUMNS):
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", overflow="fold")
     for p in exp.policies:
         for c in exp.cases:
             if c == base:  # its shock KPIs are those of its own shocks, if any, against nothing
@@ -672,7 +674,7 @@ def _print_stress(exp: Any, title: str) -> None:
         t2.add_column("Policy")
         t2.add_column("Case", overflow="fold")
         for k in bw:
-            t2.add_column(k.removeprefix("bullwhip_"), justify="right")
+            t2.add_column(k.removeprefix("bullwhip_"), justify="right", overflow="fold")
         for p in exp.policies:
             for c in exp.cases:
                 s = _lookup(exp.summary, policy=p, case=c)

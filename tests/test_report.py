@@ -1128,3 +1128,37 @@ def test_disruption_table_shows_each_shock_kpi_without_the_shocks_and_the_shock_
         assert derived.loc[key, "ci_low"] == pytest.approx(written.loc[key, "ci_low"]), k
     html_text = write_report(out).read_text(encoding="utf-8")
     assert "effect of the shocks" in html_text and "same futures, no shock" in html_text
+
+
+def test_disruption_table_marks_a_recovery_time_some_futures_never_reached(tmp_path: Path) -> None:
+    """Outages of 2-40 days: some futures never recover within the window, so the mean recovery time is a
+    lower bound: the table says '≥' and marks the shock's effect on it as censored, as the terminal does."""
+    from simsop.experiment import run_experiment
+    from simsop.report.summary import case_table
+    from tests.helpers import scenario
+    from tests.test_shocks import plant, with_shocks
+
+    base = scenario(plant(horizon=120))
+    outage = scenario(with_shocks(plant(horizon=120), {
+        "name": "o", "type": "factory_outage", "start": 40, "factory": "F",
+        "duration": {"dist": "uniform", "low": 2, "high": 40}}))
+    out = tmp_path / "stress"
+    run_experiment(base, ["none"], 6, seed=3, executor="serial", series=False, extras=False,
+                   cases=[("base", base), ("outage", outage)], out=out)
+    data = load_results(out)
+    recovered = data.kpis.loc[data.kpis["case"] == "outage", "shock_recovered"]
+    assert 0 < recovered.mean() < 1
+    table, _ = case_table(data.summary, data.policies, data.cases, effects=data.case_effects)
+    labels = list(table["KPI"])
+    at = labels.index("Recovery time (days)")
+    assert table.iloc[at]["outage"][0].startswith("≥ ")
+    share = labels.index("Recovered within the disruption (% of futures)")
+    assert table.iloc[share]["outage"][0] == kpimeta_fmt("shock_recovered", float(recovered.mean()))
+    effect_rows = [i for i, label in enumerate(labels) if label.strip().startswith("effect of the shocks")]
+    assert any(table.iloc[i]["outage"][0].endswith("(censored)") for i in effect_rows)
+
+
+def kpimeta_fmt(kpi: str, x: float) -> str:
+    from simsop.report.kpimeta import fmt
+
+    return fmt(kpi, x)

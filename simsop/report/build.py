@@ -18,14 +18,15 @@ from simsop.report.data import ResultsData, load_results
 from simsop.report.kpimeta import fmt, info
 
 SERVICE_KPIS = ("otif", "fill_rate", "cycle_service_level", "avg_backlog", "lost_sales_units", "avg_days_late")
-STOCK_KPIS = ("avg_on_hand", "days_of_supply", "inventory_turns", "utilization", "overtime_units",
-              "plan_attainment")
+STOCK_KPIS = ("avg_on_hand", "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization",
+              "overtime_units", "plan_attainment")
 FINANCE_KPIS = ("profit", "revenue", "total_cost", "avg_inventory_value", "revenue_vs_plan", "gross_margin_vs_plan")
 SALES_KPIS = ("forecast_mape_lag1", "forecast_bias_lag1", "forecast_mape_lag3", "forecast_bias_lag3",
-              "fva_consensus_lag1", "plan_nervousness")
+              "fva_consensus_lag1", "fva_consensus_over_statistical_lag1", "plan_nervousness")
 FOREST_KPIS = ("profit", "otif", "fill_rate", "avg_on_hand", "total_cost", "avg_backlog")
 TABLE_KPIS = ("profit", "revenue", "total_cost", "otif", "fill_rate", "avg_on_hand", "avg_backlog",
-              "avg_inventory_value", "utilization", "forecast_mape_lag1", "forecast_bias_lag1")
+              "avg_inventory_value", "utilization", "bottleneck_utilization", "forecast_mape_lag1",
+              "forecast_bias_lag1")
 MAX_CASE_SERIES = 6
 PNG_DPI = 100
 

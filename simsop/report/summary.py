@@ -336,6 +336,15 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
                 cols.append((c, p))
     rows = []
     names = [f"{c} · {p}" if len(policies) > 1 else c for c, p in cols]
+
+    def censored(c: str, p: str, shown: str) -> bool:
+        """A recovery time of which some futures never recovered: its mean is a lower bound."""
+        if not shown.startswith("shock_recovery_days"):
+            return False
+        flag = shown.replace("shock_recovery_days", "shock_recovered")
+        sel = summary[(summary["case"] == c) & (summary["policy"] == p) & (summary["kpi"] == flag)]
+        return not sel.empty and float(sel["mean"].iloc[0]) < 1.0
+
     for k in kpis:
         meta = info(k)
         unit = "" if meta.kind == "pct" and meta.unit == "%" else meta.unit
@@ -348,7 +357,8 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
                     row[name] = ("n/a", "")
                     continue
                 any_value = True
-                row[name] = (fmt(k, float(sel["mean"].iloc[0])), _ci_cell(shown, sel.iloc[0].to_dict()))
+                low = "≥ " if censored(c, p, shown) else ""
+                row[name] = (low + fmt(k, float(sel["mean"].iloc[0])), _ci_cell(shown, sel.iloc[0].to_dict()))
             if any_value:
                 rows.append(row)
         if effects is not None and not effects.empty and f"{k}_noshock" in set(summary["kpi"]):
@@ -359,7 +369,8 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
                     row[name] = ("n/a", "")
                     continue
                 e = sel.iloc[0]
-                row[name] = (fmt(k, float(e["mean_diff"]), signed=True),
+                mark = " (censored)" if censored(c, p, k) or censored(c, p, f"{k}_noshock") else ""
+                row[name] = (fmt(k, float(e["mean_diff"]), signed=True) + mark,
                              f"[{fmt(k, float(e['ci_low']), signed=True)}, {fmt(k, float(e['ci_high']), signed=True)}]")
             rows.append(row)
     return pd.DataFrame(rows), cols
