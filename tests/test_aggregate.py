@@ -148,6 +148,22 @@ class TestRedTomato:
             assert np.ptp(level.workforce) == 0
         assert level_plan(RED_TOMATO, integer_workforce=True).workforce[0] == 65
 
+    def test_level_without_a_planned_shortage_staffs_for_the_tightest_cumulative_requirement(self) -> None:
+        """The textbook's level rate makes the horizon's total, 15,500 units (64.6 workers of 40 units a month),
+        and is 600 units short in April. Without a planned shortage the rate is the one April's cumulative
+        requirement needs: (1,600 + 3,000 + 3,200 + 3,800 - 1,000) / 160 = 66.25 workers, no backlog, and the
+        extra 400 units end as stock above the 500 the horizon must end with."""
+        textbook = level_plan(RED_TOMATO)
+        assert textbook.workforce[0] == pytest.approx(15500 / 240) and textbook.backlog.max() > 0
+        plan = level_plan(RED_TOMATO, no_shortage=True)
+        np.testing.assert_allclose(plan.workforce, 66.25)
+        assert plan.backlog.max() == 0 and plan.inventory[3] == pytest.approx(0)
+        assert plan.inventory[-1] == pytest.approx(500 + 66.25 * 240 - 15500)
+        assert plan_violations(RED_TOMATO, plan) == []
+        # When the total is the tighter requirement, both rates are the same.
+        flat = dataclasses.replace(RED_TOMATO, demand=[3000] * 6)
+        assert level_plan(flat, no_shortage=True).workforce[0] == pytest.approx(level_plan(flat).workforce[0])
+
     def test_hybrid_uses_overtime_then_subcontracting(self) -> None:
         plan = hybrid_plan(RED_TOMATO)  # median of D_t / 40 units per worker = 65 workers
         np.testing.assert_allclose(plan.workforce, 65)

@@ -535,9 +535,12 @@ def test_the_family_plan_is_within_the_slushy_fence_and_plans_after_it_for_what_
     """A plan in force far below (50 and 60 units) or above (700 and 500) what the family needs: the family
     problem's production in the slushy bucket is bounded by the sum of its products' intervals, each product's
     plan is within its own and the products add up to the family plan. The family plan then makes more after
-    the fence (below) or less (above) than the plan without the fence, for the stock the fence leaves it."""
+    the fence (below) or less (above) than the plan without the fence, for the stock the fence leaves it. (Level
+    at the textbook's rate: the rate without a planned shortage is the plant's capacity here, with no room
+    to make more.)"""
     state = _fenced(synthetic_state(), prev)
-    pol = make_policy(name, FENCED)
+    textbook = {"no_shortage": False} if name == "level" else {}
+    pol = make_policy(name, {**FENCED, **textbook})
     assert isinstance(pol, AggregatePolicy)
     production = pol.plan(state).production
     family = pol.last["F1"].production
@@ -549,11 +552,11 @@ def test_the_family_plan_is_within_the_slushy_fence_and_plans_after_it_for_what_
     assert np.all(production[:2, 1] >= lo[:2, 1]) and np.all(production[:2, 1] <= hi[:2, 1])
     np.testing.assert_allclose(production[:2, 1:].sum(axis=0), family, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(production[:, 0], [prev[0], prev[1], 0.0])
-    free = make_policy(name, {})  # the default: plan freely, the meeting clips
+    free = make_policy(name, textbook)  # the default: plan freely, the meeting clips
     assert isinstance(free, AggregatePolicy)
     free.plan(state)
     unfenced = free.last["F1"].production
-    unknown = make_policy(name, FENCED)
+    unknown = make_policy(name, {**FENCED, **textbook})
     assert isinstance(unknown, AggregatePolicy)
     unknown.plan(replace(state, slushy_change_limit=None))  # the limit not known: the fence is not modelled
     np.testing.assert_array_equal(unknown.last["F1"].production, unfenced)

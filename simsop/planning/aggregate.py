@@ -950,7 +950,7 @@ def _clip_ending_workforce(inp: AggregateInput, w: float) -> float:
     return min(max(w, inp._data.ending_workforce_min), inp._data.ending_workforce_max)
 
 
-def level_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> AggregatePlan:
+def level_plan(inp: AggregateInput, *, integer_workforce: bool = False, no_shortage: bool = False) -> AggregatePlan:
     """Level strategy: one workforce, constant regular-time production, stock absorbs the seasonality.
 
     The workforce is set in bucket 1 to make the horizon's net requirement (demand plus opening
@@ -960,6 +960,13 @@ def level_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> Aggre
     Args:
         inp: The planning problem.
         integer_workforce: Round the workforce up to a whole worker.
+        no_shortage: Staff instead for the least constant rate that also meets every bucket's cumulative
+            requirement on time, ``W = max_k (sum_{t<=k} D_t + S_0 - I_0 + floor_k) / sum_{t<=k} u_t`` (within
+            the production bounds, bucket by bucket): the projected stock never falls below its floor before
+            the horizon's end, as a planner checks a level plan's projected inventory. The textbook's rate makes the
+            horizon's total and may plan a shortage before a late peak (Red Tomato's April), which a rolling
+            plan then meets short every year: it re-levels from the stock built for the peak, as if that stock
+            were to last the whole horizon.
 
     Returns:
         The plan (strategy ``"level"``).
@@ -970,8 +977,14 @@ def level_plan(inp: AggregateInput, *, integer_workforce: bool = False) -> Aggre
         float(d.demand.sum()) + inp.opening_backlog - inp.opening_inventory + d.ending_target, 0.0
     )
     w = net_requirement / float(u.sum())
-    if ((w * u < d.production_min) | (w * u > d.production_max)).any():
-        w = _bounded_level(net_requirement, u, d.production_min, d.production_max)
+    lo, hi = d.production_min, d.production_max
+    if no_shortage:
+        # Every prefix of the horizon must be made on time, within the bounds; the last is the total.
+        cumulative = np.cumsum(d.demand) + inp.opening_backlog - inp.opening_inventory + d.floors
+        w = max(_bounded_level(max(float(r), 0.0), u[: k + 1], lo[: k + 1], hi[: k + 1])
+                for k, r in enumerate(cumulative))
+    elif ((w * u < lo) | (w * u > hi)).any():
+        w = _bounded_level(net_requirement, u, lo, hi)
     w = _clip_ending_workforce(inp, _workers(w, integer_workforce))
     production = np.clip(w * u, d.production_min, d.production_max)
     overtime = np.maximum(production - w * u, 0.0) * inp.hours_per_unit  # what production_min adds

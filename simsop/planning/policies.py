@@ -366,6 +366,12 @@ class AggregateParams(StrictModel):
         "let the executive meeting clip the proposal)")
 
 
+class LevelParams(AggregateParams):
+    no_shortage: StrictBool = Field(
+        default=True, description="staff for the least level rate that meets every bucket's cumulative requirement "
+        "on time (false: the textbook's rate for the horizon's total, which may plan a shortage before a peak)")
+
+
 class HybridParams(AggregateParams):
     workforce_quantile: float = Field(default=0.5, ge=0, le=1, description="quantile of the requirement staffed")
 
@@ -451,9 +457,14 @@ class LevelPolicy(AggregatePolicy):
     """Level strategy: a constant workforce and output, inventory absorbs the swings."""
 
     name = "level"
+    Params: ClassVar[type[StrictModel]] = LevelParams
+
+    def __init__(self, no_shortage: bool = True, **options: Any) -> None:
+        super().__init__(**options)
+        self.no_shortage = bool(no_shortage)
 
     def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:
-        return agg.level_plan(problem, integer_workforce=self.integer_workforce)
+        return agg.level_plan(problem, integer_workforce=self.integer_workforce, no_shortage=self.no_shortage)
 
 
 @register("chase")
