@@ -920,6 +920,17 @@ def run_experiment(
                      initial_replications=initial_replications, series=series, extras=extras,
                      bullwhip_period=bullwhip_period, confidence=confidence)
     run_dir = None if out is None else Path(out)
+    with contextlib.ExitStack() as locked:
+        if run_dir is not None:
+            locked.enter_context(_run_lock(run_dir))
+        return _run_in(run_dir, design, resume, scenario_file, command, info, executor, jobs, dask_scheduler,
+                       progress)
+
+
+def _run_in(run_dir: Path | None, design: Design, resume: bool, scenario_file: str | Path | None,
+            command: Sequence[str] | None, info: dict[str, Any] | None, executor: str, jobs: int | None,
+            dask_scheduler: str | None, progress: ExperimentProgress | None) -> Experiment:
+    """:func:`run_experiment` once its design is made and its folder (if any) is this run's alone."""
     store, man = _open_run(run_dir, resume, design, scenario_file, command,
                            {**(info or {}), "executor": executor, "jobs": jobs})
     t0 = time.perf_counter()
@@ -953,6 +964,65 @@ def run_experiment(
         exp.run_dir = run_dir
         store.discard()
     return exp
+
+
+_LOCK = ".simsop-run.lock"
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Any:
+    """The run folder for this process alone while it runs: two runs writing one folder would mix their
+    batches and each call the result its own. A lock left by a process that is gone is taken over.
+
+    Raises:
+        ResumeError: another simsop process on this machine is running in the folder.
+    """
+    import os
+    import socket
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / _LOCK
+    me = f"{os.getpid()} {socket.gethostname()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid_text, _, host = lock.read_text(encoding="utf-8").partition(" ")
+                pid = int(pid_text)
+            except (OSError, ValueError):
+                pid, host = -1, ""
+            if host.strip() == socket.gethostname() and pid > 0 and _alive(pid):
+                raise ResumeError(f"{run_dir}: another simsop run (process {pid}) is writing in this folder; wait "
+                                  "for it to end or choose another folder (--out)") from None
+            if host.strip() not in ("", socket.gethostname()):
+                raise ResumeError(f"{run_dir}: a simsop run on {host.strip()} (process {pid}) holds this folder; "
+                                  f"if it has ended, delete {lock} and run again") from None
+            lock.unlink(missing_ok=True)  # left by a process that has ended
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(me)
+        break
+    else:
+        raise ResumeError(f"{run_dir}: cannot take the folder's lock {lock}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if lock.read_text(encoding="utf-8") == me:
+                lock.unlink()
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _record_stop(run_dir: Path, man: dict[str, Any], store: Store, exc: BaseException) -> None:

@@ -683,3 +683,29 @@ def test_a_single_replication_runs_in_this_process_not_in_a_pool(monkeypatch: py
     run_experiment(small(), ["none"], 1, seed=1, executor="process", jobs=2, series=False, extras=False)
     run_experiment(small(), ["none"], 2, seed=1, executor="process", jobs=2, series=False, extras=False)
     assert kinds == ["serial", "process"]
+
+
+def test_a_run_folder_is_one_run_s_at_a_time(tmp_path: Path) -> None:
+    """Two runs writing one folder would mix their batches: while a live simsop process holds the folder's
+    lock another run is refused (naming the process), a lock left by a process that has ended is taken over,
+    and a run leaves no lock behind, finished or failed."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    out.mkdir()
+    lock = out / experiment._LOCK
+    lock.write_text(f"{os.getppid()} {socket.gethostname()}", encoding="utf-8")  # a live process: pytest's parent
+    with pytest.raises(ResumeError, match=f"another simsop run \\(process {os.getppid()}\\) is writing"):
+        run_experiment(small(), ["none"], 2, seed=1, executor="serial", out=out)
+    assert not (out / "manifest.json").exists()  # refused before anything was written
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True)
+    lock.write_text(f"{int(ended.stdout)} {socket.gethostname()}", encoding="utf-8")
+    run_experiment(small(), ["none"], 2, seed=1, executor="serial", out=out)
+    assert read_manifest(out)["status"] == "complete" and not lock.exists()
+    with pytest.raises(ResumeError, match="complete"):
+        run_experiment(small(), ["none"], 2, seed=1, executor="serial", out=out)
+    assert not lock.exists()
