@@ -41,6 +41,37 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Ctrl-C is ignored inside (in the main thread; elsewhere signals cannot be set and none arrive).
+
+    For the cleanup after a first interrupt: a second one, as impatient people and ``timeout -s INT`` send,
+    must not cut short the manifest that says what was kept, nor a pool's shutdown, which left half done
+    waits at exit for workers that never hear they may stop.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _stop_workers(ex: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the workers now: after an interrupt the batches they are running
+    would be thrown away anyway (only finished batches are kept), so there is nothing to wait for."""
+    processes = list(getattr(ex, "_processes", {}).values())  # CPython's pool keeps them here
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.join(timeout=5)
+
+
 class Pool:
     """An open executor and how many tasks it runs at once (to size batches)."""
 
@@ -71,6 +102,10 @@ def open_pool(kind: str, jobs: int | None = None, address: str | None = None) ->
         ex = ProcessPoolExecutor(max_workers=n, initializer=_ignore_sigint)
         try:
             yield Pool(kind, ex, n)
+        except KeyboardInterrupt:
+            with deferred_interrupts():
+                _stop_workers(ex)
+            raise
         except BaseException:
             ex.shutdown(wait=True, cancel_futures=True)
             raise

@@ -50,6 +50,7 @@ from simsop.executors import (
     Pool,
     check_dask_address,
     default_jobs,
+    deferred_interrupts,
     guided_batches,
     open_pool,
     run_tasks,
@@ -950,7 +951,8 @@ def _run_in(run_dir: Path | None, design: Design, resume: bool, scenario_file: s
             rounds, reached = _run_rounds(store, design, get_pool, progress)
         except BaseException as exc:
             if run_dir is not None:
-                _record_stop(run_dir, man, store, exc)
+                with deferred_interrupts():
+                    _record_stop(run_dir, man, store, exc)
             raise
     try:
         exp = _summarise(store, design, rounds, reached)
@@ -958,7 +960,8 @@ def _run_in(run_dir: Path | None, design: Design, resume: bool, scenario_file: s
             exp.manifest = _write(exp, run_dir, design, man, time.perf_counter() - t0)
     except BaseException as exc:  # the replications are kept in partial/: a resume summarises them again
         if run_dir is not None:
-            _record_stop(run_dir, man, store, exc)
+            with deferred_interrupts():
+                _record_stop(run_dir, man, store, exc)
         raise
     if run_dir is not None:
         exp.run_dir = run_dir

@@ -709,3 +709,35 @@ def test_a_run_folder_is_one_run_s_at_a_time(tmp_path: Path) -> None:
     with pytest.raises(ResumeError, match="complete"):
         run_experiment(small(), ["none"], 2, seed=1, executor="serial", out=out)
     assert not lock.exists()
+
+
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_an_interrupt_ends_the_workers_at_once_and_a_second_one_cannot_cut_the_cleanup_short() -> None:
+    """Ctrl-C while workers run batches: the pool ends them now (their batches would be thrown away) instead of
+    waiting, so the run stops in moments and leaves no worker behind; and inside the cleanup a second Ctrl-C
+    is ignored (it had cut the pool's shutdown short and left the run waiting at exit for workers forever)."""
+    import os
+    import signal
+    import time
+
+    from simsop.executors import deferred_interrupts
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt), open_pool("process", 2) as pool:
+        assert pool.executor is not None
+        futures = [pool.executor.submit(_sleep, 30.0) for _ in range(2)]
+        processes = list(pool.executor._processes.values())  # type: ignore[attr-defined]
+        while not all(f.running() for f in futures):
+            time.sleep(0.05)
+        raise KeyboardInterrupt
+    assert time.perf_counter() - t0 < 15 and processes and not any(p.is_alive() for p in processes)
+    with deferred_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)  # ignored here
+        time.sleep(0.1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
