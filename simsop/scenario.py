@@ -360,6 +360,8 @@ class Factory(_Model):
         if y.upper > 1 and (math.isfinite(y.upper) or y.mean > 1):
             top = f"up to {y.upper:g}" if math.isfinite(y.upper) else f"a mean of {y.mean:g}"
             raise ValueError(f"a yield is the fraction of good units: expected values from 0 to 1, got {top}")
+        if y.upper <= 0:
+            raise ValueError("a yield of 0 makes no good unit at all; expected a fraction above 0 (1: no scrap)")
         return y
 
     @model_validator(mode="after")

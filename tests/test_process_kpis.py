@@ -211,3 +211,30 @@ def test_forecast_value_added_has_the_demand_review_s_own_stair_step() -> None:
     assert k["fva_consensus_lag1"] == pytest.approx(5.0)
     assert k["fva_consensus_over_statistical_lag1"] == pytest.approx(5.0)
     assert math.isnan(k["fva_consensus_over_statistical_lag3"])  # no lag-3 forecasts
+
+
+def test_a_yield_that_can_pass_1_is_planned_with_the_mean_of_what_the_plant_makes() -> None:
+    """A normal yield of mean 0.98 and sd 0.1 passes 1 in 42% of draws, which make every unit good: the plant
+    makes E[min(X, 1)] = 0.949 good units a unit, not 0.98. Plans gross up for that, so the plan is attained
+    but for its noise (0.97 when they grossed up for 0.98); a yield of 0 is refused."""
+    from scipy import stats
+
+    from simsop.dists import Normal, fraction_mean
+    from simsop.scenario import ScenarioError
+
+    mu, sd = 0.98, 0.1
+    z = (1 - mu) / sd
+    exact = mu - (sd * stats.norm.pdf(z) - (1 - mu) * stats.norm.sf(z))
+    assert fraction_mean(Normal(dist="normal", mean=mu, sd=sd)) == pytest.approx(exact, abs=1e-3)
+    sc = simsop.load_scenario(SCENARIOS / "sop_seasonal.yaml")
+    plant = sc.factories[0].model_copy(update={"yield_": Normal(dist="normal", mean=mu, sd=sd)})
+    noisy = sc.model_copy(update={"factories": (plant,)})
+    attained = [run_replication(noisy, seed=2, replication=r).kpis["plan_attainment"] for r in range(2)]
+    assert min(attained) > 0.98
+    data = {"name": "y", "horizon": 10, "products": [product()],
+            "customers": [{"id": "c", "warehouse": "W", "demand": [{"product": "A", "daily": 1}]}],
+            "warehouses": [{"id": "W", "stock": [{"product": "A", "initial": 5, "source": "F"}]}],
+            "factories": [{"id": "F", "products": ["A"], "capacity": {"regular": 10}, "yield": 0}],
+            "lanes": [{"from": "F", "to": "W", "lead_time": 1}]}
+    with pytest.raises(ScenarioError, match=r"factories\[0\]\.yield.*makes no good unit"):
+        scenario(data)

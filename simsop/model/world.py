@@ -26,7 +26,7 @@ import simpy
 from simpy.events import Event
 
 from simsop.demand import draw_demand
-from simsop.dists import BlockSampler, Uniform
+from simsop.dists import BlockSampler, Uniform, fraction_mean
 from simsop.model.arrivals import ArrivalStream
 from simsop.model.factory import FactorySite
 from simsop.model.orders import EPS, OrderLine
@@ -102,6 +102,8 @@ class World:
         # Booked customer orders per product, net of cancellations: what the company's order book shows.
         self.booked = [0.0] * len(scenario.products)
         self._build_sites()
+        # Good units per unit made, on average, by factory: what plans gross up for and attainment expects.
+        self.mean_yield = np.array([fraction_mean(f.yield_) for f in scenario.factories])
         self.records = self._make_records()
         self._snap_days: list[int] = []
         self._snap_rows: tuple[list[list[float]], ...] = tuple([] for _ in SNAPSHOT_FIELDS)
@@ -230,7 +232,7 @@ class World:
                     sku_lead_time=np.array([self.replenishment_lead_time(w, i) for w in self.warehouses
                                             for i in range(len(w.products))]),
                     product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]),
-                    factory_yield=np.array([min(max(f.yield_.mean, 0.0), 1.0) for f in sc.factories]))
+                    factory_yield=self.mean_yield)
         return Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
 
     def replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:

@@ -184,7 +184,7 @@ class PlanningCycle:
                 self.direct_rate[key] = self.direct_rate.get(key, 0.0) + d.mean_per_day
         # Plans are in good units; a plant scraps a share of what it starts, so it is asked for plan / yield
         # and can offer capacity x yield good units (the mean of its yield: the plan cannot know each draw).
-        self.mean_yield = np.array([min(max(f.yield_.mean, 0.0), 1.0) for f in scenario.factories])
+        self.mean_yield = world.mean_yield
         # The consensus forecast each bucket had when it was the first bucket of a plan, for the safety stock.
         self.plan_forecasts: dict[int, np.ndarray] = {}
         # Days from a plant's (or supplier's) shipment to the shelf of the stock point it feeds, per product.
