@@ -13,7 +13,10 @@ Definitions:
   the next (the textbook's P(D(R + L) <= S) for a periodic base stock): it is judged at the end of the last
   day before the next review's order arrives, its mean lead time L after the review. Snapshots are taken at
   the end of the day, so with a fraction of a day in L the demand of the arrival day's morning is not in the
-  cycle. Under continuous review (and a review every day) a cycle is a day.
+  cycle. With a review every day a cycle is a day. Under continuous review (``rQ``, ``sS`` and one-for-one
+  with no review period) a cycle runs from one receipt to the next, and it has a stock-out when a customer
+  line placed in it is not served from stock at once (the textbook's P(D(L) <= r) for an (r, Q) policy with
+  unit demand).
 * ``avg_backlog``/``max_backlog``: customer backlog units at the end of the day, summed over items.
 * ``backorder_cost``: customer backlog at each product's ``backorder_penalty`` plus backlog owed to other
   warehouses at its ``internal_backorder_penalty`` (0 unless set, as in the Beer Game), per day.
@@ -142,7 +145,14 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
     total_bo = backlog.sum(axis=1)
     ok_cycles = total_cycles = 0
     lead = m.sku_lead_time if len(m.sku_lead_time) == len(m.sku_product) else np.zeros(len(m.sku_product))
+    continuous = m.sku_continuous if len(m.sku_continuous) == len(m.sku_product) else np.zeros(len(m.sku_product))
+    receipts_lines = _receipts_and_lines(rec) if continuous[m.sku_has_demand].any() else None
     for k in np.nonzero(m.sku_has_demand)[0]:
+        if continuous[k] and receipts_lines is not None:
+            ok_k, total_k = _receipt_cycles(int(k), *receipts_lines, float(w0), float(m.horizon))
+            ok_cycles += ok_k
+            total_cycles += total_k
+            continue
         r, off = int(m.sku_review_period[k]), int(m.sku_review_offset[k])
         shift = int(np.floor(lead[k] + 1e-9)) if r > 1 else 0
         day = np.arange(w0, m.horizon)
@@ -164,6 +174,64 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
         "avg_on_hand": float(on_hand.sum(axis=1).mean()) if days else 0.0,
         "avg_inventory_value": avg_value,
     }
+
+
+def _receipts_and_lines(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every receipt at a stock point (sku, time) and every customer line (sku; placement time, the time it
+    was settled, shipped in full or lost, inf if never; whether any of it was lost), for the cycle service
+    level under continuous review."""
+    m = rec.meta
+    sku_of = {(int(w), int(p)): k for k, (w, p) in enumerate(zip(m.sku_warehouse, m.sku_product, strict=True))}
+    dep, arr = rec.departed, rec.arrived
+    arrived_at = dict(zip(arr["ship_id"].tolist(), arr["time"].tolist(), strict=True))
+    r_sku, r_time = [], []
+    for sid, w, p in zip(dep["ship_id"].tolist(), dep["warehouse"].tolist(), dep["product"].tolist(), strict=True):
+        t = arrived_at.get(sid)
+        k = sku_of.get((int(w), int(p)))
+        if t is not None and k is not None:
+            r_sku.append(k)
+            r_time.append(t)
+    lines, orders, shipped, lost = rec.lines, rec.orders, rec.shipped, rec.lost
+    oid = lines["order_id"].astype(int)
+    placed = orders["time"].astype(float)[oid]
+    l_sku = np.array([sku_of.get((int(w), int(p)), -1) for w, p in zip(orders["warehouse"][oid].tolist(),
+                                                                       lines["product"].tolist(), strict=True)])
+    # A line id is its row in the lines table. Settled: the last shipment or loss once nothing is left open.
+    n = len(lines)
+    done, last = np.zeros(n), np.full(n, -np.inf)
+    for table in (shipped, lost):
+        ids = table["line_id"].astype(int)
+        np.add.at(done, ids, table["qty"].astype(float))
+        np.maximum.at(last, ids, table["time"].astype(float))
+    settled = np.where(done >= lines["qty"].astype(float) - 1e-9, np.maximum(last, placed), np.inf)
+    was_lost = np.zeros(n, dtype=bool)
+    was_lost[lost["line_id"].astype(int)] = True
+    return np.asarray(r_sku, dtype=int), np.asarray(r_time, dtype=float), l_sku, \
+        np.stack([placed, settled, was_lost.astype(float)])
+
+
+def _receipt_cycles(k: int, r_sku: np.ndarray, r_time: np.ndarray, l_sku: np.ndarray, lines: np.ndarray,
+                    start: float, end: float) -> tuple[int, int]:
+    """Replenishment cycles of sku ``k`` inside [start, end), each ending just before a receipt: (without a
+    stock-out, all). A cycle has one when a customer line is still open just before its receipt (net stock
+    below 0: the textbook's test) or a line lost during it."""
+    receipts = np.unique(r_time[r_sku == k])
+    receipts = receipts[(receipts >= start) & (receipts <= end)]
+    if len(receipts) < 2:
+        return 0, 0
+    mine = l_sku == k
+    placed, settled, lost = lines[0][mine], lines[1][mine], lines[2][mine].astype(bool)
+    ends = receipts[1:]
+    # Open just before a receipt: placed before it and settled at it or later (a line settled by the receipt
+    # itself was waiting for it).
+    open_before = (np.searchsorted(np.sort(placed), ends, side="left")
+                   - np.searchsorted(np.sort(settled), ends, side="left")) > 0
+    lost_at = np.searchsorted(receipts, placed[lost], side="right") - 1  # the cycle a lost line was placed in
+    lost_in = np.zeros(len(ends), dtype=bool)
+    inside = (lost_at >= 0) & (lost_at < len(ends))
+    lost_in[lost_at[inside]] = True
+    short = open_before | lost_in
+    return int((~short).sum()), len(ends)
 
 
 def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:

@@ -127,10 +127,21 @@ def test_continuous_rq_poisson() -> None:
     assert_close_to_theory(s["avg_on_hand"], float(oh), "E[on hand]")
     assert_close_to_theory(s["avg_backlog"], float(bo), "E[backorders]")
     assert_close_to_theory(s["fill_rate"], float(fill), "fill rate")
-    # Under continuous review a cycle is a day: it ends without backlog with probability P(NI >= 0)
-    # less the chance of a stock-out earlier that day that was refilled the same day: bounded by both.
-    csl = s["cycle_service_level"].mean()
-    assert csl <= ready + 0.01
+    # A cycle runs from one receipt to the next: the order placed when IP fell to r protects the lead time,
+    # and a unit demand finds the shelf empty before it arrives iff D(L) > r, so CSL = P(D(L) <= r), well
+    # below the share of time with stock on hand (P(NI > 0), the fill rate).
+    assert_close_to_theory(s["cycle_service_level"], float(stats.poisson.cdf(r, lam * lead)), "CSL P(D(L) <= r)")
+    assert s["cycle_service_level"].mean() < ready - 0.2
+
+
+@pytest.mark.parametrize(("lam", "lead", "r", "Q"), [(10.0, 0.5, 3, 5), (1.0, 5.0, 6, 4)])
+def test_cycle_service_level_of_continuous_review_is_no_stock_out_between_receipts(lam: float, lead: float, r: int,
+                                                                                   Q: int) -> None:
+    """(r, Q) with unit Poisson demand: no stock-out in a replenishment cycle with probability P(D(L) <= r)."""
+    sc = scenario(single_stock_point({"orders_per_day": lam, "quantity": 1}, {"type": "rQ", "r": r, "Q": Q},
+                                     lead_time=lead, initial=r + Q, horizon=3000, warmup=100))
+    s = kpi_samples(sc, REPS, keys=("cycle_service_level",))
+    assert_close_to_theory(s["cycle_service_level"], float(stats.poisson.cdf(r, lam * lead)), "CSL P(D(L) <= r)")
 
 
 def test_periodic_ss_poisson_markov_chain() -> None:

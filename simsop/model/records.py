@@ -315,6 +315,7 @@ class Meta:
     # Mean yield of each factory: planned production is what a plant starts, the good units it expects are
     # that times its yield (an S&OP plan in good units is grossed up by it).
     factory_yield: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sku_continuous: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # continuous review
     product_made: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 

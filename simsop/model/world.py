@@ -232,7 +232,8 @@ class World:
                     sku_lead_time=np.array([self.replenishment_lead_time(w, i) for w in self.warehouses
                                             for i in range(len(w.products))]),
                     product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]),
-                    factory_yield=self.mean_yield)
+                    factory_yield=self.mean_yield,
+                    sku_continuous=np.array([r.continuous for w in self.warehouses for r in w.rules], dtype=bool))
         return Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
 
     def replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:
