@@ -85,6 +85,7 @@ def validate(files: tuple[str, ...]) -> None:
         click.echo(f"{f}: ok ({len(sc.products)} products, {len(sc.customers)} customers, "
                    f"{len(sc.warehouses)} warehouses, {len(sc.factories)} factories, "
                    f"{len(sc.suppliers)} suppliers, {len(sc.lanes)} lanes; {sc.horizon} days)")
+        _print_notes(sc, None)
     if bad:
         sys.exit(2)
 
@@ -181,6 +182,15 @@ def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: 
         except PolicyError as exc:  # one line per problem: the key path, and the file and line it reads
             _fail("\n".join(f"{option}: {msg}" if where == "planning.policy" else f"{option} {name}: {where}: {msg}"
                             for where, msg in exc.problems))
+    _print_notes(sc, policies, err=True)
+
+
+def _print_notes(sc: Any, policies: list[str] | None, err: bool = False) -> None:
+    """What a valid scenario will not measure (simsop.scenario_notes), one line each."""
+    from simsop.scenario_notes import scenario_notes
+
+    for where, note in scenario_notes(sc, policies):
+        click.echo(f"note: {where}: {note}", err=err)
 
 
 def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[str, Any]:

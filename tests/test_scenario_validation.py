@@ -798,3 +798,39 @@ def test_a_key_with_control_characters_is_named_escaped_on_its_own_line(key: str
         parse_scenario(data, "example_company.yaml", SCENARIOS)
     lines = str(info.value).splitlines()
     assert lines and all(line.startswith("example_company.yaml: name") for line in lines), lines
+
+
+# ---------------------------------------------------------------------------------------------- notes
+
+
+def test_notes_say_what_a_valid_scenario_will_not_measure(tmp_path: Path) -> None:
+    """A plan with nothing to make, a window no order falls due in and a horizon that ends before the first
+    plan are valid but say little: validate notes them (key path and why), run says so before it starts; the
+    shipped scenarios have none."""
+    from click.testing import CliRunner
+
+    from simsop.cli import main
+    from simsop.scenario_notes import scenario_notes
+    from tests.helpers import scenario, single_stock_point
+
+    base = single_stock_point({"daily": 3}, {"type": "base_stock", "level": 12}, horizon=200,
+                              requested_lead_time=2)
+    bought = scenario({**base, "planning": {"policy": "lp"}})
+    assert [w for w, _ in scenario_notes(bought)] == ["planning.policy"]
+    assert "change nothing" in scenario_notes(bought)[0][1]
+    assert scenario_notes(bought, ["none"]) == []
+    levels = scenario({**base, "planning": {"policy": "lp", "set_execution_levels": True}})
+    assert scenario_notes(levels) == []
+    late = scenario({**base, "warmup": 198})
+    assert [w for w, _ in scenario_notes(late)] == ["warmup"]
+    short = scenario({**base, "horizon": 20, "planning": {"policy": "lp", "set_execution_levels": True}})
+    assert [w for w, _ in scenario_notes(short)] == ["planning"]
+    for f in sorted(SCENARIOS.glob("*.yaml")):
+        if "base" not in yaml.safe_load(f.read_text(encoding="utf-8")):  # stress files overlay a scenario
+            assert scenario_notes(load_scenario(f)) == [], f.name
+    path = tmp_path / "bought.yaml"
+    path.write_text(yaml.safe_dump({**base, "planning": {"policy": "lp"}}), encoding="utf-8")
+    out = CliRunner().invoke(main, ["validate", str(path)])
+    assert out.exit_code == 0 and "note: planning.policy: no factory makes anything" in out.output
+    ran = CliRunner().invoke(main, ["run", str(path), "-n", "1", "--no-report", "--out", str(tmp_path / "r")])
+    assert ran.exit_code == 0 and "note: planning.policy" in ran.output
