@@ -521,10 +521,13 @@ def _case_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str],
                 kpis: Sequence[str], confidence: float) -> pd.DataFrame:
     """Per policy and case, every KPI's paired difference case - reference case; a shock outcome's is with
     ``<kpi>_noshock``, the reference over this case's window (the shock's effect)."""
-    from simsop.kpi import NO_SHOCK_SUFFIX
+    from simsop.kpi import NO_SHOCK_SUFFIX, SHOCK_KPI_NAMES, SHOCK_OUTCOME_NAMES
 
     judged = [k for k in kpis if f"{k}{NO_SHOCK_SUFFIX}" in df.columns]
-    kpis = [k for k in kpis if not k.endswith(NO_SHOCK_SUFFIX)]  # they are the mean_baseline of the above
+    # The <kpi>_noshock columns are the mean_baseline of the above; the KPIs that say what a case's window is
+    # (its start, its end, the OTIF before it) have nothing to compare with.
+    window = set(SHOCK_KPI_NAMES) - set(SHOCK_OUTCOME_NAMES)
+    kpis = [k for k in kpis if not k.endswith(NO_SHOCK_SUFFIX) and k not in window]
     rows = []
     for p in policies:
         for c in cases:

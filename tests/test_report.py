@@ -1117,6 +1117,8 @@ def test_disruption_table_shows_each_shock_kpi_without_the_shocks_and_the_shock_
     assert table.iloc[at + 2]["outage"][0] == kpimeta.fmt("shock_worst_otif", effect, signed=True)
     assert kpimeta.info("shock_worst_otif_noshock").kind == "pct"
     assert kpimeta.value_range("shock_lost_units_noshock") == (0.0, math.inf)
+    # What says where the window is has nothing to compare with: no empty rows for it.
+    assert not {"shock_start", "shock_window_end", "shocks_realised"} & set(data.case_effects["kpi"])
     written = data.case_effects.set_index(["policy", "case", "kpi"])
     (out / "paired_cases.csv").unlink()
     derived = load_results(out).case_effects
