@@ -181,21 +181,17 @@ def _receipts_and_lines(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarra
     was settled, shipped in full or lost, inf if never; whether any of it was lost), for the cycle service
     level under continuous review."""
     m = rec.meta
-    sku_of = {(int(w), int(p)): k for k, (w, p) in enumerate(zip(m.sku_warehouse, m.sku_product, strict=True))}
+    sku_of = np.full((len(m.warehouses), len(m.products)), -1)
+    sku_of[m.sku_warehouse, m.sku_product] = np.arange(len(m.sku_product))
     dep, arr = rec.departed, rec.arrived
-    arrived_at = dict(zip(arr["ship_id"].tolist(), arr["time"].tolist(), strict=True))
-    r_sku, r_time = [], []
-    for sid, w, p in zip(dep["ship_id"].tolist(), dep["warehouse"].tolist(), dep["product"].tolist(), strict=True):
-        t = arrived_at.get(sid)
-        k = sku_of.get((int(w), int(p)))
-        if t is not None and k is not None:
-            r_sku.append(k)
-            r_time.append(t)
+    # Shipments that arrived, at their warehouse's sku (departures are recorded in ship id order).
+    row = np.searchsorted(dep["ship_id"].astype(int), arr["ship_id"].astype(int))
+    r_sku = sku_of[dep["warehouse"].astype(int)[row], dep["product"].astype(int)[row]]
+    r_time = arr["time"].astype(float)
     lines, orders, shipped, lost = rec.lines, rec.orders, rec.shipped, rec.lost
     oid = lines["order_id"].astype(int)
     placed = orders["time"].astype(float)[oid]
-    l_sku = np.array([sku_of.get((int(w), int(p)), -1) for w, p in zip(orders["warehouse"][oid].tolist(),
-                                                                       lines["product"].tolist(), strict=True)])
+    l_sku = sku_of[orders["warehouse"].astype(int)[oid], lines["product"].astype(int)]
     # A line id is its row in the lines table. Settled: the last shipment or loss once nothing is left open.
     n = len(lines)
     done, last = np.zeros(n), np.full(n, -np.inf)
@@ -206,8 +202,7 @@ def _receipts_and_lines(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarra
     settled = np.where(done >= lines["qty"].astype(float) - 1e-9, np.maximum(last, placed), np.inf)
     was_lost = np.zeros(n, dtype=bool)
     was_lost[lost["line_id"].astype(int)] = True
-    return np.asarray(r_sku, dtype=int), np.asarray(r_time, dtype=float), l_sku, \
-        np.stack([placed, settled, was_lost.astype(float)])
+    return r_sku, r_time, l_sku, np.stack([placed, settled, was_lost.astype(float)])
 
 
 def _receipt_cycles(k: int, r_sku: np.ndarray, r_time: np.ndarray, l_sku: np.ndarray, lines: np.ndarray,
