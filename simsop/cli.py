@@ -49,6 +49,9 @@ def _load(path: str) -> Any:
     try:
         return load_scenario(path)
     except ScenarioError as exc:
+        if _is_stress_file(path):  # its 'base:' key is not a scenario's: say which command reads it
+            _fail(f"{path} is a stress file (shock cases over a base scenario): run it with "
+                  f"'simsop stress {path}', or run its base scenario itself")
         click.echo(str(exc), err=True)
         sys.exit(2)
 
@@ -697,10 +700,11 @@ def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]
     from rich.table import Table
 
     table = Table(title=f"{name}: {n} replications, seed {seed}")
-    table.add_column("KPI", no_wrap=True)
-    table.add_column("mean", justify="right", no_wrap=True)
-    table.add_column("95% CI", justify="right", no_wrap=True)
-    table.add_column("P5 – P95", justify="right", no_wrap=True)
+    # On a narrow terminal the label wraps and an interval breaks at its dash; a number is never cut short.
+    table.add_column("KPI", overflow="fold")
+    table.add_column("mean", justify="right", no_wrap=True, min_width=6)
+    table.add_column("95% CI", justify="right", overflow="fold")
+    table.add_column("P5 – P95", justify="right", overflow="fold")
     for key, label, kind in KPI_TABLE:
         s = summary[key]
         both = s["ci_low"] == s["ci_low"]  # not NaN

@@ -999,6 +999,33 @@ def _yaml_node_problems(root: Any) -> list[Problem]:
     return problems
 
 
+# YAML 1.1 (PyYAML) reads 1e3 and 2e12 as text, since its floats need a dot; YAML 1.2 and every spreadsheet
+# read them as numbers, and so do the files here, which would otherwise reject "1e3" as "text".
+_EXPONENT_FLOAT = r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"
+
+
+def _loader(base: Any) -> Any:
+    """``base`` (SafeLoader or CSafeLoader) that also reads exponent floats without a dot as numbers."""
+    import re
+
+    cls: Any = type(f"Scenario{base.__name__}", (base,), {})
+    # A copy of the lists too: PyYAML's add_implicit_resolver appends to the parent's lists in place.
+    cls.yaml_implicit_resolvers = {k: list(v) for k, v in base.yaml_implicit_resolvers.items()}
+    cls.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_EXPONENT_FLOAT), list("-+0123456789."))
+    return cls
+
+
+_LOADERS: dict[str, Any] = {}
+
+
+def _loader_named(name: str) -> Any:
+    import yaml
+
+    if name not in _LOADERS:
+        _LOADERS[name] = _loader(getattr(yaml, name))
+    return _LOADERS[name]
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML (or JSON) text the way scenario, stress and workshop files are read.
 
@@ -1008,15 +1035,14 @@ def parse_yaml(text: str, source: str) -> Any:
     """
     import yaml
 
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
+    if hasattr(yaml, "CSafeLoader"):
         # libyaml's parser is several times faster than PyYAML's own; on any trouble the pure-Python loader
         # reads the text again, so that what goes wrong is told in its words (line, column, what was expected).
         try:
-            return _parse_yaml_with(fast, text, source)
+            return _parse_yaml_with(_loader_named("CSafeLoader"), text, source)
         except (ScenarioError, yaml.YAMLError, ValueError):
             pass
-    return _parse_yaml_with(yaml.SafeLoader, text, source)
+    return _parse_yaml_with(_loader_named("SafeLoader"), text, source)
 
 
 def _parse_yaml_with(loader_class: Any, text: str, source: str) -> Any:

@@ -834,3 +834,48 @@ def test_notes_say_what_a_valid_scenario_will_not_measure(tmp_path: Path) -> Non
     assert out.exit_code == 0 and "note: planning.policy: no factory makes anything" in out.output
     ran = CliRunner().invoke(main, ["run", str(path), "-n", "1", "--no-report", "--out", str(tmp_path / "r")])
     assert ran.exit_code == 0 and "note: planning.policy" in ran.output
+
+
+def test_exponent_numbers_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    """YAML 1.1 reads 1e3 as text (its floats need a dot); a spreadsheet and YAML 1.2 read a number, and so do
+    scenario files, with both parsers: 2e12 is then 'too large', not 'text'. Quoted, it stays text."""
+    import yaml as pyyaml
+
+    from simsop import scenario as scn
+
+    text = "a: 1e3\nb: -2.5E-2\nc: 1_0e1\nd: '1e3'\ne: e3\nf: 10\n"
+    expected = {"a": 1000.0, "b": -0.025, "c": 100.0, "d": "1e3", "e": "e3", "f": 10}
+    for name in ("SafeLoader", "CSafeLoader"):
+        if hasattr(pyyaml, name):
+            assert scn._parse_yaml_with(scn._loader_named(name), text, "t") == expected, name
+    assert pyyaml.safe_load("a: 1e3") == {"a": "1e3"}  # PyYAML's own loader is left as it is
+    data = yaml.safe_load((SCENARIOS / "textbook_base_stock.yaml").read_text(encoding="utf-8"))
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data).replace("price: 10.0", "price: 1e1"), encoding="utf-8")
+    assert "price: 1e1" in path.read_text(encoding="utf-8")
+    assert load_scenario(path).products[0].price == 10.0
+    path.write_text(yaml.safe_dump(data).replace("price: 10.0", "price: 2e12"), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"products\[0\]\.price: .*too large"):
+        load_scenario(path)
+
+
+def test_a_parameter_beside_grouped_ones_and_a_stress_file_given_to_run_are_named_for_what_they_are(
+        tmp_path: Path) -> None:
+    """Policy parameters go flat or grouped under policy names: one added beside the groups used to read as
+    'unknown key hybrid'; now the message says where it belongs. A stress file given to 'run' says to use
+    'simsop stress' instead of listing its keys as unknown."""
+    from click.testing import CliRunner
+
+    from simsop.cli import main
+
+    data = yaml.safe_load((SCENARIOS / "example_company.yaml").read_text(encoding="utf-8"))
+    data["planning"]["params"]["integer_workforce"] = True
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert str(err.value).count("\n") == 0
+    assert "planning.params: integer_workforce sits beside parameters grouped by policy (hybrid)" in str(err.value)
+    assert "put it under the policy it is for" in str(err.value)
+    ran = CliRunner().invoke(main, ["run", str(SCENARIOS / "stress_covid.yaml"), "-n", "1"])
+    assert ran.exit_code == 2 and "is a stress file" in ran.output and "simsop stress" in ran.output

@@ -590,6 +590,16 @@ def build_policy(scenario: Scenario, name: str, base_dir: str | None = None) -> 
     """
     params = policy_params(dict(scenario.planning.params), name)
     where = params_path(dict(scenario.planning.params), name)
+    known = set(available_policies())
+    grouped = [k for k, v in scenario.planning.params.items() if k in known and isinstance(v, dict)]
+    loose = [k for k in scenario.planning.params if k not in grouped]
+    if grouped and loose:  # else a key added beside the groups reads as if the groups were unknown keys
+        raise PolicyError(
+            f"planning.params: {', '.join(loose)} sits beside parameters grouped by policy ({', '.join(grouped)}); "
+            f"put it under the policy it is for, e.g. {grouped[0]}: {{{loose[0]}: ...}}",
+            [("planning.params", f"{', '.join(loose)} sits beside parameters grouped by policy "
+                                 f"({', '.join(grouped)}); put it under the policy it is for, e.g. "
+                                 f"{grouped[0]}: {{{loose[0]}: ...}}")])
 
     def failed(problems: list[tuple[str, str]]) -> PolicyError:
         # "params.file" is this policy's parameter: under "params.<name>" when the parameters are namespaced.
