@@ -328,7 +328,8 @@ def run(file: str, policy: str | None, replications: int | None, seed: int | Non
                           replications=opts["replications"], seed=opts["seed"], target=opts["target_ci"],
                           executor=executor, jobs=jobs, dask_scheduler=dask_scheduler, scenario_file=file,
                           info={"policy": pol})
-    _print_table(sc.name if pol == sc.planning.policy else f"{sc.name} ({pol})", exp.replications, exp.seed,
+    what = "no S&OP cycle" if pol == "none" else f"S&OP policy {pol}"  # the table's numbers are this policy's
+    _print_table(f"{sc.name} ({what})", exp.replications, exp.seed,
                  exp.summary_of())
     _precision_line(exp)
     _warmup_line(exp, sc.warmup)

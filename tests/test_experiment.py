@@ -570,6 +570,7 @@ def test_cli_run_writes_results_and_prints_the_table(tmp_path: Path) -> None:
                                   "--no-report", "--policy", "none"])
     assert r.exit_code == 0, r.output
     assert "Profit" in r.output and "3 replications" in r.output and "MSER-5" in r.output
+    assert "small (no S&OP cycle)" in r.output  # whose numbers they are
     kpis = pd.read_csv(out / "kpis.csv")
     assert len(kpis) == 3 and (kpis["policy"] == "none").all()
     r = CliRunner().invoke(main, ["run", str(f), "--resume", str(out), "--no-report"])
