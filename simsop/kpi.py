@@ -15,8 +15,8 @@ Definitions:
   the end of the day, so with a fraction of a day in L the demand of the arrival day's morning is not in the
   cycle. With a review every day a cycle is a day. Under continuous review (``rQ``, ``sS`` and one-for-one
   with no review period) a cycle runs from one receipt to the next, and it has a stock-out when a customer
-  line placed in it is not served from stock at once (the textbook's P(D(L) <= r) for an (r, Q) policy with
-  unit demand).
+  line is still open just before the receipt (net stock below 0) or a line was lost in it: the textbook's
+  P(D(L) <= r) for an (r, Q) policy with unit demand, P(D(L) <= S - 1) for one-for-one.
 * ``avg_backlog``/``max_backlog``: customer backlog units at the end of the day, summed over items.
 * ``backorder_cost``: customer backlog at each product's ``backorder_penalty`` plus backlog owed to other
   warehouses at its ``internal_backorder_penalty`` (0 unless set, as in the Beer Game), per day.

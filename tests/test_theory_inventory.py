@@ -7,6 +7,7 @@ Every assertion is |simulated mean - exact| <= 4 standard errors of the replicat
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -132,6 +133,20 @@ def test_continuous_rq_poisson() -> None:
     # below the share of time with stock on hand (P(NI > 0), the fill rate).
     assert_close_to_theory(s["cycle_service_level"], float(stats.poisson.cdf(r, lam * lead)), "CSL P(D(L) <= r)")
     assert s["cycle_service_level"].mean() < ready - 0.2
+
+
+@pytest.mark.parametrize(("policy", "lam", "lead", "exact"), [
+    ({"type": "sS", "s": 3, "S": 10, "review_period": 0}, 2.0, 1.5, ("P(D(L) <= s)", 3)),
+    ({"type": "one_for_one", "level": 8}, 2.0, 3.0, ("P(D(L) <= S - 1)", 7)),
+])
+def test_cycle_service_level_of_other_continuous_reviews(policy: dict[str, Any], lam: float, lead: float,
+                                                         exact: tuple[str, int]) -> None:
+    """Continuous (s, S) with unit demand is (r, Q) with r = s: P(D(L) <= s). One-for-one orders a unit at each
+    demand with the position back at S, so net stock just before that unit arrives is S - 1 - D(L)."""
+    sc = scenario(single_stock_point({"orders_per_day": lam, "quantity": 1}, policy, lead_time=lead,
+                                     initial=10, horizon=3000, warmup=100))
+    s = kpi_samples(sc, REPS, keys=("cycle_service_level",))
+    assert_close_to_theory(s["cycle_service_level"], float(stats.poisson.cdf(exact[1], lam * lead)), exact[0])
 
 
 @pytest.mark.parametrize(("lam", "lead", "r", "Q"), [(10.0, 0.5, 3, 5), (1.0, 5.0, 6, 4)])
