@@ -10,6 +10,7 @@ deterministic value.
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import typing
@@ -491,11 +492,13 @@ DIST_NAMES = (
 )
 
 
+@functools.lru_cache(maxsize=64)
 def fraction_mean(spec: Any) -> float:
     """The mean of a fraction drawn from ``spec`` and cut to [0, 1], as the model uses a yield (a draw above 1
     makes every unit good). A distribution within [0, 1] has its own mean; for one that reaches past 1 (a
     normal of mean 0.98 and sd 0.1 does in 42% of draws: 0.949, not 0.98) the mean is estimated from a fixed
-    set of draws, the same every time, so plans that gross up for the yield do not depend on any stream."""
+    set of draws, the same every time, so plans that gross up for the yield do not depend on any stream.
+    Kept per spec (specs are immutable and equal specs hash alike): every replication's world asks again."""
     if spec.upper <= 1.0:
         return min(max(float(spec.mean), 0.0), 1.0)
     draws = spec.sample(np.random.default_rng(20261128), 200_000)

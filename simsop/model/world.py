@@ -249,13 +249,18 @@ class World:
             days += lane.lead_time.mean + lane.order_delay
         return float(days)
 
+    def plan_fed(self, wh: WarehouseSite, item: int) -> bool:
+        """Whether an S&OP plan replenishes this item once it is in force: a make-to-stock factory supplies it
+        and it reorders, which the plan's push replaces (PlanningCycle's switch to push)."""
+        src = wh.sources[item]
+        return isinstance(src, FactorySite) and not src.make_to_order and not isinstance(wh.rules[item], NoRule)
+
     def _sku_plan_fed(self) -> np.ndarray:
-        """The skus an S&OP plan replenishes once it is in force (see PlanningCycle's switch to push)."""
+        """The skus an S&OP plan replenishes once it is in force."""
         fed = np.zeros(len(self.sku_product), dtype=bool)
         for w in self.warehouses:
-            for i, src in enumerate(w.sources):
-                fed[w.skus[i]] = (isinstance(src, FactorySite) and not src.make_to_order
-                                  and not isinstance(w.rules[i], NoRule))
+            for i in range(len(w.sources)):
+                fed[w.skus[i]] = self.plan_fed(w, i)
         return fed
 
     def _sku_has_demand(self) -> np.ndarray:

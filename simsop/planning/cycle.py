@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from simsop.demand import daily_units, expected_units
-from simsop.model.factory import FactorySite
 from simsop.model.replenishment import MinMaxRule, NoRule, OrderUpTo, ReorderPointRule
 from simsop.model.warehouse import WarehouseSite
 from simsop.model.world import RECEIPT, SNAPSHOT, World
@@ -516,8 +515,8 @@ class PlanningCycle:
         """Factories now make what the plan says: their direct customers stop pulling."""
         for wh in self.world.warehouses:
             changed = False
-            for i, src in enumerate(wh.sources):
-                if isinstance(src, FactorySite) and not src.make_to_order and not isinstance(wh.rules[i], NoRule):
+            for i in range(len(wh.sources)):
+                if self.world.plan_fed(wh, i):
                     wh.rules[i] = NoRule()
                     changed = True
             if changed:
@@ -559,21 +558,25 @@ class PlanningCycle:
                     rule.r = max(tgt + mu * lead - rule.Q / 2, 0.0)
 
 
+def _grouped(params: dict[str, Any]) -> list[str]:
+    """The keys of ``params`` that group the parameters of a policy named so (``lp: {...}``)."""
+    known = set(available_policies())
+    return [k for k, v in params.items() if k in known and isinstance(v, dict)]
+
+
+def _namespaced(params: dict[str, Any]) -> bool:
+    return bool(params) and len(_grouped(params)) == len(params)
+
+
 def policy_params(params: dict[str, Any], name: str) -> dict[str, Any]:
     """The parameters of one policy. ``params`` may be namespaced by policy name so that one scenario can
     carry the parameters of several policies for a comparison (``{lp: {...}, hybrid: {...}}``)."""
-    known = set(available_policies())
-    if params and all(k in known and isinstance(v, dict) for k, v in params.items()):
-        return dict(params.get(name, {}))
-    return dict(params)
+    return dict(params.get(name, {})) if _namespaced(params) else dict(params)
 
 
 def params_path(params: dict[str, Any], name: str) -> str:
     """Where the parameters of one policy are in a scenario: ``params``, or ``params.<name>`` when namespaced."""
-    known = set(available_policies())
-    if params and all(k in known and isinstance(v, dict) for k, v in params.items()):
-        return f"params.{name}"
-    return "params"
+    return f"params.{name}" if _namespaced(params) else "params"
 
 
 def build_policy(scenario: Scenario, name: str, base_dir: str | None = None) -> Policy | None:
@@ -588,24 +591,22 @@ def build_policy(scenario: Scenario, name: str, base_dir: str | None = None) -> 
             (``planning.params.file``, ``decisions.csv: line 4: unknown product or family 'Z'``) or
             (``planning.params.lp.integer_workforce``, ...); its message has one such line per problem.
     """
-    params = policy_params(dict(scenario.planning.params), name)
-    where = params_path(dict(scenario.planning.params), name)
-    known = set(available_policies())
-    grouped = [k for k, v in scenario.planning.params.items() if k in known and isinstance(v, dict)]
-    loose = [k for k in scenario.planning.params if k not in grouped]
-    if grouped and loose:  # else a key added beside the groups reads as if the groups were unknown keys
-        raise PolicyError(
-            f"planning.params: {', '.join(loose)} sits beside parameters grouped by policy ({', '.join(grouped)}); "
-            f"put it under the policy it is for, e.g. {grouped[0]}: {{{loose[0]}: ...}}",
-            [("planning.params", f"{', '.join(loose)} sits beside parameters grouped by policy "
-                                 f"({', '.join(grouped)}); put it under the policy it is for, e.g. "
-                                 f"{grouped[0]}: {{{loose[0]}: ...}}")])
+    all_params = dict(scenario.planning.params)
+    params = policy_params(all_params, name)
+    where = params_path(all_params, name)
 
     def failed(problems: list[tuple[str, str]]) -> PolicyError:
         # "params.file" is this policy's parameter: under "params.<name>" when the parameters are namespaced.
         at = [(f"planning.{where}{k.removeprefix('params')}" if k.split(".")[0] == "params" else f"planning.{k}", m)
               for k, m in problems]
         return PolicyError("\n".join(f"{k}: {m}" for k, m in at), at)
+
+    grouped = _grouped(all_params)
+    loose = [k for k in all_params if k not in grouped]
+    if grouped and loose:  # else a key added beside the groups reads as if the groups were unknown keys
+        raise failed([("params", f"{', '.join(loose)} sits beside parameters grouped by policy "
+                                 f"({', '.join(grouped)}); put it under the policy it is for, e.g. "
+                                 f"{grouped[0]}: {{{loose[0]}: ...}}")])
 
     try:
         policy = make_policy(name, params, base_dir)
