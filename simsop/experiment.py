@@ -56,6 +56,7 @@ from simsop.executors import (
     run_tasks,
 )
 from simsop.replication import run_replication
+from simsop.report.kpimeta import value_range, value_ranges  # also <kpi>_noshock
 from simsop.results import atomic_write_bytes
 from simsop.scenario import Scenario
 
@@ -95,20 +96,6 @@ def replicate_batch(scenario: Scenario, seed: int, replications: Sequence[int]) 
     return rows
 
 
-def _value_range(kpi: str) -> tuple[float, float]:
-    """The values a KPI can take (:func:`simsop.report.kpimeta.value_range`), also for the KPIs the runner
-    derives: ``<kpi>_noshock`` takes the values of ``<kpi>``, and ``shock_recovered`` is 0 or 1."""
-    from simsop.kpi import NO_SHOCK_SUFFIX
-    from simsop.report.kpimeta import value_range as known
-
-    kpi = kpi.removesuffix(NO_SHOCK_SUFFIX)
-    return (0.0, 1.0) if kpi == "shock_recovered" else known(kpi)
-
-
-def _value_ranges(kpis: Sequence[str]) -> dict[str, tuple[float, float]]:
-    return {k: _value_range(k) for k in kpis}
-
-
 def summarize_kpis(rows: Sequence[Row], kpis: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Mean, CI (inside each KPI's natural range) and quantiles per KPI over replications; a KPI that is
     undefined everywhere gives nulls."""
@@ -122,7 +109,7 @@ def summarize_kpis(rows: Sequence[Row], kpis: Sequence[str]) -> dict[str, dict[s
                       "ci_low": float("nan"), "ci_high": float("nan"), "half_width": float("nan"),
                       "p5": float("nan"), "p50": float("nan"), "p95": float("nan"), "ci_method": "none"}
         else:
-            out[k] = summarize(values, bounds=_value_range(k)).as_dict()
+            out[k] = summarize(values, bounds=value_range(k)).as_dict()
     return out
 
 
@@ -197,14 +184,14 @@ class Target:
     def reached(self, values: np.ndarray, confidence: float = 0.95) -> bool:
         from simsop.stats import precision_reached
 
-        return precision_reached(values, confidence=confidence, bounds=_value_range(self.kpi), **self._kw())
+        return precision_reached(values, confidence=confidence, bounds=value_range(self.kpi), **self._kw())
 
     def required(self, values: np.ndarray, confidence: float = 0.95) -> int | None:
         """Estimated total replications for the target (None when it cannot be estimated)."""
         from simsop.stats import required_replications
 
         try:
-            return required_replications(values, confidence=confidence, bounds=_value_range(self.kpi),
+            return required_replications(values, confidence=confidence, bounds=value_range(self.kpi),
                                          **self._kw())
         except ValueError:
             return None
@@ -465,7 +452,7 @@ def _summary_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[st
     from simsop.stats import summarize_frame
 
     parts = []
-    bounds = _value_ranges(kpis)
+    bounds = value_ranges(kpis)
     for p in policies:
         for c in cases:
             g = df[(df["policy"] == p) & (df["case"] == c)]
@@ -493,7 +480,7 @@ def _paired_rows(a: pd.DataFrame, b: pd.DataFrame, kpis: Sequence[str], confiden
     for k in kpis:
         try:
             d = paired_difference(a[k].to_numpy(dtype=float), b[k].to_numpy(dtype=float), confidence,
-                                  _value_range(k))
+                                  value_range(k))
             row = {"n": d.n, "mean_policy": d.mean_a, "mean_baseline": d.mean_b, "mean_diff": d.mean_diff,
                    "std_diff": d.std_diff, "ci_low": d.ci_low, "ci_high": d.ci_high, "half_width": d.half_width,
                    "p_value": d.p_value, "significant": d.significant, "variance_reduction": d.variance_reduction,
