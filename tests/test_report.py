@@ -475,29 +475,42 @@ def test_disruption_table_shows_shock_kpis_per_case() -> None:
     assert by.loc["Recovery time (days)", "strike · level"] == ("30.0", "")
 
 
-class _Page(HTMLParser):
-    """The images, tables (with their parent's class) and outside references of a page."""
+class _Elements(HTMLParser):
+    """An HTML parser that keeps the open elements, (tag, class), outermost first, in ``stack``; a subclass
+    looks at each start tag in ``opened`` before it joins the stack."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stack: list[tuple[str, str]] = []
-        self.imgs: list[dict[str, str | None]] = []
-        self.tables: list[str] = []
-        self.refs: list[str] = []
+
+    def opened(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # pragma: no cover - overridden
+        pass
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "img":
-            self.imgs.append(a)
-        if tag == "table":
-            self.tables.append(self.stack[-1][1] if self.stack else "")
-        self.refs += [v for k, v in attrs if k in ("src", "href", "srcset", "poster", "data") and v]
+        self.opened(tag, attrs)
         if tag not in ("img", "meta", "br", "hr", "link", "input"):
-            self.stack.append((tag, a.get("class") or ""))
+            self.stack.append((tag, dict(attrs).get("class") or ""))
 
     def handle_endtag(self, tag: str) -> None:
         while self.stack and self.stack.pop()[0] != tag:
             pass
+
+
+class _Page(_Elements):
+    """The images, tables (with their parent's class) and outside references of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.imgs: list[dict[str, str | None]] = []
+        self.tables: list[str] = []
+        self.refs: list[str] = []
+
+    def opened(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.imgs.append(dict(attrs))
+        if tag == "table":
+            self.tables.append(self.stack[-1][1] if self.stack else "")
+        self.refs += [v for k, v in attrs if k in ("src", "href", "srcset", "poster", "data") and v]
 
 
 def test_every_image_is_an_embedded_png_and_every_table_scrolls_in_its_box(tmp_path: Path) -> None:
@@ -529,30 +542,22 @@ def test_every_image_is_an_embedded_png_and_every_table_scrolls_in_its_box(tmp_p
     assert not re.search(r"https?://|url\(|@import", text)
 
 
-class _Figures(HTMLParser):
+class _Figures(_Elements):
     """Per <figure>: the classes of the elements around its <img>, the img's attributes, and whether the
     caption sits inside the scrolling box."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.stack: list[tuple[str, str]] = []
         self.found: list[dict[str, object]] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
+    def opened(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         inside = [t for t, _ in self.stack]
         if tag == "figure":
             self.found.append({"img": None, "parents": [], "caption_scrolls": False})
         elif tag == "img" and "figure" in inside:
-            self.found[-1].update(img=a, parents=[c for _, c in self.stack[inside.index("figure") + 1:]])
+            self.found[-1].update(img=dict(attrs), parents=[c for _, c in self.stack[inside.index("figure") + 1:]])
         elif tag == "figcaption" and self.found:
             self.found[-1]["caption_scrolls"] = any("fig-scroll" in c for _, c in self.stack)
-        if tag not in ("img", "meta", "br", "hr", "link", "input"):
-            self.stack.append((tag, a.get("class") or ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack and self.stack.pop()[0] != tag:
-            pass
 
 
 def test_charts_stay_readable_on_a_phone(results: Path) -> None:
