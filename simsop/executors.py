@@ -61,15 +61,29 @@ def deferred_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
+_STOP_WAIT_S = 10.0  # ended workers and the pool's manager thread finish in moments; this bounds a wait
+
+
 def _stop_workers(ex: ProcessPoolExecutor) -> None:
     """Cancel what has not started and end the workers now: after an interrupt the batches they are running
-    would be thrown away anyway (only finished batches are kept), so there is nothing to wait for."""
-    processes = list(getattr(ex, "_processes", {}).values())  # CPython's pool keeps them here
+    would be thrown away anyway (only finished batches are kept), so there is nothing to wait for.
+
+    The pool's own manager thread sees its workers end, reaps them and ends; it is waited for, so nothing of
+    the pool is left running (a manager thread still alive would hold the interpreter at exit) and no one else
+    reaps a worker while it does (an exit status taken by another thread reads as a worker still alive).
+    """
+    processes = list((getattr(ex, "_processes", None) or {}).values())  # CPython's pool keeps them here
+    manager = getattr(ex, "_executor_manager_thread", None)
     ex.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         p.terminate()
+    if manager is not None:
+        manager.join(timeout=_STOP_WAIT_S)
     for p in processes:
-        p.join(timeout=5)
+        p.join(timeout=_STOP_WAIT_S)
+        if p.is_alive():  # a worker that does not stop on SIGTERM
+            p.kill()
+            p.join(timeout=_STOP_WAIT_S)
 
 
 class Pool:

@@ -734,10 +734,12 @@ def test_an_interrupt_ends_the_workers_at_once_and_a_second_one_cannot_cut_the_c
         assert pool.executor is not None
         futures = [pool.executor.submit(_sleep, 30.0) for _ in range(2)]
         processes = list(pool.executor._processes.values())  # type: ignore[attr-defined]
+        manager = pool.executor._executor_manager_thread  # type: ignore[attr-defined]
         while not all(f.running() for f in futures):
             time.sleep(0.05)
         raise KeyboardInterrupt
     assert time.perf_counter() - t0 < 15 and processes and not any(p.is_alive() for p in processes)
+    assert not manager.is_alive()  # it would hold the interpreter at exit
     with deferred_interrupts():
         os.kill(os.getpid(), signal.SIGINT)  # ignored here
         time.sleep(0.1)
