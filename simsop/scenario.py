@@ -26,6 +26,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -420,6 +421,14 @@ class Scenario(_Model):
     planning: PlanningSpec = Field(default_factory=PlanningSpec, description="the S&OP cycle and its policy")
     shocks: tuple[Shock, ...] = Field(default=(), description="scheduled or random events overlaid on the company")
     workshop: WorkshopSpec | None = Field(default=None, description="how teams play it (simsop workshop)")
+    # The folder of the file it was read from: a policy module kept beside the scenario is imported from there,
+    # in this process and in every worker the scenario is sent to. Not a field: never written, hashed or compared.
+    _source_dir: str | None = PrivateAttr(default=None)
+
+    @property
+    def source_dir(self) -> str | None:
+        """The folder of the scenario file this was read from (None when built in code)."""
+        return self._source_dir
 
     def product(self, pid: str) -> Product:
         return next(p for p in self.products if p.id == pid)
@@ -926,6 +935,8 @@ def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None 
     except ArithmeticError as exc:
         # A validator computed with an absurd number (e.g. sd: 1e300 squared overflows): name the suspects.
         raise ScenarioError(source, huge or [Problem("", f"a number is out of range: {exc}")]) from None
+    if base_dir is not None:
+        sc._source_dir = str(base_dir.resolve())
     problems = huge or _references(sc)
     if not problems:
         problems = _policy_problems(sc)

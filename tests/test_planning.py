@@ -919,6 +919,68 @@ def test_custom_policy_by_module_path() -> None:
         make_policy("tests.test_planning:_HalfOfDemand", {"speed": 3})
 
 
+_BESIDE = """
+import numpy as np
+
+from simsop.planning.policy import Plan
+from {helper} import SHARE
+
+
+class Mine:
+    name = "mine"
+    respects_fences = False
+
+    def plan(self, state):
+        return Plan(production=np.asarray(state.demand_plan) * SHARE)
+"""
+
+
+def _policy_beside_a_scenario(tmp_path: Path, module: str) -> Path:
+    """sop_seasonal copied into a folder with a policy module (and a module it imports) beside it."""
+    data = yaml.safe_load(SEASONAL.read_text(encoding="utf-8"))
+    data.update(horizon=200, warmup=60)
+    data["planning"].update(policy=f"{module}:Mine", params={})
+    (tmp_path / f"{module}.py").write_text(_BESIDE.format(helper=f"{module}_share"), encoding="utf-8")
+    (tmp_path / f"{module}_share.py").write_text("SHARE = 0.5\n", encoding="utf-8")
+    f = tmp_path / "company.yaml"
+    f.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return f
+
+
+def test_a_policy_module_beside_the_scenario_is_found_here_and_in_a_fresh_worker(tmp_path: Path) -> None:
+    """A planner keeps `my_policy.py` next to the scenario and names `my_policy:Mine` in it: no install and no
+    PYTHONPATH. A worker of another interpreter (a spawned process, a Dask worker) finds it from the scenario
+    it was sent; a name found nowhere says where it was looked for."""
+    import pickle
+    import subprocess
+    import sys
+
+    f = _policy_beside_a_scenario(tmp_path, "beside_policy_a")
+    sc = simsop.load_scenario(f)
+    assert sc.source_dir == str(tmp_path.resolve())
+    res = run_replication(sc, seed=1, keep_records=True)
+    assert res.records is not None and len(res.records.plan) > 0
+    # A fresh interpreter that never loaded the file, as a spawned worker: only the unpickled scenario.
+    child = ("import pickle, sys; from simsop.replication import run_replication; "
+             "sc = pickle.loads(sys.stdin.buffer.read()); print(run_replication(sc, seed=1).kpis['fill_rate'])")
+    out = subprocess.run([sys.executable, "-c", child], input=pickle.dumps(sc), capture_output=True,
+                         cwd=ROOT, check=False, timeout=120)
+    assert out.returncode == 0, out.stderr.decode()
+    assert float(out.stdout.decode()) == res.kpis["fill_rate"]
+    # The CLI from another folder.
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    g = _policy_beside_a_scenario(tmp_path / "elsewhere", "beside_policy_b")
+    result = CliRunner().invoke(main, ["validate", str(g)])
+    assert result.exit_code == 0, result.output
+    (other / "beside_policy_b.py").rename(other / "beside_policy_c.py")
+    g.write_text(g.read_text(encoding="utf-8").replace("beside_policy_b:", "beside_policy_x:"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(g)])
+    assert result.exit_code != 0
+    assert "planning.policy" in result.output and "beside_policy_x" in result.output
+    assert f"not beside the scenario in {other.resolve()}" in result.output
+
+
 def test_policy_params_can_be_namespaced() -> None:
     assert policy_params({"hybrid": {"workforce_quantile": 0.6}}, "hybrid") == {"workforce_quantile": 0.6}
     assert policy_params({"hybrid": {"workforce_quantile": 0.6}}, "lp") == {}

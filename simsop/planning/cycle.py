@@ -609,7 +609,7 @@ def build_policy(scenario: Scenario, name: str, base_dir: str | None = None) -> 
                                  f"{grouped[0]}: {{{loose[0]}: ...}}")])
 
     try:
-        policy = make_policy(name, params, base_dir)
+        policy = make_policy(name, params, base_dir if base_dir is not None else scenario.source_dir)
     except PolicyError as exc:
         raise failed(exc.problems) from None
     except Exception as exc:  # a user's policy class refusing its parameters in its own way

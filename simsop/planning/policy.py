@@ -21,8 +21,10 @@ first plan is made:
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -250,7 +252,7 @@ def make_policy(name: str, params: dict[str, Any] | None = None, base_dir: str |
     if ":" in name:
         mod_name, _, cls_name = name.partition(":")
         try:
-            cls = getattr(importlib.import_module(mod_name), cls_name)
+            cls = getattr(_import_policy_module(mod_name, base_dir), cls_name)
         except (ImportError, AttributeError) as exc:
             raise _at_policy(f"cannot import policy {name!r}: {exc}") from None
     else:
@@ -267,6 +269,29 @@ def make_policy(name: str, params: dict[str, Any] | None = None, base_dir: str |
     if not isinstance(policy, Policy):
         raise _at_policy(f"{name!r} does not implement the Policy protocol (name, respects_fences, plan)")
     return policy
+
+
+def _import_policy_module(mod_name: str, base_dir: str | None) -> Any:
+    """The module of a ``module:Class`` policy: installed or on the path, else kept beside the scenario file.
+
+    The scenario's folder is looked in only when the module is found nowhere else (a module of the same name
+    elsewhere on the path wins, as it would for ``python`` run in that folder), and is then added to the end
+    of ``sys.path`` so that the module's own imports of its neighbours work too.
+    """
+    try:
+        return importlib.import_module(mod_name)
+    except ModuleNotFoundError as exc:
+        top = mod_name.split(".")[0]
+        if base_dir is None or exc.name != top:
+            raise
+        here = Path(base_dir)
+        if not ((here / f"{top}.py").is_file() or (here / top).is_dir()):
+            raise ModuleNotFoundError(f"{exc}; not installed, not on PYTHONPATH and not beside the scenario "
+                                      f"in {base_dir}", name=exc.name) from None
+        if base_dir not in sys.path:
+            sys.path.append(base_dir)
+        importlib.invalidate_caches()
+        return importlib.import_module(mod_name)
 
 
 def _at_policy(message: str) -> PolicyError:
