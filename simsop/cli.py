@@ -79,6 +79,7 @@ def validate(files: tuple[str, ...]) -> None:
 
                 base, cases = load_stress(f)
                 click.echo(f"{f}: ok (stress file over {base.name!r}: {len(cases)} shock cases)")
+                _print_case_notes([(c.name, c.shocks) for c in cases])
                 continue
             sc = load_scenario(f)
         except ScenarioError as exc:
@@ -194,6 +195,15 @@ def _print_notes(sc: Any, policies: list[str] | None, err: bool = False) -> None
 
     for where, note in scenario_notes(sc, policies):
         click.echo(f"note: {where}: {note}", err=err)
+
+
+def _print_case_notes(cases: list[tuple[str, Any]], err: bool = False) -> None:
+    """Shocks of stress cases that change nothing, one line each."""
+    from simsop.scenario_notes import shock_notes
+
+    for name, shocks in cases:
+        for where, note in shock_notes(shocks):
+            click.echo(f"note: case {name}: {where}: {note}", err=err)
 
 
 def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[str, Any]:
@@ -433,6 +443,7 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
                             policies=_split(policies), baseline=baseline)
     pols = opts["policies"] or [base.planning.policy]
     _check_options(base, pols, opts["target_ci"])
+    _print_case_notes([(case, sc.shocks[len(base.shocks):]) for case, sc in variants[1:]], err=True)
     run_dir = _run_dir(out, resume, name)
     exp = _run_experiment(f"{name}: {len(pols)} policies x {len(variants)} cases", run_dir, resume is not None,
                           scenario=base, policies=pols, cases=variants, baseline=opts["baseline"],

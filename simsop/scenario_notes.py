@@ -2,20 +2,21 @@
 
 Validation refuses what cannot run; these are for what runs but quietly says little: an S&OP plan with
 nothing to make, a measuring window no order falls due in, a horizon that ends before the first plan takes
-effect. ``simsop validate`` prints them after the file's "ok", and ``run``, ``compare`` and ``stress`` before
-they start.
+effect, a shock whose strength changes nothing. ``simsop validate`` prints them after the file's "ok", and
+``run``, ``compare`` and ``stress`` before they start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from simsop.scenario import Scenario
 
 
 def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(key path, note) pairs for the scenario run with ``policies`` (default: its own planning policy)."""
-    out: list[tuple[str, str]] = []
+    out = shock_notes(sc.shocks)
     window = sc.horizon - sc.warmup
     soonest_due = min((c.requested_lead_time for c in sc.customers), default=0.0)
     if sc.customers and soonest_due >= window:
@@ -38,3 +39,11 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
         out.append(("planning", f"the {sc.horizon}-day horizon ends before the first S&OP plan takes effect: "
                                 "the run has no plan (lengthen the horizon, or plan in shorter buckets)"))
     return out
+
+
+def shock_notes(shocks: Sequence[Any], where: str = "shocks") -> list[tuple[str, str]]:
+    """(key path, note) pairs for shocks that are valid but change nothing (``where[i]`` names each)."""
+    from simsop.shocks import no_effect
+
+    return [(f"{where}[{i}]", f"shock {sh.name!r} changes nothing: {why}")
+            for i, sh in enumerate(shocks) if (why := no_effect(sh)) is not None]

@@ -130,7 +130,7 @@ class DemandSpike(_DemandShock):
     """A short burst of demand: ``magnitude`` more (1.0 = double) for ``duration`` days (default 1)."""
 
     type: Literal["demand_spike"]
-    magnitude: PositiveFloat = Field(description="relative rise: 1.0 = double demand")
+    magnitude: NonNegativeFloat = Field(description="relative rise: 1.0 = double demand")
     duration: Dist | None = Field(default_factory=lambda: Deterministic(value=1.0), description="days (default 1)")
 
 
@@ -150,7 +150,7 @@ class CollapseRebound(_DemandShock):
 
     type: Literal["collapse_rebound"]
     duration: Dist = Field(description="days from the start of the fall to the start of the recovery")
-    magnitude: float = Field(ge=-1, lt=0, description="the drop: -0.4 = demand falls 40%")
+    magnitude: float = Field(ge=-1, le=0, description="the drop: -0.4 = demand falls 40%")
     collapse_days: NonNegativeInt = Field(default=0, description="days to fall to the bottom (0: at once)")
     rebound: NonNegativeFloat = Field(default=0.0, description="relative overshoot after the recovery")
     rebound_days: NonNegativeInt = Field(default=0, description="days the overshoot takes to fade")
@@ -177,7 +177,7 @@ class Promotion(_DemandShock):
     recovers: ClassVar[bool] = False
     type: Literal["promotion"]
     duration: Dist = Field(description="days of the promotion")
-    lift: PositiveFloat = Field(description="relative rise during the promotion: 0.5 = +50%")
+    lift: NonNegativeFloat = Field(description="relative rise during the promotion: 0.5 = +50%")
     pull_forward: float = Field(ge=0, le=1, description="share of the extra units borrowed from after it")
     dip_days: PositiveInt | None = Field(default=None, description="days of the dip after (default: duration)")
 
@@ -231,7 +231,7 @@ class CapacityLoss(_ShockBase):
 
     type: Literal["capacity_loss"]
     factory: str
-    factor: float = Field(ge=0, lt=1, description="share of capacity left: 0 = outage, 0.5 = half")
+    factor: float = Field(ge=0, le=1, description="share of capacity left: 0 = outage, 0.5 = half")
 
 
 class _Delay(_ShockBase):
@@ -264,6 +264,28 @@ class SupplierDelay(_Delay):
 
     type: Literal["supplier_delay"]
     supplier: str
+
+
+def no_effect(shock: Any) -> str | None:
+    """Why a valid shock changes nothing (a strength of zero, as a grid's first value often is), or None.
+
+    Every type accepts its neutral strength, so a sweep can start from it; the notes say so, since in a file
+    of single shocks it is more often a slip than a reference case.
+    """
+    t = shock.type
+    if shock.probability == 0:
+        return "its probability is 0"
+    if t in ("demand_step", "demand_spike", "demand_ramp") and shock.magnitude == 0:
+        return "its magnitude is 0"
+    if t == "collapse_rebound" and shock.magnitude == 0 and shock.rebound == 0:
+        return "its magnitude and rebound are 0"
+    if t == "promotion" and shock.lift == 0:
+        return "its lift is 0"
+    if t == "capacity_loss" and shock.factor == 1:
+        return "its factor is 1 (the whole capacity is left)"
+    if t in ("lane_delay", "supplier_delay") and (shock.extra_days == 0 or shock.factor == 1):
+        return "its extra_days are 0" if shock.extra_days == 0 else "its factor is 1"
+    return None
 
 
 Shock = Annotated[

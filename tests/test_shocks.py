@@ -89,7 +89,11 @@ def errors(data: dict[str, Any]) -> str:
     ({"name": "d", "type": "earthquake", "start": 5}, "shocks[0]: unknown type 'earthquake'"),
     ({"name": "d", "type": "demand_step", "start": 5, "magnitdue": -0.5}, "shocks[0].magnitdue: unknown key"),
     ({"name": "d", "type": "capacity_loss", "start": 5, "factory": "F", "factor": 1.2},
-     "shocks[0].factor: Input should be less than 1"),
+     "shocks[0].factor: Input should be less than or equal to 1"),
+    ({"name": "d", "type": "collapse_rebound", "start": 5, "duration": 9, "magnitude": 0.2},
+     "shocks[0].magnitude: Input should be less than or equal to 0"),
+    ({"name": "d", "type": "demand_spike", "start": 5, "magnitude": -0.2},
+     "shocks[0].magnitude: Input should be greater than or equal to 0"),
     ({"name": "d", "type": "demand_ramp", "start": 5, "magnitude": 0.2, "recovery": "ramp", "recovery_days": 5},
      "shocks[0]: a demand_ramp has no recovery"),
     ({"name": "d", "type": "demand_step", "start": 5, "magnitude": 0.2, "recovery": "ramp"},
@@ -444,17 +448,30 @@ def test_stress_summary_keeps_shock_kpi_intervals_possible(tmp_path: Path, capsy
     assert re.search(r"\[0, [0-9.]+\]", table) and "[low, high]" in table, table
 
 
-@pytest.mark.parametrize("shock", [
+NEUTRAL_SHOCKS = [  # every type's strength that changes nothing, as a grid's first value may be
     {"name": "z", "type": "demand_step", "start": 60, "duration": 40, "magnitude": 0.0},
+    {"name": "z", "type": "demand_spike", "start": 60, "duration": 40, "magnitude": 0.0},
+    {"name": "z", "type": "demand_ramp", "start": 60, "duration": 40, "magnitude": 0.0},
+    {"name": "z", "type": "collapse_rebound", "start": 60, "duration": 40, "magnitude": 0.0, "collapse_days": 5},
+    {"name": "z", "type": "promotion", "start": 60, "duration": 20, "lift": 0.0, "pull_forward": 0.5},
+    {"name": "z", "type": "capacity_loss", "start": 60, "duration": 40, "factory": "Plant", "factor": 1.0},
     {"name": "z", "type": "lane_delay", "start": 60, "duration": 40, "lane": {"from": "Central", "to": "East"},
      "extra_days": 0.0},
-])
+    {"name": "z", "type": "lane_delay", "start": 60, "duration": 40, "lane": {"from": "Central", "to": "East"},
+     "factor": 1.0},
+]
+
+
+@pytest.mark.parametrize("shock", NEUTRAL_SHOCKS, ids=[
+    "step", "spike", "ramp", "collapse", "promotion", "capacity", "lane_days", "lane_factor"])
 def test_a_shock_without_effect_has_no_effect_on_any_shock_kpi(shock: dict[str, Any]) -> None:
     """A shock that changes nothing: the small network's ordinary shortfalls fall in its window (OTIF below the
     threshold, stock-outs), which the shock KPIs alone blamed on the shock. Measured on the same futures
-    without it over the same windows, its effect on every shock outcome is 0 in every replication."""
+    without it over the same windows, its effect on every shock outcome is 0 in every replication. Every type
+    accepts its neutral strength, and the scenario's notes say it changes nothing."""
     from simsop.experiment import run_experiment
     from simsop.kpi import NO_SHOCK_SUFFIX, SHOCK_OUTCOME_NAMES
+    from simsop.scenario_notes import scenario_notes
     from tests.test_experiment import small
 
     base = small()
@@ -470,6 +487,14 @@ def test_a_shock_without_effect_has_no_effect_on_any_shock_kpi(shock: dict[str, 
         assert eff.loc[name, "ci_low"] == eff.loc[name, "ci_high"] == 0 and not eff.loc[name, "significant"], name
     # The run KPIs of the case are those of the reference case, as they should be for a shock that does nothing.
     assert eff.loc["profit", "mean_diff"] == 0 and eff.loc["otif", "mean_diff"] == 0
+    notes = scenario_notes(apply_shocks(base, [shock]), ["none"])
+    assert [w for w, n in notes if "changes nothing" in n] == ["shocks[0]"], notes
+    felt = {"magnitude": 0.5 if shock["type"] == "demand_spike" else -0.5, "lift": 0.3, "factor": 0.5,
+            "extra_days": 2}
+    strong = {**shock, **{k: v for k, v in felt.items() if k in shock}}
+    assert not [n for _, n in scenario_notes(apply_shocks(base, [strong]), ["none"]) if "changes nothing" in n]
+    never = scenario_notes(apply_shocks(base, [{**strong, "probability": 0}]), ["none"])
+    assert ("shocks[0]", "shock 'z' changes nothing: its probability is 0") in never, never
 
 
 def test_futures_that_never_recover_count_in_the_recovery_time(capsys: pytest.CaptureFixture[str],
@@ -531,13 +556,13 @@ def test_stress_file_errors_name_file_and_key(tmp_path: Path) -> None:
         assert all(line.startswith(f"{f}: ") for line in str(exc.value).splitlines()), str(exc.value)
         return str(exc.value)
 
-    assert "cases[0].shocks[0].factor: Input should be less than 1" in bad(
+    assert "cases[0].shocks[0].factor: Input should be less than or equal to 1" in bad(
         "cases:\n  - name: x\n    shocks: [{name: a, type: capacity_loss, factory: F-North, start: 5, factor: 2}]\n")
     assert "cases[1].shocks[0].factory: unknown factory 'F-Nowhere'" in bad(
         "cases:\n  - {name: x, shocks: []}\n"
         "  - name: y\n    shocks: [{name: a, type: factory_outage, factory: F-Nowhere, start: 5, duration: 2}]\n")
     assert "cases[1].name: a second case named 'x'" in bad("cases:\n  - {name: x}\n  - {name: x}\n")
-    assert "grid.strength[1]: c@day5x1.5: Input should be less than 1" in bad(
+    assert "grid.strength[1]: c@day5x1.5: Input should be less than or equal to 1" in bad(
         "grid:\n  shock: {name: c, type: capacity_loss, factory: F-North, start: 1, factor: 0.5}\n"
         "  start: [5]\n  strength: [0.5, 1.5]\n")
     assert "shocks: unknown key" not in bad("shocks: [{name: a, type: demand_step, start: 5, magnitude: -2}]\n")
