@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
@@ -431,14 +432,18 @@ def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks
     assert "609 + 126*" in out and "* Plant: capacity loss from 8 Feb to 8 Apr (50% of capacity)" in out
     assert d["capacity"]["CoPack"]["reduced"] == [False] * 3  # its scheduled outage has not begun
     # Typing: a word or a negative number is asked again with a clear reason; a plan above what the plant
-    # can make (half of its capacity in March) is taken when the team confirms it, with a warning.
+    # can make (half of its capacity in March) is taken when the team confirms it, with a warning that counts
+    # the queue the halved February leaves to March, as the dashboard projects it.
     r = cli("decide", str(folder), "--team", "A", input="lots\n-5\n5000\n600\n\n")
     assert r.exit_code == 0, r.output
     assert "Error: 'lots' is not a number; type a number of units, e.g. 12" in r.output
     assert "Error: -5 is below 0; type a number of units, 0 or more" in r.output
     said = " ".join(r.output.split())
-    assert ("warning: Mar (bucket 2): planned production 5,000 units at Plant (orange), capacity 1,085 (899 regular "
-            "+ 186 overtime): exceeds capacity by 3,915 units (360.8%)") in said
+    carried = cap["carried"][0]
+    assert carried > 100 and f"{carried:,.0f} units are still queued when Mar starts" in " ".join(out.split())
+    assert (f"warning: Mar (bucket 2): Plant has {carried + 5000:,.0f} units to make, {carried:,.0f} carried over in "
+            "its queue from earlier plans + 5,000 newly planned (orange); capacity 1,085 (899 regular + 186 overtime): "
+            f"exceeds capacity by {carried + 5000 - 1085:,.0f} units") in said
     assert "at CoPack" not in said  # smoothie's 600 fit CoPack's March
     assert (folder / "decisions" / "A.csv").read_text().splitlines()[-2:] == ["1,orange,2,5000,,", "1,smoothie,2,600,,"]
 
@@ -846,3 +851,151 @@ def test_the_dashboard_estimates_closing_stock_with_what_the_plant_can_make(tmp_
     now = r.output.split("Now (units):")[1].splitlines()
     drinks = next(ln for ln in now if ln.startswith("drinks")).split()
     assert drinks[-1] == f"{round(expected_feb):,}"
+
+
+MAR_DAYS = 31  # day 59 to day 89: the collapse game's second month to plan
+
+
+def _carried_game(tmp: Path) -> tuple[Path, float, float]:
+    """Two teams that both planned 3,000 drinks for February (above what the plant can make), one round played:
+    the plant's queue as the model holds it at the end of February (what February leaves to March) and March's
+    capacity, read from the scenario file."""
+    folder = tmp / "covid"
+    assert cli("new", str(COLLAPSE), "--teams", "A,B", "--dir", str(folder), "--rounds", "3").exit_code == 0
+    for team in "AB":
+        append(folder / "decisions" / f"{team}.csv", "0,drinks,1,3000,,\n")
+    assert cli("advance", str(folder)).exit_code == 0
+    ws = Workshop.open(folder)
+    left_feb = ws.run("A", ws.read_decisions("A"), 59).world.factories[0].queued_units
+    reg, ot = _collapse_capacity()
+    return folder, left_feb, (reg + ot) * MAR_DAYS
+
+
+def _over_mar(carried: float, planned: float) -> str:
+    reg, ot = _collapse_capacity()
+    cap = (reg + ot) * MAR_DAYS
+    ex = carried + planned - cap
+    return (f"Mar (bucket 2): Plant has {carried + planned:,.0f} units to make, {carried:,.0f} carried over in its "
+            f"queue from earlier plans + {planned:,.0f} newly planned (drinks); capacity {cap:,.0f} "
+            f"({reg * MAR_DAYS:,.0f} regular + {ot * MAR_DAYS:,.0f} overtime): exceeds capacity by {ex:,.0f} units "
+            f"({100 * ex / cap:.1f}%). The plan alone fits: the {carried:,.0f} units still queued from earlier plans "
+            f"take {carried:,.0f} of Mar's capacity first.")
+
+
+def test_the_supply_review_counts_the_queue_carried_into_a_month(tmp_path: Path) -> None:
+    """February's plan of 3,000 is more than the plant can make; what it leaves in the queue is made first in
+    March. Team A's March plan fits March's capacity alone but not after that queue: it is warned, with the queue
+    carried over and the new plan apart, in show, decide and advance, and the round's result keeps the warning.
+    Team B's plan fits after the queue: no warning. The carried-over queue is the model's own at the end of
+    February and the one the dashboard shows."""
+    folder, carried, cap = _carried_game(tmp_path)
+    assert carried > 500  # February's excess and what the plant held before
+    d = Workshop.open(folder).dashboard("A")
+    assert d["buckets"][0]["label"] == "Mar"
+    assert d["capacity"]["Plant"]["carried"][0] == pytest.approx(carried, abs=0.01)
+    shown = " ".join(cli("show", str(folder), "--team", "A").output.split())
+    assert f"{carried:,.0f} units are still queued when Mar starts; Mar's plan has {cap - carried:,.0f} units" in shown
+    fits_alone = float(int(cap - carried / 2))  # below March's capacity, above what the queue leaves of it
+    fits = float(int(cap - carried - 5))
+    assert fits < fits_alone <= cap < fits_alone + carried
+    append(folder / "decisions" / "A.csv", f"1,drinks,2,{fits_alone:g},,\n")
+    append(folder / "decisions" / "B.csv", f"1,drinks,2,{fits:g},,\n")
+    said = " ".join(cli("show", str(folder), "--team", "A").output.split())
+    assert ("Supply review of your plan for round 2 (decisions/A.csv): warning: "
+            f"{_over_mar(carried, fits_alone)}") in said
+    left = carried + fits_alone - cap
+    assert (f"the carried-over units first: the {left:,.0f} units it cannot make in Mar stay in its queue; they are "
+            "made in Apr or later") in said
+    r = cli("show", str(folder), "--team", "B")
+    assert r.exit_code == 0 and "Supply review" not in r.output and "warning" not in r.output
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0, r.output
+    assert f"warning: team A: {_over_mar(carried, fits_alone)}" in " ".join(r.stderr.split())
+    assert "team B:" not in r.stderr
+    ws = Workshop.open(folder)
+    doc_a = json.loads((ws.round_dir(2) / "A.json").read_text())
+    assert [w.startswith(f"team A: {_over_mar(carried, fits_alone)}") for w in doc_a["warnings"]] == [True]
+    assert json.loads((ws.round_dir(2) / "B.json").read_text())["warnings"] == []
+    assert [x["production"] for x in doc_a["decisions"]] == [fits_alone]  # the plan stands
+    # What March leaves in the queue is what the warning said: the model's queue at the end of March.
+    end_mar = ws.run("A", ws.read_decisions("A"), 90).world.factories[0].queued_units
+    assert end_mar == pytest.approx(left, abs=1e-6)
+    assert ws.run("B", ws.read_decisions("B"), 90).world.factories[0].queued_units == pytest.approx(0.0, abs=1e-6)
+
+
+def test_interactive_decide_warns_about_the_carried_over_queue(tmp_path: Path) -> None:
+    folder, carried, cap = _carried_game(tmp_path)
+    fits_alone = float(int(cap - carried / 2))
+    r = cli("decide", str(folder), "--team", "A", input=f"{fits_alone:g}\nn\n{int(cap - carried - 5)}\n")
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert said.count("warning:") == 1 and f"warning: {_over_mar(carried, fits_alone)}" in said
+    assert "Keep this plan for Mar anyway? [Y/n]" in said
+    assert (folder / "decisions" / "A.csv").read_text().splitlines()[-1] == f"1,drinks,2,{int(cap - carried - 5)},,"
+
+
+def test_the_supply_review_projection_counts_the_queue_first_come_first_served() -> None:
+    """The check on made-up numbers: a plant of 8 + 2 units a day and a 30-day bucket (300 units) that starts
+    with 50 units queued from earlier plans. A plan of 280 fits alone but not after the queue (30 units left);
+    250 fits after it; the queue's units are made first."""
+    from simsop.workshop.supply import PlantCapacity, overloads, project_plants
+
+    days = 40
+    pc = PlantCapacity("P", (0, 1), np.full(days, 8.0), np.full(days, 2.0), 8.0, 2.0, np.ones(days))
+    spans = [(0, 0, 30)]
+
+    def check(plan: float) -> tuple[list[Any], Any]:
+        load = {(1, 0): plan}
+        proj = project_plants({"P": [(0, 50.0)]}, {"P": pc}, load, spans, lambda b: (0, 30))
+        return overloads(proj, [0], {"P": pc}, days, lambda b, made: ("x",), load), proj["P"][0]
+
+    found, ld = check(280.0)
+    assert ld.carried == 50 and ld.planned == pytest.approx(280) and ld.left == pytest.approx(30)
+    assert ld.made == pytest.approx({0: 50.0, 1: 250.0})  # the queue first, then the plan
+    assert len(found) == 1 and found[0].excess == pytest.approx(30) and found[0].carried == 50
+    found, ld = check(250.0)
+    assert found == [] and ld.left == pytest.approx(0, abs=1e-9)
+
+
+def _promo_with_safety_stock(tmp: Path) -> tuple[Path, float]:
+    """The kiosk game with a safety stock in the plan's inventory targets (planning.safety_stock, 95%), and its
+    days of cover, both read from the file written."""
+    import yaml
+
+    path = _promo_with_a_shop(tmp)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["planning"]["safety_stock"] = {"service_level": 0.95}
+    path.write_text(yaml.safe_dump(data))
+    return path, float(data["planning"]["days_of_cover"])
+
+
+def test_the_proposed_inventory_target_is_what_the_plan_sets_safety_stock_included(tmp_path: Path) -> None:
+    """With a safety stock in the plan's targets, the dashboard's proposed target is the cycle's own proposal,
+    days of cover of the forecast plus the safety stock, and says so: a team that leaves the target empty gets
+    exactly that number in its plan, and one that takes decide's default gets the same."""
+    path, cover = _promo_with_safety_stock(tmp_path)
+    folder = tmp_path / "shop_ss"
+    assert cli("new", str(path), "--teams", "A,B", "--dir", str(folder), "--rounds", "2").exit_code == 0
+    d = Workshop.open(folder).dashboard("A")
+    snacks = d["families"]["snacks"]
+    proposed, ss = snacks["target"], snacks["target_safety_stock"]
+    days_part = cover * snacks["forecast"][0] / d["buckets"][0]["days"]
+    assert ss > 1 and proposed == pytest.approx(days_part + ss, abs=0.05)
+    assert d["inventory_targets"] == {"days_of_cover": cover, "safety_stock_service_level": 0.95}
+    out = " ".join(cli("show", str(folder), "--team", "A").output.split())
+    assert f"proposed ({cover:g} days of forecast + safety stock) of it safety stock in force" in out
+    assert f"snacks {proposed:,.0f} {ss:,.0f} -" in out
+    assert "plus a safety stock for a 95% cycle service level" in out
+    assert "days_of_cover days of forecast + safety stock)" in " ".join((folder / "README.txt").read_text().split())
+    # A leaves the target empty; B takes the default that decide offers.
+    append(folder / "decisions" / "A.csv", "0,snacks,1,700,,\n")
+    r = cli("decide", str(folder), "--team", "B", input="700\n\n")
+    assert r.exit_code == 0, r.output
+    assert (f"proposed {proposed:,.0f}: {cover:g} days of forecast + safety stock {ss:,.0f})"
+            in " ".join(r.output.split()))
+    assert cli("advance", str(folder)).exit_code == 0
+    ws = Workshop.open(folder)
+    for team, tol in (("A", 0.05), ("B", 0.5)):
+        plan = ws.run(team, ws.read_decisions(team), ws.calendar.end(1)).records.plan
+        first = (plan["cycle"] == 0) & (plan["bucket"] == plan["bucket"][plan["cycle"] == 0].min())
+        assert float(plan["inventory_target"][first].sum()) == pytest.approx(proposed, abs=tol), team

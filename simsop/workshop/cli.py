@@ -272,9 +272,11 @@ def _ask_plan(ws: Any, team: str, d: dict[str, Any], k: int, by: str | None) -> 
 
 def _ask_target(k: int, item: str, label: str, row: dict[str, Any], cover: float) -> float:
     """A plan game's inventory target for one product or family (when the plan sets the reorder levels): the
-    cycle's proposal (days of cover of the forecast) by default, else the target in force, else 0."""
-    proposed, in_force = row.get("target"), row.get("target_in_force")
-    hint = [f"proposed {proposed:,.0f}: {cover:g} days of forecast" if proposed is not None else "no forecast"]
+    cycle's proposal (days of cover of the forecast, plus the safety stock when the scenario sets one) by
+    default, else the target in force, else 0."""
+    proposed, in_force, ss = row.get("target"), row.get("target_in_force"), row.get("target_safety_stock")
+    what = f"{cover:g} days of forecast" + (f" + safety stock {ss:,.0f}" if ss is not None else "")
+    hint = [f"proposed {proposed:,.0f}: {what}" if proposed is not None else "no forecast"]
     if in_force is not None:
         hint.append(f"in force {in_force:,.0f}")
     default = proposed if proposed is not None else (in_force if in_force is not None else 0.0)

@@ -19,7 +19,15 @@ from simsop.planning.labels import BucketNames, bucket_label, day_label
 from simsop.scenario import Scenario
 from simsop.workshop.metrics import Flows, flows, metrics
 from simsop.workshop.sim import Calendar, TeamRun
-from simsop.workshop.supply import PlantCapacity, plant_capacity, plant_queue, work_queue
+from simsop.workshop.supply import (
+    PlantCapacity,
+    PlantLoad,
+    plans_in_force,
+    plant_capacity,
+    plant_queue,
+    project_plants,
+    spans_from,
+)
 
 HISTORY = 6  # periods of history shown
 
@@ -80,21 +88,20 @@ def _metric_summary(m: dict[str, Any]) -> dict[str, float]:
     return {k: float(m[k]) for k in keys}
 
 
-def _projection(start: np.ndarray, made: Sequence[int], buckets: Sequence[int], spans: Sequence[tuple[int, int]],
-                cal: Calendar, in_force: dict[tuple[int, int], float], forecast: dict[tuple[int, int], float],
-                plants: dict[str, PlantCapacity], queues: dict[str, list[tuple[int, float]]]
-                ) -> list[np.ndarray | None]:
-    """Estimated stock (on hand - backlog, per product) at the end of each span [a, z) of ``buckets`` with the
-    plan in force, counting what the plants can make of their queue and the plan (first come first served,
-    day by day at their capacity), less the forecast; None from the first bucket without a plan or forecast.
+def _projection(start: np.ndarray, made: Sequence[int], spans: Sequence[tuple[int, int, int]], cal: Calendar,
+                in_force: dict[tuple[int, int], float], forecast: dict[tuple[int, int], float],
+                plants: dict[str, PlantCapacity], loads: dict[str, list[PlantLoad]]) -> list[np.ndarray | None]:
+    """Estimated stock (on hand - backlog, per product) at the end of each span ``(bucket, first day, end day)``
+    with the plan in force, counting what the plants can make of their queue and the plan (``loads``, the
+    plants' projection over the same spans), less the forecast; None from the first bucket without a plan or
+    forecast.
 
     Products of plants with production lines (no rate capacity) count their plan as made.
     """
     stock = start.astype(float).copy()
-    queue = {f: list(q) for f, q in queues.items()}
     limited = {p for pc in plants.values() if pc.rate for p in pc.products}
     out: list[np.ndarray | None] = []
-    for b, (a, z) in zip(buckets, spans, strict=True):
+    for j, (b, a, z) in enumerate(spans):
         plan = {p: in_force.get((p, b)) for p in made}
         fc = np.array([forecast.get((p, b), float("nan")) for p in made])
         if (out and out[-1] is None) or any(q is None for q in plan.values()) or np.isnan(fc).any():
@@ -102,17 +109,13 @@ def _projection(start: np.ndarray, made: Sequence[int], buckets: Sequence[int], 
             continue
         ba, bz = cal.bucket_span(b)
         share = (z - a) / (bz - ba)  # production and demand are spread evenly over a bucket's days
-        for f, pc in plants.items():
-            if not pc.rate:
-                continue
-            daily = {p: float(plan[p] or 0.0) / (bz - ba) for p in pc.products if p in plan}
-            got, queue[f] = work_queue(queue.get(f, []), [daily] * (z - a), pc.daily(a, z).tolist())
-            for p, u in got.items():
+        for f in loads.values():
+            for p, u in f[j].made.items():
                 stock[p] += u
-        for j, p in enumerate(made):
+        for k, p in enumerate(made):
             if p not in limited:
                 stock[p] += share * float(plan[p] or 0.0)
-            stock[p] -= share * fc[j]
+            stock[p] -= share * fc[k]
         out.append(stock.copy())
     return out
 
@@ -156,14 +159,8 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     off = cal.record_offset
     forecast = {(int(p), int(b) - off): float(q) for p, b, q in zip(fc["product"][sel], fc["bucket"][sel],
                                                                     fc["consensus"][sel], strict=True)}
-    plan = rec.plan
-    in_force: dict[tuple[int, int], float] = {}
-    target_in_force: dict[tuple[int, int], float] = {}
-    for c, p, b, q, t in zip(plan["cycle"].tolist(), plan["product"].tolist(), plan["bucket"].tolist(),
-                             plan["production"].tolist(), plan["inventory_target"].tolist(), strict=True):
-        if c < cycle:
-            in_force[(p, b - off)] = q  # later cycles overwrite earlier ones (rows come in cycle order)
-            target_in_force[(p, b - off)] = t
+    in_force = plans_in_force(rec.plan, cycle, off)
+    target_in_force = plans_in_force(rec.plan, cycle, off, "inventory_target")
     bs = rec.bucket_sales
     sales: dict[int, dict[int, float]] = {}
     for b, p, u in zip(bs["bucket"].tolist(), bs["product"].tolist(), bs["units"].tolist(), strict=True):
@@ -172,6 +169,11 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     pidx = {p: i for i, p in enumerate(products)}
     spans_days = [cal.bucket_span(b)[1] - cal.bucket_span(b)[0] for b in buckets]
     rows: dict[str, dict[str, Any]] = {}
+    # What the cycle's supply review proposes as inventory targets for the bucket to plan: what a plan without
+    # targets of its own sets (also a team's row without one).
+    ss_spec = sc.planning.safety_stock
+    proposed = (run.cycle.proposed_target(cycle) if sc.planning.set_execution_levels and buckets
+                and run.cycle is not None else None)
     for p in sorted(made, key=pidx.__getitem__):
         i = pidx[p]
         nf = forecast.get((i, now[0]), float("nan")) if now else float("nan")
@@ -185,10 +187,14 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
             "plan_in_force": [_r(in_force[(i, b)]) if (i, b) in in_force else None for b in buckets],
         }
         if sc.planning.set_execution_levels and buckets:
-            # What the cycle proposes (days of cover of the forecast; a team's row leaves it when it gives no
-            # target), and the target of the plan in force for the bucket to plan.
+            # What the cycle proposes (days of cover of the forecast, plus the safety stock when the scenario
+            # sets one), and the target of the plan in force for the bucket to plan.
             fc0, days0 = forecast.get((i, buckets[0]), float("nan")), spans_days[0]
-            rows[p]["target"] = _r(sc.planning.days_of_cover * fc0 / days0) if fc0 == fc0 else None
+            cover = sc.planning.days_of_cover * fc0 / days0
+            full = cover if proposed is None or ss_spec is None else float(proposed[i])
+            rows[p]["target"] = _r(full) if fc0 == fc0 and full == full else None
+            if ss_spec is not None:
+                rows[p]["target_safety_stock"] = _r(full - cover) if rows[p]["target"] is not None else None
             t0 = target_in_force.get((i, buckets[0]))
             rows[p]["target_in_force"] = None if t0 is None or t0 != t0 else _r(t0)
 
@@ -201,7 +207,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                        for k in ("on_hand", "backlog", "pipeline", "now_forecast", "now_plan", "projected")}
         for k in ("sales", "forecast", "plan_in_force"):
             fam_rows[f][k] = [total([rows[p][k][j] for p in ps]) for j in range(len(rows[ps[0]][k]))]
-        for k in ("target", "target_in_force"):
+        for k in ("target", "target_safety_stock", "target_in_force"):
             if k in rows[ps[0]]:
                 fam_rows[f][k] = total([rows[p][k] for p in ps])
     spans = [cal.bucket_span(b) for b in buckets]
@@ -213,6 +219,11 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     capacity: dict[str, dict[str, Any]] = {}
     k0 = len(cap_spans) - len(spans)  # 1 when the rest of the bucket under way comes first
     queues = plant_queue(run.world)
+    # The plants' work from now on with the plans in force, bucket by bucket (also a bucket between the one
+    # under way and the first to plan, which a plan's delay may leave): the supply review's projection.
+    proj_spans = spans_from(end, buckets[-1], cal.bucket_starts) if buckets else []
+    shown = [j for j, (b, _, _) in enumerate(proj_spans) if b in now or b in buckets]
+    loads = project_plants(queues, plants, in_force, proj_spans, cal.bucket_span)
     for fac in sc.factories:
         pc = plants[fac.id]
         reg = fac.capacity.regular if fac.capacity is not None else float("nan")
@@ -223,6 +234,9 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         capacity[fac.id] = {"products": list(fac.products), "regular_per_day": reg, "overtime_per_day": ot,
                             "regular": [_r(r) for r, _ in sums[k0:]], "overtime": [_r(o) for _, o in sums[k0:]],
                             "reduced": reduced[k0:], "queued": _r(sum(u for _, u in queues.get(fac.id, []))),
+                            # Units still queued when each bucket to plan starts (its plan comes after them).
+                            "carried": ([_r(ld.carried) for ld in loads[fac.id] if ld.bucket in buckets]
+                                        if fac.id in loads else [None] * len(buckets)),
                             "now": ({"regular": _r(sums[0][0]), "overtime": _r(sums[0][1]),
                                      "reduced": reduced[0]} if k0 else None)}
     queued = np.zeros(len(products))
@@ -232,8 +246,9 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                 queued[p] += u
     # What is already made (in stock or on its way) counts as stock, as in the old estimate; what is queued
     # counts once the plant can make it.
-    projected = _projection(on_hand - backlog + pipeline - queued, sorted(pidx[p] for p in made), now + buckets,
-                            cap_spans, cal, in_force, forecast, plants, queues)
+    every = _projection(on_hand - backlog + pipeline - queued, sorted(pidx[p] for p in made), proj_spans, cal,
+                        in_force, forecast, plants, loads)
+    projected = [every[j] for j in shown]
     for p in made:
         i = pidx[p]
         rows[p]["queued"] = _r(queued[i])
@@ -257,8 +272,9 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                              else None),
         "sales_buckets": recent, "sales_labels": [bucket_label(kind, b) for b in recent],
         "products": rows, "families": fam_rows, "capacity": capacity, "capacity_shocks": known,
-        "inventory_targets": ({"days_of_cover": sc.planning.days_of_cover} if sc.planning.set_execution_levels
-                              else None),
+        "inventory_targets": ({"days_of_cover": sc.planning.days_of_cover,
+                               "safety_stock_service_level": None if ss_spec is None else ss_spec.service_level}
+                              if sc.planning.set_execution_levels else None),
         "counted": list(last_round),
         "counted_labels": [day_label(kind, last_round[0]), day_label(kind, max(last_round[1] - 1, 0))],
         "last_round": _metric_summary(metrics(rec, sc, last_round[0], last_round[1], fl)),
@@ -465,16 +481,40 @@ def render(d: dict[str, Any], period: str = "round") -> str:
             parts.append(f"  * {sh['factory']}: {sh['type'].replace('_', ' ')} from {a} to {z} ({what}), "
                          "counted above")
         for f, c in d["capacity"].items():
-            if (c.get("queued") or 0.0) >= 0.5:
+            q_now = float(c.get("queued") or 0.0)
+            carried = units((c.get("carried") or [None])[0])
+            said = []
+            if q_now >= 0.5:
                 first = f"the rest of {nl}" if c.get("now") else bl[0]
-                parts.append(wrap(f"{f}: {units(c['queued']):,.0f} units of earlier plans are still queued (not made "
-                                  f"yet); they take the first {units(c['queued']):,.0f} units of {first}'s capacity, "
-                                  "before what the plans add.", indent="  "))
+                said.append(f"{q_now:,.0f} units of earlier plans are still queued (not made yet); they take the "
+                            f"first {q_now:,.0f} units of {first}'s capacity, before what the plans add.")
+            if carried is not None and carried == carried and (carried >= 0.5 or q_now >= 0.5):
+                # What the supply review counts first in the month to plan: the queue carried into it.
+                room = max(float(c["regular"][0] + c["overtime"][0]) - carried, 0.0)
+                said.append((f"With the plans in force, {carried:,.0f} units are still queued when {bl[0]} starts; "
+                             if c.get("now") and carried >= 0.5 else
+                             f"With the plans in force, all of them are made before {bl[0]} starts; " if c.get("now")
+                             else "") + f"{bl[0]}'s plan has {room:,.0f} units of its capacity left.")
+            if said:
+                parts.append(wrap(f"{f}: " + " ".join(said), indent="  "))
     if d.get("inventory_targets") and d["buckets"]:
-        cover = d["inventory_targets"]["days_of_cover"]
-        parts.append(table(f"\nInventory targets for {nxt} (units of stock; they set the reorder levels of the "
-                           "warehouses that reorder):", ["", f"proposed ({cover:g} days of forecast)", "in force"],
-                           [[label, units(r.get("target")), units(r.get("target_in_force"))] for label, r in items]))
+        it = d["inventory_targets"]
+        cover, level = it["days_of_cover"], it.get("safety_stock_service_level")
+        title = (f"\nInventory targets for {nxt} (units of stock; they set the reorder levels of the warehouses that "
+                 "reorder):")
+        if level is None:
+            parts.append(table(title, ["", f"proposed ({cover:g} days of forecast)", "in force"],
+                               [[label, units(r.get("target")), units(r.get("target_in_force"))]
+                                for label, r in items]))
+        else:
+            parts.append(table(title, ["", f"proposed ({cover:g} days of forecast + safety stock)",
+                                       "of it safety stock", "in force"],
+                               [[label, units(r.get("target")), units(r.get("target_safety_stock")),
+                                 units(r.get("target_in_force"))] for label, r in items]))
+            parts.append(wrap(f"proposed: what the plan sets when you give no target: {cover:g} days of {nxt}'s "
+                              f"forecast, plus a safety stock for a {100 * level:g}% cycle service level against the "
+                              "forecast's error over the time the plan cannot react (the frozen fence and the supply "
+                              "lead time).", indent="  "))
     if "warehouses" in d:
         parts.append(table("\nWarehouses:", ["warehouse", "on hand", "backlog"],
                            [[w, units(x["on_hand"]), units(x["backlog"])] for w, x in d["warehouses"].items()]))

@@ -47,7 +47,14 @@ from simsop.workshop.state import (
     config_text,
     read_config,
 )
-from simsop.workshop.supply import overload_text, overloads, plant_capacity
+from simsop.workshop.supply import (
+    overload_text,
+    overloads,
+    plans_in_force,
+    plant_capacity,
+    project_plants,
+    spans_from,
+)
 
 __all__ = ["DecisionError", "Workshop", "WorkshopError"]
 
@@ -222,8 +229,10 @@ class Workshop:
         atomic_write_text(ws.round_dir(0) / "leaderboard.csv", rows_to_csv(
             ws._leaderboard_rows(round0), LEADERBOARD_COLUMNS))
         targets = ("" if cfg.kind == "orders" else "\n" + " " * 25 + (
-            "inventory_target (units; empty: the plan's days of cover) sets the reorder levels of the\n"
-            + " " * 25 + "warehouses that reorder from another stock point." if sc.planning.set_execution_levels
+            "inventory_target (units; empty: what the plan proposes, days_of_cover days of forecast\n"
+            + " " * 25 + ("+ safety stock) " if sc.planning.safety_stock is not None else ") ")
+            + "sets the reorder levels of the warehouses that reorder from\n" + " " * 25 + "another stock point."
+            if sc.planning.set_execution_levels
             else "inventory_target changes nothing in this game (planning.set_execution_levels is off)."))
         atomic_write_text(root / "README.txt", README.format(source=src, format=fmt, root=root, targets=targets))
         atomic_write_text(root / CONFIG_FILE, config_text(cfg))
@@ -436,7 +445,8 @@ class Workshop:
 
     def supply_check(self, team: str, values: Mapping[Any, Any] | None = None) -> list[str]:
         """The supply review of a team's plan for the next round, before it is played: a warning for every
-        month it plans in which a plant is asked for more than its capacity (see ``supply_review``).
+        month it plans in which a plant is asked for more than its capacity, counting the queue carried into the
+        month (see ``supply_review``).
 
         ``values`` (as ``submit`` takes them) are checked as if submitted; without them, the decision file's
         rows for the next round. Nothing is written.
@@ -448,25 +458,32 @@ class Workshop:
         rows = [r for r in rows if r.round <= k]
         if self.over or not any(r.cycle == k - 1 for r in rows):
             return []
-        return self.supply_review(team, k, rows, self.run(team, rows, self.calendar.end(k)))
+        cal = self.calendar
+        return self.supply_review(team, k, rows, self.run(team, rows, cal.end(k), look_at=(cal.start(k),)))
 
     def supply_review(self, team: str, k: int, rows: Sequence[Any], run: TeamRun) -> list[str]:
-        """Round k's plan against capacity: a warning for every month the team planned in round k in which a
-        plant's planned production (all it makes, as the plan agreed at the executive meeting says) is above its
-        regular + overtime capacity as the team's dashboard showed it. The plan stands: teams may make bad
-        decisions, but not unknowingly. ``run`` must reach round k's executive meeting."""
+        """Round k's plan against capacity: a warning for every month the team planned in round k in which what a
+        plant has to make is above its regular + overtime capacity as the team's dashboard showed it. What it has
+        to make is the queue carried into the month (what the plant holds on the decision day and cannot make
+        before the month starts, worked first come first served as the dashboard projects it) and the month's
+        planned production (all the plant makes, as the plan agreed at the executive meeting says). The plan
+        stands: teams may make bad decisions, but not unknowingly. ``run`` must reach round k's executive
+        meeting and have looked at the plants' queues on its decision day (``Workshop.run``'s ``look_at``)."""
         cal = self.calendar
         sc = self.scenario
         c = k - 1
         mine = [r for r in rows if r.cycle == c]
         if self.cfg.kind != "plan" or not mine:
             return []
-        plan = run.records.plan
-        sel = plan["cycle"] == c
-        off = cal.record_offset
-        load = {(int(p), int(b) - off): float(q) for p, b, q in zip(
-            plan["product"][sel].tolist(), plan["bucket"][sel].tolist(), plan["production"][sel].tolist(), strict=True)}
-        plants, _ = plant_capacity(run.world, run.records, sc, cal.start(k))
+        day = cal.start(k)
+        if day not in run.queues:
+            raise ValueError(f"the supply review of round {k} needs the plants' queues on day {day}")
+        # The plan in force once the meeting agreed round k's plan: the team's months, and before them the
+        # rest of the month under way as earlier plans left it.
+        load = plans_in_force(run.records.plan, c + 1, cal.record_offset)
+        plants, _ = plant_capacity(run.world, run.records, sc, day)
+        spans = spans_from(day, max(r.bucket for r in mine), cal.bucket_starts)
+        projected = project_plants(run.queues[day], plants, load, spans, cal.bucket_span)
         products = [p.id for p in sc.products]
         family = {p.id: p.family for p in sc.products}
 
@@ -479,14 +496,15 @@ class Workshop:
 
         names = self.bucket_names()
         end = cal.final_end
-        found = overloads(load, {r.bucket for r in mine}, plants, cal.bucket_span, end, items)
+        found = overloads(projected, {r.bucket for r in mine}, plants, end, items, load)
         return [overload_text(o, names, names.label, cal.bucket_span(o.bucket)[1] >= end) for o in found]
 
     # ------------------------------------------------------------------ simulating
 
     def run(self, team: str, rows: Sequence[Any], end: int, replication: int = 0,
-            scenario: Scenario | None = None) -> TeamRun:
-        """Simulate a team from day 0 to ``end`` with the given decision rows (rounds ending by then)."""
+            scenario: Scenario | None = None, look_at: Sequence[int] = ()) -> TeamRun:
+        """Simulate a team from day 0 to ``end`` with the given decision rows (rounds ending by then);
+        ``look_at``: days on which to keep the plants' queues (``TeamRun.queues``)."""
         cal = self.calendar
         last = cal.round_of_day(end - 1)  # decisions of rounds that start before `end`
         if self.cfg.kind == "orders":
@@ -496,7 +514,8 @@ class Workshop:
             orders = {}
             plan_rows = [r.decision() for r in rows if r.round <= last]
         return run_team(scenario or self.scenario, cal, self.cfg.roles, self.roles(team), orders, plan_rows,
-                        self.cfg.bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv")
+                        self.cfg.bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv",
+                        look_at=look_at)
 
     def _dashboard(self, team: str, run: TeamRun, next_round: int) -> dict[str, Any]:
         vis = self.cfg.visibility
@@ -574,7 +593,8 @@ class Workshop:
             if progress:
                 progress(team)
             rows = [r for r in all_rows[team] if r.round <= k]
-            run = self.run(team, rows, end)
+            # A plan game's supply review needs the plants' queues on the decision day.
+            run = self.run(team, rows, end, look_at=(cal.start(k),) if self.cfg.kind == "plan" else ())
             applied, bot_rows, warn = self._round_decisions(team, k, rows, run)
             warnings += warn
             if bot_rows:

@@ -14,7 +14,7 @@ horizon: the future is drawn for the whole horizon, so stopping early never chan
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,12 @@ import numpy as np
 
 from simsop.model.records import Records
 from simsop.model.world import World
+from simsop.planning.cycle import PlanningCycle, step_days
 from simsop.planning.policies import Decision, ReplayPolicy
 from simsop.planning.policy import Plan, PlanningState, Policy
 from simsop.replication import build_world
 from simsop.scenario import Scenario
+from simsop.workshop.supply import plant_queue
 
 
 @dataclass(frozen=True)
@@ -208,19 +210,54 @@ def plan_bot(sc: Scenario, bot: str) -> tuple[Policy | None, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------- a run
 
 
+class WorkshopCycle(PlanningCycle):
+    """The S&OP cycle of a plan game, which also keeps each cycle's demand review (its cut-off and views), so
+    that a dashboard on the decision day can show what the cycle's supply review is about to propose."""
+
+    def __init__(self, world: World, scenario: Scenario, policy: Policy, params: dict[str, Any] | None) -> None:
+        super().__init__(world, scenario, policy, params)
+        self.reviewed: dict[int, tuple[Any, dict[str, np.ndarray]]] = {}
+
+    def demand_review(self, cycle: int, snap: Any) -> dict[str, np.ndarray]:
+        views = super().demand_review(cycle, snap)
+        self.reviewed[cycle] = (snap, views)
+        return views
+
+    def proposed_target(self, cycle: int) -> np.ndarray | None:
+        """The inventory target per product that the cycle hands its policy for the first bucket of its plan
+        (``PlanningState.inventory_target``: ``days_of_cover`` days of the consensus forecast, plus the
+        safety stock when ``planning.safety_stock`` is set), as its supply review computes it; None before
+        the cycle's demand review. It is what a plan without targets of its own sets. (It asks the cycle for the
+        state its supply review hands the policy, which also notes the forecast of that bucket, as the supply
+        review does.)"""
+        if cycle not in self.reviewed:
+            return None
+        snap, views = self.reviewed[cycle]
+        effective = step_days(self.spec, snap.day, int(self.lengths[snap.bucket]))[3]
+        first_bucket = int(np.searchsorted(self.starts, effective, side="left"))
+        return np.asarray(self.state(cycle, snap, views, first_bucket).inventory_target[:, 0], dtype=float)
+
+
 @dataclass
 class TeamRun:
-    """A team's company simulated to ``end`` (exclusive): the world as it stands, and frozen records."""
+    """A team's company simulated to ``end`` (exclusive): the world as it stands, and frozen records.
+
+    ``queues``: each plant's queue (``simsop.workshop.supply.plant_queue``) as it stood on the days the run
+    was asked to look at, exactly as a run that stops on that day leaves it. ``cycle``: a plan game's S&OP
+    cycle.
+    """
 
     world: World
     records: Records
     end: int
     bot_cycles: tuple[int, ...] = ()
+    queues: dict[int, dict[str, list[tuple[int, float]]]] = field(default_factory=dict)
+    cycle: WorkshopCycle | None = None
 
 
 def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequence[str],
              orders: Mapping[tuple[int, str], float], plan_rows: Sequence[Decision], bot: str | dict[str, Any],
-             seed: int, replication: int, end: int, label: str = "team") -> TeamRun:
+             seed: int, replication: int, end: int, label: str = "team", look_at: Sequence[int] = ()) -> TeamRun:
     """Simulate one team from day 0 to ``end`` (exclusive).
 
     Args:
@@ -233,6 +270,8 @@ def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequ
         bot: the workshop's bot (see :class:`simsop.workshop.spec.WorkshopSpec`).
         seed, replication: the random future (replication 0 is the workshop's own).
         end: the day to stop at (a round's end).
+        look_at: days (up to ``end``) on which to keep the plants' queues (``TeamRun.queues``): the run pauses
+            there as a run stopping on that day would, and goes on; pausing changes nothing that happens.
     """
     from pydantic import TypeAdapter
 
@@ -256,19 +295,26 @@ def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequ
             from simsop.planning.cycle import planning_process
 
             procs.append(planning_process(sc, sc.planning.policy))
-    else:
-        from simsop.planning.cycle import PlanningCycle
-
+    cycles: list[WorkshopCycle] = []
+    if cal.kind != "orders":
         assert isinstance(bot, str)
         policy, params = plan_bot(sc, bot)
         team_policy = TeamPlanPolicy(plan_rows, policy, label)
         bot_cycles = team_policy.bot_cycles
 
         def make(w: World) -> Any:
-            return PlanningCycle(w, sc, team_policy, params).run()
+            cycles.append(WorkshopCycle(w, sc, team_policy, params))
+            return cycles[-1].run()
 
         procs.append(make)
     world.start(tuple(procs))
+    queues: dict[int, dict[str, list[tuple[int, float]]]] = {}
+    for day in sorted({d for d in look_at if d < end}):
+        if day > world.env.now:
+            world.env.run(until=day)
+        queues[day] = plant_queue(world)
     world.env.run(until=end)
+    if end in look_at:
+        queues[end] = plant_queue(world)
     records = world.finish(end)
-    return TeamRun(world, records, end, tuple(bot_cycles))
+    return TeamRun(world, records, end, tuple(bot_cycles), queues, cycles[0] if cycles else None)

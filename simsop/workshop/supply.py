@@ -3,9 +3,10 @@
 A rate plant (``simsop.model.factory``) puts each day's planned production at the end of one queue and works
 that queue first come first served at its regular + overtime capacity of the day (net of capacity shocks).
 What it cannot make in a month is not lost: it stays in the queue and is made in the following months, ahead
-of what their own plans add, so those plans slip in turn. A team sees this twice: a warning for every month
-whose plan is above capacity (when it decides, and in the round's results), and a dashboard whose estimated
-closing stock counts only what the plant can make.
+of what their own plans add, so those plans slip in turn. A team sees this twice, from one projection of the
+plants' queues (``project_plants``): a dashboard whose estimated closing stock counts only what the plants can
+make, and a warning for every month whose plan, after the queue carried into it, is above capacity (when it
+decides, and in the round's results).
 
 Capacity is the dashboard's: the plant's regular capacity as the plans in force staff it (the scenario's,
 unless a plan set a workforce), its overtime, and the capacity shocks that have begun by the decision day
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from simsop.model.records import Records
+from simsop.model.records import Records, Table
 from simsop.model.world import World
 from simsop.planning.labels import day_label
 from simsop.scenario import Scenario
@@ -153,19 +154,80 @@ def work_queue(queue: Iterable[tuple[int, float]], plan: Sequence[Mapping[int, f
     return made, [(int(p), float(u)) for p, u in q]
 
 
+def plans_in_force(plan: Table, before: int, offset: int, column: str = "production"
+                   ) -> dict[tuple[int, int], float]:
+    """(product index, bucket) -> the plan records' ``column`` as the cycles before ``before`` left it (a later
+    cycle's plan of a bucket replaces an earlier one's); ``offset``: the calendar's ``record_offset``."""
+    out: dict[tuple[int, int], float] = {}
+    for c, p, b, q in zip(plan["cycle"].tolist(), plan["product"].tolist(), plan["bucket"].tolist(),
+                          plan[column].tolist(), strict=True):
+        if c < before:
+            out[(int(p), int(b) - offset)] = float(q)  # rows come in cycle order
+    return out
+
+
+def spans_from(day: int, last: int, bucket_starts: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(bucket, first day, end day) from ``day`` to the end of bucket ``last``: the rest of the bucket under
+    way, then whole buckets."""
+    now = int(np.searchsorted(np.asarray(bucket_starts), day, side="right")) - 1
+    return [(b, max(bucket_starts[b], day), bucket_starts[b + 1]) for b in range(now, last + 1)]
+
+
+@dataclass(frozen=True)
+class PlantLoad:
+    """What a rate plant has to make over days [start, end) of a bucket, worked as the plant works."""
+
+    factory: str
+    bucket: int
+    start: int
+    end: int
+    carried: float  # units queued on the first day: earlier plans (or orders) not made yet
+    planned: float  # units the plan adds over the days
+    made: dict[int, float]  # product index -> units made over the days
+    left: float  # units still queued after the last day: carried into the next bucket
+
+
+def project_plants(queues: Mapping[str, Sequence[tuple[int, float]]], plants: Mapping[str, PlantCapacity],
+                   plan: Mapping[tuple[int, int], float], spans: Sequence[tuple[int, int, int]],
+                   bucket_span: Callable[[int], tuple[int, int]]) -> dict[str, list[PlantLoad]]:
+    """Each rate plant's work over consecutive spans ``(bucket, first day, end day)``, from its queue on the first
+    span's first day (``plant_queue``): each day the plan's share of its bucket (``plan[(product, bucket)]``
+    spread evenly over the bucket's days, as the cycle releases a plan; none: 0) joins the end of the queue,
+    then the day's capacity works the queue from its oldest units (``work_queue``). The dashboard's estimated
+    stock and the supply review's warnings both come from it."""
+    out: dict[str, list[PlantLoad]] = {}
+    for f, pc in plants.items():
+        if not pc.rate:
+            continue
+        queue = list(queues.get(f, []))
+        loads = []
+        for b, a, z in spans:
+            ba, bz = bucket_span(b)
+            daily = {p: float(plan.get((p, b)) or 0.0) / (bz - ba) for p in pc.products}
+            carried = sum(u for _, u in queue)
+            made, queue = work_queue(queue, [daily] * (z - a), pc.daily(a, z).tolist())
+            loads.append(PlantLoad(f, b, a, z, carried, sum(daily.values()) * (z - a), made,
+                                   sum(u for _, u in queue)))
+        out[f] = loads
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- the check
 
 
 @dataclass(frozen=True)
 class Overload:
-    """A plant asked to make more in a bucket than its capacity."""
+    """A plant asked to make more in a bucket than its capacity: its queue carried into the bucket and the
+    bucket's plan."""
 
     factory: str
     bucket: int
-    planned: float
+    planned: float  # what the plan adds in the bucket
     regular: float
     overtime: float
     items: tuple[str, ...]  # what the plan makes there (products, or the team's families)
+    carried: float = 0.0  # units queued when the bucket starts (earlier plans not made yet), made first
+    left: float = 0.0  # units still queued when the bucket ends
 
     @property
     def capacity(self) -> float:
@@ -173,34 +235,37 @@ class Overload:
 
     @property
     def excess(self) -> float:
-        return self.planned - self.capacity
+        return self.carried + self.planned - self.capacity
 
 
-def overloads(plan: Mapping[tuple[int, int], float], buckets: Iterable[int], plants: Mapping[str, PlantCapacity],
-              span: Callable[[int], tuple[int, int]], horizon: int,
-              item_names: Callable[[int, Sequence[int]], tuple[str, ...]]) -> list[Overload]:
-    """The buckets (of ``buckets``) in which a plant's planned production, the sum over what it makes, is above
-    its regular + overtime capacity; ``plan``: (product index, bucket) -> units; ``item_names``: how a warning
-    names what a bucket's plan makes at a plant (from the bucket and the products planned there)."""
+def overloads(loads: Mapping[str, Sequence[PlantLoad]], buckets: Iterable[int], plants: Mapping[str, PlantCapacity],
+              horizon: int, item_names: Callable[[int, Sequence[int]], tuple[str, ...]],
+              plan: Mapping[tuple[int, int], float]) -> list[Overload]:
+    """The buckets (of ``buckets``) in which what a plant has to make, the queue carried into the bucket plus
+    the bucket's plan (the sum over what the plant makes), is above its regular + overtime capacity.
+
+    ``loads``: the plants' projection (``project_plants``) over spans that hold every bucket checked whole;
+    ``plan``: (product index, bucket) -> units, as projected; ``item_names``: how a warning names what a
+    bucket's plan makes at a plant (from the bucket and the products planned there). A bucket that starts at
+    or after ``horizon`` is not checked: the game ends before the plant could make any of it.
+    """
+    wanted = set(buckets)
     out = []
-    for b in sorted(set(buckets)):
-        a, z = span(b)
-        if a >= horizon:
-            continue  # the game ends before the plant could make any of it
-        for pc in plants.values():
-            if not pc.rate:
+    for f, pc in plants.items():
+        for ld in loads.get(f, ()):
+            if ld.bucket not in wanted or ld.start >= horizon:
                 continue
-            planned = {p: plan.get((p, b), 0.0) for p in pc.products}
-            total = sum(planned.values())
-            reg, ot = pc.span(a, z)
+            reg, ot = pc.span(ld.start, ld.end)
             # Half a unit: a family split over its products leaves float dust that is no decision of the team.
-            if total - (reg + ot) > 0.5:
-                out.append(Overload(pc.factory, b, total, reg, ot, item_names(b, [p for p, u in planned.items() if u])))
-    return out
+            if ld.carried + ld.planned - (reg + ot) > 0.5:
+                names = item_names(ld.bucket, [p for p in pc.products if plan.get((p, ld.bucket))])
+                out.append(Overload(f, ld.bucket, ld.planned, reg, ot, names, ld.carried, ld.left))
+    return sorted(out, key=lambda o: o.bucket)
 
 
 def overload_text(o: Overload, name: Callable[[int], str], label: Callable[[int], str], ends: bool) -> str:
-    """A warning about an overloaded bucket: the month, plan against capacity, by how much, and what happens.
+    """A warning about an overloaded bucket: the month, the queue carried into it and its plan against
+    capacity, by how much, and what happens.
 
     ``name``: a bucket as messages name it (``Feb (bucket 1)``); ``label``: as the dashboard does (``Feb``);
     ``ends``: the game ends with this bucket (nothing is made after it).
@@ -210,10 +275,18 @@ def overload_text(o: Overload, name: Callable[[int], str], label: Callable[[int]
     what = f" ({', '.join(o.items)})" if o.items else ""
     pct = f"{100 * share:.1f}%" if np.isfinite(share) else "no capacity at all"
     here, nxt = label(o.bucket), label(o.bucket + 1)
+    left = max(o.left, ex)
     then = (f"the game ends with {here}, so they are never made" if ends else
             f"they are made in {nxt} or later, ahead of {nxt}'s own plan, which then slips in turn: stock arrives "
             "later than planned")
-    return (f"{name(o.bucket)}: planned production {o.planned:,.0f} units at {o.factory}{what}, capacity "
-            f"{o.capacity:,.0f} ({o.regular:,.0f} regular + {o.overtime:,.0f} overtime): exceeds capacity by "
-            f"{ex:,.0f} units ({pct}). The plant works its queue first come first served: the {ex:,.0f} units it "
-            f"cannot make in {here} stay in its queue; {then}.")
+    cap = f"capacity {o.capacity:,.0f} ({o.regular:,.0f} regular + {o.overtime:,.0f} overtime)"
+    if o.carried < 0.5:
+        return (f"{name(o.bucket)}: planned production {o.planned:,.0f} units at {o.factory}{what}, {cap}: exceeds "
+                f"capacity by {ex:,.0f} units ({pct}). The plant works its queue first come first served: the "
+                f"{left:,.0f} units it cannot make in {here} stay in its queue; {then}.")
+    alone = (f" The plan alone fits: the {o.carried:,.0f} units still queued from earlier plans take "
+             f"{min(o.carried, o.capacity):,.0f} of {here}'s capacity first." if o.planned <= o.capacity + 0.5 else "")
+    return (f"{name(o.bucket)}: {o.factory} has {o.carried + o.planned:,.0f} units to make, {o.carried:,.0f} carried "
+            f"over in its queue from earlier plans + {o.planned:,.0f} newly planned{what}; {cap}: exceeds capacity by "
+            f"{ex:,.0f} units ({pct}).{alone} The plant works its queue first come first served, the carried-over "
+            f"units first: the {left:,.0f} units it cannot make in {here} stay in its queue; {then}.")
