@@ -56,25 +56,61 @@ class DemandDraws:
 
 def draw_demand(spec: DemandSpec, horizon: int, rng: np.random.Generator,
                 shock: np.ndarray | None = None, first_day: int = 0) -> DemandDraws:
-    """Draw every order of one stream (always in the same order: counts, times, quantities).
+    """Draw every order of one stream.
+
+    The draws of the stream without its demand shocks come first and always in the same order (counts,
+    times, quantities), so a shock changes its own days and nothing else: the run with the shock and the run
+    without it are the same future outside the shock, and their paired difference carries none of the
+    noise of the other days. On a day whose mean a shock lowers, each order is kept with probability
+    new/old mean; on a day it raises, Poisson(new - old) orders are added; either way the day's orders are
+    exactly Poisson with the new mean. A daily quantity of a continuous law is the same draw times the day's
+    mean; one of a count law (Poisson, negative binomial) is drawn again on the days the shock moves.
 
     ``first_day`` < 0 draws a past (for the sales history a planner starts from); times stay relative
     to ``first_day``.
     """
-    m = multiplier(spec, horizon, shock, first_day)
+    base = multiplier(spec, horizon, None, first_day)
+    m = base if shock is None else multiplier(spec, horizon, shock, first_day)
     if spec.daily is not None:
-        qty = spec.daily.sample_scaled(rng, m)
+        if spec.daily.scales_draws:
+            qty = spec.daily.sample(rng, horizon) * m
+        else:
+            qty = spec.daily.sample_scaled(rng, base)
+            moved = np.nonzero(m != base)[0]
+            if len(moved):
+                qty[moved] = spec.daily.sample_scaled(rng, m[moved])
         days = np.nonzero(qty > 0)[0]
         return DemandDraws(days.astype(float), qty[days], True)
     assert spec.orders_per_day is not None
-    counts = rng.poisson(spec.orders_per_day * m)
+    counts = rng.poisson(spec.orders_per_day * base)
     n = int(counts.sum())
     # A Poisson count per day with uniform times inside the day is exactly a (piecewise) Poisson process.
     times = np.repeat(np.arange(horizon, dtype=float), counts) + rng.random(n)
     times.sort(kind="stable")  # within a day uniforms are unsorted; days stay in order
     qty = spec.quantity.sample(rng, n)
+    if shock is not None:
+        times, qty = _shocked_orders(spec, rng, times, qty, base, m)
     keep = qty > 0
     return DemandDraws(times[keep], qty[keep], False)
+
+
+def _shocked_orders(spec: DemandSpec, rng: np.random.Generator, times: np.ndarray, qty: np.ndarray,
+                    base: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The orders of the stream without shocks, thinned on the days a shock lowers and added to on the days
+    it raises (drawn after every draw of the stream without shocks)."""
+    assert spec.orders_per_day is not None
+    stay = rng.random(len(times))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(base > 0, m / base, 1.0)
+    kept = stay < share[times.astype(np.int64)]
+    extra = rng.poisson(spec.orders_per_day * np.maximum(m - base, 0.0))
+    n = int(extra.sum())
+    if n == 0:
+        return times[kept], qty[kept]
+    t = np.concatenate([times[kept], np.repeat(np.arange(len(m), dtype=float), extra) + rng.random(n)])
+    q = np.concatenate([qty[kept], spec.quantity.sample(rng, n)])
+    order = np.argsort(t, kind="stable")
+    return t[order], q[order]
 
 
 def daily_units(spec: DemandSpec, days: int, rng: np.random.Generator, first_day: int = 0) -> np.ndarray:

@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from itertools import repeat
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import (
@@ -141,6 +141,9 @@ class StrictModel(BaseModel):
 
 
 class _Spec(StrictModel):
+    # sample_scaled multiplies one draw by its scale, so the same draw serves any scale (a demand shock changes
+    # a day's mean without changing its random numbers); count laws draw at the scale instead.
+    scales_draws: ClassVar[bool] = True
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides
@@ -196,6 +199,7 @@ class Deterministic(_Spec):
 class Poisson(_Spec):
     """Poisson counts with the given mean."""
 
+    scales_draws: ClassVar[bool] = False
     dist: Literal["poisson"]
     mean_: float = Field(alias="mean", ge=0)
 
@@ -308,6 +312,8 @@ class Exponential(_Spec):
 
 class NegativeBinomial(_Spec):
     """Negative binomial counts given by mean and standard deviation (overdispersed: sd^2 > mean)."""
+
+    scales_draws: ClassVar[bool] = False
 
     dist: Literal["negative_binomial"]
     mu: PositiveFloat = Field(alias="mean")

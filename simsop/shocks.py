@@ -558,13 +558,16 @@ def install(world: World, realised: Sequence[Realised]) -> None:
     env = world.env
     for fid, values in capacity.items():
         env.process(_follow(world, values, 1.0, _setter(sites[fid], "capacity_factor")))
+    for key in {k for k in (*factor, *extra) if k[0] == "lane"}:
+        # Looked up on the day each shipment departs, not followed in time: see LaneRun.shocked.
+        _target(world, sites, *key).shocked = (factor.get(key, np.ones(len(days))).tolist(),
+                                               extra.get(key, np.zeros(len(days))).tolist())
     for (kind, target), values in factor.items():
-        env.process(_follow(world, values, 1.0, _setter(_target(world, sites, kind, target), "lead_time_factor")))
+        if kind == "supplier":
+            env.process(_follow(world, values, 1.0, _setter(_target(world, sites, kind, target), "lead_time_factor")))
     for (kind, target), values in extra.items():
-        obj = _target(world, sites, kind, target)
-        if kind == "lane":
-            env.process(_follow(world, values, 0.0, _setter(obj, "extra_delay")))
-        else:
+        if kind == "supplier":
+            obj = _target(world, sites, kind, target)
             wrapper = _ExtraLeadTime(obj.lead_time)
             obj.lead_time = wrapper
             env.process(_follow(world, values, 0.0, _setter(wrapper, "extra")))

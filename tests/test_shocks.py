@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from simsop.demand import draw_demand
+from simsop.demand import draw_demand, multiplier
 from simsop.kpi import SHOCK_KPI_NAMES, daily_otif, shock_kpis
 from simsop.model.records import Records
 from simsop.replication import build_world, run_replication
@@ -224,6 +224,53 @@ def test_demand_step_halves_demand_in_its_window() -> None:
     assert abs(np.mean(outside) - 12.0) <= 4 * np.std(outside, ddof=1) / math.sqrt(20)
 
 
+@pytest.mark.parametrize("demand", [
+    {"product": "A", "orders_per_day": 4, "quantity": {"dist": "uniform", "low": 1, "high": 5}},
+    {"product": "A", "orders_per_day": 4, "quantity": {"dist": "uniform", "low": 1, "high": 5}, "trend": 0.5,
+     "seasonality": {"amplitude": 0.3, "period": 365}},
+    {"product": "A", "daily": {"dist": "poisson", "mean": 20}},
+    {"product": "A", "daily": {"dist": "normal", "mean": 20, "sd": 5}},
+    {"product": "A", "daily": {"dist": "negative_binomial", "mean": 20, "sd": 8}},
+], ids=["orders", "orders-trend-season", "daily-poisson", "daily-normal", "daily-negbin"])
+@pytest.mark.parametrize("factor", [0.4, 1.7])
+def test_a_demand_shock_changes_its_own_days_only_and_draws_the_new_mean_exactly(demand: dict[str, Any],
+                                                                                factor: float) -> None:
+    """Common random numbers through a shock: the stream with a shock on days 100-199 is the stream without
+    it on every other day, order for order (a stress case's effect is then its own, not the noise of the whole
+    horizon redrawn). On the shocked days the units are those of the new mean: per day, a Poisson count of
+    orders with mean factor x rate, checked over 200 futures against the mean and the Poisson dispersion
+    within 4 standard errors; daily totals have mean factor x mean."""
+    from simsop.scenario import DemandSpec
+
+    spec = DemandSpec.model_validate(demand)
+    horizon, first, last = 300, 100, 200
+    shock = np.ones(horizon)
+    shock[first:last] = factor
+    base_mean = spec.mean_per_day * multiplier(spec, horizon)[first:last]
+    per_day, units = [], []
+    for seed in range(200):
+        a = draw_demand(spec, horizon, np.random.default_rng(seed))
+        b = draw_demand(spec, horizon, np.random.default_rng(seed), shock=shock)
+        for draws in (a, b):
+            assert np.all(np.diff(draws.times) >= 0)
+        out_a = (a.times < first) | (a.times >= last)
+        out_b = (b.times < first) | (b.times >= last)
+        np.testing.assert_array_equal(a.times[out_a], b.times[out_b])
+        np.testing.assert_array_equal(a.qty[out_a], b.qty[out_b])
+        day = b.times[~out_b].astype(int) - first
+        per_day.append(np.bincount(day, minlength=last - first))
+        units.append(np.bincount(day, weights=b.qty[~out_b], minlength=last - first))
+    total = np.asarray(units).sum(axis=1)  # units over the shocked days, one per future
+    expected = factor * base_mean.sum()
+    assert abs(total.mean() - expected) < 4 * total.std(ddof=1) / np.sqrt(len(total)), (total.mean(), expected)
+    if spec.orders_per_day is not None:  # orders per day: Poisson with the new mean (mean = variance)
+        lam = factor * spec.orders_per_day * multiplier(spec, horizon)[first:last]
+        z = (np.asarray(per_day) - lam) / np.sqrt(lam)  # standardised: mean 0, variance 1 when Poisson(lam)
+        n = z.size
+        assert abs(z.mean()) < 4 / np.sqrt(n), z.mean()
+        assert abs(z.var() - 1) < 4 * np.sqrt(2 / n + (1 / lam).mean() / n), z.var()
+
+
 def realised_one(shock: dict[str, Any], horizon: int = 120, seed: int = 0, rep: int = 0) -> list[Any]:
     sc = scenario(with_shocks(plant(horizon), shock))
     return realise(sc.shocks, Streams(seed, rep), horizon)
@@ -325,6 +372,23 @@ def test_lane_delay_lengthens_transit(strength: dict[str, float], transit: float
     during = (sent >= 20) & (sent < 30)
     assert during.sum() >= 9
     assert np.allclose(took[during], transit) and np.allclose(took[~during], 2.0)
+
+
+@pytest.mark.parametrize(("strength", "transit"), [({"extra_days": 3}, 4.0), ({"factor": 2.5}, 2.5)])
+def test_a_lane_delay_is_judged_on_the_day_a_plant_s_goods_depart(strength: dict[str, float],
+                                                                 transit: float) -> None:
+    """A plant books what it finishes during a day to depart when it is done (at the day's end, the next day's
+    start): the lane's transit is the one in force on the departure day, so goods leaving on the shock's first
+    day are delayed and goods leaving the day after its last are not (they were one day late)."""
+    sc = scenario(with_shocks(plant(), {"name": "slow", "type": "lane_delay", "start": 20, "duration": 10,
+                                        "lane": {"from": "F", "to": "W"}, **strength}))
+    rec = run_replication(sc, seed=1, replication=0, keep_records=True).records
+    assert rec is not None
+    dep = rec.departed
+    sent, took = dep["time"], dep["arrival"] - dep["time"]
+    during = (sent >= 20) & (sent < 30)
+    assert np.isin([20.0, 29.0, 30.0], sent).all()  # the edge days are tested
+    assert np.allclose(took[during], transit) and np.allclose(took[~during], 1.0)
 
 
 @pytest.mark.parametrize(("strength", "lead"), [({"extra_days": 4}, 6.0), ({"factor": 2.0}, 4.0)])

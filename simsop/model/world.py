@@ -51,14 +51,16 @@ class InvariantError(RuntimeError):
 class LaneRun:
     """A lane at run time: transit-time sampler, information delay and goods in transit."""
 
-    __slots__ = ("cost", "extra_delay", "lead_time", "lead_time_factor", "order_delay")
+    __slots__ = ("cost", "lead_time", "order_delay", "shocked")
 
     def __init__(self, lead_time: BlockSampler, cost: float, order_delay: float) -> None:
         self.lead_time = lead_time.draw
         self.cost = cost
         self.order_delay = order_delay
-        self.lead_time_factor = 1.0  # shocks lengthen transit times
-        self.extra_delay = 0.0  # days a shock adds to transit times
+        # Under a lane_delay: (factor, extra days) on each day of the horizon. A shipment takes the transit in
+        # force on the day it departs, which can be later than the moment it is booked (a plant books the
+        # goods it finishes at the end of the day).
+        self.shocked: tuple[list[float], list[float]] | None = None
 
 
 class World:
@@ -383,7 +385,14 @@ class World:
         if depart is None:
             depart = now
         lane = self.lanes.get((src.site, dest.site))
-        transit = 0.0 if lane is None else lane.lead_time() * lane.lead_time_factor + lane.extra_delay
+        if lane is None:
+            transit = 0.0
+        elif lane.shocked is None:
+            transit = lane.lead_time()
+        else:
+            factor, extra = lane.shocked
+            day = min(int(depart), len(factor) - 1)
+            transit = lane.lead_time() * factor[day] + extra[day]
         arrival = depart + transit
         sid = self.next_ship_id
         self.next_ship_id = sid + 1
