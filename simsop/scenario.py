@@ -339,8 +339,9 @@ class RateCapacity(_Model):
 class Factory(_Model):
     """A plant. Capacity is a rate (``capacity``) or parallel ``lines`` with a ``processing_time``.
 
-    ``processing_per: unit`` makes a job of q units take q draws' worth of time (their sum is approximated
-    by q times one draw); ``order`` makes every job take one draw whatever its size.
+    ``processing_per: unit`` makes a job of q units take the time of q units: the mean and variance of the
+    sum of q unit times, from one draw d as q x mean + sqrt(q) x (d - mean) (the sum itself for a normal
+    law or a constant); ``order`` makes every job take one draw whatever its size.
     ``yield`` is the fraction of good units of each job (the rest is scrapped).
     """
 

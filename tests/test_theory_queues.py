@@ -79,3 +79,19 @@ def test_mg1_deterministic_service_pollaczek_khinchine() -> None:
     s = queue_samples(mto_company(lam, 1, 1.0, processing={"dist": "deterministic", "value": 1.0}), 10)
     rho = lam / mu
     assert_close_to_theory(s["wq"], rho / (2 * mu * (1 - rho)), "Wq M/D/1")
+
+
+@pytest.mark.parametrize(("qty", "unit_time"), [(2, 0.4), (10, 0.08)])
+def test_a_job_of_q_units_takes_the_sum_of_q_unit_times_pollaczek_khinchine(qty: int, unit_time: float) -> None:
+    """Orders of q units on one line with exponential time per unit: a job's time is the sum of q unit times
+    (mean q m, variance q m^2), so W = lambda E[S^2] / (2 (1 - rho)) + E[S] (M/G/1). Taking q times one draw
+    instead (variance q^2 m^2) gave W = 4.00 in both cases, against 3.20 and 2.56."""
+    lam = 1.0
+    data = mto_company(lam, 1, unit_time)
+    data["customers"][0]["demand"][0]["quantity"] = qty
+    data["factories"][0]["processing_per"] = "unit"
+    s = queue_samples(data, 10)
+    mean = qty * unit_time
+    second = qty * unit_time**2 + mean**2
+    rho = lam * mean
+    assert_close_to_theory(s["w"], lam * second / (2 * (1 - rho)) + mean, f"W M/G/1, jobs of {qty} units")

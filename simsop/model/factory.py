@@ -14,6 +14,7 @@ pegged to the customer's line) and from the S&OP plan's production targets (push
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,7 @@ class FactorySite:
     def __init__(self, world: World, index: int, site: int, name: str, products: list[int],
                  make_to_order: bool, yield_sampler: BlockSampler, regular: float = 0.0,
                  overtime: float = 0.0, lines: int = 0, processing: BlockSampler | None = None,
-                 per_unit: bool = True) -> None:
+                 per_unit: bool = True, unit_mean: float = 0.0) -> None:
         self.world = world
         self.index = index
         self.site = site
@@ -70,6 +71,7 @@ class FactorySite:
         self.lines = lines
         self.processing = processing
         self.per_unit = per_unit
+        self.unit_mean = unit_mean  # mean processing time of one unit (per_unit)
         self.queue: deque[Job] = deque()
         self.queued_units = 0.0
         self._idle: list[Any] = []  # events of idle lines, waiting for a job
@@ -139,6 +141,20 @@ class FactorySite:
 
     # ------------------------------------------------------------------ lines mode
 
+    def job_time(self, qty: float, draw: float) -> float:
+        """The time of a job of ``qty`` units from one draw of a unit's time.
+
+        The sum of ``qty`` independent unit times has mean qty x m and variance qty x v, and so does
+        qty x m + sqrt(qty) x (draw - m) (never negative for qty >= 1, as draws are not): it is the sum itself
+        for a normal law and a constant, and the sum's mean and variance for any other, which is what a queue's
+        mean wait depends on (Pollaczek-Khinchine). Taking qty times the draw instead would give the variance
+        of qty^2 units. Part of a unit takes that part of a draw.
+        """
+        if qty < 1.0:
+            return qty * draw
+        m = self.unit_mean
+        return qty * m + math.sqrt(qty) * (draw - m)
+
     def line_process(self) -> Generator[Any, Any, None]:
         """One production line: take the oldest job, process it, ship it, repeat."""
         w = self.world
@@ -156,7 +172,10 @@ class FactorySite:
             job.started = True
             start = env.now
             w.rec_prod_started((job.id, start, self.index, job.product, job.qty, job.queued_at))
-            duration = processing() * (job.qty if self.per_unit else 1.0)
+            duration = processing()
+            q = job.qty
+            if self.per_unit and q != 1.0:
+                duration = self.job_time(q, duration)
             yield env.timeout(duration)
             job.remaining = 0.0
             self._output(job, job.qty, env.now)

@@ -174,7 +174,7 @@ class World:
                 assert f.lines is not None and f.processing_time is not None
                 fs = FactorySite(self, fi, base + fi, f.id, prods, mto, ys, lines=f.lines,
                                  processing=self._sampler(f.processing_time, f"factory:{f.id}:processing"),
-                                 per_unit=f.processing_per == "unit")
+                                 per_unit=f.processing_per == "unit", unit_mean=f.processing_time.mean)
             self.factories.append(fs)
         base += len(sc.factories)
         self.suppliers: list[SupplierSite] = []
