@@ -542,8 +542,9 @@ def _problem_from_error(err: Mapping[str, Any]) -> Problem:
         least = err.get("ctx", {}).get("min_length", 1)
         return Problem(path, f"expected at least {least} item{'s' if least != 1 else ''}, got {_shown(given)}")
     msg = msg.removeprefix("Value error, ")
-    if kind not in ("value_error", "assertion_error", "number_type") and not isinstance(given, dict | list):
-        msg += f" (got {_shown(given)})"
+    if kind not in ("value_error", "assertion_error", "number_type") and (kind.endswith("_type")
+                                                                          or not isinstance(given, dict | list)):
+        msg += f" (got {_shown(given)})"  # a list where text belongs: "(got a list of 2 items)"
     return Problem(path, key_note + msg)
 
 
@@ -661,12 +662,15 @@ def _references(sc: Scenario) -> list[Problem]:
                   "suppliers": [s.id for s in sc.suppliers]}
     for kind, ids in site_lists.items():
         unique(kind, ids)
-    all_sites = [x for ids in site_lists.values() for x in ids]
-    seen_sites: set[str] = set()
-    for x in all_sites:
-        if x in seen_sites:
-            probs.append(Problem("", f"site id {x!r} is used by more than one warehouse/factory/supplier"))
-        seen_sites.add(x)
+    # Sites share one namespace (lanes and sources name them): a second site of another kind with an id
+    # already taken is named where it is (a repeat within one kind is reported by unique() above).
+    first_kind: dict[str, str] = {}
+    for kind, ids in site_lists.items():
+        for i, x in enumerate(ids):
+            if x in first_kind and first_kind[x] != kind:
+                probs.append(Problem(f"{kind}[{i}].id", f"site id {x!r} is already used by one of the {first_kind[x]}; "
+                                     "warehouses, factories and suppliers need different ids"))
+            first_kind.setdefault(x, kind)
     pset, wh = set(products), {w.id: w for w in sc.warehouses}
     fac, sup = {f.id: f for f in sc.factories}, {s.id: s for s in sc.suppliers}
 
@@ -706,9 +710,9 @@ def _references(sc: Scenario) -> list[Problem]:
             expect_product(f"suppliers[{i}].products[{j}]", pid)
     for i, ln in enumerate(sc.lanes):
         for key, site in (("from", ln.from_), ("to", ln.to)):
-            if site not in seen_sites:
+            if site not in first_kind:
                 probs.append(Problem(f"lanes[{i}].{key}", f"unknown site {site!r}"))
-        if ln.to not in wh and ln.to in seen_sites:
+        if ln.to not in wh and ln.to in first_kind:
             probs.append(Problem(f"lanes[{i}].to", f"{ln.to!r} is not a warehouse (goods go to warehouses)"))
     lanes_seen: set[tuple[str, str]] = set()
     for i, ln in enumerate(sc.lanes):
@@ -915,10 +919,21 @@ def validation_problems(exc: ValidationError) -> list[Problem]:
     return out
 
 
+def _what(data: Any) -> str:
+    """What a file held instead of a mapping, in a reader's words."""
+    if data is None:
+        return "an empty file"
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, str):
+        return "text"
+    return "a number" if isinstance(data, int | float) else type(data).__name__
+
+
 def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate already-parsed data (a dict from YAML/JSON) into a Scenario, or raise ScenarioError."""
     if not isinstance(data, dict):
-        raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
+        raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {_what(data)}")])
     problems: list[Problem] = []
     data = _load_empirical(data, base_dir or Path("."), "", problems)
     data = _resolve_policy_files(data, base_dir)
