@@ -76,8 +76,9 @@ ID_COLUMNS = ("policy", "case", "replication", "seed")
 _NO_SHOCK = "noshock"
 NOT_KPIS = (*ID_COLUMNS, "events", _NO_SHOCK)
 # The definition of the shock KPIs a run's rows hold (recorded in the manifest of runs with shocks): 2 since
-# recovery days are censored at the window's length and measured without the shocks too.
-SHOCK_KPIS_VERSION = 2
+# recovery days are censored at the window's length and measured without the shocks too; 3 since a window the
+# horizon cuts short counts as recovered only after the recovery allowance was observed above the threshold.
+SHOCK_KPIS_VERSION = 3
 BASE_CASE = "base"
 _PARTIAL = "partial"
 

@@ -402,8 +402,12 @@ def _window_view(rec: Records, start: int, end: int) -> Records:
     return Records(replace(rec.meta, warmup=start, horizon=end), snap, rec.tables)
 
 
+# Days a shock's window watches after its effect is gone (``shock_kpis``' settle_days).
+RECOVERY_ALLOWANCE = 60
+
+
 def shock_kpis(rec: Records, sc: Scenario, windows: Any = None, threshold: float | None = None,
-               settle_days: int = 60, rolling_days: int = 7, pre_days: int = 90) -> dict[str, float]:
+               settle_days: int = RECOVERY_ALLOWANCE, rolling_days: int = 7, pre_days: int = 90) -> dict[str, float]:
     """Service and money during a disruption, from the records of one replication.
 
     All shocks that happened are taken as one disruption: it starts on the first shock's start day and
@@ -417,6 +421,10 @@ def shock_kpis(rec: Records, sc: Scenario, windows: Any = None, threshold: float
       end has not recovered: its value is censored at the window's length (``shock_window_end`` -
       ``shock_start``, longer than any recovery seen in the window), so a mean over futures counts it
       instead of dropping it, and is then a lower bound;
+      A window cut short by the horizon (the effect plus ``settle_days`` runs past it, as for a shock
+      late in the run or one that lasts) counts as recovered only when the rolling OTIF was at or above the
+      threshold on each of its last ``settle_days`` days; otherwise it is censored at the days observed
+      (``recovery_days`` is then at least what it would have been; the horizon hid the rest);
     * ``shock_recovered``: 1 when it recovered within the window, else 0 (its mean: the share recovered);
     * ``shock_worst_otif``: the lowest rolling OTIF in the window; ``shock_window_otif``: OTIF of the orders
       placed in the window; ``shock_peak_backlog``: the largest end-of-day customer backlog (units);
@@ -446,7 +454,12 @@ def shock_kpis(rec: Records, sc: Scenario, windows: Any = None, threshold: float
     if not ws or min(w.start for w in ws) >= m.horizon:
         return out
     start = int(min(w.start for w in ws))
-    end = int(min(m.horizon, np.ceil(max(w.effect_end for w in ws)) + settle_days))
+    watched = int(np.ceil(max(w.effect_end for w in ws)) + settle_days)
+    end = min(m.horizon, watched)
+    # A window the horizon cuts short has not shown its end: the process counts as recovered only when the
+    # rolling OTIF has been at or above the threshold for the last settle_days of it (the allowance an uncut
+    # window gives after the effect), else it is censored at the days observed.
+    confirm = settle_days if watched > m.horizon else 1
     due, ok = daily_otif(rec)
     lo = max(0, start - pre_days, min(m.warmup, start))
     pre = _ratio(float(ok[lo:start].sum()), float(due[lo:start].sum()))
@@ -454,7 +467,7 @@ def shock_kpis(rec: Records, sc: Scenario, windows: Any = None, threshold: float
     roll = rolling_otif(due, ok, rolling_days)[start:end]
     below = np.nonzero(roll < thr)[0]  # nan (no order due) is not below
     # Not recovered: censored at the window's length, so no future drops out of a mean over futures.
-    recovered = len(below) == 0 or below[-1] < len(roll) - 1
+    recovered = len(roll) >= confirm and (len(below) == 0 or below[-1] < len(roll) - confirm)
     recovery = (float(below[-1] + 1) if len(below) else 0.0) if recovered else float(len(roll))
     prices = product_arrays(sc)
     lost = rec.lost

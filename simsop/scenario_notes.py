@@ -16,7 +16,7 @@ from simsop.scenario import Scenario
 
 def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(key path, note) pairs for the scenario run with ``policies`` (default: its own planning policy)."""
-    out = shock_notes(sc.shocks)
+    out = shock_notes(sc.shocks, horizon=sc.horizon, warmup=sc.warmup)
     window = sc.horizon - sc.warmup
     soonest_due = min((c.requested_lead_time for c in sc.customers), default=0.0)
     if sc.customers and soonest_due >= window:
@@ -41,9 +41,69 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
     return out
 
 
-def shock_notes(shocks: Sequence[Any], where: str = "shocks") -> list[tuple[str, str]]:
-    """(key path, note) pairs for shocks that are valid but change nothing (``where[i]`` names each)."""
+def shock_notes(shocks: Sequence[Any], where: str = "shocks", horizon: int | None = None,
+                warmup: int = 0) -> list[tuple[str, str]]:
+    """(key path, note) pairs for shocks that are valid but change nothing, and (given the ``horizon`` and
+    the ``warmup`` of the scenario they apply to) for shocks whose measuring window the horizon cuts short or
+    whose effect falls in the warm-up (``where[i]`` names each)."""
     from simsop.shocks import no_effect
 
-    return [(f"{where}[{i}]", f"shock {sh.name!r} changes nothing: {why}")
-            for i, sh in enumerate(shocks) if (why := no_effect(sh)) is not None]
+    out = []
+    for i, sh in enumerate(shocks):
+        at = f"{where}[{i}]"
+        if (why := no_effect(sh)) is not None:
+            out.append((at, f"shock {sh.name!r} changes nothing: {why}"))
+            continue
+        if horizon is not None:
+            out += [(at, note) for note in (_past_horizon(sh, horizon), _in_warmup(sh, horizon, warmup)) if note]
+    return out
+
+
+def _days(a: int, b: int) -> str:
+    return f"day {a}" if a == b else f"days {a}-{b}"
+
+
+def _past_horizon(sh: Any, horizon: int) -> str | None:
+    """A note when the shock KPIs cannot watch the shock's effect plus the recovery allowance inside the
+    horizon: recovery then counts only after the allowance was seen above the threshold (else censored)."""
+    from simsop.kpi import RECOVERY_ALLOWANCE as settle
+    from simsop.shocks import span
+
+    sp = span(sh, horizon)
+    if sp.lasting:
+        if sp.last_start + settle <= horizon:
+            return None  # it lasts, but there is room to see the OTIF settle at its new level
+        what = f"its effect lasts from {_days(sp.first_start, sp.last_start)} to the horizon"
+    elif sp.effect_end + settle <= horizon:
+        return None
+    else:
+        when = (f"it starts on {_days(sp.first_start, sp.last_start)} and its effect is gone by day "
+                f"{sp.effect_end - 1}" if sp.random else f"its effect lasts {_days(sp.first_start, sp.effect_end - 1)}")
+        what = f"{when}, and recovery is watched {settle} days more, to day {sp.effect_end + settle - 1}"
+    seen = horizon - sp.last_start
+    can = "can run" if sp.random else "runs"
+    few = "as few as " if sp.random and sp.first_start != sp.last_start else ""
+    head = (f"shock {sh.name!r}: its measuring window {can} past the {horizon}-day horizon ({what}); the shock "
+            f"KPIs see {few}{seen} day{'s' if seen != 1 else ''} of it")
+    if seen < settle:
+        return (f"{head}, fewer than the {settle} that confirm a recovery, so its recovery is censored "
+                f"(≥ the days seen, not recovered) in every future it happens in")
+    return (f"{head}: a future counts as recovered only when the 7-day OTIF is back above its threshold for the "
+            f"last {settle} of them, else its recovery is censored (≥ the days seen, not recovered)")
+
+
+def _in_warmup(sh: Any, horizon: int, warmup: int) -> str | None:
+    """A note when the shock's effect lies (wholly or partly) in the warm-up, which the run KPIs leave out."""
+    from simsop.shocks import span
+
+    sp = span(sh, horizon)
+    if warmup <= 0 or sp.first_start >= warmup:
+        return None
+    end = min(sp.effect_end, horizon)
+    if end <= warmup:
+        return (f"shock {sh.name!r} falls in the warm-up ({_days(sp.first_start, end - 1)} of a {warmup}-day "
+                "warm-up): the run KPIs leave it out (its shock KPIs see it)")
+    may = "may start" if sp.random else "starts"
+    return (f"shock {sh.name!r} {may} in the warm-up (its effect covers {_days(sp.first_start, end - 1)}"
+            f"{' at most' if sp.random else ''}, of which {_days(sp.first_start, warmup - 1)} in the {warmup}-day "
+            "warm-up): the run KPIs leave those days out (its shock KPIs see them)")

@@ -41,6 +41,7 @@ from pydantic import (
     PositiveInt,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -80,11 +81,23 @@ class _ShockBase(_Model):
     start: NonNegativeInt | None = Field(default=None, description="the day it starts")
     window: tuple[NonNegativeInt, NonNegativeInt] | None = Field(
         default=None, description="[first, last]: it starts on a random day in it (uniform)")
-    duration: Dist | None = Field(default=None, description="days (a number or a distribution); "
-                                  "none: to the end of the horizon")
+    duration: Dist | None = Field(default=None, description="days (a number or a distribution), rounded to "
+                                  "whole days: a fixed duration is at least 1; a random draw below 1 day lasts 1 "
+                                  "day (a shock that happens lasts at least a day); none: to the end of the "
+                                  "horizon")
     probability: float = Field(default=1.0, ge=0, le=1, description="probability it happens at all")
     recovery: Literal["instant", "ramp"] = "instant"
     recovery_days: NonNegativeInt = Field(default=0, description="days of a linear ramp back to normal")
+
+    @field_validator("duration")
+    @classmethod
+    def _some_days(cls, v: Any) -> Any:
+        days = _fixed(v)
+        if days is not None and round(days) < 1:
+            got = "got 0" if days == 0 else f"{days:g} rounds to 0 (durations are whole days)"
+            raise ValueError(f"a shock lasts at least 1 day; {got}. To keep a shock in the file without "
+                             "effect, set probability: 0")
+        return v
 
     @model_validator(mode="after")
     def _when(self) -> _ShockBase:
@@ -330,8 +343,10 @@ def realise(shocks: Iterable[Any], streams: Streams, horizon: int) -> list[Reali
 
     Each shock draws from its own stream ``shock:<name>`` in a fixed order (happens?, start, duration),
     whatever its probability or timing form, so replication i realises a shock identically for every
-    policy and every other shock. Durations are rounded to whole days, at least one. Shocks that do not
-    happen are left out, except launches: one that does not happen starts at the horizon (no demand).
+    policy and every other shock. Durations are rounded to whole days, at least one (a fixed duration
+    that rounds to 0 is refused when the shock is validated; a random draw that does lasts one day). Shocks
+    that do not happen are left out, except launches: one that does not happen starts at the horizon (no
+    demand).
     """
     out = []
     for sh in shocks:
@@ -369,6 +384,33 @@ def windows(shocks: Iterable[Any], horizon: int, seed: int, replication: int) ->
     from simsop.streams import Streams
 
     return applied(realise(shocks, Streams(seed, replication), horizon), horizon)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The days a shock's effect can cover in a run, before any draw: it starts on a day in
+    [first_start, last_start] and its effect is gone by day ``effect_end`` (exclusive) at the latest."""
+
+    first_start: int
+    last_start: int
+    effect_end: int
+    lasting: bool  # the effect lasts to the horizon (no duration, a ramp, a phase-out)
+    random: bool  # its start or its duration is drawn
+
+
+def span(shock: Any, horizon: int) -> Span:
+    """The days a shock can cover (see :class:`Span`); a random duration counts at its largest value (its mean
+    plus four standard deviations when it has none)."""
+    first, last = shock.window if shock.window is not None else (int(shock.start), int(shock.start))
+    spec = shock.duration
+    if spec is None:
+        end = max(horizon, last + 1)
+    else:
+        upper = spec.upper if math.isfinite(spec.upper) else spec.mean + 4 * spec.sd
+        end = last + max(1, round(upper))
+    return Span(int(first), int(last), _effect_end(shock, last, end, horizon),
+                spec is None or shock.type in ("demand_ramp", "phase_out"),
+                shock.window is not None or (spec is not None and _fixed(spec) is None))
 
 
 def _effect_end(sh: Any, start: int, end: int, horizon: int) -> int:
@@ -720,12 +762,16 @@ class StressFile(_Model):
         return self
 
 
-def _label(x: float) -> str:
-    return f"{abs(x):g}"
+def _label(x: float, signed: bool) -> str:
+    return f"{x:g}" if signed else f"{abs(x):g}"
 
 
 def expand_grid(grid: ShockGrid) -> list[ShockCase]:
-    """The cases of a grid, named like ``collapse@day120x0.4`` (the strength without its sign).
+    """The cases of a grid, named like ``collapse@day120x0.4``.
+
+    A strength is named without its sign when every value of the grid has the same sign (a collapse's depth
+    ``x0.4`` for a magnitude of -0.4); a grid that sweeps both ways names its negative values with their sign
+    (``step@day400x-0.2`` and ``step@day400x0.2``), so up and down cases never share a name.
 
     Every case keeps the template's shock name, so its random draws (duration, probability) are the same
     in every case of the grid: the cases differ only by what the grid varies.
@@ -738,6 +784,7 @@ def expand_grid(grid: ShockGrid) -> list[ShockCase]:
     key = grid.strength_field
     starts: list[int | None] = list(grid.start) if grid.start is not None else [None]
     values: list[float | None] = list(grid.strength) if grid.strength is not None else [None]
+    signed = any(v is not None and v < 0 for v in values) and any(v is not None and v > 0 for v in values)
     cases, probs = [], []
     for a, s in enumerate(starts):
         for b, v in enumerate(values):
@@ -749,7 +796,7 @@ def expand_grid(grid: ShockGrid) -> list[ShockCase]:
                 label += f"@day{s}"
             if v is not None:
                 d[key] = v
-                label += f"x{_label(v)}"
+                label += f"x{_label(v, signed)}"
             try:
                 cases.append(ShockCase(name=label, shocks=(type(tpl).model_validate(d),)))
             except ValidationError as exc:
