@@ -79,7 +79,7 @@ def validate(files: tuple[str, ...]) -> None:
 
                 base, cases = load_stress(f)
                 click.echo(f"{f}: ok (stress file over {base.name!r}: {len(cases)} shock cases)")
-                _print_case_notes([(c.name, c.shocks) for c in cases])
+                _print_case_notes([(c.name, c.shocks) for c in cases], base)
                 continue
             sc = load_scenario(f)
         except ScenarioError as exc:
@@ -197,12 +197,13 @@ def _print_notes(sc: Any, policies: list[str] | None, err: bool = False) -> None
         click.echo(f"note: {where}: {note}", err=err)
 
 
-def _print_case_notes(cases: list[tuple[str, Any]], err: bool = False) -> None:
-    """Shocks of stress cases that change nothing, one line each."""
+def _print_case_notes(cases: list[tuple[str, Any]], base: Any, err: bool = False) -> None:
+    """Shocks of stress cases on the ``base`` scenario that change nothing, whose measuring window runs past
+    the horizon or whose effect falls in the warm-up, one line each."""
     from simsop.scenario_notes import shock_notes
 
     for name, shocks in cases:
-        for where, note in shock_notes(shocks):
+        for where, note in shock_notes(shocks, horizon=base.horizon, warmup=base.warmup):
             click.echo(f"note: case {name}: {where}: {note}", err=err)
 
 
@@ -443,7 +444,7 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
                             policies=_split(policies), baseline=baseline)
     pols = opts["policies"] or [base.planning.policy]
     _check_options(base, pols, opts["target_ci"])
-    _print_case_notes([(case, sc.shocks[len(base.shocks):]) for case, sc in variants[1:]], err=True)
+    _print_case_notes([(case, sc.shocks[len(base.shocks):]) for case, sc in variants[1:]], base, err=True)
     run_dir = _run_dir(out, resume, name)
     exp = _run_experiment(f"{name}: {len(pols)} policies x {len(variants)} cases", run_dir, resume is not None,
                           scenario=base, policies=pols, cases=variants, baseline=opts["baseline"],
@@ -530,7 +531,10 @@ def _diff(kpi: str, d: dict[str, Any]) -> str:
     def bound(x: float) -> str:  # the unit is on the difference already
         return fmt(kpi, 0.0 if abs(x) <= tiny else x, signed=True).removesuffix(" pts")
 
-    text = f"Δ {bound(d['mean_diff'])} [{bound(d['ci_low'])}, {bound(d['ci_high'])}]"
+    # The unit once, on the difference (a percentage KPI's in points, as in the stress table): 'Δ +1.2 pts
+    # [+0.4, +2.0]'.
+    head = fmt(kpi, 0.0 if abs(d["mean_diff"]) <= tiny else d["mean_diff"], signed=True)
+    text = f"Δ {head} [{bound(d['ci_low'])}, {bound(d['ci_high'])}]"
     if not d["significant"]:
         return f"[dim]{escape(text)}[/dim]"
     return _significant(kpi, d["mean_diff"], escape(text))
@@ -659,8 +663,17 @@ def _stress_rows(exp: Any, p: str, c: str) -> list[tuple[str, list[str]]]:
     return [("shocks", shocked), ("no shock", without), ("Δ", effect)]
 
 
+def _shock_futures(exp: Any, policy: str, case: str) -> str:
+    """'3 of 8 futures had a shock' for a case's shock KPIs ('' when unknown)."""
+    from simsop.report.summary import futures_text, shock_futures
+
+    got = shock_futures(exp.summary, case, policy)
+    return futures_text(*got) if got is not None else ""
+
+
 def _print_stress(exp: Any, title: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     base = exp.baseline_case
@@ -669,9 +682,11 @@ def _print_stress(exp: Any, title: str) -> None:
                   f"without them (shock KPIs over the same windows, run KPIs from the case {base!r}); Δ: the "
                   "shock's effect, their paired difference with its 95% CI (▲/▼ when significant). Means with "
                   "their 95% CI (\\[low, high] when cut at the KPI's limit). Recovery: days until the 7-day OTIF "
-                  "is back above its threshold for good; a future still below it when the window closes counts "
-                  "as the window's length, so the mean is then a lower bound, shown '≥' with the share of futures "
-                  "recovered (and Δ marked censored). Worst OTIF: the lowest 7-day value in the window.")
+                  "is back above its threshold for good; a future still below it when the window closes (or, in a "
+                  "window the horizon cuts short, not back above it for the last 60 days seen) counts as the days "
+                  "seen, so the mean is then a lower bound, shown '≥' with the share of futures recovered (and Δ "
+                  "marked censored). Worst OTIF: the lowest 7-day value in the window. Shock KPIs are means over "
+                  "the futures where a shock happened (k of n, under the case's name).")
     table = Table(title="Shock KPIs", title_justify="left")
     table.add_column("Policy")
     table.add_column("Case", overflow="fold")
@@ -687,9 +702,11 @@ def _print_stress(exp: Any, title: str) -> None:
                                   *(_short_cell(k, own.get(k, {})) for k, _ in RUN_COLUMNS), end_section=True)
                 continue
             rows = _stress_rows(exp, p, c)
+            # The shock KPIs are means over the futures where a shock happened: say how many.
+            some = _shock_futures(exp, p, c)
+            names = [c, f"[dim]{escape(some)}[/dim]" if some else "", ""]
             for i, (label, cells) in enumerate(rows):
-                table.add_row(p if i == 0 else "", c if i == 0 else "", label, *cells,
-                              end_section=i == len(rows) - 1)
+                table.add_row(p if i == 0 else "", names[i], label, *cells, end_section=i == len(rows) - 1)
     console.print(table)
     bw = [k for k in exp.kpi_names() if k.startswith("bullwhip_")]
     if bw:

@@ -153,15 +153,17 @@ def summary_section(b: Builder, case: str) -> None:
         if body.startswith(prefix):
             body = f"<strong>{prefix}</strong>{body[len(prefix):]}"
     b.text("summary", f'<p class="headline">{body}</p>')
-    # The headline states the lead KPI (and the hardest case's effect on profit): the lists below give the
+    # The headline states the lead KPI (and the hardest case's effect on profit): the list below gives the
     # rest, so no figure is said twice.
     if rest := summ.details(found):
         b.text("summary", html.bullet_list(rest, "findings"))
     n = _replications(d)
     if len(d.cases) > 1:
         subject = summ.impact_subject(d.case_effects, d.summary, d.policies, case)
-        stated = (subject[0], subject[1], "profit") if subject is not None else None
-        impacts = summ.case_impacts(d.case_effects, d.policies, d.cases, case, stated=stated)
+        # With one policy the headline's change would be its line's only news twice; with several, every
+        # policy's line gives the same KPIs, so a reader comparing them finds each.
+        stated = (subject[0], subject[1], "profit") if subject is not None and len(d.policies) == 1 else None
+        impacts = summ.case_impacts(d.case_effects, d.policies, d.cases, case, stated=stated, summary=d.summary)
         if impacts:
             b.text("summary", "<h3>What each stress case does (paired differences, 95% CI)</h3>")
             b.text("summary", html.bullet_list(impacts, "findings"))

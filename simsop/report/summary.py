@@ -290,10 +290,12 @@ SHOCK_TABLE_KPIS = ("shock_recovery_days", "shock_recovered", "shock_worst_otif"
 
 
 def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: Sequence[str], primary: str,
-                 kpis: Sequence[str] = IMPACT_KPIS, stated: tuple[str, str, str] | None = None) -> list[str]:
+                 kpis: Sequence[str] = IMPACT_KPIS, stated: tuple[str, str, str] | None = None,
+                 summary: pd.DataFrame | None = None) -> list[str]:
     """One sentence per stress case and policy: what the case does to the key KPIs against the primary case,
     paired on the same random futures (``paired_cases.csv``: case − primary case). ``stated`` (case, policy,
-    KPI) is the change :func:`impact_headline` gives already: it is not repeated."""
+    KPI) is a change said elsewhere already: it is left out. With ``summary``, a case whose shocks happened
+    in only some futures says in how many."""
     if effects is None or effects.empty:
         return []
     out = []
@@ -312,8 +314,31 @@ def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: S
                              f"; {'significant' if bool(r['significant']) else 'not significant'})")
             if parts:
                 who = f"{c}, {p}" if len(policies) > 1 else c
+                some = shock_futures(summary, c, p) if summary is not None else None
+                if some is not None and some[0] < some[1]:
+                    who += f" ({futures_text(*some)})"
                 out.append(f"{who}: " + "; ".join(parts) + f", against the case {primary or '(base)'}.")
     return out
+
+
+def shock_futures(summary: pd.DataFrame, case: str, policy: str) -> tuple[int, int] | None:
+    """(k, n): the shocks of ``case`` happened in k of the n futures run (its shock KPIs are means over those
+    k), from the ``n`` and ``n_nan`` of its shock KPIs in ``summary``; None when unknown."""
+    if "n_nan" not in summary.columns:
+        return None
+    sel = summary[(summary["case"] == case) & (summary["policy"] == policy) & (summary["kpi"] == "shock_start")]
+    if sel.empty:
+        return None
+    r = sel.iloc[0]
+    k, missing = float(r["n"]), float(r["n_nan"])
+    if math.isnan(k) or math.isnan(missing):
+        return None
+    return int(k), int(k + missing)
+
+
+def futures_text(k: int, n: int) -> str:
+    """'3 of 8 futures had a shock'."""
+    return f"{k} of {n} future{'s' if n != 1 else ''} had a shock"
 
 
 def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[str],
@@ -334,17 +359,30 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
             sel = summary[(summary["case"] == c) & (summary["policy"] == p) & summary["kpi"].isin(kpis)]
             if sel["mean"].astype(float).notna().any():
                 cols.append((c, p))
-    rows = []
+    rows: list[dict[str, object]] = []
     names = [f"{c} · {p}" if len(policies) > 1 else c for c, p in cols]
+
+    def recovered(c: str, p: str, shown: str) -> tuple[float, int] | None:
+        """(share, n) of the futures that recovered, for a recovery time; None for any other KPI."""
+        if not shown.startswith("shock_recovery_days"):
+            return None
+        flag = shown.replace("shock_recovery_days", "shock_recovered")
+        sel = summary[(summary["case"] == c) & (summary["policy"] == p) & (summary["kpi"] == flag)]
+        if sel.empty:
+            return None
+        return float(sel["mean"].iloc[0]), int(float(sel["n"].iloc[0]))
 
     def censored(c: str, p: str, shown: str) -> bool:
         """A recovery time of which some futures never recovered: its mean is a lower bound."""
-        if not shown.startswith("shock_recovery_days"):
-            return False
-        flag = shown.replace("shock_recovery_days", "shock_recovered")
-        sel = summary[(summary["case"] == c) & (summary["policy"] == p) & (summary["kpi"] == flag)]
-        return not sel.empty and float(sel["mean"].iloc[0]) < 1.0
+        got = recovered(c, p, shown)
+        return got is not None and got[0] < 1.0
 
+    # How many futures the shock KPIs below come from: with a probability or a random window, only those
+    # where a shock happened.
+    happened = {name: shock_futures(summary, c, p) for name, (c, p) in zip(names, cols, strict=True)}
+    if any(v is not None for v in happened.values()):
+        rows.append({"KPI": "Futures with a shock (of those run)", "best": None,
+                     **{name: (f"{v[0]} of {v[1]}" if v is not None else "n/a", "") for name, v in happened.items()}})
     for k in kpis:
         meta = info(k)
         unit = "" if meta.kind == "pct" and meta.unit == "%" else meta.unit
@@ -357,8 +395,13 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
                     row[name] = ("n/a", "")
                     continue
                 any_value = True
-                low = "≥ " if censored(c, p, shown) else ""
-                row[name] = (low + fmt(k, float(sel["mean"].iloc[0])), _ci_cell(shown, sel.iloc[0].to_dict()))
+                if censored(c, p, shown):
+                    # A mean with censored futures is a lower bound: its t-interval would say more than is
+                    # known. Say how many recovered, as the terminal does.
+                    share, m = recovered(c, p, shown) or (math.nan, 0)
+                    row[name] = ("≥ " + fmt(k, float(sel["mean"].iloc[0])), f"{round(share * m)}/{m} recovered")
+                    continue
+                row[name] = (fmt(k, float(sel["mean"].iloc[0])), _ci_cell(shown, sel.iloc[0].to_dict()))
             if any_value:
                 rows.append(row)
         if effects is not None and not effects.empty and f"{k}_noshock" in set(summary["kpi"]):
@@ -377,15 +420,20 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
 
 
 def impact_subject(effects: pd.DataFrame | None, summary: pd.DataFrame, policies: Sequence[str], primary: str,
-                   kpi: str = "profit") -> tuple[str, str, int] | None:
-    """What :func:`impact_headline` is about: the case that hurts ``kpi`` most (mean change over policies),
-    the policy that does best in it, and how many policies were compared there; None when unknown."""
+                   kpi: str = "profit") -> tuple[str, str, int, bool] | None:
+    """What :func:`impact_headline` is about: the case that hurts ``kpi`` most (mean change over policies)
+    among the cases that change it significantly for some policy (among all cases when none does), the policy
+    that does best in it, how many policies were compared there, and whether the case's change is significant
+    for some policy; None when unknown."""
     if effects is None or effects.empty:
         return None
     e = effects[(effects["kpi"] == kpi) & (effects["case"] != primary) & effects["policy"].isin(policies)]
     e = e[e["mean_diff"].astype(float).notna()]
     if e.empty:
         return None
+    sure = e.loc[e["significant"].astype(bool), "case"].unique()
+    if len(sure):
+        e = e[e["case"].isin(sure)]
     higher = info(kpi).higher_is_better is not False
     by_case = e.groupby("case", sort=False)["mean_diff"].mean()
     worst = str(by_case.idxmin() if higher else by_case.idxmax())
@@ -394,23 +442,34 @@ def impact_subject(effects: pd.DataFrame | None, summary: pd.DataFrame, policies
     if s.empty:
         return None
     means = s["mean"].astype(float)
-    return worst, str(means.idxmax() if higher else means.idxmin()), len(s)
+    return worst, str(means.idxmax() if higher else means.idxmin()), len(s), bool(len(sure))
 
 
 def impact_headline(effects: pd.DataFrame | None, summary: pd.DataFrame, policies: Sequence[str],
                     cases: Sequence[str], primary: str, kpi: str = "profit") -> str:
     """One sentence for the top of a stress report: the case that hurts ``kpi`` most (mean change over
-    policies), the policy that does best in it (with its 95% CI) and its paired change against the primary
-    case (with its 95% CI)."""
+    policies, among the cases whose change is significant), the policy that does best in it (with its 95% CI)
+    and its paired change against the primary case (with its 95% CI). When no case's change is significant,
+    or the case's shocks happened in only some of the futures, it says so."""
     got = impact_subject(effects, summary, policies, primary, kpi)
     if got is None:
         return ""
-    worst, best, n = got
+    worst, best, n, sure = got
     assert effects is not None
     e = effects[(effects["kpi"] == kpi) & (effects["case"] == worst) & (effects["policy"] == best)]
     r = e.iloc[0].to_dict()
     m = _stats(summary[summary["case"] == worst], kpi, [best]).loc[best].to_dict()
-    lead = f"Under the {'hardest stress case' if len(cases) > 2 else 'stress case'} {worst}"
+    several = len([c for c in cases if c != primary]) > 1
+    some = shock_futures(summary, worst, best)
+    named = worst + (f" (its shocks happened in {some[0]} of {some[1]} futures)" if some and some[0] < some[1]
+                     else "")
+    if sure:
+        lead = f"Under the {'hardest stress case' if several else 'stress case'} {named}"
+    elif several:
+        lead = (f"No stress case changes {_lbl(kpi)} significantly with these replications; under the one with "
+                f"the largest mean change, {named}")
+    else:
+        lead = f"Under the stress case {named}"
     change = (f"{_signed_ci(kpi, float(r['mean_diff']), float(r['ci_low']), float(r['ci_high']))}"
               f"; {'significant' if bool(r['significant']) else 'not significant'})")
     if n == 1:
