@@ -8,7 +8,8 @@ Definitions:
 
 * ``otif``: share of orders whose every line shipped complete by the promised date;
   ``otif_line``: the same per line; ``fill_rate``: share of units shipped by the promised date.
-* ``cycle_service_level``: share of replenishment cycles of stocked items with customer demand that end
+* ``cycle_service_level``: share of replenishment cycles of stocked items with customer demand (replenished by
+  a reordering rule or an S&OP plan: not make-to-order items, nor stock that is never replenished) that end
   without backlog and without lost sales. A cycle runs from the arrival of one review's order to that of
   the next (the textbook's P(D(R + L) <= S) for a periodic base stock): it is judged at the end of the last
   day before the next review's order arrives, its mean lead time L after the review. Snapshots are taken at
@@ -146,8 +147,9 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
     ok_cycles = total_cycles = 0
     lead = m.sku_lead_time if len(m.sku_lead_time) == len(m.sku_product) else np.zeros(len(m.sku_product))
     continuous = m.sku_continuous if len(m.sku_continuous) == len(m.sku_product) else np.zeros(len(m.sku_product))
-    receipts_lines = _receipts_and_lines(rec) if continuous[m.sku_has_demand].any() else None
-    for k in np.nonzero(m.sku_has_demand)[0]:
+    cycled = m.sku_has_demand & (m.sku_replenished if len(m.sku_replenished) == len(m.sku_product) else True)
+    receipts_lines = _receipts_and_lines(rec) if continuous[cycled].any() else None
+    for k in np.nonzero(cycled)[0]:
         if continuous[k] and receipts_lines is not None:
             ok_k, total_k = _receipt_cycles(int(k), *receipts_lines, float(w0), float(m.horizon))
             ok_cycles += ok_k

@@ -95,3 +95,20 @@ def test_a_job_of_q_units_takes_the_sum_of_q_unit_times_pollaczek_khinchine(qty:
     second = qty * unit_time**2 + mean**2
     rho = lam * mean
     assert_close_to_theory(s["w"], lam * second / (2 * (1 - rho)) + mean, f"W M/G/1, jobs of {qty} units")
+
+
+def test_cycle_service_level_is_only_measured_where_there_are_replenishment_cycles() -> None:
+    """A make-to-order item holds no stock between cycles (its 'service level' was the share of days ending
+    with no open order, about 1 - rho), and an item nobody orders has no cycles to judge: both give no value,
+    while a base-stock item beside them is measured."""
+    import math
+
+    from tests.helpers import single_stock_point
+
+    res = run_replication(scenario(mto_company(0.7, 1, 1.0, horizon=400, warmup=50)), seed=1)
+    assert math.isnan(res.kpis["cycle_service_level"]) and res.kpis["avg_order_cycle_time"] > 0
+    idle = single_stock_point({"daily": 0}, {"type": "base_stock", "level": 5}, initial=5, horizon=200)
+    assert math.isnan(run_replication(scenario(idle), seed=1).kpis["cycle_service_level"])
+    busy = single_stock_point({"daily": {"dist": "poisson", "mean": 3}}, {"type": "base_stock", "level": 12},
+                              initial=12, horizon=200)
+    assert 0 < run_replication(scenario(busy), seed=1).kpis["cycle_service_level"] <= 1

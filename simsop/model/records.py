@@ -316,6 +316,9 @@ class Meta:
     # that times its yield (an S&OP plan in good units is grossed up by it).
     factory_yield: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sku_continuous: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # continuous review
+    # Whether a sku has replenishment cycles: a reordering rule, or an S&OP plan that pushes to it (not a
+    # make-to-order item, nor stock that is never replenished).
+    sku_replenished: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     product_made: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 

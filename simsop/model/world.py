@@ -231,6 +231,8 @@ class World:
                     sku_review_period=self.sku_review, sku_review_offset=self.sku_offset,
                     sku_has_demand=self._sku_has_demand(), horizon=sc.horizon, warmup=sc.warmup,
                     sku_plan_fed=self._sku_plan_fed(),
+                    sku_replenished=np.array([self._replenished(w, i) for w in self.warehouses
+                                              for i in range(len(w.products))], dtype=bool),
                     sku_lead_time=np.array([self.replenishment_lead_time(w, i) for w in self.warehouses
                                             for i in range(len(w.products))]),
                     product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]),
@@ -257,6 +259,12 @@ class World:
         src = wh.sources[item]
         return isinstance(src, FactorySite) and not src.make_to_order and not isinstance(wh.rules[item], NoRule)
 
+    def _replenished(self, wh: WarehouseSite, item: int) -> bool:
+        """Whether an item has replenishment cycles: it reorders, or a make-to-stock plant can push a plan's
+        production to it (a make-to-order item and stock that nothing refills have none)."""
+        src = wh.sources[item]
+        return not isinstance(wh.rules[item], NoRule) or (isinstance(src, FactorySite) and not src.make_to_order)
+
     def _sku_plan_fed(self) -> np.ndarray:
         """The skus an S&OP plan replenishes once it is in force."""
         fed = np.zeros(len(self.sku_product), dtype=bool)
@@ -271,7 +279,8 @@ class World:
         for c in self.scenario.customers:
             wh = wix[c.warehouse]
             for d in c.demand:
-                has[wh.skus[wh.item_of[self._product_ix[d.product]]]] = True
+                if d.mean_per_day > 0:  # a stream of zero (daily: 0) orders nothing
+                    has[wh.skus[wh.item_of[self._product_ix[d.product]]]] = True
         return has
 
     def _build_demand(self) -> None:
