@@ -2,8 +2,9 @@
 
 Validation refuses what cannot run; these are for what runs but quietly says little: an S&OP plan with
 nothing to make, a measuring window no order falls due in, a horizon that ends before the first plan takes
-effect, a shock whose strength changes nothing. ``simsop validate`` prints them after the file's "ok", and
-``run``, ``compare`` and ``stress`` before they start.
+effect, a shock whose strength changes nothing, a supplier's reliability with no delay, a lead time or a
+review period as long as the run, a demand stream that orders nothing. ``simsop validate`` prints them
+after the file's "ok", and ``run``, ``compare`` and ``stress`` before they start.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
         out.append(("warmup", f"the {window}-day window after the warm-up ({sc.warmup} of {sc.horizon} days) "
                               f"holds no order that falls due by the horizon (the soonest is due "
                               f"{soonest_due:g} days after it is placed): OTIF and fill rate will be empty"))
+    out += _network_notes(sc)
     planning = [p for p in (policies or [sc.planning.policy]) if p != "none"]
     if not planning:
         return out
@@ -38,6 +40,38 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
     if not cycles or int(starts[first + cycles[0]]) >= sc.horizon:
         out.append(("planning", f"the {sc.horizon}-day horizon ends before the first S&OP plan takes effect: "
                                 "the run has no plan (lengthen the horizon, or plan in shorter buckets)"))
+    return out
+
+
+def _network_notes(sc: Scenario) -> list[tuple[str, str]]:
+    """Parts of the company that are valid but will not act within the run."""
+    out: list[tuple[str, str]] = []
+    for i, s in enumerate(sc.suppliers):
+        if s.reliability < 1 and s.delay.mean == 0:
+            out.append((f"suppliers[{i}].reliability", f"supplier {s.id!r} is late with probability "
+                        f"{1 - s.reliability:g}, but by 0 days: give its 'delay' (extra days when late) for "
+                        "the reliability to matter"))
+        if s.lead_time.mean >= sc.horizon:
+            out.append((f"suppliers[{i}].lead_time", f"supplier {s.id!r} takes {s.lead_time.mean:g} days on "
+                        f"average, as long as the {sc.horizon}-day run or longer: little it supplies arrives "
+                        "before the end"))
+    for i, ln in enumerate(sc.lanes):
+        if ln.lead_time.mean + ln.order_delay >= sc.horizon:
+            out.append((f"lanes[{i}].lead_time", f"the lane from {ln.from_!r} to {ln.to!r} takes "
+                        f"{ln.lead_time.mean + ln.order_delay:g} days on average, as long as the {sc.horizon}-day "
+                        "run or longer: little sent over it arrives before the end"))
+    for i, w in enumerate(sc.warehouses):
+        for j, it in enumerate(w.stock):
+            r = getattr(it.policy, "review_period", 0) or 0
+            if r > sc.horizon:
+                out.append((f"warehouses[{i}].stock[{j}].policy.review_period",
+                            f"{w.id} reviews {it.product} every {r} days, longer than the {sc.horizon}-day "
+                            "horizon: it reorders at most once"))
+    for i, c in enumerate(sc.customers):
+        for j, d in enumerate(c.demand):
+            if d.mean_per_day == 0:
+                out.append((f"customers[{i}].demand[{j}]", f"{c.id}'s demand for {d.product} has a mean of 0: "
+                            "it orders nothing"))
     return out
 
 

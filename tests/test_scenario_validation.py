@@ -842,6 +842,31 @@ def test_notes_say_what_a_valid_scenario_will_not_measure(tmp_path: Path) -> Non
     assert ran.exit_code == 0 and "note: planning.policy" in ran.output
 
 
+def test_notes_name_parts_of_the_company_that_will_not_act_within_the_run() -> None:
+    """A supplier's reliability with no delay (late by 0 days changes nothing), a supplier or lane slower
+    than the run, a review period beyond the horizon and a demand stream with a mean of 0 are valid, and
+    each is noted at its key path; a sound value of the same key gets no note."""
+    from simsop.scenario_notes import scenario_notes
+    from tests.helpers import scenario, single_stock_point
+
+    def noted(**changes: Any) -> list[str]:
+        data = single_stock_point(changes.pop("demand", {"daily": 3}), changes.pop("policy", {"type": "base_stock",
+                                                                                               "level": 12}),
+                                  horizon=200, warmup=20, lead_time=changes.pop("lead_time", 2))
+        data["suppliers"][0].update(changes)
+        return [w for w, _ in scenario_notes(scenario(data))]
+
+    assert noted() == []
+    assert noted(reliability=0.9) == ["suppliers[0].reliability"]
+    assert noted(reliability=0.9, delay=3) == []
+    assert noted(lead_time=200) == ["suppliers[0].lead_time"]
+    assert noted(lead_time=150) == []
+    assert noted(policy={"type": "base_stock", "level": 12, "review_period": 300}) == [
+        "warehouses[0].stock[0].policy.review_period"]
+    assert noted(demand={"daily": 0}) == ["customers[0].demand[0]"]
+    assert noted(demand={"orders_per_day": 2, "quantity": 0}) == ["customers[0].demand[0]"]
+
+
 def test_exponent_numbers_without_a_dot_are_numbers(tmp_path: Path) -> None:
     """YAML 1.1 reads 1e3 as text (its floats need a dot); a spreadsheet and YAML 1.2 read a number, and so do
     scenario files, with both parsers: 2e12 is then 'too large', not 'text'. Quoted, it stays text."""

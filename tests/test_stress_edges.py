@@ -76,8 +76,21 @@ def test_a_lasting_shock_that_settles_long_before_the_horizon_recovers() -> None
     assert scenario_notes(sc, ["none"]) == []
 
 
-def test_black_friday_of_the_shipped_stress_grid_is_noted() -> None:
-    base, cases = load_stress(SCENARIOS / "stress_grid.yaml")
+def _late_black_friday(folder: Path) -> Path:
+    """The shipped stress grid with its Black Friday in the second year, 38 days before the horizon."""
+    text = (SCENARIOS / "stress_grid.yaml").read_text(encoding="utf-8")
+    assert "start: 327, duration: 7" in text
+    f = folder / "stress_grid.yaml"
+    f.write_text(text.replace("start: 327, duration: 7", "start: 692, duration: 7").replace(
+        "base: example_company.yaml", f"base: {SCENARIOS / 'example_company.yaml'}"), encoding="utf-8")
+    return f
+
+
+def test_a_black_friday_38_days_before_the_horizon_is_noted_and_the_shipped_one_is_not(tmp_path: Path) -> None:
+    shipped, shipped_cases = load_stress(SCENARIOS / "stress_grid.yaml")
+    assert not [n for c in shipped_cases for n in shock_notes(c.shocks, horizon=shipped.horizon,
+                                                              warmup=shipped.warmup)]
+    base, cases = load_stress(_late_black_friday(tmp_path))
     notes = {c.name: shock_notes(c.shocks, horizon=base.horizon, warmup=base.warmup) for c in cases}
     friday = [n for _, n in notes["black-friday"]]
     assert len(friday) == 1 and "'promo'" in friday[0] and f"past the {base.horizon}-day horizon" in friday[0]
@@ -91,7 +104,7 @@ def test_validate_and_stress_print_the_notes(tmp_path: Path) -> None:
 
     from simsop.cli import main
 
-    r = CliRunner().invoke(main, ["validate", str(SCENARIOS / "stress_grid.yaml")])
+    r = CliRunner().invoke(main, ["validate", str(_late_black_friday(tmp_path))])
     assert r.exit_code == 0, r.output
     assert "note: case black-friday: shocks[0]: shock 'promo': its measuring window runs past" in r.output
 
