@@ -165,7 +165,14 @@ def test_red_tomato_runs_in_the_simulator() -> None:
     np.testing.assert_allclose(fd["regular_capacity"][:20], 775 / 12 * 2)
     # Inside capacity, production follows the plan day by day.
     np.testing.assert_allclose(fd["regular_used"][:20], 15_500 / 6 / 20)
-    assert res.kpis["labor_cost"] > 0
+    # Labour: wages of the workers each day keeps, and the first plan's layoff of 80 - 64.58 workers on day 0
+    # (the book's month-1 layoff, $7,708), as well as every later change of the workforce.
+    workers = fd["regular_capacity"] / 2
+    later = np.diff(workers)
+    expected = (32 * workers.sum() + 500 * (80 - workers[0])
+                + 300 * np.maximum(later, 0).sum() + 500 * np.maximum(-later, 0).sum())
+    assert 80 - workers[0] == pytest.approx(80 - 775 / 12)
+    assert res.kpis["labor_cost"] == pytest.approx(expected)
 
 
 # ---------------------------------------------------------------------------------------------- replay

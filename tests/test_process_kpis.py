@@ -238,3 +238,24 @@ def test_a_yield_that_can_pass_1_is_planned_with_the_mean_of_what_the_plant_make
             "lanes": [{"from": "F", "to": "W", "lead_time": 1}]}
     with pytest.raises(ScenarioError, match=r"factories\[0\]\.yield.*makes no good unit"):
         scenario(data)
+
+
+@pytest.mark.parametrize(("name", "fence"), [("red_tomato_lp", None), ("sop_seasonal", 3)])
+def test_plan_nervousness_compares_consecutive_plans_inside_the_fences_or_everywhere_without_them(
+        name: str, fence: int | None) -> None:
+    """Sum of |change| over the previous plan's quantities of the buckets two consecutive plans share: the
+    frozen and slushy buckets of each plan, or every shared bucket when a scenario has no fences (it read 0,
+    'perfectly stable', when it measured nothing, although Red Tomato's LP revises its plans)."""
+    sc = simsop.load_scenario(SCENARIOS / f"{name}.yaml")
+    res = run_replication(sc, seed=3, keep_records=True)
+    rec = res.records
+    assert rec is not None
+    plans = rec.to_frames()["plan"]
+    first = plans.groupby("cycle")["bucket"].transform("min")  # each plan's fences start at its first bucket
+    now = plans[(plans["bucket_start"] >= sc.warmup) & ((plans["bucket"] - first < fence) if fence else True)]
+    prev = plans.assign(cycle=plans["cycle"] + 1)[["cycle", "product", "bucket", "production"]]
+    pairs = now.merge(prev, on=["cycle", "product", "bucket"], suffixes=("", "_prev"))
+    assert len(pairs) > 0
+    expected = (pairs["production"] - pairs["production_prev"]).abs().sum() / pairs["production_prev"].sum()
+    assert res.kpis["plan_nervousness"] == pytest.approx(expected)
+    assert res.kpis["plan_nervousness"] > 0

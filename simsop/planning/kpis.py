@@ -15,7 +15,8 @@
   bucket does not make up for too little of another or in another (a shortfall made good a bucket late is a
   miss, then a surplus).
 * ``plan_nervousness``: how much each plan version changed the previous one inside the fences (frozen
-  plus slushy buckets): sum of absolute changes over the previous plan's quantity.
+  plus slushy buckets; without fences, over every bucket both plans hold): sum of absolute changes over the
+  previous plan's quantity (nan when no bucket was planned twice).
 * ``production_variation``: mean absolute change of planned production from one bucket to the next,
   over its mean (0 for a perfectly level plan).
 * ``plan_revenue``/``plan_gross_margin``: the last plan made before each bucket, priced; the actual P&L
@@ -140,21 +141,25 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
         return out
     spec = sc.planning
     cyc = plan["cycle"].astype(int)
-    fence = spec.frozen_buckets + spec.slushy_buckets
+    # Without fences every bucket two consecutive plans share is compared: a plan that is never frozen can still
+    # be nervous, and 0 would read as perfectly stable.
+    fence = (spec.frozen_buckets + spec.slushy_buckets) or len(plan)
     first_bucket = {c: int(plan["bucket"][cyc == c].min()) for c in np.unique(cyc).tolist()}
     prod_of = {(c, p, b): q for c, p, b, q in zip(cyc.tolist(), plan["product"].tolist(), plan["bucket"].tolist(),
                                                   plan["production"].tolist(), strict=True)}
     start_of = dict(zip(plan["bucket"].tolist(), plan["bucket_start"].tolist(), strict=True))
     changed = base = slushy_change = 0.0
+    compared = 0
     for (c, p, b), q in prod_of.items():
         prev = prod_of.get((c - 1, p, b))
         if prev is None or b - first_bucket[c] >= fence or start_of[b] < warm:
             continue
+        compared += 1
         changed += abs(q - prev)
         base += prev
-        if b - first_bucket[c] >= spec.frozen_buckets:
+        if spec.frozen_buckets <= b - first_bucket[c] < spec.frozen_buckets + spec.slushy_buckets:
             slushy_change += abs(q - prev)
-    out["plan_nervousness"] = changed / base if base > 0 else (0.0 if changed == 0 else NAN)
+    out["plan_nervousness"] = changed / base if base > 0 else (0.0 if compared and changed == 0 else NAN)
     out["plan_change_cost"] = spec.change_cost * slushy_change
     latest = plan_in_force(rec)
     price = np.array([p.price for p in sc.products])
@@ -243,7 +248,9 @@ def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:
         workers = fd["regular_capacity"][sel] / ws.units_per_worker_day
         win = days >= m.warmup
         out["labor_cost"] += float(ws.wage_per_worker_day * workers[win].sum())
-        change = np.diff(workers)[win[1:]]
+        # The first day's workforce is a change from the scenario's headcount: a first plan that lays off on
+        # day 0 pays for it like any later one.
+        change = np.diff(workers, prepend=ws.workers)[win]
         out["labor_cost"] += float(ws.hiring_cost * np.maximum(change, 0).sum()
                                    + ws.layoff_cost * np.maximum(-change, 0).sum())
         sub = rec.subcontracted
