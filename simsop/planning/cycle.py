@@ -444,6 +444,8 @@ class PlanningCycle:
                     sub, wf = self._frozen_supply(first_bucket + t, t, sub, wf)
                 elif t < spec.frozen_buckets + spec.slushy_buckets:
                     prod[had, t] = np.clip(prod[had, t], lo[had, t], hi[had, t])
+                    if wf is not None:
+                        self._staff_for(prod[:, t], wf[:, t], float(state.bucket_days[t]))
         made = self.factory_of >= 0
         prod[~made] = 0.0
         rec = self.world.records.tables["plan"].append
@@ -457,6 +459,17 @@ class PlanningCycle:
                      float(wf[f, t]) if wf is not None and f >= 0 else float("nan"),
                      float(sub[p, t]) if sub is not None else 0.0, float(target[p, t])))
         return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
+
+    def _staff_for(self, prod: np.ndarray, wf: np.ndarray, days: float) -> None:
+        """Raise a bucket's planned regular capacity (``wf``, good units a day, in place) where the fence kept
+        more production than the proposal's workforce can make with the plant's overtime: the meeting that
+        holds a plant to making it also agrees the staff to make it (a plan it cannot make would only slip)."""
+        for f, site in enumerate(self.world.factories):
+            if site.lines or not np.isfinite(wf[f]) or days <= 0:
+                continue
+            need = float(prod[self.factory_of == f].sum()) / days - site.overtime * float(self.mean_yield[f])
+            if need > wf[f]:
+                wf[f] = need
 
     def _frozen_supply(self, bucket: int, t: int, sub: np.ndarray | None, wf: np.ndarray | None
                        ) -> tuple[np.ndarray | None, np.ndarray | None]:
