@@ -1242,3 +1242,20 @@ def test_a_plan_the_slushy_fence_keeps_is_staffed_to_be_made(policy: str) -> Non
         can_make = (plan["workforce"] + overtime) * plan["bucket_days"]
         assert (plan["production"] <= can_make + 1e-6).all(), plan[plan["production"] > can_make + 1e-6]
         assert res.kpis["plan_attainment"] > 0.95
+
+
+def test_a_rolling_lp_without_an_end_condition_still_plans_to_serve_its_horizon() -> None:
+    """Red Tomato with no ending inventory or backlog condition (the lp's defaults): a backlog the plan may
+    end with is priced at the revenue it loses, so the first plan makes the horizon's demand net of the opening
+    stock. Without that price it laid off 65 of 80 workers, made 600 units and planned to end with the whole
+    horizon's demand backlogged (material costs more than a few months of backlog)."""
+    data = yaml.safe_load((ROOT / "scenarios" / "red_tomato_lp.yaml").read_text(encoding="utf-8"))
+    data["planning"]["params"] = {}
+    sc = parse_scenario(data)
+    rec = run_replication(sc, seed=8, keep_records=True).records
+    assert rec is not None
+    plan = rec.to_frames()["plan"]
+    first = plan[plan["cycle"] == 0]
+    opening = sum(it.initial for w in sc.warehouses for it in w.stock)
+    assert first["production"].sum() >= first["demand_plan"].sum() - opening - 1e-6
+    assert (first["production"] > 0).all()

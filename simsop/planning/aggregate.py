@@ -186,6 +186,11 @@ class AggregateCosts:
         subcontract_cost_per_unit: All-in price of one subcontracted unit (no material cost added).
         regular_wage_per_hour: Regular-time wage per hour.
         regular_cost_per_worker: Regular-time cost of one worker for one bucket.
+        ending_backlog_cost_per_unit: Cost in the objective of each unit still backlogged at the end of the
+            horizon, beyond its bucket's backlog cost (default 0, the textbook's model). A rolling plan whose
+            backlog may end above zero needs it, or the last buckets are planned to serve no one: making a
+            unit costs more than carrying it a bucket or two as backlog. It steers the plan only: the plan's
+            cost (``plan_cost``) leaves it out.
     """
 
     material_cost_per_unit: float
@@ -197,6 +202,7 @@ class AggregateCosts:
     subcontract_cost_per_unit: float
     regular_wage_per_hour: float | None = None
     regular_cost_per_worker: float | None = None
+    ending_backlog_cost_per_unit: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -880,6 +886,7 @@ def _lp_model(inp: AggregateInput, integer_workforce: bool) -> _LPModel:
 
     unit = _unit_costs(inp)
     objective = np.concatenate([unit[name] for name in _VARIABLES])
+    objective[S[-1]] += inp.costs.ending_backlog_cost_per_unit
     lower = np.zeros(n_var)
     upper = np.full(n_var, np.inf)
     lower[It] = d.inventory_min

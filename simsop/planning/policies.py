@@ -133,7 +133,8 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
     """Build the aggregate problem of every family made in a factory.
 
     ``ending_inventory`` (units, per family, above the inventory target) and ``allow_ending_backlog``
-    constrain the last bucket, as in textbook problems; a rolling plan usually leaves both free.
+    constrain the last bucket, as in textbook problems; a rolling plan usually leaves both free, and a backlog
+    it ends with is then priced at the family's price in the objective (the revenue it would lose).
     ``committed`` (products x buckets, nan where free; default :func:`committed_production`) is the production
     the frozen fence keeps: the problems start after it, from the stock it and the demand plan leave.
     With ``slushy`` the problems carry the slushy fence (:func:`family_fence`): a family's in-house
@@ -212,7 +213,11 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
         costs = agg.AggregateCosts(
             material_cost_per_unit=unit_cost, overtime_cost_per_hour=ot_unit * u, hiring_cost_per_worker=hire,
             layoff_cost_per_worker=lay, holding_cost_per_unit=hold_day * mean_days,
-            backlog_cost_per_unit=backlog_cost, subcontract_cost_per_unit=sub_cost, regular_wage_per_hour=wage)
+            backlog_cost_per_unit=backlog_cost, subcontract_cost_per_unit=sub_cost, regular_wage_per_hour=wage,
+            # A backlog the plan may end with is demand it may leave unserved: priced at the revenue it loses,
+            # else making a unit (material) costs more than a bucket or two of backlog and the last buckets of
+            # every rolling plan are planned empty (Red Tomato without an end condition laid off 65 of 80).
+            ending_backlog_cost_per_unit=price if allow_ending_backlog else 0.0)
         problem = agg.AggregateInput(
             demand=requirement, hours_per_unit=1.0 / u, regular_hours_per_worker=hours, costs=costs,
             opening_inventory=max(net, 0.0), opening_backlog=max(-net, 0.0), opening_workforce=w0,
