@@ -1259,3 +1259,19 @@ def test_a_rolling_lp_without_an_end_condition_still_plans_to_serve_its_horizon(
     opening = sum(it.initial for w in sc.warehouses for it in w.stock)
     assert first["production"].sum() >= first["demand_plan"].sum() - opening - 1e-6
     assert (first["production"] > 0).all()
+
+
+@pytest.mark.parametrize("policy", ["level", "chase", "hybrid", "lp"])
+def test_a_plan_s_notes_give_its_cost_without_the_placeholder_for_fixed_capacity(policy: str) -> None:
+    """sop_seasonal's plants have no workforce: the problems keep their capacity by pricing changes of their
+    "workers" at 1e7, which the notes added to the plan's cost (chase 387,786,183 against about 71k for lp).
+    A note's cost is the plan's own: its categories without hiring and layoffs."""
+    import re
+
+    state, pol = first_state(simsop.load_scenario(SEASONAL), policy)
+    plan = pol.plan(state)
+    costs = [float(c.replace(",", "")) for c in re.findall(r"cost ([\d,.]+)", plan.notes)]
+    assert costs, plan.notes
+    expected = [ap.total_cost - ap.costs.hiring - ap.costs.layoff for ap in pol.last.values()]
+    assert costs == pytest.approx(expected, abs=0.5)
+    assert max(costs) < 1e6, plan.notes

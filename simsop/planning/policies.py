@@ -451,7 +451,10 @@ class AggregatePolicy:
             if fp.flexible:
                 cap = np.concatenate([np.full(fp.start, np.nan), ap.workforce * fp.units_per_worker_day])
                 workforce[fp.factory] = np.where(np.isnan(workforce[fp.factory]), cap, workforce[fp.factory] + cap)
-            notes.append(f"{state.families[fp.family]}: {ap.strategy} cost {ap.total_cost:,.0f}")
+            # A plant of fixed capacity prices changes of its "workers" out of the problem (_PRICED_OUT): they
+            # are not costs of the plan and would read as hundreds of millions.
+            cost = ap.total_cost if fp.flexible else ap.total_cost - ap.costs.hiring - ap.costs.layoff
+            notes.append(f"{state.families[fp.family]}: {ap.strategy} cost {cost:,.0f}")
         has_wf = bool(np.isfinite(workforce).any())
         return Plan(production=production, workforce=workforce if has_wf else None,
                     subcontract=subcontract if subcontract.any() else None, notes="; ".join(notes))
