@@ -26,8 +26,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from simsop.report import debrief_text as lesson
 from simsop.report import drawing, html
-from simsop.report.charts import money_axis, new_figure
+from simsop.report.charts import _line_widths, money_axis, new_figure
 from simsop.report.colors import NEUTRAL, SHOCK, policy_colors
 
 PNG_DPI = 110
@@ -130,6 +131,11 @@ def _day_x(day: float, edges: Sequence[int]) -> float:
         return len(e) - 1 + 0.5
     i = max(int(np.searchsorted(e, day, side="right")) - 1, 0)
     return i + 0.5 + (day - e[i]) / (e[i + 1] - e[i])
+
+
+def _end_x(data: dict[str, Any]) -> list[float]:
+    """Where the value at the end of each period is drawn: the period's right edge (not its middle)."""
+    return [p + 0.5 for p in data["period_x"]]
 
 
 def _shocks(ax: Axes, data: dict[str, Any], products: Sequence[str] | None = None) -> list[Any]:
@@ -235,7 +241,7 @@ def stock_chart(team: str, t: dict[str, Any], data: dict[str, Any], ylim: tuple[
     fig = new_figure(WIDTH, 3.8)
     ax = fig.add_subplot()
     period = data["period"]
-    x = data["period_x"]
+    x = _end_x(data)
     shocks = _shocks(ax, data)
     styles = _stage_styles(t, _team_colors(data)[team])
     for st, s in t["stages"].items():
@@ -260,7 +266,7 @@ def stock_teams_chart(stage: str, data: dict[str, Any]) -> Figure:
     panels = fams if 1 < len(fams) <= 4 else [None]
     fig = new_figure(WIDTH, 3.8)
     axs = fig.subplots(1, len(panels), squeeze=False)[0]
-    x = data["period_x"]
+    x = _end_x(data)
     colors = _team_colors(data)
     shocks: list[Any] = []
     for ax, fam in zip(axs, panels, strict=True):
@@ -368,6 +374,79 @@ def plan_chart(data: dict[str, Any]) -> Figure:
     h = a1.get_legend_handles_labels()[0] or a2.get_legend_handles_labels()[0]
     _legend_below(fig, h)
     fig.suptitle("Forecast bias (forecast − booked orders, ÷ booked orders) and plan nervousness", fontsize=11)
+    return fig
+
+
+def service_chart(data: dict[str, Any]) -> Figure:
+    """Every team's OTIF per period (orders placed in it) and its units lost (solid) and late (hatched) per
+    period, a bar per team inside the period."""
+    sv = data["service"]
+    order = lesson.ranking(data)
+    colors = _team_colors(data)
+    n = len(sv["edges"]) - 1
+    x = np.asarray(data["period_x"][:n], dtype=float)
+    fig = new_figure(WIDTH, 5.6)
+    a1, a2 = fig.subplots(2, 1, sharex=True, height_ratios=[1.0, 1.1])
+    shocks = _shocks(a1, data)
+    _shocks(a2, data)
+    width = 0.8 / max(len(order), 1)
+    widths = _line_widths(len(order))  # thick to thin: where teams coincide, every colour still shows
+    for j, team in enumerate(order):
+        t = sv["teams"][team]
+        otif = [np.nan if p["otif"] is None else 100 * p["otif"] for p in t["periods"]]
+        a1.plot(x, otif, color=colors[team], lw=1.2 * widths[j], marker=MARKERS[j % len(MARKERS)],
+                ms=9 - 2 * j * 3 / max(len(order), 2), label=f"team {team}", gid=f"otif:{team}")
+        lost, late = lesson.short_units(t, sv["products"], n)
+        xb = x - 0.4 + width * (j + 0.5)
+        a2.bar(xb, lost, width * 0.9, color=colors[team], gid=f"lost:{team}")
+        a2.bar(xb, late, width * 0.9, bottom=lost, color=colors[team], alpha=0.45, hatch="///", edgecolor="white",
+               lw=0.5, gid=f"late:{team}")
+    a1.set_ylabel("OTIF (%)")
+    lo = min([100.0, *(100 * p["otif"] for t in sv["teams"].values() for p in t["periods"] if p["otif"] is not None)])
+    a1.set_ylim(max(0.0, lo - 8), 104)
+    a1.grid(alpha=0.3)
+    a2.set_ylabel("units lost or late")
+    a2.set_ylim(bottom=0)
+    a2.grid(alpha=0.3, axis="y")
+    _period_axis(a2, data)
+    for lbl in a1.get_xticklabels():
+        lbl.set_visible(False)
+    handles = [*a1.get_legend_handles_labels()[0], Patch(facecolor="#999999", label="units lost"),
+               Patch(facecolor="#999999", alpha=0.45, hatch="///", edgecolor="white", label="units late"), *shocks]
+    _legend_below(fig, handles)
+    fig.suptitle(f"Service {data['period']} by {data['period']}: OTIF (top) and units lost or late (bottom)",
+                 fontsize=12)
+    return fig
+
+
+def product_stock_chart(data: dict[str, Any], products: Sequence[str]) -> Figure:
+    """Every team's stock of each product day by day (on hand − backlog at the end of each day, drawn at that
+    day's end), a panel per product, one scale for all."""
+    sv = data["service"]
+    order = lesson.ranking(data)
+    colors = _team_colors(data)
+    edges = sv["edges"]
+    fig = new_figure(WIDTH, 1.2 + 2.4 * len(products))
+    axs = fig.subplots(len(products), 1, sharex=True, squeeze=False)[:, 0]
+    ylim = _ylim([sv["teams"][t]["products"][p]["stock"] for t in order for p in products])
+    widths = _line_widths(len(order))
+    shocks: list[Any] = []
+    for ax, p in zip(axs, products, strict=True):
+        for h in _shocks(ax, data, [p]):
+            if h.get_label() not in {x_.get_label() for x_ in shocks}:
+                shocks.append(h)
+        for j, team in enumerate(order):
+            stock = sv["teams"][team]["products"][p]["stock"]
+            xs = [_day_x(d + 1, edges) for d in range(len(stock))]
+            ax.plot(xs, stock, color=colors[team], lw=widths[j], label=f"team {team}", gid=f"stock:{team}:{p}")
+        ax.axhline(0, color=NEUTRAL, lw=0.9)
+        ax.set_ylim(*ylim)
+        ax.set_ylabel(f"{p} (units)")
+        ax.grid(alpha=0.3)
+        ax.set_title(p, fontsize=11, loc="left")
+    _period_axis(axs[-1], data)
+    _legend_below(fig, [*axs[0].get_legend_handles_labels()[0], *shocks])
+    fig.suptitle("Stock (above 0) and backlog (below 0) of each product, day by day", fontsize=12)
     return fig
 
 
@@ -491,6 +570,36 @@ def _log_lines(log: Sequence[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _lesson_sections(data: dict[str, Any], add: Callable[..., None],
+                     colors: dict[str, str]) -> tuple[html.Section, html.Section]:
+    """"What made the difference" (the computed narrative and the P&L per team) and "Service month by month"
+    (OTIF and units lost or late per period, the product-months where the teams differed most)."""
+    period = data["period"]
+    s_diff = html.Section("difference", "What made the difference")
+    s_service = html.Section("service", f"Service {period} by {period}")
+    if not data.get("service"):
+        return s_diff, s_service
+    s_diff.blocks.append(html.bullet_list(lesson.difference_lines(data), "findings"))
+    headers, rows = lesson.difference_table(data)
+    s_diff.blocks.append(html.para("Over the rounds played, in the scenario's currency ($). The last columns give "
+                                   "each team's gap to the first on each line, as it counts in profit (+: that "
+                                   "line helped the team)."))
+    s_diff.blocks.append(_table(headers, rows, colors=None))
+    add(s_service, "service", f"Service {period} by {period}",
+        f"Top: each team's OTIF, the share of the orders placed in a {period} and due by its end that shipped in "
+        f"full on time, drawn in the middle of the {period} it is about. Bottom: units lost (customers gave up) "
+        f"and units shipped late in each {period}, a bar per team.", lambda: service_chart(data))
+    headers, rows = lesson.service_rows(data)
+    if rows:
+        s_service.blocks.append(html.para(f"The product-{period}s where the teams' service differed most: line "
+                                          "OTIF (order lines of that product shipped in full on time), units lost "
+                                          "and units late."))
+        s_service.blocks.append(_table(headers, rows))
+    else:
+        s_service.blocks.append(html.para("Every team shipped every order line in full and on time.", "note"))
+    return s_diff, s_service
+
+
 def debrief_html(data: dict[str, Any]) -> str:
     """The debrief page."""
     period = data["period"]
@@ -510,6 +619,7 @@ def debrief_html(data: dict[str, Any]) -> str:
     if view:
         s_board.blocks.append(_table(view["headers"], view["rows"], best_first=True, colors=colors, team_col=1))
     teams = data["teams"]
+    s_diff, s_service = _lesson_sections(data, _add, colors)
     stage_names = list(next(iter(teams.values()))["stages"]) if teams else []
     multi = len(stage_names) > 1
     s_orders = html.Section("bullwhip", "Orders against demand (bullwhip)" if kind == "orders"
@@ -548,13 +658,21 @@ def debrief_html(data: dict[str, Any]) -> str:
                  partial(production_chart, team, t, data, fam_lims))
         if multi:
             _add(s_stock, f"stock-{team}", f"Team {team}: stock and backlog",
-                 f"On hand minus backlog at the end of each {period}, per stage, on the same scale for every team.",
+                 f"On hand minus backlog at the end of each {period} (drawn at the {period}'s end), per stage, on "
+                 "the same scale for every team.",
                  partial(stock_chart, team, t, data, slim))
         rows.append([f"team {team}", *[_fmt(t["stages"][s]["bullwhip"]) for s in stage_names]])
+    sv = data.get("service")
+    if sv and kind == "plan":
+        hot = lesson.hot_products(data)
+        _add(s_stock, "stock-products", "Stock of each product, day by day",
+             "On hand minus backlog of " + ", ".join(hot) + f" at the end of each day, every team on one scale "
+             f"(a product's stock-out shows here even when another product's stock hides it in the family's "
+             f"{period}-end total below).", partial(product_stock_chart, data, hot))
     if teams and not multi:
         by_family = 1 < len(next(iter(teams.values())).get("families") or {}) <= 4
         _add(s_stock, "stock", "Stock and backlog", f"On hand minus backlog at {stage_names[0]} at the end of each "
-             f"{period}, every team" + (", a panel per family." if by_family else "."),
+             f"{period} (drawn at the {period}'s end), every team" + (", a panel per family." if by_family else "."),
              partial(stock_teams_chart, stage_names[0], data))
     if kind == "orders" and rows:
         _add(s_orders, "amplification", "Amplification by stage",
@@ -614,7 +732,7 @@ def debrief_html(data: dict[str, Any]) -> str:
     s_game.blocks.append(html.key_value_table(facts))
     if data["log"]:
         s_game.blocks.append(html.bullet_list(_log_lines(data["log"])))
-    sections = [s_board, s_orders, s_stock, s_cost, s_plan, s_replay, s_game]
+    sections = [s_board, *([s_diff, s_service] if sv else []), s_orders, s_stock, s_cost, s_plan, s_replay, s_game]
     charts.draw(PNG_DPI)
     page = html.document(f"Workshop debrief: {data['name']}",
                          f"{len(teams)} teams, {data['played']} rounds, "
