@@ -127,7 +127,7 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 3 * 2 + 3
     assert "<script" not in html
     # The facilitator's log reads as a story: plain rounds together, the shock in words (not a dict).
-    assert "rounds 3-6 played" in html and "round 2 played; 1 bot decision(s)" in html
+    assert "rounds 3-6 played" in html and "round 2 played; the bot played for 1 team(s) (C)" in html
     assert "before round 3: shock, demand spike: demand +200%, days 15-21 (weeks 3-4)" in html
     assert "{&#x27;dist&#x27;" not in html and "{'dist'" not in html
     assert "Every future gave the same scores" in html
@@ -149,7 +149,7 @@ def test_decisions_replay_the_workshop_exactly(tmp_path: Path) -> None:
     # A replay is about the rounds played when it ran: the debrief says so once more rounds are played.
     assert cli("debrief", str(folder)).exit_code == 0
     assert "This replay was run after round" not in (folder / "debrief.html").read_text()
-    assert cli("advance", str(folder)).exit_code == 0
+    assert cli("advance", str(folder), "--yes").exit_code == 0
     assert cli("debrief", str(folder)).exit_code == 0
     assert "This replay was run after round 2, not after the 3 rounds played" in (folder / "debrief.html").read_text()
 
@@ -194,7 +194,7 @@ def test_a_bot_given_as_a_rule_is_named_not_dumped(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "bot: anchor_and_adjust, visibility none." in r.output and "{" not in r.output
     for _ in range(6):
-        r = cli("advance", str(tmp_path / "b"))
+        r = cli("advance", str(tmp_path / "b"), "--yes")
     assert "retailer 8.22, " in r.stderr  # (8.2184 cases)
     # The rule orders fractions of a case: the warning rounds them to cents of a case.
     assert re.search(r"the bot \(anchor_and_adjust\) ordered retailer \d+(\.\d{1,2})?, ", r.stderr), r.stderr
@@ -232,12 +232,6 @@ BAD: list[tuple[str, Any, str]] = [
      "A.csv: line 10: order must be a number >= 0, got '-4'"),
     ("non-numeric", lambda f: append(f / "decisions" / "B.csv", "3,wholesaler,lots\n"),
      "B.csv: line 10: order must be a number >= 0, got 'lots'"),
-    ("missing round", lambda f: (f / "decisions" / "A.csv").write_text(
-        "round,role,order,source\n" + "".join(f"2,{r},4\n" for r in ROLES)),
-     "A.csv: missing round 1 (role retailer)"),
-    ("changed past", lambda f: (f / "decisions" / "A.csv").write_text(
-        (f / "decisions" / "A.csv").read_text().replace("1,retailer,4", "1,retailer,40")),
-     "A.csv: line 2: round 1 was played with order 4 for retailer"),
     ("future round", lambda f: append(f / "decisions" / "C.csv", "4,retailer,4\n"),
      "C.csv: line 10: round 4 has not started (the next round to play is 3)"),
     ("unknown role", lambda f: append(f / "decisions" / "C.csv", "3,brewery,4\n"),
@@ -366,7 +360,7 @@ def test_sop_plan_game(tmp_path: Path) -> None:
     assert files(folder) == before
     (folder / "decisions" / "B.csv").write_text("cycle,family,bucket,production,inventory_target,source\n")
     for _ in range(3):
-        r = cli("advance", str(folder))
+        r = cli("advance", str(folder), "--yes")
         assert r.exit_code == 0, r.output
     # B never decided: the bot's plans are in its log, by product and bucket, and replay exactly; the header
     # says the rows are products.
@@ -407,7 +401,7 @@ def test_a_product_named_like_its_family_is_planned_as_the_product(tmp_path: Pat
 def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks(tmp_path: Path) -> None:
     folder = tmp_path / "outage"
     assert cli("new", str(OUTAGE), "--teams", "A", "--dir", str(folder), "--rounds", "4").exit_code == 0
-    assert cli("advance", str(folder)).exit_code == 0
+    assert cli("advance", str(folder), "--yes").exit_code == 0
     r = cli("shock", str(folder), "{type: capacity_loss, factory: Plant, factor: 0.5, duration: 60}")
     assert r.exit_code == 0, r.output
     assert "capacity loss: Plant at 50% of its capacity, days 38-97 (8 Feb - 8 Apr)" in r.output
@@ -452,7 +446,7 @@ def test_plan_debrief_shows_each_family_and_the_costs_plans_move(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "outage"
     assert cli("new", str(OUTAGE), "--teams", "A,B", "--dir", str(folder), "--rounds", "4").exit_code == 0
-    assert cli("advance", str(folder)).exit_code == 0
+    assert cli("advance", str(folder), "--yes").exit_code == 0
     assert cli("shock", str(folder), "{type: capacity_loss, factory: Plant, factor: 0.5, duration: 60}").exit_code == 0
     for k in (2, 3, 4):
         append(folder / "decisions" / "B.csv", f"{k - 1},orange,{k},2000\n{k - 1},smoothie,{k},900\n")
@@ -575,7 +569,8 @@ def test_a_plan_files_header_names_what_its_rows_are(tmp_path: Path) -> None:
     assert _header(folder, "A").startswith("cycle,family,") and _header(folder, "B").startswith("cycle,product,")
     assert cli("advance", str(folder)).exit_code == 0
     assert _header(folder, "C").startswith("cycle,product,")  # C forgot: the bot planned its products
-    assert cli("advance", str(folder)).exit_code == 0  # A forgot round 2: its file now mixes families and products
+    # Nobody decided round 2 (--yes): A's file now mixes families and products.
+    assert cli("advance", str(folder), "--yes").exit_code == 0
     assert _header(folder, "A").startswith("cycle,item,")
     assert _header(folder, "B").startswith("cycle,product,")
     before = files(folder)
@@ -607,12 +602,15 @@ def test_plan_file_messages_name_the_month_not_only_the_bucket(tmp_path: Path) -
     assert cli("advance", str(folder)).exit_code == 0
     (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production\n0,snacks,1,750\n")
     r = cli("advance", str(folder))
-    assert r.exit_code == 2
-    assert "cycle 0 (round 1) was played with production 700 of snacks in Feb (bucket 1)" in r.stderr
+    assert r.exit_code == 2  # nobody decided round 2; the edit of round 1 is named, with what was played
+    assert ("line 2: cycle 0 (round 1) was already played (as decided: production 700 of snacks in Feb (bucket 1); "
+            "this row says 750); your next decision is for cycle 1 (round 2)") in r.stderr
     # The dashboard names the months the file may also plan.
     (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production\n0,snacks,1,700\n")
     r = cli("show", str(folder), "--team", "A")
-    assert "may also plan Apr to Aug (buckets 3 to 7)" in r.output.replace("\n", " ")
+    # A 3-round game ends with April (the bucket its last round plans first): later months change nothing.
+    assert "may also plan Apr (bucket 3). The game ends on 30 Apr." in r.output.replace("\n", " ")
+    assert "Aug" not in r.output.split("This round sets")[1]
 
 
 def _promo_with_a_shop(tmp: Path) -> Path:
@@ -999,3 +997,228 @@ def test_the_proposed_inventory_target_is_what_the_plan_sets_safety_stock_includ
         plan = ws.run(team, ws.read_decisions(team), ws.calendar.end(1)).records.plan
         first = (plan["cycle"] == 0) & (plan["bucket"] == plan["bucket"][plan["cycle"] == 0].min())
         assert float(plan["inventory_target"][first].sum()) == pytest.approx(proposed, abs=tol), team
+
+
+# ---------------------------------------------------------------------------------------------- a live class
+
+
+def _yaml(folder: Path) -> dict[str, Any]:
+    import yaml
+
+    return dict(yaml.safe_load((folder / "workshop.yaml").read_text()))
+
+
+def _state(folder: Path) -> dict[str, bytes]:
+    """The folder's files, with workshop.yaml's log times (wall clock) left out."""
+    out = files(folder)
+    out["workshop.yaml"] = re.sub(rb"time: '[^']*'", b"time: ''", out["workshop.yaml"])
+    return out
+
+
+def test_advance_refuses_a_round_nobody_decided_unless_told_to(tmp_path: Path) -> None:
+    """A second `advance` typed by mistake would play the next round with the bot for every team: it is refused,
+    naming the teams and the ways on, and changes nothing; --yes plays it; one team's decision is enough."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A,B,C", "--dir", str(folder), "--rounds", "3").exit_code == 0
+    before = files(folder)
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit)
+    assert "round 1 not played: no team has decided it yet (A, B, C have no rows for round 1" in r.stderr
+    assert "simsop workshop decide" in r.stderr and "--yes" in r.stderr
+    assert files(folder) == before
+    assert cli("advance", str(folder), "--yes").exit_code == 0
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2 and "round 2 not played" in r.stderr and "simsop workshop undo" in r.stderr
+    assert _yaml(folder)["played"] == 1
+    append(folder / "decisions" / "B.csv", "1,crisps,2,800,,\n")
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0, r.output
+    # The facilitator's log counts the teams the bot played, not the warnings.
+    assert _yaml(folder)["log"][-1]["detail"] == "round 2 played; the bot played for 2 team(s) (A, C)"
+
+
+def test_the_log_counts_teams_the_bot_played_not_capacity_warnings(tmp_path: Path) -> None:
+    folder = tmp_path / "covid"
+    assert cli("new", str(COLLAPSE), "--teams", "A,B,C", "--dir", str(folder), "--rounds", "2").exit_code == 0
+    append(folder / "decisions" / "A.csv", "0,drinks,1,3000,,\n")  # above capacity: a warning, not a bot
+    append(folder / "decisions" / "B.csv", "0,drinks,1,2000,,\n")
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0 and "team A: Feb (bucket 1): planned production 3,000" in r.stderr
+    assert _yaml(folder)["log"][-1]["detail"] == "round 1 played; the bot played for 1 team(s) (C)"
+
+
+def test_undo_takes_back_the_last_round_and_the_round_plays_again_the_same(tmp_path: Path) -> None:
+    """undo: the rounds played go back by one, the round's results and the bot's rows go, the teams' own rows
+    stay; the folder is then as before the advance (but for the log, which says so), and advancing again gives
+    the same files."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A,B", "--dir", str(folder), "--rounds", "4").exit_code == 0
+    r = cli("undo", str(folder))
+    assert r.exit_code == 2 and "no round has been played: nothing to undo" in r.stderr
+    assert cli("advance", str(folder), "--yes").exit_code == 0
+    append(folder / "decisions" / "A.csv", "1,crisps,2,820,,\n")
+    before = _state(folder)
+    assert cli("advance", str(folder)).exit_code == 0
+    played = _state(folder)
+    assert "source" in (folder / "decisions" / "B.csv").read_text() and b",1,2," not in before["decisions/B.csv"]
+    assert cli("replay", str(folder), "-n", "1").exit_code == 0
+    r = cli("undo", str(folder))
+    assert r.exit_code == 0, r.output
+    assert "Round 2 taken back" in r.output and "B (" in r.output
+    after = _state(folder)
+    cfg = _yaml(folder)
+    assert cfg["played"] == 1 and cfg["log"][-1]["action"] == "undo"
+    assert not (folder / "results" / "round-2").exists() and not (folder / "results" / "replay.csv").exists()
+    assert {k: v for k, v in after.items() if k != "workshop.yaml"} == {
+        k: v for k, v in before.items() if k != "workshop.yaml"}
+    assert "1,crisps,2,820" in (folder / "decisions" / "A.csv").read_text()  # A's own decision stays
+    assert cli("advance", str(folder)).exit_code == 0
+    again = _state(folder)
+    assert {k: v for k, v in again.items() if k != "workshop.yaml"} == {
+        k: v for k, v in played.items() if k not in ("workshop.yaml", "results/replay.csv")}
+
+
+def test_an_interrupted_advance_is_played_again_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """advance writes workshop.yaml last. A crash before it leaves the bot's rows in the files: they are not the
+    team's decision (status, show and advance say nothing about them), the next advance plays the round exactly
+    as an uninterrupted one, and an undo only cleans up (it takes back no round)."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(_promo_with_a_shop(tmp_path)), "--teams", "A,B", "--dir", str(folder),
+               "--rounds", "3").exit_code == 0
+    append(folder / "decisions" / "A.csv", "0,snacks,1,800,,\n")
+    clean = tmp_path / "clean"
+    shutil.copytree(folder, clean)
+    assert cli("advance", str(clean)).exit_code == 0
+
+    def crash(self: Any, cfg: Any) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(Workshop, "_save", crash)
+        with pytest.raises(KeyboardInterrupt):
+            Workshop.open(folder).advance(all_bots=False)
+    assert ",bot" in (folder / "decisions" / "B.csv").read_text() and _yaml(folder)["played"] == 0
+    r = cli("status", str(folder))
+    assert "team B: round 1 not decided yet" in r.output and "note" not in r.output
+    r = cli("show", str(folder), "--team", "B")
+    assert r.exit_code == 0 and "warning" not in r.output and "note" not in r.output
+    interrupted = tmp_path / "interrupted"
+    shutil.copytree(folder, interrupted)
+    r = cli("advance", str(folder))
+    assert r.exit_code == 0, r.output
+    assert "team B did not decide round 1" in r.stderr and "inventory target" not in r.stderr
+    assert "team A" not in r.stderr
+    assert {k: v for k, v in _state(folder).items() if k != "workshop.yaml"} == {
+        k: v for k, v in _state(clean).items() if k != "workshop.yaml"}
+    # An undo after the crash finishes the clean-up of round 1 and takes back nothing more.
+    r = cli("undo", str(interrupted))
+    assert r.exit_code == 0 and "interrupted" in r.output, r.output
+    assert _yaml(interrupted)["played"] == 0 and not (interrupted / "results" / "round-1").exists()
+    assert ",bot" not in (interrupted / "decisions" / "B.csv").read_text()
+    assert "0,snacks,1,800" in (interrupted / "decisions" / "A.csv").read_text()
+
+
+def test_the_bot_writes_whole_units_that_replay_what_was_played(tmp_path: Path) -> None:
+    """The bot's rows in a team's file are whole units (it plans whole units), without a target column of its
+    own, and replaying them gives exactly what was played, also when the plan sets the reorder levels."""
+    for scenario in (PROMO, _promo_with_a_shop(tmp_path)):
+        folder = tmp_path / scenario.stem
+        assert cli("new", str(scenario), "--teams", "A", "--dir", str(folder), "--rounds", "3").exit_code == 0
+        for _ in range(2):
+            assert cli("advance", str(folder), "--yes").exit_code == 0
+        with (folder / "decisions" / "A.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows and all(r["source"] == "bot" and re.fullmatch(r"\d+", r["production"]) for r in rows), rows
+        assert all(r["inventory_target"] == "" for r in rows)
+        ws = Workshop.open(folder)
+        stored = json.loads((folder / "results" / "round-2" / "A.json").read_text())["dashboard"]
+        assert json.loads(json.dumps(ws.dashboard("A"))) == stored, scenario.stem
+        assert cli("advance", str(folder), "--yes").exit_code == 0  # the file still reads as the log
+
+
+def test_a_row_for_a_played_round_is_named_and_does_not_block_the_class(tmp_path: Path) -> None:
+    """A team that writes its decision after the round was played (a new row, or one over the bot's row) is told
+    which round it was and which is next, by show, status and advance; the row is ignored, the game goes on as
+    played, and the other teams are not blocked."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A,B", "--dir", str(folder), "--rounds", "3").exit_code == 0
+    assert cli("advance", str(folder), "--yes").exit_code == 0
+    twin = tmp_path / "twin"
+    shutil.copytree(folder, twin)
+    path = folder / "decisions" / "A.csv"
+    first_bot_row = path.read_text().splitlines()[1].split(",")  # 0,crisps,1,<q>,,bot
+    append(path, "0,snacks,1,900,,\n")  # late, by family
+    append(path, f"0,crisps,1,{int(first_bot_row[3]) + 50},,\n")  # late, over the bot's row
+    said = "cycle 0 (round 1) was already played (by the bot"
+    nxt = "your next decision is for cycle 1 (round 2)"
+    for args in (("show", str(folder), "--team", "A"), ("status", str(folder))):
+        r = cli(*args)
+        out = " ".join(r.output.split())
+        assert r.exit_code == 0 and out.count(said) == 2 and nxt in out, (args, r.output)
+        assert "a second row" not in out
+    r = cli("show", str(folder), "--team", "B")
+    assert said not in r.output
+    for f in (folder, twin):
+        append(f / "decisions" / "B.csv", "1,crisps,2,800,,\n")
+        r = cli("advance", str(f))
+        assert r.exit_code == 0, r.output
+    assert " ".join(r.stderr.split()).count(said) == 0  # the twin had no late rows
+    for team in "AB":
+        doc = json.loads((folder / "results" / "round-2" / f"{team}.json").read_text())
+        twin_doc = json.loads((twin / "results" / "round-2" / f"{team}.json").read_text())
+        assert doc["metrics"] == twin_doc["metrics"] and doc["decisions"] == twin_doc["decisions"]
+
+
+def test_the_last_round_counts_its_own_month_and_plans_stop_at_the_end(tmp_path: Path) -> None:
+    """In a 395-day teaching game every round counts its own month (at most 31 days), and the month after the
+    last round (where its plan plays out) is counted in the totals but apart; no dashboard offers a month that
+    starts after the game ends."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A", "--dir", str(folder)).exit_code == 0
+    ws = Workshop.open(folder)
+    cal = ws.calendar
+    for _ in range(cal.rounds):
+        d = ws.dashboard("A")
+        a, b = d["plannable_buckets"]
+        assert cal.bucket_starts[b] < cal.final_end and b >= a
+        ws.advance()
+    docs = [json.loads((folder / "results" / f"round-{k}" / "A.json").read_text()) for k in range(1, cal.rounds + 1)]
+    assert all(0 < d["counted"][1] - d["counted"][0] <= 31 for d in docs)
+    last = docs[-1]
+    assert last["tail"] == [last["counted"][1], cal.final_end] and last["tail"][1] > last["tail"][0]
+    # "profit this round" of the last round is one month's, like the others' (it was two months' before).
+    months = sorted(d["round_metrics"]["profit"] for d in docs[:-1])
+    assert 0 < last["round_metrics"]["profit"] < 1.5 * months[len(months) // 2], [d["round_metrics"] for d in docs]
+    r = cli("leaderboard", str(folder))
+    assert r.exit_code == 0
+
+
+def test_numbers_with_a_thousands_separator_get_a_hint_and_show_changes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A", "--dir", str(folder), "--rounds", "3").exit_code == 0
+    append(folder / "decisions" / "A.csv", '0,snacks,1,"1,200",,\n')
+    r = cli("show", str(folder), "--team", "A")
+    assert r.exit_code == 2
+    assert "production must be a number >= 0, got '1,200' (write it without the thousands separator: 1200)" in r.stderr
+    assert "nothing was changed" not in r.stderr  # show never changes anything
+    r = cli("advance", str(folder))
+    assert r.exit_code == 2 and "Bad decision file(s); nothing was changed" in r.stderr
+    (folder / "decisions" / "A.csv").write_text("cycle,family,bucket,production,inventory_target,source\n")
+    r = cli("decide", str(folder), "--team", "A", input="1,200\n1200\n")
+    assert r.exit_code == 0, r.output
+    assert "'1,200' is not a number (write it without the thousands separator: 1200)" in r.output
+    assert "0,snacks,1,1200," in (folder / "decisions" / "A.csv").read_text()
+
+
+def test_the_supplier_outage_game_starts_clean_and_the_outage_still_bites(tmp_path: Path) -> None:
+    """Before any decision the warehouses serve January (as in the other teaching games); the outage is what
+    hurts: the months it runs through are served far worse."""
+    folder = tmp_path / "outage"
+    assert cli("new", str(OUTAGE), "--teams", "A", "--dir", str(folder), "--rounds", "9").exit_code == 0
+    ws = Workshop.open(folder)
+    for _ in range(9):
+        ws.advance()
+    otif = [json.loads((folder / "results" / f"round-{k}" / "A.json").read_text())["round_metrics"]["otif"]
+            for k in range(1, 10)]
+    assert otif[0] >= 0.97, otif  # January
+    assert min(otif[7:9]) < 0.9 * min(otif[:6]), otif  # August/September (outage 20 Jul - 23 Aug) against Jan-Jun

@@ -16,8 +16,9 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _errors(fn: F) -> F:
-    """Turn workshop, decision and scenario errors into a message and exit code 2."""
+def _errors(fn: F, changes: bool = True) -> F:
+    """Turn workshop, decision and scenario errors into a message and exit code 2 (``changes``: whether the
+    command would have changed anything, so that its message may say nothing was)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -28,7 +29,7 @@ def _errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except DecisionError as exc:
-            click.echo("Bad decision file(s); nothing was changed:", err=True)
+            click.echo("Bad decision file(s); nothing was changed:" if changes else "Bad decision file(s):", err=True)
             for p in exc.problems:
                 click.echo(f"  {p}", err=True)
             sys.exit(2)
@@ -37,6 +38,11 @@ def _errors(fn: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _read_only(fn: F) -> F:
+    """``_errors`` for a command that never changes anything (its messages do not say nothing was changed)."""
+    return _errors(fn, changes=False)
 
 
 def _open(folder: str) -> Any:
@@ -60,11 +66,13 @@ class _Units(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         from simsop.planning.decision_csv import MAX_QUANTITY
+        from simsop.workshop.decisions import number_hint
 
         try:
             x = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number; type a number of units, e.g. 12", param, ctx)
+            self.fail(f"{value!r} is not a number{number_hint(str(value))}; type a number of units, e.g. 1200",
+                      param, ctx)
         if x != x or x < 0:
             self.fail(f"{value} is below 0; type a number of units, 0 or more", param, ctx)
         if x > MAX_QUANTITY:
@@ -145,7 +153,7 @@ def new(scenario: str, teams: str, folder: str, seed: int | None, rounds: int | 
 
 @workshop.command()
 @click.argument("folder", type=click.Path(file_okay=False))
-@_errors
+@_read_only
 def status(folder: str) -> None:
     """Rounds played, who has decided the next round, shocks."""
     ws = _open(folder)
@@ -167,6 +175,7 @@ def status(folder: str) -> None:
                            f"{team}` lists them")
             else:
                 click.echo(f"  team {team}: round {k} decided for {what}")
+    _notes([n for ns in s["notes"].values() for n in ns])
     for sh in s["shocks"]:
         click.echo(f"  shock {sh.get('name')} ({shock_text(sh, ws.span_text)})")
 
@@ -174,13 +183,14 @@ def status(folder: str) -> None:
 @workshop.command()
 @click.argument("folder", type=click.Path(file_okay=False), default=".")
 @click.option("--team", required=True, help="The team.")
-@_errors
+@_read_only
 def show(folder: str, team: str) -> None:
     """Print a team's dashboard (what it sees before deciding the next round)."""
     from simsop.workshop.dashboard import render
 
     ws = _open(folder)
     click.echo(render(ws.dashboard(team), _period(ws)))
+    _notes(ws.file_notes(team), "\n")
     if not ws.over:
         warnings = ws.supply_check(team)
         if warnings:
@@ -206,6 +216,7 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
         raise WorkshopError(f"the workshop is over: all {ws.cfg.rounds} rounds were played")
     d = ws.dashboard(team)
     click.echo(render(d, _period(ws)))
+    _notes(ws.file_notes(team), "\n")
     click.echo("")
     k = ws.played + 1
     values: dict[Any, Any] = {}
@@ -225,6 +236,16 @@ def decide(folder: str, team: str, roles: tuple[str, ...], by: str | None) -> No
         values = _ask_plan(ws, team, d, k, by)
     ws.submit(team, values)
     click.echo(f"Saved team {team}'s decisions for round {k} to {ws.decisions_path(team)}.")
+
+
+def _notes(notes: list[str], before: str = "") -> None:
+    """Rows of a decision file that the game does not play (late, or edits of played rounds), or missing."""
+    from simsop.workshop.dashboard import wrap
+
+    if notes:
+        click.echo(before + "About the decision files:")
+    for n in notes:
+        click.echo(wrap(f"note: {n}", indent="  "))
 
 
 def _supply_warnings(warnings: list[str]) -> None:
@@ -286,19 +307,54 @@ def _ask_target(k: int, item: str, label: str, row: dict[str, Any], cover: float
 
 @workshop.command()
 @click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--yes", "all_bots", is_flag=True, help="Play the round even if no team has decided it (the bot "
+              "decides for every team).")
 @_errors
-def advance(folder: str) -> None:
-    """Play the next round for every team (a team that has not decided gets the bot's decision)."""
+def advance(folder: str, all_bots: bool) -> None:
+    """Play the next round for every team (a team that has not decided gets the bot's decision).
+
+    It refuses when no team has decided the round (a second `advance` by mistake), unless --yes is given;
+    `simsop workshop undo FOLDER` takes back the last round played.
+    """
     ws = _open(folder)
-    out = ws.advance()
+    out = ws.advance(all_bots=all_bots)
     for w in out["warnings"]:
         click.echo(f"warning: {w}", err=True)
     a, b = out["counted"]
+    z = out["tail"][1] if out.get("tail") else b
     _print_leaderboard(ws, out["leaderboard"], f"Leaderboard after round {out['round']} of {out['rounds']} "
-                       f"({ws.span_text(0, b)}; this round counted {ws.span_text(a, b)}):" if b > a else
+                       f"({ws.span_text(0, z)}; this round counted {ws.span_text(a, b)}):" if b > a else
                        f"Leaderboard after round {out['round']} of {out['rounds']}:")
+    if out.get("tail"):
+        from simsop.workshop.dashboard import money
+
+        ta, tb = out["tail"]
+        click.echo(f"The totals also count {ws.span_text(ta, tb)}, after the last round, where its plan plays out "
+                   f"until the game ends; profit then: " + ", ".join(
+                       f"{t} {money(m['profit'])}" for t, m in out["tail_metrics"].items()) + ".")
     if out["over"]:
         click.echo(f"The workshop is over. Debrief: simsop workshop debrief {folder}")
+
+
+@workshop.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@_errors
+def undo(folder: str) -> None:
+    """Take back the last round played (its results and the bot's rows for it); teams' own rows stay.
+
+    After an interrupted advance or undo it only finishes the clean-up of that round.
+    """
+    ws = _open(folder)
+    out = ws.undo()
+    k = out["round"]
+    bots = ", ".join(f"{t} ({n} row{'s' if n != 1 else ''})" for t, n in out["bot_rows"].items())
+    if out["finished"]:
+        click.echo(f"Cleaned up after an interrupted advance or undo of round {k}: its results and the bot's rows "
+                   f"for it are gone{f' ({bots})' if bots else ''}. Rounds played: {ws.played}.")
+        return
+    click.echo(f"Round {k} taken back: {ws.played} of {ws.cfg.rounds} rounds played; round {k} is next. "
+               + (f"The bot's rows for it were removed from: {bots}. " if bots else "")
+               + f"Teams' own rows for round {k} stay; change them, then `simsop workshop advance {folder}`.")
 
 
 @workshop.command()
@@ -344,7 +400,7 @@ def visibility(folder: str, level: str) -> None:
 @workshop.command()
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--round", "k", type=click.IntRange(min=0), help="After this round (default: the last played).")
-@_errors
+@_read_only
 def leaderboard(folder: str, k: int | None) -> None:
     """Print the leaderboard (profit, OTIF, total cost; ranked by the workshop's score)."""
     ws = _open(folder)

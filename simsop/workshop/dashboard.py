@@ -121,9 +121,11 @@ def _projection(start: np.ndarray, made: Sequence[int], spans: Sequence[tuple[in
 
 
 def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibility: str,
-                   next_round: int, last_round: tuple[int, int]) -> dict[str, Any]:
+                   next_round: int, last_round: tuple[int, int], counted_to: int | None = None) -> dict[str, Any]:
     """The dashboard of a ``plan`` game at the end of ``run`` (the supply review of cycle next_round - 1);
-    ``last_round`` is the window the last round was counted over (whole buckets).
+    ``last_round`` is the window the last round was counted over (whole buckets), ``counted_to`` the end of
+    what the totals count (default ``last_round[1]``; after the last round it also holds the month where the
+    last plan plays out).
 
     Per product (and family): stock, backlog and pipeline (planned or ordered, not yet at the warehouse)
     now; booked sales of the last three buckets; the current bucket's forecast and plan in force and the
@@ -150,6 +152,8 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     np.add.at(pipeline, sku_p, snap.on_order[end - 1])
     over = cycle >= cal.rounds
     fb = cal.first_bucket[cycle] if not over else None
+    # Buckets a plan may set that still start before the game ends (later ones would change nothing).
+    last_b = min(fb + cal.plan_buckets - 1, max(cal.last_useful_bucket(), fb)) if fb is not None else None
     buckets = list(range(fb, fb + min(cal.plan_buckets, 3))) if fb is not None else []
     # The bucket under way (the decision day falls in it), when it is not the first one planned.
     now_b = int(np.searchsorted(np.asarray(cal.bucket_starts), end, side="right")) - 1
@@ -267,9 +271,10 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         "now": [{"bucket": b, "label": bucket_label(kind, b), "start": cal.bucket_span(b)[0],
                  "days": cal.bucket_span(b)[1] - cal.bucket_span(b)[0], "days_left": cal.bucket_span(b)[1] - end}
                 for b in now],
-        "plannable_buckets": ([fb, fb + cal.plan_buckets - 1] if fb is not None else None),
-        "plannable_labels": ([names.label(fb + 1), names.label(fb + cal.plan_buckets - 1)] if fb is not None
+        "plannable_buckets": ([fb, last_b] if fb is not None else None),
+        "plannable_labels": ([names.label(fb + 1), names.label(last_b)] if fb is not None and last_b is not None
                              else None),
+        "game_ends": day_label(kind, cal.final_end - 1),
         "sales_buckets": recent, "sales_labels": [bucket_label(kind, b) for b in recent],
         "products": rows, "families": fam_rows, "capacity": capacity, "capacity_shocks": known,
         "inventory_targets": ({"days_of_cover": sc.planning.days_of_cover,
@@ -278,7 +283,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         "counted": list(last_round),
         "counted_labels": [day_label(kind, last_round[0]), day_label(kind, max(last_round[1] - 1, 0))],
         "last_round": _metric_summary(metrics(rec, sc, last_round[0], last_round[1], fl)),
-        "metrics": _metric_summary(metrics(rec, sc, 0, last_round[1], fl)),
+        "metrics": _metric_summary(metrics(rec, sc, 0, last_round[1] if counted_to is None else counted_to, fl)),
     }
     if visibility == "full":
         out["warehouses"] = {w: {"on_hand": _r(fl.on_hand[i, end - 1]), "backlog": _r(fl.backlog[i, end - 1])}
@@ -522,9 +527,12 @@ def render(d: dict[str, Any], period: str = "round") -> str:
         a, b = d["plannable_buckets"]
         first = d["buckets"][0]
         later = d.get("plannable_labels", [f"bucket {a + 1}", f"bucket {b}"])
+        also = (f"; rows in the decision file may also plan {later[0]} (bucket {b})" if b == a + 1 else
+                f"; rows in the decision file may also plan {later[0]} to {later[1]} (buckets {a + 1} to {b})"
+                if b > a + 1 else "")
+        ends = f" The game ends on {d['game_ends']}." if "game_ends" in d else ""
         parts.append("\n" + wrap(f"This round sets the production of {nxt} (bucket {a}, days {first['start']}-"
-                                  f"{first['start'] + first['days'] - 1}); rows in the decision file may also plan "
-                                  f"{later[0]} to {later[1]} (buckets {a + 1} to {b}). " + (
+                                  f"{first['start'] + first['days'] - 1}){also}.{ends} " + (
                                       "Buckets you leave out keep the plan in force." if d.get("bot") == "hold"
                                       else f"Buckets you leave out are planned by the bot ({d.get('bot')}).")))
     return "\n".join(parts)

@@ -8,15 +8,21 @@ filled in) and ``team`` columns:
   [, inventory_target]``, with ``cycle`` = round - 1 and ``bucket`` the absolute planning bucket (0 starts on
   day 0), so a team's file replays with ``simsop run`` and ``planning: {policy: replay}``.
 
-Rows of played rounds are the log: they must all be there and unchanged. The next round's rows are
-optional (a team that has not decided gets the bot's decision). Every problem is reported with the file
-and line; nothing is written when a file has a problem.
+Rows of played rounds are the log: they should all be there and unchanged. What was played is kept in the
+results (``results/round-<k>/<team>.json``), and a played round stays as played: a row for a played round that
+is not what was played (a late decision, an edit) is ignored with a note, and a played row missing from the
+file is taken from the results, with a note (``notes``), so one team's late row never blocks the class. The
+next round's rows are optional (a team that has not decided gets the bot's decision); the bot's rows for the
+next round (``source`` bot, left by an interrupted ``advance`` or ``undo``) are not the team's decision: they
+are set apart (``stale``) and replaced. Every problem is reported with the file and line; nothing is written
+when a file has a problem.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +35,27 @@ from simsop.planning.decision_csv import quantity_problem as _quantity_problem
 from simsop.planning.policies import Decision
 
 ORDER_COLUMNS = ("round", "role", "order", "source")
+
+_THOUSANDS = re.compile(r"^\s*\d{1,3}(,\d{3})+(\.\d*)?\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*\d+,\d+\s*$")
+
+
+def number_hint(text: str) -> str:
+    """A hint for a number typed the way a person writes it but a computer does not read it ('' if none)."""
+    if _THOUSANDS.match(text):
+        return f" (write it without the thousands separator: {text.strip().replace(',', '')})"
+    if _DECIMAL_COMMA.match(text):
+        return f" (use a point for decimals: {text.strip().replace(',', '.')})"
+    return ""
+
+
+def _quantity(what: str, text: str, x: float | None) -> str:
+    why = _quantity_problem(what, text, x)
+    return why + number_hint(text) if why and x is None else why
+
+
+def _played_how(sources: Iterable[str]) -> str:
+    return "by the bot" if set(sources) == {"bot"} else "as decided"
 
 
 class DecisionError(ValueError):
@@ -90,7 +117,8 @@ def _common(label: str, n: int, row: dict[str, str], team: str, problems: list[s
 
 
 def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_roles: Sequence[str],
-                played: int, rounds: int, log: Mapping[tuple[int, str], float]) -> list[OrderRow]:
+                played: int, rounds: int, log: Mapping[tuple[int, str], tuple[float, str]],
+                notes: list[str] | None = None, stale: list[int] | None = None) -> list[OrderRow]:
     """Check the text of an ``orders`` game's decision file of one team.
 
     Args:
@@ -98,21 +126,44 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
         roles: the roles the team plays; ``game_roles``: every role of the game.
         played: rounds played so far; rows may go up to round ``played + 1``.
         rounds: rounds in the workshop.
-        log: (round, role) -> units of the played rounds, as played.
+        log: (round, role) -> (units, source) of the played rounds, as played.
+        notes: receives a line for every row of a played round that is not what was played (it is ignored)
+            and every played decision missing from the file (it is taken from ``log``).
+        stale: receives the line numbers of the bot's rows for the next round (they are not returned).
+
+    Returns the played rounds' decisions as played and the team's rows for the next round.
 
     Raises:
         DecisionError: one line per problem.
     """
     problems: list[str] = []
+    notes = [] if notes is None else notes
     _, rows = _rows(text, label, ("round", "role", "order"), problems)
     out: list[OrderRow] = []
     seen: dict[tuple[int, str], int] = {}
+    late: set[tuple[int, str]] = set()
     nxt = played + 1
+    following = (f"your next decision is for round {nxt}" if nxt <= rounds else "the workshop is over")
     for n, row in rows:
         src = _common(label, n, row, team, problems)
         r = _integer(row["round"])
         q = _number(row["order"])
         role = row["role"]
+        if r is not None and 1 <= r <= played:
+            key = (r, role)
+            if key in log and log[key][0] == q and key not in seen:
+                seen[key] = n
+                out.append(OrderRow(n, r, role, q, log[key][1]))
+                continue
+            # A late decision, or an edit of a played one: the round stays as it was played.
+            how = _played_how(s for (k, _), (_, s) in log.items() if k == r)
+            was = (f": {role} ordered {log[key][0]:g}; this row says {row['order']}" if key in log and key not in seen
+                   else "")
+            notes.append(f"{label}: line {n}: round {r} was already played ({how}{was}); {following}. This row "
+                         "is ignored" + (f" (give round {nxt}'s order on a row of round {nxt})" if nxt <= rounds
+                                         else "") + ".")
+            late.add(key)
+            continue
         bad = False
         if r is None or r < 1:
             problems.append(f"{label}: line {n}: round must be a whole number >= 1, got {row['round']!r}")
@@ -122,12 +173,16 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
                     else f"round {r} has not started (the next round to play is {nxt})")
             problems.append(f"{label}: line {n}: {what}")
             bad = True
+        if src == "bot" and r == nxt:
+            if stale is not None:
+                stale.append(n)
+            continue  # the bot's row of an interrupted advance or undo: not the team's decision
         if role not in roles:
             why = (f"team {team!r} does not play {role!r} (it plays {', '.join(roles)})" if role in game_roles
                    else f"unknown role {role!r}; expected one of {', '.join(roles)}")
             problems.append(f"{label}: line {n}: {why}")
             bad = True
-        if why := _quantity_problem("order", row["order"], q):
+        if why := _quantity("order", row["order"], q):
             problems.append(f"{label}: line {n}: {why}")
             bad = True
         if bad:
@@ -138,16 +193,13 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
             problems.append(f"{label}: line {n}: a second order for round {r}, role {role} (first on line {seen[key]})")
             continue
         seen[key] = n
-        if key in log and log[key] != q:
-            problems.append(f"{label}: line {n}: round {r} was played with order {log[key]:g} for {role}; a played "
-                            f"decision cannot change (found {q:g})")
         out.append(OrderRow(n, r, role, q, src))
-    if not problems:
-        for r in range(1, played + 1):
-            for role in roles:
-                if (r, role) not in seen:
-                    problems.append(f"{label}: missing round {r} (role {role}): played rounds stay in the log "
-                                    f"(it was played with order {log.get((r, role), float('nan')):g})")
+    for (r, role), (q, src) in sorted(log.items()):
+        if r <= played and role in roles and (r, role) not in seen:
+            if (r, role) not in late:
+                notes.append(f"{label}: round {r} (role {role}) is missing from the file; it stays as played (order "
+                             f"{q:g}, kept in results/round-{r}): put the row back so the file tells the game")
+            out.append(OrderRow(0, r, role, q, src))
     if problems:
         raise DecisionError(problems)
     return out
@@ -190,23 +242,30 @@ def _span(name: Callable[[int], str], a: int, z: int) -> str:
 
 def read_plan(text: str, label: str, team: str, products: Sequence[str], families: Mapping[str, Sequence[str]],
               played: int, rounds: int, first_bucket: Sequence[int], plan_buckets: int,
-              log: Mapping[tuple[int, str, int], tuple[float, float | None]],
-              name: Callable[[int], str] = _no_name) -> list[PlanRow]:
+              log: Mapping[tuple[int, str, int], tuple[float, float | None, str]],
+              name: Callable[[int], str] = _no_name, notes: list[str] | None = None,
+              stale: list[int] | None = None) -> list[PlanRow]:
     """Check the text of a ``plan`` game's decision file of one team (the ``replay`` format; cycle = round - 1).
 
     Args:
         products: products made in a factory (plannable); ``families``: family -> its plannable products.
         first_bucket: first bucket each round may plan (index round - 1); ``plan_buckets``: how many.
-        log: (cycle, item, bucket) -> (production, inventory target) of the played rounds.
+        log: (cycle, item, bucket) -> (production, inventory target, source) of the played rounds.
         name: a bucket as messages name it (``Feb (bucket 1)``: see ``simsop.planning.labels.BucketNames``).
+        notes: receives a line for every row of a played cycle that is not what was played (it is ignored) and
+            every played decision missing from the file (it is taken from ``log``).
+        stale: receives the line numbers of the bot's rows for the next cycle (they are not returned).
 
     The header's ``product``, ``family`` or ``item`` column says what the rows are; a row that is not what its
     column says (a product under ``family``) is a problem naming the line and the column.
+
+    Returns the played cycles' decisions as played and the team's rows for the next cycle.
 
     Raises:
         DecisionError: one line per problem.
     """
     problems: list[str] = []
+    notes = [] if notes is None else notes
     header, rows = _rows(text, label, ("cycle", "bucket", "production"), problems)
     item_col = next((c for c in ("product", "family", "item") if c in header), None)
     if rows and item_col is None:
@@ -214,7 +273,10 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
         raise DecisionError(problems)
     out: list[PlanRow] = []
     seen: dict[tuple[int, str, int], int] = {}
+    late: set[tuple[int, str, int]] = set()
     nxt = played + 1
+    following = (f"your next decision is for cycle {played} (round {nxt})" if nxt <= rounds
+                 else "the workshop is over")
     cycles_seen: set[int] = set()
     for n, row in rows:
         assert item_col is not None
@@ -225,6 +287,24 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
         t_text = row.get("inventory_target", "")
         t = _number(t_text) if t_text else None
         item = row[item_col]
+        if c is not None and 0 <= c < played:
+            key = (c, item, b if b is not None else -1)
+            if key in log and log[key][:2] == (q, t) and key not in seen:
+                if why := _item_problem(item_col, item, products, families):
+                    problems.append(f"{label}: line {n}: {why}")  # the header was changed: the file misreads
+                seen[key] = n
+                cycles_seen.add(c)
+                out.append(PlanRow(n, c, item, key[2], log[key][0], log[key][1], log[key][2]))
+                continue
+            # A late decision, or an edit of a played one: the cycle stays as it was played.
+            how = _played_how(s for (k, _, _), (_, _, s) in log.items() if k == c)
+            was = (f": production {log[key][0]:g} of {item} in {name(key[2])}; this row says {row['production']}"
+                   if key in log and key not in seen else "")
+            notes.append(f"{label}: line {n}: cycle {c} (round {c + 1}) was already played ({how}{was}); "
+                         f"{following}. This row is ignored" + (
+                             f" (give round {nxt}'s plan on rows of cycle {played})" if nxt <= rounds else "") + ".")
+            late.add(key)
+            continue
         bad = False
         if c is None or c < 0:
             problems.append(f"{label}: line {n}: cycle must be a whole number >= 0 (round - 1), got {row['cycle']!r}")
@@ -235,13 +315,17 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
                     f"cycle {nxt - 1})")
             problems.append(f"{label}: line {n}: {what}")
             bad = True
+        if src == "bot" and c == played:
+            if stale is not None:
+                stale.append(n)
+            continue  # the bot's row of an interrupted advance or undo: not the team's decision
         if why := _item_problem(item_col, item, products, families):
             problems.append(f"{label}: line {n}: {why}")
             bad = True
-        if why := _quantity_problem("production", row["production"], q):
+        if why := _quantity("production", row["production"], q):
             problems.append(f"{label}: line {n}: {why}")
             bad = True
-        if t_text and (why := _quantity_problem("inventory_target", t_text, t)):
+        if t_text and (why := _quantity("inventory_target", t_text, t)):
             problems.append(f"{label}: line {n}: {why.replace('>= 0,', '>= 0 or empty,')}")
             bad = True
         if b is None:
@@ -264,10 +348,17 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
             continue
         seen[key] = n
         cycles_seen.add(c)
-        if c < played and key in log and log[key] != (q, t):
-            problems.append(f"{label}: line {n}: cycle {c} (round {c + 1}) was played with production "
-                            f"{log[key][0]:g} of {item} in {name(b)}; a played decision cannot change (found {q:g})")
         out.append(PlanRow(n, c, item, b, q, t, src))
+    for key, (q, t, src) in log.items():
+        c, item, b = key
+        if c < played and key not in seen:
+            if key not in late:
+                notes.append(f"{label}: cycle {c} (round {c + 1}: {item}, {name(b)}) is missing from the file; it "
+                             f"stays as played (production {q:g}, kept in results/round-{c + 1}): put the row back "
+                             "so the file tells the game")
+            seen[key] = 0
+            cycles_seen.add(c)
+            out.append(PlanRow(0, c, item, b, q, t, src))
     for (c, item, b), n in seen.items():
         if item in products:
             continue  # a product named like its family is the product (as the replay policy reads it)
@@ -278,13 +369,8 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
                     problems.append(f"{label}: line {n}: family {fam} and its product {both[0]} both planned for "
                                     f"{name(b)} in cycle {c}; give one or the other")
     if not problems:
-        for key in log:
-            if key[0] < played and key not in seen:
-                c, item, b = key
-                problems.append(f"{label}: missing round {c + 1} (cycle {c}: {item}, {name(b)}): played rounds stay "
-                                "in the log")
         for c in range(played):
-            if c not in cycles_seen and not any(k[0] == c for k in log):
+            if c not in cycles_seen:
                 problems.append(f"{label}: missing round {c + 1} (cycle {c}): played rounds stay in the log")
     if problems:
         raise DecisionError(problems)
@@ -301,7 +387,8 @@ def _line(values: Sequence[Any]) -> str:
 
 
 def fmt(x: float | None) -> str:
-    """A quantity as written to a decision file: integers without a decimal point, others exactly."""
+    """A quantity as written to a decision file: integers without a decimal point, others exactly (the bot's
+    quantities are rounded before they are played: see ``simsop.workshop.sim.round_plan``)."""
     if x is None:
         return ""
     return str(int(x)) if float(x).is_integer() else repr(float(x))

@@ -337,16 +337,18 @@ class Workshop:
             raise WorkshopError(f"{path}: cannot read the results of round {k}: {exc}") from None
 
     def _log(self, team: str) -> dict[Any, Any]:
-        """The played decisions of a team, from the results of each round (what the file must still say)."""
+        """The played decisions of a team, from the results of each round (what the file should still say), with
+        who made them (``team`` or ``bot``)."""
         out: dict[Any, Any] = {}
         for k in range(1, self.played + 1):
             for d in self._results(team, k)["decisions"]:
+                src = str(d.get("source") or "team")
                 if self.cfg.kind == "orders":
-                    out[(int(d["round"]), d["role"])] = float(d["order"])
+                    out[(int(d["round"]), d["role"])] = (float(d["order"]), src)
                 else:
                     t = d.get("inventory_target")
                     out[(int(d["cycle"]), d["item"], int(d["bucket"]))] = (float(d["production"]),
-                                                                          None if t is None else float(t))
+                                                                          None if t is None else float(t), src)
         return out
 
     def _plan_items(self) -> tuple[list[str], dict[str, list[str]]]:
@@ -367,23 +369,45 @@ class Workshop:
         """Buckets as messages name them: ``Feb (bucket 1)``."""
         return BucketNames(self.base.planning.bucket, self.calendar.bucket_starts)
 
-    def check_text(self, team: str, text: str) -> list[Any]:
-        """Check a team's decision file text against the workshop's state; its rows, or DecisionError."""
+    def check_text(self, team: str, text: str, notes: list[str] | None = None,
+                   stale: list[int] | None = None) -> list[Any]:
+        """Check a team's decision file text against the workshop's state; its rows (the played rounds' as
+        played, and the team's own for the next round), or DecisionError. ``notes`` receives what the team
+        should know about its file (rows of played rounds that are ignored, played rows missing); ``stale`` the
+        lines of the bot's rows for the next round (see ``simsop.workshop.decisions``)."""
         label = self._label(self.decisions_path(team))
         cal = self.calendar
         if self.cfg.kind == "orders":
             return dec.read_orders(text, label, team, self.roles(team), self.cfg.roles, self.played, cal.rounds,
-                                   self._log(team))
+                                   self._log(team), notes, stale)
         products, fams = self._plan_items()
         return dec.read_plan(text, label, team, products, fams, self.played, cal.rounds, cal.first_bucket,
-                             cal.plan_buckets, self._log(team), self.bucket_names())
+                             cal.plan_buckets, self._log(team), self.bucket_names(), notes, stale)
 
     def read_decisions(self, team: str) -> list[Any]:
+        return self.read_team(team)[0]
+
+    def read_team(self, team: str) -> tuple[list[Any], list[str], list[int]]:
+        """A team's checked rows, the notes about its file, and the lines of the bot's rows for the next round
+        (left by an interrupted advance or undo)."""
         path = self.decisions_path(team)
-        return self.check_text(team, dec.read_text(path, self._label(path)))
+        notes: list[str] = []
+        stale: list[int] = []
+        rows = self.check_text(team, dec.read_text(path, self._label(path)), notes, stale)
+        return rows, notes, stale
+
+    def file_notes(self, team: str) -> list[str]:
+        """What a team should know about its decision file: rows for rounds already played that are ignored (a
+        late decision, an edit of a played row), played rows missing from the file. Empty when all is well."""
+        return self.read_team(team)[1]
 
     def read_all(self) -> dict[str, list[Any]]:
         """Every team's checked decisions; DecisionError listing every problem of every file."""
+        return self._read_all()[0]
+
+    def _read_all(self) -> tuple[dict[str, list[Any]], dict[str, list[str]], dict[str, list[int]]]:
+        """Every team's checked decisions, the notes about its file and the lines of the bot's rows for the next
+        round (see ``read_team``); DecisionError listing every problem of every file."""
         problems: list[str] = []
         folder = self.root / "decisions"
         for f in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
@@ -391,14 +415,16 @@ class Workshop:
                 problems.append(f"{self._label(f)}: no team {f.stem!r} in this workshop (teams: "
                                 f"{', '.join(self.teams)}); rename or remove the file")
         out: dict[str, list[Any]] = {}
+        notes: dict[str, list[str]] = {}
+        stale: dict[str, list[int]] = {}
         for team in self.teams:
             try:
-                out[team] = self.read_decisions(team)
+                out[team], notes[team], stale[team] = self.read_team(team)
             except DecisionError as exc:
                 problems += exc.problems
         if problems:
             raise DecisionError(problems)
-        return out
+        return out, notes, stale
 
     def submit(self, team: str, values: Mapping[Any, Any]) -> list[Any]:
         """Write a team's decisions for the next round (replacing its earlier rows for the same things).
@@ -418,7 +444,8 @@ class Workshop:
             raise WorkshopError(f"the workshop is over ({self.cfg.rounds} rounds played)")
         path = self.decisions_path(team)
         text = dec.read_text(path, self._label(path))
-        rows = self.check_text(team, text)
+        stale: list[int] = []
+        rows = self.check_text(team, text, stale=stale)
         k = self.played + 1
         if self.cfg.kind == "orders":
             drop = {r.line for r in rows if r.round == k and r.role in values}
@@ -438,6 +465,7 @@ class Workshop:
                 q, t = (v if isinstance(v, tuple) else (v, None))
                 new.append({"cycle": c, "item": item, "bucket": bucket, "production": dec.fmt(float(q)),
                             "inventory_target": dec.fmt(t), "source": ""})
+        drop |= set(stale)  # the bot's rows of an interrupted advance: the team decides now
         item_col = (self._item_col([*(r.item for r in rows if r.line not in drop), *(n["item"] for n in new)])
                     if self.cfg.kind == "plan" else None)
         new_text = dec.replace_rows(text, drop, new, dec.header_line(self.cfg.kind, item_col or "family"), item_col)
@@ -521,12 +549,12 @@ class Workshop:
         vis = self.cfg.visibility
         cal = self.calendar
         k = next_round - 1  # rounds played
-        counted = (cal.account_end(k - 1) if k > 0 else 0, cal.account_end(k))
+        counted = (cal.account_end(k - 1) if k > 0 else 0, cal.round_end(k))
         if self.cfg.kind == "orders":
             d = orders_dashboard(run, self.scenario, cal, team, self.roles(team), self.cfg.roles, vis,
-                                 next_round, counted[1])
+                                 next_round, cal.account_end(k))
         else:
-            d = plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted)
+            d = plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted, cal.account_end(k))
             d["bot"] = self.bot_name
         d["score"] = {"metric": self.cfg.score.metric, "higher_is_better": self.cfg.score.higher_is_better}
         return d
@@ -545,7 +573,8 @@ class Workshop:
         return self._result_doc(team, 0, run, [], [], m, m)
 
     def _result_doc(self, team: str, k: int, run: TeamRun, rows: Sequence[dict[str, Any]], warnings: list[str],
-                    cum: dict[str, Any], rnd: dict[str, Any]) -> dict[str, Any]:
+                    cum: dict[str, Any], rnd: dict[str, Any], tail: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
         cal = self.calendar
         # Rounds so far in which the bot decided for the team (in part or in full).
         bot_rounds = (int(self._results(team, k - 1).get("bot_rounds", 0)) if k > 1 else 0) + int(
@@ -553,7 +582,9 @@ class Workshop:
         strip = {key: v for key, v in cum.items() if key != "stage_costs"}
         return {
             "team": team, "round": k, "decision_day": cal.start(k), "simulated_to": run.end,
-            "counted": [cal.account_end(k - 1) if k > 0 else 0, cal.account_end(k)], "seed": self.cfg.seed,
+            "counted": [cal.account_end(k - 1) if k > 0 else 0, cal.round_end(k)], "seed": self.cfg.seed,
+            **({"tail": [cal.round_end(k), cal.account_end(k)], "tail_metrics": {key: tail[key] for key in METRICS}}
+               if tail is not None else {}),
             "scenario_sha256": self.cfg.scenario_sha256, "roles": list(self.roles(team)),
             "decisions": list(rows), "warnings": warnings, "bot_rounds": bot_rounds,
             "score": score_of(cum, self.cfg.score), "metrics": strip, "stage_costs": cum["stage_costs"],
@@ -573,22 +604,46 @@ class Workshop:
 
     # ------------------------------------------------------------------ playing a round
 
-    def advance(self, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def undecided(self, all_rows: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+        """Teams with no decision of their own for the next round (the bot's rows do not count)."""
+        all_rows = self.read_all() if all_rows is None else all_rows
+        k = self.played + 1
+        return [t for t in self.teams if not any(r.round == k and r.source != "bot" for r in all_rows[t])]
+
+    def advance(self, progress: Callable[[str], None] | None = None, all_bots: bool = True) -> dict[str, Any]:
         """Play the next round for every team; returns the leaderboard, the warnings and the round played.
+
+        With ``all_bots=False`` (what ``simsop workshop advance`` passes without ``--yes``), a round no team has
+        decided anything for is not played: a second ``advance`` typed by mistake would otherwise play it with
+        the bot for every team. A script that plays bots on purpose keeps the default.
+
+        Every file is computed before the first is written, and ``workshop.yaml`` (the rounds played) is written
+        last; an ``advance`` interrupted before that is done again exactly by the next one (the bot's rows it
+        wrote for the round are set apart and written again, the round's results are overwritten).
 
         Raises:
             DecisionError: a decision file has a problem (nothing was written).
-            WorkshopError: the workshop is over.
+            WorkshopError: the workshop is over, or nobody decided and ``all_bots`` is not set.
         """
         if self.over:
             raise WorkshopError(f"the workshop is over: all {self.cfg.rounds} rounds were played")
         k = self.played + 1
         cal = self.calendar
-        all_rows = self.read_all()
+        all_rows, notes, stale = self._read_all()
+        waiting = self.undecided(all_rows)
+        if not all_bots and len(waiting) == len(self.teams):
+            raise WorkshopError(
+                f"round {k} not played: no team has decided it yet ({', '.join(waiting)} have no rows for round {k}"
+                f"{f', cycle {k - 1}' if self.cfg.kind == 'plan' else ''}). Teams decide with `simsop workshop "
+                f"decide {self.root} --team NAME` (or by editing decisions/NAME.csv); to let the bot "
+                f"({self.bot_name}) play every team, run `simsop workshop advance {self.root} --yes`."
+                + (f" (Round {self.played} was just played; `simsop workshop undo {self.root}` takes it back.)"
+                   if self.played else "") + "".join(f"\nnote: {n}" for team in self.teams for n in notes[team]))
         end = cal.end(k)
         docs: dict[str, dict[str, Any]] = {}
         files: dict[str, str] = {}
-        warnings: list[str] = []
+        warnings: list[str] = [n for team in self.teams for n in notes[team]]
+        by_bot: list[str] = []
         for team in self.teams:
             if progress:
                 progress(team)
@@ -598,28 +653,41 @@ class Workshop:
             applied, bot_rows, warn = self._round_decisions(team, k, rows, run)
             warnings += warn
             if bot_rows:
+                by_bot.append(team)
+            if bot_rows or stale[team]:
+                # The bot's rows of an interrupted advance (stale) are replaced by this round's.
                 path = self.decisions_path(team)
                 text = dec.read_text(path, self._label(path))
                 item_col = (self._item_col([*(r.item for r in all_rows[team]), *(b["item"] for b in bot_rows)])
                             if self.cfg.kind == "plan" else None)
                 header = dec.header_line(self.cfg.kind, item_col or "family")
-                files[team] = dec.replace_rows(text, set(), bot_rows, header, item_col)
+                files[team] = dec.replace_rows(text, set(stale[team]), bot_rows, header, item_col)
             fl = flows(run.records, self.scenario, end)
             cum = metrics(run.records, self.scenario, 0, cal.account_end(k), fl)
-            rnd = metrics(run.records, self.scenario, cal.account_end(k - 1), cal.account_end(k), fl)
-            docs[team] = self._result_doc(team, k, run, applied, warn, cum, rnd)
+            # The round's own period; after the last round of a plan game, the tail where its plan plays out
+            # (counted in the totals) apart, so that "this round" is one month like every other round's.
+            rnd = metrics(run.records, self.scenario, cal.account_end(k - 1), cal.round_end(k), fl)
+            tail = (metrics(run.records, self.scenario, cal.round_end(k), cal.account_end(k), fl)
+                    if cal.round_end(k) < cal.account_end(k) else None)
+            docs[team] = self._result_doc(team, k, run, applied, warn, cum, rnd, tail)
         board = self._leaderboard_rows(docs)
-        # Nothing was written so far; write the logs and results, and workshop.yaml last.
-        for team, text in files.items():
-            atomic_write_text(self.decisions_path(team), text)
+        # Nothing was written so far; write the results, then the logs, and workshop.yaml last. Each file is
+        # written atomically; until workshop.yaml says round k was played, the round's results are not read and
+        # the bot's rows for it are set apart, so a rerun after a crash plays the round again exactly.
         for team, d in docs.items():
             atomic_write_json(self.round_dir(k) / f"{team}.json", d)
         atomic_write_text(self.round_dir(k) / "leaderboard.csv", rows_to_csv(board, LEADERBOARD_COLUMNS))
+        for team, text in files.items():
+            atomic_write_text(self.decisions_path(team), text)
+        detail = f"round {k} played" + (f"; the bot played for {len(by_bot)} team(s) ({', '.join(by_bot)})"
+                                        if by_bot else "")
         cfg = self.cfg.model_copy(update={"played": k, "log": (*self.cfg.log, LogEntry(
-            round=k, action="advance", detail=f"round {k} played" + (f"; {len(warnings)} bot decision(s)"
-                                                                    if warnings else ""), time=_now()))})
+            round=k, action="advance", detail=detail, time=_now()))})
         self._save(cfg)
-        return {"round": k, "rounds": cal.rounds, "counted": (cal.account_end(k - 1), cal.account_end(k)),
+        after = (cal.round_end(k), cal.account_end(k))
+        return {"round": k, "rounds": cal.rounds, "counted": (cal.account_end(k - 1), cal.round_end(k)),
+                "tail": after if after[1] > after[0] else None,
+                "tail_metrics": {t: d["tail_metrics"] for t, d in docs.items() if "tail_metrics" in d},
                 "leaderboard": board, "warnings": warnings, "over": self.over}
 
     def _round_decisions(self, team: str, k: int, rows: Sequence[Any], run: TeamRun
@@ -668,16 +736,17 @@ class Workshop:
         made = {p for f in self.base.factories for p in f.products}
         products = run.records.meta.products
         sel = plan["cycle"] == c
-        for p, b, q, t in zip(plan["product"][sel].tolist(), plan["bucket"][sel].tolist(),
-                              plan["production"][sel].tolist(), plan["inventory_target"][sel].tolist(), strict=True):
+        for p, b, q in zip(plan["product"][sel].tolist(), plan["bucket"][sel].tolist(),
+                           plan["production"][sel].tolist(), strict=True):
             if products[p] not in made:
                 continue
-            tt = _finite(t)
+            # The bot's target is what a row without one replays (the bot's proposal is the base of a decided
+            # cycle: see TeamPlanPolicy), so it is not written: a team's file holds what the team decides.
             b = int(b) - cal.record_offset
             applied.append({"cycle": c, "item": products[p], "bucket": b, "production": float(q),
-                            "inventory_target": tt, "source": "bot"})
+                            "inventory_target": None, "source": "bot"})
             bot_rows.append({"cycle": c, "item": products[p], "bucket": b, "production": dec.fmt(float(q)),
-                             "inventory_target": dec.fmt(tt), "source": "bot"})
+                             "inventory_target": "", "source": "bot"})
         warnings.append(f"team {team} did not decide round {k}: the bot ({self.bot_name}) made its plan")
         return applied, bot_rows, warnings
 
@@ -738,6 +807,64 @@ class Workshop:
             round=self.played, action="visibility", detail=level, time=_now()))})
         self._save(cfg)
 
+    def undo(self) -> dict[str, Any]:
+        """Take back the last round played: the rounds played go back by one (``workshop.yaml``, whose log says
+        so), the bot's rows for that round leave the teams' decision files, and ``results/round-<k>`` goes. The
+        teams' own rows for the round stay: they are the next round's decisions again, and may be changed
+        before the round is played again. Shocks and visibility stay as set.
+
+        ``workshop.yaml`` is written first: from then on the round is the next one, its results are not read
+        and the bot's rows for it are set apart (and replaced by the next ``advance``), so a crash part way
+        leaves a workshop every command handles; the next ``undo`` then only finishes the clean-up (it does not
+        take back another round), as it does after an interrupted ``advance``.
+
+        Returns ``{"round": k, "finished": bool, "bot_rows": {team: n}}``: ``finished`` when it only cleaned up
+        after an interrupted advance or undo of round k.
+
+        Raises:
+            WorkshopError: no round was played (and nothing is left to clean up).
+            DecisionError: a decision file has a problem (nothing was changed).
+        """
+        import shutil
+
+        k = self.played + 1
+        leftover = self.round_dir(k).exists()
+        _, _, stale = self._read_all()
+        if leftover or any(stale.values()):
+            finished = True  # an interrupted advance (or undo) of round k: clean up, take back nothing more
+        else:
+            if self.played == 0:
+                raise WorkshopError("no round has been played: nothing to undo")
+            finished = False
+            k = self.played
+            cfg = self.cfg.model_copy(update={"played": k - 1, "log": (*self.cfg.log, LogEntry(
+                round=k - 1, action="undo", detail=f"round {k} taken back", time=_now()))})
+            self._save(cfg)
+            _, _, stale = self._read_all()  # round k's bot rows are now the next round's
+        removed: dict[str, int] = {}
+        for team, lines in stale.items():
+            if lines:
+                path = self.decisions_path(team)
+                text = dec.read_text(path, self._label(path))
+                atomic_write_text(path, dec.replace_rows(text, set(lines), [], dec.header_line(self.cfg.kind)))
+                removed[team] = len(lines)
+        replay = self.root / "results" / "replay.csv"
+        if replay.exists():
+            import csv
+
+            with replay.open(newline="", encoding="utf-8") as fh:
+                upto = {int(r["rounds"]) for r in csv.DictReader(fh) if str(r.get("rounds", "")).isdigit()}
+            if any(n >= k for n in upto):
+                replay.unlink()  # it replayed the round taken back, which may now be played otherwise
+        if self.round_dir(k).exists():
+            # Renamed first, so the folder is either all there or gone from results/.
+            trash = self.root / "results" / f".undone-round-{k}"
+            if trash.exists():
+                shutil.rmtree(trash)
+            self.round_dir(k).rename(trash)
+            shutil.rmtree(trash)
+        return {"round": k, "finished": finished, "bot_rows": removed}
+
     def leaderboard(self, k: int | None = None) -> list[dict[str, Any]]:
         """The leaderboard after round k (default: the last played), as written by ``advance``."""
         import csv
@@ -756,21 +883,23 @@ class Workshop:
         """Rounds played, and which teams have decided the next round (rows in their files)."""
         k = self.played + 1
         decided: dict[str, Any] = {}
+        notes: dict[str, list[str]] = {}
         for team in self.teams:
             try:
-                rows = self.read_decisions(team)
+                rows, notes[team], _ = self.read_team(team)
             except DecisionError as exc:
                 decided[team] = f"file has problems ({len(exc.problems)})"
                 continue
+            rows = [r for r in rows if r.round == k and r.source != "bot"]
             if self.cfg.kind == "orders":
-                got = sorted({r.role for r in rows if r.round == k})
+                got = sorted({r.role for r in rows})
                 decided[team] = ", ".join(got) if got else "not yet"
             else:
-                decided[team] = "yes" if any(r.cycle == k - 1 for r in rows) else "not yet"
-        return {"name": self.cfg.name, "kind": self.cfg.kind, "played": self.played, "rounds": self.cfg.rounds,
-                "next_round": k if not self.over else None, "visibility": self.cfg.visibility,
-                "score": self.cfg.score.metric, "bot": self.cfg.bot, "decided": decided,
-                "shocks": [s.shock for s in self.cfg.shocks]}
+                decided[team] = "yes" if rows else "not yet"
+        return {"notes": notes, "name": self.cfg.name, "kind": self.cfg.kind, "played": self.played,
+                "rounds": self.cfg.rounds, "next_round": k if not self.over else None,
+                "visibility": self.cfg.visibility, "score": self.cfg.score.metric, "bot": self.cfg.bot,
+                "decided": decided, "shocks": [s.shock for s in self.cfg.shocks]}
 
     # ------------------------------------------------------------------ replay and debrief
 

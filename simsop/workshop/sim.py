@@ -22,7 +22,7 @@ import numpy as np
 
 from simsop.model.records import Records
 from simsop.model.world import World
-from simsop.planning.cycle import PlanningCycle, step_days
+from simsop.planning.cycle import PlanningCycle, slushy_interval, step_days
 from simsop.planning.policies import Decision, ReplayPolicy
 from simsop.planning.policy import Plan, PlanningState, Policy
 from simsop.replication import build_world
@@ -91,6 +91,19 @@ class Calendar:
     def account_end(self, k: int) -> int:
         """Counted days after round k: [0, account_end(k)), whole periods."""
         return self.period_start(self.days[k]) if k < self.n_rounds else self.final_end
+
+    def round_end(self, k: int) -> int:
+        """The end of round k's own period (round k counts [account_end(k - 1), round_end(k))). It is
+        ``account_end(k)`` for every round but the last of a ``plan`` game, whose plan plays out after it:
+        the game runs on to ``final_end`` (the bucket the last round planned first), and that tail,
+        [round_end(k), account_end(k)), is counted in the totals but is not the round's own month."""
+        if k == 0:
+            return self.account_end(0)
+        return min(self.account_end(k), self.period_end(self.days[k - 1]))
+
+    def last_useful_bucket(self) -> int:
+        """The last bucket that starts before the game ends (a plan for a later bucket changes nothing)."""
+        return int(np.searchsorted(np.asarray(self.bucket_starts), self.final_end, side="left")) - 1
 
     def edges(self, upto: int) -> np.ndarray:
         """Period edges up to a day: [0, p1, p2, ..., upto] (the last period may be partial)."""
@@ -217,6 +230,37 @@ class WorkshopCycle(PlanningCycle):
     def __init__(self, world: World, scenario: Scenario, policy: Policy, params: dict[str, Any] | None) -> None:
         super().__init__(world, scenario, policy, params)
         self.reviewed: dict[int, tuple[Any, dict[str, np.ndarray]]] = {}
+        self.decimals = plan_decimals(self.nominal_rate[self.factory_of >= 0], self.lengths)
+
+    def executive_meeting(self, cycle: int, state: PlanningState, plan: Plan, meeting: int, effective: int,
+                          first_bucket: int) -> Plan:
+        """The meeting, with the bot's plan (a cycle no team decided) in the units a team writes: fenced as the
+        cycle fences it, then rounded to ``decimals``, so that the rows the bot writes into a team's decision file
+        are exactly what was played and replay it exactly."""
+        pol = self.policy
+        if not (isinstance(pol, TeamPlanPolicy) and pol.bot_cycles and pol.bot_cycles[-1] == cycle):
+            return super().executive_meeting(cycle, state, plan, meeting, effective, first_bucket)
+        spec = self.spec
+        prod = np.maximum(np.asarray(plan.production, dtype=float), 0.0)
+        wf = None if plan.workforce is None else np.array(plan.workforce, dtype=float)
+        sub = None if plan.subcontract is None else np.array(plan.subcontract, dtype=float)
+        if pol.respects_fences:  # as PlanningCycle.executive_meeting fences a proposal
+            prev = state.previous_production
+            lo, hi = slushy_interval(prev, state.demand_plan, spec.frozen_buckets, spec.slushy_buckets,
+                                     spec.slushy_change_limit)
+            for t in range(state.horizon):
+                had = ~np.isnan(prev[:, t])
+                if t < spec.frozen_buckets:
+                    prod[had, t] = prev[had, t]
+                    sub, wf = self._frozen_supply(first_bucket + t, t, sub, wf)
+                elif t < spec.frozen_buckets + spec.slushy_buckets:
+                    prod[had, t] = np.clip(prod[had, t], lo[had, t], hi[had, t])
+        rounded = replace(plan, production=np.round(prod, self.decimals), workforce=wf, subcontract=sub)
+        fenced, pol.respects_fences = pol.respects_fences, False  # fenced above (rounding may pass by half a unit)
+        try:
+            return super().executive_meeting(cycle, state, rounded, meeting, effective, first_bucket)
+        finally:
+            pol.respects_fences = fenced
 
     def demand_review(self, cycle: int, snap: Any) -> dict[str, np.ndarray]:
         views = super().demand_review(cycle, snap)
@@ -236,6 +280,14 @@ class WorkshopCycle(PlanningCycle):
         effective = step_days(self.spec, snap.day, int(self.lengths[snap.bucket]))[3]
         first_bucket = int(np.searchsorted(self.starts, effective, side="left"))
         return np.asarray(self.state(cycle, snap, views, first_bucket).inventory_target[:, 0], dtype=float)
+
+
+def plan_decimals(rate_per_day: np.ndarray, bucket_days: np.ndarray) -> int:
+    """Decimals of the bot's planned quantities: whole units, or one decimal when some made product sells fewer
+    than 20 units in a typical bucket (whole units would then move its plan by more than a few per cent)."""
+    per_bucket = np.asarray(rate_per_day, dtype=float) * float(np.median(bucket_days)) if len(bucket_days) else 0.0
+    small = np.asarray(per_bucket)[np.asarray(per_bucket) > 0]
+    return 1 if len(small) and float(small.min()) < 20 else 0
 
 
 @dataclass
