@@ -19,6 +19,7 @@ HEADER = """\
 # the facilitator may edit team roles (before round 1), rounds, score and bot - nothing else.
 #   simsop workshop decide DIR --team NAME      enter a team's decisions (or edit decisions/NAME.csv)
 #   simsop workshop advance DIR                 play the next round for every team
+#   simsop workshop undo DIR                    take back the last round played
 #   simsop workshop shock DIR '<shock>'         inject a shock before the next round
 #   simsop workshop visibility DIR none|full    what teams see from the next round on
 #   simsop workshop leaderboard|replay|debrief DIR
