@@ -238,7 +238,7 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
     fd = rec.factory_days
     f_day = fd["day"].astype(int)
     f_idx = fd["factory"].astype(int)
-    win = f_day >= m.warmup
+    win = (f_day >= m.warmup) & (f_day < m.horizon)  # a window's days only (a shock window, a workshop month)
     utils: list[float] = []
     ot_units = 0.0
     ot_cost = 0.0

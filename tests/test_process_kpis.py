@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Generator
 from pathlib import Path
@@ -259,3 +260,34 @@ def test_plan_nervousness_compares_consecutive_plans_inside_the_fences_or_everyw
     expected = (pairs["production"] - pairs["production_prev"]).abs().sum() / pairs["production_prev"].sum()
     assert res.kpis["plan_nervousness"] == pytest.approx(expected)
     assert res.kpis["plan_nervousness"] > 0
+
+
+def test_factory_kpis_of_consecutive_windows_add_up_to_the_whole() -> None:
+    """A window's overtime is that of its own days: consecutive windows (a workshop's months, a shock's window)
+    add up to the run's. They counted every plant day after the window's start, so each month's overtime
+    included every later month's."""
+    from simsop.kpi import _window_view, factory_kpis
+
+    sc = scenario({
+        "name": "plant", "horizon": 120,
+        "products": [product()],
+        "customers": [{"id": "c", "warehouse": "W", "demand": [{"product": "A", "daily": {"dist": "poisson",
+                                                                                         "mean": 50}}]}],
+        "warehouses": [{"id": "W", "stock": [{"product": "A", "initial": 100, "source": "F",
+                                              "policy": {"type": "base_stock", "level": 300, "review_period": 7}}]}],
+        "factories": [{"id": "F", "products": ["A"], "capacity": {"regular": 45, "overtime": 20,
+                                                                 "overtime_cost": 2}}],
+        "lanes": [{"from": "F", "to": "W", "lead_time": 1}],
+    })
+    rec = run_replication(sc, seed=4, keep_records=True).records
+    assert rec is not None
+    edges = [0, 30, 60, 90, 120]
+    parts = [factory_kpis(_window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
+    whole = factory_kpis(rec, sc)
+    assert whole["overtime_units"] > 0
+    assert sum(p["overtime_units"] for p in parts) == pytest.approx(whole["overtime_units"])
+    assert sum(p["overtime_cost"] for p in parts) == pytest.approx(whole["overtime_cost"])
+    fd = rec.factory_days
+    for (a, b), p in zip(itertools.pairwise(edges), parts, strict=True):
+        days = (fd["day"] >= a) & (fd["day"] < b)
+        assert p["overtime_units"] == pytest.approx(float(fd["overtime_used"][days].sum()))

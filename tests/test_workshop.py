@@ -123,8 +123,9 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
     html = (folder / "debrief.html").read_text()
     assert "Leaderboard" in html and "team A" in html and "bullwhip" in html.lower()
     assert "Skill or luck" in html and 'id="fig-replay"' in html
-    # Orders and stock per team; amplification by stage; cost; replay.
-    assert len(re.findall(r'src="data:image/png;base64,', html)) == 3 * 2 + 3
+    # Orders and stock per team; amplification by stage; cost; replay; service week by week.
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 3 * 2 + 3 + 1
+    assert "What made the difference" in html
     assert "<script" not in html
     # The facilitator's log reads as a story: plain rounds together, the shock in words (not a dict).
     assert "rounds 3-6 played" in html and "round 2 played; the bot played for 1 team(s) (C)" in html

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsop.kpi import product_arrays
-from simsop.model.records import RECORD_TYPES, Records, Table
 from simsop.workshop.metrics import metrics
 
 if TYPE_CHECKING:
@@ -91,19 +90,6 @@ def product_service(rec: Any, edges: np.ndarray) -> dict[str, dict[str, list[Any
     return out
 
 
-def _through(rec: Records, end: int) -> Records:
-    """The records without the plants' days from ``end`` on: the KPIs' window ends at its horizon for
-    everything but the factory days (``simsop.kpi.factory_kpis`` counts every day after the warm-up), so a
-    month's overtime would otherwise include that of every later month the run went on to."""
-    fd = rec.factory_days
-    kept = Table("factory_days", RECORD_TYPES["factory_days"])
-    for row in fd.raw_rows():
-        if row[fd.row_type._fields.index("day")] < end:
-            kept.append(row)
-    kept.freeze()
-    return Records(rec.meta, rec.snapshots, {**rec.tables, "factory_days": kept})
-
-
 def team_service(ws: Workshop, team: str, rows: Any, end: int, edges: np.ndarray) -> dict[str, Any]:
     """One team's service and money per period and product, and over the whole game."""
     sc = ws.scenario
@@ -112,9 +98,9 @@ def team_service(ws: Workshop, team: str, rows: Any, end: int, edges: np.ndarray
     counted = int(edges[-1])
     periods = []
     for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        m = metrics(_through(rec, int(b)), sc, int(a), int(b))
+        m = metrics(rec, sc, int(a), int(b))
         periods.append({k: _r(m[k]) for k in PERIOD_KEYS})
-    m = metrics(_through(rec, counted), sc, 0, counted)
+    m = metrics(rec, sc, 0, counted)
     totals: dict[str, Any] = {k: _r(m.get(k, 0.0)) for k in TOTAL_KEYS}
     by_product = product_service(rec, edges)
     price = product_arrays(sc)["price"]

@@ -939,9 +939,9 @@ class Workshop:
 
     def write_debrief(self, out: str | Path | None = None) -> Path:
         """Write the HTML debrief (default ``debrief.html`` in the workshop folder)."""
-        from simsop.report.debrief import debrief_html
+        from simsop.report.debrief_service import debrief_page
 
-        html = debrief_html(self.debrief_data())
+        html = debrief_page(self)
         path = Path(out) if out is not None else self.root / "debrief.html"
         atomic_write_text(path, html)
         return path
