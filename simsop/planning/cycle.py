@@ -427,6 +427,25 @@ class PlanningCycle:
     def executive_meeting(self, cycle: int, state: PlanningState, plan: Plan, meeting: int, effective: int,
                           first_bucket: int) -> Plan:
         """Apply the time fences to the proposal and record the agreed plan version."""
+        prod, wf, sub = self.fenced(state, plan, first_bucket)
+        made = self.factory_of >= 0
+        prod[~made] = 0.0
+        rec = self.world.records.tables["plan"].append
+        target = plan.inventory_target if plan.inventory_target is not None else state.inventory_target
+        for t in range(state.horizon):
+            b = first_bucket + t
+            for p in range(self.n_products):
+                f = self.factory_of[p]
+                rec((cycle, float(meeting), float(effective), p, b, int(state.bucket_start[t]),
+                     int(state.bucket_days[t]), float(state.demand_plan[p, t]), float(prod[p, t]),
+                     float(wf[f, t]) if wf is not None and f >= 0 else float("nan"),
+                     float(sub[p, t]) if sub is not None else 0.0, float(target[p, t])))
+        return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
+
+    def fenced(self, state: PlanningState, plan: Plan, first_bucket: int
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The proposal's production, workforce and subcontracting held to the time fences (unless the policy
+        plans within them itself)."""
         spec = self.spec
         prod = np.maximum(np.asarray(plan.production, dtype=float), 0.0)
         prev = state.previous_production
@@ -446,19 +465,7 @@ class PlanningCycle:
                     prod[had, t] = np.clip(prod[had, t], lo[had, t], hi[had, t])
                     if wf is not None:
                         self._staff_for(prod[:, t], wf[:, t], float(state.bucket_days[t]))
-        made = self.factory_of >= 0
-        prod[~made] = 0.0
-        rec = self.world.records.tables["plan"].append
-        target = plan.inventory_target if plan.inventory_target is not None else state.inventory_target
-        for t in range(state.horizon):
-            b = first_bucket + t
-            for p in range(self.n_products):
-                f = self.factory_of[p]
-                rec((cycle, float(meeting), float(effective), p, b, int(state.bucket_start[t]),
-                     int(state.bucket_days[t]), float(state.demand_plan[p, t]), float(prod[p, t]),
-                     float(wf[f, t]) if wf is not None and f >= 0 else float("nan"),
-                     float(sub[p, t]) if sub is not None else 0.0, float(target[p, t])))
-        return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
+        return prod, wf, sub
 
     def _staff_for(self, prod: np.ndarray, wf: np.ndarray, days: float) -> None:
         """Raise a bucket's planned regular capacity (``wf``, good units a day, in place) where the fence kept

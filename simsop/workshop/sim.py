@@ -22,7 +22,7 @@ import numpy as np
 
 from simsop.model.records import Records
 from simsop.model.world import World
-from simsop.planning.cycle import PlanningCycle, slushy_interval, step_days
+from simsop.planning.cycle import PlanningCycle, step_days
 from simsop.planning.policies import Decision, ReplayPolicy
 from simsop.planning.policy import Plan, PlanningState, Policy
 from simsop.replication import build_world
@@ -240,21 +240,7 @@ class WorkshopCycle(PlanningCycle):
         pol = self.policy
         if not (isinstance(pol, TeamPlanPolicy) and pol.bot_cycles and pol.bot_cycles[-1] == cycle):
             return super().executive_meeting(cycle, state, plan, meeting, effective, first_bucket)
-        spec = self.spec
-        prod = np.maximum(np.asarray(plan.production, dtype=float), 0.0)
-        wf = None if plan.workforce is None else np.array(plan.workforce, dtype=float)
-        sub = None if plan.subcontract is None else np.array(plan.subcontract, dtype=float)
-        if pol.respects_fences:  # as PlanningCycle.executive_meeting fences a proposal
-            prev = state.previous_production
-            lo, hi = slushy_interval(prev, state.demand_plan, spec.frozen_buckets, spec.slushy_buckets,
-                                     spec.slushy_change_limit)
-            for t in range(state.horizon):
-                had = ~np.isnan(prev[:, t])
-                if t < spec.frozen_buckets:
-                    prod[had, t] = prev[had, t]
-                    sub, wf = self._frozen_supply(first_bucket + t, t, sub, wf)
-                elif t < spec.frozen_buckets + spec.slushy_buckets:
-                    prod[had, t] = np.clip(prod[had, t], lo[had, t], hi[had, t])
+        prod, wf, sub = self.fenced(state, plan, first_bucket)
         rounded = replace(plan, production=np.round(prod, self.decimals), workforce=wf, subcontract=sub)
         fenced, pol.respects_fences = pol.respects_fences, False  # fenced above (rounding may pass by half a unit)
         try:
