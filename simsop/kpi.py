@@ -147,7 +147,13 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
     ok_cycles = total_cycles = 0
     lead = m.sku_lead_time if len(m.sku_lead_time) == len(m.sku_product) else np.zeros(len(m.sku_product))
     continuous = m.sku_continuous if len(m.sku_continuous) == len(m.sku_product) else np.zeros(len(m.sku_product))
-    cycled = m.sku_has_demand & (m.sku_replenished if len(m.sku_replenished) == len(m.sku_product) else True)
+    n_sku = len(m.sku_product)
+    if len(m.sku_replenished) == n_sku and len(m.sku_pushable) == n_sku:
+        # Replenished: by its own rule, or by an S&OP plan that ran (make-to-order items and stock nothing
+        # refills have no cycles).
+        cycled = m.sku_has_demand & (m.sku_replenished | (m.sku_pushable & (len(rec.plan) > 0)))
+    else:  # records of an older simsop
+        cycled = m.sku_has_demand
     receipts_lines = _receipts_and_lines(rec) if continuous[cycled].any() else None
     for k in np.nonzero(cycled)[0]:
         if continuous[k] and receipts_lines is not None:

@@ -67,6 +67,15 @@ def _network_notes(sc: Scenario) -> list[tuple[str, str]]:
                 out.append((f"warehouses[{i}].stock[{j}].policy.review_period",
                             f"{w.id} reviews {it.product} every {r} days, longer than the {sc.horizon}-day "
                             "horizon: it reorders at most once"))
+    regular = {f.id: f.capacity.regular for f in sc.factories if f.capacity is not None}
+    for i, ws in enumerate(sc.planning.workforce):
+        staffed = ws.workers * ws.units_per_worker_day
+        if ws.factory in regular and abs(staffed - regular[ws.factory]) > 1e-6 * max(staffed, 1.0):
+            out.append((f"planning.workforce[{i}].workers", f"{ws.workers:g} workers x {ws.units_per_worker_day:g} "
+                        f"units a day make {staffed:g}, but {ws.factory}'s regular capacity is "
+                        f"{regular[ws.factory]:g}: the plant starts with its capacity "
+                        f"({regular[ws.factory] / ws.units_per_worker_day:g} workers), and plans and labour "
+                        "costs count from there"))
     for i, c in enumerate(sc.customers):
         for j, d in enumerate(c.demand):
             if d.mean_per_day == 0:

@@ -233,10 +233,11 @@ def test_rate_capacity_factory_with_overtime() -> None:
                                                (2, 4.0, 0, 0, 4.0, 4.0), (3, 6.0, 0, 0, 4.0, 6.0)]
     assert rows(rec, "production_finished") == [(0, 3.0, 20.0, 0.0), (1, 3.0, 4.0, 0.0), (2, 5.0, 4.0, 0.0),
                                                 (3, 7.0, 4.0, 0.0)]
-    # (day, factory, regular capacity, regular used, overtime used, capacity used)
+    # (day, factory, regular capacity, regular used, overtime used, capacity used, staffed capacity)
     assert rows(rec, "factory_days") == [
-        (0, 0, 6.0, 6.0, 2.0, 8.0), (1, 0, 6.0, 6.0, 2.0, 8.0), (2, 0, 6.0, 6.0, 2.0, 8.0), (3, 0, 6.0, 0.0, 0.0, 0.0),
-        (4, 0, 6.0, 4.0, 0.0, 4.0), (5, 0, 6.0, 0.0, 0.0, 0.0), (6, 0, 6.0, 4.0, 0.0, 4.0), (7, 0, 6.0, 0.0, 0.0, 0.0)]
+        (0, 0, 6.0, 6.0, 2.0, 8.0, 6.0), (1, 0, 6.0, 6.0, 2.0, 8.0, 6.0), (2, 0, 6.0, 6.0, 2.0, 8.0, 6.0),
+        (3, 0, 6.0, 0.0, 0.0, 0.0, 6.0), (4, 0, 6.0, 4.0, 0.0, 4.0, 6.0), (5, 0, 6.0, 0.0, 0.0, 0.0, 6.0),
+        (6, 0, 6.0, 4.0, 0.0, 4.0, 6.0), (7, 0, 6.0, 0.0, 0.0, 0.0, 6.0)]
     assert rows(rec, "departed") == [(0, 1.0, 1, 0, 0, 8.0, 2.0), (1, 2.0, 1, 0, 0, 8.0, 3.0),
                                      (2, 3.0, 1, 0, 0, 4.0, 4.0), (3, 3.0, 1, 0, 0, 4.0, 4.0),
                                      (4, 5.0, 1, 0, 0, 4.0, 6.0), (5, 7.0, 1, 0, 0, 4.0, 8.0)]
@@ -284,7 +285,7 @@ def test_factory_output_follows_the_plan_board() -> None:
     assert rows(rec, "production_finished") == [(0, 6.0, 4.0, 0.0), (1, 7.0, 4.0, 0.0), (2, 9.0, 12.0, 0.0),
                                                 (3, 10.0, 2.0, 0.0)]
     made = [0.0] * 5 + [4.0, 4.0, 10.0, 2.0, 2.0, 0.0, 0.0]
-    assert rows(rec, "factory_days") == [(d, 0, 10.0, m, 0.0, m) for d, m in enumerate(made)]
+    assert rows(rec, "factory_days") == [(d, 0, 10.0, m, 0.0, m, 10.0) for d, m in enumerate(made)]
     assert rows(rec, "departed") == [(0, 6.0, 1, 0, 0, 4.0, 7.0), (1, 7.0, 1, 0, 0, 4.0, 8.0),
                                      (2, 8.0, 1, 0, 0, 10.0, 9.0), (3, 9.0, 1, 0, 0, 2.0, 10.0),
                                      (4, 10.0, 1, 0, 0, 2.0, 11.0)]

@@ -3,6 +3,7 @@ level and chase strategies. Plus one conformance test that every registered poli
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from dataclasses import replace
 from pathlib import Path
@@ -1275,3 +1276,31 @@ def test_a_plan_s_notes_give_its_cost_without_the_placeholder_for_fixed_capacity
     expected = [ap.total_cost - ap.costs.hiring - ap.costs.layoff for ap in pol.last.values()]
     assert costs == pytest.approx(expected, abs=0.5)
     assert max(costs) < 1e6, plan.notes
+
+
+def test_labour_cost_pays_the_staffed_workforce_through_a_capacity_shock_and_adds_up_over_windows() -> None:
+    """A factory outage idles Red Tomato's workers: they are not laid off on its first day and hired back on its
+    last (the cost read the shocked capacity as the workforce, +$31,000 for a 10-day outage), and their wages
+    are paid. Labour and subcontracting of consecutive windows (a workshop's months) add up to the run's: each
+    window counted every later day too."""
+    from simsop.kpi import _window_view
+    from simsop.planning.kpis import _workforce_costs
+
+    data = yaml.safe_load((ROOT / "scenarios" / "red_tomato_lp.yaml").read_text(encoding="utf-8"))
+    data["shocks"] = [{"name": "fire", "type": "factory_outage", "factory": "Plant", "start": 50, "duration": 10}]
+    sc = parse_scenario(data)
+    rec = run_replication(sc, seed=8, keep_records=True).records
+    assert rec is not None
+    fd = rec.factory_days
+    assert (fd["regular_capacity"][50:60] == 0).all() and (fd["staffed_capacity"][50:60] > 0).all()
+    workers = fd["staffed_capacity"] / 2
+    assert (workers[50:60] == workers[49]).all()  # the plan's workforce of the bucket, through the outage
+    later = np.diff(workers)
+    expected = (32 * workers.sum() + 500 * (80 - workers[0])
+                + 300 * np.maximum(later, 0).sum() + 500 * np.maximum(-later, 0).sum())
+    whole = _workforce_costs(rec, sc)
+    assert whole["labor_cost"] == pytest.approx(expected)
+    edges = [0, 30, 60, 90, 120]
+    parts = [_workforce_costs(_window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
+    for key in ("labor_cost", "subcontract_cost"):
+        assert sum(p[key] for p in parts) == pytest.approx(whole[key]), key

@@ -253,7 +253,8 @@ def test_plan_nervousness_compares_consecutive_plans_inside_the_fences_or_everyw
     assert rec is not None
     plans = rec.to_frames()["plan"]
     first = plans.groupby("cycle")["bucket"].transform("min")  # each plan's fences start at its first bucket
-    now = plans[(plans["bucket_start"] >= sc.warmup) & ((plans["bucket"] - first < fence) if fence else True)]
+    inside = (plans["bucket_start"] >= sc.warmup) & (plans["bucket_start"] < sc.horizon)  # the run's buckets
+    now = plans[inside & ((plans["bucket"] - first < fence) if fence else True)]
     prev = plans.assign(cycle=plans["cycle"] + 1)[["cycle", "product", "bucket", "production"]]
     pairs = now.merge(prev, on=["cycle", "product", "bucket"], suffixes=("", "_prev"))
     assert len(pairs) > 0

@@ -865,6 +865,10 @@ def test_notes_name_parts_of_the_company_that_will_not_act_within_the_run() -> N
         "warehouses[0].stock[0].policy.review_period"]
     assert noted(demand={"daily": 0}) == ["customers[0].demand[0]"]
     assert noted(demand={"orders_per_day": 2, "quantity": 0}) == ["customers[0].demand[0]"]
+    data = yaml.safe_load((SCENARIOS / "red_tomato_lp.yaml").read_text(encoding="utf-8"))
+    assert scenario_notes(scenario(data)) == []
+    data["factories"][0]["capacity"]["regular"] = 200
+    assert [w for w, _ in scenario_notes(scenario(data))] == ["planning.workforce[0].workers"]
 
 
 def test_exponent_numbers_without_a_dot_are_numbers(tmp_path: Path) -> None:

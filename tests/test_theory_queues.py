@@ -112,3 +112,16 @@ def test_cycle_service_level_is_only_measured_where_there_are_replenishment_cycl
     busy = single_stock_point({"daily": {"dist": "poisson", "mean": 3}}, {"type": "base_stock", "level": 12},
                               initial=12, horizon=200)
     assert 0 < run_replication(scenario(busy), seed=1).kpis["cycle_service_level"] <= 1
+
+
+def test_stock_that_only_a_plan_could_refill_has_no_cycles_without_one() -> None:
+    """An item with no reordering rule, supplied by a make-to-stock plant, is refilled only by an S&OP plan's
+    pushes: without a planning cycle nothing arrives, and its 'service level' was the share of days with stock
+    left (0.155 in an audit's case)."""
+    import math
+
+    data = mto_company(0.7, 1, 1.0, horizon=300, warmup=20)
+    data["factories"][0]["mode"] = "make_to_stock"
+    data["warehouses"][0]["stock"][0]["initial"] = 40
+    res = run_replication(scenario(data), seed=1)
+    assert math.isnan(res.kpis["cycle_service_level"]) and res.kpis["fill_rate"] < 1

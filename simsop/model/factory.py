@@ -96,7 +96,7 @@ class FactorySite:
         overtime = self.overtime * self.capacity_factor
         budget = min(self.queued_units, regular + overtime)
         reg_used = min(budget, regular)
-        w.rec_factory_days((day, self.index, regular, reg_used, budget - reg_used, budget))
+        w.rec_factory_days((day, self.index, regular, reg_used, budget - reg_used, budget, base))
         if budget <= EPS:
             return
         self.queued_units -= budget

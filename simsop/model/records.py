@@ -97,6 +97,7 @@ class FactoryDay(NamedTuple):
     regular_used: float
     overtime_used: float
     busy_time: float  # line-days busy (lines mode) or capacity-days used (rate mode)
+    staffed_capacity: float  # regular capacity as staffed (the plan's), before capacity shocks scale it
 
 
 class PlannedProduction(NamedTuple):
@@ -316,9 +317,10 @@ class Meta:
     # that times its yield (an S&OP plan in good units is grossed up by it).
     factory_yield: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sku_continuous: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # continuous review
-    # Whether a sku has replenishment cycles: a reordering rule, or an S&OP plan that pushes to it (not a
-    # make-to-order item, nor stock that is never replenished).
+    # Whether a sku reorders by a rule, and whether an S&OP plan can push production to it (a make-to-stock
+    # plant supplies it): its replenishment cycles, for the cycle service level.
     sku_replenished: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    sku_pushable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     product_made: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 

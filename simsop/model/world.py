@@ -231,8 +231,10 @@ class World:
                     sku_review_period=self.sku_review, sku_review_offset=self.sku_offset,
                     sku_has_demand=self._sku_has_demand(), horizon=sc.horizon, warmup=sc.warmup,
                     sku_plan_fed=self._sku_plan_fed(),
-                    sku_replenished=np.array([self._replenished(w, i) for w in self.warehouses
-                                              for i in range(len(w.products))], dtype=bool),
+                    sku_replenished=np.array([not isinstance(r, NoRule) for w in self.warehouses for r in w.rules],
+                                             dtype=bool),
+                    sku_pushable=np.array([self._pushable(w, i) for w in self.warehouses
+                                           for i in range(len(w.products))], dtype=bool),
                     sku_lead_time=np.array([self.replenishment_lead_time(w, i) for w in self.warehouses
                                             for i in range(len(w.products))]),
                     product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]),
@@ -259,11 +261,10 @@ class World:
         src = wh.sources[item]
         return isinstance(src, FactorySite) and not src.make_to_order and not isinstance(wh.rules[item], NoRule)
 
-    def _replenished(self, wh: WarehouseSite, item: int) -> bool:
-        """Whether an item has replenishment cycles: it reorders, or a make-to-stock plant can push a plan's
-        production to it (a make-to-order item and stock that nothing refills have none)."""
+    def _pushable(self, wh: WarehouseSite, item: int) -> bool:
+        """Whether an S&OP plan can push production to an item: a make-to-stock plant supplies it."""
         src = wh.sources[item]
-        return not isinstance(wh.rules[item], NoRule) or (isinstance(src, FactorySite) and not src.make_to_order)
+        return isinstance(src, FactorySite) and not src.make_to_order
 
     def _sku_plan_fed(self) -> np.ndarray:
         """The skus an S&OP plan replenishes once it is in force."""

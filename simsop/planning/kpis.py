@@ -152,7 +152,7 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     compared = 0
     for (c, p, b), q in prod_of.items():
         prev = prod_of.get((c - 1, p, b))
-        if prev is None or b - first_bucket[c] >= fence or start_of[b] < warm:
+        if prev is None or b - first_bucket[c] >= fence or not warm <= start_of[b] < H:
             continue
         compared += 1
         changed += abs(q - prev)
@@ -245,16 +245,19 @@ def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:
             continue
         sel = fd["factory"] == fi
         days = fd["day"][sel].astype(int)
-        workers = fd["regular_capacity"][sel] / ws.units_per_worker_day
-        win = days >= m.warmup
+        # Workers as staffed: a capacity shock idles them, it neither lays them off nor saves their wages.
+        workers = fd["staffed_capacity"][sel] / ws.units_per_worker_day
+        win = (days >= m.warmup) & (days < m.horizon)  # a window's own days (a workshop month)
         out["labor_cost"] += float(ws.wage_per_worker_day * workers[win].sum())
-        # The first day's workforce is a change from the scenario's headcount: a first plan that lays off on
-        # day 0 pays for it like any later one.
-        change = np.diff(workers, prepend=ws.workers)[win]
+        # The first day's workforce is a change from the one the plant starts with (its regular capacity in the
+        # scenario): a first plan that lays off on day 0 pays for it like any later one.
+        start = sc.factories[fi].capacity
+        before = start.regular / ws.units_per_worker_day if start is not None else ws.workers
+        change = np.diff(workers, prepend=before)[win]
         out["labor_cost"] += float(ws.hiring_cost * np.maximum(change, 0).sum()
                                    + ws.layoff_cost * np.maximum(-change, 0).sum())
         sub = rec.subcontracted
-        ssel = (sub["factory"] == fi) & (sub["day"] >= m.warmup)
+        ssel = (sub["factory"] == fi) & (sub["day"] >= m.warmup) & (sub["day"] < m.horizon)
         out["subcontract_cost"] += float((ws.subcontract_cost or 0.0) * sub["qty"][ssel].sum())
     return out
 
