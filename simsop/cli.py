@@ -78,7 +78,7 @@ def validate(files: tuple[str, ...]) -> None:
                 from simsop.shocks import load_stress
 
                 base, cases = load_stress(f)
-                click.echo(f"{f}: ok (stress file over {base.name!r}: {len(cases)} shock cases)")
+                click.echo(f"{f}: ok (stress file over {base.name!r}: {_count(len(cases), 'shock case')})")
                 _print_case_notes([(c.name, c.shocks) for c in cases], base)
                 continue
             sc = load_scenario(f)
@@ -86,9 +86,10 @@ def validate(files: tuple[str, ...]) -> None:
             click.echo(str(exc), err=True)
             bad += 1
             continue
-        click.echo(f"{f}: ok ({len(sc.products)} products, {len(sc.customers)} customers, "
-                   f"{len(sc.warehouses)} warehouses, {len(sc.factories)} factories, "
-                   f"{len(sc.suppliers)} suppliers, {len(sc.lanes)} lanes; {sc.horizon} days)")
+        parts = [_count(len(sc.products), "product"), _count(len(sc.customers), "customer"),
+                 _count(len(sc.warehouses), "warehouse"), _count(len(sc.factories), "factory", "factories"),
+                 _count(len(sc.suppliers), "supplier"), _count(len(sc.lanes), "lane")]
+        click.echo(f"{f}: ok ({', '.join(parts)}; {_count(sc.horizon, 'day')})")
         _print_notes(sc, None)
     if bad:
         sys.exit(2)
@@ -195,6 +196,11 @@ def _print_notes(sc: Any, policies: list[str] | None, err: bool = False) -> None
 
     for where, note in scenario_notes(sc, policies):
         click.echo(f"note: {where}: {note}", err=err)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """'1 product', '3 products', '2 factories'."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _print_case_notes(cases: list[tuple[str, Any]], base: Any, err: bool = False) -> None:

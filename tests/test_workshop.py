@@ -126,6 +126,11 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
     # Orders and stock per team; amplification by stage; cost; replay; service week by week.
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 3 * 2 + 3 + 1
     assert "What made the difference" in html
+    # A game scored on cost, with no revenue, says its gaps in cost, not in profit.
+    difference = html[html.index('id="difference"'):]
+    difference = difference[:difference.index("</section>")]
+    assert "spent" in difference and "profit" not in difference.lower(), difference
+    assert not re.search(r"on time \(OTIF (?!100%)", difference), difference  # late orders are not 'on time'
     assert "<script" not in html
     # The facilitator's log reads as a story: plain rounds together, the shock in words (not a dict).
     assert "rounds 3-6 played" in html and "round 2 played; the bot played for 1 team(s) (C)" in html

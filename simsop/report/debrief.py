@@ -581,9 +581,10 @@ def _lesson_sections(data: dict[str, Any], add: Callable[..., None],
         return s_diff, s_service
     s_diff.blocks.append(html.bullet_list(lesson.difference_lines(data), "findings"))
     headers, rows = lesson.difference_table(data)
+    counts_in = "cost" if lesson.costs_only(data) else "profit"
     s_diff.blocks.append(html.para("Over the rounds played, in the scenario's currency ($). The last columns give "
-                                   "each team's gap to the first on each line, as it counts in profit (+: that "
-                                   "line helped the team)."))
+                                   f"each team's gap to the first on each line, as it counts in {counts_in} (+: "
+                                   "that line helped the team)."))
     s_diff.blocks.append(_table(headers, rows, colors=None))
     add(s_service, "service", f"Service {period} by {period}",
         f"Top: each team's OTIF, the share of the orders placed in a {period} and due by its end that shipped in "

@@ -67,6 +67,11 @@ def components(data: dict[str, Any]) -> list[str]:
     return [k for k in COMPONENTS if any(abs(float(t["totals"].get(k) or 0.0)) > 0.5 for t in teams)]
 
 
+def costs_only(data: dict[str, Any]) -> bool:
+    """A game without revenue (the Beer Game): its P&L is costs alone, and gaps are said in cost."""
+    return "revenue" not in components(data)
+
+
 def _worst_month(data: dict[str, Any], team: str) -> tuple[str, int, float, float] | None:
     """(product, period, lost, late) of the product-month with the most units lost or late."""
     best: tuple[str, int, float, float] | None = None
@@ -88,7 +93,9 @@ def team_sentence(data: dict[str, Any], team: str) -> str:
              f"{money(float(tot.get('holding_cost') or 0.0))})")
     otif = f"OTIF {pct(tot['otif'])} over the game"
     if worst is None:
-        return f"{team} lost no sales and shipped every unit on time ({otif}); it {stock}."
+        on_time = tot.get("otif") is None or float(tot["otif"]) >= 0.9995
+        served = "shipped every unit on time" if on_time else "shipped every unit, some orders late"
+        return f"{team} lost no sales and {served} ({otif}); it {stock}."
     p, i, lost, late = worst
     what = (f"lost {units(lost)} units of {p}" + (f" and shipped {units(late)} late" if late >= 0.5 else "")
             if lost >= 0.5 else f"shipped {units(late)} units of {p} late")
@@ -130,7 +137,10 @@ def gap_sentence(data: dict[str, Any], winner: str, team: str) -> str:
 
     cost = [part(k, d) for k, d in named if d < 0]
     gain = [part(k, d) for k, d in named if d > 0]
-    head = f"{team} made {money(abs(gap))} {'less' if gap < 0 else 'more'} profit than {winner}"
+    if costs_only(data):
+        head = f"{team} spent {money(abs(gap))} {'more' if gap < 0 else 'less'} than {winner}"
+    else:
+        head = f"{team} made {money(abs(gap))} {'less' if gap < 0 else 'more'} profit than {winner}"
     body = ""
     if cost:
         body += ": " + ", ".join(cost)
@@ -165,9 +175,12 @@ def difference_table(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     order = ranking(data)
     tot = {t: data["service"]["teams"][t]["totals"] for t in order}
     w = order[0]
-    headers = ["", *(f"team {t}" for t in order), *(f"{t} against {w} (profit)" for t in order[1:])]
+    spent = costs_only(data)
+    headers = ["", *(f"team {t}" for t in order),
+               *(f"{t} against {w} ({'cost' if spent else 'profit'})" for t in order[1:])]
     rows = []
-    for k in [*components(data), "profit"]:
+    for k in [*components(data), "total_cost" if spent else "profit"]:
+        # A gap is what the line did to the team's standing: + helped it (less cost, more profit).
         gaps = [money(contribution(tot[t], k) - contribution(tot[w], k) if k != "profit"
                       else float(tot[t].get("profit") or 0.0) - float(tot[w].get("profit") or 0.0), signed=True)
                 for t in order[1:]]

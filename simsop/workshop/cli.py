@@ -365,7 +365,8 @@ def undo(folder: str) -> None:
 def shock(folder: str, shock: str | None, shock_file: str | None) -> None:
     """Inject a shock before the next round, given as YAML/JSON (the `shocks:` entries of a scenario).
 
-    It starts on the next round's first day unless it says `start` or `window`. Example:
+    It starts on the next round's decision day (the day its teams decide, as `show` says) unless it says
+    `start` or `window`. Example:
     '{type: demand_step, magnitude: -0.3, duration: 28}'.
     """
     if (shock is None) == (shock_file is None):

@@ -753,9 +753,9 @@ class Workshop:
     # ------------------------------------------------------------------ facilitator
 
     def inject_shock(self, shock: Mapping[str, Any]) -> dict[str, Any]:
-        """Add a shock from the next round on (default start: the next round's first day).
+        """Add a shock from the next round on (default start: the next round's decision day).
 
-        The shock must start on or after the next round's first day, and must not change what already
+        The shock must start on or after the next round's decision day, and must not change what already
         happened to any team (demand drawn for earlier days, or forecasts made before); otherwise
         WorkshopError and nothing changes.
         """
