@@ -1223,7 +1223,7 @@ def test_plans_are_in_good_units_and_the_plant_starts_plan_over_yield() -> None:
 def test_a_plan_the_slushy_fence_keeps_is_staffed_to_be_made(policy: str) -> None:
     """Red Tomato with fences (1 frozen, 2 slushy months moving at most 10%) and a biased sales input: where the
     meeting keeps more production than a rule's proposal, it also keeps the workers to make it. Every agreed
-    bucket inside the fences is within what its planned regular capacity plus the plant's overtime can make
+    bucket inside the fences is within what its planned regular capacity and the overtime of that staff can make
     (beyond them the proposal's own capacity model holds; chase had asked
     1,611 units of 14.9 workers who can make 634, and then missed the plan it froze)."""
     data = yaml.safe_load((ROOT / "scenarios" / "red_tomato_lp.yaml").read_text(encoding="utf-8"))
@@ -1231,7 +1231,7 @@ def test_a_plan_the_slushy_fence_keeps_is_staffed_to_be_made(policy: str) -> Non
     data["planning"].update(policy=policy, params={}, frozen_buckets=1, slushy_buckets=2, slushy_change_limit=0.1,
                             sales={"bias": 0.1, "noise": 0.1})
     sc = parse_scenario(data)
-    overtime = sc.factories[0].capacity.overtime
+    share = sc.planning.workforce[0].overtime_hours_fraction  # overtime hours per regular hour of the staff
     for rep in range(3):
         res = run_replication(sc, seed=8, replication=rep, keep_records=True)
         rec = res.records
@@ -1240,7 +1240,7 @@ def test_a_plan_the_slushy_fence_keeps_is_staffed_to_be_made(policy: str) -> Non
         fenced = plan["bucket"] - plan.groupby("cycle")["bucket"].transform("min") < 3  # the meeting decides these
         plan = plan[plan["workforce"].notna() & fenced]
         assert len(plan) > 0
-        can_make = (plan["workforce"] + overtime) * plan["bucket_days"]
+        can_make = plan["workforce"] * (1 + share) * plan["bucket_days"]
         assert (plan["production"] <= can_make + 1e-6).all(), plan[plan["production"] > can_make + 1e-6]
         assert res.kpis["plan_attainment"] > 0.95
 
@@ -1304,3 +1304,23 @@ def test_labour_cost_pays_the_staffed_workforce_through_a_capacity_shock_and_add
     parts = [_workforce_costs(_window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
     for key in ("labor_cost", "subcontract_cost"):
         assert sum(p[key] for p in parts) == pytest.approx(whole[key]), key
+
+
+def test_a_plant_s_overtime_grows_and_shrinks_with_the_staff_a_plan_sets() -> None:
+    """Red Tomato's overtime is hours per worker (10 a month on 160 regular hours): the plans count it so, and
+    the simulated plant now gives it so, a share of the staff each plan sets (it kept the scenario's 10 units a
+    day whatever the staff). With fences and the chase rule the plant works overtime on staffs of every size."""
+    data = yaml.safe_load((ROOT / "scenarios" / "red_tomato_lp.yaml").read_text(encoding="utf-8"))
+    data.update(horizon=360)
+    data["planning"].update(policy="chase", params={}, frozen_buckets=1, slushy_buckets=2, slushy_change_limit=0.1,
+                            sales={"bias": 0.1, "noise": 0.1})
+    sc = parse_scenario(data)
+    share = sc.planning.workforce[0].overtime_hours_fraction
+    assert sc.factories[0].capacity.overtime == pytest.approx(sc.factories[0].capacity.regular * share)
+    rec = run_replication(sc, seed=8, keep_records=True).records
+    assert rec is not None
+    fd = rec.factory_days
+    staffed, ot = fd["staffed_capacity"], fd["overtime_used"]
+    assert (ot <= staffed * share + 1e-9).all()
+    busy = ot > 0
+    assert busy.any() and (staffed[busy] < 150).any() and (staffed[busy] > 170).any(), np.unique(staffed[busy])

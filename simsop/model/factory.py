@@ -56,7 +56,7 @@ class FactorySite:
     def __init__(self, world: World, index: int, site: int, name: str, products: list[int],
                  make_to_order: bool, yield_sampler: BlockSampler, regular: float = 0.0,
                  overtime: float = 0.0, lines: int = 0, processing: BlockSampler | None = None,
-                 per_unit: bool = True, unit_mean: float = 0.0) -> None:
+                 per_unit: bool = True, unit_mean: float = 0.0, overtime_share: float | None = None) -> None:
         self.world = world
         self.index = index
         self.site = site
@@ -66,6 +66,9 @@ class FactorySite:
         self.yield_ = yield_sampler.draw
         self.regular = regular
         self.overtime = overtime
+        # Overtime as a share of the staffed regular capacity (hours of overtime per regular hour), once a plan
+        # staffs the plant; None: the fixed ``overtime`` a day.
+        self.overtime_share = overtime_share
         self.capacity_factor = 1.0  # scales the rate capacity (shocks: 0 is an outage)
         self.regular_by_day: list[float] | None = None  # planned regular capacity (workforce plans)
         self.lines = lines
@@ -91,9 +94,13 @@ class FactorySite:
     def produce_day(self, day: int) -> None:
         """Work the queue for one day at the rate capacity; the output leaves the plant tomorrow."""
         w = self.world
-        base = self.regular if self.regular_by_day is None else self.regular_by_day[day]
+        if self.regular_by_day is None:
+            base, overtime = self.regular, self.overtime
+        else:
+            base = self.regular_by_day[day]
+            overtime = self.overtime if self.overtime_share is None else base * self.overtime_share
         regular = base * self.capacity_factor
-        overtime = self.overtime * self.capacity_factor
+        overtime *= self.capacity_factor
         budget = min(self.queued_units, regular + overtime)
         reg_used = min(budget, regular)
         w.rec_factory_days((day, self.index, regular, reg_used, budget - reg_used, budget, base))

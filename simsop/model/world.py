@@ -163,13 +163,16 @@ class World:
         self.sku_offset = np.asarray(skus_o, dtype=int)
         base = len(sc.warehouses)
         self.factories: list[FactorySite] = []
+        # Overtime that is hours per worker (planning.workforce) grows and shrinks with the staff a plan sets.
+        overtime_share = {w.factory: w.overtime_hours_fraction for w in sc.planning.workforce
+                          if w.overtime_hours_fraction > 0}
         for fi, f in enumerate(sc.factories):
             ys = self._sampler(f.yield_, f"factory:{f.id}:yield")
             prods = [self._product_ix[p] for p in f.products]
             mto = f.mode == "make_to_order"
             if f.capacity is not None:
                 fs = FactorySite(self, fi, base + fi, f.id, prods, mto, ys, regular=f.capacity.regular,
-                                 overtime=f.capacity.overtime)
+                                 overtime=f.capacity.overtime, overtime_share=overtime_share.get(f.id))
             else:
                 assert f.lines is not None and f.processing_time is not None
                 fs = FactorySite(self, fi, base + fi, f.id, prods, mto, ys, lines=f.lines,

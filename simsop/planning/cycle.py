@@ -474,7 +474,10 @@ class PlanningCycle:
         for f, site in enumerate(self.world.factories):
             if site.lines or not np.isfinite(wf[f]) or days <= 0:
                 continue
-            need = float(prod[self.factory_of == f].sum()) / days - site.overtime * float(self.mean_yield[f])
+            daily = float(prod[self.factory_of == f].sum()) / days
+            # Overtime that is a share of the staffed capacity grows with the staff; a fixed one does not.
+            need = (daily / (1.0 + site.overtime_share) if site.overtime_share is not None
+                    else daily - site.overtime * float(self.mean_yield[f]))
             if need > wf[f]:
                 wf[f] = need
 
