@@ -1324,3 +1324,27 @@ def test_a_plant_s_overtime_grows_and_shrinks_with_the_staff_a_plan_sets() -> No
     assert (ot <= staffed * share + 1e-9).all()
     busy = ot > 0
     assert busy.any() and (staffed[busy] < 150).any() and (staffed[busy] > 170).any(), np.unique(staffed[busy])
+
+
+def test_the_bucket_that_ends_with_the_run_is_booked_and_one_it_cuts_short_is_not() -> None:
+    """Red Tomato runs six 20-day months: the last month's sales are booked when the run ends (no cycle follows
+    to close its books), so its forecasts are judged like the others'; they are the orders placed in it. A run
+    that ends inside a month does not book that month."""
+    from simsop.report.extract import plan_vs_actual
+
+    sc = simsop.load_scenario(ROOT / "scenarios" / "red_tomato_lp.yaml")
+    rec = run_replication(sc, seed=8, keep_records=True).records
+    assert rec is not None
+    sales = rec.to_frames()["bucket_sales"]
+    last = int(sales["bucket"].max())
+    start = int(rec.plan["bucket_start"][rec.plan["bucket"] == last][0])
+    assert start + 20 == sc.horizon
+    orders, lines = rec.to_frames()["orders"], rec.to_frames()["lines"]
+    placed = orders.set_index("order_id")["time"].reindex(lines["order_id"]).to_numpy()
+    in_last = (placed >= start) & (placed < sc.horizon)
+    assert sales[sales["bucket"] == last]["units"].sum() == pytest.approx(lines["qty"][in_last].sum())
+    table = plan_vs_actual(rec, sc)
+    assert np.isfinite(np.asarray(table["actual_sales"], dtype=float)).all()
+    short = run_replication(sc.model_copy(update={"horizon": 110}), seed=8, keep_records=True).records
+    assert short is not None
+    assert last not in set(short.to_frames()["bucket_sales"]["bucket"].tolist())

@@ -113,6 +113,9 @@ class World:
         self.plan = PlanBoard(self)
         self._build_demand()
         self._finished = False
+        # Called with the end day when the run ends, before the records freeze (a planning cycle closes the
+        # books of a bucket that ends with the run).
+        self.on_finish: list[Callable[[int], None]] = []
 
     # ------------------------------------------------------------------ building
 
@@ -524,6 +527,8 @@ class World:
 
     def finish(self, end: int) -> Records:
         """After running to ``end``: take the last day's snapshot, check conservation, freeze the records."""
+        for hook in self.on_finish:
+            hook(end)
         self.snapshot(end - 1)  # the calendar's snapshot of the last day would fall at ``end``, not run
         self._write_snapshots()
         self.check_invariants()

@@ -167,6 +167,7 @@ class PlanningCycle:
             a, z = self.starts[b] + pre, self.starts[b + 1] + pre
             self.sales[b] = hist_daily[:, max(a, 0): max(z, 0)].sum(axis=1)
         self.cum_booked = np.zeros(self.n_products)
+        world.on_finish.append(self._close_last_bucket)
         self.in_force: dict[int, np.ndarray] = {}  # production per product for each bucket in force
         self.in_force_subcontract: dict[int, np.ndarray] = {}  # units bought per product, likewise
         self.in_force_workforce: dict[int, np.ndarray] = {}  # regular capacity per factory (nan: unchanged)
@@ -229,6 +230,19 @@ class PlanningCycle:
         self.apply(state, final, first_bucket)
 
     # ------------------------------------------------------------------ steps
+
+    def _close_last_bucket(self, end: int) -> None:
+        """Book the sales of the bucket that ends with the run (no cycle follows to close it), so that its
+        forecasts are judged like every other bucket's; a bucket the run cuts short is not booked."""
+        b = int(np.searchsorted(self.starts, end, side="left"))
+        if b > self.first and b < len(self.starts) and int(self.starts[b]) == end and (b - 1) not in self.sales:
+            cum = np.asarray(self.world.booked, dtype=float)
+            units = cum - self.cum_booked
+            self.sales[b - 1] = units
+            rec = self.world.records.tables["bucket_sales"].append
+            for p in range(self.n_products):
+                rec((b - 1, p, float(units[p])))
+            self.cum_booked = cum
 
     def cutoff(self, bucket: int) -> _Cutoff:
         """Close the books of the bucket that just ended, and freeze what the company knows."""
