@@ -919,21 +919,23 @@ def validation_problems(exc: ValidationError) -> list[Problem]:
     return out
 
 
-def _what(data: Any) -> str:
-    """What a file held instead of a mapping, in a reader's words."""
+def not_a_mapping(source: str, data: Any) -> ScenarioError:
+    """The error for a file (scenario or stress file) that holds no mapping of keys, saying what it holds."""
     if data is None:
-        return "an empty file"
-    if isinstance(data, list):
-        return "a list"
-    if isinstance(data, str):
-        return "text"
-    return "a number" if isinstance(data, int | float) else type(data).__name__
+        what = "an empty file"
+    elif isinstance(data, list):
+        what = "a list"
+    elif isinstance(data, str):
+        what = "text"
+    else:
+        what = "a number" if isinstance(data, int | float) else type(data).__name__
+    return ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {what}")])
 
 
 def parse_scenario(data: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate already-parsed data (a dict from YAML/JSON) into a Scenario, or raise ScenarioError."""
     if not isinstance(data, dict):
-        raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {_what(data)}")])
+        raise not_a_mapping(source, data)
     problems: list[Problem] = []
     data = _load_empirical(data, base_dir or Path("."), "", problems)
     data = _resolve_policy_files(data, base_dir)

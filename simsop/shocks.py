@@ -820,10 +820,10 @@ def _validation_problems(exc: ValidationError) -> list[Problem]:
 
 def parse_stress(data: Any, source: str = "<stress>", base_dir: Path | None = None) -> tuple[Scenario, list[ShockCase]]:
     """Validate a parsed stress file: load its base scenario and check every case's shocks against it."""
-    from simsop.scenario import Problem, ScenarioError, parse_scenario, read_yaml
+    from simsop.scenario import Problem, ScenarioError, not_a_mapping, parse_scenario, read_yaml
 
     if not isinstance(data, dict):
-        raise ScenarioError(source, [Problem("", f"expected a mapping of keys at the top, got {type(data).__name__}")])
+        raise not_a_mapping(source, data)
     try:
         spec = StressFile.model_validate(data)
     except ValidationError as exc:

@@ -264,8 +264,7 @@ class World:
     def plan_fed(self, wh: WarehouseSite, item: int) -> bool:
         """Whether an S&OP plan replenishes this item once it is in force: a make-to-stock factory supplies it
         and it reorders, which the plan's push replaces (PlanningCycle's switch to push)."""
-        src = wh.sources[item]
-        return isinstance(src, FactorySite) and not src.make_to_order and not isinstance(wh.rules[item], NoRule)
+        return self._pushable(wh, item) and not isinstance(wh.rules[item], NoRule)
 
     def _pushable(self, wh: WarehouseSite, item: int) -> bool:
         """Whether an S&OP plan can push production to an item: a make-to-stock plant supplies it."""

@@ -236,25 +236,26 @@ class PlanningCycle:
         forecasts are judged like every other bucket's; a bucket the run cuts short is not booked."""
         b = int(np.searchsorted(self.starts, end, side="left"))
         if b > self.first and b < len(self.starts) and int(self.starts[b]) == end and (b - 1) not in self.sales:
-            cum = np.asarray(self.world.booked, dtype=float)
-            units = cum - self.cum_booked
-            self.sales[b - 1] = units
-            rec = self.world.records.tables["bucket_sales"].append
-            for p in range(self.n_products):
-                rec((b - 1, p, float(units[p])))
-            self.cum_booked = cum
+            self._book(b - 1)
+
+    def _book(self, bucket: int) -> None:
+        """Record the units customers booked in ``bucket``, which has just ended: the orders since the last
+        booking."""
+        cum = np.asarray(self.world.booked, dtype=float)
+        units = cum - self.cum_booked
+        self.sales[bucket] = units
+        rec = self.world.records.tables["bucket_sales"].append
+        for p in range(self.n_products):
+            rec((bucket, p, float(units[p])))
+        self.cum_booked = cum
 
     def cutoff(self, bucket: int) -> _Cutoff:
         """Close the books of the bucket that just ended, and freeze what the company knows."""
         w = self.world
-        cum = np.asarray(w.booked, dtype=float)
         if bucket > self.first:
-            units = cum - self.cum_booked
-            self.sales[bucket - 1] = units
-            rec = w.records.tables["bucket_sales"].append
-            for p in range(self.n_products):
-                rec((bucket - 1, p, float(units[p])))
-        self.cum_booked = cum
+            self._book(bucket - 1)
+        else:
+            self.cum_booked = np.asarray(w.booked, dtype=float)
         on_hand = np.zeros(self.n_products)
         backlog = np.zeros(self.n_products)
         position = np.zeros(self.n_products)
