@@ -235,9 +235,12 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         sums = [pc.span(a, z) for a, z in cap_spans]
         reduced = [pc.reduced(a, z) for a, z in cap_spans]
         # regular/overtime/reduced are per bucket to plan (as "buckets"); "now" is the rest of the one under way.
+        # Capacity, queued and carried are good units (at the plant's mean yield), as plans count.
         capacity[fac.id] = {"products": list(fac.products), "regular_per_day": reg, "overtime_per_day": ot,
+                            "mean_yield": pc.mean_yield,
                             "regular": [_r(r) for r, _ in sums[k0:]], "overtime": [_r(o) for _, o in sums[k0:]],
-                            "reduced": reduced[k0:], "queued": _r(sum(u for _, u in queues.get(fac.id, []))),
+                            "reduced": reduced[k0:],
+                            "queued": _r(pc.mean_yield * sum(u for _, u in queues.get(fac.id, []))),
                             # Units still queued when each bucket to plan starts (its plan comes after them).
                             "carried": ([_r(ld.carried) for ld in loads[fac.id] if ld.bucket in buckets]
                                         if fac.id in loads else [None] * len(buckets)),
@@ -478,8 +481,16 @@ def render(d: dict[str, Any], period: str = "round") -> str:
             cells = ([(c["now"]["regular"], c["now"]["overtime"], c["now"]["reduced"])] if c.get("now") else [])
             cells += list(zip(c["regular"], c["overtime"], c["reduced"], strict=True))
             cap.append([f, *[f"{units(r):,.0f} + {units(o):,.0f}" + ("*" if red else "") for r, o, red in cells]])
-        parts.append(table("\nCapacity (units, regular + overtime):", ["plant", *cols], cap,
+        yields = {f: float(c.get("mean_yield", 1.0)) for f, c in d["capacity"].items()}
+        good = any(y < 1.0 - 1e-9 for y in yields.values())
+        parts.append(table("\nCapacity (good units, regular + overtime):" if good else
+                           "\nCapacity (units, regular + overtime):", ["plant", *cols], cap,
                            right=range(1, len(cols) + 1)))
+        for f, y in yields.items():
+            if y < 1.0 - 1e-9:
+                # Plans count good units: a plant that scraps part of what it works can make that much less.
+                parts.append(wrap(f"{f}: what it can work x its {100 * y:.3g}% mean yield (it scraps the rest); "
+                                  "the queued units below count the same way", indent="  "))
         for sh in d.get("capacity_shocks", []):
             what = "no production" if sh["left"] == 0 else f"{100 * sh['left']:.0f}% of capacity"
             a, z = sh.get("dates", (f"day {sh['start']}", f"day {sh['end'] - 1}"))

@@ -12,6 +12,11 @@ Capacity is the dashboard's: the plant's regular capacity as the plans in force 
 unless a plan set a workforce), its overtime, and the capacity shocks that have begun by the decision day
 (a team cannot know of an outage before it starts). Factories with production lines have no rate capacity
 to check against; they are left out.
+
+Everything is counted in good units, as plans are: a plant with a yield below 1 scraps a share of what it
+works (``FactorySite._output``), so a unit of its capacity makes its mean yield of good units, and the cycle
+asks it to start a plan grossed up by that yield (``PlanningCycle.apply``). Its capacity and the queue it
+holds (units started or to start) count at that yield, as the plans' own capacity does.
 """
 
 from __future__ import annotations
@@ -56,15 +61,17 @@ def capacity_factor(rec: Records, sc: Scenario, day: int) -> tuple[dict[str, np.
 
 @dataclass(frozen=True)
 class PlantCapacity:
-    """A plant's capacity day by day over the horizon, as known on a decision day (nan: production lines)."""
+    """A plant's capacity day by day over the horizon, as known on a decision day (nan: production lines), in
+    good units: what it can work times its mean yield."""
 
     factory: str
     products: tuple[int, ...]  # product indexes it makes for the plan (the first factory listing a product)
-    regular: np.ndarray  # units a day
+    regular: np.ndarray  # good units a day
     overtime: np.ndarray
     regular_per_day: float  # days past the horizon count in full at these rates
     overtime_per_day: float
     factor: np.ndarray  # the capacity shocks' multiplier of each day (1: none)
+    mean_yield: float = 1.0  # good units per unit worked: capacity above is already net of it
 
     @property
     def rate(self) -> bool:
@@ -122,8 +129,10 @@ def plant_capacity(world: World, rec: Records, sc: Scenario, day: int
         # A plan's workforce sets the regular capacity from its buckets on (simsop.model.plan.set_capacity).
         by_day = world.factories[f].regular_by_day
         staffed = ones * reg if by_day is None else np.asarray(by_day[: sc.horizon], dtype=float)
-        out[fac.id] = PlantCapacity(fac.id, tuple(p for p, g in makes.items() if g == f), staffed * x, ot * x,
-                                    float(reg if by_day is None else by_day[-1]), float(ot), x)
+        y = float(world.mean_yield[f])
+        out[fac.id] = PlantCapacity(fac.id, tuple(p for p, g in makes.items() if g == f), staffed * x * y,
+                                    ot * x * y, float(reg if by_day is None else by_day[-1]) * y, float(ot) * y, x,
+                                    y)
     return out, known
 
 
@@ -194,12 +203,15 @@ def project_plants(queues: Mapping[str, Sequence[tuple[int, float]]], plants: Ma
     span's first day (``plant_queue``): each day the plan's share of its bucket (``plan[(product, bucket)]``
     spread evenly over the bucket's days, as the cycle releases a plan; none: 0) joins the end of the queue,
     then the day's capacity works the queue from its oldest units (``work_queue``). The dashboard's estimated
-    stock and the supply review's warnings both come from it."""
+    stock and the supply review's warnings both come from it.
+
+    In good units: the plan is, the capacity is (``PlantCapacity``), and the queue (units to work) counts at the
+    plant's mean yield, so ``carried``, ``made`` and ``left`` are good units."""
     out: dict[str, list[PlantLoad]] = {}
     for f, pc in plants.items():
         if not pc.rate:
             continue
-        queue = list(queues.get(f, []))
+        queue = [(p, u * pc.mean_yield) for p, u in queues.get(f, [])]
         loads = []
         for b, a, z in spans:
             ba, bz = bucket_span(b)
@@ -228,6 +240,7 @@ class Overload:
     items: tuple[str, ...]  # what the plan makes there (products, or the team's families)
     carried: float = 0.0  # units queued when the bucket starts (earlier plans not made yet), made first
     left: float = 0.0  # units still queued when the bucket ends
+    mean_yield: float = 1.0  # good units per unit worked (every quantity above is in good units)
 
     @property
     def capacity(self) -> float:
@@ -259,7 +272,7 @@ def overloads(loads: Mapping[str, Sequence[PlantLoad]], buckets: Iterable[int], 
             # Half a unit: a family split over its products leaves float dust that is no decision of the team.
             if ld.carried + ld.planned - (reg + ot) > 0.5:
                 names = item_names(ld.bucket, [p for p in pc.products if plan.get((p, ld.bucket))])
-                out.append(Overload(f, ld.bucket, ld.planned, reg, ot, names, ld.carried, ld.left))
+                out.append(Overload(f, ld.bucket, ld.planned, reg, ot, names, ld.carried, ld.left, pc.mean_yield))
     return sorted(out, key=lambda o: o.bucket)
 
 
@@ -280,6 +293,10 @@ def overload_text(o: Overload, name: Callable[[int], str], label: Callable[[int]
             f"they are made in {nxt} or later, ahead of {nxt}'s own plan, which then slips in turn: stock arrives "
             "later than planned")
     cap = f"capacity {o.capacity:,.0f} ({o.regular:,.0f} regular + {o.overtime:,.0f} overtime)"
+    if o.mean_yield < 1.0 - 1e-9:
+        # Plans count good units; the plant scraps a share of what it works, so its capacity is that much less.
+        cap = (f"capacity {o.capacity:,.0f} good units ({o.regular:,.0f} regular + {o.overtime:,.0f} overtime: the "
+               f"{o.capacity / o.mean_yield:,.0f} units it can work at its {100 * o.mean_yield:.3g}% mean yield)")
     if o.carried < 0.5:
         return (f"{name(o.bucket)}: planned production {o.planned:,.0f} units at {o.factory}{what}, {cap}: exceeds "
                 f"capacity by {ex:,.0f} units ({pct}). The plant works its queue first come first served: the "
