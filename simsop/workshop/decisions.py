@@ -15,7 +15,8 @@ file is taken from the results, with a note (``notes``), so one team's late row 
 next round's rows are optional (a team that has not decided gets the bot's decision); the bot's rows for the
 next round (``source`` bot, left by an interrupted ``advance`` or ``undo``) are not the team's decision: they
 are set apart (``stale``) and replaced. Every problem is reported with the file and line; nothing is written
-when a file has a problem.
+when a file has a problem. A row with more values than the header has columns is one (even if the extra values
+are empty): an unquoted ``1,200`` is two values, and the columns after it shift.
 """
 
 from __future__ import annotations
@@ -47,6 +48,90 @@ def number_hint(text: str) -> str:
     if _DECIMAL_COMMA.match(text):
         return f" (use a point for decimals: {text.strip().replace(',', '.')})"
     return ""
+
+
+# A number cut in two by an unquoted thousands separator: 1,200 -> "1" and "200" (1,200,000: three cells).
+_LEAD = re.compile(r"^\d{1,3}$")
+_GROUP = re.compile(r"^\d{3}$")
+_LAST_GROUP = re.compile(r"^\d{3}(\.\d*)?$")
+
+
+def split_number(cells: Sequence[str], start: int = 0) -> str:
+    """The first number that an unquoted thousands separator cut into cells ``cells[start:]``, as it was typed
+    (``'1,200'``; '' if none): a cell of 1 to 3 digits followed by cells of 3 digits (the last may have
+    decimals)."""
+    cells = [c.strip() for c in cells]
+    for i in range(max(start, 0), len(cells) - 1):
+        if not _LEAD.match(cells[i]):
+            continue
+        j = i + 1
+        while j + 1 < len(cells) and _GROUP.match(cells[j]) and _LAST_GROUP.match(cells[j + 1]):
+            j += 1
+        if _LAST_GROUP.match(cells[j]):
+            return ",".join(cells[i:j + 1])
+    return ""
+
+
+def _split_fix(typed: str) -> str:
+    return f"write {typed.replace(',', '')}, or quote it: \"{typed}\""
+
+
+def _csv_rows(text: str, label: str, required: Sequence[str], quantity: str, problems: list[str]
+              ) -> tuple[list[str], list[tuple[int, dict[str, str]]], dict[int, int]]:
+    """Header and (line number, row) of a decision file, as ``simsop.planning.decision_csv.csv_rows`` reads it,
+    but a row with more values than the header has columns is refused even when the extra values are empty:
+    such a row is a value cut in two by a comma (``1,200`` unquoted puts 1 and 200 in two columns, and the
+    columns after them shift), and reading it would play numbers nobody wrote. The message names the number
+    when it sees one (from the ``quantity`` column on). Also returns how many values each line has."""
+    own: list[str] = []
+    header, rows = _rows(text, label, required, own)
+    try:
+        records = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        records = []  # _rows said so
+    long: set[int] = set()
+    widths = {n: len(cells) for n, cells in enumerate(records[1:], start=2)}
+    if rows or own:
+        width = len(header)
+        start = header.index(quantity) if quantity in header else 0
+        for n, cells in enumerate(records[1:], start=2):
+            if len(cells) > width and any(c.strip() for c in cells):
+                long.add(n)
+                typed = split_number(cells, start)
+                why = (f"'{typed}' is cut in two at its thousands separator; {_split_fix(typed)}" if typed else
+                       "a comma inside a value cuts it in two (a thousands separator or a decimal comma?): write "
+                       "numbers without separators and with a point for decimals, or quote the value")
+                problems.append(f"{label}: line {n}: {len(cells)} values for {width} columns "
+                                f"({', '.join(header)}): {why}")
+    problems += [x for x in own if not any(x.startswith(f"{label}: line {n}: ") for n in long)]
+    return header, [(n, row) for n, row in rows if n not in long], widths
+
+
+def _split_in_row(header: Sequence[str], row: Mapping[str, str], width: int, quantity: str,
+                  targets_count: bool) -> str:
+    """The number a thousands separator cut in two within a row no wider than the header (``'1,200'`` read as
+    production 1 and then 200 in the next column; '' if none); ``width``: the row's number of values. The next
+    column's value must be no decision for the row to be taken for a cut one: a source or team of '200', or
+    an inventory target that the game ignores (``targets_count`` false) on a row that ends with it (a team
+    that meant a target would write the row out, or leave it empty)."""
+    if quantity not in header or header.index(quantity) + 1 >= len(header):
+        return ""
+    at = header.index(quantity) + 1
+    nxt = header[at]
+    if nxt == "inventory_target" and (targets_count or width != at + 1):
+        return ""
+    cells = [row.get(quantity, ""), row.get(nxt, "")]
+    typed = split_number(cells)
+    return typed if typed and typed.startswith(cells[0] + ",") else ""
+
+
+def _split_problem(label: str, n: int, header: Sequence[str], row: Mapping[str, str], typed: str,
+                   quantity: str) -> str:
+    nxt = header[header.index(quantity) + 1]
+    ignored = (" (inventory targets change nothing in this game: leave that column empty)"
+               if nxt == "inventory_target" else "")
+    return (f"{label}: line {n}: '{typed}' is read as two values, {quantity} {row[quantity]} and {nxt} {row[nxt]}: "
+            f"a thousands separator cuts it in two; {_split_fix(typed)}{ignored}")
 
 
 def _quantity(what: str, text: str, x: float | None) -> str:
@@ -138,13 +223,16 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
     """
     problems: list[str] = []
     notes = [] if notes is None else notes
-    _, rows = _rows(text, label, ("round", "role", "order"), problems)
+    header, rows, widths = _csv_rows(text, label, ("round", "role", "order"), "order", problems)
     out: list[OrderRow] = []
     seen: dict[tuple[int, str], int] = {}
     late: set[tuple[int, str]] = set()
     nxt = played + 1
     following = (f"your next decision is for round {nxt}" if nxt <= rounds else "the workshop is over")
     for n, row in rows:
+        if typed := _split_in_row(header, row, widths.get(n, 0), "order", True):
+            problems.append(_split_problem(label, n, header, row, typed, "order"))
+            continue
         src = _common(label, n, row, team, problems)
         r = _integer(row["round"])
         q = _number(row["order"])
@@ -244,7 +332,7 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
               played: int, rounds: int, first_bucket: Sequence[int], plan_buckets: int,
               log: Mapping[tuple[int, str, int], tuple[float, float | None, str]],
               name: Callable[[int], str] = _no_name, notes: list[str] | None = None,
-              stale: list[int] | None = None) -> list[PlanRow]:
+              stale: list[int] | None = None, targets_count: bool = True) -> list[PlanRow]:
     """Check the text of a ``plan`` game's decision file of one team (the ``replay`` format; cycle = round - 1).
 
     Args:
@@ -255,6 +343,9 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
         notes: receives a line for every row of a played cycle that is not what was played (it is ignored) and
             every played decision missing from the file (it is taken from ``log``).
         stale: receives the line numbers of the bot's rows for the next cycle (they are not returned).
+        targets_count: the game's plans set reorder levels from inventory targets
+            (``planning.set_execution_levels``); when they do not, a row that ends with a three-digit target
+            after a production of one to three digits is taken for a number cut at its thousands separator.
 
     The header's ``product``, ``family`` or ``item`` column says what the rows are; a row that is not what its
     column says (a product under ``family``) is a problem naming the line and the column.
@@ -266,7 +357,7 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
     """
     problems: list[str] = []
     notes = [] if notes is None else notes
-    header, rows = _rows(text, label, ("cycle", "bucket", "production"), problems)
+    header, rows, widths = _csv_rows(text, label, ("cycle", "bucket", "production"), "production", problems)
     item_col = next((c for c in ("product", "family", "item") if c in header), None)
     if rows and item_col is None:
         problems.append(f"{label}: line 1: missing column product (or family, or item); found {header}")
@@ -280,6 +371,9 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
     cycles_seen: set[int] = set()
     for n, row in rows:
         assert item_col is not None
+        if typed := _split_in_row(header, row, widths.get(n, 0), "production", targets_count):
+            problems.append(_split_problem(label, n, header, row, typed, "production"))
+            continue
         src = _common(label, n, row, team, problems)
         c = _integer(row["cycle"])
         b = _integer(row["bucket"])

@@ -382,7 +382,8 @@ class Workshop:
                                    self._log(team), notes, stale)
         products, fams = self._plan_items()
         return dec.read_plan(text, label, team, products, fams, self.played, cal.rounds, cal.first_bucket,
-                             cal.plan_buckets, self._log(team), self.bucket_names(), notes, stale)
+                             cal.plan_buckets, self._log(team), self.bucket_names(), notes, stale,
+                             targets_count=self.base.planning.set_execution_levels)
 
     def read_decisions(self, team: str) -> list[Any]:
         return self.read_team(team)[0]
