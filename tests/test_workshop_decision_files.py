@@ -96,3 +96,29 @@ def test_split_number_finds_the_cut_number() -> None:
     assert split_number(["1", "250", "000.5", "x"]) == "1,250,000.5"
     assert split_number(["0", "snacks", "1", "900", ""], 3) == ""
     assert split_number(["12", "34"]) == ""
+
+
+def test_a_late_row_is_noted_once_at_advance_and_kept_in_show_and_status(tmp_path: Path) -> None:
+    """A row written for a round already played is ignored. The class hears it once, at the first advance that
+    sees it, not at every later round while it stays in the file; the team's show and the facilitator's status
+    keep naming it, and a row changed again is a new note."""
+    folder = tmp_path / "promo"
+    assert cli("new", str(PROMO), "--teams", "A,B", "--dir", str(folder), "--rounds", "4").exit_code == 0
+    assert cli("advance", str(folder), "--yes").exit_code == 0
+    path = folder / "decisions" / "A.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "0,snacks,1,900,,\n", encoding="utf-8")  # late
+    late = "cycle 0 (round 1) was already played"
+    heard = []
+    for k in (2, 3, 4):
+        r = CliRunner().invoke(main, ["workshop", "decide", str(folder), "--team", "B"], input="800\n")
+        assert r.exit_code == 0, r.output
+        for args in (("show", str(folder), "--team", "A"), ("status", str(folder))):
+            r = cli(*args)
+            assert r.exit_code == 0 and late in " ".join(r.output.split()), (k, args, r.output)
+        if k == 4:  # the team changes its late row: that is news again
+            path.write_text(path.read_text(encoding="utf-8").replace("0,snacks,1,900,,", "0,snacks,1,950,,"),
+                            encoding="utf-8")
+        r = cli("advance", str(folder))
+        assert r.exit_code == 0, r.output
+        heard.append(" ".join(r.stderr.split()).count(late))
+    assert heard == [1, 0, 1]

@@ -143,6 +143,19 @@ def _played_how(sources: Iterable[str]) -> str:
     return "by the bot" if set(sources) == {"bot"} else "as decided"
 
 
+class FileNote(str):
+    """A note about a decision file (its text), with ``key``: the row it is about, the same from round to round
+    while the row stays as it is (the text names the next round, which changes), so that ``advance`` can say it
+    once, the round it first sees it."""
+
+    key: str
+
+    def __new__(cls, text: str, key: str) -> FileNote:
+        note = super().__new__(cls, text)
+        note.key = key
+        return note
+
+
 class DecisionError(ValueError):
     """Decision files that cannot be used; one line per problem, each naming the file and line."""
 
@@ -247,9 +260,10 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
             how = _played_how(s for (k, _), (_, s) in log.items() if k == r)
             was = (f": {role} ordered {log[key][0]:g}; this row says {row['order']}" if key in log and key not in seen
                    else "")
-            notes.append(f"{label}: line {n}: round {r} was already played ({how}{was}); {following}. This row "
-                         "is ignored" + (f" (give round {nxt}'s order on a row of round {nxt})" if nxt <= rounds
-                                         else "") + ".")
+            notes.append(FileNote(
+                f"{label}: line {n}: round {r} was already played ({how}{was}); {following}. This row is ignored"
+                + (f" (give round {nxt}'s order on a row of round {nxt})" if nxt <= rounds else "") + ".",
+                f"late {r},{role},{row['order']}"))
             late.add(key)
             continue
         bad = False
@@ -285,8 +299,9 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
     for (r, role), (q, src) in sorted(log.items()):
         if r <= played and role in roles and (r, role) not in seen:
             if (r, role) not in late:
-                notes.append(f"{label}: round {r} (role {role}) is missing from the file; it stays as played (order "
-                             f"{q:g}, kept in results/round-{r}): put the row back so the file tells the game")
+                notes.append(FileNote(
+                    f"{label}: round {r} (role {role}) is missing from the file; it stays as played (order {q:g}, "
+                    f"kept in results/round-{r}): put the row back so the file tells the game", f"missing {r},{role}"))
             out.append(OrderRow(0, r, role, q, src))
     if problems:
         raise DecisionError(problems)
@@ -394,9 +409,10 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
             how = _played_how(s for (k, _, _), (_, _, s) in log.items() if k == c)
             was = (f": production {log[key][0]:g} of {item} in {name(key[2])}; this row says {row['production']}"
                    if key in log and key not in seen else "")
-            notes.append(f"{label}: line {n}: cycle {c} (round {c + 1}) was already played ({how}{was}); "
-                         f"{following}. This row is ignored" + (
-                             f" (give round {nxt}'s plan on rows of cycle {played})" if nxt <= rounds else "") + ".")
+            notes.append(FileNote(
+                f"{label}: line {n}: cycle {c} (round {c + 1}) was already played ({how}{was}); {following}. This "
+                "row is ignored" + (f" (give round {nxt}'s plan on rows of cycle {played})" if nxt <= rounds else "")
+                + ".", f"late {c},{item},{row['bucket']},{row['production']},{t_text}"))
             late.add(key)
             continue
         bad = False
@@ -447,9 +463,10 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
         c, item, b = key
         if c < played and key not in seen:
             if key not in late:
-                notes.append(f"{label}: cycle {c} (round {c + 1}: {item}, {name(b)}) is missing from the file; it "
-                             f"stays as played (production {q:g}, kept in results/round-{c + 1}): put the row back "
-                             "so the file tells the game")
+                notes.append(FileNote(
+                    f"{label}: cycle {c} (round {c + 1}: {item}, {name(b)}) is missing from the file; it stays as "
+                    f"played (production {q:g}, kept in results/round-{c + 1}): put the row back so the file tells "
+                    "the game", f"missing {c},{item},{b}"))
             seen[key] = 0
             cycles_seen.add(c)
             out.append(PlanRow(0, c, item, b, q, t, src))

@@ -90,6 +90,11 @@ def _round(x: Any) -> float | None:
     return None if f is None else round(f, 6)
 
 
+def _note_key(note: str) -> str:
+    """What a note about a decision file is about (``decisions.FileNote.key``; another note: its text)."""
+    return str(getattr(note, "key", note))
+
+
 class Workshop:
     """A workshop folder: its settings, the scenario as played, the teams' decisions and the results."""
 
@@ -335,6 +340,13 @@ class Workshop:
             return dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             raise WorkshopError(f"{path}: cannot read the results of round {k}: {exc}") from None
+
+    def _noted(self, team: str, k: int) -> set[str]:
+        """The rows of a team's file that round k's advance noted (late rows, played rows missing)."""
+        try:
+            return set(self._results(team, k).get("file_notes", [])) if k >= 1 else set()
+        except WorkshopError:
+            return set()
 
     def _log(self, team: str) -> dict[Any, Any]:
         """The played decisions of a team, from the results of each round (what the file should still say), with
@@ -643,7 +655,10 @@ class Workshop:
         end = cal.end(k)
         docs: dict[str, dict[str, Any]] = {}
         files: dict[str, str] = {}
-        warnings: list[str] = [n for team in self.teams for n in notes[team]]
+        # A note about a row is said once, at the first advance that sees it: the results keep which rows each
+        # advance saw, and show and status keep naming them until the file is mended.
+        said = {team: self._noted(team, k - 1) for team in self.teams}
+        warnings: list[str] = [n for team in self.teams for n in notes[team] if _note_key(n) not in said[team]]
         by_bot: list[str] = []
         for team in self.teams:
             if progress:
@@ -671,6 +686,7 @@ class Workshop:
             tail = (metrics(run.records, self.scenario, cal.round_end(k), cal.account_end(k), fl)
                     if cal.round_end(k) < cal.account_end(k) else None)
             docs[team] = self._result_doc(team, k, run, applied, warn, cum, rnd, tail)
+            docs[team]["file_notes"] = [_note_key(n) for n in notes[team]]
         board = self._leaderboard_rows(docs)
         # Nothing was written so far; write the results, then the logs, and workshop.yaml last. Each file is
         # written atomically; until workshop.yaml says round k was played, the round's results are not read and
