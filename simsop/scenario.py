@@ -329,11 +329,22 @@ class Warehouse(_Model):
 
 
 class RateCapacity(_Model):
-    """Capacity in units per day: regular time, plus overtime used only when the queue needs it."""
+    """Capacity in units per day: regular time, plus overtime used only when the queue needs it.
+
+    Without ``planned_lead_time`` a plant works overtime whenever its queue holds more than a day of regular
+    time; with it, only for work that regular time would not finish within that many days of its order
+    (the S&OP plan's daily targets are due the day they are planned, so planned overtime is still worked).
+    """
 
     regular: PositiveFloat
     overtime: NonNegativeFloat = 0.0
     overtime_cost: NonNegativeFloat = Field(default=0.0, description="extra cost per unit made on overtime")
+    planned_lead_time: float | None = Field(
+        default=None, ge=1,
+        description="days from a job's order to leaving the plant that the plant plans on: regular time levels "
+                    "the queue and overtime makes only the work that would otherwise leave later than this "
+                    "(S&OP plan targets are due the day they are planned); omit it for overtime whenever the "
+                    "queue exceeds a day of regular time")
 
 
 class Factory(_Model):

@@ -3,8 +3,19 @@
 Two kinds of capacity:
 
 * a **rate** (units per day, regular plus overtime): one sweep a day works the queue first come first
-  served; what is made during day d leaves the plant at d + 1. Overtime is used only when the queue is
-  longer than regular capacity.
+  served; what is made during day d leaves the plant at d + 1. Regular time is always worked while there is
+  work. Overtime follows one of two rules:
+
+  - without ``capacity.planned_lead_time`` (the default): overtime whenever the queue holds more than a
+    day of regular time, so a weekly order of five days' work is rushed through on overtime the day it
+    lands even at 70% utilisation;
+  - with ``planned_lead_time`` L days: a job is due to leave the plant L days after it was queued, and a
+    day's overtime is only the work that regular time alone (today's and that of the days before each
+    job's due date, at today's capacity) would not finish by its due date: the work is levelled over the
+    days before it is due and overtime pays only for what would otherwise be late. The shortfall is worked
+    as soon as it is seen rather than on the due day, which keeps later overtime free for orders not yet
+    received (and a job already late gets overtime at once). Jobs that the S&OP plan pushes are due the day
+    the plan schedules them, so a plan whose daily target exceeds regular time still gets its overtime.
 * parallel **lines** with a random processing time: one SimPy process per line takes the next job, holds
   it for its processing time, and ships it.
 
@@ -30,11 +41,11 @@ if TYPE_CHECKING:
 class Job:
     """A production order for one product, destined for one warehouse item."""
 
-    __slots__ = ("dest", "good", "id", "item", "peg", "product", "qty", "queued_at", "remaining", "scrap",
+    __slots__ = ("dest", "due", "good", "id", "item", "peg", "product", "qty", "queued_at", "remaining", "scrap",
                  "started")
 
     def __init__(self, jid: int, product: int, qty: float, dest: WarehouseSite, item: int,
-                 peg: OrderLine | None, queued_at: float) -> None:
+                 peg: OrderLine | None, queued_at: float, due: float = math.inf) -> None:
         self.id = jid
         self.product = product
         self.qty = qty
@@ -43,20 +54,27 @@ class Job:
         self.item = item
         self.peg = peg
         self.queued_at = queued_at
+        self.due = due  # time by which it should leave the plant (rate mode with a planned lead time)
         self.started = False
         self.good = 0.0
         self.scrap = 0.0
 
 
 class FactorySite:
-    """One plant. ``regular``/``overtime`` are set in rate mode, ``lines``/``processing`` in lines mode."""
+    """One plant. ``regular``/``overtime`` are set in rate mode, ``lines``/``processing`` in lines mode.
+
+    ``planned_lead_time`` (rate mode, days): jobs are due that long after they are queued and overtime
+    only makes the work regular time would finish late; None: overtime whenever the queue exceeds a day of
+    regular time.
+    """
 
     kind = "factory"
 
     def __init__(self, world: World, index: int, site: int, name: str, products: list[int],
                  make_to_order: bool, yield_sampler: BlockSampler, regular: float = 0.0,
                  overtime: float = 0.0, lines: int = 0, processing: BlockSampler | None = None,
-                 per_unit: bool = True, unit_mean: float = 0.0, overtime_share: float | None = None) -> None:
+                 per_unit: bool = True, unit_mean: float = 0.0, overtime_share: float | None = None,
+                 planned_lead_time: float | None = None) -> None:
         self.world = world
         self.index = index
         self.site = site
@@ -69,6 +87,7 @@ class FactorySite:
         # Overtime as a share of the staffed regular capacity (hours of overtime per regular hour), once a plan
         # staffs the plant; None: the fixed ``overtime`` a day.
         self.overtime_share = overtime_share
+        self.planned_lead_time = planned_lead_time
         self.capacity_factor = 1.0  # scales the rate capacity (shocks: 0 is an outage)
         self.regular_by_day: list[float] | None = None  # planned regular capacity (workforce plans)
         self.lines = lines
@@ -80,11 +99,15 @@ class FactorySite:
         self._idle: list[Any] = []  # events of idle lines, waiting for a job
 
     def add_job(self, product: int, qty: float, dest: WarehouseSite, item: int,
-                peg: OrderLine | None = None) -> None:
+                peg: OrderLine | None = None, due: float | None = None) -> None:
+        """Queue a job; ``due`` is when it should leave the plant (default: the planned lead time from now)."""
         w = self.world
         jid = w.next_job_id
         w.next_job_id = jid + 1
-        self.queue.append(Job(jid, product, qty, dest, item, peg, w.env.now))
+        now = w.env.now
+        if due is None:
+            due = math.inf if self.planned_lead_time is None else now + self.planned_lead_time
+        self.queue.append(Job(jid, product, qty, dest, item, peg, now, due))
         self.queued_units += qty
         if self._idle:
             self._idle.pop().succeed()
@@ -101,7 +124,10 @@ class FactorySite:
             overtime = self.overtime if self.overtime_share is None else base * self.overtime_share
         regular = base * self.capacity_factor
         overtime *= self.capacity_factor
-        budget = min(self.queued_units, regular + overtime)
+        if self.planned_lead_time is None or self.queued_units <= regular or overtime <= 0.0:
+            budget = min(self.queued_units, regular + overtime)
+        else:
+            budget = regular + min(overtime, self._late_work(day, regular))
         reg_used = min(budget, regular)
         w.rec_factory_days((day, self.index, regular, reg_used, budget - reg_used, budget, base))
         if budget <= EPS:
@@ -123,6 +149,41 @@ class FactorySite:
                 self._finish(job, done_at)
         if not queue:
             self.queued_units = 0.0  # absorb float dust
+
+    def _late_work(self, day: int, regular: float) -> float:
+        """The queued work that regular time would not finish by its due dates, if worked from today on.
+
+        Work is taken first come first served, so job j is done once the work up to it (W_j) is made; made
+        on day t it leaves at t + 1, so it is on time if made by day last_j = floor(due_j) - 1. Regular time
+        makes today's ``regular`` plus that of days day + 1 .. last_j (the plan board's, at today's capacity
+        factor: a plant knows of a shock under way, not when it ends), and what it cannot is late unless
+        worked today: max_j (W_j - regular - later regular up to last_j), 0 when nothing would be late.
+        """
+        by_day = self.regular_by_day
+        factor = self.capacity_factor
+        later: dict[int, float] = {}
+        cum = 0.0
+        short = 0.0
+        for job in self.queue:
+            cum += job.remaining
+            if job.due == math.inf:
+                continue
+            last = math.floor(job.due + EPS) - 1
+            ahead = later.get(last)
+            if ahead is None:
+                if last <= day:
+                    ahead = 0.0
+                elif by_day is None:
+                    ahead = (last - day) * self.regular * factor
+                else:
+                    n = len(by_day)
+                    ahead = (sum(by_day[day + 1: min(last + 1, n)]) + max(last + 1 - max(n, day + 1), 0)
+                             * self.regular) * factor
+                later[last] = ahead
+            late = cum - regular - ahead
+            if late > short:
+                short = late
+        return short if short > EPS else 0.0
 
     def _output(self, job: Job, made: float, when: float) -> None:
         y = self.yield_()

@@ -175,7 +175,8 @@ class World:
             mto = f.mode == "make_to_order"
             if f.capacity is not None:
                 fs = FactorySite(self, fi, base + fi, f.id, prods, mto, ys, regular=f.capacity.regular,
-                                 overtime=f.capacity.overtime, overtime_share=overtime_share.get(f.id))
+                                 overtime=f.capacity.overtime, overtime_share=overtime_share.get(f.id),
+                                 planned_lead_time=f.capacity.planned_lead_time)
             else:
                 assert f.lines is not None and f.processing_time is not None
                 fs = FactorySite(self, fi, base + fi, f.id, prods, mto, ys, lines=f.lines,
@@ -450,7 +451,7 @@ class World:
                     self.rec_planned((day, f.index, product, qty))
                     for wh, item, share in plan.destinations(f.index, product):
                         wh.on_order[item] += qty * share
-                        f.add_job(product, qty * share, wh, item)
+                        f.add_job(product, qty * share, wh, item, due=day + 1.0)  # the plan's day
             if plan.subcontract:
                 for product, qty in plan.planned(f.index, day, plan.subcontract):
                     self.rec_subcontracted((day, f.index, product, qty))
