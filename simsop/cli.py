@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import sys
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -496,21 +497,76 @@ def _grouped(kpis: list[str]) -> list[tuple[str, list[str]]]:
     return [(t, ks) for t, ks in out if ks]
 
 
-def _cell(kpi: str, s: dict[str, Any]) -> str:
-    from simsop.report.kpimeta import fmt
+def _style(kpi: str) -> tuple[str, float]:
+    """How a KPI is shown: ``("pct", factor)`` for percentages (rates are stored as fractions, factor 100;
+    MAPE and WMAPE in percent already, factor 1), else its kind (``money``, ``num``) and 1."""
+    from simsop.report.kpimeta import info
 
-    if not s or s.get("n", 0) == 0:
+    if kpi.endswith("_otif"):  # shock_worst_otif, shock_window_otif and their _noshock: fractions, like otif
+        return "pct", 100.0
+    i = info(kpi)
+    if i.kind == "pct":
+        return "pct", 100.0
+    if i.unit == "%":  # forecast_mape_lag*, forecast_wmape_lag*
+        return "pct", 1.0
+    return i.kind, 1.0
+
+
+def _numbers(kpi: str, xs: Sequence[float | None], signed: bool = False, compact: bool = False) -> list[str]:
+    """Numbers read together (a mean and its interval, a difference and its interval) on one scale and with
+    the same decimals: '+0.90 [-1.97, +3.77]', never '+0.902 [-1.97, +3.77]'. Percentages get one decimal
+    (no unit: the caller adds '%' or ' pts'); other values 0 decimals from 1,000 (and for money), 1 from 10,
+    else 3 significant figures of the largest. ``compact`` writes 1.70M and 94k (from 10,000), for the stress
+    tables. An exact 0 of a count or a sum is '0' (an interval cut at the KPI's limit)."""
+    kind, factor = _style(kpi)
+    vals = [float("nan") if x is None else float(x) * factor for x in xs]
+    big = max((abs(v) for v in vals if v == v), default=0.0)
+    scale, tail = 1.0, ""
+    if kind == "pct":
+        dec = 1
+    elif compact and big >= 1e6:
+        scale, tail, dec = 1e6, "M", 2
+    elif compact and big >= 1e4:
+        scale, tail, dec = 1e3, "k", 0
+    elif kind == "money" or big >= 1000:
+        dec = 0
+    elif big >= 10:
+        dec = 1
+    elif big == 0:
+        dec = 0
+    else:
+        dec = min(6, 2 - math.floor(math.log10(big)))
+    out = []
+    for v in vals:
+        if v != v:
+            out.append("–")
+            continue
+        if v == 0 and kind != "pct":
+            out.append("0")
+            continue
+        text = f"{v / scale:,.{dec}f}"
+        if float(text.replace(",", "")) == 0:  # no "-0.0" for a tiny negative number
+            text = text.lstrip("-")
+        elif signed and v > 0:
+            text = "+" + text
+        out.append(text + tail)
+    return out
+
+
+def _stat(kpi: str, s: dict[str, Any], sep: str = " ", compact: bool = False) -> str:
+    """'mean ± half-width', or 'mean [low, high]' for an interval cut at the KPI's natural limit (a symmetric
+    ± would then promise values that cannot happen, such as -3 recovery days); '–' when undefined."""
+    if not s or s.get("n", 0) == 0 or s.get("mean") != s.get("mean"):
         return "–"
-    return fmt(kpi, s["mean"]) + _spread(s, lambda x: fmt(kpi, x), " ")
-
-
-def _spread(s: dict[str, Any], show: Callable[[float], str], sep: str) -> str:
-    """'± half-width' after a mean, or '[low, high]' for an interval cut at the KPI's natural limit (a
-    symmetric ± would then promise values that cannot happen, such as -3 recovery days)."""
+    pct = "%" if _style(kpi)[0] == "pct" else ""
     lo, hi, hw = s.get("ci_low"), s.get("ci_high"), s.get("half_width")
     if s.get("ci_method") in ("t_clipped", "at_bound") and lo is not None and hi is not None and lo == lo:
-        return f"{sep}[{show(lo)}, {show(hi)}]"
-    return f"{sep}± {show(hw)}" if hw is not None and hw == hw else ""
+        m, a, b = _numbers(kpi, [s["mean"], lo, hi], compact=compact)
+        return f"{m}{pct}{sep}[dim]\\[{a}{pct}, {b}{pct}][/dim]"
+    if hw is None or hw != hw:
+        return _numbers(kpi, [s["mean"]], compact=compact)[0] + pct
+    m, h = _numbers(kpi, [s["mean"], hw], compact=compact)
+    return f"{m}{pct}{sep}[dim]± {h}{pct}[/dim]"
 
 
 def _significant(kpi: str, diff: float, text: str) -> str:
@@ -523,27 +579,28 @@ def _significant(kpi: str, diff: float, text: str) -> str:
     return f"[bold {color}]{text} {'▲' if up else '▼'}[/bold {color}]"
 
 
-def _diff(kpi: str, d: dict[str, Any]) -> str:
-    """'Δ +1.2 [+0.4, +2.0] ▲', bold and coloured (green better, red worse) when significant."""
-    from rich.markup import escape
-
-    from simsop.report.kpimeta import fmt
-
+def _difference(kpi: str, d: dict[str, Any], sep: str, compact: bool = False, prefix: str = "") -> str:
+    """A paired difference and its CI on one scale: '+1.2 pts [+0.4, +2.0]' (a percentage's in points, the
+    unit once); bold, coloured and marked ▲/▼ when significant; '' when undefined."""
     if not d or d.get("n", 0) == 0 or d["mean_diff"] != d["mean_diff"]:
         return ""
     # Rounding noise (two sums of the same numbers in another order) is no difference.
     tiny = 1e-9 * max(abs(d.get("mean_policy") or 0.0), abs(d.get("mean_baseline") or 0.0))
-
-    def bound(x: float) -> str:  # the unit is on the difference already
-        return fmt(kpi, 0.0 if abs(x) <= tiny else x, signed=True).removesuffix(" pts")
-
-    # The unit once, on the difference (a percentage KPI's in points, as in the stress table): 'Δ +1.2 pts
-    # [+0.4, +2.0]'.
-    head = fmt(kpi, 0.0 if abs(d["mean_diff"]) <= tiny else d["mean_diff"], signed=True)
-    text = f"Δ {head} [{bound(d['ci_low'])}, {bound(d['ci_high'])}]"
+    head, lo, hi = _numbers(kpi, [0.0 if abs(x) <= tiny else x for x in (d["mean_diff"], d["ci_low"], d["ci_high"])],
+                            signed=True, compact=compact)
+    head = f"{prefix}{head}" + (" pts" if _style(kpi)[0] == "pct" else "")
+    # Numbers in brackets are no markup tags: '[+0.4, +2.0]' prints as it is.
     if not d["significant"]:
-        return f"[dim]{escape(text)}[/dim]"
-    return _significant(kpi, d["mean_diff"], escape(text))
+        return f"[dim]{head}{sep}[{lo}, {hi}][/dim]"
+    if sep == " ":  # on one line the mark ends it: 'Δ +1.2 pts [+0.4, +2.0] ▲'
+        return _significant(kpi, d["mean_diff"], f"{head} [{lo}, {hi}]")
+    return f"{_significant(kpi, d['mean_diff'], head)}{sep}[{lo}, {hi}]"
+
+
+def _diff(kpi: str, d: dict[str, Any]) -> str:
+    """'Δ +1.2 pts [+0.4, +2.0] ▲' (policy minus baseline), bold and coloured (green better, red worse) when
+    significant."""
+    return _difference(kpi, d, " ", prefix="Δ ")
 
 
 def _lookup(frame: Any, **where: Any) -> dict[str, dict[str, Any]]:
@@ -553,33 +610,63 @@ def _lookup(frame: Any, **where: Any) -> dict[str, dict[str, Any]]:
     return {str(r["kpi"]): r for r in sel.to_dict("records")}
 
 
-def _print_comparison(exp: Any, case: str, title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _kpi_label(kpi: str) -> str:
+    """A KPI's label, with its unit when the values do not show it: MAPE and WMAPE are percentages (the files
+    store them in percent, other rates as fractions), forecast value added is in WMAPE points."""
+    from simsop.report.kpimeta import info, with_unit
 
-    from simsop.report.kpimeta import info
+    i = info(kpi)
+    if i.kind != "pct" and i.unit in ("%", "WMAPE points"):
+        return with_unit(i.label, i.unit)
+    return i.label
+
+
+# Width a policy's column of the comparison needs to show '5,134,116 ± 38,748' and its difference on a few lines
+# without cutting a number (borders included), and that of the KPI column.
+_POLICY_WIDTH, _KPI_WIDTH = 17, 22
+
+
+def _comparison_tables(exp: Any, case: str, width: int) -> list[Any]:
+    """The comparison's tables, a KPI group each; when the policies do not fit the width side by side, several
+    tables per group, each with the baseline first."""
+    from rich import box
+    from rich.table import Table
 
     summary = {p: _lookup(exp.summary, policy=p, case=case) for p in exp.policies}
     paired = {p: _lookup(exp.paired, policy=p, case=case) for p in exp.policies if p != exp.baseline}
     shown = [k for k in exp.kpi_names() if any(summary[p].get(k, {}).get("n", 0) for p in exp.policies)]
+    others = [p for p in exp.policies if p != exp.baseline]
+    per = max(1, (width - _KPI_WIDTH) // _POLICY_WIDTH - 1)  # other policies beside the baseline
+    chunks = [others[i:i + per] for i in range(0, len(others), per)] or [[]]
+    tables = []
+    for group, kpis in _grouped(shown):
+        for j, chunk in enumerate(chunks):
+            more = f" ({j + 1} of {len(chunks)})" if len(chunks) > 1 else ""
+            table = Table(title=group + more, title_justify="left", box=box.SIMPLE_HEAD)
+            table.add_column("KPI", max_width=28)
+            for p in (exp.baseline, *chunk):
+                table.add_column(f"{p} (baseline)" if p == exp.baseline else p, justify="right")
+            for k in kpis:
+                cells = [_stat(k, summary[exp.baseline].get(k, {}))]
+                for p in chunk:
+                    c = _stat(k, summary[p].get(k, {}))
+                    if d := _diff(k, paired[p].get(k, {})):
+                        c += "\n" + d
+                    cells.append(c)
+                table.add_row(_kpi_label(k), *cells)
+            tables.append(table)
+    return tables
+
+
+def _print_comparison(exp: Any, case: str, title: str) -> None:
+    from rich.console import Console
+
     console = Console()
     console.print(f"[bold]{title}[/bold] — mean ± 95% CI half-width (\\[low, high] when the interval is cut at "
-                  f"the KPI's limit); Δ: paired difference from {exp.baseline} with its 95% CI, ▲/▼ when "
-                  "significant")
-    for group, kpis in _grouped(shown):
-        table = Table(title=group, title_justify="left")
-        table.add_column("KPI")
-        for p in exp.policies:
-            # Fold rather than cut: on a narrow terminal a number wraps instead of losing its digits.
-            table.add_column(f"{p} (baseline)" if p == exp.baseline else p, justify="right", overflow="fold")
-        for k in kpis:
-            cells = []
-            for p in exp.policies:
-                c = _cell(k, summary[p].get(k, {}))
-                if p != exp.baseline and (d := _diff(k, paired[p].get(k, {}))):
-                    c += "\n" + d
-                cells.append(c)
-            table.add_row(info(k).label, *cells)
+                  f"the KPI's limit); Δ: paired difference policy minus {exp.baseline} (the baseline), same random "
+                  "futures, with its 95% CI, ▲/▼ when significant; percentages' differences in points. Rates, "
+                  "MAPE and WMAPE in %; money in currency units")
+    for table in _comparison_tables(exp, case, console.width):
         console.print(table)
 
 
@@ -593,41 +680,13 @@ STRESS_COLUMNS = (
 RUN_COLUMNS = (("profit", "Profit (run)"), ("otif", "OTIF (run)"))
 
 
-def _short(kpi: str, x: float, signed: bool = False) -> str:
-    """A value in a few characters (1.48M, -138k, 97.1%), for the wide stress tables."""
-    from simsop.report.kpimeta import fmt, info
-
-    if x is None or x != x:
-        return "–"
-    if kpi.endswith("_otif"):  # shock_worst_otif, shock_window_otif: fractions, like otif
-        kpi = "otif"
-    sign = "+" if signed and x > 0 else ""
-    if info(kpi).kind != "pct" and abs(x) >= 1e6:
-        return f"{sign}{x / 1e6:.2f}M"
-    if info(kpi).kind != "pct" and abs(x) >= 1e4:
-        return f"{sign}{x / 1e3:.0f}k"
-    return fmt(kpi, x, signed=signed)
-
-
 def _short_cell(kpi: str, s: dict[str, Any]) -> str:
-    from rich.markup import escape
-
-    if not s or s.get("n", 0) == 0:
-        return "–"
-    spread = _spread(s, lambda x: _short(kpi, x).removesuffix(" pts"), "\n")
-    return _short(kpi, s["mean"]) + (f"[dim]{escape(spread)}[/dim]" if spread else "")
+    return _stat(kpi, s, "\n", compact=True)
 
 
 def _short_diff(kpi: str, d: dict[str, Any]) -> str:
-    """A paired difference and its CI on two lines; bold, coloured and marked ▲/▼ when significant."""
-
-    if not d or d.get("n", 0) == 0 or d["mean_diff"] != d["mean_diff"]:
-        return "–"
-    lo, hi = (_short(kpi, d[k], signed=True).removesuffix(" pts") for k in ("ci_low", "ci_high"))
-    head = _short(kpi, d["mean_diff"], signed=True)
-    if not d["significant"]:
-        return f"{head}\n[dim][{lo}, {hi}][/dim]"
-    return f"{_significant(kpi, d['mean_diff'], head)}\n[{lo}, {hi}]"
+    """A paired difference and its CI on two lines, compact; '–' when undefined."""
+    return _difference(kpi, d, "\n", compact=True) or "–"
 
 
 def _recovery_cell(s: dict[str, Any], recovered: dict[str, Any]) -> str:
@@ -638,7 +697,8 @@ def _recovery_cell(s: dict[str, Any], recovered: dict[str, Any]) -> str:
     n, share = recovered.get("n", 0), recovered.get("mean")
     if not n or share is None or share != share or share >= 1:
         return _short_cell("shock_recovery_days", s)
-    return f"≥ {_short('shock_recovery_days', s['mean'])}\n[dim]{round(share * n)}/{n} recovered[/dim]"
+    mean = _numbers("shock_recovery_days", [s["mean"]], compact=True)[0]
+    return f"≥ {mean}\n[dim]{round(share * n)}/{n} recovered[/dim]"
 
 
 def _stress_rows(exp: Any, p: str, c: str) -> list[tuple[str, list[str]]]:
@@ -657,7 +717,7 @@ def _stress_rows(exp: Any, p: str, c: str) -> list[tuple[str, list[str]]]:
             without.append(_recovery_cell(s.get(k + NO_SHOCK_SUFFIX, {}), s.get(flags[1], {})))
             cell = _short_diff(k, d.get(k, {}))
             censored = any(0 <= s.get(f, {}).get("mean", 1.0) < 1 for f in flags)
-            effect.append(cell + ("\n[dim](censored)[/dim]" if censored and cell != "–" else ""))
+            effect.append(cell + ("\n[dim]censored[/dim]" if censored and cell != "–" else ""))
             continue
         shocked.append(_short_cell(k, s.get(k, {})))
         without.append(_short_cell(k, s.get(k + NO_SHOCK_SUFFIX, {})))
@@ -677,57 +737,81 @@ def _shock_futures(exp: Any, policy: str, case: str) -> str:
     return futures_text(*got) if got is not None else ""
 
 
-def _print_stress(exp: Any, title: str) -> None:
-    from rich.console import Console
+def _stress_tables(exp: Any) -> list[Any]:
+    """The stress test's tables: one per case, named in its title (a case name is never folded into a narrow
+    column), with a row group per policy (shocks, no shock, Δ); then the bullwhip table, a row per case."""
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
+
+    base = exp.baseline_case
+    many = len(exp.policies) > 1
+    tables = []
+    for c in exp.cases:
+        groups: list[tuple[str, list[tuple[str, list[str]]]]] = []
+        for p in exp.policies:
+            if c == base:  # its shock KPIs are those of its own shocks, if any, against nothing
+                own = _lookup(exp.summary, policy=p, case=c)
+                if own.get("shock_recovery_days", {}).get("n", 0):
+                    groups.append((p, [("shocks", [*(_short_cell(k, own.get(k, {})) for k, _ in STRESS_COLUMNS),
+                                                   *(_short_cell(k, own.get(k, {})) for k, _ in RUN_COLUMNS)])]))
+                continue
+            groups.append((p, _stress_rows(exp, p, c)))
+        if not groups:
+            continue
+        # The shock KPIs are means over the futures where a shock happened: say how many.
+        some = _shock_futures(exp, exp.policies[0], c) if c != base else ""
+        title = f"[bold]{escape(c)}[/bold]" + (f" — {escape(some)}" if some else "")
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        # 'no shock' and '3/4 recovered' on one line each: the numbers' columns wrap at their spaces instead.
+        table.add_column("Policy" if many else "", no_wrap=True, min_width=10 if many else 8)
+        for k, label in (*STRESS_COLUMNS, *RUN_COLUMNS):
+            table.add_column(label, justify="right", min_width=9 if k == "shock_recovery_days" else None)
+        for p, rows in groups:
+            if many:
+                table.add_row(f"[bold]{escape(p)}[/bold]", *[""] * (len(STRESS_COLUMNS) + len(RUN_COLUMNS)))
+            for i, (label, cells) in enumerate(rows):
+                table.add_row(f"  {label}" if many else label, *cells, end_section=i == len(rows) - 1)
+        tables.append(table)
+    bw = [k for k in exp.kpi_names() if k.startswith("bullwhip_")]
+    if bw:
+        t2 = Table(title="Bullwhip: variance of each stage's weekly replenishment (its orders; under a plan, "
+                         "what the plants send it of the products they push) ÷ variance of the demand it sees; "
+                         "production: units made ÷ customer demand for made products", title_justify="left",
+                   box=box.SIMPLE_HEAD)
+        # A case name is kept whole: the stages' columns wrap their numbers at the ± instead.
+        t2.add_column("Case", no_wrap=True, min_width=min(30, max(len(c) for c in exp.cases)))
+        for k in bw:
+            t2.add_column(k.removeprefix("bullwhip_"), justify="right")
+        for p in exp.policies:
+            if many:
+                t2.add_row(f"[bold]{escape(p)}[/bold]", *[""] * len(bw))
+            for i, c in enumerate(exp.cases):
+                s = _lookup(exp.summary, policy=p, case=c)
+                t2.add_row(f"  {escape(c)}" if many else escape(c), *(_short_cell(k, s.get(k, {})) for k in bw),
+                           end_section=i == len(exp.cases) - 1)
+        tables.append(t2)
+    return tables
+
+
+def _print_stress(exp: Any, title: str) -> None:
+    from rich.console import Console
 
     base = exp.baseline_case
     console = Console()
     console.print(f"[bold]{title}[/bold] — per case: the KPIs with the shocks; 'no shock': the same random futures "
                   f"without them (shock KPIs over the same windows, run KPIs from the case {base!r}); Δ: the "
-                  "shock's effect, their paired difference with its 95% CI (▲/▼ when significant). Means with "
-                  "their 95% CI (\\[low, high] when cut at the KPI's limit). Recovery: days until the 7-day OTIF "
-                  "is back above its threshold for good; a future still below it when the window closes (or, in a "
-                  "window the horizon cuts short, not back above it for the last 60 days seen) counts as the days "
-                  "seen, so the mean is then a lower bound, shown '≥' with the share of futures recovered (and Δ "
-                  "marked censored). Worst OTIF: the lowest 7-day value in the window. Shock KPIs are means over "
-                  "the futures where a shock happened (k of n, under the case's name).")
-    table = Table(title="Shock KPIs", title_justify="left")
-    table.add_column("Policy")
-    table.add_column("Case", overflow="fold")
-    table.add_column("")
-    for _, label in (*STRESS_COLUMNS, *RUN_COLUMNS):
-        table.add_column(label, justify="right", overflow="fold")
-    for p in exp.policies:
-        for c in exp.cases:
-            if c == base:  # its shock KPIs are those of its own shocks, if any, against nothing
-                own = _lookup(exp.summary, policy=p, case=c)
-                if own.get("shock_recovery_days", {}).get("n", 0):
-                    table.add_row(p, c, "shocks", *(_short_cell(k, own.get(k, {})) for k, _ in STRESS_COLUMNS),
-                                  *(_short_cell(k, own.get(k, {})) for k, _ in RUN_COLUMNS), end_section=True)
-                continue
-            rows = _stress_rows(exp, p, c)
-            # The shock KPIs are means over the futures where a shock happened: say how many.
-            some = _shock_futures(exp, p, c)
-            names = [c, f"[dim]{escape(some)}[/dim]" if some else "", ""]
-            for i, (label, cells) in enumerate(rows):
-                table.add_row(p if i == 0 else "", names[i], label, *cells, end_section=i == len(rows) - 1)
-    console.print(table)
-    bw = [k for k in exp.kpi_names() if k.startswith("bullwhip_")]
-    if bw:
-        t2 = Table(title="Bullwhip: variance of each stage's weekly replenishment (its orders; under a plan, "
-                         "what the plants send it of the products they push) ÷ variance of the demand it sees; "
-                         "production: units made ÷ customer demand for made products", title_justify="left")
-        t2.add_column("Policy")
-        t2.add_column("Case", overflow="fold")
-        for k in bw:
-            t2.add_column(k.removeprefix("bullwhip_"), justify="right", overflow="fold")
-        for p in exp.policies:
-            for c in exp.cases:
-                s = _lookup(exp.summary, policy=p, case=c)
-                t2.add_row(p, c, *(_short_cell(k, s.get(k, {})) for k in bw))
-        console.print(t2)
+                  "shock's effect, shocks minus no shock, their paired difference with its 95% CI (▲/▼ when "
+                  "significant; percentages' differences in points). Means with their 95% CI (\\[low, high] when "
+                  "cut at the KPI's limit). Recovery: days until the 7-day OTIF is back above its threshold for "
+                  "good; a future still below it when the window closes (or, in a window the horizon cuts short, "
+                  "not back above it for the last 60 days seen) counts as the days seen, so the mean is then a "
+                  "lower bound, shown '≥' with the share of futures recovered (and Δ marked censored). Worst OTIF: "
+                  "the lowest 7-day value in the window. Peak backlog in units; lost revenue and profit in "
+                  "currency units (k: thousands, M: millions). Shock KPIs are means over the futures where a shock "
+                  "happened (k of n, after the case's name).")
+    for table in _stress_tables(exp):
+        console.print(table)
 
 
 def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]]) -> None:

@@ -1155,27 +1155,53 @@ def _records(df: pd.DataFrame) -> list[Row]:
     return [dict(zip(names, values, strict=True)) for values in zip(*cols, strict=True)]
 
 
+# What each section's differences are, in summary.json and in words (paired.csv and paired_cases.csv have the
+# same columns, mean_diff = mean_policy - mean_baseline).
+_DIFFERENCES = {
+    "paired": "policy - baseline policy, same case and replication (mean_policy: the policy's mean, "
+              "mean_baseline: the baseline's)",
+    "case_effects": "case - baseline_case, same policy and replication (mean_policy: the case's mean, "
+                    "mean_baseline: the baseline case's; for a shock outcome, the same futures without the shocks "
+                    "over the same windows, <kpi>_noshock in kpis.csv)",
+}
+
+
+def _unit(kpi: str) -> str:
+    """How a KPI's values are stored in the result files: rates are fractions (0.97), MAPE and WMAPE percent."""
+    from simsop.report.kpimeta import info
+
+    i = info(kpi)
+    if i.kind == "pct":
+        return "fraction"
+    if i.unit == "%":  # forecast_mape_lag*, forecast_wmape_lag*: stored in percent, as forecasters quote them
+        return "percent"
+    return i.unit or "ratio"
+
+
+def _nested(frame: pd.DataFrame, drop: Sequence[str] = ()) -> dict[str, dict[str, dict[str, Any]]]:
+    """Rows of a summary, paired or case-effects frame as policy -> case -> KPI -> statistics."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in _records(frame):
+        for k in drop:
+            r.pop(k)
+        out.setdefault(r.pop("policy"), {}).setdefault(r.pop("case"), {})[r.pop("kpi")] = r
+    return out
+
+
 def _summary_json(exp: Experiment, design: Design) -> dict[str, Any]:
-    """summary.json: the statistics nested as policy -> case -> KPI, paired differences case -> policy, and
-    the baseline's KPIs at the top level."""
-    nested: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in _records(exp.summary):
-        nested.setdefault(r.pop("policy"), {}).setdefault(r.pop("case"), {})[r.pop("kpi")] = r
-    paired: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in _records(exp.paired):
-        r.pop("baseline")
-        paired.setdefault(r.pop("case"), {}).setdefault(r.pop("policy"), {})[r.pop("kpi")] = r
-    effects: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in _records(exp.case_effects):
-        r.pop("baseline_case")
-        effects.setdefault(r.pop("policy"), {}).setdefault(r.pop("case"), {})[r.pop("kpi")] = r
+    """summary.json: every section nested the same way, policy -> case -> KPI (a planner reads a stress test
+    plan by plan, then case by case: ``paired["lp"]["plant-fire"]["otif"]``); the units of the stored values
+    and the sign of each section's differences; and the baseline's KPIs at the top level."""
+    nested = _nested(exp.summary)
     head = {
         "scenario": design.scenario.name, "seed": exp.seed, "replications": exp.replications,
         "confidence": design.confidence, "policies": exp.policies, "baseline": exp.baseline,
         "cases": exp.cases, "baseline_case": exp.baseline_case, "warmup": design.scenario.warmup,
         "suggested_warmup": exp.suggested_warmup, "suggested_warmup_by_group": exp.suggested_warmup_by_group,
-        "precision": exp.precision,
-        "summary": nested, "paired": paired, "case_effects": effects,
+        "precision": exp.precision, "nesting": "policy -> case -> kpi",
+        "units": {k: _unit(k) for k in exp.kpi_names()}, "differences": _DIFFERENCES,
+        "summary": nested, "paired": _nested(exp.paired, ("baseline",)),
+        "case_effects": _nested(exp.case_effects, ("baseline_case",)),
     }
     # Every KPI also at the top level, for the baseline policy's base case (the whole run for `simsop run`):
     # summary["otif"]["mean"], as the simplest reader expects. KPI names never clash with the keys above.
