@@ -183,3 +183,21 @@ def test_the_page_leads_with_the_difference_and_a_beer_game_gets_it_too(tmp_path
         assert cli("advance", str(folder), "--yes").exit_code == 0
     beer = debrief_page(Workshop.open(folder))
     assert 'id="difference"' in beer and "finished first on" in beer and "day by day" not in beer
+
+
+def test_the_pnl_says_it_counts_the_month_after_the_last_round(promo: Path, data: dict[str, Any]) -> None:
+    """The leaderboard's totals count the month after the last round, where its plan plays out, and so do the
+    debrief's P&L and cost chart: they say so, with the dates, instead of 'over the rounds played'."""
+    from simsop.report.debrief import debrief_html
+
+    doc = _results(promo, 7, "A")
+    ws = Workshop.open(promo)
+    tail = ws.span_text(*doc["tail"])
+    total = ws.span_text(0, doc["tail"][1])
+    assert doc["tail"][1] > doc["tail"][0] and doc["tail_metrics"]["profit"] != 0
+    import html
+
+    page = html.unescape(" ".join(debrief_html(data).split()))
+    said = f"ver {total}: the rounds played and {tail}, after the last round, where its plan plays out"
+    assert f"O{said}, in the scenario's currency ($)" in page and f"moved, o{said}." in page
+    assert "Over the rounds played" not in page

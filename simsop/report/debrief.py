@@ -570,6 +570,16 @@ def _log_lines(log: Sequence[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _over_what(data: dict[str, Any]) -> str:
+    """What the totals count, as the leaderboard does: the rounds played and, in a plan game, the month after
+    the last round where its plan plays out."""
+    tail = data.get("tail_text")
+    span = data.get("counted_text")
+    if tail:
+        return f"over {span}: the rounds played and {tail}, after the last round, where its plan plays out"
+    return f"over the rounds played ({span})" if span else "over the rounds played"
+
+
 def _lesson_sections(data: dict[str, Any], add: Callable[..., None],
                      colors: dict[str, str]) -> tuple[html.Section, html.Section]:
     """"What made the difference" (the computed narrative and the P&L per team) and "Service month by month"
@@ -582,8 +592,8 @@ def _lesson_sections(data: dict[str, Any], add: Callable[..., None],
     s_diff.blocks.append(html.bullet_list(lesson.difference_lines(data), "findings"))
     headers, rows = lesson.difference_table(data)
     counts_in = "cost" if lesson.costs_only(data) else "profit"
-    s_diff.blocks.append(html.para("Over the rounds played, in the scenario's currency ($). The last columns give "
-                                   f"each team's gap to the first on each line, as it counts in {counts_in} (+: "
+    s_diff.blocks.append(html.para(f"{_over_what(data)[0].upper()}{_over_what(data)[1:]}, in the scenario's currency ($). The last columns "
+                                   f"give each team's gap to the first on each line, as it counts in {counts_in} (+: "
                                    "that line helped the team)."))
     s_diff.blocks.append(_table(headers, rows, colors=None))
     add(s_service, "service", f"Service {period} by {period}",
@@ -687,7 +697,7 @@ def debrief_html(data: dict[str, Any]) -> str:
             _add(s_cost, "cost", "Cost by stage", "Holding and backlog cost of every stage, per team, over the "
                  "rounds played.", lambda: cost_chart(data))
         else:
-            _add(s_cost, "cost", "Cost by type", "The costs the teams' plans moved, over the rounds played. Cost of "
+            _add(s_cost, "cost", "Cost by type", f"The costs the teams' plans moved, {_over_what(data)}. Cost of "
                  "goods sold and fixed costs are left out (they follow from sales and from the plants); lost "
                  "sales also cost the revenue not earned, which the leaderboard's profit counts.",
                  lambda: cost_types_chart(data))

@@ -284,6 +284,10 @@ def debrief_data(ws: Workshop) -> dict[str, Any]:
         "period": label, "periods": [int(x) for x in edges[:-1]], "period_x": list(range(1, n + 1)),
         "order_x": order_x, "end": end, "edges": [int(x) for x in edges], "period_labels": period_labels,
         "horizon": sc.horizon,
+        # What the totals count: the rounds played, and in a plan game the month after the last round, where its
+        # plan plays out (as the leaderboard counts it).
+        "counted_text": ws.span_text(0, counted) if counted > 0 else "",
+        "tail_text": (ws.span_text(cal.round_end(k), counted) if k >= 1 and cal.round_end(k) < counted else ""),
         "leaderboard": board, "leaderboard_view": {"headers": headers, "rows": cells},
         "teams": teams, "replay": replay,
         "shocks": [{"before_round": s.before_round, **s.shock, "text": shock_text(s.shock, ws.span_text)}
