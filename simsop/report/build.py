@@ -174,12 +174,16 @@ def summary_section(b: Builder, case: str) -> None:
                                         " unless a chart names its case."))
     if len(d.policies) > 1:
         b.text("summary", html.para(
-            f"Each policy was run on the same {n} random futures (common random numbers){_label(case, d)}, so "
+            f"Each policy was run on the same {_futures(n)} (common random numbers){_in_case(case, d)}, so "
             f"the differences are the policies', not luck's. A difference is significant when its 95% "
-            f"confidence interval excludes zero. Baseline: {d.baseline}."))
+            f"confidence interval excludes zero. Baseline: {d.baseline}.{_one_run_note(n)}"))
+    elif n == "1":
+        b.text("summary", html.para(
+            "Values of one random future (one replication)." + _one_run_note(n) + " Compare policies with "
+            "simsop compare to see which one wins and by how much."))
     else:
         b.text("summary", html.para(
-            f"Means over {n} random futures (replications) with 95% confidence intervals. Compare policies "
+            f"Means over {_futures(n)} (replications) with 95% confidence intervals. Compare policies "
             "with simsop compare to see which one wins and by how much."))
     table = summ.kpi_table(d.summary, d.policies, _finite_kpis(d, TABLE_KPIS, case), case)
     b.text("summary", html.kpi_table(table, [p for p in d.policies if p in table.columns], b.colors))
@@ -199,6 +203,20 @@ def summary_section(b: Builder, case: str) -> None:
               "Policies on the dashed frontier are efficient: no other policy has more service with less "
               "inventory (or cost). A policy off the frontier is beaten on both.",
               lambda: charts.tradeoff(d.summary, b.colors, d.policies, case=case))
+
+
+def _futures(n: str) -> str:
+    return "random future" if n == "1" else f"{n} random futures"
+
+
+def _in_case(case: str, d: ResultsData) -> str:
+    return f" in the case {case}" if case and len(d.cases) > 1 else ""
+
+
+def _one_run_note(n: str) -> str:
+    """What one replication cannot tell: how sure the numbers are (no interval comes from one value)."""
+    return (" With one replication there is no confidence interval: the numbers may be luck; run more "
+            "replications (-n) to see how sure they are.") if n == "1" else ""
 
 
 def _case_winners(d: ResultsData, skip: set[str]) -> str:
@@ -247,10 +265,9 @@ def sales_section(b: Builder, case: str) -> None:
                         "neither forecast.csv nor forecast KPIs.")
     kp = _finite_kpis(d, SALES_KPIS, case)
     if kp:
-        b.add("sales", "sales_kpis", "Forecast and planning KPIs per policy",
-              "MAPE and bias of the consensus forecast, forecast value added and plan nervousness.",
-              lambda: charts.kpi_distributions(d.summary, kp, b.colors, d.policies, d.kpis, case,
-                                               "Forecast and planning KPIs per policy" + _label(case, d)))
+        distributions(b, "sales", "sales_kpis", "Forecast and planning KPIs per policy",
+                      "MAPE and bias of the consensus forecast, forecast value added and plan nervousness.",
+                      kp, case, "Forecast and planning KPIs per policy")
     if d.plan is not None and len(d.plan):
         b.add("sales", "demand_plan", "Demand plan against actual sales, per family",
               "The demand plan in force when each bucket started, against the orders booked in it.",
@@ -259,6 +276,34 @@ def sales_section(b: Builder, case: str) -> None:
                                             warmup=_warmup(d), title="Demand plan against actual sales"))
     else:
         b.note("sales", "The demand plan by family needs plan.csv, which this run did not write.")
+
+
+def distributions(b: Builder, section: str, key: str, title: str, caption: str, kpis: Sequence[str], case: str,
+                  heading: str) -> None:
+    """A chart of the KPIs' spread over replications per policy; with one policy and one replication there is
+    no spread, interval or policy to compare (the chart was one dot per panel): a sentence gives the values."""
+    d = b.data
+    if len(d.policies) < 2 and _most_replications(d, case) < 2:
+        s = d.summary[(d.summary["case"] == case) & d.summary["kpi"].isin(kpis)].set_index("kpi")["mean"]
+        values = ", ".join(f"{_lbl(k)} {fmt(k, float(s[k]))}" for k in kpis if k in s.index)
+        b.note(section, f"{title}: one replication of one policy has no spread to draw. Its values: {values}. "
+                        "Run more replications (-n) to see their spread and confidence intervals.")
+        return
+    b.add(section, key, title, caption,
+          lambda: charts.kpi_distributions(d.summary, kpis, b.colors, d.policies, d.kpis, case,
+                                           heading + _label(case, d)))
+
+
+def _most_replications(d: ResultsData, case: str) -> int:
+    """The largest number of replications behind a KPI of ``case`` (from summary.csv's n)."""
+    if "n" not in d.summary.columns:  # unknown: draw, as before
+        return 2
+    n = d.summary.loc[d.summary["case"] == case, "n"].astype(float).max()
+    return int(n) if n == n else 0
+
+
+def _lbl(kpi: str) -> str:
+    return "OTIF" if kpi == "otif" else info(kpi).label.lower()
 
 
 def _int(x: Any) -> int | None:
@@ -274,16 +319,14 @@ def operations_section(b: Builder, case: str) -> None:
     d = b.data
     kp = _finite_kpis(d, SERVICE_KPIS, case)
     if kp:
-        b.add("operations", "service", "Service KPIs per policy",
-              "Distribution over replications; the dot is the mean with its 95% confidence interval.",
-              lambda: charts.kpi_distributions(d.summary, kp, b.colors, d.policies, d.kpis, case,
-                                               "Customer service per policy" + _label(case, d)))
+        distributions(b, "operations", "service", "Service KPIs per policy",
+                      "Distribution over replications; the dot is the mean with its 95% confidence interval.",
+                      kp, case, "Customer service per policy")
     kp2 = _finite_kpis(d, STOCK_KPIS, case)
     if kp2:
-        b.add("operations", "inventory", "Inventory and capacity KPIs per policy",
-              "Distribution over replications; the dot is the mean with its 95% confidence interval.",
-              lambda: charts.kpi_distributions(d.summary, kp2, b.colors, d.policies, d.kpis, case,
-                                               "Inventory and capacity per policy" + _label(case, d)))
+        distributions(b, "operations", "inventory", "Inventory and capacity KPIs per policy",
+                      "Distribution over replications; the dot is the mean with its 95% confidence interval.",
+                      kp2, case, "Inventory and capacity per policy")
     if d.series is not None and len(d.series):
         cases = [c for c in d.cases if (d.series["case"] == c).any()]
         cases = [case, *[c for c in cases if c != case]] if case in cases else cases
@@ -344,11 +387,10 @@ def finance_section(b: Builder, case: str) -> None:
         b.note("finance", "The profit bridge needs revenue and profit in the results.")
     kp = _finite_kpis(d, FINANCE_KPIS, case)
     if kp:
-        b.add("finance", "finance_kpis", "Profit, cost, working capital and plan attainment per policy",
-              "Average inventory value is the working capital tied up in stock. Revenue against plan compares "
-              "actual revenue with the last plan before each month.",
-              lambda: charts.kpi_distributions(d.summary, kp, b.colors, d.policies, d.kpis, case,
-                                               "Money per policy" + _label(case, d)))
+        distributions(b, "finance", "finance_kpis", "Profit, cost, working capital and plan attainment per policy",
+                      "Average inventory value is the working capital tied up in stock. Revenue against plan "
+                      "compares actual revenue with the last plan before each month.",
+                      kp, case, "Money per policy")
     if d.plan is not None and (costs := plan_cost_sentences(d, case)):
         b.text("finance", "<h3>The plan's own cost against the simulated cost</h3>")
         b.text("finance", html.bullet_list(costs, "findings"))

@@ -43,6 +43,7 @@ table.kpi td:first-child { min-width: 11em; }
 table.kpi td + td, table.kpi th + th { white-space: nowrap; }
 table.kv td { min-width: 14em; overflow-wrap: anywhere; }
 td.best { font-weight: 700; background: #eaf5ea; }
+td.tip { text-decoration: underline dotted #999; text-underline-offset: 3px; cursor: help; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px; margin-right: 5px;
           vertical-align: baseline; }
 code { font-size: 0.85rem; background: #f5f5f7; padding: 1px 4px; border-radius: 3px; overflow-wrap: anywhere; }
@@ -119,7 +120,10 @@ def kpi_table(df: pd.DataFrame, policies: Sequence[str], colors: Mapping[str, st
                    for p in policies)
     body = []
     for _, r in df.iterrows():
-        cells = [f"<td>{escape(str(r['KPI']))}</td>"]
+        # Jargon (OTIF, MAPE, bias's sign) explained where it is read: hovering the label shows its definition.
+        tip = str(r.get("tip") or "")
+        cells = [f'<td title="{escape(tip)}" class="tip">{escape(str(r["KPI"]))}</td>' if tip
+                 else f"<td>{escape(str(r['KPI']))}</td>"]
         for p in policies:
             mean, ci = r[p]
             cls = ' class="best"' if r["best"] == p else ""

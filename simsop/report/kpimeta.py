@@ -29,8 +29,11 @@ _OVER = "+ = over-forecast"
 
 _KPIS: dict[str, KpiInfo] = {
     "profit": KpiInfo("Profit", _MONEY, "money", True, "Revenue minus total cost, after the warm-up."),
-    "revenue": KpiInfo("Revenue", _MONEY, "money", True),
-    "total_cost": KpiInfo("Total cost", _MONEY, "money", False),
+    "revenue": KpiInfo("Revenue", _MONEY, "money", True,
+                       "Units shipped to customers after the warm-up, at their selling prices."),
+    "total_cost": KpiInfo("Total cost", _MONEY, "money", False,
+                          "Every cost after the warm-up: goods sold, holding, backorders, lost sales, transport, "
+                          "overtime and fixed costs, and the S&OP plans' labour, subcontracting and plan changes."),
     "gross_margin": KpiInfo("Gross margin", _MONEY, "money", True, "Revenue minus cost of goods sold."),
     "cogs": KpiInfo("Cost of goods sold", _MONEY, "money", False),
     "holding_cost": KpiInfo("Holding cost", _MONEY, "money", False),
@@ -44,7 +47,9 @@ _KPIS: dict[str, KpiInfo] = {
     "subcontract_cost": KpiInfo("Subcontracting cost", _MONEY, "money", False),
     "labor_cost": KpiInfo("Labour cost", _MONEY, "money", False,
                           "Wages, hiring and layoffs of the workforces the plans set."),
-    "avg_inventory_value": KpiInfo("Average inventory value (working capital)", _MONEY, "money", False),
+    "avg_inventory_value": KpiInfo("Average inventory value (working capital)", _MONEY, "money", False,
+                                   "Stock at unit cost at the end of each day, averaged over the days after the "
+                                   "warm-up: the working capital tied up in inventory."),
     "plan_revenue": KpiInfo("Planned revenue", _MONEY, "money", None,
                             "The demand plan in force before each bucket, at list prices."),
     "plan_gross_margin": KpiInfo("Planned gross margin", _MONEY, "money", None,
@@ -62,8 +67,12 @@ _KPIS: dict[str, KpiInfo] = {
         "Bottleneck plant utilization", "% of regular capacity", "pct", None,
         "The highest utilization of any one plant (units made over its regular capacity); above 100% with "
         "overtime."),
-    "avg_on_hand": KpiInfo("Average inventory on hand", "units", "num", False),
-    "avg_backlog": KpiInfo("Average customer backlog", "units", "num", False),
+    "avg_on_hand": KpiInfo("Average inventory on hand", "units", "num", False,
+                           "Units in stock at the end of each day, all products and stock points together, "
+                           "averaged over the days after the warm-up."),
+    "avg_backlog": KpiInfo("Average customer backlog", "units", "num", False,
+                           "Units customers ordered and still wait for at the end of each day, averaged over the "
+                           "days after the warm-up."),
     "max_backlog": KpiInfo("Peak customer backlog", "units", "num", False),
     "lost_sales_units": KpiInfo("Lost sales", "units", "num", False),
     "demand_units": KpiInfo("Customer demand", "units", "num", None, "Units ordered by customers."),
@@ -241,13 +250,25 @@ def scale(kpi: str) -> float:
     return 100.0 if info(kpi).kind == "pct" else 1.0
 
 
+def points(x: float) -> str:
+    """A difference in percentage points: one decimal, or the decimals of its first digit (down to 0.001)
+    when one decimal would print 0.0 and hide it: a fill rate 0.02 points higher, an interval from -0.05 to
+    +0.3 points that is not significant (at one decimal: '0.0 to +0.3', which reads as excluding zero)."""
+    decimals = 1
+    if 0 < abs(x) < 0.05:
+        decimals = min(3, -math.floor(math.log10(abs(x))))
+        if round(x, decimals) == 0:  # under 0.0005 points: nothing to tell apart
+            decimals = 1
+    return f"{x:.{decimals}f}"
+
+
 def fmt(kpi: str, x: float | None, signed: bool = False) -> str:
     """A value for people: 93.4%, 1,234,567, 12.3 (signed: +/- in front, percentage points for %)."""
     if x is None or x != x:
         return "n/a"
     kind = info(kpi).kind
     if kind == "pct":
-        number, suffix = f"{100 * x:.1f}", " pts" if signed else "%"
+        number, suffix = (points(100 * x), " pts") if signed else (f"{100 * x:.1f}", "%")
     elif kind == "money" or abs(x) >= 1000:
         number, suffix = f"{x:,.0f}", ""
     elif abs(x) >= 10:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from simsop.report.kpimeta import fmt, info, value_range, with_unit
+from simsop.report.kpimeta import fmt, info, points, value_range, with_unit
 from simsop.stats import PairedDifference, paired_difference
 
 KEY_KPIS = ("profit", "otif", "fill_rate", "avg_on_hand")
@@ -62,7 +62,7 @@ def _paired(paired: pd.DataFrame | None, policy: str, kpi: str) -> pd.Series | N
 
 def _ci(kpi: str, lo: float, hi: float, signed: bool = False) -> str:
     if math.isnan(lo) or math.isnan(hi):
-        return "no confidence interval (one replication)"
+        return "no confidence interval: one replication"
     return f"95% CI {fmt(kpi, lo, signed)} to {fmt(kpi, hi, signed)}"
 
 
@@ -83,7 +83,7 @@ def _runner_up_diff(runs: pd.DataFrame | None, kpi: str, best: str, other: str) 
 
 
 def _signed_ci(kpi: str, d: float, lo: float, hi: float) -> str:
-    return f"{fmt(kpi, d, signed=True)} (95% CI {fmt(kpi, lo, signed=True)} to {fmt(kpi, hi, signed=True)}"
+    return f"{fmt(kpi, d, signed=True)} ({_ci(kpi, lo, hi, signed=True)}"
 
 
 def best_on(summary: pd.DataFrame, paired: pd.DataFrame | None, kpi: str, policies: Sequence[str],
@@ -123,17 +123,18 @@ def best_on(summary: pd.DataFrame, paired: pd.DataFrame | None, kpi: str, polici
         head = head.replace(f"{best} has", f"{best} (the baseline) has", 1)
     if sig is None or math.isnan(d):
         d = float(means[best] - means[other])
-        amount = fmt(kpi, abs(d)) if meta.kind != "pct" else f"{100 * abs(d):.1f} points"
+        amount = fmt(kpi, abs(d)) if meta.kind != "pct" else f"{points(100 * abs(d))} points"
         sentence = (f"{head}, {amount} {'more' if d > 0 else 'less'} than {vs} "
                     "(no paired comparison available, so how sure we are is not known).")
         return Finding(kpi, best, mean, lo, hi, other, d, math.nan, math.nan, None, sentence,
                        other_role="the runner-up" if best == baseline else "the baseline")
     direction = ("more" if d > 0 else "less") if meta.kind != "pct" else ("higher" if d > 0 else "lower")
-    amount = fmt(kpi, abs(d)) if meta.kind != "pct" else f"{100 * abs(d):.1f} points"
+    amount = fmt(kpi, abs(d)) if meta.kind != "pct" else f"{points(100 * abs(d))} points"
     sure = ("significant: the interval excludes zero" if sig
             else "not significant: with these replications the difference could be chance")
-    sentence = (f"{head}, {amount} {direction} than {vs} "
-                f"(paired difference {_ci(kpi, dlo, dhi, signed=True)}; {sure})")
+    how = (f"paired difference {_ci(kpi, dlo, dhi, signed=True)}" if not math.isnan(dlo)
+           else "one replication: no confidence interval for the difference")
+    sentence = f"{head}, {amount} {direction} than {vs} ({how}; {sure})"
     role = "the runner-up" if best == baseline else "the baseline"
     rest = means.drop(best)
     ru = str(rest.idxmax() if meta.higher_is_better else rest.idxmin())
@@ -186,9 +187,9 @@ def headline(found: Sequence[Finding], n_policies: int) -> str:
     label = info(lead.kpi).label.lower() if lead.kpi != "otif" else "OTIF"
     if n_policies < 2:
         return (f"One policy was simulated ({lead.best}): {label} {fmt(lead.kpi, lead.mean)} "
-                f"(95% CI {fmt(lead.kpi, lead.ci_low)} to {fmt(lead.kpi, lead.ci_high)}).")
+                f"({_ci(lead.kpi, lead.ci_low, lead.ci_high)}).")
     text = (f"Winner: {lead.best}, with the best {label}, {fmt(lead.kpi, lead.mean)} "
-            f"(95% CI {fmt(lead.kpi, lead.ci_low)} to {fmt(lead.kpi, lead.ci_high)})")
+            f"({_ci(lead.kpi, lead.ci_low, lead.ci_high)})")
     if lead.significant is not None and not math.isnan(lead.diff):
         text += (f", {_signed_ci(lead.kpi, lead.diff, lead.diff_low, lead.diff_high)}"
                  f"; {'significant' if lead.significant else 'not significant'}) against {lead.other_role} "
@@ -252,13 +253,14 @@ def _ci_cell(kpi: str, r: Mapping[Hashable, Any]) -> str:
 def has_bound_mark(table: pd.DataFrame) -> bool:
     """True when a cell of a :func:`kpi_table` or :func:`case_table` has a bounded interval (see BOUND_NOTE)."""
     return any(isinstance(v, tuple) and str(v[1]).endswith(BOUND_MARK)
-               for col in table.columns if col not in ("KPI", "best") for v in table[col])
+               for col in table.columns if col not in ("KPI", "best", "tip") for v in table[col])
 
 
 def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str],
               case: str | None = None) -> pd.DataFrame:
     """Means with 95% CIs: KPI rows × policy columns, formatted for people; 'best' marks the best cell. An
-    interval bounded by the KPI's range (``ci_method`` t_clipped or at_bound) ends in :data:`BOUND_MARK`."""
+    interval bounded by the KPI's range (``ci_method`` t_clipped or at_bound) ends in :data:`BOUND_MARK`; 'tip'
+    says what the KPI means ('' when it needs no words), for the label's tooltip."""
     if case is not None:
         summary = summary[summary["case"] == case]
     rows = []
@@ -273,7 +275,7 @@ def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str
             best = str(m.idxmax() if meta.higher_is_better else m.idxmin())
         # Percentages print with their % sign; a KPI already in % (MAPE) needs the unit in its label.
         unit = "" if meta.kind == "pct" and meta.unit == "%" else meta.unit
-        row: dict[str, object] = {"KPI": with_unit(meta.label, unit), "best": best}
+        row: dict[str, object] = {"KPI": with_unit(meta.label, unit), "best": best, "tip": meta.description}
         for p in policies:
             if p in s.index:
                 r = s.loc[p].to_dict()
@@ -315,6 +317,12 @@ def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: S
             if parts:
                 who = f"{c}, {p}" if len(policies) > 1 else c
                 some = shock_futures(summary, c, p) if summary is not None else None
+                if some is not None and some[0] == 0:
+                    # Its changes are exactly 0: a list of '0 (95% CI 0 to 0; not significant)' said nothing.
+                    out.append(f"{who}: its shocks happened in none of the {some[1]} futures run (they have a "
+                               f"probability or a random window), so nothing changed against the case "
+                               f"{primary or '(base)'}; more replications would see them.")
+                    continue
                 if some is not None and some[0] < some[1]:
                     who += f" ({futures_text(*some)})"
                 out.append(f"{who}: " + "; ".join(parts) + f", against the case {primary or '(base)'}.")
