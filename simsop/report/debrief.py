@@ -592,7 +592,8 @@ def _lesson_sections(data: dict[str, Any], add: Callable[..., None],
     s_diff.blocks.append(html.bullet_list(lesson.difference_lines(data), "findings"))
     headers, rows = lesson.difference_table(data)
     counts_in = "cost" if lesson.costs_only(data) else "profit"
-    s_diff.blocks.append(html.para(f"{_over_what(data)[0].upper()}{_over_what(data)[1:]}, in the scenario's currency ($). The last columns "
+    over = _over_what(data)
+    s_diff.blocks.append(html.para(f"{over[0].upper()}{over[1:]}, in the scenario's currency ($). The last columns "
                                    f"give each team's gap to the first on each line, as it counts in {counts_in} (+: "
                                    "that line helped the team)."))
     s_diff.blocks.append(_table(headers, rows, colors=None))
