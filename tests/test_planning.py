@@ -233,6 +233,11 @@ REPLAY_BAD = [
     ("cycle,product,bucket\n0,A,1\n", "missing column(s) production"),
     ("cycle,bucket,production\n0,1,5\n", "product (or family, or item)"),
     ("cycle,product,bucket,production\n0,A,1,5,7\n", "line 2: 5 values for 4 columns"),
+    # An unquoted thousands separator with empty cells after it: production 1 and a target of 200 nobody wrote.
+    ("cycle,product,bucket,production,inventory_target\n0,A,1,1,200,,\n",
+     "line 2: 7 values for 5 columns (cycle, product, bucket, production, inventory_target): '1,200' is cut in two "
+     "at its thousands separator; write 1200, or quote it: \"1,200\""),
+    ("cycle,product,bucket,production\n0,A,1,5,\n", "line 2: 5 values for 4 columns"),
     ("cycle;product;bucket;production\n0;A;1;5\n", "(the file separates values with ';'; save it with commas)"),
     ("cycle,product,bucket,production\n0,A,1,5\n0,B,1,5\n0,A,1,6\n",
      "line 4: a second row for cycle 0, A, bucket 1 (the first is on line 2)"),

@@ -561,7 +561,7 @@ def read_decisions(path: Path) -> list[Decision]:
         raise ReplayError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as "
                           "CSV UTF-8") from None
     problems: list[str] = []
-    header, rows = csv_rows(text, str(path), ("cycle", "bucket", "production"), problems)
+    header, rows = csv_rows(text, str(path), ("cycle", "bucket", "production"), problems, "production")
     item_col = next((c for c in ("product", "family", "item") if c in header), None)
     if not problems and item_col is None and text.strip():
         problems.append(f"{path}: line 1: missing column(s) product (or family, or item); found {header}")

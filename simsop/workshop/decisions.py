@@ -33,6 +33,8 @@ from simsop.planning.decision_csv import csv_rows as _rows
 from simsop.planning.decision_csv import integer as _integer
 from simsop.planning.decision_csv import number as _number
 from simsop.planning.decision_csv import quantity_problem as _quantity_problem
+from simsop.planning.decision_csv import split_fix as _split_fix
+from simsop.planning.decision_csv import split_number
 from simsop.planning.policies import Decision
 
 ORDER_COLUMNS = ("round", "role", "order", "source")
@@ -50,61 +52,17 @@ def number_hint(text: str) -> str:
     return ""
 
 
-# A number cut in two by an unquoted thousands separator: 1,200 -> "1" and "200" (1,200,000: three cells).
-_LEAD = re.compile(r"^\d{1,3}$")
-_GROUP = re.compile(r"^\d{3}$")
-_LAST_GROUP = re.compile(r"^\d{3}(\.\d*)?$")
-
-
-def split_number(cells: Sequence[str], start: int = 0) -> str:
-    """The first number that an unquoted thousands separator cut into cells ``cells[start:]``, as it was typed
-    (``'1,200'``; '' if none): a cell of 1 to 3 digits followed by cells of 3 digits (the last may have
-    decimals)."""
-    cells = [c.strip() for c in cells]
-    for i in range(max(start, 0), len(cells) - 1):
-        if not _LEAD.match(cells[i]):
-            continue
-        j = i + 1
-        while j + 1 < len(cells) and _GROUP.match(cells[j]) and _LAST_GROUP.match(cells[j + 1]):
-            j += 1
-        if _LAST_GROUP.match(cells[j]):
-            return ",".join(cells[i:j + 1])
-    return ""
-
-
-def _split_fix(typed: str) -> str:
-    return f"write {typed.replace(',', '')}, or quote it: \"{typed}\""
-
-
 def _csv_rows(text: str, label: str, required: Sequence[str], quantity: str, problems: list[str]
               ) -> tuple[list[str], list[tuple[int, dict[str, str]]], dict[int, int]]:
-    """Header and (line number, row) of a decision file, as ``simsop.planning.decision_csv.csv_rows`` reads it,
-    but a row with more values than the header has columns is refused even when the extra values are empty:
-    such a row is a value cut in two by a comma (``1,200`` unquoted puts 1 and 200 in two columns, and the
-    columns after them shift), and reading it would play numbers nobody wrote. The message names the number
-    when it sees one (from the ``quantity`` column on). Also returns how many values each line has."""
-    own: list[str] = []
-    header, rows = _rows(text, label, required, own)
+    """Header and (line number, row) of a decision file, as ``simsop.planning.decision_csv.csv_rows`` reads it
+    (a row too long is refused, naming the number a thousands separator cut from the ``quantity`` column on),
+    and how many values each line has."""
+    header, rows = _rows(text, label, required, problems, quantity)
     try:
         records = list(csv.reader(io.StringIO(text)))
     except csv.Error:
         records = []  # _rows said so
-    long: set[int] = set()
-    widths = {n: len(cells) for n, cells in enumerate(records[1:], start=2)}
-    if rows or own:
-        width = len(header)
-        start = header.index(quantity) if quantity in header else 0
-        for n, cells in enumerate(records[1:], start=2):
-            if len(cells) > width and any(c.strip() for c in cells):
-                long.add(n)
-                typed = split_number(cells, start)
-                why = (f"'{typed}' is cut in two at its thousands separator; {_split_fix(typed)}" if typed else
-                       "a comma inside a value cuts it in two (a thousands separator or a decimal comma?): write "
-                       "numbers without separators and with a point for decimals, or quote the value")
-                problems.append(f"{label}: line {n}: {len(cells)} values for {width} columns "
-                                f"({', '.join(header)}): {why}")
-    problems += [x for x in own if not any(x.startswith(f"{label}: line {n}: ") for n in long)]
-    return header, [(n, row) for n, row in rows if n not in long], widths
+    return header, rows, {n: len(cells) for n, cells in enumerate(records[1:], start=2)}
 
 
 def _split_in_row(header: Sequence[str], row: Mapping[str, str], width: int, quantity: str,
