@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from simsop.replication import run_replication
+from simsop.model.records import Records
+from simsop.replication import ReplicationResult, run_replication
 from simsop.scenario import Scenario, parse_scenario
 
 
@@ -114,3 +115,28 @@ def debrief_figures(data: dict[str, Any], monkeypatch: Any) -> dict[str, Any]:
     monkeypatch.setattr(rd.drawing, "draw_all", draw_here)
     rd.debrief_html(data)
     return {f.get_suptitle(): f for f in figs}
+
+
+# ---------------------------------------------------------------------------------------------- exact event logs
+
+
+def logged_run(data: dict[str, Any], **kw: Any) -> tuple[ReplicationResult, Records]:
+    """One replication (seed 1, replication 0) of a scenario dict, keeping its records."""
+    res = run_replication(scenario(data), seed=1, replication=0, keep_records=True, **kw)
+    assert res.records is not None
+    return res, res.records
+
+
+def rows(records: Records, table: str) -> list[tuple[Any, ...]]:
+    """A table's records as plain tuples."""
+    return [tuple(r) for r in getattr(records, table).rows()]
+
+
+def column(records: Records, field: str, sku: int = 0) -> list[float]:
+    """One stock-keeping unit's end-of-day snapshots of ``field`` (on_hand, backlog, on_order, lost)."""
+    return getattr(records.snapshots, field)[:, sku].tolist()
+
+
+def once(days: int) -> dict[str, Any]:
+    """Seasonality that keeps a daily demand on day 0 only (factor 1 on day 0, 0 on the other days)."""
+    return {"pattern": [1.0] + [0.0] * (days - 1), "period": days}

@@ -18,32 +18,8 @@ from typing import Any
 
 import pytest
 
-from simsop.model.records import Records
 from simsop.model.world import World
-from simsop.replication import ReplicationResult, run_replication
-from tests.helpers import product, scenario, single_stock_point
-
-
-def _run(data: dict[str, Any], **kw: Any) -> tuple[ReplicationResult, Records]:
-    res = run_replication(scenario(data), seed=1, replication=0, keep_records=True, **kw)
-    assert res.records is not None
-    return res, res.records
-
-
-def rows(records: Records, table: str) -> list[tuple[Any, ...]]:
-    """A table's records as plain tuples."""
-    return [tuple(r) for r in getattr(records, table).rows()]
-
-
-def column(records: Records, field: str, sku: int = 0) -> list[float]:
-    """One stock-keeping unit's end-of-day snapshots of ``field`` (on_hand, backlog, on_order, lost)."""
-    return getattr(records.snapshots, field)[:, sku].tolist()
-
-
-def once(days: int) -> dict[str, Any]:
-    """Seasonality that keeps a daily demand on day 0 only (factor 1 on day 0, 0 on the other days)."""
-    return {"pattern": [1.0] + [0.0] * (days - 1), "period": days}
-
+from tests.helpers import column, logged_run, once, product, rows, single_stock_point
 
 # ---------------------------------------------------------------------------------------------- (a) base stock
 
@@ -57,7 +33,7 @@ def test_daily_base_stock_with_a_supplier_lead_time() -> None:
     Day d >= 3: the order of day d-2 arrives (on hand 4, on order 3); position 7, order 3; demand: on hand 1,
     on order 6. The orders of days 6 and 7 arrive at 8 and 9, after the horizon.
     """
-    res, rec = _run(single_stock_point({"daily": 3}, {"type": "base_stock", "level": 10, "review_period": 1},
+    res, rec = logged_run(single_stock_point({"daily": 3}, {"type": "base_stock", "level": 10, "review_period": 1},
                                        lead_time=2, initial=10, horizon=8))
     # (ro_id, time, warehouse, product, qty, source site)
     assert rows(rec, "replenishments") == [(d - 1, float(d), 0, 0, 3.0, 1) for d in range(1, 8)]
@@ -103,7 +79,7 @@ def test_backorders_are_served_when_stock_arrives_and_lost_when_patience_runs_ou
            the remaining 4.
     Day 8: review: position 0, order 12 (arrives 11, after the horizon); o8 backordered.  Day 9: o9 too.
     """
-    res, rec = _run(backlog_case())
+    res, rec = logged_run(backlog_case())
     assert rows(rec, "replenishments") == [(0, 0.0, 0, 0, 7.0, 1), (1, 4.0, 0, 0, 16.0, 1), (2, 8.0, 0, 0, 12.0, 1)]
     assert rows(rec, "departed") == [(0, 3.0, 1, 0, 0, 7.0, 3.0), (1, 7.0, 1, 0, 0, 16.0, 7.0),
                                      (2, 11.0, 1, 0, 0, 12.0, 11.0)]
@@ -149,7 +125,7 @@ def test_a_cancelled_order_closes_when_its_line_is_lost() -> None:
     """o3's last open line is lost at its deadline 6.0, so the order leaves the order book then; the order-book
     KPIs follow: time in the book 0, 2, 1, 3, 3, 2, 1, 0 for the closed orders o0..o7, and o8, o9 open for
     2 and 1 days at the horizon."""
-    res, rec = _run(backlog_case())
+    res, rec = logged_run(backlog_case())
     assert rows(rec, "closed") == [(0, 0.0, True), (1, 3.0, True), (2, 3.0, True), (3, 6.0, False),
                                    (4, 7.0, True), (5, 7.0, True), (6, 7.0, True), (7, 7.0, True)]
     assert res.kpis["avg_order_cycle_time"] == pytest.approx(12 / 8)
@@ -188,7 +164,7 @@ def allocation_case(rule: str) -> dict[str, Any]:
 ])
 def test_allocation_rules_share_short_stock(rule: str, shipped: list[tuple[int, float, float]]) -> None:
     """The exact quantities each rule ships to two customers of different priority when stock is short."""
-    res, rec = _run(allocation_case(rule))
+    res, rec = logged_run(allocation_case(rule))
     # line 0 is 'low' (customer 0, order 0), line 1 is 'high' (customer 1, order 1), both placed at t = 0.
     assert rows(rec, "orders") == [(0, 0.0, 0, 0, 0.0, 1), (1, 0.0, 1, 0, 0.0, 1)]
     assert rows(rec, "lines") == [(0, 0, 0, 6.0), (1, 1, 0, 4.0)]
@@ -225,7 +201,7 @@ def test_rate_capacity_factory_with_overtime() -> None:
         "factories": [{"id": "F", "products": ["A"], "capacity": {"regular": 6, "overtime": 2, "overtime_cost": 1.5}}],
         "lanes": [{"from": "F", "to": "W", "lead_time": 1}],
     }
-    res, rec = _run(data)
+    res, rec = logged_run(data)
     assert rows(rec, "replenishments") == [(0, 0.0, 0, 0, 20.0, 1), (1, 2.0, 0, 0, 4.0, 1), (2, 4.0, 0, 0, 4.0, 1),
                                            (3, 6.0, 0, 0, 4.0, 1)]
     # (job_id, start, factory, product, qty, queued_at) and (job_id, finish, good, scrap)
@@ -277,7 +253,7 @@ def test_factory_output_follows_the_plan_board() -> None:
         yield world.env.timeout(5)
         world.plan.set_production("F", "A", 5, [4, 4, 12, 0, 2])
 
-    res, rec = _run(data, processes=(planner,))
+    res, rec = logged_run(data, processes=(planner,))
     # (day, factory, product, qty): one row per day with a positive target
     assert rows(rec, "planned_production") == [(5, 0, 0, 4.0), (6, 0, 0, 4.0), (7, 0, 0, 12.0), (9, 0, 0, 2.0)]
     assert rows(rec, "production_started") == [(0, 5.0, 0, 0, 4.0, 5.0), (1, 6.0, 0, 0, 4.0, 6.0),

@@ -12,29 +12,7 @@ from typing import Any
 
 import pytest
 
-from simsop.model.records import Records
-from simsop.replication import ReplicationResult, run_replication
-from tests.helpers import product, scenario, single_stock_point
-
-
-def _run(data: dict[str, Any]) -> tuple[ReplicationResult, Records]:
-    res = run_replication(scenario(data), seed=1, replication=0, keep_records=True)
-    assert res.records is not None
-    return res, res.records
-
-
-def rows(records: Records, table: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in getattr(records, table).rows()]
-
-
-def column(records: Records, field: str, sku: int = 0) -> list[float]:
-    return getattr(records.snapshots, field)[:, sku].tolist()
-
-
-def once(days: int) -> dict[str, Any]:
-    """Seasonality that keeps a daily demand on day 0 only."""
-    return {"pattern": [1.0] + [0.0] * (days - 1), "period": days}
-
+from tests.helpers import column, logged_run, once, product, rows, single_stock_point
 
 # ---------------------------------------------------------------------------------------------- warm-up
 
@@ -53,7 +31,7 @@ def test_kpis_measure_only_the_days_after_the_warm_up() -> None:
     """
     data = single_stock_point({"daily": 3}, {"type": "base_stock", "level": 10, "review_period": 1},
                               lead_time=2, initial=0, horizon=10, warmup=2)
-    res, rec = _run(data)
+    res, rec = logged_run(data)
     assert column(rec, "on_hand") == [0.0, 0.0] + [1.0] * 8
     assert column(rec, "backlog") == [3.0, 6.0] + [0.0] * 8
     k = res.kpis
@@ -104,7 +82,7 @@ def test_the_inventory_position_counts_what_is_owed_to_downstream_warehouses() -
     Day d >= 4: each orders 2 a day (the demand), the DC ships from what arrived, the Shop serves its customers.
     A position that forgot the internal backlog would see 6 on day 1 and order nothing.
     """
-    res, rec = _run(two_echelon())
+    res, rec = logged_run(two_echelon())
     # (ro_id, time, warehouse, product, qty, source site): sites DC 0, Shop 1, S 2.
     expected = [(0, 0.0, 0, 0, 6.0, 2), (1, 0.0, 1, 0, 4.0, 0), (2, 1.0, 0, 0, 4.0, 2), (3, 1.0, 1, 0, 2.0, 0)]
     for d in range(2, 8):
@@ -135,7 +113,7 @@ def test_a_production_line_takes_the_oldest_waiting_order_first() -> None:
                        "processing_time": {"dist": "deterministic", "value": 1.0}, "processing_per": "order"}],
         "lanes": [{"from": "F", "to": "W", "lead_time": 0}],
     }
-    res, rec = _run(data)
+    res, rec = logged_run(data)
     assert [(r[0], r[2]) for r in rows(rec, "orders")] == [(0, 0), (1, 1), (2, 2)]
     # (job_id, start, factory, product, qty, queued_at)
     assert rows(rec, "production_started") == [(0, 0.0, 0, 0, 1.0, 0.0), (1, 1.0, 0, 0, 1.0, 0.0),
@@ -161,7 +139,7 @@ def test_a_plant_s_yield_scraps_its_share_of_each_day_s_output_once() -> None:
                        "yield": {"dist": "deterministic", "value": 0.75}}],
         "lanes": [{"from": "F", "to": "W", "lead_time": 0}],
     }
-    _, rec = _run(data)
+    _, rec = logged_run(data)
     assert rows(rec, "replenishments") == [(0, 0.0, 0, 0, 16.0, 1)]
     assert rows(rec, "production_finished") == [(0, 2.0, 12.0, 4.0)]
     assert [(r[1], r[5]) for r in rows(rec, "departed")] == [(1.0, 6.0), (2.0, 6.0)]
