@@ -31,6 +31,11 @@ def cli(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, ["workshop", *args], input=input)
 
 
+def err_text(r: Result) -> str:
+    """What a command said on standard error, its lines joined (warnings are wrapped for the terminal)."""
+    return " ".join(r.stderr.split())
+
+
 def files(folder: Path) -> dict[str, bytes]:
     """Every file of a folder, by relative path (to check that a failed command changed nothing)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -78,7 +83,7 @@ def test_scripted_three_team_beer_game(tmp_path: Path) -> None:
             # One line per team that forgot, naming the bot and what it ordered for each role.
             assert r.stderr.count("warning:") == 1
             assert ("warning: team C did not decide round 2: the bot (the roles' own rule: pass_through) ordered "
-                    "retailer 4, wholesaler 4, distributor 4, factory 4") in r.stderr
+                    "retailer 4, wholesaler 4, distributor 4, factory 4") in err_text(r)
     # The bot's decisions were logged in C's file, marked as the bot's.
     assert "2,retailer,4,bot" in (folder / "decisions" / "C.csv").read_text()
     r = cli("advance", str(folder))
@@ -201,9 +206,9 @@ def test_a_bot_given_as_a_rule_is_named_not_dumped(tmp_path: Path) -> None:
     assert "bot: anchor_and_adjust, visibility none." in r.output and "{" not in r.output
     for _ in range(6):
         r = cli("advance", str(tmp_path / "b"), "--yes")
-    assert "retailer 8.22, " in r.stderr  # (8.2184 cases)
+    assert "retailer 8.22, " in err_text(r)  # (8.2184 cases)
     # The rule orders fractions of a case: the warning rounds them to cents of a case.
-    assert re.search(r"the bot \(anchor_and_adjust\) ordered retailer \d+(\.\d{1,2})?, ", r.stderr), r.stderr
+    assert re.search(r"the bot \(anchor_and_adjust\) ordered retailer \d+(\.\d{1,2})?, ", err_text(r)), r.stderr
 
 
 # ---------------------------------------------------------------------------------------------- bad input
@@ -280,7 +285,7 @@ def test_a_spreadsheets_byte_order_mark_is_not_part_of_the_header(played_two: Pa
     r = cli("advance", str(folder))
     assert r.exit_code == 0, r.output
     assert "3,retailer,9" in path.read_text(encoding="utf-8")
-    assert "team A did not decide round 3 for retailer" not in r.stderr
+    assert "team A did not decide round 3 for retailer" not in err_text(r)
 
 
 def _bytes(path: Path) -> str:
@@ -355,7 +360,7 @@ def test_sop_plan_game(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     r = cli("decide", str(folder), "--team", "A", input="700\n")
     assert r.exit_code == 0, r.output
-    assert "plan Feb's production" in r.output and "Feb forecast" in r.output and "Capacity" in r.output
+    assert "plan Feb's production" in r.output and "- Feb -" in r.output and "Capacity" in r.output
     assert (folder / "decisions" / "A.csv").read_text().splitlines()[1] == "0,snacks,1,700,,"
     append(folder / "decisions" / "B.csv", "0,snacks,0,500\n")  # bucket 0 is already under way
     before = files(folder)
@@ -418,7 +423,9 @@ def test_plan_dashboard_speaks_months_and_whole_units_and_counts_capacity_shocks
     assert "Last round (1 Jan - 31 Jan)" in out
     # The month under way (its forecast, plan and the stock they leave), then the months to plan.
     assert "Feb forecast" in out and "Feb plan" in out and "est. stock end Feb" in out
-    assert "Mar forecast" in out and "May plan" in out
+    ahead = out.split("Ahead (units):")[1].splitlines()
+    assert re.search(r"-+ Mar -+ +-+ Apr -+ +-+ May -+", ahead[1])
+    assert " ".join(ahead[2].split()) == " ".join(["forecast in force est. stock"] * 3)  # no decision yet
     # Units are whole: no decimals in the tables, no "-0".
     tables = out.split("Now (units):")[1]
     assert not re.search(r"\d\.\d", tables) and " -0 " not in tables
@@ -778,8 +785,8 @@ def test_a_plan_file_above_capacity_is_warned_and_the_warning_reaches_the_round_
     assert r.exit_code == 0 and "Supply review" not in r.output and "warning" not in r.output
     r = cli("advance", str(folder))
     assert r.exit_code == 0, r.output
-    assert f"warning: team A: {_over_feb(3000)}" in r.stderr
-    assert "team B:" not in r.stderr
+    assert f"warning: team A: {_over_feb(3000)}" in err_text(r)
+    assert "team B:" not in err_text(r)
     doc_a = json.loads((folder / "results" / "round-1" / "A.json").read_text())
     doc_b = json.loads((folder / "results" / "round-1" / "B.json").read_text())
     assert len(doc_a["warnings"]) == 1 and doc_a["warnings"][0].startswith(f"team A: {_over_feb(3000)}")
@@ -850,7 +857,9 @@ def test_the_dashboard_estimates_closing_stock_with_what_the_plant_can_make(tmp_
     # The text says the estimate is capacity-limited and shows the queue.
     r = cli("show", str(folder), "--team", "A")
     out = " ".join(r.output.split())
-    assert "est. stock end Feb (capacity-limited)" in out and "of it queued" in out and "Mar est. stock" in out
+    assert "est. stock end Feb (capacity-limited)" in out and "of it queued" in out and "- Mar -" in out
+    assert ("est. stock: at the month's end, capacity-limited, with the plan in force (you have not decided round 2 "
+            "yet)") in out
     assert f"Plant: {queued:,.0f} units of earlier plans are still queued" in out
     now = r.output.split("Now (units):")[1].splitlines()
     drinks = next(ln for ln in now if ln.startswith("drinks")).split()
@@ -915,7 +924,7 @@ def test_the_supply_review_counts_the_queue_carried_into_a_month(tmp_path: Path)
     r = cli("advance", str(folder))
     assert r.exit_code == 0, r.output
     assert f"warning: team A: {_over_mar(carried, fits_alone)}" in " ".join(r.stderr.split())
-    assert "team B:" not in r.stderr
+    assert "team B:" not in err_text(r)
     ws = Workshop.open(folder)
     doc_a = json.loads((ws.round_dir(2) / "A.json").read_text())
     assert [w.startswith(f"team A: {_over_mar(carried, fits_alone)}") for w in doc_a["warnings"]] == [True]
@@ -1049,7 +1058,7 @@ def test_the_log_counts_teams_the_bot_played_not_capacity_warnings(tmp_path: Pat
     append(folder / "decisions" / "A.csv", "0,drinks,1,3000,,\n")  # above capacity: a warning, not a bot
     append(folder / "decisions" / "B.csv", "0,drinks,1,2000,,\n")
     r = cli("advance", str(folder))
-    assert r.exit_code == 0 and "team A: Feb (bucket 1): planned production 3,000" in r.stderr
+    assert r.exit_code == 0 and "team A: Feb (bucket 1): planned production 3,000" in err_text(r)
     assert _yaml(folder)["log"][-1]["detail"] == "round 1 played; the bot played for 1 team(s) (C)"
 
 
@@ -1112,8 +1121,8 @@ def test_an_interrupted_advance_is_played_again_exactly(tmp_path: Path, monkeypa
     shutil.copytree(folder, interrupted)
     r = cli("advance", str(folder))
     assert r.exit_code == 0, r.output
-    assert "team B did not decide round 1" in r.stderr and "inventory target" not in r.stderr
-    assert "team A" not in r.stderr
+    assert "team B did not decide round 1" in err_text(r) and "inventory target" not in err_text(r)
+    assert "team A" not in err_text(r)
     assert {k: v for k, v in _state(folder).items() if k != "workshop.yaml"} == {
         k: v for k, v in _state(clean).items() if k != "workshop.yaml"}
     # An undo after the crash finishes the clean-up of round 1 and takes back nothing more.

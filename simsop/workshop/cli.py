@@ -248,11 +248,12 @@ def _notes(notes: list[str], before: str = "") -> None:
         click.echo(wrap(f"note: {n}", indent="  "))
 
 
-def _supply_warnings(warnings: list[str]) -> None:
+def _supply_warnings(warnings: list[str], err: bool = False) -> None:
+    """Warnings wrapped as the dashboard's prose is (``err``: on standard error, as ``advance`` says them)."""
     from simsop.workshop.dashboard import wrap
 
     for w in warnings:
-        click.echo(wrap(f"warning: {w}", indent="  "))
+        click.echo(wrap(f"warning: {w}", indent="" if err else "  ", subsequent="  " if err else None), err=err)
 
 
 def _ask_plan(ws: Any, team: str, d: dict[str, Any], k: int, by: str | None) -> dict[Any, Any]:
@@ -269,10 +270,15 @@ def _ask_plan(ws: Any, team: str, d: dict[str, Any], k: int, by: str | None) -> 
         values: dict[Any, Any] = {}
         for item, row in items.items():
             plan, fc = row["plan_in_force"][0], row["forecast"][0]
-            default = plan if plan is not None else (fc if fc == fc else 0)
+            # A team deciding again starts from its own decision (its rows set this item's month), as it sees it.
+            mine = (row["plan_decided"][0] if row.get("plan_decided") and not row["decided_elsewhere"][0]
+                    else None)
+            default = mine if mine is not None else plan if plan is not None else (fc if fc == fc else 0)
             hint = [f"forecast {fc:,.0f}" if fc == fc else "no forecast"]
             if plan is not None:
                 hint.append(f"plan in force {plan:,.0f}")
+            if mine is not None:
+                hint.append(f"your decision {mine:,.0f}")
             q = click.prompt(
                 f"Round {k}: units of {item.strip()} to make in {b['label']} (days {b['start']}-"
                 f"{b['start'] + b['days'] - 1}; {', '.join(hint)})",
@@ -296,11 +302,15 @@ def _ask_target(k: int, item: str, label: str, row: dict[str, Any], cover: float
     cycle's proposal (days of cover of the forecast, plus the safety stock when the scenario sets one) by
     default, else the target in force, else 0."""
     proposed, in_force, ss = row.get("target"), row.get("target_in_force"), row.get("target_safety_stock")
+    mine = row.get("target_decided") if row.get("decided_elsewhere") and not row["decided_elsewhere"][0] else None
     what = f"{cover:g} days of forecast" + (f" + safety stock {ss:,.0f}" if ss is not None else "")
     hint = [f"proposed {proposed:,.0f}: {what}" if proposed is not None else "no forecast"]
     if in_force is not None:
         hint.append(f"in force {in_force:,.0f}")
-    default = proposed if proposed is not None else (in_force if in_force is not None else 0.0)
+    if mine is not None:
+        hint.append(f"your decision {mine:,.0f}")
+    default = (mine if mine is not None else proposed if proposed is not None else
+               (in_force if in_force is not None else 0.0))
     return float(click.prompt(f"Round {k}: inventory target of {item} for {label} (units of stock the reordering "
                               f"warehouses aim to hold; {', '.join(hint)})", type=UNITS, default=_default(default)))
 
@@ -318,8 +328,7 @@ def advance(folder: str, all_bots: bool) -> None:
     """
     ws = _open(folder)
     out = ws.advance(all_bots=all_bots)
-    for w in out["warnings"]:
-        click.echo(f"warning: {w}", err=True)
+    _supply_warnings(out["warnings"], err=True)
     a, b = out["counted"]
     z = out["tail"][1] if out.get("tail") else b
     _print_leaderboard(ws, out["leaderboard"], f"Leaderboard after round {out['round']} of {out['rounds']} "

@@ -9,7 +9,8 @@ per warehouse.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -32,16 +33,34 @@ from simsop.workshop.supply import (
 HISTORY = 6  # periods of history shown
 
 
+@dataclass(frozen=True)
+class PendingPlan:
+    """A plan game team's decision for the next round, not played yet, as the round will play it.
+
+    ``plan`` and ``targets``: (product index, bucket) -> production and inventory target of the plan in force
+    once the round is played, from its first bucket on; ``written``: the (product index, bucket) the team's rows
+    set (a family's row sets each of its products); the rest is what the bot (or the plan in force) fills in.
+    """
+
+    round: int
+    plan: Mapping[tuple[int, int], float]
+    targets: Mapping[tuple[int, int], float]
+    written: frozenset[tuple[int, int]]
+
+
 def _r(x: float) -> float:
     return round(float(x), 2)
 
 
 def orders_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, roles: Sequence[str],
-                     game_roles: Sequence[str], visibility: str, next_round: int, counted: int) -> dict[str, Any]:
+                     game_roles: Sequence[str], visibility: str, next_round: int, counted: int,
+                     pending: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The dashboard of an ``orders`` game at the end of ``run`` (the decision day of ``next_round``).
 
     History is per period (in the Beer Game, per board week; the last one is the current week, whose
-    order is what the team decides); money is counted up to ``counted``.
+    order is what the team decides); money is counted up to ``counted``. ``pending``: the orders the team has
+    decided for ``next_round`` (role -> units), not played yet; each played stage shows its own (None: not
+    decided).
     """
     end = run.end
     fl = flows(run.records, sc, end)
@@ -69,6 +88,7 @@ def orders_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, roles
             "received": hist["received"][-1],
             "shipped": hist["shipped"][-1],
             "last_order": last,
+            "decided": (pending or {}).get(role) if role in roles and next_round <= cal.rounds else None,
             "cost": _r(fl.holding_cost[i, :counted].sum() + fl.backlog_cost[i, :counted].sum()),
             "history": {k: v[-HISTORY:] for k, v in hist.items()},
         }
@@ -76,6 +96,7 @@ def orders_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, roles
     out: dict[str, Any] = {
         "kind": "orders", "team": team, "round": next_round, "rounds": cal.rounds, "day": end,
         "visibility": visibility, "periods": list(range(max(1, n - HISTORY + 1), n + 1)), "stages": stages,
+        "decided": bool(pending) and next_round <= cal.rounds,
         "metrics": _metric_summary(metrics(run.records, sc, 0, counted, fl)),
     }
     if visibility == "full":
@@ -89,12 +110,12 @@ def _metric_summary(m: dict[str, Any]) -> dict[str, float]:
 
 
 def _projection(start: np.ndarray, made: Sequence[int], spans: Sequence[tuple[int, int, int]], cal: Calendar,
-                in_force: dict[tuple[int, int], float], forecast: dict[tuple[int, int], float],
+                in_force: Mapping[tuple[int, int], float], forecast: dict[tuple[int, int], float],
                 plants: dict[str, PlantCapacity], loads: dict[str, list[PlantLoad]]) -> list[np.ndarray | None]:
     """Estimated stock (on hand - backlog, per product) at the end of each span ``(bucket, first day, end day)``
-    with the plan in force, counting what the plants can make of their queue and the plan (``loads``, the
-    plants' projection over the same spans), less the forecast; None from the first bucket without a plan or
-    forecast.
+    with the plan ``in_force`` (or the team's decision over it), counting what the plants can make of their
+    queue and the plan (``loads``, the plants' projection over the same spans), less the forecast; None from the
+    first bucket without a plan or forecast.
 
     Products of plants with production lines (no rate capacity) count their plan as made.
     """
@@ -121,7 +142,8 @@ def _projection(start: np.ndarray, made: Sequence[int], spans: Sequence[tuple[in
 
 
 def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibility: str,
-                   next_round: int, last_round: tuple[int, int], counted_to: int | None = None) -> dict[str, Any]:
+                   next_round: int, last_round: tuple[int, int], counted_to: int | None = None,
+                   pending: PendingPlan | None = None) -> dict[str, Any]:
     """The dashboard of a ``plan`` game at the end of ``run`` (the supply review of cycle next_round - 1);
     ``last_round`` is the window the last round was counted over (whole buckets), ``counted_to`` the end of
     what the totals count (default ``last_round[1]``; after the last round it also holds the month where the
@@ -130,7 +152,9 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     Per product (and family): stock, backlog and pipeline (planned or ordered, not yet at the warehouse)
     now; booked sales of the last three buckets; the current bucket's forecast and plan in force and the
     stock they leave at its end (an estimate); the next buckets' forecast and plan in force; the plants'
-    capacity per bucket, net of the capacity shocks already under way.
+    capacity per bucket, net of the capacity shocks already under way. With ``pending`` (the team's decision
+    for ``next_round``, not played yet), each bucket to plan also shows the team's plan (and inventory target)
+    as the round will play it, and the estimated stock of those buckets assumes it.
     """
     rec = run.records
     end = run.end
@@ -165,6 +189,10 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                                                                     fc["consensus"][sel], strict=True)}
     in_force = plans_in_force(rec.plan, cycle, off)
     target_in_force = plans_in_force(rec.plan, cycle, off, "inventory_target")
+    if fb is None:
+        pending = None
+    # What the estimates assume: the team's plan once it has decided the round, else the plan in force.
+    assumed = in_force if pending is None else {**in_force, **pending.plan}
     bs = rec.bucket_sales
     sales: dict[int, dict[int, float]] = {}
     for b, p, u in zip(bs["bucket"].tolist(), bs["product"].tolist(), bs["units"].tolist(), strict=True):
@@ -190,6 +218,10 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
             "forecast": [_r(forecast.get((i, b), float("nan"))) for b in buckets],
             "plan_in_force": [_r(in_force[(i, b)]) if (i, b) in in_force else None for b in buckets],
         }
+        if pending is not None:
+            rows[p]["plan_decided"] = [_r(pending.plan[(i, b)]) if (i, b) in pending.plan else None for b in buckets]
+            # Cells the team's rows leave out: the bot's proposal (or the plan in force) fills them in.
+            rows[p]["decided_elsewhere"] = [(i, b) not in pending.written for b in buckets]
         if sc.planning.set_execution_levels and buckets:
             # What the cycle proposes (days of cover of the forecast, plus the safety stock when the scenario
             # sets one), and the target of the plan in force for the bucket to plan.
@@ -201,6 +233,9 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                 rows[p]["target_safety_stock"] = _r(full - cover) if rows[p]["target"] is not None else None
             t0 = target_in_force.get((i, buckets[0]))
             rows[p]["target_in_force"] = None if t0 is None or t0 != t0 else _r(t0)
+            if pending is not None:
+                t1 = pending.targets.get((i, buckets[0]))
+                rows[p]["target_decided"] = None if t1 is None or t1 != t1 else _r(t1)
 
     def total(values: list[Any]) -> Any:
         return None if any(x is None for x in values) else _r(sum(values))
@@ -209,9 +244,13 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     for f, ps in families.items():
         fam_rows[f] = {k: total([rows[p][k] for p in ps])
                        for k in ("on_hand", "backlog", "pipeline", "now_forecast", "now_plan", "projected")}
-        for k in ("sales", "forecast", "plan_in_force"):
-            fam_rows[f][k] = [total([rows[p][k][j] for p in ps]) for j in range(len(rows[ps[0]][k]))]
-        for k in ("target", "target_safety_stock", "target_in_force"):
+        for k in ("sales", "forecast", "plan_in_force", "plan_decided"):
+            if k in rows[ps[0]]:
+                fam_rows[f][k] = [total([rows[p][k][j] for p in ps]) for j in range(len(rows[ps[0]][k]))]
+        if pending is not None:
+            fam_rows[f]["decided_elsewhere"] = [any(rows[p]["decided_elsewhere"][j] for p in ps)
+                                                for j in range(len(buckets))]
+        for k in ("target", "target_safety_stock", "target_in_force", "target_decided"):
             if k in rows[ps[0]]:
                 fam_rows[f][k] = total([rows[p][k] for p in ps])
     spans = [cal.bucket_span(b) for b in buckets]
@@ -227,7 +266,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     # under way and the first to plan, which a plan's delay may leave): the supply review's projection.
     proj_spans = spans_from(end, buckets[-1], cal.bucket_starts) if buckets else []
     shown = [j for j, (b, _, _) in enumerate(proj_spans) if b in now or b in buckets]
-    loads = project_plants(queues, plants, in_force, proj_spans, cal.bucket_span)
+    loads = project_plants(queues, plants, assumed, proj_spans, cal.bucket_span)
     for fac in sc.factories:
         pc = plants[fac.id]
         reg = fac.capacity.regular if fac.capacity is not None else float("nan")
@@ -245,7 +284,15 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                             "carried": ([_r(ld.carried) for ld in loads[fac.id] if ld.bucket in buckets]
                                         if fac.id in loads else [None] * len(buckets)),
                             "now": ({"regular": _r(sums[0][0]), "overtime": _r(sums[0][1]),
-                                     "reduced": reduced[0]} if k0 else None)}
+                                     "reduced": reduced[0]} if k0 else None),
+                            # Warehouses that order from the plant as they need while no plan is in force (before
+                            # the first plan goes live): their orders to come are not known on the decision day,
+                            # so the projection (and the supply review) cannot count them.
+                            "orders_until_plan": (sorted({w.id for w in sc.warehouses for it in w.stock
+                                                          if it.source == fac.id})
+                                                  if pc.rate and fb is not None and any(
+                                                      all((pidx[p], b) not in in_force for p in fac.products)
+                                                      for b in range(now_b, fb)) else [])}
     queued = np.zeros(len(products))
     for f, q in queues.items():
         if plants[f].rate:
@@ -254,7 +301,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     # What is already made (in stock or on its way) counts as stock, as in the old estimate; what is queued
     # counts once the plant can make it.
     every = _projection(on_hand - backlog + pipeline - queued, sorted(pidx[p] for p in made), proj_spans, cal,
-                        in_force, forecast, plants, loads)
+                        assumed, forecast, plants, loads)
     projected = [every[j] for j in shown]
     for p in made:
         i = pidx[p]
@@ -279,6 +326,9 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                              else None),
         "game_ends": day_label(kind, cal.final_end - 1),
         "sales_buckets": recent, "sales_labels": [bucket_label(kind, b) for b in recent],
+        # Whose plan the estimates of the buckets to plan assume: the team's decision for next_round, or the plan
+        # in force (the team has not decided the round yet).
+        "decided": pending is not None,
         "products": rows, "families": fam_rows, "capacity": capacity, "capacity_shocks": known,
         "inventory_targets": ({"days_of_cover": sc.planning.days_of_cover,
                                "safety_stock_service_level": None if ss_spec is None else ss_spec.service_level}
@@ -328,11 +378,29 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
     return "\n".join([title, line(headers), *(line(r) for r in cells)]).rstrip()
 
 
-def wrap(text: str, indent: str = "", width: int = 110) -> str:
-    """A sentence wrapped for a terminal (tables are as wide as they need; prose is not)."""
+def grouped_table(title: str, groups: Sequence[str], columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table whose columns repeat for each group (``columns`` per month), the group named once above its
+    columns: as wide as one set of column names per group, not one name per column. ``rows``: a label, then
+    text cells, group by group; every cell but the label is right-aligned."""
+    n = len(columns)
+    heads = ["", *(list(columns) * len(groups))]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(heads)]
+    over = [" " * widths[0]]
+    for g, name in enumerate(groups):
+        span = sum(widths[1 + g * n:1 + (g + 1) * n]) + 2 * (n - 1)
+        over.append(f" {name} ".center(span, "-"))
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(r, widths, strict=True)))
+             for r in (heads, *rows)]
+    return "\n".join([title, "  ".join(over), *lines]).rstrip()
+
+
+def wrap(text: str, indent: str = "", width: int = 110, subsequent: str | None = None) -> str:
+    """A sentence wrapped for a terminal (tables are as wide as they need; prose is not); its later lines are
+    indented by ``subsequent`` (default: ``indent``)."""
     import textwrap
 
-    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
+    return textwrap.fill(text, width, initial_indent=indent, break_on_hyphens=False,  # "capacity-limited" stays
+                         subsequent_indent=indent if subsequent is None else subsequent)
 
 
 def money(x: float) -> str:
@@ -399,6 +467,55 @@ def _plan_rows(d: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def _quantity(x: Any, mark: str = "") -> str:
+    """A plan game's quantity as a table shows it (whole units, '-' for none), with a mark after it."""
+    if x is None or x != x:
+        return "-"
+    return f"{units(x) or 0.0:,.0f}" + mark
+
+
+def _ahead(d: dict[str, Any], items: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """The buckets to plan: forecast, plan in force, the team's decision not played yet (when it has one) and the
+    estimated stock, with a line that says whose plan the estimate assumes."""
+    bl = [x["label"] for x in d["buckets"]]
+    k = d["round"]
+    ahead = any(x is not None for _, r in items for x in r.get("projected_ahead", []))
+    decided = bool(d.get("decided"))
+    cols = [("forecast", "forecast"), ("plan_in_force", "in force")]
+    if decided:
+        cols.append(("plan_decided", "your decision"))
+    if ahead:
+        cols.append(("projected_ahead", "est. stock"))
+    elsewhere = False
+    rows = []
+    for label, r in items:
+        row: list[Any] = [label]
+        for j in range(len(bl)):
+            for key, _ in cols:
+                if key == "plan_decided":
+                    mark = "*" if r["decided_elsewhere"][j] else ""
+                    elsewhere |= bool(mark) and r[key][j] is not None
+                    row.append(_quantity(r[key][j], mark if r[key][j] is not None else ""))
+                else:
+                    row.append(_quantity(r[key][j]))
+        rows.append(row)
+    out = [grouped_table("\nAhead (units):", bl, [name for _, name in cols], rows)]
+    file = d.get("decisions_file", "your decision file")
+    notes = ["forecast: the consensus forecast", "in force: the plan in force now"]
+    if decided:
+        notes.append(f"your decision: your rows for round {k} in {file} as the round will play them (not played "
+                     "yet)")
+        if elsewhere:
+            who = ("the plan in force stays" if d.get("bot") == "hold" else
+                   f"the bot's ({d.get('bot')}) plan fills it in when the round is played")
+            notes.append(f"*: your rows leave this month or product out: {who}")
+    if ahead:
+        notes.append("est. stock: at the month's end, capacity-limited, " + (
+            "with your decision" if decided else f"with the plan in force (you have not decided round {k} yet)"))
+    out.append(wrap("; ".join(notes) + ".", indent="  "))
+    return out
+
+
 def render(d: dict[str, Any], period: str = "round") -> str:
     """The dashboard as text."""
     m = d["metrics"]
@@ -413,13 +530,24 @@ def render(d: dict[str, Any], period: str = "round") -> str:
     parts = [head, "So far: " + results_line(m, d.get("score"))]
     if d["kind"] == "orders":
         rows = []
+        # The order the team has decided for this round (its file), not placed yet: beside the last one placed.
+        ahead = d["round"] <= d["rounds"] and any(s["played"] for s in d["stages"].values())
         for role, s in d["stages"].items():
+            mine = [(s.get("decided") if s["played"] else "bot")] if ahead else []
             rows.append([role + ("" if s["played"] else " (bot)"), s["on_hand"], s["backlog"], s["incoming"],
-                         s["received"], s["shipped"], s["on_order"], s["last_order"], s["cost"]])
+                         s["received"], s["shipped"], s["on_order"], s["last_order"], *mine, s["cost"]])
         parts.append(table("\nYour stage" + ("s" if len(rows) > 1 else "") + f" now (units; this {period}'s "
                            "orders and deliveries):",
                            ["stage", "on hand", "backlog", "ordered from you", "received", "shipped", "on order",
-                            "your last order", "cost so far"], rows))
+                            "your last order", *([f"your order {period} {d['round']}"] if ahead else []),
+                            "cost so far"], rows, right=range(1, 10)))
+        if ahead:
+            file = d.get("decisions_file", "your decision file")
+            parts.append(wrap(f"your order {period} {d['round']}: what you decided for round {d['round']} in {file}, "
+                              "placed when the round is played" + (
+                                  "; -: not decided yet (the bot orders if it stays so)"
+                                  if any(s["played"] and s.get("decided") is None for s in d["stages"].values())
+                                  else "") + ".", indent="  "))
         periods = d["periods"]
         hist = [[f"{role} {name}", *s["history"][key]] for role, s in d["stages"].items()
                 for name, key in (("orders in", "incoming"),
@@ -466,14 +594,8 @@ def render(d: dict[str, Any], period: str = "round") -> str:
                          "goes live")
     parts.append(wrap("; ".join(notes) + ".", indent="  "))
     if d["buckets"]:
+        parts += _ahead(d, items)
         bl = [x["label"] for x in d["buckets"]]
-        ahead = any(x is not None for _, r in items for x in r.get("projected_ahead", []))
-        keys = ("forecast", "plan_in_force", "projected_ahead") if ahead else ("forecast", "plan_in_force")
-        rows = [[label, *[units(r[k][j]) for j in range(len(bl)) for k in keys]] for label, r in items]
-        what = "; est. stock: at its end, capacity-limited" if ahead else ""
-        parts.append(table(f"\nAhead (units; forecast: the consensus forecast; plan: the plan in force{what}):",
-                           ["", *[f"{h} {k}" for h in bl for k in ("forecast", "plan", "est. stock")[:len(keys)]]],
-                           rows))
         cap = []
         cols = bl
         for f, c in d["capacity"].items():
@@ -511,6 +633,15 @@ def render(d: dict[str, Any], period: str = "round") -> str:
                              if c.get("now") and carried >= 0.5 else
                              f"With the plans in force, all of them are made before {bl[0]} starts; " if c.get("now")
                              else "") + f"{bl[0]}'s plan has {room:,.0f} units of its capacity left.")
+            who = c.get("orders_until_plan") or []
+            if who:
+                # Said rather than guessed: the orders depend on demand still to come (and a warehouse orders in
+                # lumps at its reviews, so an order late in the month can spill into the first planned one).
+                one = len(who) == 1
+                said.append(f"Until the first plan goes live ({bl[0]}), {', '.join(who)} order{'s' if one else ''} "
+                            f"from it as {'it needs' if one else 'they need'}; "
+                            f"those orders are not known yet and are not counted here nor in the supply review: what "
+                            f"it cannot make of them before {bl[0]} starts is made first in {bl[0]}, before its plan.")
             if said:
                 parts.append(wrap(f"{f}: " + " ".join(said), indent="  "))
     if d.get("inventory_targets") and d["buckets"]:
@@ -518,15 +649,18 @@ def render(d: dict[str, Any], period: str = "round") -> str:
         cover, level = it["days_of_cover"], it.get("safety_stock_service_level")
         title = (f"\nInventory targets for {nxt} (units of stock; they set the reorder levels of the warehouses that "
                  "reorder):")
+        # The team's decision (a row without a target gets the proposal) beside what is in force.
+        yours = (["your decision"], ["target_decided"]) if d.get("decided") else ([], [])
         if level is None:
-            parts.append(table(title, ["", f"proposed ({cover:g} days of forecast)", "in force"],
-                               [[label, units(r.get("target")), units(r.get("target_in_force"))]
-                                for label, r in items]))
+            parts.append(table(title, ["", f"proposed ({cover:g} days of forecast)", "in force", *yours[0]],
+                               [[label, units(r.get("target")), units(r.get("target_in_force")),
+                                 *[units(r.get(k)) for k in yours[1]]] for label, r in items]))
         else:
             parts.append(table(title, ["", f"proposed ({cover:g} days of forecast + safety stock)",
-                                       "of it safety stock", "in force"],
+                                       "of it safety stock", "in force", *yours[0]],
                                [[label, units(r.get("target")), units(r.get("target_safety_stock")),
-                                 units(r.get("target_in_force"))] for label, r in items]))
+                                 units(r.get("target_in_force")), *[units(r.get(k)) for k in yours[1]]]
+                                for label, r in items]))
             parts.append(wrap(f"proposed: what the plan sets when you give no target: {cover:g} days of {nxt}'s "
                               f"forecast, plus a safety stock for a {100 * level:g}% cycle service level against the "
                               "forecast's error over the time the plan cannot react (the frozen fence and the supply "

@@ -104,6 +104,7 @@ class Workshop:
         self.base = base
         self._scenario: Scenario | None = None
         self._calendar: Calendar | None = None
+        self._next_runs: dict[tuple[Any, ...], TeamRun] = {}
 
     # ------------------------------------------------------------------ opening and creating
 
@@ -331,6 +332,7 @@ class Workshop:
         atomic_write_text(self.root / CONFIG_FILE, config_text(cfg))
         self.cfg = cfg
         self._scenario = None
+        self._next_runs.clear()
 
     # ------------------------------------------------------------------ decisions
 
@@ -499,8 +501,19 @@ class Workshop:
         rows = [r for r in rows if r.round <= k]
         if self.over or not any(r.cycle == k - 1 for r in rows):
             return []
+        return self.supply_review(team, k, rows, self._next_round_run(team, rows))
+
+    def _next_round_run(self, team: str, rows: Sequence[Any]) -> TeamRun:
+        """The next round played with ``rows`` (the played rounds' and the next round's) up to its end, having
+        looked at the plants' queues on its decision day: what the supply review and the dashboard's "your
+        plan" read. Kept for the same rows, so that ``show`` simulates the round once for both."""
         cal = self.calendar
-        return self.supply_review(team, k, rows, self.run(team, rows, cal.end(k), look_at=(cal.start(k),)))
+        k = self.played + 1
+        key = (team, k, tuple(rows))
+        if key not in self._next_runs:
+            self._next_runs.clear()  # one is enough: show asks for the same rows twice
+            self._next_runs[key] = self.run(team, rows, cal.end(k), look_at=(cal.start(k),))
+        return self._next_runs[key]
 
     def supply_review(self, team: str, k: int, rows: Sequence[Any], run: TeamRun) -> list[str]:
         """Round k's plan against capacity: a warning for every month the team planned in round k in which what a
@@ -538,7 +551,16 @@ class Workshop:
         names = self.bucket_names()
         end = cal.final_end
         found = overloads(projected, {r.bucket for r in mine}, plants, end, items, load)
-        return [overload_text(o, names, names.label, cal.bucket_span(o.bucket)[1] >= end) for o in found]
+        first = cal.first_bucket[c]
+        # Before the first plan goes live the warehouses order from the plants as they need: orders to come,
+        # which the decision day cannot know, join the queue ahead of the plan (the projection leaves them out).
+        unplanned = {f for f, pc in plants.items() for ld in projected.get(f, ())
+                     if ld.bucket < first and all((p, ld.bucket) not in load for p in pc.products)}
+        buyers = {f: sorted({w.id for w in sc.warehouses for it in w.stock if it.source == f}) for f in unplanned}
+        return [overload_text(o, names, names.label, cal.bucket_span(o.bucket)[1] >= end) + (
+            f" Not counted: the orders {', '.join(buyers[o.factory])} will place with {o.factory} until the first "
+            f"plan goes live ({names.label(first)}); what it cannot make of them before then comes first, so the "
+            "excess may be larger." if buyers.get(o.factory) else "") for o in found]
 
     # ------------------------------------------------------------------ simulating
 
@@ -558,26 +580,57 @@ class Workshop:
                         self.cfg.bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv",
                         look_at=look_at)
 
-    def _dashboard(self, team: str, run: TeamRun, next_round: int) -> dict[str, Any]:
+    def _dashboard(self, team: str, run: TeamRun, next_round: int, pending: Any = None) -> dict[str, Any]:
         vis = self.cfg.visibility
         cal = self.calendar
         k = next_round - 1  # rounds played
         counted = (cal.account_end(k - 1) if k > 0 else 0, cal.round_end(k))
         if self.cfg.kind == "orders":
             d = orders_dashboard(run, self.scenario, cal, team, self.roles(team), self.cfg.roles, vis,
-                                 next_round, cal.account_end(k))
+                                 next_round, cal.account_end(k), pending)
         else:
-            d = plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted, cal.account_end(k))
+            d = plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted, cal.account_end(k), pending)
             d["bot"] = self.bot_name
         d["score"] = {"metric": self.cfg.score.metric, "higher_is_better": self.cfg.score.higher_is_better}
+        d["decisions_file"] = f"decisions/{team}.csv"
         return d
 
     def dashboard(self, team: str) -> dict[str, Any]:
-        """What a team sees before deciding the next round (at the end, the final state)."""
+        """What a team sees before deciding the next round (at the end, the final state), with the decision it
+        has already made for that round (its own rows in its file, not played yet) beside what is in force."""
         self._need_team(team)
-        rows = [r for r in self.read_decisions(team) if r.round <= self.played]
+        every = self.read_decisions(team)
+        rows = [r for r in every if r.round <= self.played]
         end = self.calendar.end(self.played)
-        return self._dashboard(team, self.run(team, rows, end), self.played + 1)
+        return self._dashboard(team, self.run(team, rows, end), self.played + 1, self._pending(team, every))
+
+    def _pending(self, team: str, rows: Sequence[Any]) -> Any:
+        """The team's own decision for the next round, not played yet (None: it has none; the bot's rows of an
+        interrupted advance are not the team's). An orders game: role -> units. A plan game: what the round will
+        play from the rows (``dashboard.PendingPlan``), read from the round simulated up to its end, so that a
+        family's units are split over its products and the buckets the rows leave out are filled exactly as
+        ``advance`` will."""
+        from simsop.workshop.dashboard import PendingPlan
+
+        if self.over:
+            return None
+        k = self.played + 1
+        mine = [r for r in rows if r.round == k and r.source != "bot"]
+        if not mine:
+            return None
+        if self.cfg.kind == "orders":
+            return {r.role: float(r.order) for r in mine}
+        cal = self.calendar
+        run = self._next_round_run(team, [r for r in rows if r.round <= k])
+        plan = {key: q for key, q in plans_in_force(run.records.plan, k, cal.record_offset).items()
+                if key[1] >= cal.first_bucket[k - 1]}
+        targets = {key: q for key, q in plans_in_force(run.records.plan, k, cal.record_offset,
+                                                       "inventory_target").items()
+                   if key[1] >= cal.first_bucket[k - 1]}
+        pidx = {p.id: i for i, p in enumerate(self.base.products)}
+        _, fams = self._plan_items()
+        written = {(pidx[p], r.bucket) for r in mine for p in ([r.item] if r.item in pidx else fams.get(r.item, []))}
+        return PendingPlan(k, plan, targets, frozenset(written))
 
     def _round_zero(self, team: str) -> dict[str, Any]:
         cal = self.calendar
