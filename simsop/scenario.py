@@ -787,9 +787,18 @@ def _planning_problems(sc: Scenario) -> list[Problem]:
                                  f"expected a day >= {a}"))
     longest = 31 if spec.bucket == "month" else 7 if spec.bucket == "week" else int(spec.bucket)
     for key, _ in steps:
-        if getattr(spec, key) >= longest:
-            probs.append(Problem(f"planning.{key}", f"day {getattr(spec, key)} of a bucket of at most {longest} "
-                                 f"days; expected 0 to {longest - 1}"))
+        day = getattr(spec, key)
+        if day >= longest:
+            # The defaults (3, 7, 12) suit a month: a plan in shorter buckets that leaves them out is refused for
+            # days its file does not show, so say they are defaults and which key to write.
+            if key in spec.model_fields_set:
+                probs.append(Problem(f"planning.{key}", f"day {day} of a bucket of at most {longest} days; "
+                                     f"expected 0 to {longest - 1}"))
+            else:
+                days = ", ".join(f"{key_k}: {min(j + 1, longest - 1)}" for j, (key_k, _) in enumerate(steps))
+                probs.append(Problem(f"planning.{key}", f"the default day {day} (made for monthly buckets) is not "
+                                     f"in a bucket of at most {longest} days; set the cycle's days from 0 to "
+                                     f"{longest - 1}, in order, e.g. {days}"))
     fac = {f.id: f for f in sc.factories}
     seen: set[str] = set()
     for i, wf in enumerate(spec.workforce):

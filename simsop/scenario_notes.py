@@ -76,11 +76,84 @@ def _network_notes(sc: Scenario) -> list[tuple[str, str]]:
                         f"{regular[ws.factory]:g}: the plant starts with its capacity "
                         f"({regular[ws.factory] / ws.units_per_worker_day:g} workers), and plans and labour "
                         "costs count from there"))
+    out += _unused_source_notes(sc) + _overload_notes(sc)
     for i, c in enumerate(sc.customers):
         for j, d in enumerate(c.demand):
             if d.mean_per_day == 0:
                 out.append((f"customers[{i}].demand[{j}]", f"{c.id}'s demand for {d.product} has a mean of 0: "
                             "it orders nothing"))
+    return out
+
+
+def _unused_source_notes(sc: Scenario) -> list[tuple[str, str]]:
+    """Suppliers and plants no stock point orders from: valid, but they never act (a dairy's milk supplier,
+    say: simsop has no bill of materials, so a plant needs no supplier to make its products)."""
+    sources = {it.source for w in sc.warehouses for it in w.stock}
+    out = [(f"suppliers[{i}]", f"supplier {s.id!r} is no warehouse's 'source': it supplies nothing (plants need no "
+            "raw material: simsop has no bill of materials)")
+           for i, s in enumerate(sc.suppliers) if s.id not in sources]
+    out += [(f"factories[{i}]", f"factory {f.id!r} is no warehouse's 'source': it makes nothing")
+            for i, f in enumerate(sc.factories) if f.id not in sources]
+    return out
+
+
+def _overload_notes(sc: Scenario) -> list[tuple[str, str]]:
+    """Plants whose customers' mean demand exceeds what they can make a day: the queue, the backlog and the lost
+    sales then grow all run long, which no replenishment policy or plan can mend (the furniture maker whose three
+    upholstery lines of 0.4 days a unit meet 9 units a day: 120% of their capacity). A plant is charged with a
+    product's demand when it is the product's only outside source (the source of every stock item of it that does
+    not order from another warehouse); a plant a plan may staff up (``planning.workforce``) and a product launched
+    or phased out are left out."""
+    wh = {w.id for w in sc.warehouses}
+    outside: dict[str, set[str]] = {}
+    for w in sc.warehouses:
+        for it in w.stock:
+            if it.source is not None and it.source not in wh:
+                outside.setdefault(it.product, set()).add(it.source)
+    demand: dict[str, float] = {}
+    orders: dict[str, float] = {}  # customer lines a day, for lines that take one time per order
+    for c in sc.customers:
+        for d in c.demand:
+            demand[d.product] = demand.get(d.product, 0.0) + d.mean_per_day
+            per_day = d.orders_per_day if d.orders_per_day is not None else float(d.mean_per_day > 0)
+            orders[d.product] = orders.get(d.product, 0.0) + per_day
+    staffed = {ws.factory for ws in sc.planning.workforce} if sc.planning.policy != "none" else set()
+    # A launched product's demand is its level once diffusion is over, a phased-out one's is gone by the end: its
+    # nominal mean is no daily load.
+    for sh in sc.shocks:
+        if sh.type in ("launch", "phase_out"):
+            for p in sh.products:
+                demand.pop(p, None)
+                orders.pop(p, None)
+    out: list[tuple[str, str]] = []
+    for i, f in enumerate(sc.factories):
+        mine = [p for p in f.products if outside.get(p) == {f.id} and p in demand]
+        if f.id in staffed or not mine:
+            continue
+        good = f.yield_.mean
+        if f.capacity is not None:
+            cap, load = (f.capacity.regular + f.capacity.overtime) * good, sum(demand.get(p, 0.0) for p in mine)
+            what = f"{cap:g} good units a day (regular + overtime{f' at a mean yield of {good:g}' if good < 1 else ''})"
+            unit = "units"
+        elif f.lines and f.processing_time is not None and f.processing_time.mean > 0:
+            per_order = f.processing_per == "order"
+            if per_order and f.mode != "make_to_order":
+                continue  # a job is a replenishment order, whose number a day the file does not say
+            cap = f.lines / f.processing_time.mean * (1.0 if per_order else good)
+            load = sum((orders if per_order else demand).get(p, 0.0) for p in mine)
+            unit = "orders" if per_order else "units"
+            lines = f"{f.lines} line{'s' if f.lines > 1 else ''} at {f.processing_time.mean:g} days"
+            if per_order:
+                what = f"{cap:g} orders a day ({lines} an order)"
+            else:
+                what = f"{cap:g} good units a day ({lines} a unit{f', a mean yield of {good:g}' if good < 1 else ''})"
+        else:
+            continue
+        if load >= cap * (1 - 1e-9):
+            out.append((f"factories[{i}]", f"factory {f.id!r} can make {what}, but its customers order "
+                        f"{load:g} {unit} a day of {', '.join(mine)} (their mean, before trend, seasonality and "
+                        f"shocks): {load / cap:.0%} of its capacity, so its queue and backlog grow all run long; "
+                        "give it more capacity (or lines), or less demand"))
     return out
 
 
