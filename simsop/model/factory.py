@@ -2,9 +2,9 @@
 
 Two kinds of capacity:
 
-* a **rate** (units per day, regular plus overtime): one sweep a day works the queue first come first
-  served; what is made during day d leaves the plant at d + 1. Regular time is always worked while there is
-  work. Overtime follows one of two rules:
+* a **rate** (units per day, regular plus overtime): one sweep a day works the queue in order, first come
+  first served or, with a planned lead time, earliest due date first; what is made during day d leaves the
+  plant at d + 1. Regular time is always worked while there is work. Overtime follows one of two rules:
 
   - without ``capacity.planned_lead_time`` (the default): overtime whenever the queue holds more than a
     day of regular time, so a weekly order of five days' work is rushed through on overtime the day it
@@ -16,6 +16,11 @@ Two kinds of capacity:
     as soon as it is seen rather than on the due day, which keeps later overtime free for orders not yet
     received (and a job already late gets overtime at once). Jobs that the S&OP plan pushes are due the day
     the plan schedules them, so a plan whose daily target exceeds regular time still gets its overtime.
+    The queue is worked earliest due date first (ties first come first served), as a plant scheduler
+    would: a plan job due today goes ahead of a pull order due next week instead of waiting behind it and
+    forcing overtime. With work released over time and split freely between days, earliest due date first
+    is the order that minimises the maximum lateness (Jackson's rule; Horn's with release dates), and the
+    work that must be made by a job's due date is then exactly the work queued ahead of it.
 * parallel **lines** with a random processing time: one SimPy process per line takes the next job, holds
   it for its processing time, and ships it.
 
@@ -63,9 +68,10 @@ class Job:
 class FactorySite:
     """One plant. ``regular``/``overtime`` are set in rate mode, ``lines``/``processing`` in lines mode.
 
-    ``planned_lead_time`` (rate mode, days): jobs are due that long after they are queued and overtime
-    only makes the work regular time would finish late; None: overtime whenever the queue exceeds a day of
-    regular time.
+    ``planned_lead_time`` (rate mode, days): jobs are due that long after they are queued, the queue is
+    kept in earliest-due-date order (ties: first come first served) and overtime only makes the work
+    regular time would finish late; None: the queue is first come first served and overtime is worked
+    whenever it exceeds a day of regular time. ``queue`` is always in the order the plant works it.
     """
 
     kind = "factory"
@@ -107,7 +113,19 @@ class FactorySite:
         now = w.env.now
         if due is None:
             due = math.inf if self.planned_lead_time is None else now + self.planned_lead_time
-        self.queue.append(Job(jid, product, qty, dest, item, peg, now, due))
+        job = Job(jid, product, qty, dest, item, peg, now, due)
+        queue = self.queue
+        if self.planned_lead_time is None or not queue or queue[-1].due <= due:
+            queue.append(job)  # FIFO, or EDD with the latest due date: the common case, O(1)
+        else:
+            # EDD: ahead of the jobs due later (a plan job due today passes pull orders due next week), behind
+            # those due no later, so ties stay first come first served. Those due later are few and at the end.
+            later = 0
+            for other in reversed(queue):
+                if other.due <= due:
+                    break
+                later += 1
+            queue.insert(len(queue) - later, job)
         self.queued_units += qty
         if self._idle:
             self._idle.pop().succeed()
@@ -153,11 +171,13 @@ class FactorySite:
     def _late_work(self, day: int, regular: float) -> float:
         """The queued work that regular time would not finish by its due dates, if worked from today on.
 
-        Work is taken first come first served, so job j is done once the work up to it (W_j) is made; made
-        on day t it leaves at t + 1, so it is on time if made by day last_j = floor(due_j) - 1. Regular time
-        makes today's ``regular`` plus that of days day + 1 .. last_j (the plan board's, at today's capacity
-        factor: a plant knows of a shock under way, not when it ends), and what it cannot is late unless
-        worked today: max_j (W_j - regular - later regular up to last_j), 0 when nothing would be late.
+        The queue is worked in order, earliest due date first, so job j is done once the work up to it (W_j:
+        all the work due no later than j) is made; made on day t it leaves at t + 1, so it is on time if made
+        by day last_j = floor(due_j) - 1. Regular time makes today's ``regular`` plus that of days day + 1 ..
+        last_j (the plan board's, at today's capacity factor: a plant knows of a shock under way, not when it
+        ends), and what it cannot is late unless worked today: max_j (W_j - regular - later regular up to
+        last_j), 0 when nothing would be late. (First come first served, a job due early behind work due
+        later would count that work as its own.)
         """
         by_day = self.regular_by_day
         factor = self.capacity_factor
