@@ -189,6 +189,12 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     return out
 
 
+def plan_costs(rec: Records, sc: Scenario) -> dict[str, float]:
+    """The costs the S&OP plans caused over the records' window, keyed by ``PLANNING_COSTS``."""
+    out = process_kpis(rec, sc, 0.0, 0.0)
+    return {k: out[k] for k in PLANNING_COSTS}
+
+
 def plan_attainment(rec: Records) -> float:
     """Good units made against planned production, by product and planning bucket (see the module docstring).
 
@@ -231,7 +237,8 @@ def plan_attainment(rec: Records) -> float:
 
 
 def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:
-    """Wages, hiring and layoffs of planned workforces; subcontracted units at their price."""
+    """Wages, hiring and layoffs of planned workforces; subcontracted units at their all-in price less the unit
+    cost that ``cogs`` charges when they sell."""
     out = {"labor_cost": 0.0, "subcontract_cost": 0.0}
     m = rec.meta
     specs = {w.factory: w for w in sc.planning.workforce}
@@ -239,6 +246,7 @@ def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:
         return out
     fd = rec.factory_days
     names = m.factories
+    unit_cost = np.array([p.unit_cost for p in sc.products])
     for fi, name in enumerate(names):
         ws = specs.get(name)
         if ws is None:
@@ -258,7 +266,11 @@ def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:
                                    + ws.layoff_cost * np.maximum(-change, 0).sum())
         sub = rec.subcontracted
         ssel = (sub["factory"] == fi) & (sub["day"] >= m.warmup) & (sub["day"] < m.horizon)
-        out["subcontract_cost"] += float((ws.subcontract_cost or 0.0) * sub["qty"][ssel].sum())
+        # The subcontract price is all-in (as the plan prices it). A bought unit joins stock like a made one and
+        # ``cogs`` charges its unit cost when it sells, so only the rest of the price is charged here: a bought
+        # unit sold costs its price once, not its price plus its unit cost again.
+        premium = (ws.subcontract_cost or 0.0) - unit_cost[sub["product"][ssel].astype(int)]
+        out["subcontract_cost"] += float((premium * sub["qty"][ssel]).sum())
     return out
 
 
