@@ -138,8 +138,9 @@ def _experiment_options(f: Any) -> Any:
                           "--target-ci."),
         click.option("--seed", type=click.IntRange(min=0), help="Seed (default: the scenario's)."),
         click.option("--target-ci", "target_ci", metavar="KPI:REL|KPI:abs=X",
-                     help="Sequential mode: add replications until the 95% CI of KPI is narrower than REL "
-                          "of its mean (profit:0.01) or X units (otif:abs=0.005), up to --replications."),
+                     help="Sequential mode: add replications until the 95% CI puts the mean of KPI within REL "
+                          "of the true mean (profit:0.01; half-width <= REL/(1+REL) of the mean) or within X "
+                          "units (otif:abs=0.005), up to --replications; the first round is 10."),
         click.option("--out", type=click.Path(file_okay=False),
                      help="Result folder (default: results/<name>/<time>)."),
         click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: all cores)."),

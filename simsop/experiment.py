@@ -21,8 +21,11 @@ rows get them as ``<kpi>_noshock`` and ``case_effects`` pairs a case's shock KPI
 future without the shocks, same window): the shock's effect. The reference is simulated once per replication
 and policy, however many cases there are.
 
-Sequential mode (``target``): run ``initial_replications``, then add rounds until the confidence interval
-of the chosen KPI is narrower than the target in every (policy, case), or the maximum is reached.
+Sequential mode (``target``): run ``initial_replications`` (at least 10), then add rounds until the confidence
+interval of the chosen KPI is narrower than the target in every (policy, case), or the maximum is reached. A
+relative target ``γ`` means the mean is within ``γ`` of the true mean at the confidence level (the half-width
+is held to ``γ/(1+γ)`` of the mean, Law 2015 §9.4.1); each round jumps to Law's estimate of the replications
+needed (at least 10% more).
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ NOT_KPIS = (*ID_COLUMNS, "events", _NO_SHOCK)
 SHOCK_KPIS_VERSION = 3
 BASE_CASE = "base"
 _PARTIAL = "partial"
+# Law (2015, §9.4.1) recommends a pilot of at least 10 replications before a sequential rule is first
+# checked: from 2 or 3, a pair that happens to agree stops the run with a variance estimate far too small.
+MIN_INITIAL_REPLICATIONS = 10
 
 
 class ResumeError(ValueError):
@@ -144,7 +150,8 @@ def run_replications(scenario: Scenario, replications: int | None = None, seed: 
 class Target:
     """A precision target: the CI half-width of ``kpi``, relative to its mean or absolute.
 
-    Written ``KPI:0.01`` or ``KPI:rel=0.01`` (1% of the mean), or ``KPI:abs=5`` (5 units of the KPI).
+    Written ``KPI:0.01`` or ``KPI:rel=0.01`` (the mean within 1% of the true mean at the confidence level:
+    a half-width of at most 0.01/1.01 of the mean, Law's γ'), or ``KPI:abs=5`` (a half-width of 5 units).
     """
 
     kpi: str
@@ -494,6 +501,8 @@ def _paired_rows(a: pd.DataFrame, b: pd.DataFrame, kpis: Sequence[str], confiden
 
 def _paired_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], baseline: str,
                   kpis: Sequence[str], confidence: float) -> pd.DataFrame:
+    from simsop.stats import holm_columns
+
     rows = []
     for p in policies:
         if p == baseline:
@@ -502,7 +511,9 @@ def _paired_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str
             a = df[(df["policy"] == p) & (df["case"] == c)]
             b = df[(df["policy"] == baseline) & (df["case"] == c)]
             rows += [{"policy": p, "case": c, "baseline": baseline, **r} for r in _paired_rows(a, b, kpis, confidence)]
-    return pd.DataFrame(rows, columns=["policy", "case", "baseline", "kpi", *_PAIRED_COLUMNS])
+    # The family is every policy's comparison with the baseline on one KPI in one case.
+    return holm_columns(pd.DataFrame(rows, columns=["policy", "case", "baseline", "kpi", *_PAIRED_COLUMNS]),
+                        ["case", "kpi"], confidence)
 
 
 def _case_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str], base_case: str,
@@ -510,6 +521,7 @@ def _case_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str],
     """Per policy and case, every KPI's paired difference case - reference case; a shock outcome's is with
     ``<kpi>_noshock``, the reference over this case's window (the shock's effect)."""
     from simsop.kpi import NO_SHOCK_SUFFIX, SHOCK_KPI_NAMES, SHOCK_OUTCOME_NAMES
+    from simsop.stats import holm_columns
 
     judged = [k for k in kpis if f"{k}{NO_SHOCK_SUFFIX}" in df.columns]
     # The <kpi>_noshock columns are the mean_baseline of the above; the KPIs that say what a case's window is
@@ -529,7 +541,9 @@ def _case_frame(df: pd.DataFrame, policies: Sequence[str], cases: Sequence[str],
                     b[k] = same[f"{k}{NO_SHOCK_SUFFIX}"].to_numpy()
             rows += [{"policy": p, "case": c, "baseline_case": base_case, **r}
                      for r in _paired_rows(a, b, kpis, confidence)]
-    return pd.DataFrame(rows, columns=["policy", "case", "baseline_case", "kpi", *_PAIRED_COLUMNS])
+    # The family is every case's effect on one KPI under one policy (a stress grid has many cases).
+    return holm_columns(pd.DataFrame(rows, columns=["policy", "case", "baseline_case", "kpi", *_PAIRED_COLUMNS]),
+                        ["policy", "kpi"], confidence)
 
 
 def _band_frame(policy: str, case: str, series: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -711,6 +725,10 @@ def _design(scenario: Scenario, policies: Sequence[str] | None, replications: in
     tgt = Target.parse(target) if isinstance(target, str) else target
     if tgt is not None:
         _check_target_kpi(tgt.kpi, any(v.shocks for _, v in case_list))
+        if options["initial_replications"] < MIN_INITIAL_REPLICATIONS:
+            raise ValueError(f"initial_replications must be at least {MIN_INITIAL_REPLICATIONS} in sequential mode "
+                             f"(got {options['initial_replications']}): the stopping rule judges the variance from "
+                             "them, and a few replications that happen to agree would stop the run too early")
     n_max = scenario.replications if replications is None else int(replications)
     if n_max < 1:
         raise ValueError("replications must be at least 1")
@@ -766,7 +784,7 @@ def _run_rounds(store: Store, design: Design, get_pool: Callable[[], Pool], prog
     """Run the replications; in sequential mode, in rounds until the target is met. Returns the rounds
     (replications per policy and case at the end of each) and whether the target was met."""
     tgt = design.target
-    n = design.max_replications if tgt is None else min(design.max_replications, max(2, design.initial_replications))
+    n = design.max_replications if tgt is None else min(design.max_replications, design.initial_replications)
     rounds: list[int] = []
     while True:
         rounds.append(n)
@@ -890,8 +908,9 @@ def run_experiment(
         series: keep daily series and write their quantile bands (and suggest a warm-up).
         extras: keep the report's plan, forecast and shock tables.
         bullwhip_period: days per period of the bullwhip ratios (7: weekly sums).
-        initial_replications: the first round of sequential mode. It does not depend on the number of
-            workers, so the outcome of sequential mode does not depend on the executor.
+        initial_replications: the first round of sequential mode, at least 10 (Law's pilot; fewer would let
+            a chance agreement stop the run). It does not depend on the number of workers, so the outcome of
+            sequential mode does not depend on the executor.
         confidence: the level of every confidence interval.
         scenario_file, command, info: recorded in the manifest.
 

@@ -384,23 +384,52 @@ def test_paired_table_errors() -> None:
 
 
 def test_required_replications_hand_calculation() -> None:
+    """Law's (2015, §9.4.1) n* = min{i : t_{0.975, i-1} · s / sqrt(i) <= h}: the quantile of the i replications
+    the interval will have. The pilot's own quantile (t_{0.975, 2} = 4.303 here) asked (4.303 · 2 / 1)^2 -> 75
+    replications where 18 give the half-width, 4 times too many."""
     values = [8.0, 10.0, 12.0]  # mean 10, s = 2, n = 3
-    # n* = (t_{0.975,2} · s / h)^2 = (4.3027 · 2 / 1)^2 = 74.05 → 75
-    assert required_replications(values, target_half_width=1.0) == 75
-    assert required_replications(values, target_relative=0.1) == 75  # h = 0.1 · |10| = 1
-    # (4.3027 · 2 / 4)^2 = 4.63 → 5
-    assert required_replications(values, target_half_width=4.0) == 5
+    # i = 18: t_{17} = 2.1098, 2.1098 · 2 / sqrt(18) = 0.9946 <= 1; i = 17: t_{16} = 2.1199 · 2 / sqrt(17) = 1.028
+    assert required_replications(values, target_half_width=1.0) == 18
+    # A relative error of 0.1 holds the half-width to 0.1/1.1 of the mean (Law's γ'): 0.909, so more.
+    # t_{21} · 2 / sqrt(22) = 0.8868 <= 0.909 < t_{20} · 2 / sqrt(21) = 0.9104
+    assert required_replications(values, target_relative=0.1) == 22
+    # (t_{3} = 3.182) · 2 / sqrt(4) = 3.18 <= 4 < (t_{2} = 4.303) · 2 / sqrt(3) = 4.97
+    assert required_replications(values, target_half_width=4.0) == 4
     assert required_replications(values, target_half_width=100.0) == 2  # never below 2
-    assert required_replications(values, target_half_width=1.0, confidence=0.9) < 75
+    assert required_replications(values, target_half_width=1.0, confidence=0.9) < 18
+    assert required_replications([5.0, 5.0, 5.0], target_half_width=1.0) == 2  # no variance seen
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_required_replications_from_a_pilot_of_ten_is_what_the_interval_needs(seed: int) -> None:
+    """From a pilot of 10, the estimate is the smallest n whose t-interval (with n - 1 degrees of freedom and
+    the pilot's s) reaches the target, about (1.96 s / h)^2 plus a few: not (t_9 / 1.96)^2 = 1.33 times it,
+    as the pilot's quantile made it."""
+    x = np.random.default_rng(seed).normal(100.0, 10.0, 10)
+    s, h = float(np.std(x, ddof=1)), 1.0
+    n = required_replications(x, target_half_width=h)
+    assert sps.t.ppf(0.975, n - 1) * s / math.sqrt(n) <= h < sps.t.ppf(0.975, n - 2) * s / math.sqrt(n - 1)
+    assert n <= (1.96 * s / h) ** 2 + 5
 
 
 def test_precision_reached_hand_calculation() -> None:
     values = [8.0, 10.0, 12.0]  # half-width = 4.3027 · 2 / sqrt(3) = 4.968
     assert precision_reached(values, target_half_width=5.0)
     assert not precision_reached(values, target_half_width=4.9)
-    assert precision_reached(values, target_relative=0.5)  # h = 5
+    assert precision_reached(values, target_relative=1.0)  # h = 1/(1+1) · 10 = 5
     assert not precision_reached([8.0], target_half_width=100.0)  # precision unknown with one value
     assert not precision_reached([-1.0, 1.0], target_relative=0.1)  # relative target, mean 0
+
+
+def test_a_relative_target_bounds_the_error_against_the_true_mean() -> None:
+    """Law (2015, §9.4.1): a relative error γ = |X̄ - μ| / |μ| needs the half-width within γ' = γ/(1+γ) of |X̄|:
+    when the interval covers μ, |X̄ - μ| <= γ'|X̄| <= γ'(|μ| + |X̄ - μ|), i.e. |X̄ - μ| <= γ|μ|. A half-width of
+    0.497 of the mean (below γ = 0.5, above γ' = 1/3) leaves μ = 0.503 X̄ inside the interval, an error of
+    99% of μ, not 50%: not reached."""
+    values = [8.0, 10.0, 12.0]  # half-width 4.968: 0.497 of the mean
+    assert not precision_reached(values, target_relative=0.5)
+    assert precision_reached(values, target_relative=0.995)  # γ' = 0.4987: 4.987 >= 4.968
+    assert not precision_reached(values, target_relative=0.98)  # γ' = 0.4949: 4.949 < 4.968
 
 
 @settings(max_examples=60, deadline=None)
