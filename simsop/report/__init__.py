@@ -14,7 +14,7 @@ The results directory (files other than ``kpis.csv``/``summary.csv`` are optiona
 ``case`` may be absent for a single policy or case):
 
 * ``manifest.json``: scenario, scenario_sha256, seed, replications, warmup, suggested_warmup, horizon,
-  policies (in colour order), baseline, cases / shocks, command, versions, created;
+  policies (in table order; colours follow the names), baseline, cases / shocks, command, versions, created;
 * ``kpis.csv``: policy, case, replication, seed, then one column per KPI (``bullwhip_<warehouse>`` too);
 * ``summary.csv``: policy, case, kpi, n, mean, std, ci_low, ci_high, half_width, p5, p50, p95 (and
   ``ci_method``, how the interval met the KPI's range: t, t_clipped, at_bound, none; absent in older runs);

@@ -47,7 +47,8 @@ class Builder:
 
     def __init__(self, data: ResultsData) -> None:
         self.data = data
-        self.colors = policy_colors(data.policies)
+        # The baseline is named as such in legends and tables only when there is something to compare.
+        self.colors = policy_colors(data.policies, data.baseline if len(data.policies) > 1 else None)
         self.sections = {k: html.Section(k, t) for k, t in (
             ("summary", "Executive summary"), ("sales", "Sales: forecast, bias, demand plan"),
             ("operations", "Operations: service, inventory, capacity"),
@@ -185,8 +186,11 @@ def summary_section(b: Builder, case: str) -> None:
         b.text("summary", html.para(
             f"Means over {_futures(n)} (replications) with 95% confidence intervals. Compare policies "
             "with simsop compare to see which one wins and by how much."))
-    table = summ.kpi_table(d.summary, d.policies, _finite_kpis(d, TABLE_KPIS, case), case)
+    table = summ.kpi_table(d.summary, d.policies, _finite_kpis(d, TABLE_KPIS, case), case, paired=d.paired,
+                           baseline=d.baseline, runs=d.kpis)
     b.text("summary", html.kpi_table(table, [p for p in d.policies if p in table.columns], b.colors))
+    if len(d.policies) > 1:
+        b.text("summary", html.para(summ.BEST_NOTE, "meta"))
     if summ.has_bound_mark(table):
         b.text("summary", html.para(summ.BOUND_NOTE, "meta"))
     if d.paired is not None and len(d.policies) > 1:
@@ -315,6 +319,32 @@ def _warmup(d: ResultsData) -> float | None:
     return float(w) if isinstance(w, int | float) and w > 0 else None
 
 
+def series_caption(d: ResultsData, case: str) -> str:
+    """What each panel of the daily chart draws: daily quantile bands, or 7-day averages (and why)."""
+    assert d.series is not None
+    panels, left_out = charts.series_panels(d.series, case)
+    daily = [p.title.lower() for p in panels if not p.weekly]
+    out = []
+    if daily:
+        out.append(f"{_and(daily).capitalize()}: bands of 5–95% and 25–75% of the replications on each day; "
+                   "line: median.")
+    if any(p.weekly for p in panels):
+        keys = {p.key for p in panels if p.weekly}
+        same = [w for k, w in (("production", "planned production"), ("orders", "customer demand")) if k in keys]
+        out.append(f"{_and([p.title.lower() for p in panels if p.weekly]).capitalize()}: centred "
+                   f"{charts.ROLLING_DAYS}-day average of the daily mean over replications"
+                   + (f" ({_and(same)} too)" if same else "") + ", so that weekly and batch rhythms (a plant that "
+                   "makes a batch on some days and nothing on others, orders placed once a week) do not hide the "
+                   "trend.")
+    if left_out:
+        out.append(f"Not drawn: {_and([t.lower() for t in left_out])} (no value other than 0 in this run).")
+    return " ".join(out)
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def operations_section(b: Builder, case: str) -> None:
     d = b.data
     kp = _finite_kpis(d, SERVICE_KPIS, case)
@@ -334,8 +364,7 @@ def operations_section(b: Builder, case: str) -> None:
             w = shock_windows(d, c)
             b.add("operations", "series" if c == case else f"series_{_slug(c)}",
                   f"Daily inventory, backlog, orders, production and capacity load{_label(c, d)}",
-                  "Bands: 5–95% and 25–75% of the replications on each day; line: median (orders: 7-day average "
-                  "of the daily mean, as replenishment orders are lumpy). Grey spans: shocks"
+                  series_caption(d, c) + " Grey spans: shocks"
                   + (" (" + ", ".join(x.label for x in w) + ")" if w else ": none") + "; hatched: warm-up.",
                   lambda c=c, w=w: charts.time_series(  # type: ignore[misc]
                       d.series, b.colors, d.policies, c, w, _warmup(d),

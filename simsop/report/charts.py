@@ -22,6 +22,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter
 
 from simsop.report.colors import NEUTRAL, SHOCK
+from simsop.report.colors import label as policy_label
 from simsop.report.kpimeta import axis_label, info, scale
 
 Colors = Mapping[str, str]
@@ -148,7 +149,8 @@ def _axes(fig: Figure, n: int, max_cols: int = 3, sharey: bool = False) -> list[
 
 def _policy_legend(fig: Figure, colors: Colors, policies: Sequence[str], extra: Sequence[object] = (),
                    title: str = "Policy") -> None:
-    handles = [Patch(facecolor=colors[p], edgecolor="none", label=p) for p in policies] + list(extra)
+    handles = [Patch(facecolor=colors[p], edgecolor="none", label=policy_label(colors, p))
+               for p in policies] + list(extra)
     ncol = _legend_columns(fig, [str(getattr(h, "get_label", lambda: "")()) for h in handles])
     fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False,
                title=None if extra else title, fontsize=9, title_fontsize=9)
@@ -423,67 +425,157 @@ def _shock_handles(windows: Sequence[Window]) -> list[object]:
             for i, w in enumerate(windows)]
 
 
+FLOW_PANELS = ("orders", "production", "capacity_load")  # what happens per day: always on the weekly basis
+ROUGH = 0.2  # a level panel goes weekly when its daily median strays this far from its 7-day average
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of :func:`time_series`: its series key, title, unit and whether it is drawn as 7-day averages."""
+
+    key: str
+    title: str
+    unit: str
+    weekly: bool
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} ({ROLLING_DAYS}-day average)" if self.weekly else self.title
+
+    @property
+    def ylabel(self) -> str:
+        return f"{self.unit}\n({ROLLING_DAYS}-day average)" if self.weekly else self.unit
+
+
+def _panel_series(key: str, names: set[str]) -> list[str]:
+    if key == "orders":
+        return sorted(n for n in names if n.startswith("orders_") or n in ("orders", "demand"))
+    if key == "production":
+        return [n for n in ("production", "planned_production") if n in names]
+    return [key] if key in names else []
+
+
+def _has_data(s: pd.DataFrame, names: Sequence[str]) -> bool:
+    """True when one of the series has a value other than 0 (a scenario without plants has production 0 and
+    no capacity load every day: a flat panel says nothing)."""
+    v = s.loc[s["series"].isin(names), ["p50", "mean"] if "mean" in s.columns else ["p50"]].to_numpy(dtype=float)
+    return bool(np.any(np.isfinite(v) & (v != 0)))
+
+
+def _swings(s: pd.DataFrame, key: str) -> bool:
+    """True when a level (inventory, backlog) swings from day to day about as much as it moves over weeks: some
+    policy's daily median is on average more than :data:`ROUGH` of the panel's level away from its own 7-day
+    average (a weekly delivery or batch rhythm, or plain daily noise around a small level), so that the daily
+    lines of several policies would be a tangle nobody can read."""
+    away, level = 0.0, 0.0
+    for _, d in s[s["series"] == key].groupby("policy", sort=False):
+        d = d.sort_values("day")
+        week = rolling_mean(d)
+        gap = np.abs(d["p50"].to_numpy(dtype=float) - week)
+        if np.isfinite(gap).any():
+            away = max(away, float(np.nanmean(gap)))
+            level = max(level, float(np.nanmean(np.abs(week))))
+    return level > 0 and away > ROUGH * level
+
+
+def series_panels(series: pd.DataFrame, case: str | None = None) -> tuple[list[Panel], list[str]]:
+    """The panels :func:`time_series` draws for ``case``, and the titles of those left out (no data, or zero
+    every day). Flows (orders and demand, production and its plan, capacity load) are drawn as centred
+    7-day averages of the daily mean over replications: a plant that makes a batch some days and nothing on
+    others, or weekly orders, would otherwise swing between 0 and its peak every day. Levels (inventory,
+    backlog) keep their daily quantile bands unless they swing the same way (:func:`_swings`)."""
+    s = _case_rows(series, case)
+    names = set(s["series"].astype(str))
+    panels, left_out = [], []
+    for key, title, unit in SERIES_PANELS:
+        members = _panel_series(key, names)
+        if not members:
+            continue
+        if not _has_data(s, members):
+            left_out.append(title)
+            continue
+        panels.append(Panel(key, title, unit, key in FLOW_PANELS or _swings(s, key)))
+    return panels, left_out
+
+
 def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], case: str | None = None,
                 shocks: Sequence[Window] = (), warmup: float | None = None, title: str | None = None) -> Figure:
-    """Daily quantile bands across replications: inventory, backlog, orders against demand, production
-    against plan, capacity load; shocks and the warm-up shaded.
+    """Daily inventory, backlog, orders against demand, production against plan, capacity load; shocks and the
+    warm-up shaded (panels from :func:`series_panels`).
 
-    ``series`` is tidy: ``policy, case, series, day, p5, p25, p50, p75, p95, mean``. Each policy gets a
-    5–95% band, a 25–75% band and its median line (thinner for later policies, so that coinciding lines stay
-    visible). Orders are drawn per stage (``orders_<warehouse>``) as the 7-day rolling average of the daily
-    mean (replenishment orders are lumpy: on most days the median order is 0) against customer demand
-    (``demand``, band and median); planned production is a dashed median line.
+    ``series`` is tidy: ``policy, case, series, day, p5, p25, p50, p75, p95, mean``. A daily panel gives each
+    policy a 5–95% band, a 25–75% band and its median line; a weekly one (flows, and a level that swings
+    from day to day) the centred 7-day average of its daily mean over replications, which is the mean over
+    replications of each replication's 7-day average (quantile bands of 7-day averages cannot be had from
+    daily quantiles, so there are none). Orders are drawn per stage (``orders_<warehouse>``) against customer
+    demand (``demand``), planned production dashed beside production, both on the panel's basis. Lines are
+    thinner for later policies, so that coinciding lines stay visible.
     """
     s = _case_rows(series, case)
     names = set(s["series"].astype(str))
     stages = sorted(n for n in names if n.startswith("orders_"))
-    panels = [(k, t, u) for k, t, u in SERIES_PANELS
-              if k in names or (k == "orders" and (stages or "demand" in names))
-              or (k == "production" and "planned_production" in names)]
+    panels, _ = series_panels(series, case)
     fig = new_figure(11.0, 1.4 + 2.6 * max(len(panels), 1))
+    daily = [p.title.lower() for p in panels if not p.weekly]
+    weekly = [p.title.lower() for p in panels if p.weekly]
+    how = []
+    if daily:
+        how.append(f"{_and(daily)}: bands 5–95% and 25–75% of replications, line median")
+    if weekly:
+        how.append(f"{_and(weekly)}: {ROLLING_DAYS}-day average of the daily mean over replications")
+    how_text = "; ".join(how)
     _title(fig, title or "A day-by-day view across the random futures" + (f" — case {case}" if case else ""),
-           "Shaded bands: 5–95% and 25–75% of replications; line: median; grey: shocks; hatched: warm-up")
+           how_text[:1].upper() + how_text[1:] + "; grey: shocks; hatched: warm-up")
     shown = [p for p in policies if (s["policy"] == p).any()]
     widths = dict(zip(shown, _line_widths(len(shown)), strict=True))
     axs: list[Axes] = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]) if panels else []
     ls_cycle = ("-", "--", ":", "-.")
     stage_handles: list[object] = []
-    for i, (ax, (key, label, unit)) in enumerate(zip(axs, panels, strict=True)):
+
+    def draw(ax: Axes, d: pd.DataFrame, color: str, gid: str, weekly: bool, factor: float = 1.0, ls: str = "-",
+             lw: float = 1.3, bands: bool = True) -> None:
+        d = d.sort_values("day")
+        if weekly:
+            ax.plot(d["day"].to_numpy(dtype=float), rolling_mean(d) * factor, color=color, ls=ls, lw=lw,
+                    gid=f"mean{ROLLING_DAYS}:{gid}")
+        else:
+            _band(ax, d, color, gid, bands=bands, ls=ls, factor=factor, lw=lw)
+
+    for i, (ax, panel) in enumerate(zip(axs, panels, strict=True)):
+        key, wk = panel.key, panel.weekly
         _shade(ax, shocks, warmup, names=i == 0)
         factor = 100.0 if key == "capacity_load" else 1.0
         if key == "orders":
             dem = s[s["series"] == "demand"]
             if not dem.empty:
                 first = next((p for p in policies if (dem["policy"] == p).any()), dem["policy"].iloc[0])
-                _band(ax, dem[dem["policy"] == first].sort_values("day"), NEUTRAL, "demand")
-                stage_handles = [Line2D([], [], color=NEUTRAL, lw=1.3, label="customer demand (band, median)")]
+                draw(ax, dem[dem["policy"] == first], NEUTRAL, "demand", wk)
+                stage_handles = [Line2D([], [], color=NEUTRAL, lw=1.3, label="customer demand")]
             for j, st in enumerate(stages):
                 ls = ls_cycle[j % len(ls_cycle)]
-                stage_handles.append(Line2D([], [], color="black", ls=ls, lw=1.3,
-                                            label=f"{st[7:]} orders ({ROLLING_DAYS}-day mean)"))
+                stage_handles.append(Line2D([], [], color="black", ls=ls, lw=1.3, label=f"{st[7:]} orders"))
                 for p in shown:
-                    d = s[(s["series"] == st) & (s["policy"] == p)].sort_values("day")
+                    d = s[(s["series"] == st) & (s["policy"] == p)]
                     if not d.empty:
-                        ax.plot(d["day"].to_numpy(dtype=float), rolling_mean(d), color=colors[p], ls=ls,
-                                lw=widths[p], gid=f"mean{ROLLING_DAYS}:{st}:{p}")
+                        draw(ax, d, colors[p], f"{st}:{p}", wk, ls=ls, lw=widths[p])
             if "orders" in names:
                 for p in shown:
                     d = s[(s["series"] == "orders") & (s["policy"] == p)]
                     if not d.empty:
-                        _band(ax, d, colors[p], f"orders:{p}", lw=widths[p])
+                        draw(ax, d, colors[p], f"orders:{p}", wk, lw=widths[p])
         else:
             for p in shown:
                 d = s[(s["series"] == key) & (s["policy"] == p)]
                 if not d.empty:
-                    _band(ax, d, colors[p], f"{key}:{p}", factor=factor, lw=widths[p])
+                    draw(ax, d, colors[p], f"{key}:{p}", wk, factor=factor, lw=widths[p])
                 if key == "production":
                     d = s[(s["series"] == "planned_production") & (s["policy"] == p)]
-                    if not d.empty:
-                        _band(ax, d, colors[p], f"planned_production:{p}", bands=False, ls="--", lw=widths[p])
+                    if not d.empty:  # the plan on the same basis as what was made
+                        draw(ax, d, colors[p], f"planned_production:{p}", wk, ls="--", lw=widths[p], bands=False)
             if key == "capacity_load":
                 ax.axhline(100, color=NEUTRAL, lw=1, ls=":")
-        ax.set_title(label, fontsize=10, loc="left")
-        ax.set_ylabel(unit)
+        ax.set_title(panel.heading, fontsize=10, loc="left")
+        ax.set_ylabel(panel.ylabel)
         ax.grid(alpha=0.25)
         ax.margins(x=0)
     if len(axs):
@@ -491,11 +583,15 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
     extra: list[object] = _shock_handles(shocks)
     if warmup:
         extra.append(Patch(label="warm-up (not in KPIs)", **{**WARMUP_STYLE, "lw": 0.5}))  # type: ignore[arg-type]
-    if "planned_production" in names:
-        extra.append(Line2D([], [], color="black", ls="--", label="planned production (median)"))
+    if "planned_production" in names and any(p.key == "production" for p in panels):
+        extra.append(Line2D([], [], color="black", ls="--", label="planned production"))
     extra.extend(stage_handles)
     _policy_legend(fig, colors, shown, extra)
     return fig
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # ------------------------------------------------------------------------------------------ bullwhip
@@ -606,7 +702,7 @@ def plan_vs_actual(plan: pd.DataFrame, colors: Colors, policies: Sequence[str], 
                     continue  # a family made in-house only
                 ax.plot(x, d[m].to_numpy(dtype=float) / days, color=color or colors[p], ls=ls, lw=1.5,
                         marker="o", ms=2.5, gid=f"plan:{m}:{fam}:{p}")
-            ax.set_title(f"{p} — family {fam}", fontsize=10, color=colors[p], loc="left")
+            ax.set_title(f"{policy_label(colors, p)} — family {fam}", fontsize=10, color=colors[p], loc="left")
             if j == 0:
                 ax.set_ylabel("units per day")
             if i == len(families) - 1:
@@ -678,7 +774,7 @@ def profit_waterfall(summary: pd.DataFrame, colors: Colors, policies: Sequence[s
         ax.set_yticks(np.arange(len(labels)))
         ax.set_yticklabels(labels)
         ax.set_ylim(len(labels) - 0.4, -0.6)
-        ax.set_title(p, color=colors[p], fontsize=11, fontweight="bold")
+        ax.set_title(policy_label(colors, p), color=colors[p], fontsize=11, fontweight="bold")
         ax.set_xlabel("currency units")
         ax.grid(axis="x", alpha=0.3)
         money_axis(ax, "x")

@@ -10,6 +10,8 @@ from html import escape
 
 import pandas as pd
 
+from simsop.report.colors import label as policy_label
+
 CSS = """
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -39,6 +41,7 @@ th, td { border-bottom: 1px solid #e3e3e3; padding: 5px 10px; text-align: right;
 th:first-child, td:first-child { text-align: left; }
 th { background: #f5f5f7; font-weight: 600; }
 td .ci { display: block; color: #666; font-size: 0.8rem; white-space: nowrap; }
+td .ci.verdict { display: inline-block; font-style: italic; }
 table.kpi td:first-child { min-width: 11em; }
 table.kpi td + td, table.kpi th + th { white-space: nowrap; }
 table.kv td { min-width: 14em; overflow-wrap: anywhere; }
@@ -113,17 +116,20 @@ def bullet_list(items: Sequence[str], cls: str = "") -> str:
 
 
 def kpi_table(df: pd.DataFrame, policies: Sequence[str], colors: Mapping[str, str]) -> str:
-    """KPI × policy table of ``summary.kpi_table`` output: mean on top, CI below, best cell highlighted."""
+    """KPI × policy table of ``summary.kpi_table`` output: mean on top, CI below, the significantly best cell
+    highlighted ('no clear best' under the KPI when none is); the baseline's column is labelled as such."""
     if df.empty:
         return ""
-    head = "".join(f'<th><span class="swatch" style="background:{escape(colors[p])}"></span>{escape(p)}</th>'
-                   for p in policies)
+    head = "".join(f'<th><span class="swatch" style="background:{escape(colors[p])}"></span>'
+                   f"{escape(policy_label(colors, p))}</th>" for p in policies)
     body = []
     for _, r in df.iterrows():
         # Jargon (OTIF, MAPE, bias's sign) explained where it is read: hovering the label shows its definition.
         tip = str(r.get("tip") or "")
-        cells = [f'<td title="{escape(tip)}" class="tip">{escape(str(r["KPI"]))}</td>' if tip
-                 else f"<td>{escape(str(r['KPI']))}</td>"]
+        # "no clear best" under the label: the policies' means differ, but not significantly enough to name one.
+        verdict = str(r.get("verdict") or "")
+        label = escape(str(r["KPI"])) + (f'<br><span class="ci verdict">{escape(verdict)}</span>' if verdict else "")
+        cells = [f'<td title="{escape(tip)}" class="tip">{label}</td>' if tip else f"<td>{label}</td>"]
         for p in policies:
             mean, ci = r[p]
             cls = ' class="best"' if r["best"] == p else ""

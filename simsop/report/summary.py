@@ -256,26 +256,78 @@ def has_bound_mark(table: pd.DataFrame) -> bool:
                for col in table.columns if col not in ("KPI", "best", "tip") for v in table[col])
 
 
+BEST_NOTE = ("Highlighted: the policy that is significantly better than every other policy on the KPI: its "
+             "paired difference from each of them, on the same random futures, has a 95% confidence interval "
+             "on the better side of zero (all must hold, so the claim as a whole is wrong at most 5% of the "
+             "time). 'No clear best': no policy is; the highest mean may then be chance, and more replications "
+             "may tell the policies apart. A marked policy can print the same rounded mean as another (99.9% and "
+             "99.9%): its edge is small but holds future after future. KPIs where neither way is better are not "
+             "marked.")
+NO_CLEAR_BEST = "no clear best"
+
+
+def clear_best(summary: pd.DataFrame, paired: pd.DataFrame | None, kpi: str, policies: Sequence[str],
+               baseline: str | None, runs: pd.DataFrame | None = None) -> str | None:
+    """The policy significantly better on ``kpi`` than every other one, or None (``summary``, ``paired`` and
+    ``runs`` of one case).
+
+    Only the policy with the best mean can be it (a paired mean difference is the difference of the means).
+    It is compared with the baseline by ``paired.csv`` (policy − baseline; the sign turned when it is the
+    baseline itself) and with any other policy by a paired difference over the replications of ``runs``
+    (``kpis.csv``): each interval must exclude zero on the better side. This is an intersection-union test,
+    so the claim "better than all" keeps the 5% level without a multiplicity correction. A comparison that
+    cannot be made (no paired rows, one replication) means no clear best.
+    """
+    meta = info(kpi)
+    s = _stats(summary, kpi, policies)
+    if meta.higher_is_better is None or len(s) < 2:
+        return None
+    means = s["mean"].astype(float)
+    best = str(means.idxmax() if meta.higher_is_better else means.idxmin())
+    sign = 1.0 if meta.higher_is_better else -1.0
+    for other in means.index.drop(best):
+        other = str(other)
+        if other == baseline or best == baseline:
+            pr = _paired(paired, best if other == baseline else other, kpi)
+            if pr is None:
+                return None
+            turn = 1.0 if other == baseline else -1.0  # paired.csv holds (policy − baseline)
+            lo, hi = sorted((turn * float(pr["ci_low"]), turn * float(pr["ci_high"])))
+        else:
+            rd = _runner_up_diff(runs, kpi, best, other)
+            if rd is None:
+                return None
+            lo, hi = rd.ci_low, rd.ci_high
+        # best − other must be better than zero over its whole interval (a NaN bound is not).
+        if not (sign * lo > 0 and sign * hi > 0):
+            return None
+    return best
+
+
 def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str],
-              case: str | None = None) -> pd.DataFrame:
-    """Means with 95% CIs: KPI rows × policy columns, formatted for people; 'best' marks the best cell. An
-    interval bounded by the KPI's range (``ci_method`` t_clipped or at_bound) ends in :data:`BOUND_MARK`; 'tip'
-    says what the KPI means ('' when it needs no words), for the label's tooltip."""
+              case: str | None = None, paired: pd.DataFrame | None = None, baseline: str | None = None,
+              runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Means with 95% CIs: KPI rows × policy columns, formatted for people. 'best' marks the policy that is
+    significantly better than every other one (:func:`clear_best`, from ``paired`` and ``runs``; see
+    :data:`BEST_NOTE`), 'verdict' says :data:`NO_CLEAR_BEST` when policies are compared on a KPI with a
+    direction and none is. An interval bounded by the KPI's range (``ci_method`` t_clipped or at_bound) ends in
+    :data:`BOUND_MARK`; 'tip' says what the KPI means ('' when it needs no words), for the label's tooltip."""
     if case is not None:
         summary = summary[summary["case"] == case]
+        paired = paired[paired["case"] == case] if paired is not None and "case" in paired.columns else paired
+        runs = runs[runs["case"] == case] if runs is not None and "case" in runs.columns else runs
     rows = []
     for k in kpis:
         s = _stats(summary, k, policies)
         if s.empty:
             continue
         meta = info(k)
-        best = None
-        if meta.higher_is_better is not None and len(s) > 1:
-            m = s["mean"].astype(float)
-            best = str(m.idxmax() if meta.higher_is_better else m.idxmin())
+        best = clear_best(summary, paired, k, policies, baseline, runs)
+        compared = meta.higher_is_better is not None and len(s) > 1
         # Percentages print with their % sign; a KPI already in % (MAPE) needs the unit in its label.
         unit = "" if meta.kind == "pct" and meta.unit == "%" else meta.unit
-        row: dict[str, object] = {"KPI": with_unit(meta.label, unit), "best": best, "tip": meta.description}
+        row: dict[str, object] = {"KPI": with_unit(meta.label, unit), "best": best, "tip": meta.description,
+                                  "verdict": NO_CLEAR_BEST if compared and best is None else ""}
         for p in policies:
             if p in s.index:
                 r = s.loc[p].to_dict()
