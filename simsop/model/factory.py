@@ -107,6 +107,10 @@ class FactorySite:
     def add_job(self, product: int, qty: float, dest: WarehouseSite, item: int,
                 peg: OrderLine | None = None, due: float | None = None) -> None:
         """Queue a job; ``due`` is when it should leave the plant (default: the planned lead time from now)."""
+        if peg is not None and peg.open <= EPS:
+            # The customer's line was lost, or served from stock, while its order was on its way: nothing to make.
+            dest.on_order[item] -= qty
+            return
         w = self.world
         jid = w.next_job_id
         w.next_job_id = jid + 1
@@ -129,6 +133,24 @@ class FactorySite:
         self.queued_units += qty
         if self._idle:
             self._idle.pop().succeed()
+
+    def release_pegged(self, line: OrderLine, qty: float) -> float:
+        """Take up to ``qty`` units off the jobs for make-to-order ``line`` that have not started (its customer
+        gave up, or stock served it): the units taken off. Work under way is finished (its goods go to stock)."""
+        left = qty
+        for job in [j for j in self.queue if j.peg is line and not j.started]:
+            take = job.remaining if job.remaining <= left else left
+            job.qty -= take
+            job.remaining -= take
+            self.queued_units -= take
+            left -= take
+            if job.remaining <= EPS:
+                self.queue.remove(job)
+            if left <= EPS:
+                break
+        if not self.queue:
+            self.queued_units = 0.0  # absorb float dust
+        return qty - left
 
     # ------------------------------------------------------------------ rate mode
 

@@ -10,6 +10,7 @@ from bisect import insort
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from simsop.model.factory import FactorySite
 from simsop.model.orders import EPS, OrderLine, SalesOrder
 from simsop.model.replenishment import Rule
 
@@ -118,11 +119,19 @@ class WarehouseSite:
             w.seq += 1
             line = OrderLine(lid, order, item, qty, deadline, priority, w.seq)
             if self.make_to_order[item]:
-                self.bo_ext[item] += qty
-                self.pegged[item].append(line)
-                if deadline < self.next_deadline[item]:
-                    self.next_deadline[item] = deadline
-                self.place_order(item, qty, peg=line)
+                on_hand = self.on_hand[item]
+                if on_hand > EPS:
+                    # Stock of a make-to-order item (made for a customer who gave up, or there at the start) is
+                    # sold before anything is made: nobody waits for it (waiting lines get it when it arrives).
+                    q = qty if qty <= on_hand else on_hand
+                    self.on_hand[item] = on_hand - q
+                    self._ship(line, q)
+                if line.open > EPS:
+                    self.bo_ext[item] += line.open
+                    self.pegged[item].append(line)
+                    if deadline < self.next_deadline[item]:
+                        self.next_deadline[item] = deadline
+                    self.place_order(item, line.open, peg=line)
             else:
                 self._allocate_new(line, now)
             rule = self.rules[item]
@@ -223,12 +232,15 @@ class WarehouseSite:
     def _expire(self, item: int, now: float) -> None:
         """Cancel what customers stopped waiting for (lines past due + patience), at their deadline."""
         nxt = INF
-        for lines in (self.backlog[item], self.pegged[item]):
+        pegged = self.pegged[item]
+        for lines in (self.backlog[item], pegged):
             keep = []
             for line in lines:
                 if line.deadline < now:
                     if line.open > EPS:
                         self.bo_ext[item] -= line.open
+                        if lines is pegged:
+                            self._release(item, line, line.open)
                         self._lose(line, line.deadline)
                 else:
                     keep.append(line)
@@ -298,6 +310,35 @@ class WarehouseSite:
         self.on_hand[item] += qty
         if self.backlog[item]:
             self._allocate(item)
+        if self.pegged[item] and self.on_hand[item] > EPS:
+            self._serve_pegged(item)
+
+    def _serve_pegged(self, item: int) -> None:
+        """Stock of a make-to-order item (goods whose customer gave up) goes to the lines waiting for their own
+        jobs, oldest first (by priority under priority allocation), and what it covers is taken off their jobs
+        not yet started, as a planner re-pegs supply to demand."""
+        pegged = self.pegged[item]
+        waiting = sorted(pegged, key=OrderLine.sort_key) if self.allocation == "priority" else list(pegged)
+        on_hand = self.on_hand[item]
+        for line in waiting:
+            if on_hand <= EPS:
+                break
+            q = line.open if line.open <= on_hand else on_hand
+            if q <= EPS:
+                continue
+            on_hand -= q
+            self.bo_ext[item] -= q
+            self._ship(line, q)
+            self._release(item, line, q)
+        self.on_hand[item] = on_hand
+        pegged[:] = [ln for ln in pegged if ln.open > EPS]
+
+    def _release(self, item: int, line: OrderLine, qty: float) -> None:
+        """A make-to-order line needs ``qty`` units less from its plant (lost, or served from stock): take them off
+        its jobs there that have not started."""
+        source = self.sources[item]
+        if isinstance(source, FactorySite):
+            self.on_order[item] -= source.release_pegged(line, qty)
 
     def position(self, item: int) -> float:
         """Inventory position: on hand + on order - everything owed (customer and internal backlog)."""

@@ -138,6 +138,9 @@ class PlanningCycle:
         for f in reversed(world.factories):  # the first factory listing a product makes it
             for p in f.products:
                 self.factory_of[p] = f.index
+        # Products a make-to-order plant makes: the plan sets that plant's capacity, the orders what it makes.
+        self.made_to_order = np.array([f >= 0 and world.factories[f].make_to_order for f in self.factory_of],
+                                      dtype=bool)
         self.starts, self.first = cycle_buckets(spec, H)
         self.lengths = np.diff(self.starts)
         self.m = spec.forecast.season_length or season_length(spec.bucket)
@@ -264,6 +267,11 @@ class PlanningCycle:
                 on_hand[p] += wh.on_hand[i]
                 backlog[p] += wh.bo_ext[i]
                 position[p] += wh.position(i)
+        # Made-to-order work still queued at its plant is on order but not supply: the plan must staff it.
+        for f in w.factories:
+            if f.make_to_order:
+                for job in f.queue:
+                    position[job.product] -= job.remaining
         n = min(self.spec.history_buckets, bucket)
         past = range(bucket - n, bucket)
         history = np.stack([self.sales[b] for b in past], axis=1)
@@ -344,6 +352,7 @@ class PlanningCycle:
         target = spec.days_of_cover * demand / days
         if spec.safety_stock is not None:
             target = target + self.safety_stock(views, snap.bucket, days)[:, None]
+        target[self.made_to_order] = 0.0  # made for each order: no stock to hold
         # This cycle's forecast of its plan's first bucket is judged when that bucket's sales are in.
         self.plan_forecasts[first_bucket] = views["consensus"][:, j0].copy()
         # The buckets between the cut-off and the plan's first one still consume stock and still get the plan
@@ -539,7 +548,9 @@ class PlanningCycle:
                 if f < 0:
                     continue
                 fac = w.factories[f].name
-                board.set_production(fac, self.products[p], start, [plan.production[p, t] * gross[f] / days] * days)
+                if not self.made_to_order[p]:  # a make-to-order plant makes what is ordered, at the plan's staffing
+                    board.set_production(fac, self.products[p], start,
+                                         [plan.production[p, t] * gross[f] / days] * days)
                 if plan.subcontract is not None:  # also 0: a revised plan replaces what an earlier one bought
                     board.set_subcontract(fac, self.products[p], start, [plan.subcontract[p, t] / days] * days)
             if plan.workforce is not None:
