@@ -137,7 +137,8 @@ def plant_capacity(world: World, rec: Records, sc: Scenario, day: int
 
 
 def plant_queue(world: World) -> dict[str, list[tuple[int, float]]]:
-    """Each plant's queue, oldest first: (product index, units not made yet)."""
+    """Each plant's queue in the order the plant works it (oldest first; earliest due date first with a
+    planned lead time): (product index, units not made yet)."""
     return {f.name: [(j.product, float(j.remaining)) for j in f.queue if j.remaining > 0] for f in world.factories}
 
 
@@ -146,7 +147,8 @@ def work_queue(queue: Iterable[tuple[int, float]], plan: Sequence[Mapping[int, f
     """What a rate plant makes of each product over some days, and the queue it leaves.
 
     As ``FactorySite.produce_day``: each day the day's plan (product -> units) joins the end of the queue, then
-    the day's capacity works the queue from its oldest units.
+    the day's capacity works the queue from its oldest units. (A plant with ``capacity.planned_lead_time`` puts
+    a plan's units ahead of pull orders due later; no workshop game uses one, so this projection does not.)
     """
     q: deque[list[Any]] = deque([p, u] for p, u in queue)
     made: dict[int, float] = {}
