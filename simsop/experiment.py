@@ -80,8 +80,10 @@ _NO_SHOCK = "noshock"
 NOT_KPIS = (*ID_COLUMNS, "events", _NO_SHOCK)
 # The definition of the shock KPIs a run's rows hold (recorded in the manifest of runs with shocks): 2 since
 # recovery days are censored at the window's length and measured without the shocks too; 3 since a window the
-# horizon cuts short counts as recovered only after the recovery allowance was observed above the threshold.
-SHOCK_KPIS_VERSION = 3
+# horizon cuts short counts as recovered only after the recovery allowance was observed above the threshold; 4
+# since a stress case judges only the shocks it adds to the reference case (not the base scenario's own) and the
+# window's profit counts the plans' costs.
+SHOCK_KPIS_VERSION = 4
 BASE_CASE = "base"
 _PARTIAL = "partial"
 # Law (2015, §9.4.1) recommends a pilot of at least 10 replications before a sequential rule is first
@@ -223,6 +225,10 @@ class Batch:
     # The reference case's batches: (case, its shocks) of every other case with shocks, whose windows this
     # batch's replications are judged over too (only the shocks travel: the windows come from their streams).
     judge: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    # The names of the shocks this batch's shock KPIs judge: None, all of the scenario's (a run of a scenario with
+    # its own shocks); in a stress test, those the case adds to the reference case's scenario (its own shocks,
+    # such as a promotion calendar, are part of the normal world the stress is measured against).
+    judged: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -258,8 +264,10 @@ def run_batch(batch: Batch) -> BatchResult:
         s = daily_series(rec)
         row: Row = {"policy": batch.policy, "case": batch.case, "replication": r, "seed": batch.seed, **res.kpis}
         row.update(bullwhip(rec, s, period=batch.bullwhip_period))
-        if sc.shocks:
+        if sc.shocks and batch.judged is None:
             row.update(shock_kpis(rec, sc))
+        elif batch.judged:
+            row.update(shock_kpis(rec, sc, windows=[w for w in rec.tables["shocks"].rows() if w.name in batch.judged]))
         row["events"] = res.events
         row = {k: _plain(v) for k, v in row.items()}
         if batch.judge:
@@ -673,9 +681,17 @@ class Design:
     def baseline_case(self) -> str:
         return self.cases[0][0]
 
+    def own_shocks(self, case: str) -> tuple[Any, ...]:
+        """The shocks a case adds to the reference case's scenario (all of its shocks when it is the only case)."""
+        scenario = dict(self.cases)[case]
+        if len(self.cases) == 1:
+            return tuple(scenario.shocks)
+        base = {sh.name for sh in self.cases[0][1].shocks}
+        return tuple(sh for sh in scenario.shocks if sh.name not in base)
+
     def judged(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-        """(case, its shocks) of the cases whose windows the reference case's replications are judged over."""
-        return tuple((name, tuple(v.shocks)) for name, v in self.cases[1:] if v.shocks)
+        """(case, its own shocks) of the cases whose windows the reference case's replications are judged over."""
+        return tuple((name, own) for name, _ in self.cases[1:] if (own := self.own_shocks(name)))
 
     @property
     def has_shocks(self) -> bool:
@@ -1086,7 +1102,8 @@ def _run_round(store: Store, design: Design, n: int, get_pool: Callable[[], Pool
     for gi, reps in guided_batches(list(todo.values()), pool.workers):
         p, c = groups[gi]
         tasks.append(Batch(p, c, scenarios[c], design.seed, tuple(reps), design.series, design.extras,
-                           design.bullwhip_period, judge if c == design.baseline_case else ()))
+                           design.bullwhip_period, judge if c == design.baseline_case else (),
+                           tuple(sh.name for sh in design.own_shocks(c))))
 
     def take(_: Batch, res: BatchResult) -> None:
         nonlocal done

@@ -248,3 +248,28 @@ def test_compare_gives_differences_of_percentages_in_points() -> None:
          "mean_policy": 0.95, "mean_baseline": 0.938}
     assert "Δ +1.2 pts [+0.4, +2.0]" in _diff("otif", d)
     assert "Δ +1.2 pts [+0.4, +2.0]" in _diff("otif", {**d, "significant": False})
+
+
+def test_a_stress_case_judges_its_own_shocks_not_the_base_scenario_s() -> None:
+    """A base scenario with its own promotion (day 20, planned: part of its normal world) stressed by a plant
+    outage (day 60): the case's disruption window opens at the outage, and the base case, which adds no shock,
+    has no shock KPIs. Before, the promotion opened every window (shock_start 20) and the base case was judged
+    as a disruption of its own."""
+    from simsop.experiment import run_experiment
+
+    promo = {"name": "promo", "type": "promotion", "start": 20, "duration": 7, "lift": 0.3, "pull_forward": 0.2}
+    base = scenario(with_shocks(plant(horizon=150), promo))
+    stressed = apply_shocks(base, [{"name": "o", "type": "factory_outage", "factory": "F", "start": 60,
+                                    "duration": 10}])
+    exp = run_experiment(base, ["none"], 3, seed=4, executor="serial", series=False, extras=False,
+                         cases=[("base", base), ("outage", stressed)])
+    k = exp.kpis.set_index("case")
+    assert (k.loc["outage", "shock_start"] == 60).all()
+    assert (k.loc["outage", "shocks_realised"] == 1).all()
+    assert k.loc["base", "shock_start"].isna().all()
+    # The same futures without the outage are judged over the outage's window too.
+    assert (k.loc["outage", "shock_window_end"] > 60).all()
+    assert k.loc["outage", "shock_peak_backlog_noshock"].notna().all()
+    # A run of the base scenario alone still judges its own promotion.
+    alone = run_experiment(base, ["none"], 2, seed=4, executor="serial", series=False, extras=False)
+    assert (alone.kpis["shock_start"] == 20).all()
