@@ -19,8 +19,10 @@ Definitions:
   line is still open just before the receipt (net stock below 0) or a line was lost in it: the textbook's
   P(D(L) <= r) for an (r, Q) policy with unit demand, P(D(L) <= S - 1) for one-for-one.
 * ``avg_backlog``/``max_backlog``: customer backlog units at the end of the day, summed over items.
-* ``backorder_cost``: customer backlog at each product's ``backorder_penalty`` plus backlog owed to other
-  warehouses at its ``internal_backorder_penalty`` (0 unless set, as in the Beer Game), per day.
+* ``backorder_cost``: customer units still open after their promised date at the end of each day, at their
+  product's ``backorder_penalty`` (per unit per day late; a unit waiting inside the lead time its customer
+  gave is not charged), plus backlog owed to other warehouses at its ``internal_backorder_penalty`` (0 unless
+  set, as in the Beer Game) per unit per day.
 * ``days_of_supply``: average on-hand units over average units shipped to customers per day;
   ``inventory_turns``: annual cost of goods sold over the average inventory value.
 * The P&L (money in the scenario's currency, summed over the window's days): ``revenue`` is recognised when
@@ -290,6 +292,45 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
     }
 
 
+def late_backlog(rec: Records) -> np.ndarray:
+    """Days x skus: customer units still open after their promised date at the end of each day.
+
+    A unit a customer ordered with a lead time and that waits for stock inside it is on time, not backordered:
+    it is late from the end of its due day (an order due at 3.4 and still open at 4, the end of day 3, is a
+    day late) until it ships or is lost (one shipped at 5 was open at the end of day 4: a day's snapshot comes
+    before anything at the next day's start). With no lead time this is the end-of-day customer backlog.
+    """
+    m = rec.meta
+    days, n_sku = rec.snapshots.backlog.shape
+    steps = np.zeros((days + 1, n_sku))
+    lines = rec.lines
+    if len(lines) == 0 or days == 0:
+        return steps[:days]
+    orders = rec.orders
+    oid = lines["order_id"].astype(int)
+    sku_of = np.full((len(m.warehouses), len(m.products)), -1)
+    sku_of[m.sku_warehouse, m.sku_product] = np.arange(n_sku)
+    sku = sku_of[orders["warehouse"].astype(int)[oid], lines["product"].astype(int)]
+    first = np.clip(np.floor(orders["due"].astype(float)[oid]), 0, days).astype(int)
+
+    def open_until(ids: np.ndarray, qty: np.ndarray, settled: np.ndarray) -> None:
+        # Late at the ends of days [first, floor(settled)): +qty from the first, -qty after the last.
+        last = np.clip(np.floor(settled), 0, days).astype(int)
+        late = last > first[ids]
+        np.add.at(steps, (first[ids][late], sku[ids][late]), qty[late])
+        np.add.at(steps, (last[late], sku[ids][late]), -qty[late])
+
+    left = lines["qty"].astype(float)
+    for table in (rec.shipped, rec.lost):
+        ids = table["line_id"].astype(int)
+        qty = table["qty"].astype(float)
+        open_until(ids, qty, table["time"].astype(float))
+        left = left - np.bincount(ids, weights=qty, minlength=len(left))
+    # Units neither shipped nor lost are open to the end (float dust of a settled line is not a unit).
+    open_until(np.arange(len(left)), np.clip(left, 0.0, None), np.full(len(left), np.inf))
+    return np.cumsum(steps, axis=0)[:days]
+
+
 def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overtime_cost: float) -> dict[str, float]:
     """The P&L of the window: revenue down to profit."""
     m = rec.meta
@@ -305,7 +346,7 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
     cogs = float((s_qty * prices["unit_cost"][s_prod]).sum())
     w0 = m.warmup
     holding = float((snap.on_hand[w0:] * prices["holding"][m.sku_product]).sum())
-    backorder = float((snap.backlog[w0:] * prices["backorder"][m.sku_product]).sum()
+    backorder = float((late_backlog(rec)[w0:] * prices["backorder"][m.sku_product]).sum()
                       + (snap.internal_backlog[w0:] * prices["internal_backorder"][m.sku_product]).sum())
     lt = lost["time"].astype(float)
     lsel = (lt >= start) & (lt < end)

@@ -70,7 +70,8 @@ class Product(_Model):
     holding_rate: NonNegativeFloat | None = Field(
         default=None, description="annual holding rate as a fraction of unit cost (default 0.25)"
     )
-    backorder_penalty: NonNegativeFloat = Field(default=0.0, description="per unit backordered per day")
+    backorder_penalty: NonNegativeFloat = Field(
+        default=0.0, description="per unit per day late (open after the promised date)")
     lost_sale_cost: NonNegativeFloat = Field(default=0.0, description="per unit lost, beyond the lost margin")
     internal_backorder_penalty: NonNegativeFloat = Field(
         default=0.0, description="per unit per day a warehouse owes to a downstream warehouse (the Beer Game "

@@ -112,13 +112,16 @@ def test_backorders_are_served_when_stock_arrives_and_lost_when_patience_runs_ou
     assert k["avg_on_hand"] == pytest.approx(0.1)
     # Review cycles end on days 3 and 7: the first with a backlog, the second with a loss on day 6.
     assert k["cycle_service_level"] == 0.0
-    # Money: 28 units at price 10 and cost 6; holding 0.01 x 1 unit-day; backorders 0.5 x 58 unit-days; lost 2 x 4.
+    # Money: 28 units at price 10 and cost 6; holding 0.01 x 1 unit-day; lost 2 x 4; backorders 0.5 per unit per
+    # day late, at the end of each day after the due date: o1 3 units on day 2, o3 4 on days 4-5 (lost at 6),
+    # o4 4 on days 5-6, o5 4 on day 6, o8 4 on day 9: 27 unit-days (of the 58 the backlog held: the rest were
+    # not due yet).
     assert k["revenue"] == pytest.approx(280.0)
     assert k["cogs"] == pytest.approx(168.0)
     assert k["holding_cost"] == pytest.approx(0.01)
-    assert k["backorder_cost"] == pytest.approx(29.0)
+    assert k["backorder_cost"] == pytest.approx(13.5)
     assert k["lost_sale_cost"] == pytest.approx(8.0)
-    assert k["profit"] == pytest.approx(280.0 - 168.0 - 0.01 - 29.0 - 8.0)
+    assert k["profit"] == pytest.approx(280.0 - 168.0 - 0.01 - 13.5 - 8.0)
 
 
 def test_a_cancelled_order_closes_when_its_line_is_lost() -> None:

@@ -735,7 +735,9 @@ def test_the_launch_game_rewards_planning_from_the_announcement_and_punishes_the
     board = {row["team"]: row for row in ws.leaderboard()}
     assert float(board["R"]["otif"]) > 0.9
     assert 0.4 < float(board["N"]["otif"]) < 0.75
-    assert float(board["N"]["profit"]) > 0 and float(board["R"]["profit"]) > 1.2 * float(board["N"]["profit"])
+    # (A late order costs its backorder penalty per day late: N's waits inside the customers' lead time cost
+    # nothing, and R still earns about a fifth more.)
+    assert float(board["N"]["profit"]) > 0 and float(board["R"]["profit"]) > 1.15 * float(board["N"]["profit"])
     run = ws.run("N", ws.read_decisions("N"), ws.calendar.final_end)
     month = {m: ws.calendar.bucket_span(b) for m, b in (("Jul", 6), ("Nov", 10), ("Dec", 11))}
     otif = {m: metrics(run.records, ws.scenario, a, z)["otif"] for m, (a, z) in month.items()}

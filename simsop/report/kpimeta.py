@@ -35,16 +35,26 @@ _KPIS: dict[str, KpiInfo] = {
                           "Every cost after the warm-up: goods sold, holding, backorders, lost sales, transport, "
                           "overtime and fixed costs, and the S&OP plans' labour, subcontracting and plan changes."),
     "gross_margin": KpiInfo("Gross margin", _MONEY, "money", True, "Revenue minus cost of goods sold."),
-    "cogs": KpiInfo("Cost of goods sold", _MONEY, "money", False),
-    "holding_cost": KpiInfo("Holding cost", _MONEY, "money", False),
-    "backorder_cost": KpiInfo("Backorder cost", _MONEY, "money", False),
+    "cogs": KpiInfo("Cost of goods sold", _MONEY, "money", False,
+                    "Units shipped to customers after the warm-up, at their unit cost."),
+    "holding_cost": KpiInfo("Holding cost", _MONEY, "money", False,
+                            "Stock on hand at the end of each day (not in transit), at its holding cost per unit "
+                            "per day."),
+    "backorder_cost": KpiInfo("Backorder cost", _MONEY, "money", False,
+                              "Customer units still open after their promised date, at the backorder penalty per "
+                              "unit per day late (plus backlog owed to other warehouses where it has a penalty)."),
     "lost_sale_cost": KpiInfo("Lost-sale cost", _MONEY, "money", False),
     "transport_cost": KpiInfo("Transport cost", _MONEY, "money", False),
-    "overtime_cost": KpiInfo("Overtime cost", _MONEY, "money", False),
+    "overtime_cost": KpiInfo("Overtime cost", _MONEY, "money", False,
+                             "The premium of the units made on overtime (their unit cost is in the cost of goods "
+                             "sold)."),
     "fixed_cost": KpiInfo("Fixed cost", _MONEY, "money", False),
     "plan_change_cost": KpiInfo("Plan change cost", _MONEY, "money", False,
                                 "Cost of changing the plan inside the slushy time fence."),
-    "subcontract_cost": KpiInfo("Subcontracting cost", _MONEY, "money", False),
+    "subcontract_cost": KpiInfo("Subcontracting cost", _MONEY, "money", False,
+                                "Units bought from subcontractors at their price beyond the unit cost (the unit "
+                                "cost is in the cost of goods sold when they sell); negative when they cost less "
+                                "than making."),
     "labor_cost": KpiInfo("Labour cost", _MONEY, "money", False,
                           "Wages, hiring and layoffs of the workforces the plans set."),
     "avg_inventory_value": KpiInfo("Average inventory value (working capital)", _MONEY, "money", False,
@@ -163,7 +173,7 @@ _NON_NEGATIVE = frozenset({
     "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
     "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost", "total_cost",
     "plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_change_cost",
-    "subcontract_cost", "labor_cost", "shocks_realised", "shock_start", "shock_window_end", "shock_recovery_days",
+    "labor_cost", "shocks_realised", "shock_start", "shock_window_end", "shock_recovery_days",
     "shock_peak_backlog", "shock_lost_units", "shock_lost_revenue", "shock_window_revenue"})
 _NON_NEGATIVE_PREFIXES = ("bullwhip_", "forecast_mape_lag", "forecast_wmape_lag")
 

@@ -5,7 +5,8 @@ Everything here is a pure function of a run's frozen records and its scenario.
 Workshop money differs from the KPIs' in one place: the backlog a warehouse owes to a downstream warehouse
 is charged at the product's ``internal_backorder_penalty`` (the Beer Game charges every stage for its
 backlog). ``total_cost`` and ``profit`` below are the KPIs' with the holding and backorder lines replaced by
-the stage costs (holding + customer backlog + internal backlog), so nothing is counted twice.
+the stage costs (holding + customer units past their promised date + internal backlog), so nothing is counted
+twice.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from simsop.kpi import compute_kpis
+from simsop.kpi import compute_kpis, late_backlog
 from simsop.model.records import SNAPSHOT_FIELDS, Records, Snapshots
 from simsop.scenario import Scenario
 from simsop.workshop.spec import ScoreSpec
@@ -125,7 +126,7 @@ def flows(rec: Records, sc: Scenario, end: int) -> Flows:
         received=received, shipped=shipped, on_hand=per_wh(snap.on_hand),
         backlog=per_wh(snap.backlog + snap.internal_backlog), on_order=per_wh(snap.on_order),
         holding_cost=per_wh(snap.on_hand * hold),
-        backlog_cost=per_wh(snap.backlog * bo + snap.internal_backlog * bo_int))
+        backlog_cost=per_wh(late_backlog(rec) * bo + snap.internal_backlog * bo_int))
 
 
 def window(rec: Records, start: int, end: int) -> Records:
