@@ -453,7 +453,7 @@ def rolling_otif(due: np.ndarray, ok: np.ndarray, days: int = 7) -> np.ndarray:
     return np.where(n > 0, (ck[i + 1] - ck[lo]) / np.maximum(n, 1.0), np.nan)
 
 
-def _window_view(rec: Records, start: int, end: int) -> Records:
+def window_view(rec: Records, start: int, end: int) -> Records:
     """The records seen through the window [start, end), for the window-based KPI functions above."""
     from dataclasses import replace
 
@@ -543,7 +543,7 @@ def shock_kpis(rec: Records, sc: Scenario, windows: Any = None, threshold: float
     fsel = (fday >= start) & (fday < end)
     ot_price = np.array([f.capacity.overtime_cost if f.capacity is not None else 0.0 for f in sc.factories] or [0.0])
     overtime = float((fd["overtime_used"].astype(float)[fsel] * ot_price[fd["factory"].astype(int)[fsel]]).sum())
-    view = _window_view(rec, start, end)
+    view = window_view(rec, start, end)
     money = money_kpis(view, sc, prices, overtime)
     from simsop.planning.kpis import plan_costs
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import simsop
-from simsop.kpi import _window_view, compute_kpis, shock_kpis
+from simsop.kpi import compute_kpis, shock_kpis, window_view
 from simsop.model.records import Records
 from simsop.planning.cycle import PlanningCycle
 from simsop.planning.kpis import PLANNING_COSTS
@@ -116,7 +116,7 @@ def test_the_p_and_l_reconciles_with_the_records_to_the_cent_and_adds_up_over_wi
             assert kpis[key] == pytest.approx(mine[key], abs=CENT), (name, r, key)
         assert kpis["total_cost"] == pytest.approx(sum(kpis[k] for k in COST_LINES), abs=CENT)
         assert kpis["profit"] == pytest.approx(kpis["revenue"] - kpis["total_cost"], abs=CENT)
-        parts = [compute_kpis(_window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
+        parts = [compute_kpis(window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
         for key in MONEY:
             assert sum(p[key] for p in parts) == pytest.approx(kpis[key], abs=CENT), (name, r, key)
 
@@ -171,7 +171,7 @@ def test_the_shock_window_profit_is_the_window_s_p_and_l_with_the_plans_costs() 
     assert rec is not None
     out = shock_kpis(rec, sc)
     start, end = int(out["shock_start"]), int(out["shock_window_end"])
-    window = compute_kpis(_window_view(rec, start, end), sc)
+    window = compute_kpis(window_view(rec, start, end), sc)
     assert window["labor_cost"] > 32 * 60 * (end - start)
     assert out["shock_window_profit"] == pytest.approx(window["profit"], abs=CENT)
     assert out["shock_window_revenue"] == pytest.approx(window["revenue"], abs=CENT)
@@ -193,7 +193,7 @@ def test_a_workshop_month_charges_late_units_as_the_kpis_do() -> None:
     assert rec is not None
     for start, end in ((sc.warmup, 120), (120, 200), (200, sc.horizon)):
         mine = metrics(rec, sc, start, end)
-        theirs = compute_kpis(_window_view(rec, start, end), sc)
+        theirs = compute_kpis(window_view(rec, start, end), sc)
         assert mine["backlog_cost"] == pytest.approx(theirs["backorder_cost"], abs=CENT)
         assert mine["profit"] == pytest.approx(theirs["profit"], abs=CENT)
     assert compute_kpis(rec, sc)["backorder_cost"] > 0

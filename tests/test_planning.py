@@ -1288,7 +1288,7 @@ def test_labour_cost_pays_the_staffed_workforce_through_a_capacity_shock_and_add
     last (the cost read the shocked capacity as the workforce, +$31,000 for a 10-day outage), and their wages
     are paid. Labour and subcontracting of consecutive windows (a workshop's months) add up to the run's: each
     window counted every later day too."""
-    from simsop.kpi import _window_view
+    from simsop.kpi import window_view
     from simsop.planning.kpis import _workforce_costs
 
     data = yaml.safe_load((ROOT / "scenarios" / "red_tomato_lp.yaml").read_text(encoding="utf-8"))
@@ -1306,7 +1306,7 @@ def test_labour_cost_pays_the_staffed_workforce_through_a_capacity_shock_and_add
     whole = _workforce_costs(rec, sc)
     assert whole["labor_cost"] == pytest.approx(expected)
     edges = [0, 30, 60, 90, 120]
-    parts = [_workforce_costs(_window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
+    parts = [_workforce_costs(window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
     for key in ("labor_cost", "subcontract_cost"):
         assert sum(p[key] for p in parts) == pytest.approx(whole[key]), key
 

@@ -267,7 +267,7 @@ def test_factory_kpis_of_consecutive_windows_add_up_to_the_whole() -> None:
     """A window's overtime is that of its own days: consecutive windows (a workshop's months, a shock's window)
     add up to the run's. They counted every plant day after the window's start, so each month's overtime
     included every later month's."""
-    from simsop.kpi import _window_view, factory_kpis
+    from simsop.kpi import factory_kpis, window_view
 
     sc = scenario({
         "name": "plant", "horizon": 120,
@@ -283,7 +283,7 @@ def test_factory_kpis_of_consecutive_windows_add_up_to_the_whole() -> None:
     rec = run_replication(sc, seed=4, keep_records=True).records
     assert rec is not None
     edges = [0, 30, 60, 90, 120]
-    parts = [factory_kpis(_window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
+    parts = [factory_kpis(window_view(rec, a, b), sc) for a, b in itertools.pairwise(edges)]
     whole = factory_kpis(rec, sc)
     assert whole["overtime_units"] > 0
     assert sum(p["overtime_units"] for p in parts) == pytest.approx(whole["overtime_units"])

@@ -11,13 +11,13 @@ twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from simsop.kpi import compute_kpis, late_backlog
-from simsop.model.records import SNAPSHOT_FIELDS, Records, Snapshots
+from simsop.kpi import compute_kpis, late_backlog, window_view
+from simsop.model.records import Records
 from simsop.scenario import Scenario
 from simsop.workshop.spec import ScoreSpec
 
@@ -129,12 +129,6 @@ def flows(rec: Records, sc: Scenario, end: int) -> Flows:
         backlog_cost=per_wh(late_backlog(rec) * bo + snap.internal_backlog * bo_int))
 
 
-def window(rec: Records, start: int, end: int) -> Records:
-    """The records seen through the window [start, end), for the KPI functions (which read meta's window)."""
-    snap = Snapshots(*(getattr(rec.snapshots, f)[:end] for f in SNAPSHOT_FIELDS))
-    return Records(replace(rec.meta, warmup=start, horizon=end), snap, rec.tables)
-
-
 def metrics(rec: Records, sc: Scenario, start: int, end: int, fl: Flows | None = None) -> dict[str, Any]:
     """The workshop's metrics over [start, end): the KPIs, with stage costs (internal backlog charged).
 
@@ -149,7 +143,7 @@ def metrics(rec: Records, sc: Scenario, start: int, end: int, fl: Flows | None =
                                           "backorder_cost", "gross_margin", "avg_backlog")})
         out["stage_costs"] = {w: {"holding": 0.0, "backlog": 0.0} for w in fl.warehouses}
         return out
-    k = compute_kpis(window(rec, start, end), sc)
+    k = compute_kpis(window_view(rec, start, end), sc)
     hold = float(fl.holding_cost[:, start:end].sum())
     backlog = float(fl.backlog_cost[:, start:end].sum())
     total = float(k["total_cost"]) - float(k["holding_cost"]) - float(k["backorder_cost"]) + hold + backlog
