@@ -32,11 +32,11 @@ Definitions:
   ``holding_rate`` is annual, of unit cost, over 365 days); stock in transit is not held. ``lost_sale_cost``
   is the penalty per unit lost beyond the margin lost with it; ``transport_cost`` prices units leaving on a
   lane at its ``cost_per_unit`` on the day they leave; ``overtime_cost`` is the premium per overtime unit (its
-  unit cost is in ``cogs``); ``fixed_cost`` the plants' cost per day. ``total_cost`` adds these and the S&OP
-  plans' costs (``simsop.planning.kpis``), and ``profit`` is revenue minus total cost: an operating profit
-  after fixed costs, which also carries the imputed costs (holding, backorder and lost-sale penalties).
-  Scrapped units are not costed (``cogs`` charges good units sold). ``avg_inventory_value`` is on-hand stock at
-  unit cost.
+  unit cost is in ``cogs``); ``scrap_cost`` the units plants scrapped at their unit cost (counted when their
+  job finishes; ``cogs`` charges only good units sold); ``fixed_cost`` the plants' cost per day.
+  ``total_cost`` adds these and the S&OP plans' costs (``simsop.planning.kpis``), and ``profit`` is revenue
+  minus total cost: an operating profit after fixed costs, which also carries the imputed costs (holding,
+  backorder and lost-sale penalties). ``avg_inventory_value`` is on-hand stock at unit cost.
 * ``utilization``: output over regular capacity (rate factories; above 1 with overtime) or busy line time
   over available line time (line factories), averaged over factories, each counting once;
   ``bottleneck_utilization``: that of the busiest factory, which the average of a company with one loaded
@@ -57,8 +57,8 @@ KPI_NAMES = (
     "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand", "avg_inventory_value",
     "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization", "overtime_units", "orders",
     "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "gross_margin", "holding_cost",
-    "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost", "total_cost",
-    "profit",
+    "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "scrap_cost", "fixed_cost",
+    "total_cost", "profit",
 )
 
 
@@ -331,6 +331,24 @@ def late_backlog(rec: Records) -> np.ndarray:
     return np.cumsum(steps, axis=0)[:days]
 
 
+def scrap_cost(rec: Records, unit_cost: np.ndarray) -> float:
+    """The units plants scrapped in the window (a job's scrap counted when the job finishes), at their unit cost:
+    materials and work spent on goods nobody can sell, which no sale's cost of goods carries."""
+    fin = rec.production_finished
+    if len(fin) == 0:
+        return 0.0
+    m = rec.meta
+    t = fin["time"].astype(float)
+    sel = (t >= m.warmup) & (t < m.horizon) & (fin["scrap"].astype(float) > 0)
+    if not sel.any():
+        return 0.0
+    started = rec.production_started
+    ids = started["job_id"].astype(int)
+    product_of = np.zeros(int(max(ids.max(), fin["job_id"].astype(int).max())) + 1, dtype=int)
+    product_of[ids] = started["product"].astype(int)
+    return float((fin["scrap"].astype(float)[sel] * unit_cost[product_of[fin["job_id"].astype(int)[sel]]]).sum())
+
+
 def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overtime_cost: float) -> dict[str, float]:
     """The P&L of the window: revenue down to profit."""
     m = rec.meta
@@ -367,8 +385,9 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
         dst = dep["warehouse"].astype(int)[dsel]
         qty = dep["qty"].astype(float)[dsel]
         transport = float((qty * lane_cost[src, dst]).sum())
+    scrap = scrap_cost(rec, prices["unit_cost"])
     fixed = sum(f.fixed_cost_per_day for f in sc.factories) * (end - start)
-    total = cogs + holding + backorder + lost_cost + transport + overtime_cost + fixed
+    total = cogs + holding + backorder + lost_cost + transport + overtime_cost + scrap + fixed
     return {
         "revenue": revenue,
         "cogs": cogs,
@@ -378,6 +397,7 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
         "lost_sale_cost": lost_cost,
         "transport_cost": transport,
         "overtime_cost": overtime_cost,
+        "scrap_cost": scrap,
         "fixed_cost": fixed,
         "total_cost": total,
         "profit": revenue - total,

@@ -30,7 +30,7 @@ from simsop.scenario import Scenario, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 COST_LINES = ("cogs", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost",
-              "fixed_cost", *PLANNING_COSTS)
+              "scrap_cost", "fixed_cost", *PLANNING_COSTS)
 MONEY = ("revenue", "gross_margin", *COST_LINES, "total_cost", "profit")
 CENT = 0.005
 
@@ -73,6 +73,9 @@ def _pnl_from_records(rec: Records, sc: Scenario, plan_costs: dict[str, float]) 
         cap = sc.factories[factory].capacity
         if start <= day < end and cap is not None:
             overtime += ot_units * cap.overtime_cost
+    made = {job: product for job, _, _, product, _, _ in rec.production_started.raw_rows()}
+    scrap = sum(sc_units * products[made[job]].unit_cost for job, t, _, sc_units in rec.production_finished.raw_rows()
+                if start <= t < end)
     sku = [products[p] for p in m.sku_product]
     snap = rec.snapshots
     holding = sum(float(snap.on_hand[start:end, k].sum()) * p.holding_per_day for k, p in enumerate(sku))
@@ -81,7 +84,7 @@ def _pnl_from_records(rec: Records, sc: Scenario, plan_costs: dict[str, float]) 
     penalty = np.array([products[p].backorder_penalty for p in of_line])
     backorder = float((_late_units_by_day(rec, start, end) * penalty).sum()) + internal
     costs = {"cogs": cogs, "holding_cost": holding, "backorder_cost": backorder, "lost_sale_cost": lost,
-             "transport_cost": transport, "overtime_cost": overtime,
+             "transport_cost": transport, "overtime_cost": overtime, "scrap_cost": scrap,
              "fixed_cost": sum(f.fixed_cost_per_day for f in sc.factories) * (end - start), **plan_costs}
     total = sum(costs.values())
     return {"revenue": revenue, "gross_margin": revenue - cogs, **costs, "total_cost": total,

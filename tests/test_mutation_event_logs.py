@@ -139,9 +139,11 @@ def test_a_plant_s_yield_scraps_its_share_of_each_day_s_output_once() -> None:
                        "yield": {"dist": "deterministic", "value": 0.75}}],
         "lanes": [{"from": "F", "to": "W", "lead_time": 0}],
     }
-    _, rec = logged_run(data)
+    res, rec = logged_run(data)
     assert rows(rec, "replenishments") == [(0, 0.0, 0, 0, 16.0, 1)]
     assert rows(rec, "production_finished") == [(0, 2.0, 12.0, 4.0)]
     assert [(r[1], r[5]) for r in rows(rec, "departed")] == [(1.0, 6.0), (2.0, 6.0)]
     assert column(rec, "on_hand") == [0.0, 6.0, 12.0, 12.0]
     assert column(rec, "on_order") == [16.0, 6.0, 0.0, 0.0]
+    # The 4 scrapped units cost their unit cost (6): materials and work no sale's cost of goods carries.
+    assert res.kpis["scrap_cost"] == pytest.approx(24.0)

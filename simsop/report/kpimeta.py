@@ -48,6 +48,8 @@ _KPIS: dict[str, KpiInfo] = {
     "overtime_cost": KpiInfo("Overtime cost", _MONEY, "money", False,
                              "The premium of the units made on overtime (their unit cost is in the cost of goods "
                              "sold)."),
+    "scrap_cost": KpiInfo("Scrap cost", _MONEY, "money", False,
+                          "Units the plants scrapped (their yield), at their unit cost."),
     "fixed_cost": KpiInfo("Fixed cost", _MONEY, "money", False),
     "plan_change_cost": KpiInfo("Plan change cost", _MONEY, "money", False,
                                 "Cost of changing the plan inside the slushy time fence."),
@@ -171,7 +173,7 @@ _NON_NEGATIVE = frozenset({
     "avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization",
     "bottleneck_utilization", "overtime_units",
     "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
-    "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "fixed_cost", "total_cost",
+    "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "scrap_cost", "fixed_cost", "total_cost",
     "plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_change_cost",
     "labor_cost", "shocks_realised", "shock_start", "shock_window_end", "shock_recovery_days",
     "shock_peak_backlog", "shock_lost_units", "shock_lost_revenue", "shock_window_revenue"})
