@@ -23,18 +23,7 @@ from scipy import stats
 
 from simsop.model.records import Records
 from simsop.model.world import World
-from simsop.replication import ReplicationResult, run_replication
-from tests.helpers import assert_close_to_theory, kpi_samples, product, scenario
-
-
-def _run(data: dict[str, Any], **kw: Any) -> tuple[ReplicationResult, Records]:
-    res = run_replication(scenario(data), seed=1, replication=0, keep_records=True, **kw)
-    assert res.records is not None
-    return res, res.records
-
-
-def rows(records: Records, table: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in getattr(records, table).rows()]
+from tests.helpers import assert_close_to_theory, kpi_samples, logged_run, product, rows, scenario
 
 
 def weekly(lead_time: float | None, horizon: int = 21) -> dict[str, Any]:
@@ -68,7 +57,7 @@ def test_a_weekly_order_is_levelled_over_its_week_without_overtime() -> None:
     """Planned lead time 7: job 0 (queued at 7, due to leave by 14) is made 10 a day on days 7-11, on
     regular time; it leaves day by day (8-12) and finishes at 12. The old rule made 14 a day on days 7-9
     and 8 on day 10: 12 units of overtime a week on a plant 71% utilised."""
-    res, rec = _run(weekly(7))
+    res, rec = logged_run(weekly(7))
     assert rows(rec, "replenishments") == [(0, 7.0, 0, 0, 50.0, 1), (1, 14.0, 0, 0, 50.0, 1)]
     assert made_by_day(rec) == week([(10.0, 0.0)] * 5)
     # (job_id, finish, good, scrap): both jobs leave two days before they are due
@@ -84,7 +73,7 @@ def test_work_that_cannot_be_made_in_time_gets_exactly_the_overtime_it_needs() -
     day 7: late 50 - 10 today - 30 on days 8-10 = 10, overtime 4 (all there is);
     day 8: 36 left, late 36 - 10 - 20 = 6, overtime 4;  day 9: 22 left, late 22 - 10 - 10 = 2, overtime 2;
     day 10: the last 10 on regular time. It finishes at 11, on its due date, with 10 units of overtime."""
-    res, rec = _run(weekly(4))
+    res, rec = logged_run(weekly(4))
     assert made_by_day(rec) == week([(10.0, 4.0), (10.0, 4.0), (10.0, 2.0), (10.0, 0.0)])
     assert rows(rec, "production_finished") == [(0, 11.0, 50.0, 0.0), (1, 18.0, 50.0, 0.0)]
     assert res.kpis["overtime_units"] == 20.0
@@ -94,7 +83,7 @@ def test_work_that_cannot_be_made_in_time_gets_exactly_the_overtime_it_needs() -
 def test_a_job_that_will_be_late_anyway_gets_all_the_overtime_there_is() -> None:
     """Planned lead time 3: 50 units in 3 days of at most 14 cannot be made in time; the plant works all its
     overtime on days 7-9 (42 units) and the last 8 on regular time on day 10, a day late."""
-    res, rec = _run(weekly(3))
+    res, rec = logged_run(weekly(3))
     assert made_by_day(rec) == week([(10.0, 4.0)] * 3 + [(8.0, 0.0)])
     assert rows(rec, "production_finished") == [(0, 11.0, 50.0, 0.0), (1, 18.0, 50.0, 0.0)]
     assert res.kpis["overtime_units"] == 24.0
@@ -105,7 +94,7 @@ def test_the_default_and_a_one_day_lead_time_keep_the_old_rule() -> None:
     whenever the queue holds more than a day of regular time, here 14, 14, 14 and 8 on days 7-10."""
     old = week([(10.0, 4.0)] * 3 + [(8.0, 0.0)])
     for lead_time in (None, 1):
-        res, rec = _run(weekly(lead_time))
+        res, rec = logged_run(weekly(lead_time))
         assert made_by_day(rec) == old, lead_time
         assert rows(rec, "production_finished") == [(0, 11.0, 50.0, 0.0), (1, 18.0, 50.0, 0.0)]
         assert res.kpis["overtime_units"] == 24.0
@@ -122,7 +111,7 @@ def test_plan_targets_above_regular_time_still_get_overtime() -> None:
         yield world.env.timeout(2)  # before day 2's production
         world.plan.set_production("F", "A", 2, [12, 12, 6])
 
-    res, rec = _run(data, processes=(planner,))
+    res, rec = logged_run(data, processes=(planner,))
     assert made_by_day(rec) == [(0.0, 0.0)] * 2 + [(10.0, 2.0), (10.0, 2.0), (6.0, 0.0), (0.0, 0.0)]
     assert rows(rec, "production_finished") == [(0, 3.0, 12.0, 0.0), (1, 4.0, 12.0, 0.0), (2, 5.0, 6.0, 0.0)]
     assert res.kpis["overtime_units"] == 4.0
@@ -179,7 +168,7 @@ def test_a_plan_job_due_today_passes_a_pull_order_due_next_week() -> None:
         yield world.env.timeout(8)  # before day 8's production
         world.plan.set_production("F", "A", 8, [10])
 
-    res, rec = _run(data, processes=(planner,))
+    res, rec = logged_run(data, processes=(planner,))
     assert made_by_day(rec) == [(0.0, 0.0)] * 7 + [(10.0, 0.0)] * 6 + [(0.0, 0.0)]
     # (job_id, start, factory, product, qty, queued_at) and (job_id, finish, good, scrap)
     assert rows(rec, "production_started") == [(0, 7.0, 0, 0, 50.0, 7.0), (1, 8.0, 0, 0, 10.0, 8.0)]
@@ -202,7 +191,7 @@ def _jobs_run(lead_time: float | None, jobs: list[tuple[float, float]], regular:
             wh.on_order[0] += qty
             plant.add_job(0, qty, wh, 0, due=due)
 
-    _, rec = _run(data, processes=(queue,))
+    _, rec = logged_run(data, processes=(queue,))
     finished = {int(r[0]): float(r[1]) for r in rows(rec, "production_finished")}
     assert len(finished) == len(jobs)
     return finished
