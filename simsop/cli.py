@@ -167,11 +167,12 @@ def _split(names: str | None, option: str = "--policies") -> list[str] | None:
     return out
 
 
-def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: str = "--policies") -> None:
+def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: str = "--policies",
+                   file: str | None = None) -> None:
     """Options that cannot work, said before any result folder is made: a precision target that does not
     parse, a policy that cannot be built from the scenario's parameters or cannot run the scenario (an unknown
     name, a class that does not import, a parameter of the wrong type, a replay file that cannot be read or
-    names a product the scenario does not have)."""
+    names a product the scenario does not have). ``file`` names the scenario in the messages (variants)."""
     from simsop.experiment import Target
     from simsop.planning.cycle import build_policy
     from simsop.planning.policy import PolicyError
@@ -187,17 +188,18 @@ def _check_options(sc: Any, policies: list[str], target_ci: str | None, option: 
         try:
             build_policy(sc, name)
         except PolicyError as exc:  # one line per problem: the key path, and the file and line it reads
-            _fail("\n".join(f"{option}: {msg}" if where == "planning.policy" else f"{option} {name}: {where}: {msg}"
-                            for where, msg in exc.problems))
-    _print_notes(sc, policies, err=True)
+            head = f"{file}: " if file else ""
+            _fail("\n".join(f"{head}{option}: {msg}" if where == "planning.policy"
+                            else f"{head}{option} {name}: {where}: {msg}" for where, msg in exc.problems))
+    _print_notes(sc, policies, err=True, file=file)
 
 
-def _print_notes(sc: Any, policies: list[str] | None, err: bool = False) -> None:
+def _print_notes(sc: Any, policies: list[str] | None, err: bool = False, file: str | None = None) -> None:
     """What a valid scenario will not measure (simsop.scenario_notes), one line each."""
     from simsop.scenario_notes import scenario_notes
 
     for where, note in scenario_notes(sc, policies):
-        click.echo(f"note: {where}: {note}", err=err)
+        click.echo(f"note: {file + ': ' if file else ''}{where}: {note}", err=err)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -364,15 +366,26 @@ def _default_policies(sc: Any) -> list[str]:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--policies", help="Comma-separated policies (default: every built-in one but replay).")
+@click.argument("files", metavar="FILE [FILE2 ...]", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--policies", help="Comma-separated policies (default: every built-in one but replay; with several "
+                                 "files, the files' own policies).")
 @click.option("--baseline", help="The policy the others are compared with (default: the first).")
 @_experiment_options
-def compare(file: str, policies: str | None, baseline: str | None, replications: int | None, seed: int | None,
-            target_ci: str | None, out: str | None, jobs: int | None, executor: str, dask_scheduler: str | None,
-            resume: str | None, no_report: bool) -> None:
+def compare(files: tuple[str, ...], policies: str | None, baseline: str | None, replications: int | None,
+            seed: int | None, target_ci: str | None, out: str | None, jobs: int | None, executor: str,
+            dask_scheduler: str | None, resume: str | None, no_report: bool) -> None:
     """Compare planning policies on FILE over the same random futures: every KPI with its 95% CI, and each
-    policy's paired difference from the baseline (▲/▼ in bold when significant)."""
+    policy's paired difference from the baseline (▲/▼ in bold when significant).
+
+    With several files, compare variants of one company (another stock policy, a second plant, a shorter
+    lane): each file is a case, run on the same random futures as the first (the reference), and each KPI of
+    a variant comes with its paired difference from the reference's, under every policy.
+    """
+    if len(files) > 1:
+        _compare_variants(files, policies, baseline, replications, seed, target_ci, out, jobs, executor,
+                          dask_scheduler, resume, no_report)
+        return
+    file = files[0]
     sc = _load(file)
     opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
                             policies=_split(policies), baseline=baseline)
@@ -386,6 +399,138 @@ def compare(file: str, policies: str | None, baseline: str | None, replications:
     _print_comparison(exp, exp.baseline_case, f"{sc.name}: {exp.replications} replications, seed {exp.seed}")
     _precision_line(exp)
     _warmup_line(exp, sc.warmup)
+    click.echo(f"results: {run_dir}")
+    _report_at_end(run_dir, no_report)
+
+
+def _variant_cases(files: Sequence[str]) -> list[tuple[str, Any]]:
+    """(case name, scenario) per file: the scenario's name, or the file's stem where two names clash (the
+    same stem twice is numbered), so every case says which file it is."""
+    if len({Path(f).resolve() for f in files}) != len(files):
+        _fail(f"a file is given twice: {' '.join(files)}; each file is one variant")
+    scenarios = [_load(f) for f in files]
+    names = [sc.name for sc in scenarios]
+    names = [Path(f).stem if names.count(n) > 1 else n for f, n in zip(files, names, strict=True)]
+    seen: dict[str, int] = {}
+    out = []
+    for n, sc in zip(names, scenarios, strict=True):
+        if names.count(n) > 1:
+            seen[n] = seen.get(n, 0) + 1
+            n = f"{n}-{seen[n]}"
+        out.append((n, sc))
+    return out
+
+
+def _check_variants(files: Sequence[str], cases: list[tuple[str, Any]], seed: int | None) -> None:
+    """Variants share the futures only if they are as long, cut the same warm-up and draw from the same seed:
+    anything else is refused, naming the files and what to change."""
+    ref_file, (_, ref) = files[0], cases[0]
+    problems = []
+    for f, (_, sc) in zip(files[1:], cases[1:], strict=True):
+        for what, a, b in (("horizon", sc.horizon, ref.horizon), ("warmup", sc.warmup, ref.warmup)):
+            if a != b:
+                problems.append(f"{f}: {what} {a} days, {ref_file} (the reference) {b}")
+        if seed is None and sc.seed != ref.seed:
+            problems.append(f"{f}: seed {sc.seed}, {ref_file} (the reference) {ref.seed}; or give --seed N, "
+                            "which replaces every file's seed")
+    if problems:
+        _fail("the variants cannot share random futures: they are compared day by day on the same futures, so "
+              "they need the reference's horizon, warm-up and seed\n  " + "\n  ".join(problems))
+
+
+def _variant_policies(files: Sequence[str], cases: list[tuple[str, Any]], given: list[str] | None) -> list[str]:
+    """--policies, else the files' own; when those differ, every variant runs each of them (said in a note),
+    so that each difference compares the variants under one policy."""
+    if given:
+        return given
+    own = list(dict.fromkeys(sc.planning.policy for _, sc in cases))
+    if len(own) > 1:
+        which = ", ".join(f"{f}: {sc.planning.policy}" for f, (_, sc) in zip(files, cases, strict=True))
+        click.echo(f"note: the files plan with different policies ({which}): every variant runs each of "
+                   f"{', '.join(own)} on the same futures, and each difference compares two variants under one "
+                   "policy; give --policies to choose", err=True)
+    return own
+
+
+# What a stream of each kind of source draws (simsop.experiment.SOURCE_KINDS).
+_SOURCE_NOUNS = {"demand": "customer x product demands", "lane": "lane transit times",
+                 "supplier": "supplier lead times and delays", "factory": "factory processing times and yields",
+                 "shock": "shocks"}
+
+
+def _sharing_text(sh: Any) -> str:
+    """'30 of 30 customer x product demands, 3 of 4 lane transit times; another law, so other draws: demand
+    a x b; only in the variant: ...'."""
+    from simsop.experiment import SOURCE_KINDS
+
+    def names(items: Sequence[tuple[str, str]]) -> str:
+        shown = [f"{k} {label}" for k, label in items[:3]]
+        return ", ".join(shown) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+
+    both = [*sh.same, *sh.other_law]
+    counts = [f"{sum(k == kind for k, _ in sh.same)} of {sum(k == kind for k, _ in both)} {_SOURCE_NOUNS[kind]}"
+              for kind in SOURCE_KINDS if any(k == kind for k, _ in both)]
+    parts = [", ".join(counts) if counts else "no random source in both files"]
+    if sh.other_law:
+        parts.append(f"another law, so other draws: {names(sh.other_law)}")
+    if sh.only_variant:
+        parts.append(f"only in the variant: {names(sh.only_variant)}")
+    if sh.only_reference:
+        parts.append(f"only in the reference: {names(sh.only_reference)}")
+    return "; ".join(parts)
+
+
+def _print_sharing(cases: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """One line per variant: the random sources (named by source: customer x product, lane, supplier,
+    factory, shock) it shares with the reference, so draws the same numbers; a warning when it shares none.
+    Returns what the manifest records."""
+    from simsop.experiment import random_sources, stream_sharing
+
+    ref_name, ref = cases[0]
+    out = []
+    for name, sc in cases[1:]:
+        sh = stream_sharing(ref, sc)
+        click.echo(f"random futures shared, {name} vs {ref_name} (the same draws in each replication): "
+                   f"{_sharing_text(sh)}")
+        if not sh.paired and (random_sources(ref) or random_sources(sc)):
+            click.echo(f"warning: {name} shares no random source with {ref_name} (none has the same name and "
+                       f"law in both files): its differences from {ref_name} are not paired, and their intervals "
+                       "are as wide as those of independent runs", err=True)
+        out.append({"case": name, **sh.as_dict()})
+    return out
+
+
+def _compare_variants(files: Sequence[str], policies: str | None, baseline: str | None, replications: int | None,
+                      seed: int | None, target_ci: str | None, out: str | None, jobs: int | None, executor: str,
+                      dask_scheduler: str | None, resume: str | None, no_report: bool) -> None:
+    """`simsop compare FILE1 FILE2 ...`: the files as cases of one experiment, the first the reference."""
+    from simsop.results import file_sha256
+
+    cases = _variant_cases(files)
+    opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
+                            policies=_split(policies), baseline=baseline)
+    _check_variants(files, cases, opts["seed"])
+    ref = cases[0][1]
+    pols = _variant_policies(files, cases, opts["policies"])
+    for f, (_, sc) in zip(files, cases, strict=True):
+        _check_options(sc, pols, opts["target_ci"], file=f)
+    if opts["replications"] is None and len({sc.replications for _, sc in cases}) > 1:
+        click.echo(f"note: the files ask for different numbers of replications; every variant runs the "
+                   f"reference's {ref.replications} (give -n to choose)", err=True)
+    sharing = _print_sharing(cases)
+    info = {"variants": [{"case": c, "file": f, "file_sha256": file_sha256(f),
+                          **({"streams": next(s for s in sharing if s["case"] == c)} if i else {"reference": True})}
+                         for i, (f, (c, _)) in enumerate(zip(files, cases, strict=True))]}
+    run_dir = _run_dir(out, resume, ref.name)
+    exp = _run_experiment(f"{ref.name}: {len(cases)} variants x {len(pols)} policies", run_dir, resume is not None,
+                          scenario=ref, policies=pols, cases=cases, baseline=opts["baseline"],
+                          replications=opts["replications"], seed=opts["seed"], target=opts["target_ci"],
+                          executor=executor, jobs=jobs, dask_scheduler=dask_scheduler, scenario_file=files[0],
+                          info=info)
+    _print_variants(exp, f"{len(exp.cases)} variants ({', '.join(exp.cases)}): {exp.replications} replications, "
+                         f"seed {exp.seed}")
+    _precision_line(exp)
+    _warmup_line(exp, ref.warmup)
     click.echo(f"results: {run_dir}")
     _report_at_end(run_dir, no_report)
 
@@ -630,28 +775,37 @@ _POLICY_WIDTH, _KPI_WIDTH = 17, 22
 def _comparison_tables(exp: Any, case: str, width: int) -> list[Any]:
     """The comparison's tables, a KPI group each; when the policies do not fit the width side by side, several
     tables per group, each with the baseline first."""
-    from rich import box
-    from rich.table import Table
-
     summary = {p: _lookup(exp.summary, policy=p, case=case) for p in exp.policies}
     paired = {p: _lookup(exp.paired, policy=p, case=case) for p in exp.policies if p != exp.baseline}
     shown = [k for k in exp.kpi_names() if any(summary[p].get(k, {}).get("n", 0) for p in exp.policies)]
-    others = [p for p in exp.policies if p != exp.baseline]
-    per = max(1, (width - _KPI_WIDTH) // _POLICY_WIDTH - 1)  # other policies beside the baseline
+    return _side_by_side(shown, (f"{exp.baseline} (baseline)", summary[exp.baseline]),
+                         [(p, summary[p], paired[p]) for p in exp.policies if p != exp.baseline], width)
+
+
+def _side_by_side(shown: list[str], first: tuple[str, dict[str, Any]],
+                  others: list[tuple[str, dict[str, Any], dict[str, Any]]], width: int, heading: str = "") -> list[Any]:
+    """Tables of KPIs (a group each) with a column per alternative: the first's statistics, then each other's
+    with its paired difference from the first below; several tables per group when the columns do not fit the
+    width side by side, each with the first column."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    per = max(1, (width - _KPI_WIDTH) // _POLICY_WIDTH - 1)  # other columns beside the first
     chunks = [others[i:i + per] for i in range(0, len(others), per)] or [[]]
     tables = []
     for group, kpis in _grouped(shown):
         for j, chunk in enumerate(chunks):
             more = f" ({j + 1} of {len(chunks)})" if len(chunks) > 1 else ""
-            table = Table(title=group + more, title_justify="left", box=box.SIMPLE_HEAD)
+            table = Table(title=heading + group + more, title_justify="left", box=box.SIMPLE_HEAD)
             table.add_column("KPI", max_width=28)
-            for p in (exp.baseline, *chunk):
-                table.add_column(f"{p} (baseline)" if p == exp.baseline else p, justify="right")
+            for label in (first[0], *(c[0] for c in chunk)):
+                table.add_column(escape(label), justify="right")
             for k in kpis:
-                cells = [_stat(k, summary[exp.baseline].get(k, {}))]
-                for p in chunk:
-                    c = _stat(k, summary[p].get(k, {}))
-                    if d := _diff(k, paired[p].get(k, {})):
+                cells = [_stat(k, first[1].get(k, {}))]
+                for _, summary, paired in chunk:
+                    c = _stat(k, summary.get(k, {}))
+                    if d := _diff(k, paired.get(k, {})):
                         c += "\n" + d
                     cells.append(c)
                 table.add_row(_kpi_label(k), *cells)
@@ -669,6 +823,64 @@ def _print_comparison(exp: Any, case: str, title: str) -> None:
                   "MAPE and WMAPE in %; money in currency units")
     for table in _comparison_tables(exp, case, console.width):
         console.print(table)
+
+
+# KPIs of the verdict lines per variant ('b vs a: fill rate +1.2 pts [+0.8, +1.6] ▲'), when measured: (kpi, label).
+VARIANT_HEADLINE = (("otif", "OTIF"), ("fill_rate", "fill rate"), ("avg_backlog", "avg backlog"),
+                    ("lost_sales_units", "lost sales"), ("avg_on_hand", "avg on hand"), ("total_cost", "total cost"),
+                    ("profit", "profit"))
+
+
+def _holm(d: dict[str, Any]) -> dict[str, Any]:
+    """A difference marked significant by Holm's correction over the variants (one family per policy and KPI)."""
+    return {**d, "significant": bool(d.get("significant_holm", d.get("significant", False)))} if d else d
+
+
+def _variant_verdicts(exp: Any, policy: str) -> list[str]:
+    """'b vs a: fill rate +1.2 pts [+0.8, +1.6] ▲', a line per variant and key KPI (a KPI zero in both, such as
+    the lost sales of customers who wait, is left out)."""
+    from rich.markup import escape
+
+    ref = exp.baseline_case
+    lines = []
+    for c in exp.cases[1:]:
+        d = _lookup(exp.case_effects, policy=policy, case=c)
+        head = f"[bold]{escape(c)} vs {escape(ref)}[/bold]:"
+        got = [f"{head} {label} {diff}" for k, label in VARIANT_HEADLINE
+               if d.get(k, {}).get("mean_policy") or d.get(k, {}).get("mean_baseline")
+               if (diff := _difference(k, _holm(d[k]), " "))]
+        lines += got or [f"{head} no KPI to compare"]
+    return lines
+
+
+def _print_variants(exp: Any, title: str) -> None:
+    """Variants of one company on the same futures: a verdict line per variant, then every KPI per variant
+    with its paired difference from the reference, per policy."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    ref = exp.baseline_case
+    console = Console()
+    console.print(f"[bold]{escape(title)}[/bold] — each file is a variant, run on the same random futures as "
+                  f"{escape(ref)} (the reference): replication i draws the same numbers in both wherever a random "
+                  "source (customer x product, lane, supplier, factory) is in both files with the same law. Means "
+                  "± 95% CI half-width (\\[low, high] when cut at the KPI's limit); Δ: paired difference variant "
+                  f"minus {escape(ref)} with its 95% CI, ▲/▼ when significant (Holm's correction over the "
+                  "variants); percentages' differences in points. Money in currency units")
+    many = len(exp.policies) > 1
+    for p in exp.policies:
+        if many:
+            console.print(f"\n[bold]Policy {escape(p)}[/bold]")
+        for line in _variant_verdicts(exp, p):
+            console.print(line)
+        summary = {c: _lookup(exp.summary, policy=p, case=c) for c in exp.cases}
+        effects = {c: {k: _holm(v) for k, v in _lookup(exp.case_effects, policy=p, case=c).items()}
+                   for c in exp.cases[1:]}
+        shown = [k for k in exp.kpi_names() if any(summary[c].get(k, {}).get("n", 0) for c in exp.cases)]
+        for table in _side_by_side(shown, (f"{ref} (reference)", summary[ref]),
+                                   [(c, summary[c], effects[c]) for c in exp.cases[1:]], console.width,
+                                   heading=f"{p}: " if many else ""):
+            console.print(table)
 
 
 # Shock KPIs of the stress table; the two whole-run KPIs after them compare the case with the reference case.

@@ -21,6 +21,11 @@ rows get them as ``<kpi>_noshock`` and ``case_effects`` pairs a case's shock KPI
 future without the shocks, same window): the shock's effect. The reference is simulated once per replication
 and policy, however many cases there are.
 
+Variants: a case may be another design of the company (another stock policy, a second plant; ``simsop compare
+a.yaml b.yaml``), as long as it has the reference's horizon and warm-up. Streams are named by their source, so
+a source in both (a customer x product, a lane, a supplier, a factory) draws the same numbers in replication *i*
+when its law is the same; :func:`stream_sharing` says which do.
+
 Sequential mode (``target``): run ``initial_replications`` (at least 10), then add rounds until the confidence
 interval of the chosen KPI is narrower than the target in every (policy, case), or the maximum is reached. A
 relative target ``γ`` means the mean is within ``γ`` of the true mean at the confidence level (the half-width
@@ -64,9 +69,9 @@ from simsop.results import atomic_write_bytes
 from simsop.scenario import Scenario
 
 __all__ = [
-    "EXECUTORS", "Batch", "BatchResult", "Design", "ExecutorError", "Experiment", "ResumeError", "Target",
-    "default_jobs", "read_manifest", "replicate_batch", "run_batch", "run_experiment", "run_replications",
-    "summarize_kpis",
+    "EXECUTORS", "SOURCE_KINDS", "Batch", "BatchResult", "Design", "ExecutorError", "Experiment", "ResumeError",
+    "StreamSharing", "Target", "default_jobs", "random_sources", "read_manifest", "replicate_batch", "run_batch",
+    "run_experiment", "run_replications", "stream_sharing", "summarize_kpis",
 ]
 
 Row = dict[str, Any]
@@ -656,6 +661,32 @@ def _check_policies(scenario: Scenario, policies: Sequence[str]) -> None:
             raise PolicyError("\n".join(lines), exc.problems) from None
 
 
+def _check_cases(scenario: Scenario, policies: Sequence[str], cases: Sequence[tuple[str, Scenario]]) -> None:
+    """Cases are variants of one experiment: each is as long as the reference and cuts the same warm-up (its
+    replications are paired day for day with the reference's), and every policy can run each variant that is
+    more than the reference under other shocks (a stress case needs no second check).
+
+    Raises:
+        ValueError: a case of another horizon or warm-up, naming both; PolicyError: a policy that cannot run a
+            variant, naming the case.
+    """
+    from simsop.planning.policy import PolicyError
+
+    ref_name, ref = cases[0]
+    for name, sc in cases:
+        diffs = [f"{what} {a} days (the reference {ref_name!r}: {b})"
+                 for what, a, b in (("horizon", sc.horizon, ref.horizon), ("warm-up", sc.warmup, ref.warmup)) if a != b]
+        if diffs:
+            raise ValueError(f"case {name!r} has {' and '.join(diffs)}: the variants of an experiment run on the same "
+                             "random futures, day for day, so they must share the horizon and the warm-up")
+        if sc is scenario or sc.model_copy(update={"shocks": scenario.shocks}) == scenario:
+            continue
+        try:
+            _check_policies(sc, policies)
+        except PolicyError as exc:
+            raise PolicyError(f"case {name!r}: {exc}", exc.problems) from None
+
+
 @dataclass(frozen=True)
 class Design:
     """The validated inputs of an experiment: what is run, and everything that changes a number."""
@@ -735,6 +766,7 @@ def _design(scenario: Scenario, policies: Sequence[str] | None, replications: in
     names = [c for c, _ in case_list]
     if len(set(names)) != len(names):
         raise ValueError(f"a case name is used twice: {names}")
+    _check_cases(scenario, pols, case_list)
     base_pol = pols[0] if baseline is None else baseline
     if base_pol not in pols:
         raise ValueError(f"baseline {base_pol!r} is not one of the policies {pols}")
@@ -910,8 +942,9 @@ def run_experiment(
         seed: the experiment seed (default: the scenario's).
         executor: ``serial``, ``process`` (local processes, default) or ``dask``.
         jobs: worker processes (default: all cores).
-        cases: ``(name, scenario variant)`` pairs, e.g. the base under shocks (default: ``[("base",
-            scenario)]``); the first is the reference of ``case_effects``.
+        cases: ``(name, scenario variant)`` pairs, e.g. the base under shocks or another design of the company
+            (default: ``[("base", scenario)]``); the first is the reference of ``case_effects``. Every case has
+            the horizon and warm-up of the first, and every policy must be able to run it.
         baseline: the policy the others are compared with (default: the first).
         target: sequential mode: a :class:`Target` or its text (``profit:0.01``, ``otif:abs=0.005``).
         out: the run folder; files are written there (``manifest.json``, ``kpis.csv``, ``summary.json``,
@@ -1243,3 +1276,75 @@ def _summary_json(exp: Experiment, design: Design) -> dict[str, Any]:
     # summary["otif"]["mean"], as the simplest reader expects. KPI names never clash with the keys above.
     flat = nested.get(str(exp.baseline), {}).get(str(exp.baseline_case), {})
     return {**head, **{k: v for k, v in flat.items() if k not in head}}
+
+
+# ---------------------------------------------------------------------------------------------- variants
+
+# Kinds of random source (simsop.streams names them by source), in the order they are reported.
+SOURCE_KINDS = ("demand", "lane", "supplier", "factory", "shock")
+
+
+@dataclass(frozen=True)
+class StreamSharing:
+    """Which random sources a variant shares with the reference case (sources that draw nothing, such as a
+    fixed lead time, are left out). A stream is named by its source, so a source in both files draws the same
+    numbers in replication *i* when its law is the same (``same``); under another law it uses the same stream
+    but its draws differ (``other_law``).
+
+    Attributes: each a tuple of (kind, label) pairs, kind one of :data:`SOURCE_KINDS`.
+    """
+
+    same: tuple[tuple[str, str], ...]
+    other_law: tuple[tuple[str, str], ...]
+    only_reference: tuple[tuple[str, str], ...]
+    only_variant: tuple[tuple[str, str], ...]
+
+    @property
+    def paired(self) -> bool:
+        """Whether any random source draws the same numbers in both (else their differences are not paired)."""
+        return bool(self.same)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {k: [f"{kind} {label}" for kind, label in getattr(self, k)]
+                for k in ("same", "other_law", "only_reference", "only_variant")}
+
+
+def random_sources(scenario: Scenario) -> dict[str, tuple[str, str, str]]:
+    """The scenario's random sources: stream name -> (kind, label, its law as JSON). The stream names are the
+    model's (``simsop.model.world``); a source whose law is a constant draws nothing and is left out."""
+    from simsop.dists import Deterministic
+
+    out: dict[str, tuple[str, str, str]] = {}
+
+    def add(stream: str, kind: str, label: str, law: Any) -> None:
+        if isinstance(law, Deterministic):
+            return
+        plain = law.model_dump(mode="json", by_alias=True) if hasattr(law, "model_dump") else law
+        out[stream] = (kind, label, json.dumps(plain, sort_keys=True))
+
+    for c in scenario.customers:
+        for d in c.demand:
+            add(f"demand:{c.id}:{d.product}", "demand", f"{c.id} x {d.product}", d)
+    for ln in scenario.lanes:
+        add(f"lane:{ln.from_}->{ln.to}:lead_time", "lane", f"{ln.from_} -> {ln.to}", ln.lead_time)
+    for s in scenario.suppliers:
+        add(f"supplier:{s.id}:lead_time", "supplier", f"{s.id} lead time", s.lead_time)
+        if s.reliability < 1:
+            add(f"supplier:{s.id}:reliability", "supplier", f"{s.id} reliability", s.reliability)
+            add(f"supplier:{s.id}:delay", "supplier", f"{s.id} delay", s.delay)
+    for f in scenario.factories:
+        if f.processing_time is not None:
+            add(f"factory:{f.id}:processing", "factory", f"{f.id} processing", f.processing_time)
+        add(f"factory:{f.id}:yield", "factory", f"{f.id} yield", f.yield_)
+    for sh in scenario.shocks:
+        add(f"shock:{sh.name}", "shock", sh.name, sh)
+    return out
+
+
+def stream_sharing(reference: Scenario, variant: Scenario) -> StreamSharing:
+    """The random sources ``variant`` shares with ``reference`` (see :class:`StreamSharing`)."""
+    a, b = random_sources(reference), random_sources(variant)
+    same = tuple(b[k][:2] for k in b if k in a and a[k][2] == b[k][2])
+    other = tuple(b[k][:2] for k in b if k in a and a[k][2] != b[k][2])
+    only_a, only_b = tuple(a[k][:2] for k in a if k not in b), tuple(b[k][:2] for k in b if k not in a)
+    return StreamSharing(same, other, only_a, only_b)
