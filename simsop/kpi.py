@@ -33,7 +33,9 @@ Definitions:
   is the penalty per unit lost beyond the margin lost with it; ``transport_cost`` prices units leaving on a
   lane at its ``cost_per_unit`` on the day they leave; ``overtime_cost`` is the premium per overtime unit (its
   unit cost is in ``cogs``); ``scrap_cost`` the units plants scrapped at their unit cost (counted when their
-  job finishes; ``cogs`` charges only good units sold); ``fixed_cost`` the plants' cost per day.
+  job finishes; ``cogs`` charges only good units sold); ``expiry_cost`` the units of perishable products
+  written off because their shelf life ended (``expired_units``, by the day they were written off) at their
+  unit cost; ``fixed_cost`` the plants' cost per day.
   ``total_cost`` adds these and the S&OP plans' costs (``simsop.planning.kpis``), and ``profit`` is revenue
   minus total cost: an operating profit after fixed costs, which also carries the imputed costs (holding,
   backorder and lost-sale penalties). ``avg_inventory_value`` is on-hand stock at unit cost.
@@ -55,10 +57,10 @@ from simsop.scenario import Scenario
 KPI_NAMES = (
     "otif", "otif_line", "fill_rate", "cycle_service_level", "avg_backlog", "max_backlog", "avg_days_late",
     "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand", "avg_inventory_value",
-    "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization", "overtime_units", "orders",
-    "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "gross_margin", "holding_cost",
-    "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "scrap_cost", "fixed_cost",
-    "total_cost", "profit",
+    "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization", "overtime_units",
+    "expired_units", "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs",
+    "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost",
+    "scrap_cost", "expiry_cost", "fixed_cost", "total_cost", "profit",
 )
 
 
@@ -349,6 +351,17 @@ def scrap_cost(rec: Records, unit_cost: np.ndarray) -> float:
     return float((fin["scrap"].astype(float)[sel] * unit_cost[product_of[fin["job_id"].astype(int)[sel]]]).sum())
 
 
+def expired_in_window(rec: Records) -> tuple[np.ndarray, np.ndarray]:
+    """(product, units) of each write-off of expired stock in the window (by the day it was written off)."""
+    exp = rec.expired
+    if len(exp) == 0:
+        return np.empty(0, dtype=int), np.empty(0)
+    m = rec.meta
+    day = exp["day"].astype(int)
+    sel = (day >= m.warmup) & (day < m.horizon)
+    return exp["product"].astype(int)[sel], exp["qty"].astype(float)[sel]
+
+
 def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overtime_cost: float) -> dict[str, float]:
     """The P&L of the window: revenue down to profit."""
     m = rec.meta
@@ -386,8 +399,11 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
         qty = dep["qty"].astype(float)[dsel]
         transport = float((qty * lane_cost[src, dst]).sum())
     scrap = scrap_cost(rec, prices["unit_cost"])
+    # Expired units cost what they cost to make or buy, like scrap: no sale's cost of goods carries them.
+    e_prod, e_qty = expired_in_window(rec)
+    expiry = float((e_qty * prices["unit_cost"][e_prod]).sum())
     fixed = sum(f.fixed_cost_per_day for f in sc.factories) * (end - start)
-    total = cogs + holding + backorder + lost_cost + transport + overtime_cost + scrap + fixed
+    total = cogs + holding + backorder + lost_cost + transport + overtime_cost + scrap + expiry + fixed
     return {
         "revenue": revenue,
         "cogs": cogs,
@@ -398,6 +414,7 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
         "transport_cost": transport,
         "overtime_cost": overtime_cost,
         "scrap_cost": scrap,
+        "expiry_cost": expiry,
         "fixed_cost": fixed,
         "total_cost": total,
         "profit": revenue - total,
@@ -413,6 +430,7 @@ def compute_kpis(rec: Records, sc: Scenario) -> dict[str, Any]:
     fk = factory_kpis(rec, sc)
     out.update(fk)
     out.update(money_kpis(rec, sc, prices, fk["overtime_cost"]))
+    out["expired_units"] = float(expired_in_window(rec)[1].sum())
     from simsop.planning.kpis import PLANNING_COSTS, planning_kpis
 
     out.update(planning_kpis(rec, sc, out["revenue"], out["gross_margin"]))

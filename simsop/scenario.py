@@ -76,6 +76,11 @@ class Product(_Model):
     internal_backorder_penalty: NonNegativeFloat = Field(
         default=0.0, description="per unit per day a warehouse owes to a downstream warehouse (the Beer Game "
         "charges every stage for its backlog); counted in workshop stage costs")
+    shelf_life: PositiveFloat | None = Field(
+        default=None, description="days a unit can be sold: it expires that many days after it left its plant or "
+        "supplier (the shipment's departure; initial stock is new on day 0; moving between warehouses keeps its "
+        "age). Warehouses issue the oldest units first (FIFO) and write expired units off at the close of the day "
+        "their life ends; omit it for goods that never expire")
 
     @model_validator(mode="after")
     def _one_holding(self) -> Product:

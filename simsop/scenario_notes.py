@@ -3,7 +3,8 @@
 Validation refuses what cannot run; these are for what runs but quietly says little: an S&OP plan with
 nothing to make, a measuring window no order falls due in, a horizon that ends before the first plan takes
 effect, a shock whose strength changes nothing, a supplier's reliability with no delay, a lead time or a
-review period as long as the run, a demand stream that orders nothing. ``simsop validate`` prints them
+review period as long as the run, a demand stream that orders nothing, a perishable product whose shelf life
+its replenishment or its stock target outlasts. ``simsop validate`` prints them
 after the file's "ok", and ``run``, ``compare`` and ``stress`` before they start.
 """
 
@@ -24,10 +25,18 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
         out.append(("warmup", f"the {window}-day window after the warm-up ({sc.warmup} of {sc.horizon} days) "
                               f"holds no order that falls due by the horizon (the soonest is due "
                               f"{soonest_due:g} days after it is placed): OTIF and fill rate will be empty"))
-    out += _network_notes(sc)
+    out += _network_notes(sc) + _perishable_notes(sc)
     planning = [p for p in (policies or [sc.planning.policy]) if p != "none"]
     if not planning:
         return out
+    cover = sc.planning.days_of_cover
+    made = {p for f in sc.factories for p in f.products}
+    for i, pr in enumerate(sc.products):
+        if pr.shelf_life is not None and pr.id in made and cover > pr.shelf_life:
+            out.append((f"products[{i}].shelf_life",
+                        f"the S&OP plans target {cover:g} days of cover of {pr.id} (planning.days_of_cover), more "
+                        f"than its {pr.shelf_life:g}-day shelf life: stock planned to that target expires before "
+                        "demand takes it (lower days_of_cover)"))
     made = {p for f in sc.factories for p in f.products}
     if not made and not sc.planning.set_execution_levels:
         out.append(("planning.policy", f"no factory makes anything, so the plans of {', '.join(planning)} change "
@@ -82,6 +91,73 @@ def _network_notes(sc: Scenario) -> list[tuple[str, str]]:
             if d.mean_per_day == 0:
                 out.append((f"customers[{i}].demand[{j}]", f"{c.id}'s demand for {d.product} has a mean of 0: "
                             "it orders nothing"))
+    return out
+
+
+def _stock_level(policy: Any) -> float | None:
+    """The most stock a reordering rule aims to hold (its order-up-to level); None when it has none."""
+    t = getattr(policy, "type", "none")
+    if t in ("base_stock", "one_for_one"):
+        return float(policy.level)
+    if t == "sS":
+        return float(policy.S)
+    if t == "rQ":
+        return float(policy.r + policy.Q)
+    return None
+
+
+def _perishable_notes(sc: Scenario) -> list[tuple[str, str]]:
+    """Perishable stock its replenishment cannot sell in time: a shelf life the transit plus the review period
+    outlasts (every unit of an order cannot sell before it expires: a unit's life starts when it leaves its
+    source), and an order-up-to level above what demand takes over the lead time and the shelf life left on
+    arrival (the excess outdates, cycle after cycle: Nahmias' outdating)."""
+    shelf = {p.id: p.shelf_life for p in sc.products if p.shelf_life is not None}
+    if not shelf:
+        return []
+    suppliers = {s.id: s for s in sc.suppliers}
+    demand: dict[tuple[str, str], float] = {}
+    for c in sc.customers:
+        for d in c.demand:
+            demand[(c.warehouse, d.product)] = demand.get((c.warehouse, d.product), 0.0) + d.mean_per_day
+    feeds = {(w.id, it.product): [(v.id, it.product) for v in sc.warehouses for jt in v.stock
+                                  if jt.source == w.id and jt.product == it.product]
+             for w in sc.warehouses for it in w.stock}
+
+    def rate(key: tuple[str, str], depth: int = 0) -> float:
+        if depth > len(sc.warehouses):
+            return 0.0
+        return demand.get(key, 0.0) + sum(rate(k, depth + 1) for k in feeds.get(key, []))
+
+    out: list[tuple[str, str]] = []
+    for i, w in enumerate(sc.warehouses):
+        for j, it in enumerate(w.stock):
+            m = shelf.get(it.product)
+            if m is None or it.source is None:
+                continue
+            lane = sc.lane(it.source, w.id)
+            transit = lane.lead_time.mean if lane is not None else 0.0
+            lead = transit + (lane.order_delay if lane is not None else 0.0)
+            if it.source in suppliers:
+                lead += suppliers[it.source].lead_time.mean
+            review = max(int(getattr(it.policy, "review_period", 0) or 0), 1)
+            at = f"warehouses[{i}].stock[{j}]"
+            if m < transit + review:
+                out.append((at, f"{it.product} keeps {m:g} days, but reaches {w.id} {transit:g} days after it "
+                            f"leaves {it.source} and is reordered every {review} day{'s' if review > 1 else ''}: "
+                            "every unit expires before it can sell" if m <= transit else
+                            f"{it.product} keeps {m:g} days, but reaches {w.id} {transit:g} days after it leaves "
+                            f"{it.source} and each order must last {review} days: the end of every order's "
+                            "stock expires before it can sell (review more often, or shorten the transit)"))
+                continue
+            level, per_day = _stock_level(it.policy), rate((w.id, it.product))
+            if level is None or per_day <= 0:
+                continue
+            sells = per_day * (lead + m - transit)
+            if level > sells * (1 + 1e-9):
+                out.append((f"{at}.policy", f"{w.id} stocks {it.product} up to {level:g}, but demand takes about "
+                            f"{sells:g} ({per_day:g} a day over the {lead:g}-day lead time and the {m - transit:g} "
+                            f"days of shelf life left on arrival): the {level - sells:g} units above that expire "
+                            "instead of selling, over and over (lower the level)"))
     return out
 
 

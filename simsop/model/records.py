@@ -152,6 +152,15 @@ class BucketSales(NamedTuple):
     units: float
 
 
+class Expired(NamedTuple):
+    """Units of a perishable product that a warehouse wrote off because their shelf life ended."""
+
+    day: int  # at the close of this day (units that arrive already expired: the day they arrive)
+    warehouse: int
+    product: int
+    qty: float
+
+
 class ShockApplied(NamedTuple):
     """A shock that happened in this replication (simsop.shocks), for KPIs and for shading charts."""
 
@@ -180,6 +189,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "forecasts": ForecastLine,
     "bucket_sales": BucketSales,
     "shocks": ShockApplied,
+    "expired": Expired,
 }
 
 SNAPSHOT_FIELDS = ("on_hand", "backlog", "internal_backlog", "on_order", "lost")

@@ -2,11 +2,20 @@
 
 State is kept in plain Python lists indexed by the warehouse's item (product) number, because scalar list
 access is several times cheaper than numpy scalar access in a per-event hot path.
+
+Perishable items (a product with a ``shelf_life``) also keep their stock as lots, oldest first: (the end of
+the day the lot expires at, units). Issuing stays what it is for every item (``on_hand`` goes down) and the lots
+are reconciled lazily: the units issued since the last look are the lots' total minus ``on_hand``, and they come
+off the oldest lots (FIFO). Issues only ever take from the front, so looking once a day is exact, as long as the
+warehouse looks before a receipt (which may bring units older than some in stock) and before an internal
+transfer (whose units carry their age to the next warehouse). At the day's close, before the snapshot, lots whose
+life has ended leave stock and are recorded as ``expired``. Items without a shelf life never touch the lots.
 """
 
 from __future__ import annotations
 
 from bisect import insort
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -50,6 +59,11 @@ class WarehouseSite:
         self.sources: list[Site | None] = [None] * n
         self.make_to_order = [False] * n
         self.periodic_items: list[int] = []
+        # Perishable items only: lots [expires at, units] oldest first, and the units the lots held at the last
+        # reconciliation (their total then equalled on_hand).
+        self.lots: list[deque[list[float]] | None] = [None] * n
+        self.lot_total = [0.0] * n
+        self.perishable: list[int] = []
         self.refresh_review_lists()
 
     def refresh_review_lists(self) -> None:
@@ -155,7 +169,7 @@ class WarehouseSite:
         w.seq += 1
         if not self.backlog[item] and self.on_hand[item] >= qty:
             self.on_hand[item] -= qty
-            w.ship(self, dest, dest_item, qty)
+            w.ship(self, dest, dest_item, qty, lots=None if self.lots[item] is None else self.issue_lots(item, qty))
             if self.rules[item].review_period == 0:
                 self.review(item)
             return
@@ -198,7 +212,8 @@ class WarehouseSite:
         w = self.world
         if line.order is None:
             dest, dest_item = line.dest
-            w.ship(self, dest, dest_item, q)
+            item = line.item
+            w.ship(self, dest, dest_item, q, lots=None if self.lots[item] is None else self.issue_lots(item, q))
             return
         w.rec_shipped((line.id, w.env.now, q))
         w.units_to_customers += q
@@ -263,8 +278,11 @@ class WarehouseSite:
         if self.allocation == "fair_share":
             total = self.bo_ext[item] + self.bo_int[item]
             share = 1.0 if on_hand >= total - EPS else on_hand / total
+            left = on_hand
             for line in backlog:
                 q = line.open * share
+                left -= q
+                self.on_hand[item] = left  # stock after this issue: what an internal line's lots are taken from
                 self._take_from_backlog(line, q)
             self.on_hand[item] = max(on_hand - total * share, 0.0)
             backlog[:] = [ln for ln in backlog if ln.open > EPS]
@@ -275,6 +293,7 @@ class WarehouseSite:
             line = backlog[k]
             q = line.open if line.open <= on_hand else on_hand
             on_hand -= q
+            self.on_hand[item] = on_hand  # stock after this issue: what an internal line's lots are taken from
             self._take_from_backlog(line, q)
             if line.open <= EPS:
                 k += 1
@@ -291,10 +310,12 @@ class WarehouseSite:
 
     # ------------------------------------------------------------------ receiving and reordering
 
-    def receive(self, item: int, qty: float, peg: OrderLine | None, ordered: float) -> None:
+    def receive(self, item: int, qty: float, peg: OrderLine | None, ordered: float,
+                lots: list[tuple[float, float]] | None = None) -> None:
         """Goods arrive: fill the pegged line, put the rest on hand, serve the backlog.
 
-        ``ordered`` is how much of this warehouse's on-order quantity the shipment settles.
+        ``ordered`` is how much of this warehouse's on-order quantity the shipment settles; ``lots`` the
+        shipment's (expires at, units), oldest first, for a perishable item (None otherwise).
         """
         self.on_order[item] -= ordered
         now = self.world.env.now
@@ -307,6 +328,10 @@ class WarehouseSite:
             qty -= q
             if peg.open <= EPS:
                 self.pegged[item].remove(peg)
+            if lots is not None:
+                lots = _split(lots, q)[1]  # the customer's own job: its units go to it, not to stock
+        if lots is not None:
+            self._stock_lots(item, lots)
         self.on_hand[item] += qty
         if self.backlog[item]:
             self._allocate(item)
@@ -368,3 +393,102 @@ class WarehouseSite:
         for i in self.periodic_items:
             if rules[i].due(day):
                 self.review(i)
+
+    # ------------------------------------------------------------------ perishable stock
+
+    def set_shelf_life(self, item: int, initial_expiry: float) -> None:
+        """Make an item perishable; its initial stock is one lot that expires at ``initial_expiry``."""
+        q = self.on_hand[item]
+        self.lots[item] = deque([[initial_expiry, q]] if q > EPS else [])
+        self.lot_total[item] = q
+        self.perishable.append(item)
+
+    def _consume(self, item: int, qty: float) -> list[tuple[float, float]]:
+        """Take ``qty`` units off the oldest lots; the lots they came from, oldest first."""
+        lots = self.lots[item]
+        assert lots is not None
+        taken: list[tuple[float, float]] = []
+        left = qty
+        while left > EPS and lots:
+            lot = lots[0]
+            if lot[1] <= left + EPS:
+                lots.popleft()
+                taken.append((lot[0], lot[1]))
+                left -= lot[1]
+            else:
+                lot[1] -= left
+                taken.append((lot[0], left))
+                left = 0.0
+        self.lot_total[item] -= qty
+        return taken
+
+    def _reconcile(self, item: int, pending: float = 0.0) -> None:
+        """Take the units issued since the last look off the oldest lots. ``pending``: units already off
+        ``on_hand`` that the caller is issuing now (and takes itself)."""
+        issued = self.lot_total[item] - self.on_hand[item] - pending
+        if issued > EPS:
+            self._consume(item, issued)
+        # Drift of the float sums would otherwise accumulate over a run.
+        self.lot_total[item] = self.on_hand[item] + pending
+
+    def issue_lots(self, item: int, qty: float) -> list[tuple[float, float]]:
+        """The lots of ``qty`` units leaving for another warehouse now (already off ``on_hand``): the oldest after
+        the units issued before them, so they keep their age on the way."""
+        self._reconcile(item, qty)
+        return self._consume(item, qty)
+
+    def _stock_lots(self, item: int, new: list[tuple[float, float]]) -> None:
+        """Arriving lots join the stock in age order (after the issues so far came off the older lots)."""
+        self._reconcile(item)
+        lots = self.lots[item]
+        assert lots is not None
+        for exp, q in new:
+            if q <= EPS:
+                continue
+            if not lots or lots[-1][0] <= exp:
+                lots.append([exp, q])
+            else:  # older than stock already here (a shorter transit): FIFO issues it first
+                k = len(lots)
+                while k > 0 and lots[k - 1][0] > exp:
+                    k -= 1
+                lots.insert(k, [exp, q])
+            self.lot_total[item] += q
+
+    def outdate(self, now: float) -> list[tuple[int, float]]:
+        """The day's close: units whose life ends by ``now`` leave stock; (item, units) written off."""
+        out: list[tuple[int, float]] = []
+        for item in self.perishable:
+            self._reconcile(item)
+            lots = self.lots[item]
+            assert lots is not None
+            gone = 0.0
+            while lots and lots[0][0] <= now + EPS:
+                gone += lots.popleft()[1]
+            if gone <= EPS:
+                continue
+            on_hand = self.on_hand[item]
+            gone = min(gone, on_hand)
+            self.on_hand[item] = on_hand - gone
+            self.lot_total[item] = on_hand - gone
+            out.append((item, gone))
+            if self.rules[item].review_period == 0:
+                self.review(item)  # a continuous rule sees its position drop like after a demand
+        return out
+
+
+def _split(lots: list[tuple[float, float]], qty: float) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """(the oldest ``qty`` units, the rest) of a list of lots (expires at, units), oldest first."""
+    head: list[tuple[float, float]] = []
+    tail: list[tuple[float, float]] = []
+    left = qty
+    for exp, q in lots:
+        if left <= EPS:
+            tail.append((exp, q))
+        elif q <= left + EPS:
+            head.append((exp, q))
+            left -= q
+        else:
+            head.append((exp, left))
+            tail.append((exp, q - left))
+            left = 0.0
+    return head, tail

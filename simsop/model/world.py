@@ -12,11 +12,19 @@ Orders placed with ``orders_per_day`` arrive at random times inside the day, one
 ``simsop.model.arrivals``). Shipments and arrivals are callback events, not processes: only real waits (the
 calendar, production lines, the S&OP cycle) are processes. The run stops at the horizon before any event due
 then.
+
+Perishable products (``shelf_life``): a unit's life starts when it leaves its plant or supplier (the shipment's
+departure; initial stock starts new on day 0, and goods of a day-0 pipeline at their arrival) and moving between
+warehouses keeps its age. A unit that left at time t expires at ``ceil(t + shelf_life)``: it can be sold until
+the close of the day its life ends in, and it is written off at that close (the ``SNAPSHOT`` instant, before the
+snapshot), e.g. stock there at day 0 with a shelf life of 5 sells on days 0-4 and what is left is written off at
+the close of day 4. Goods whose life ended in transit are written off on the day they arrive.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Generator
 from heapq import heappush
 from typing import Any
@@ -80,6 +88,7 @@ class World:
     rec_factory_days: Recorder
     rec_planned: Recorder
     rec_subcontracted: Recorder
+    rec_expired: Recorder
 
     def __init__(self, scenario: Scenario, streams: Streams) -> None:
         self.scenario = scenario
@@ -97,10 +106,12 @@ class World:
         self.units_initial = 0.0
         self.units_produced = 0.0
         self.units_scrapped = 0.0
+        self.units_expired = 0.0
         self.units_supplied = 0.0
         self.units_to_customers = 0.0
         self.units_in_transit = 0.0
         self._product_ix = {p.id: i for i, p in enumerate(scenario.products)}
+        self.shelf_life: list[float | None] = [p.shelf_life for p in scenario.products]
         # Booked customer orders per product, net of cancellations: what the company's order book shows.
         self.booked = [0.0] * len(scenario.products)
         self._build_sites()
@@ -123,7 +134,8 @@ class World:
                   ("rec_closed", "closed"), ("rec_replenishment", "replenishments"),
                   ("rec_prod_started", "production_started"), ("rec_prod_finished", "production_finished"),
                   ("rec_departed", "departed"), ("rec_arrived", "arrived"), ("rec_factory_days", "factory_days"),
-                  ("rec_planned", "planned_production"), ("rec_subcontracted", "subcontracted"))
+                  ("rec_planned", "planned_production"), ("rec_subcontracted", "subcontracted"),
+                  ("rec_expired", "expired"))
 
     def _bind_recorders(self) -> None:
         """Point the ``rec_*`` shortcuts at the tables' current ``append`` (the row lists while running).
@@ -159,6 +171,9 @@ class World:
             site = WarehouseSite(self, wi, wi, w.id, w.allocation, w.capacity, products, skus,
                                  [it.initial for it in w.stock], rules)
             self.units_initial += sum(it.initial for it in w.stock)
+            for i, p in enumerate(products):
+                if self.shelf_life[p] is not None:
+                    site.set_shelf_life(i, self.expires_at(0.0, p))
             self.warehouses.append(site)
         self.sku_product = np.asarray(skus_p, dtype=int)
         self.sku_warehouse = np.asarray(skus_w, dtype=int)
@@ -394,9 +409,21 @@ class World:
         else:
             source.internal_order(dest, item, dest.products[item], qty)
 
+    def expires_at(self, t: float, product: int) -> float:
+        """When a unit of a perishable product that left its source at ``t`` is written off: the close of the day
+        its life ends in (an instant that is a whole day)."""
+        shelf = self.shelf_life[product]
+        assert shelf is not None
+        return float(math.ceil(t + shelf - 1e-9))
+
     def ship(self, src: Site, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None = None,
-             ordered: float | None = None, depart: float | None = None) -> None:
-        """Send goods from a site to a warehouse over their lane (if any); they arrive after the transit."""
+             ordered: float | None = None, depart: float | None = None,
+             lots: list[tuple[float, float]] | None = None) -> None:
+        """Send goods from a site to a warehouse over their lane (if any); they arrive after the transit.
+
+        ``lots``: the age of perishable goods leaving a warehouse ((expires at, units), oldest first); goods of a
+        perishable product from a plant or supplier start their life at ``depart``.
+        """
         now = self.env._now
         if depart is None:
             depart = now
@@ -414,14 +441,39 @@ class World:
         self.next_ship_id = sid + 1
         self.rec_departed((sid, depart, src.site, dest.index, dest.products[item], qty, arrival))
         self.units_in_transit += qty
-        self.call_at(arrival - now, RECEIPT, self._arrive,
-                     (sid, dest, item, qty, peg, qty if ordered is None else ordered))
+        product = dest.products[item]
+        if self.shelf_life[product] is None:
+            self.call_at(arrival - now, RECEIPT, self._arrive,
+                         (sid, dest, item, qty, peg, qty if ordered is None else ordered))
+            return
+        if lots is None:
+            lots = [(self.expires_at(depart, product), qty)]
+        self.call_at(arrival - now, RECEIPT, self._arrive_lots,
+                     (sid, dest, item, qty, peg, qty if ordered is None else ordered, lots))
 
     def _arrive(self, ev: Event) -> None:
         sid, dest, item, qty, peg, ordered = ev._value
         self.rec_arrived((sid, self.env.now))
         self.units_in_transit -= qty
-        dest.receive(item, qty, peg, ordered)
+        if dest.lots[item] is None:
+            dest.receive(item, qty, peg, ordered)
+        else:  # perishable goods of a day-0 pipeline: their life starts as they arrive
+            dest.receive(item, qty, peg, ordered, [(self.expires_at(self.env.now, dest.products[item]), qty)])
+
+    def _arrive_lots(self, ev: Event) -> None:
+        """Perishable goods arrive: what expired on the way is written off, the rest received with its age."""
+        sid, dest, item, qty, peg, ordered, lots = ev._value
+        now = self.env.now
+        self.rec_arrived((sid, now))
+        self.units_in_transit -= qty
+        dead = sum(q for exp, q in lots if exp <= now + EPS)
+        if dead > 0:
+            lots = [(exp, q) for exp, q in lots if exp > now + EPS]
+            dead = min(dead, qty)
+            qty -= dead
+            self.units_expired += dead
+            self.rec_expired((int(now), dest.index, dest.products[item], dead))
+        dest.receive(item, qty, peg, ordered, lots)
 
     # ------------------------------------------------------------------ processes
 
@@ -472,6 +524,10 @@ class World:
         lost: list[float] = []
         for wh in self.warehouses:
             wh.expire_all(now)
+            if wh.perishable:
+                for item, q in wh.outdate(now):
+                    self.units_expired += q
+                    self.rec_expired((day, wh.index, wh.products[item], q))
             on_hand += wh.on_hand
             backlog += wh.bo_ext
             internal += wh.bo_int
@@ -563,14 +619,16 @@ class World:
         """Units and orders are conserved; raise InvariantError with the numbers otherwise."""
         on_hand = sum(sum(w.on_hand) for w in self.warehouses)
         inflow = self.units_initial + self.units_produced + self.units_supplied
-        outflow = self.units_to_customers + on_hand + self.units_in_transit + self.units_scrapped
+        outflow = (self.units_to_customers + on_hand + self.units_in_transit + self.units_scrapped
+                   + self.units_expired)
         tol = 1e-6 * max(1.0, inflow)
         if abs(inflow - outflow) > tol:
             raise InvariantError(
                 f"units not conserved: start stock {self.units_initial:.6g} + produced {self.units_produced:.6g}"
                 f" + received from suppliers {self.units_supplied:.6g} = {inflow:.6g}, but shipped "
                 f"{self.units_to_customers:.6g} + on hand {on_hand:.6g} + in transit "
-                f"{self.units_in_transit:.6g} + scrapped {self.units_scrapped:.6g} = {outflow:.6g}")
+                f"{self.units_in_transit:.6g} + scrapped {self.units_scrapped:.6g} + expired "
+                f"{self.units_expired:.6g} = {outflow:.6g}")
         t = self.records.tables
         placed = len(t["orders"])
         complete = t["closed"].live_column(2)

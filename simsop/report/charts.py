@@ -29,7 +29,7 @@ Colors = Mapping[str, str]
 
 # P&L lines from revenue down to profit, in the order of the bridge.
 COST_COMPONENTS = ("cogs", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost",
-                   "scrap_cost", "fixed_cost", "plan_change_cost", "subcontract_cost", "labor_cost")
+                   "scrap_cost", "expiry_cost", "fixed_cost", "plan_change_cost", "subcontract_cost", "labor_cost")
 
 BAND_ALPHA_OUTER = 0.13
 BAND_ALPHA_INNER = 0.30

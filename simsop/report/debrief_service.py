@@ -34,7 +34,8 @@ _TOL = 1e-9
 # Team metrics kept per period and over the game.
 PERIOD_KEYS = ("otif", "fill_rate", "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand",
                "avg_backlog", "revenue", "holding_cost", "backlog_cost", "overtime_cost", "profit", "total_cost")
-TOTAL_KEYS = (*PERIOD_KEYS, "cogs", "lost_sale_cost", "transport_cost", "scrap_cost", "fixed_cost", "plan_change_cost",
+TOTAL_KEYS = (*PERIOD_KEYS, "cogs", "lost_sale_cost", "transport_cost", "scrap_cost", "expiry_cost", "fixed_cost",
+              "plan_change_cost",
               "subcontract_cost", "labor_cost", "overtime_units")
 
 

@@ -50,6 +50,9 @@ _KPIS: dict[str, KpiInfo] = {
                              "sold)."),
     "scrap_cost": KpiInfo("Scrap cost", _MONEY, "money", False,
                           "Units the plants scrapped (their yield), at their unit cost."),
+    "expiry_cost": KpiInfo("Expiry cost", _MONEY, "money", False,
+                           "Units of perishable products written off because their shelf life ended, at their unit "
+                           "cost."),
     "fixed_cost": KpiInfo("Fixed cost", _MONEY, "money", False),
     "plan_change_cost": KpiInfo("Plan change cost", _MONEY, "money", False,
                                 "Cost of changing the plan inside the slushy time fence."),
@@ -98,6 +101,9 @@ _KPIS: dict[str, KpiInfo] = {
     "inventory_turns": KpiInfo("Inventory turns", "per year", "num", True),
     "avg_days_late": KpiInfo("Average days late (late lines)", "days", "num", False),
     "overtime_units": KpiInfo("Overtime production", "units", "num", False),
+    "expired_units": KpiInfo("Expired units", "units", "num", False,
+                             "Units of perishable products written off because their shelf life ended (the "
+                             "oldest units are sold first)."),
     "plan_attainment": KpiInfo("Plan attainment", "%", "pct", True,
                                "Good units made against the plan, product by product and bucket by bucket: "
                                "the smaller of made and planned, summed, over units planned."),
@@ -171,7 +177,7 @@ _RATES = frozenset({"otif", "otif_line", "fill_rate", "cycle_service_level", "sh
 _NON_NEGATIVE = frozenset({
     "avg_backlog", "max_backlog", "avg_days_late", "lost_sales_units", "demand_units", "shipped_units",
     "avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization",
-    "bottleneck_utilization", "overtime_units",
+    "bottleneck_utilization", "overtime_units", "expired_units", "expiry_cost",
     "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
     "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "scrap_cost", "fixed_cost", "total_cost",
     "plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_change_cost",

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # The costs of the P&L a team's decisions move (cost of goods and fixed costs are left out: they follow
 # from what is sold and from the plants, and would dwarf the rest).
 COST_TYPES = ("holding_cost", "backlog_cost", "lost_sale_cost", "overtime_cost", "transport_cost", "scrap_cost",
+              "expiry_cost",
               "plan_change_cost", "subcontract_cost", "labor_cost", "cogs", "fixed_cost")
 
 
