@@ -115,6 +115,8 @@ def test_the_output_files_and_report_name_the_variants(tmp_path: Path) -> None:
     assert man["variants"][1]["streams"]["same"] == ["demand market x widget"]
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "<li>b: " in report and "(case b)" in report  # the variant's paired differences and its daily chart
+    # Variants read as variants, not as stress cases.
+    assert "What each variant does" in report and "stress case" not in report
 
 
 def test_clashing_names_become_file_stems_and_a_variant_sharing_no_stream_is_warned(tmp_path: Path) -> None:

@@ -147,7 +147,8 @@ def summary_section(b: Builder, case: str) -> None:
     found = summ.findings(d.summary, d.paired, d.policies, d.baseline, case, runs=d.kpis)
     head = summ.headline(found, len(d.policies))
     if len(d.cases) > 1:
-        head = f"{head} {summ.impact_headline(d.case_effects, d.summary, d.policies, d.cases, case)}".strip()
+        headline = summ.impact_headline(d.case_effects, d.summary, d.policies, d.cases, case, word=d.case_word)
+        head = f"{head} {headline}".strip()
     body = html.escape(head)
     if len(d.policies) > 1 and found:  # the answer first, in bold: "Winner: lp"
         prefix = html.escape(f"Winner: {next((f for f in found if f.kpi == 'profit'), found[0]).best}")
@@ -166,7 +167,7 @@ def summary_section(b: Builder, case: str) -> None:
         stated = (subject[0], subject[1], "profit") if subject is not None and len(d.policies) == 1 else None
         impacts = summ.case_impacts(d.case_effects, d.policies, d.cases, case, stated=stated, summary=d.summary)
         if impacts:
-            b.text("summary", "<h3>What each stress case does (paired differences, 95% CI)</h3>")
+            b.text("summary", f"<h3>What each {d.case_word} does (paired differences, 95% CI)</h3>")
             b.text("summary", html.bullet_list(impacts, "findings"))
         if len(d.policies) > 1 and (winners := _case_winners(d, skip={case, *(subject[:1] if subject else ())})):
             b.text("summary", html.para(winners, None))
@@ -387,7 +388,7 @@ def operations_section(b: Builder, case: str) -> None:
         table, cols = summ.case_table(d.summary, d.policies, d.cases, effects=d.case_effects)
         if not table.empty:
             names = [c for c in table.columns if c not in ("KPI", "best")]
-            b.text("operations", "<h3>Disruption KPIs per stress case</h3>")
+            b.text("operations", f"<h3>Disruption KPIs per {d.case_word}</h3>")
             b.text("operations", html.kpi_table(table, names, {n: b.colors[p] for n, (_, p) in zip(names, cols,
                                                                                                   strict=True)}))
             b.text("operations", html.para(
@@ -400,7 +401,7 @@ def operations_section(b: Builder, case: str) -> None:
                 "shocked, with its 95% interval.", "meta"))
             if summ.has_bound_mark(table):
                 b.text("operations", html.para(summ.BOUND_NOTE, "meta"))
-        b.add("operations", "cases", "Key KPIs in every stress case",
+        b.add("operations", "cases", f"Key KPIs in every {d.case_word}",
               "Each row is a case; dots are policy means with 95% confidence intervals.",
               lambda: charts.case_comparison(d.summary, b.colors, d.policies, d.cases,
                                              _finite_kpis(d, ("profit", "otif", "fill_rate"), case)[:2]))

@@ -43,6 +43,11 @@ class ResultsData:
     case_effects: pd.DataFrame | None = None
 
     @property
+    def case_word(self) -> str:
+        """What the run's cases are: variants of a company compared side by side, or stress cases."""
+        return "variant" if self.manifest.get("variants") else "stress case"
+
+    @property
     def primary_case(self) -> str:
         """The case the main charts show: the manifest's baseline case, else 'base'/'baseline', else the first."""
         want = self.manifest.get("baseline_case")

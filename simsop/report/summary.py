@@ -506,7 +506,7 @@ def impact_subject(effects: pd.DataFrame | None, summary: pd.DataFrame, policies
 
 
 def impact_headline(effects: pd.DataFrame | None, summary: pd.DataFrame, policies: Sequence[str],
-                    cases: Sequence[str], primary: str, kpi: str = "profit") -> str:
+                    cases: Sequence[str], primary: str, kpi: str = "profit", word: str = "stress case") -> str:
     """One sentence for the top of a stress report: the case that hurts ``kpi`` most (mean change over
     policies, among the cases whose change is significant), the policy that does best in it (with its 95% CI)
     and its paired change against the primary case (with its 95% CI). When no case's change is significant,
@@ -523,13 +523,14 @@ def impact_headline(effects: pd.DataFrame | None, summary: pd.DataFrame, policie
     some = shock_futures(summary, worst, best)
     named = worst + (f" (its shocks happened in {some[0]} of {some[1]} futures)" if some and some[0] < some[1]
                      else "")
+    hardest = f"hardest {word}" if word == "stress case" else f"{word} that changes it most"
     if sure:
-        lead = f"Under the {'hardest stress case' if several else 'stress case'} {named}"
+        lead = f"Under the {hardest if several else word} {named}"
     elif several:
-        lead = (f"No stress case changes {_lbl(kpi)} significantly with these replications; under the one with "
+        lead = (f"No {word} changes {_lbl(kpi)} significantly with these replications; under the one with "
                 f"the largest mean change, {named}")
     else:
-        lead = f"Under the stress case {named}"
+        lead = f"Under the {word} {named}"
     change = (f"{_signed_ci(kpi, float(r['mean_diff']), float(r['ci_low']), float(r['ci_high']))}"
               f"; {'significant' if bool(r['significant']) else 'not significant'})")
     if n == 1:
