@@ -620,9 +620,8 @@ KPI_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Order book", ("demand_units", "shipped_units", "orders", "avg_open_orders", "order_rate",
                     "avg_order_cycle_time")),
     ("Profit and loss", ("revenue", "cogs", "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost",
-                         "transport_cost", "overtime_cost", "scrap_cost", "fixed_cost", "plan_change_cost",
-                         "subcontract_cost",
-                         "labor_cost", "total_cost", "profit")),
+                         "transport_cost", "overtime_cost", "scrap_cost", "expiry_cost", "fixed_cost",
+                         "plan_change_cost", "subcontract_cost", "labor_cost", "total_cost", "profit")),
 )
 
 
