@@ -265,20 +265,20 @@ def test_time_series_bands_are_the_quantiles_of_series_csv(results, data, colors
                 np.testing.assert_allclose(hi, d[hi_q] * f)
             np.testing.assert_allclose(_gid(fig, f"median:{name}:{p}").get_ydata(), d["p50"] * f)
             assert _gid(fig, f"median:{name}:{p}").get_color() == colors[p]
-        # Flows (lumpy orders, batch production, its plan, capacity load): the centred 7-day average of the
-        # daily mean over replications.
+        # Flows (lumpy orders, batch production, its plan, capacity load): the trailing 7-day average of the
+        # daily mean over replications (the day and the six before it: no change shows before it happens).
         for name, f in (("orders_DC-Central", 1.0), ("orders_DC-East", 1.0), ("production", 1.0),
                         ("planned_production", 1.0), ("capacity_load", 100.0)):
             d = series[(series["policy"] == p) & (series["series"] == name)].sort_values("day")
             m = d["mean"].to_numpy()
-            want = [m[max(0, i - 3): i + 4].mean() * f for i in range(len(m))]
+            want = [m[max(0, i - 6): i + 1].mean() * f for i in range(len(m))]
             line = _gid(fig, f"mean7:{name}:{p}")
             np.testing.assert_allclose(line.get_ydata(), want)
             np.testing.assert_allclose(line.get_xdata(), d["day"])
             assert line.get_color() == colors[p]
     d = series[(series["policy"] == "level") & (series["series"] == "demand")].sort_values("day")
     m = d["mean"].to_numpy()
-    np.testing.assert_allclose(_gid(fig, "mean7:demand").get_ydata(), [m[max(0, i - 3): i + 4].mean()
+    np.testing.assert_allclose(_gid(fig, "mean7:demand").get_ydata(), [m[max(0, i - 6): i + 1].mean()
                                                                        for i in range(len(m))])
     # The shock and the warm-up are shaded on every panel.
     assert sum(1 for ax in fig.axes for a in ax.patches if a.get_gid() == "shock:x") == 5

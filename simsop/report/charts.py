@@ -397,10 +397,12 @@ ROLLING_DAYS = 7
 
 
 def rolling_mean(d: pd.DataFrame, days: int = ROLLING_DAYS) -> np.ndarray:
-    """Centred ``days``-day rolling average of a series' daily mean over replications (``p50`` when there is
-    no ``mean`` column); shorter windows at the ends."""
+    """Trailing ``days``-day rolling average of a series' daily mean over replications (``p50`` when there is
+    no ``mean`` column): each day's value is the average of that day and the days before it (fewer at the start),
+    so a change never shows before the day it happens (a centred average would draw a shock's effect three days
+    before its shaded start)."""
     col = "mean" if "mean" in d.columns else "p50"
-    return d[col].astype(float).rolling(days, center=True, min_periods=1).mean().to_numpy()
+    return d[col].astype(float).rolling(days, min_periods=1).mean().to_numpy()
 
 
 WARMUP_STYLE = {"facecolor": "none", "edgecolor": "#C8C8C8", "hatch": "////", "lw": 0, "zorder": 0}
@@ -480,7 +482,7 @@ def _swings(s: pd.DataFrame, key: str) -> bool:
 
 def series_panels(series: pd.DataFrame, case: str | None = None) -> tuple[list[Panel], list[str]]:
     """The panels :func:`time_series` draws for ``case``, and the titles of those left out (no data, or zero
-    every day). Flows (orders and demand, production and its plan, capacity load) are drawn as centred
+    every day). Flows (orders and demand, production and its plan, capacity load) are drawn as trailing
     7-day averages of the daily mean over replications: a plant that makes a batch some days and nothing on
     others, or weekly orders, would otherwise swing between 0 and its peak every day. Levels (inventory,
     backlog) keep their daily quantile bands unless they swing the same way (:func:`_swings`)."""
@@ -505,7 +507,7 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
 
     ``series`` is tidy: ``policy, case, series, day, p5, p25, p50, p75, p95, mean``. A daily panel gives each
     policy a 5–95% band, a 25–75% band and its median line; a weekly one (flows, and a level that swings
-    from day to day) the centred 7-day average of its daily mean over replications, which is the mean over
+    from day to day) the trailing 7-day average of its daily mean over replications, which is the mean over
     replications of each replication's 7-day average (quantile bands of 7-day averages cannot be had from
     daily quantiles, so there are none). Orders are drawn per stage (``orders_<warehouse>``) against customer
     demand (``demand``), planned production dashed beside production, both on the panel's basis. Lines are
