@@ -845,7 +845,8 @@ def auto(
         history: 1-D bucket sales, oldest first.
         horizon: Number of buckets to forecast.
         m: Season length; seasonal candidates are only tried when ``m >= 2``.
-        holdout: Buckets held out; defaults to ``m`` for seasonal data, else ``min(6, n // 4)``.
+        holdout: Buckets held out; defaults to ``m`` for seasonal data with at least two seasons of
+            history (so a full season is left to train on), else ``min(6, n // 4)`` (at least 1).
         metric: ``"wmape"`` or ``"mae"``; WMAPE switches to MAE on all-zero hold-out actuals.
         candidates: Registry names to compare; defaults to every method that suits the data
             (Croston/SBA only when at least 30% of the buckets are zero).
@@ -875,7 +876,11 @@ def auto(
         if unknown or not names:
             raise ValueError(f"auto: unknown candidates {unknown}; valid: {sorted(set(METHODS) - {'auto'})}")
     if holdout is None:
-        k = max(int(m) if seasonal and m is not None else min(6, y.size // 4), 1)
+        # A season is held out only when a full season is left to train on: otherwise nothing can be
+        # scored (weekly buckets, m = 52, with the default 36 buckets of history held everything out
+        # and always returned the naive forecast) and the seasonal methods are skipped anyway.
+        season = int(m) if seasonal and m is not None else 0
+        k = season if season and y.size >= 2 * season else max(min(6, y.size // 4), 1)
     else:
         k = _check_int("holdout", holdout, 1)
     if y.size - k < 1:
