@@ -3,7 +3,12 @@
 * Forecast quality per lag (buckets between the cut-off and the forecast bucket), over finished buckets
   that start after the warm-up: ``forecast_mape_lagL``, ``forecast_wmape_lagL`` (consensus, %),
   ``forecast_bias_lagL`` (sum of forecast - actual over sum of actual), ``tracking_signal_lagL``
-  (cumulative error of the network total over its mean absolute deviation), and the forecast value added
+  (Chopra & Meindl's sum of errors over their mean absolute deviation, of the network total per bucket, over
+  the last ``TRACKING_WINDOW`` = 12 judged buckets: a rolling window, as planners monitor it. Summed over the
+  whole run, an unbiased forecast's signal has a standard deviation of about 1.25 sqrt(n) for n buckets
+  (5.7 for 21 months, so |TS| > 6 in 30% of unbiased runs): it measured the run's length as much as the
+  bias. Over 12 buckets it is bounded by +/-12 and an unbiased forecast's standard deviation is about 4.3
+  whatever the run's length; every error of the window on the same side gives +/-12), and the forecast value added
   of each step over the naive forecast, in WMAPE points (``fva_statistical_lagL``, ``fva_sales_lagL``,
   ``fva_consensus_lagL``), with the stair step of the demand review itself: what the consensus added over
   the statistical forecast it started from (``fva_consensus_over_statistical_lagL``; negative when the
@@ -35,6 +40,7 @@ from simsop.model.records import Records
 from simsop.scenario import Scenario
 
 LAGS = (1, 3)
+TRACKING_WINDOW = 12  # buckets of the rolling tracking signal: a year of months
 _FORECAST_KPIS = ("forecast_mape", "forecast_wmape", "forecast_bias", "tracking_signal", "fva_statistical",
                   "fva_sales", "fva_consensus", "fva_consensus_over_statistical")
 PLANNING_KPI_NAMES = tuple(
@@ -77,9 +83,10 @@ def forecast_kpis(rec: Records) -> dict[str, float]:
         out[f"forecast_mape_lag{L}"] = float(100 * np.mean(np.abs(cons[nz] - act[nz]) / act[nz])) if nz.any() else NAN
         out[f"forecast_wmape_lag{L}"] = _wmape(act, cons)
         out[f"forecast_bias_lag{L}"] = float((cons - act).sum() / act.sum()) if act.sum() > 0 else NAN
-        # Tracking signal on the network total per bucket, in time order.
+        # Tracking signal on the network total per bucket, in time order, over the last TRACKING_WINDOW
+        # buckets (see the module docstring for why not cumulative).
         buckets = b[sel]
-        order = np.unique(buckets)
+        order = np.unique(buckets)[-TRACKING_WINDOW:]
         err = np.array([(cons[buckets == x] - act[buckets == x]).sum() for x in order])
         mad = float(np.mean(np.abs(err)))
         out[f"tracking_signal_lag{L}"] = float(err.sum() / mad) if mad > 0 else 0.0
