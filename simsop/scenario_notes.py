@@ -37,7 +37,17 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
                         f"the S&OP plans target {cover:g} days of cover of {pr.id} (planning.days_of_cover), more "
                         f"than its {pr.shelf_life:g}-day shelf life: stock planned to that target expires before "
                         "demand takes it (lower days_of_cover)"))
-    made = {p for f in sc.factories for p in f.products}
+    seasonal = ("holt_winters_additive", "holt_winters_multiplicative")
+    if sc.planning.forecast.method in seasonal:
+        from simsop.planning.cycle import season_length
+
+        m = sc.planning.forecast.season_length or season_length(sc.planning.bucket)
+        if sc.planning.history_buckets < 2 * m:
+            out.append(("planning.history_buckets",
+                        f"{sc.planning.forecast.method} needs two seasons of history (2 x {m} = {2 * m} buckets) "
+                        f"but the cycle keeps {sc.planning.history_buckets}: every demand review falls back to "
+                        f"simple exponential smoothing (alpha 0.3); raise planning.history_buckets to {2 * m} or "
+                        "choose a method without seasons"))
     if not made and not sc.planning.set_execution_levels:
         out.append(("planning.policy", f"no factory makes anything, so the plans of {', '.join(planning)} change "
                                        "nothing (the same as policy none); set planning.set_execution_levels: "

@@ -129,3 +129,22 @@ def test_a_weekly_cycle_without_its_days_is_told_they_are_the_monthly_defaults_a
     data["planning"]["executive_meeting_day"] = 9
     with pytest.raises(ScenarioError, match=r"planning.executive_meeting_day: day 9 of a bucket of at most 7 days"):
         scenario(data)
+
+
+def test_weekly_holt_winters_without_two_seasons_of_history_is_noted() -> None:
+    """Holt-Winters needs two seasons (2 x 52 weekly buckets) to start; the cycle keeps 36 buckets by default,
+    so every weekly demand review fell back to exponential smoothing without a word. Monthly (2 x 12 <= 36) and
+    a weekly cycle keeping 104 buckets are not noted."""
+    from pathlib import Path
+
+    from simsop.scenario import parse_scenario
+
+    root = Path(__file__).resolve().parent.parent
+    data = yaml.safe_load((root / "scenarios" / "sop_seasonal.yaml").read_text())
+    data["planning"]["forecast"] = {"method": "holt_winters_additive"}
+    assert not [k for k, _ in scenario_notes(parse_scenario(data, "monthly"))]
+    data["planning"].update(bucket="week", demand_review_day=1, supply_review_day=2, executive_meeting_day=3)
+    notes = dict(scenario_notes(parse_scenario(data, "weekly")))
+    assert "two seasons of history (2 x 52 = 104 buckets)" in notes["planning.history_buckets"]
+    data["planning"]["history_buckets"] = 104
+    assert "planning.history_buckets" not in dict(scenario_notes(parse_scenario(data, "weekly, 104")))
