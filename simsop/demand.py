@@ -18,7 +18,13 @@ _MONTH_STARTS = np.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334,
 
 
 def seasonal_factor(season: Seasonality | None, days: np.ndarray) -> np.ndarray:
-    """Seasonal multiplier for each day (day 0 is the 1st of January)."""
+    """Seasonal multiplier for each day (day 0 is the 1st of January).
+
+    A sinusoid peaks at ``1 + amplitude`` on ``peak_day`` and averages exactly 1 over a period of whole days, so
+    it keeps the yearly total. Monthly factors and patterns are used as given, not rescaled: their day-weighted
+    mean multiplies the yearly total (example_company's monthly factors average 1.052: 5.2% more units a year
+    than ``orders_per_day`` x 365 x the mean quantity).
+    """
     if season is None:
         return np.ones(len(days))
     if season.monthly is not None:

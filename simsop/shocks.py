@@ -196,13 +196,22 @@ class Promotion(_DemandShock):
 
     @model_validator(mode="after")
     def _dip(self) -> Promotion:
+        if self.pull_forward == 0:
+            return self
         days = _fixed(self.duration)
-        if days is not None and self.pull_forward > 0:
-            dip = self.dip_days or max(1, round(days))
-            depth = self.pull_forward * self.lift * max(1, round(days)) / dip
-            if depth > 1:
-                raise ValueError(f"the dip would need {depth:.0%} of demand; lengthen dip_days to at least "
-                                 f"{math.ceil(self.pull_forward * self.lift * max(1, round(days)))}")
+        if self.dip_days is None:
+            # The dip lasts as long as the promotion, whatever duration is drawn: its depth is pull_forward x
+            # lift for a random duration too, so a depth above 1 (cut at zero) is known now.
+            depth = self.pull_forward * self.lift
+        elif days is not None:
+            depth = self.pull_forward * self.lift * max(1, round(days)) / self.dip_days
+        else:
+            return self  # a random duration with fixed dip_days: the depth depends on the draw
+        if depth > 1:
+            need = math.ceil(self.pull_forward * self.lift * max(1, round(days if days is not None else 1)))
+            how = (f"lengthen dip_days to at least {need}" if days is not None else
+                   f"give dip_days of at least {self.pull_forward * self.lift:g} x the longest duration")
+            raise ValueError(f"the dip would need {depth:.0%} of demand; {how}")
         return self
 
 
@@ -211,7 +220,11 @@ class Launch(_DemandShock):
     horizon), then the product's nominal demand.
 
     Expected units in the first t years are m·(1 - e^{-(p+q)t}) / (1 + (q/p)·e^{-(p+q)t}), shared among the
-    targeted customers in proportion to their nominal demand (before trend and seasonality).
+    targeted customers in proportion to their nominal demand (before trend and seasonality). Like every demand
+    shock, the launch multiplies the stream's mean, so a stream's trend and seasonality multiply the adoptions
+    too: a sinusoid's ups and downs about cancel over whole years, but a trend of g a year multiplies the
+    adoptions of day d by 1 + g·d/365 (with g = 0.3, p = 0.03, q = 0.4, the units of a launch on day 10 over
+    the first two years are 114 against m·F = 85). Leave the trend out of a launched product's demand to get m·F.
     """
 
     recovers: ClassVar[bool] = False
@@ -454,8 +467,10 @@ def _demand_profile(r: Realised, days: np.ndarray, launch_base: float | None) ->
     if sh.type == "collapse_rebound":
         s = _strength(r, days)
         if sh.collapse_days:
-            falling = (t >= 0) & (t < sh.collapse_days)
-            s[falling] *= (t[falling] + 1.0) / sh.collapse_days
+            # How far down the fall is on each day of the shock; a drawn duration shorter than the fall starts
+            # the recovery from the level reached when it ends (demand does not go on falling while it recovers).
+            fallen = np.clip((t + 1.0) / sh.collapse_days, 0.0, 1.0)
+            s *= np.where(days < r.end, fallen, min(r.duration / sh.collapse_days, 1.0))
         out = 1.0 + sh.magnitude * s
         if sh.rebound_days:
             k = days - (r.effect_end - sh.rebound_days)
@@ -472,7 +487,8 @@ def _demand_profile(r: Realised, days: np.ndarray, launch_base: float | None) ->
         out[(days >= r.start) & (days < r.end)] += sh.lift
         dip_days = r.effect_end - r.end
         # The dip gives back pull_forward x the extra units of the promotion, spread evenly over its days;
-        # a dip deeper than the demand itself is cut at zero (only possible with random durations).
+        # a dip deeper than the demand itself is cut at zero (the schema refuses one it can foresee, so only a
+        # random duration with fixed dip_days can draw it).
         depth = sh.pull_forward * sh.lift * r.duration / dip_days
         out[(days >= r.end) & (days < r.effect_end)] -= depth
         return np.maximum(out, 0.0)

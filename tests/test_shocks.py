@@ -334,6 +334,50 @@ def test_collapse_rebound_profile() -> None:
     assert (r[0].start, r[0].end, r[0].effect_end) == (10, 40, 59)
 
 
+def test_a_collapse_cut_short_recovers_from_the_level_it_reached() -> None:
+    """A collapse whose drawn duration ends before its fall is over (duration 1-3 days, collapse_days 8) starts
+    its linear recovery from the level reached on its last day: demand falls for the duration, then only rises
+    back to normal over recovery_days. It used to go on falling during the recovery (the fall's day count
+    multiplied the ramp: 0.94, 0.89, 0.87, 0.86 four days into a 'recovery' from 0.94)."""
+    shock = {"name": "c", "type": "collapse_rebound", "start": 10, "duration": {"dist": "uniform", "low": 1, "high": 3},
+             "magnitude": -0.5, "collapse_days": 8, "recovery": "ramp", "recovery_days": 6}
+    sc = scenario(with_shocks(plant(120), shock))
+    seen = set()
+    for rep in range(30):
+        r = realise(sc.shocks, Streams(0, rep), 120)
+        m = demand_multiplier(r, "c", "A", 120)
+        assert m is not None
+        d = r[0].duration
+        seen.add(d)
+        reached = -0.5 * d / 8  # the fall, (t + 1) / collapse_days of the drop on day t, stops at day d - 1
+        np.testing.assert_allclose(m[10:10 + d], 1 - 0.5 * np.arange(1, d + 1) / 8)
+        np.testing.assert_allclose(m[10 + d:16 + d], 1 + reached * (1 - np.arange(1, 7) / 7))  # linear, 6 days
+        assert np.all(m[10 + d:] >= m[9 + d:-1] - 1e-12)  # never falls once the recovery starts
+        np.testing.assert_allclose(m[16 + d:], 1.0)
+    assert seen == {1, 2, 3}
+
+
+def test_a_promotion_with_a_random_duration_refuses_a_dip_deeper_than_demand() -> None:
+    """Without dip_days the dip lasts as long as the promotion, so its depth is pull_forward x lift whatever
+    duration is drawn: lift 2 with pull_forward 0.8 needs 160% of demand every time. It was accepted with a
+    random duration (and only refused with a fixed one); the dip was then cut at zero and gave back 1 of the
+    1.6 units a day it borrowed: over the promotion and its dip the units came to baseline + 1 x the days
+    instead of baseline + 0.4 x the days."""
+    promo = {"name": "p", "type": "promotion", "start": 20, "duration": {"dist": "uniform", "low": 5, "high": 15},
+             "lift": 2.0, "pull_forward": 0.8}
+    msg = errors(with_shocks(plant(), promo))
+    assert "shocks[0]: the dip would need 160% of demand; give dip_days" in msg
+    assert "the dip would need 160%" in errors(with_shocks(plant(), dict(promo, duration=10)))
+    # A dip the demand can give (here 2 x 0.5 = 100%) is accepted, and over the promotion and its dip the
+    # units are the baseline plus (1 - pull_forward) of the extra units, for every duration drawn.
+    ok = scenario(with_shocks(plant(), dict(promo, pull_forward=0.5)))
+    for rep in range(10):
+        r = realise(ok.shocks, Streams(0, rep), 80)
+        m = demand_multiplier(r, "c", "A", 80)
+        assert m is not None and m.min() >= 0
+        assert (m[20:r[0].effect_end] - 1).sum() == pytest.approx(0.5 * 2.0 * r[0].duration)
+
+
 # ---------------------------------------------------------------------------------------------- supply
 
 
