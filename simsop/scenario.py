@@ -395,13 +395,25 @@ class Factory(_Model):
 
 
 class Supplier(_Model):
-    """An external supplier: a lead time, optionally a daily capacity and an on-time reliability."""
+    """An external supplier: a lead time, optionally a daily capacity and an on-time reliability.
+
+    ``deliveries``: ``independent`` (default) gives every order its own lead time (plus delay and transit), so
+    the lead times a warehouse sees are the configured ones and a later order can overtake an earlier one.
+    ``in_order`` delivers each warehouse's orders in the order placed, as one supplier's shipments on one lane
+    do: an order that would come before an earlier one arrives with it, so a late order holds up those behind
+    it (Kaplan's non-crossing lead times) and the lead times seen are longer than the configured ones, the more
+    so the more often it is ordered from.
+    """
 
     id: str = Field(min_length=1)
     lead_time: Dist = Field(default_factory=lambda: Deterministic(value=0.0))
     capacity: PositiveFloat | None = Field(default=None, description="units it can ship per day")
     reliability: float = Field(default=1.0, gt=0, le=1, description="probability an order ships on time")
     delay: Dist = Field(default_factory=lambda: Deterministic(value=0.0), description="extra days when late")
+    deliveries: Literal["independent", "in_order"] = Field(
+        default="independent", description="independent: each order its own lead time, so orders can cross; "
+                                           "in_order: a warehouse's orders arrive in the order placed (a late one "
+                                           "holds up those behind it)")
     products: tuple[str, ...] | None = None
 
 

@@ -15,14 +15,17 @@ if TYPE_CHECKING:
 class SupplierSite:
     """Ships each order after its lead time (plus a delay when it is late), capacity permitting.
 
-    Units enter the company's books (and count as in transit) when the supplier accepts the order.
+    Units enter the company's books (and count as in transit) when the supplier accepts the order. With
+    ``in_order`` deliveries an order never reaches a warehouse before the one it placed just before it (the
+    arrival is the later of its own and that one's), so lead times do not cross: the effective lead time is
+    then longer than the drawn one, as behind a late order in a supplier's queue.
     """
 
     kind = "supplier"
 
     def __init__(self, world: World, index: int, site: int, name: str, lead_time: BlockSampler,
                  capacity: float | None, reliability: float, uniform: BlockSampler,
-                 delay: BlockSampler) -> None:
+                 delay: BlockSampler, in_order: bool = False) -> None:
         self.world = world
         self.index = index
         self.site = site
@@ -34,6 +37,8 @@ class SupplierSite:
         self.delay = delay
         self.free_at = 0.0  # when the capacity-limited supplier has worked off its earlier orders
         self.lead_time_factor = 1.0  # shocks lengthen lead times
+        self.in_order = in_order
+        self.last_arrival: dict[int, float] = {}  # by destination site: when its latest order arrives
 
     def accept(self, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None) -> None:
         w = self.world
@@ -47,4 +52,9 @@ class SupplierSite:
         if self.reliability < 1.0 and self.uniform() > self.reliability:
             lead += self.delay()
         w.units_supplied += qty
-        w.ship(self, dest, item, qty, peg=peg, ordered=qty, depart=ready + lead)
+        if not self.in_order:
+            w.ship(self, dest, item, qty, peg=peg, ordered=qty, depart=ready + lead)
+            return
+        # One supplier's deliveries to a warehouse do not overtake each other (one lane, one queue).
+        self.last_arrival[dest.site] = w.ship(self, dest, item, qty, peg=peg, ordered=qty, depart=ready + lead,
+                                              not_before=self.last_arrival.get(dest.site, 0.0))

@@ -205,7 +205,7 @@ class World:
                 self, si, base + si, s.id, self._sampler(s.lead_time, f"supplier:{s.id}:lead_time"),
                 s.capacity, s.reliability,
                 self._sampler(Uniform(dist="uniform", low=0.0, high=1.0), f"supplier:{s.id}:reliability"),
-                self._sampler(s.delay, f"supplier:{s.id}:delay")))
+                self._sampler(s.delay, f"supplier:{s.id}:delay"), in_order=s.deliveries == "in_order"))
         self.sites: list[Site] = [*self.warehouses, *self.factories, *self.suppliers]
         by_name = {s.name: s for s in self.sites}
         for site, spec in zip(self.warehouses, sc.warehouses, strict=True):
@@ -418,8 +418,9 @@ class World:
 
     def ship(self, src: Site, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None = None,
              ordered: float | None = None, depart: float | None = None,
-             lots: list[tuple[float, float]] | None = None) -> None:
-        """Send goods from a site to a warehouse over their lane (if any); they arrive after the transit.
+             lots: list[tuple[float, float]] | None = None, not_before: float = 0.0) -> float:
+        """Send goods from a site to a warehouse over their lane (if any); they arrive after the transit, and
+        no earlier than ``not_before`` (a supplier delivering in order). Returns the arrival time.
 
         ``lots``: the age of perishable goods leaving a warehouse ((expires at, units), oldest first); goods of a
         perishable product from a plant or supplier start their life at ``depart``.
@@ -437,6 +438,8 @@ class World:
             day = min(int(depart), len(factor) - 1)
             transit = lane.lead_time() * factor[day] + extra[day]
         arrival = depart + transit
+        if arrival < not_before:
+            arrival = not_before
         sid = self.next_ship_id
         self.next_ship_id = sid + 1
         self.rec_departed((sid, depart, src.site, dest.index, dest.products[item], qty, arrival))
@@ -445,11 +448,12 @@ class World:
         if self.shelf_life[product] is None:
             self.call_at(arrival - now, RECEIPT, self._arrive,
                          (sid, dest, item, qty, peg, qty if ordered is None else ordered))
-            return
+            return arrival
         if lots is None:
             lots = [(self.expires_at(depart, product), qty)]
         self.call_at(arrival - now, RECEIPT, self._arrive_lots,
                      (sid, dest, item, qty, peg, qty if ordered is None else ordered, lots))
+        return arrival
 
     def _arrive(self, ev: Event) -> None:
         sid, dest, item, qty, peg, ordered = ev._value
