@@ -35,10 +35,35 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def _ignore_sigint() -> None:
+_ORPHAN_POLL_S = 0.5  # how soon a worker whose parent was killed notices it
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process as soon as ``parent`` (the process that started the pool) is gone.
+
+    A parent killed outright (``kill -9``, the OOM killer, a batch system's time limit) cannot stop its pool, and
+    a pool's idle worker waits for its next task for ever: the reading end of the task queue never closes, since
+    every worker holds the writing end too. Measured before this: both workers of ``--jobs 2`` were still alive
+    ten minutes after their parent was killed, holding its output open. The worker is re-parented when its
+    parent dies, so ``getppid`` changes; a daemon thread looks twice a second (``prctl``'s parent-death signal
+    would be Linux-only, and fires when the parent's *thread* that started the worker ends).
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_ORPHAN_POLL_S)
+        os._exit(1)  # the batch it runs is lost anyway: only finished batches are kept
+
+    threading.Thread(target=watch, name="simsop-orphan-watch", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
     # Ctrl-C is the parent's to handle: it keeps the finished replications and cancels the rest. A worker
     # dying of its own KeyboardInterrupt would only break the pool on the way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(parent)
 
 
 @contextmanager
@@ -113,7 +138,7 @@ def open_pool(kind: str, jobs: int | None = None, address: str | None = None) ->
         yield Pool(kind, None, 1)
     elif kind == "process":
         n = jobs or default_jobs()
-        ex = ProcessPoolExecutor(max_workers=n, initializer=_ignore_sigint)
+        ex = ProcessPoolExecutor(max_workers=n, initializer=_worker_init, initargs=(os.getpid(),))
         try:
             yield Pool(kind, ex, n)
         except KeyboardInterrupt:
