@@ -248,7 +248,7 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
     from simsop.executors import ExecutorError
-    from simsop.experiment import ResumeError, run_experiment
+    from simsop.experiment import ReplicationError, ResumeError, run_experiment
     from simsop.scenario import ScenarioError
 
     if kw.get("dask_scheduler") and kw.get("executor") != "dask":
@@ -274,6 +274,10 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
     except KeyboardInterrupt:
         _fail(f"interrupted: the finished replications are kept in {run_dir}; continue with "
               f"--resume {run_dir}", 130)
+    except ReplicationError as exc:  # a failure of the model or a policy, not of the command line: exit 1
+        where = exc.traceback.rstrip().replace("\n", "\n  ")
+        _fail(f"error: {exc}\n  {where}\nthe finished replications are kept in {run_dir} (its manifest.json has "
+              f"the traceback); once the cause is fixed, continue with --resume {run_dir}", 1)
     except ExecutorError as exc:
         _discard_unstarted(made)
         how = f"--executor {kw.get('executor')}" + (f" --dask-scheduler {kw['dask_scheduler']}"

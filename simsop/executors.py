@@ -281,19 +281,33 @@ def guided_batches(groups: Sequence[Sequence[int]], workers: int, cap: int = 16)
 def run_tasks(pool: Pool, fn: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[T, R], None]) -> None:
     """Run ``fn(task)`` for every task and hand each result to ``on_result(task, result)`` in this process.
 
-    Results come in completion order (in task order when serial). If ``fn`` or ``on_result`` raises (a
-    KeyboardInterrupt included), the tasks not started are cancelled and the exception propagates; the
-    results already handed over stay handed over.
+    Results come in completion order (in task order when serial). If ``fn`` raises, the tasks not started are
+    cancelled, those already running are still handed over as they finish (their work is done by then, and a
+    resume need not do it again), and then the first exception propagates. If ``on_result`` raises, or a
+    KeyboardInterrupt comes, the tasks not started are cancelled and it propagates at once. The results
+    already handed over stay handed over.
     """
     if pool.executor is None:
         for task in tasks:
             on_result(task, fn(task))
         return
     futures: dict[Future[R], T] = {pool.executor.submit(fn, t): t for t in tasks}
+    failed: BaseException | None = None
     try:
         for fut in as_completed(futures):
+            if fut.cancelled():
+                continue
+            exc = fut.exception()
+            if exc is not None:
+                if failed is None:
+                    failed = exc
+                    for f in futures:
+                        f.cancel()
+                continue
             on_result(futures[fut], fut.result())
     except BaseException:
         for f in futures:
             f.cancel()
         raise
+    if failed is not None:
+        raise failed

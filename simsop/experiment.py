@@ -69,7 +69,8 @@ from simsop.results import atomic_write_bytes
 from simsop.scenario import Scenario
 
 __all__ = [
-    "EXECUTORS", "SOURCE_KINDS", "Batch", "BatchResult", "Design", "ExecutorError", "Experiment", "ResumeError",
+    "EXECUTORS", "SOURCE_KINDS", "Batch", "BatchResult", "Design", "ExecutorError", "Experiment", "ReplicationError",
+    "ResumeError",
     "StreamSharing", "Target", "default_jobs", "random_sources", "read_manifest", "replicate_batch", "run_batch",
     "run_experiment", "run_replications", "stream_sharing", "summarize_kpis",
 ]
@@ -94,6 +95,56 @@ _PARTIAL = "partial"
 # Law (2015, §9.4.1) recommends a pilot of at least 10 replications before a sequential rule is first
 # checked: from 2 or 3, a pair that happens to agree stops the run with a variance estimate far too small.
 MIN_INITIAL_REPLICATIONS = 10
+
+
+class ReplicationError(RuntimeError):
+    """A replication raised: which one it was (policy, case, replication, seed), the error, and the frames of its
+    traceback that say where (the simulation engine's and the experiment runner's are left out).
+
+    Built from plain strings and numbers, so it crosses from a worker process or a Dask worker whole.
+    """
+
+    def __init__(self, policy: str, case: str, replication: int, seed: int, error: str, traceback: str) -> None:
+        super().__init__(policy, case, replication, seed, error, traceback)
+        self.policy, self.case, self.replication, self.seed = policy, case, replication, seed
+        self.error, self.traceback = error, traceback
+
+    def __str__(self) -> str:
+        return (f"replication {self.replication} (seed {self.seed}) of policy {self.policy!r}, case {self.case!r} "
+                f"failed: {self.error}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the manifest records of the failure."""
+        return {"policy": self.policy, "case": self.case, "replication": self.replication, "seed": self.seed,
+                "error": self.error, "traceback": self.traceback}
+
+    @classmethod
+    def of(cls, exc: BaseException, policy: str, case: str, replication: int, seed: int) -> ReplicationError:
+        return cls(policy, case, replication, seed, f"{type(exc).__name__}: {exc}"[:2000], _useful_traceback(exc))
+
+
+# Frames of these say nothing about why a replication failed: SimPy's event loop, and the runner that called it.
+_PLUMBING = ("/simpy/", "/simsop/experiment.py", "/simsop/replication.py", "/concurrent/futures/")
+_TRACEBACK_FRAMES = 8
+
+
+def _useful_traceback(exc: BaseException) -> str:
+    """The innermost frames of ``exc`` and of the exceptions it was raised from, innermost first, outside the
+    plumbing; an exception re-raised with the same type and message as its cause (as SimPy does) is left out."""
+    import traceback
+
+    chain: list[tuple[list[traceback.FrameSummary], str]] = []  # outermost first
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if not any(x in f.filename.replace("\\", "/") for x in _PLUMBING)]
+        chain.append((frames, f"{type(e).__name__}: {e}\n"))
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
+    kept = [(f, line) for i, (f, line) in enumerate(chain) if i + 1 == len(chain) or chain[i + 1][1] != line]
+    parts = ["".join(traceback.format_list(f[-_TRACEBACK_FRAMES:])) + line for f, line in reversed(kept)]
+    return "\n".join(parts)[-8000:]
 
 
 class ResumeError(ValueError):
@@ -253,43 +304,55 @@ def _plain(x: Any) -> Any:
 
 
 def run_batch(batch: Batch) -> BatchResult:
-    """Run a batch of replications (in a worker); a pure function of the batch."""
+    """Run a batch of replications (in a worker); a pure function of the batch.
+
+    Raises:
+        ReplicationError: a replication raised (a policy's bug, a broken invariant), naming it.
+    """
+    rows: list[Row] = []
+    series: dict[str, list[np.ndarray]] = {}
+    tables: dict[str, list[Row]] = {}
+    for r in batch.replications:
+        try:
+            row, s, extras = _replicate(batch, r)
+        except Exception as exc:
+            raise ReplicationError.of(exc, batch.policy, batch.case, r, batch.seed) from None
+        rows.append(row)
+        if batch.series:
+            for name, values in s.items():
+                series.setdefault(name, []).append(values)
+        for name, frame in extras.items():
+            tables.setdefault(name, []).extend({"replication": r, **rec_} for rec_ in frame)
+    return BatchResult(batch.policy, batch.case, rows, {k: np.vstack(v) for k, v in series.items()}, tables)
+
+
+def _replicate(batch: Batch, r: int) -> tuple[Row, dict[str, np.ndarray], dict[str, list[Row]]]:
+    """Replication ``r`` of a batch: its KPI row, daily series and (``batch.extras``) the report's tables."""
     from simsop.kpi import SHOCK_OUTCOME_NAMES, shock_kpis
     from simsop.series import bullwhip, daily_series
     from simsop.shocks import windows
 
     sc = batch.scenario
-    rows: list[Row] = []
-    series: dict[str, list[np.ndarray]] = {}
-    tables: dict[str, list[Row]] = {}
-    for r in batch.replications:
-        res = run_replication(sc, seed=batch.seed, replication=r, keep_records=True, policy=batch.policy)
-        rec = res.records
-        assert rec is not None
-        s = daily_series(rec)
-        row: Row = {"policy": batch.policy, "case": batch.case, "replication": r, "seed": batch.seed, **res.kpis}
-        row.update(bullwhip(rec, s, period=batch.bullwhip_period))
-        if sc.shocks and batch.judged is None:
-            row.update(shock_kpis(rec, sc))
-        elif batch.judged:
-            row.update(shock_kpis(rec, sc, windows=[w for w in rec.tables["shocks"].rows() if w.name in batch.judged]))
-        row["events"] = res.events
-        row = {k: _plain(v) for k, v in row.items()}
-        if batch.judge:
-            # This future without the cases' shocks, over the windows each case realises in it: what the plan
-            # does there anyway, to be taken off the shocked values.
-            row[_NO_SHOCK] = {
-                case: {k: _plain(v) for k, v in shock_kpis(rec, sc, windows=windows(
-                    shocks, sc.horizon, batch.seed, r)).items() if k in SHOCK_OUTCOME_NAMES}
-                for case, shocks in batch.judge}
-        rows.append(row)
-        if batch.series:
-            for name, values in s.items():
-                series.setdefault(name, []).append(values)
-        if batch.extras:
-            for name, frame in _extras(rec, sc).items():
-                tables.setdefault(name, []).extend({"replication": r, **rec_} for rec_ in frame)
-    return BatchResult(batch.policy, batch.case, rows, {k: np.vstack(v) for k, v in series.items()}, tables)
+    res = run_replication(sc, seed=batch.seed, replication=r, keep_records=True, policy=batch.policy)
+    rec = res.records
+    assert rec is not None
+    s = daily_series(rec)
+    row: Row = {"policy": batch.policy, "case": batch.case, "replication": r, "seed": batch.seed, **res.kpis}
+    row.update(bullwhip(rec, s, period=batch.bullwhip_period))
+    if sc.shocks and batch.judged is None:
+        row.update(shock_kpis(rec, sc))
+    elif batch.judged:
+        row.update(shock_kpis(rec, sc, windows=[w for w in rec.tables["shocks"].rows() if w.name in batch.judged]))
+    row["events"] = res.events
+    row = {k: _plain(v) for k, v in row.items()}
+    if batch.judge:
+        # This future without the cases' shocks, over the windows each case realises in it: what the plan
+        # does there anyway, to be taken off the shocked values.
+        row[_NO_SHOCK] = {
+            case: {k: _plain(v) for k, v in shock_kpis(rec, sc, windows=windows(
+                shocks, sc.horizon, batch.seed, r)).items() if k in SHOCK_OUTCOME_NAMES}
+            for case, shocks in batch.judge}
+    return row, s, (_extras(rec, sc) if batch.extras else {})
 
 
 def _extras(rec: Any, sc: Scenario) -> dict[str, list[Row]]:
@@ -1098,9 +1161,11 @@ def _record_stop(run_dir: Path, man: dict[str, Any], store: Store, exc: BaseExce
     with contextlib.suppress(OSError):
         if done:
             atomic_write_text(run_dir / "kpis.csv", _csv(_kpis_frame(done)))
+    failure = {"failed_replication": exc.as_dict()} if isinstance(exc, ReplicationError) else {}
     with contextlib.suppress(OSError):
-        atomic_write_json(run_dir / "manifest.json", {**man, "status": status, "error": repr(exc)[:500],
-                                                      "finished_replications": len(done)})
+        atomic_write_json(run_dir / "manifest.json", {**man, "status": status,
+                                                      "error": (str(exc) if failure else repr(exc))[:500],
+                                                      **failure, "finished_replications": len(done)})
 
 
 def _check_target_kpi(kpi: str, shocks: bool) -> None:
