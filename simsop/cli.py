@@ -1076,6 +1076,9 @@ def _report_at_end(results_dir: Path, no_report: bool) -> None:
 
     try:
         path = write_report(results_dir)
+    except KeyboardInterrupt:  # click would say only "Aborted!", exit 1
+        _fail(f"interrupted while writing the report: the results in {results_dir} are complete; write the report "
+              f"with `simsop report {results_dir}`", 130)
     except Exception as exc:  # the simulation results are written already: never lose them to a chart
         click.echo(f"warning: no report written ({type(exc).__name__}: {exc}); "
                    f"try `simsop report {results_dir}`", err=True)

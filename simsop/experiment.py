@@ -683,6 +683,11 @@ _RESUME_KEYS = ("scenario_sha256", "seed", "max_replications", "policies", "base
                 "shock_kpis_version")
 
 
+# The libraries whose versions shape a replication's numbers (the same seed gives the same numbers only with the
+# same versions): a run is resumed only with the versions that began it.
+_NUMBER_LIBRARIES = ("simsop", "simpy", "numpy", "scipy")
+
+
 def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> None:
     diffs = []
     for k in _RESUME_KEYS:
@@ -697,6 +702,14 @@ def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> No
                 a = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in a or []]
                 b = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in b or []]
             diffs.append(f"{k}: the run has {a!r}, now {b!r}")
+    from simsop.results import versions
+
+    was, now = old.get("versions") or {}, versions()
+    moved = [f"{k} {was[k]} (now {now.get(k)})" for k in _NUMBER_LIBRARIES if k in was and was[k] != now.get(k)]
+    if moved:
+        diffs.append(f"versions: the run was made with {', '.join(moved)}, whose numbers may differ; its finished "
+                     "replications and new ones would not be one run's: run it again in a new folder, or resume "
+                     "with those versions installed")
     if diffs:
         raise ResumeError(f"cannot resume {run_dir}: the inputs differ from the interrupted run's\n  "
                           + "\n  ".join(diffs))
@@ -868,10 +881,17 @@ def _open_run(run_dir: Path | None, resume: bool, design: Design, scenario_file:
         if old.get("status") == "complete":
             raise ResumeError(f"{run_dir}: this run is complete; there is nothing to resume")
         _check_resume(old, {**config, "scenario_sha256": scenario_hash(design.scenario)}, run_dir)
+        _remove_torn_writes(run_dir)
         store.load()
     else:
         if (run_dir / _PARTIAL).is_dir() and any((run_dir / _PARTIAL).iterdir()):
             raise ResumeError(f"{run_dir} holds an unfinished run; resume it (--resume) or choose another folder")
+        theirs = [name for name in _OUTPUTS if (run_dir / name).exists()]
+        if theirs and not (run_dir / "manifest.json").exists():
+            # Not a folder of simsop's: these are someone's own files, which the run would delete.
+            raise ResumeError(f"{run_dir} holds {', '.join(theirs)} but no manifest.json: not a simsop run folder, "
+                              "and a run would replace them; choose another folder (--out) or an empty one")
+        _remove_torn_writes(run_dir)
         if (run_dir / "manifest.json").exists():
             try:
                 done = read_manifest(run_dir).get("status") == "complete"
@@ -888,6 +908,15 @@ def _open_run(run_dir: Path | None, resume: bool, design: Design, scenario_file:
                    {**config, **extra, "status": "running"}, command)
     atomic_write_json(run_dir / "manifest.json", man)
     return store, man
+
+
+def _remove_torn_writes(run_dir: Path) -> None:
+    """Delete the temporary files of atomic writes that a killed run left (``.<file>.<random>.tmp``, never
+    renamed into place): they are nobody's results, and would stay in the folder for good."""
+    for folder in (run_dir, run_dir / _PARTIAL):
+        for name in (*_OUTPUTS, "manifest.json", "*.npz"):
+            for tmp in folder.glob(f".{name}.*.tmp"):
+                tmp.unlink(missing_ok=True)
 
 
 def _run_rounds(store: Store, design: Design, get_pool: Callable[[], Pool], progress: ExperimentProgress | None
