@@ -775,8 +775,13 @@ def _references(sc: Scenario) -> list[Problem]:
                 if prods is not None and it.product not in prods:
                     probs.append(Problem(base + ".source", f"supplier {src!r} does not sell {it.product!r}"))
             elif src in wh:
-                if it.product not in {x.product for x in wh[src].stock}:
+                upstream = next((x for x in wh[src].stock if x.product == it.product), None)
+                if upstream is None:
                     probs.append(Problem(base + ".source", f"warehouse {src!r} does not stock {it.product!r}"))
+                elif upstream.source in fac and fac[upstream.source].mode == "make_to_order":
+                    probs.append(Problem(base + ".source", f"warehouse {src!r} gets {it.product!r} made to order by "
+                                         f"{upstream.source!r} (made for each customer order), so it has no stock "
+                                         f"to send here; source {it.product!r} from {upstream.source!r} directly"))
             else:
                 probs.append(Problem(base + ".source", f"unknown source {src!r}; expected a factory, "
                                      "supplier or warehouse id"))

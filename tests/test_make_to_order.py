@@ -102,3 +102,25 @@ def test_the_plan_staffs_a_make_to_order_plant_for_its_orders() -> None:
             # Within a month of orders (the plan's bucket): a plant laid off to nothing adds 4 a day for good.
             assert backlog[-30:].mean() <= 30 * 4, (policy, r, backlog[-30:].mean())
             assert rec.snapshots.on_hand[:, 0].max() == 0.0
+
+
+def test_a_warehouse_cannot_be_supplied_from_a_warehouse_whose_item_is_made_to_order() -> None:
+    """A make-to-order item is made for each customer order, so the warehouse holding it has no stock to send
+    on: a shop replenished from it waited for ever (fill rate 0.17 over 60 days, its orders never made). The
+    file is refused at the shop's source, naming what to do."""
+    import pytest
+
+    from simsop.scenario import ScenarioError
+
+    data = {
+        "name": "mto_chain", "horizon": 60, "products": [product()],
+        "customers": [{"id": "r", "warehouse": "R", "demand": [{"product": "A", "daily": 2}]}],
+        "warehouses": [{"id": "C", "stock": [{"product": "A", "source": "F"}]},
+                       {"id": "R", "stock": [{"product": "A", "initial": 10, "source": "C",
+                                              "policy": {"type": "base_stock", "level": 10}}]}],
+        "factories": [{"id": "F", "products": ["A"], "mode": "make_to_order", "capacity": {"regular": 5}}],
+        "lanes": [{"from": "F", "to": "C", "lead_time": 1}, {"from": "C", "to": "R", "lead_time": 1}],
+    }
+    with pytest.raises(ScenarioError, match=r"warehouses\[1\]\.stock\[0\]\.source: warehouse 'C' gets 'A' made to "
+                                            r"order by 'F'.*source 'A' from 'F' directly"):
+        scenario(data)
