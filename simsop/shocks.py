@@ -564,23 +564,6 @@ def stream_multipliers(scenario: Scenario, realised: Sequence[Realised]) -> dict
 # ---------------------------------------------------------------------------------------------- world
 
 
-class _ExtraLeadTime:
-    """A supplier's lead-time sampler plus the days a shock adds (SupplierSite has no additive term).
-
-    It calls the wrapped sampler exactly once per order, as before, so the lead-time draws are unchanged.
-    """
-
-    __slots__ = ("base", "constant", "extra")
-
-    def __init__(self, base: Callable[[], float]) -> None:
-        self.base = base
-        self.extra = 0.0
-        self.constant = None  # never a constant: the extra changes over time
-
-    def __call__(self) -> float:
-        return self.base() + self.extra
-
-
 def install(world: World, realised: Sequence[Realised]) -> None:
     """Record the realised shocks and start the processes that switch their effects on and off.
 
@@ -625,10 +608,7 @@ def install(world: World, realised: Sequence[Realised]) -> None:
             env.process(_follow(world, values, 1.0, _setter(_target(world, sites, kind, target), "lead_time_factor")))
     for (kind, target), values in extra.items():
         if kind == "supplier":
-            obj = _target(world, sites, kind, target)
-            wrapper = _ExtraLeadTime(obj.lead_time)
-            obj.lead_time = wrapper
-            env.process(_follow(world, values, 0.0, _setter(wrapper, "extra")))
+            env.process(_follow(world, values, 0.0, _setter(_target(world, sites, kind, target), "extra_lead_time")))
 
 
 def _target(world: World, sites: Mapping[str, Any], kind: str, target: Any) -> Any:

@@ -36,7 +36,9 @@ class SupplierSite:
         self.uniform = uniform
         self.delay = delay
         self.free_at = 0.0  # when the capacity-limited supplier has worked off its earlier orders
-        self.lead_time_factor = 1.0  # shocks lengthen lead times
+        # Shocks lengthen lead times as lanes' transits: lead time x factor + extra days.
+        self.lead_time_factor = 1.0
+        self.extra_lead_time = 0.0
         self.in_order = in_order
         self.last_arrival: dict[int, float] = {}  # by destination site: when its latest order arrives
 
@@ -48,7 +50,7 @@ class SupplierSite:
             start = self.free_at if self.free_at > now else now
             self.free_at = start + qty / self.capacity
             ready = self.free_at
-        lead = self.lead_time() * self.lead_time_factor
+        lead = self.lead_time() * self.lead_time_factor + self.extra_lead_time
         if self.reliability < 1.0 and self.uniform() > self.reliability:
             lead += self.delay()
         w.units_supplied += qty
