@@ -113,5 +113,7 @@ def test_batches_running_when_one_fails_are_kept() -> None:
     got: list[float] = []
     with pytest.raises(ValueError, match="task failed"), open_pool("process", 2) as pool:
         run_tasks(pool, _task, [-0.2, 1.0, *[0.5] * 10], lambda _, r: got.append(r))
-    # The pool hands up to workers + 1 tasks to its queue before they are due, and those cannot be cancelled.
-    assert 1.0 in got and len(got) <= 1 + 3
+    # The pool hands up to workers + 1 tasks to its queue before they are due, and those cannot be cancelled;
+    # the worker freed by the failure may already hold one more of them when the failure is seen (3 or 4 run,
+    # depending on that race; a loaded machine may see one more). Of the ten short tasks behind, most never run.
+    assert 1.0 in got and len(got) <= 1 + 5
