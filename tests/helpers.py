@@ -140,3 +140,19 @@ def column(records: Records, field: str, sku: int = 0) -> list[float]:
 def once(days: int) -> dict[str, Any]:
     """Seasonality that keeps a daily demand on day 0 only (factor 1 on day 0, 0 on the other days)."""
     return {"pattern": [1.0] + [0.0] * (days - 1), "period": days}
+
+
+def break_replication(monkeypatch: Any, index: int, error: BaseException) -> Any:
+    """Make the experiment runner's replication ``index`` raise ``error`` (in this process: the serial executor).
+    Returns the real ``run_replication``, to put back with ``monkeypatch.setattr(simsop.experiment, ...)``."""
+    import simsop.experiment as ex
+
+    real = ex.run_replication
+
+    def broken(scenario: Scenario, seed: int, replication: int, **kw: Any) -> Any:
+        if replication == index:
+            raise error
+        return real(scenario, seed=seed, replication=replication, **kw)
+
+    monkeypatch.setattr(ex, "run_replication", broken)
+    return real

@@ -13,6 +13,7 @@ from simsop.cli import main
 from simsop.executors import open_pool, run_tasks
 from simsop.experiment import ReplicationError, run_experiment
 from simsop.scenario import load_scenario
+from tests.helpers import break_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,14 +81,7 @@ def test_a_failing_replication_keeps_the_others_and_a_resume_finishes_the_run(tm
     from simsop.model.world import InvariantError
 
     sc = load_scenario(ROOT / "scenarios" / "textbook_base_stock.yaml")
-    real = ex.run_replication
-
-    def broken(scenario, seed, replication, **kw):  # type: ignore[no-untyped-def]
-        if replication == 2:
-            raise InvariantError("units not conserved: 1 != 2")
-        return real(scenario, seed=seed, replication=replication, **kw)
-
-    monkeypatch.setattr(ex, "run_replication", broken)
+    real = break_replication(monkeypatch, 2, InvariantError("units not conserved: 1 != 2"))
     out = tmp_path / "out"
     with pytest.raises(ReplicationError, match=r"replication 2 \(seed \d+\) .*InvariantError: units not conserved"):
         run_experiment(sc, replications=4, executor="serial", out=out)

@@ -12,6 +12,7 @@ import simsop.experiment as ex
 from simsop.cli import main
 from simsop.experiment import ReplicationError, ResumeError, run_experiment
 from simsop.scenario import load_scenario
+from tests.helpers import break_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTBOOK = ROOT / "scenarios" / "textbook_base_stock.yaml"
@@ -19,14 +20,7 @@ TEXTBOOK = ROOT / "scenarios" / "textbook_base_stock.yaml"
 
 def _unfinished(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run of 3 replications that stopped after the first (replication 1 failed)."""
-    real = ex.run_replication
-
-    def broken(scenario, seed, replication, **kw):  # type: ignore[no-untyped-def]
-        if replication == 1:
-            raise RuntimeError("stopped")
-        return real(scenario, seed=seed, replication=replication, **kw)
-
-    monkeypatch.setattr(ex, "run_replication", broken)
+    real = break_replication(monkeypatch, 1, RuntimeError("stopped"))
     with pytest.raises(ReplicationError):
         run_experiment(load_scenario(TEXTBOOK), replications=3, executor="serial", out=out)
     monkeypatch.setattr(ex, "run_replication", real)
