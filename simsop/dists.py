@@ -244,6 +244,11 @@ class Normal(_Spec):
     def var(self) -> float:
         return self._moments()[1]
 
+    @property
+    def upper(self) -> float:
+        # Unbounded, except a normal of no spread: then every draw is max(mean, 0).
+        return max(self.mu, 0.0) if self.sigma == 0 else math.inf
+
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         return np.maximum(rng.normal(self.mu, self.sigma, n), 0.0)
 

@@ -157,7 +157,7 @@ LAWS: dict[str, Law] = {
     "normal-negative-mean": Law({"dist": "normal", "mean": -1, "sd": 2}, censored_normal(-1, 2),
                                 p_zero=float(stats.norm.cdf(0.5))),
     # Always 5 (checked draw by draw); simsop declares no largest value for any normal, a loose but true bound.
-    "normal-sd-0": Law({"dist": "normal", "mean": 5, "sd": 0}, Moments((5.0, 25.0, 125.0, 625.0))),
+    "normal-sd-0": Law({"dist": "normal", "mean": 5, "sd": 0}, Moments((5.0, 25.0, 125.0, 625.0)), upper=5.0),
     "lognormal": Law({"dist": "lognormal", "mean": 3, "sd": 1}, frozen_moments(lognormal(3, 1))),
     "lognormal-heavy": Law({"dist": "lognormal", "mean": 3, "sd": 6}, frozen_moments(lognormal(3, 6))),
     "gamma": Law({"dist": "gamma", "mean": 4, "sd": 2}, frozen_moments(stats.gamma(4, scale=1))),

@@ -914,3 +914,19 @@ def test_a_parameter_beside_grouped_ones_and_a_stress_file_given_to_run_are_name
     assert "put it under the policy it is for" in str(err.value)
     ran = CliRunner().invoke(main, ["run", str(SCENARIOS / "stress_covid.yaml"), "-n", "1"])
     assert ran.exit_code == 2 and "is a stress file" in ran.output and "simsop stress" in ran.output
+
+
+@pytest.mark.parametrize("spec", [{"dist": "normal", "mean": 0, "sd": 0}, {"dist": "normal", "mean": -0.5, "sd": 0}])
+def test_a_yield_of_a_normal_without_spread_at_or_below_zero_is_refused(spec: dict[str, Any]) -> None:
+    """A normal with sd 0 always draws max(mean, 0): at mean 0 a plant makes no good unit at all, which the yield
+    check refuses for every other law; the normal's bound was infinite whatever its spread, so it passed."""
+    from tests.helpers import product, scenario
+
+    data = {"name": "y", "horizon": 10, "products": [product()],
+            "customers": [{"id": "c", "warehouse": "W", "demand": [{"product": "A", "daily": 1}]}],
+            "warehouses": [{"id": "W", "stock": [{"product": "A", "source": "F",
+                                                  "policy": {"type": "base_stock", "level": 5}}]}],
+            "factories": [{"id": "F", "products": ["A"], "capacity": {"regular": 5}, "yield": spec}],
+            "lanes": [{"from": "F", "to": "W", "lead_time": 1}]}
+    with pytest.raises(ScenarioError, match=r"factories\[0\]\.yield.*a yield of 0 makes no good unit"):
+        scenario(data)
