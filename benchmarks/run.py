@@ -1056,7 +1056,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", help=f"comma-separated sections among {','.join(SECTIONS)} (the floor always runs)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for bench-<time>.json and latest.md")
     ap.add_argument("--replications", type=int, metavar="N",
-                    help="replications of the executor and memory experiment (default: 200, or 30 with --quick)")
+                    help="replications of the executor and memory experiment (default: 200, or 20 with --quick)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 

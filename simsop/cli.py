@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -237,6 +238,20 @@ def _resume_defaults(resume: str | None, out: str | None, **given: Any) -> dict[
     return {k: (from_manifest.get(k) if v is None else v) for k, v in given.items()}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, taken as an interrupt so that a run stops as cleanly as on Ctrl-C."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 def _fail(message: str, code: int = 2) -> Any:
     click.echo(message, err=True)
     sys.exit(code)
@@ -257,6 +272,9 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
     made = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # folders this run creates
     console = Console(stderr=True)
     first = True
+    # A batch system's or timeout's SIGTERM stops the run as Ctrl-C does: finished replications kept, the
+    # manifest says interrupted, workers stopped (the default action would end the process mid-write).
+    previous = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
     try:
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
@@ -271,9 +289,9 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
                     bar.update(task, total=total, completed=done)
 
             return run_experiment(out=run_dir, resume=resume, progress=update, **kw)
-    except KeyboardInterrupt:
-        _fail(f"interrupted: the finished replications are kept in {run_dir}; continue with "
-              f"--resume {run_dir}", 130)
+    except KeyboardInterrupt as exc:
+        how, code = ("terminated (SIGTERM)", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+        _fail(f"{how}: the finished replications are kept in {run_dir}; continue with --resume {run_dir}", code)
     except ReplicationError as exc:  # a failure of the model or a policy, not of the command line: exit 1
         where = exc.traceback.rstrip().replace("\n", "\n  ")
         _fail(f"error: {exc}\n  {where}\nthe finished replications are kept in {run_dir} (its manifest.json has "
@@ -290,6 +308,9 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
         _discard_unstarted(made)
         where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != run_dir else ""
         _fail(f"{run_dir}: cannot write the results: {exc.strerror or exc}{where}")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _discard_unstarted(made: list[Path]) -> None:

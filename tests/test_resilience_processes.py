@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 _POOL = """
 import os, sys, time
@@ -56,3 +58,30 @@ def test_the_workers_of_a_killed_run_end_with_it() -> None:
         if proc.stdout is not None:
             proc.stdout.close()
 
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    """A batch system's time limit or `timeout` sends SIGTERM: the run ended at once, mid-write, and its manifest
+    still said 'running'. It now stops as on Ctrl-C: the finished replications are kept, the manifest says
+    interrupted, the message says how to resume, and the exit status is 128 + 15."""
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "simsop.cli", "run",
+                             str(root / "scenarios" / "textbook_base_stock.yaml"), "-n", "400", "--no-report",
+                             "--executor", "serial", "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=root)
+    try:
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline and not list((out / "partial").glob("*.npz")):
+            time.sleep(0.05)
+        assert list((out / "partial").glob("*.npz")), "no batch finished in time"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and f"--resume {out}" in err
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["status"] == "interrupted" and man["finished_replications"] > 0
