@@ -63,12 +63,15 @@ def _worker_init(parent: int) -> None:
     # Ctrl-C is the parent's to handle: it keeps the finished replications and cancels the rest. A worker
     # dying of its own KeyboardInterrupt would only break the pool on the way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the command's SIGTERM handler (an interrupt): a worker is stopped by SIGTERM.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _exit_with_parent(parent)
 
 
 @contextmanager
 def deferred_interrupts() -> Iterator[None]:
-    """Ctrl-C is ignored inside (in the main thread; elsewhere signals cannot be set and none arrive).
+    """Ctrl-C (and a SIGTERM the command takes as one) is ignored inside (in the main thread; elsewhere signals
+    cannot be set and none arrive).
 
     For the cleanup after a first interrupt: a second one, as impatient people and ``timeout -s INT`` send,
     must not cut short the manifest that says what was kept, nor a pool's shutdown, which left half done
@@ -80,10 +83,16 @@ def deferred_interrupts() -> Iterator[None]:
         yield
         return
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A second SIGTERM (a batch system repeating itself) waits too, if the command made SIGTERM an interrupt.
+    term = signal.getsignal(signal.SIGTERM)
+    if term not in (signal.SIG_DFL, signal.SIG_IGN, None):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+        if term not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            signal.signal(signal.SIGTERM, term)
 
 
 _STOP_WAIT_S = 10.0  # ended workers and the pool's manager thread finish in moments; this bounds a wait

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 _POOL = """
 import os, sys, time
 from simsop.executors import open_pool
@@ -60,7 +62,8 @@ def test_the_workers_of_a_killed_run_end_with_it() -> None:
 
 
 
-def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", [("--executor", "serial"), ("--executor", "process", "--jobs", "2")])
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path, executor: tuple[str, ...]) -> None:
     """A batch system's time limit or `timeout` sends SIGTERM: the run ended at once, mid-write, and its manifest
     still said 'running'. It now stops as on Ctrl-C: the finished replications are kept, the manifest says
     interrupted, the message says how to resume, and the exit status is 128 + 15."""
@@ -68,7 +71,7 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "simsop.cli", "run",
                              str(root / "scenarios" / "textbook_base_stock.yaml"), "-n", "400", "--no-report",
-                             "--executor", "serial", "--out", str(out)],
+                             *executor, "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=root)
     try:
         deadline = time.monotonic() + 60.0
