@@ -328,8 +328,10 @@ class WarehouseSite:
             qty -= q
             if peg.open <= EPS:
                 self.pegged[item].remove(peg)
-            if lots is not None:
-                lots = _split(lots, q)[1]  # the customer's own job: its units go to it, not to stock
+            if lots is not None:  # the customer's own job: its oldest units go to it, the rest to stock
+                rest = deque([exp, units] for exp, units in lots)
+                _take(rest, q)
+                lots = [(exp, units) for exp, units in rest]
         if lots is not None:
             self._stock_lots(item, lots)
         self.on_hand[item] += qty
@@ -407,20 +409,8 @@ class WarehouseSite:
         """Take ``qty`` units off the oldest lots; the lots they came from, oldest first."""
         lots = self.lots[item]
         assert lots is not None
-        taken: list[tuple[float, float]] = []
-        left = qty
-        while left > EPS and lots:
-            lot = lots[0]
-            if lot[1] <= left + EPS:
-                lots.popleft()
-                taken.append((lot[0], lot[1]))
-                left -= lot[1]
-            else:
-                lot[1] -= left
-                taken.append((lot[0], left))
-                left = 0.0
         self.lot_total[item] -= qty
-        return taken
+        return _take(lots, qty)
 
     def _reconcile(self, item: int, pending: float = 0.0) -> None:
         """Take the units issued since the last look off the oldest lots. ``pending``: units already off
@@ -476,19 +466,18 @@ class WarehouseSite:
         return out
 
 
-def _split(lots: list[tuple[float, float]], qty: float) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """(the oldest ``qty`` units, the rest) of a list of lots (expires at, units), oldest first."""
-    head: list[tuple[float, float]] = []
-    tail: list[tuple[float, float]] = []
+def _take(lots: deque[list[float]], qty: float) -> list[tuple[float, float]]:
+    """Take ``qty`` units off the front of ``lots`` ([expires at, units], oldest first); the lots taken."""
+    taken: list[tuple[float, float]] = []
     left = qty
-    for exp, q in lots:
-        if left <= EPS:
-            tail.append((exp, q))
-        elif q <= left + EPS:
-            head.append((exp, q))
-            left -= q
+    while left > EPS and lots:
+        lot = lots[0]
+        if lot[1] <= left + EPS:
+            lots.popleft()
+            taken.append((lot[0], lot[1]))
+            left -= lot[1]
         else:
-            head.append((exp, left))
-            tail.append((exp, q - left))
+            lot[1] -= left
+            taken.append((lot[0], left))
             left = 0.0
-    return head, tail
+    return taken
