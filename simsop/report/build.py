@@ -290,7 +290,7 @@ def distributions(b: Builder, section: str, key: str, title: str, caption: str, 
     d = b.data
     if len(d.policies) < 2 and _most_replications(d, case) < 2:
         s = d.summary[(d.summary["case"] == case) & d.summary["kpi"].isin(kpis)].set_index("kpi")["mean"]
-        values = ", ".join(f"{_lbl(k)} {fmt(k, float(s[k]))}" for k in kpis if k in s.index)
+        values = ", ".join(f"{summ.kpi_label(k)} {fmt(k, float(s[k]))}" for k in kpis if k in s.index)
         b.note(section, f"{title}: one replication of one policy has no spread to draw. Its values: {values}. "
                         "Run more replications (-n) to see their spread and confidence intervals.")
         return
@@ -305,10 +305,6 @@ def _most_replications(d: ResultsData, case: str) -> int:
         return 2
     n = d.summary.loc[d.summary["case"] == case, "n"].astype(float).max()
     return int(n) if n == n else 0
-
-
-def _lbl(kpi: str) -> str:
-    return "OTIF" if kpi == "otif" else info(kpi).label.lower()
 
 
 def _int(x: Any) -> int | None:
@@ -327,24 +323,20 @@ def series_caption(d: ResultsData, case: str) -> str:
     daily = [p.title.lower() for p in panels if not p.weekly]
     out = []
     if daily:
-        out.append(f"{_and(daily).capitalize()}: bands of 5–95% and 25–75% of the replications on each day; "
+        out.append(f"{summ.and_list(daily).capitalize()}: bands of 5–95% and 25–75% of the replications on each day; "
                    "line: median.")
     if any(p.weekly for p in panels):
         keys = {p.key for p in panels if p.weekly}
         same = [w for k, w in (("production", "planned production"), ("orders", "customer demand")) if k in keys]
-        out.append(f"{_and([p.title.lower() for p in panels if p.weekly]).capitalize()}: "
+        out.append(f"{summ.and_list([p.title.lower() for p in panels if p.weekly]).capitalize()}: "
                    f"{charts.ROLLING_DAYS}-day average (each day and the {charts.ROLLING_DAYS - 1} before it) of "
                    "the daily mean over replications"
-                   + (f" ({_and(same)} too)" if same else "") + ", so that weekly and batch rhythms (a plant that "
-                   "makes a batch on some days and nothing on others, orders placed once a week) do not hide the "
-                   "trend.")
+                   + (f" ({summ.and_list(same)} too)" if same else "")
+                   + ", so that weekly and batch rhythms (a plant that makes a batch on some days and nothing on "
+                   "others, orders placed once a week) do not hide the trend.")
     if left_out:
-        out.append(f"Not drawn: {_and([t.lower() for t in left_out])} (no value other than 0 in this run).")
+        out.append(f"Not drawn: {summ.and_list([t.lower() for t in left_out])} (no value other than 0 in this run).")
     return " ".join(out)
-
-
-def _and(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def operations_section(b: Builder, case: str) -> None:

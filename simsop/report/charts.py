@@ -24,6 +24,7 @@ from matplotlib.ticker import Formatter
 from simsop.report.colors import NEUTRAL, SHOCK
 from simsop.report.colors import label as policy_label
 from simsop.report.kpimeta import axis_label, info, scale
+from simsop.report.summary import and_list
 
 Colors = Mapping[str, str]
 
@@ -522,9 +523,9 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
     weekly = [p.title.lower() for p in panels if p.weekly]
     how = []
     if daily:
-        how.append(f"{_and(daily)}: bands 5–95% and 25–75% of replications, line median")
+        how.append(f"{and_list(daily)}: bands 5–95% and 25–75% of replications, line median")
     if weekly:
-        how.append(f"{_and(weekly)}: {ROLLING_DAYS}-day average of the daily mean over replications")
+        how.append(f"{and_list(weekly)}: {ROLLING_DAYS}-day average of the daily mean over replications")
     how_text = "; ".join(how)
     _title(fig, title or "A day-by-day view across the random futures" + (f" — case {case}" if case else ""),
            how_text[:1].upper() + how_text[1:] + "; grey: shocks; hatched: warm-up")
@@ -590,10 +591,6 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
     extra.extend(stage_handles)
     _policy_legend(fig, colors, shown, extra)
     return fig
-
-
-def _and(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # ------------------------------------------------------------------------------------------ bullwhip

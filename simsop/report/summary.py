@@ -103,9 +103,9 @@ def best_on(summary: pd.DataFrame, paired: pd.DataFrame | None, kpi: str, polici
     r = s.loc[best].to_dict()
     mean, lo, hi = float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
     word = "highest" if meta.higher_is_better else "lowest"
-    head = f"{best} has the {word} {_lbl(kpi)}: {fmt(kpi, mean)} ({_ci(kpi, lo, hi)})"
+    head = f"{best} has the {word} {kpi_label(kpi)}: {fmt(kpi, mean)} ({_ci(kpi, lo, hi)})"
     if len(s) == 1:
-        only = f"{_lbl(kpi)[:1].upper()}{_lbl(kpi)[1:]} of {best}: {fmt(kpi, mean)} ({_ci(kpi, lo, hi)})."
+        only = f"{kpi_label(kpi)[:1].upper()}{kpi_label(kpi)[1:]} of {best}: {fmt(kpi, mean)} ({_ci(kpi, lo, hi)})."
         return Finding(kpi, best, mean, lo, hi, None, math.nan, math.nan, math.nan, None, only)
     if best != baseline:
         other = baseline
@@ -222,14 +222,21 @@ def _unsure(f: Finding) -> bool:
 
 def _kpi_list(fs: Sequence[Finding]) -> str:
     """'OTIF (not significant) and fill rate (significant)'; no mark when unknown."""
-    parts = [_lbl(f.kpi) + ("" if f.significant is None else
+    parts = [kpi_label(f.kpi) + ("" if f.significant is None else
                             " (significant)" if f.significant and f.ru_significant is not False else
                             " (not significant)") for f in fs]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return and_list(parts)
 
 
-def _lbl(kpi: str) -> str:
+def and_list(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def kpi_label(kpi: str) -> str:
+    """A KPI's label inside a sentence: lower case, but OTIF."""
     return "OTIF" if kpi == "otif" else info(kpi).label.lower()
+
 
 
 BOUND_MARK = "†"
@@ -364,7 +371,7 @@ def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: S
                 r = rows.get(k)
                 if r is None or math.isnan(d := float(r["mean_diff"])) or stated == (c, p, k):
                     continue
-                parts.append(f"{_lbl(k)} {_signed_ci(k, d, float(r['ci_low']), float(r['ci_high']))}"
+                parts.append(f"{kpi_label(k)} {_signed_ci(k, d, float(r['ci_low']), float(r['ci_high']))}"
                              f"; {'significant' if bool(r['significant']) else 'not significant'})")
             if parts:
                 who = f"{c}, {p}" if len(policies) > 1 else c
@@ -455,10 +462,11 @@ def case_table(summary: pd.DataFrame, policies: Sequence[str], cases: Sequence[s
                     row[name] = ("n/a", "")
                     continue
                 any_value = True
-                if censored(c, p, shown):
+                got = recovered(c, p, shown)
+                if got is not None and got[0] < 1.0:
                     # A mean with censored futures is a lower bound: its t-interval would say more than is
                     # known. Say how many recovered, as the terminal does.
-                    share, m = recovered(c, p, shown) or (math.nan, 0)
+                    share, m = got
                     row[name] = ("≥ " + fmt(k, float(sel["mean"].iloc[0])), f"{round(share * m)}/{m} recovered")
                     continue
                 row[name] = (fmt(k, float(sel["mean"].iloc[0])), _ci_cell(shown, sel.iloc[0].to_dict()))
@@ -527,13 +535,13 @@ def impact_headline(effects: pd.DataFrame | None, summary: pd.DataFrame, policie
     if sure:
         lead = f"Under the {hardest if several else word} {named}"
     elif several:
-        lead = (f"No {word} changes {_lbl(kpi)} significantly with these replications; under the one with "
+        lead = (f"No {word} changes {kpi_label(kpi)} significantly with these replications; under the one with "
                 f"the largest mean change, {named}")
     else:
         lead = f"Under the {word} {named}"
     change = (f"{_signed_ci(kpi, float(r['mean_diff']), float(r['ci_low']), float(r['ci_high']))}"
               f"; {'significant' if bool(r['significant']) else 'not significant'})")
     if n == 1:
-        return f"{lead}, {_lbl(kpi)} changes by {change} against the case {primary or '(base)'}."
-    return (f"{lead}, {best} does best on {_lbl(kpi)}: {fmt(kpi, float(m['mean']))} "
+        return f"{lead}, {kpi_label(kpi)} changes by {change} against the case {primary or '(base)'}."
+    return (f"{lead}, {best} does best on {kpi_label(kpi)}: {fmt(kpi, float(m['mean']))} "
             f"({_ci(kpi, float(m['ci_low']), float(m['ci_high']))}), {change} against the case {primary or '(base)'}.")
