@@ -200,13 +200,25 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
     }
 
 
+def _sku_of(m: Any) -> np.ndarray:
+    """Warehouses x products: the sku (snapshot column) of each stock point, -1 where there is none."""
+    sku_of = np.full((len(m.warehouses), len(m.products)), -1)
+    sku_of[m.sku_warehouse, m.sku_product] = np.arange(len(m.sku_product))
+    return sku_of
+
+
+def _line_skus(rec: Records) -> np.ndarray:
+    """The sku of each customer line: its order's warehouse and its product."""
+    orders = rec.orders
+    return _sku_of(rec.meta)[orders["warehouse"].astype(int)[rec.lines["order_id"].astype(int)],
+                             rec.lines["product"].astype(int)]
+
+
 def _receipts_and_lines(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every receipt at a stock point (sku, time) and every customer line (sku; placement time, the time it
     was settled, shipped in full or lost, inf if never; whether any of it was lost), for the cycle service
     level under continuous review."""
-    m = rec.meta
-    sku_of = np.full((len(m.warehouses), len(m.products)), -1)
-    sku_of[m.sku_warehouse, m.sku_product] = np.arange(len(m.sku_product))
+    sku_of = _sku_of(rec.meta)
     dep, arr = rec.departed, rec.arrived
     # Shipments that arrived, at their warehouse's sku (departures are recorded in ship id order).
     row = np.searchsorted(dep["ship_id"].astype(int), arr["ship_id"].astype(int))
@@ -215,7 +227,7 @@ def _receipts_and_lines(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarra
     lines, orders, shipped, lost = rec.lines, rec.orders, rec.shipped, rec.lost
     oid = lines["order_id"].astype(int)
     placed = orders["time"].astype(float)[oid]
-    l_sku = sku_of[orders["warehouse"].astype(int)[oid], lines["product"].astype(int)]
+    l_sku = _line_skus(rec)
     # A line id is its row in the lines table. Settled: the last shipment or loss once nothing is left open.
     n = len(lines)
     done, last = np.zeros(n), np.full(n, -np.inf)
@@ -302,18 +314,13 @@ def late_backlog(rec: Records) -> np.ndarray:
     day late) until it ships or is lost (one shipped at 5 was open at the end of day 4: a day's snapshot comes
     before anything at the next day's start). With no lead time this is the end-of-day customer backlog.
     """
-    m = rec.meta
     days, n_sku = rec.snapshots.backlog.shape
     steps = np.zeros((days + 1, n_sku))
     lines = rec.lines
     if len(lines) == 0 or days == 0:
         return steps[:days]
-    orders = rec.orders
-    oid = lines["order_id"].astype(int)
-    sku_of = np.full((len(m.warehouses), len(m.products)), -1)
-    sku_of[m.sku_warehouse, m.sku_product] = np.arange(n_sku)
-    sku = sku_of[orders["warehouse"].astype(int)[oid], lines["product"].astype(int)]
-    first = np.clip(np.floor(orders["due"].astype(float)[oid]), 0, days).astype(int)
+    sku = _line_skus(rec)
+    first = np.clip(np.floor(rec.orders["due"].astype(float)[lines["order_id"].astype(int)]), 0, days).astype(int)
 
     def open_until(ids: np.ndarray, qty: np.ndarray, settled: np.ndarray) -> None:
         # Late at the ends of days [first, floor(settled)): +qty from the first, -qty after the last.
@@ -363,7 +370,7 @@ def expired_in_window(rec: Records) -> tuple[np.ndarray, np.ndarray]:
 
 
 def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overtime_cost: float) -> dict[str, float]:
-    """The P&L of the window: revenue down to profit."""
+    """The P&L of the window: revenue down to profit (and the units of perishable stock written off)."""
     m = rec.meta
     start, end = float(m.warmup), float(m.horizon)
     lines, shipped, lost, snap = rec.lines, rec.shipped, rec.lost, rec.snapshots
@@ -415,6 +422,7 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
         "overtime_cost": overtime_cost,
         "scrap_cost": scrap,
         "expiry_cost": expiry,
+        "expired_units": float(e_qty.sum()),
         "fixed_cost": fixed,
         "total_cost": total,
         "profit": revenue - total,
@@ -430,7 +438,6 @@ def compute_kpis(rec: Records, sc: Scenario) -> dict[str, Any]:
     fk = factory_kpis(rec, sc)
     out.update(fk)
     out.update(money_kpis(rec, sc, prices, fk["overtime_cost"]))
-    out["expired_units"] = float(expired_in_window(rec)[1].sum())
     from simsop.planning.kpis import PLANNING_COSTS, planning_kpis
 
     out.update(planning_kpis(rec, sc, out["revenue"], out["gross_margin"]))
