@@ -246,12 +246,6 @@ def _terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
 def _fail(message: str, code: int = 2) -> Any:
     click.echo(message, err=True)
     sys.exit(code)
@@ -262,7 +256,7 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    from simsop.executors import ExecutorError
+    from simsop.executors import ExecutorError, in_main_thread
     from simsop.experiment import ReplicationError, ResumeError, run_experiment
     from simsop.scenario import ScenarioError
 
@@ -274,7 +268,7 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
     first = True
     # A batch system's or timeout's SIGTERM stops the run as Ctrl-C does: finished replications kept, the
     # manifest says interrupted, workers stopped (the default action would end the process mid-write).
-    previous = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread() else None
     try:
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
@@ -509,7 +503,7 @@ def _print_sharing(cases: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     """One line per variant: the random sources (named by source: customer x product, lane, supplier,
     factory, shock) it shares with the reference, so draws the same numbers; a warning when it shares none.
     Returns what the manifest records."""
-    from simsop.experiment import random_sources, stream_sharing
+    from simsop.experiment import stream_sharing
 
     ref_name, ref = cases[0]
     out = []
@@ -517,7 +511,7 @@ def _print_sharing(cases: list[tuple[str, Any]]) -> list[dict[str, Any]]:
         sh = stream_sharing(ref, sc)
         click.echo(f"random futures shared, {name} vs {ref_name} (the same draws in each replication): "
                    f"{_sharing_text(sh)}")
-        if not sh.paired and (random_sources(ref) or random_sources(sc)):
+        if not sh.paired and (sh.same or sh.other_law or sh.only_reference or sh.only_variant):
             click.echo(f"warning: {name} shares no random source with {ref_name} (none has the same name and "
                        f"law in both files): its differences from {ref_name} are not paired, and their intervals "
                        "are as wide as those of independent runs", err=True)
@@ -671,16 +665,11 @@ def _grouped(kpis: list[str]) -> list[tuple[str, list[str]]]:
 def _style(kpi: str) -> tuple[str, float]:
     """How a KPI is shown: ``("pct", factor)`` for percentages (rates are stored as fractions, factor 100;
     MAPE and WMAPE in percent already, factor 1), else its kind (``money``, ``num``) and 1."""
-    from simsop.report.kpimeta import info
+    from simsop.report.kpimeta import info, scale
 
-    if kpi.endswith("_otif"):  # shock_worst_otif, shock_window_otif and their _noshock: fractions, like otif
-        return "pct", 100.0
     i = info(kpi)
-    if i.kind == "pct":
-        return "pct", 100.0
-    if i.unit == "%":  # forecast_mape_lag*, forecast_wmape_lag*
-        return "pct", 1.0
-    return i.kind, 1.0
+    # Stored in percent already (forecast_mape_lag*, forecast_wmape_lag*): shown as percentages, factor 1.
+    return ("pct" if i.kind == "pct" or i.unit == "%" else i.kind), scale(kpi)
 
 
 def _numbers(kpi: str, xs: Sequence[float | None], signed: bool = False, compact: bool = False) -> list[str]:

@@ -68,6 +68,13 @@ def _worker_init(parent: int) -> None:
     _exit_with_parent(parent)
 
 
+def in_main_thread() -> bool:
+    """Whether this is the main thread: the only one that can set signal handlers (and gets signals)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextmanager
 def deferred_interrupts() -> Iterator[None]:
     """Ctrl-C (and a SIGTERM the command takes as one) is ignored inside (in the main thread; elsewhere signals
@@ -77,9 +84,7 @@ def deferred_interrupts() -> Iterator[None]:
     must not cut short the manifest that says what was kept, nor a pool's shutdown, which left half done
     waits at exit for workers that never hear they may stop.
     """
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
+    if not in_main_thread():
         yield
         return
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
