@@ -25,10 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsop.kpi import product_arrays
-from simsop.workshop.metrics import metrics
+from simsop.workshop.debrief import debrief_data, team_runs
+from simsop.workshop.metrics import flows, metrics
 
 if TYPE_CHECKING:
+    from simsop.model.records import Records
+    from simsop.scenario import Scenario
     from simsop.workshop.game import Workshop
+    from simsop.workshop.sim import TeamRun
 
 _TOL = 1e-9
 # Team metrics kept per period and over the game.
@@ -91,17 +95,15 @@ def product_service(rec: Any, edges: np.ndarray) -> dict[str, dict[str, list[Any
     return out
 
 
-def team_service(ws: Workshop, team: str, rows: Any, end: int, edges: np.ndarray) -> dict[str, Any]:
-    """One team's service and money per period and product, and over the whole game."""
-    sc = ws.scenario
-    run = ws.run(team, [r for r in rows if r.round <= ws.played], end)
-    rec = run.records
+def team_service(sc: Scenario, rec: Records, edges: np.ndarray) -> dict[str, Any]:
+    """One team's service and money per period and product, and over the whole game, from its run's records."""
     counted = int(edges[-1])
+    fl = flows(rec, sc, counted)  # the day-by-day flows every window's metrics read, made once
     periods = []
     for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        m = metrics(rec, sc, int(a), int(b))
+        m = metrics(rec, sc, int(a), int(b), fl)
         periods.append({k: _r(m[k]) for k in PERIOD_KEYS})
-    m = metrics(rec, sc, 0, counted)
+    m = metrics(rec, sc, 0, counted, fl)
     totals: dict[str, Any] = {k: _r(m.get(k, 0.0)) for k in TOTAL_KEYS}
     by_product = product_service(rec, edges)
     price = product_arrays(sc)["price"]
@@ -110,18 +112,17 @@ def team_service(ws: Workshop, team: str, rows: Any, end: int, edges: np.ndarray
     return {"periods": periods, "products": by_product, "totals": totals}
 
 
-def lesson_data(ws: Workshop) -> dict[str, Any]:
+def lesson_data(ws: Workshop, runs: dict[str, TeamRun] | None = None) -> dict[str, Any]:
     """``{"service": {"teams": {team: team_service}, "products": [...], "edges": [...]}}`` over the periods
-    the debrief counts (nothing before the first round is counted)."""
+    the debrief counts (nothing before the first round is counted); ``runs``: the teams' runs
+    (:func:`simsop.workshop.debrief.team_runs`), if already made."""
     cal = ws.calendar
-    k = ws.played
-    end = cal.end(k)
-    counted = cal.account_end(k)
+    counted = cal.account_end(ws.played)
     edges = cal.edges(counted) if counted > 0 else np.asarray([0], dtype=int)
     if len(edges) < 2:
         return {"service": None}
-    rows = ws.read_all()
-    teams = {team: team_service(ws, team, rows[team], end, edges) for team in ws.teams}
+    runs = team_runs(ws) if runs is None else runs
+    teams = {team: team_service(ws.scenario, runs[team].records, edges) for team in ws.teams}
     products = list(next(iter(teams.values()))["products"]) if teams else []
     return {"service": {"teams": teams, "products": products, "edges": [int(x) for x in edges]}}
 
@@ -130,5 +131,6 @@ def debrief_page(ws: Workshop) -> str:
     """The whole debrief page of a workshop: its debrief data with the lesson data, drawn."""
     from simsop.report.debrief import debrief_html
 
-    return debrief_html({**ws.debrief_data(), **lesson_data(ws)})
+    runs = team_runs(ws)  # each team simulated once, for both
+    return debrief_html({**debrief_data(ws, runs), **lesson_data(ws, runs)})
 

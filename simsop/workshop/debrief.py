@@ -22,6 +22,7 @@ from simsop.workshop.metrics import flows, metrics
 
 if TYPE_CHECKING:
     from simsop.workshop.game import Workshop
+    from simsop.workshop.sim import TeamRun
 
 
 # The costs of the P&L a team's decisions move (cost of goods and fixed costs are left out: they follow
@@ -169,15 +170,23 @@ def _family_series(ws: Workshop, rec: Any, edges: np.ndarray, first_plan: float 
     return out
 
 
-def debrief_data(ws: Workshop) -> dict[str, Any]:
-    """Everything the debrief shows, as plain data."""
+def team_runs(ws: Workshop) -> dict[str, TeamRun]:
+    """Each team's run through the rounds played, to the end of the last one: what the debrief looks at."""
+    k = ws.played
+    end = ws.calendar.end(k)
+    rows = ws.read_all()
+    return {team: ws.run(team, [r for r in rows[team] if r.round <= k], end) for team in ws.teams}
+
+
+def debrief_data(ws: Workshop, runs: dict[str, TeamRun] | None = None) -> dict[str, Any]:
+    """Everything the debrief shows, as plain data (``runs``: :func:`team_runs`, if already made)."""
     cfg = ws.cfg
     cal = ws.calendar
     sc = ws.scenario
     k = ws.played
     end = cal.end(k)
     counted = cal.account_end(k)
-    rows = ws.read_all()
+    runs = team_runs(ws) if runs is None else runs
     edges = cal.edges(counted) if counted > 0 else np.asarray([0], dtype=int)
     if cfg.kind == "orders":
         label = "week" if cfg.round_days == 7 else "period"
@@ -187,7 +196,7 @@ def debrief_data(ws: Workshop) -> dict[str, Any]:
     shocks_seen: list[dict[str, Any]] = []
     injected = {str(s_.shock.get("name")) for s_ in cfg.shocks}
     for team in ws.teams:
-        run = ws.run(team, [r for r in rows[team] if r.round <= k], end)
+        run = runs[team]
         fl = flows(run.records, sc, end)
         m = metrics(run.records, sc, 0, counted, fl)
         demand = fl.per_period("demand", edges).sum(axis=0)
