@@ -68,13 +68,14 @@ def split_fix(typed: str) -> str:
 
 
 def csv_rows(text: str, label: str, required: Sequence[str], problems: list[str],
-             quantity: str | None = None) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+             quantity: str | None = None, widths: dict[int, int] | None = None
+             ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Header and (line number, row) of a CSV text; problems for missing columns and for rows too long.
 
     A row with more values than the header has columns is refused even when the extra values are empty: such a
     row is a value cut in two by a comma (``1,200`` unquoted puts 1 and 200 in two columns and shifts the
     columns after them), and reading it would play numbers nobody wrote. The message names the number when it
-    sees one, from the ``quantity`` column on.
+    sees one, from the ``quantity`` column on. ``widths``, if given, gets how many values each row read has.
     """
     try:
         lines = list(csv.reader(io.StringIO(text)))
@@ -105,4 +106,6 @@ def csv_rows(text: str, label: str, required: Sequence[str], problems: list[str]
             continue
         row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
         out.append((n, row))
+        if widths is not None:
+            widths[n] = len(cells)
     return header, out

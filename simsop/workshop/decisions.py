@@ -52,19 +52,6 @@ def number_hint(text: str) -> str:
     return ""
 
 
-def _csv_rows(text: str, label: str, required: Sequence[str], quantity: str, problems: list[str]
-              ) -> tuple[list[str], list[tuple[int, dict[str, str]]], dict[int, int]]:
-    """Header and (line number, row) of a decision file, as ``simsop.planning.decision_csv.csv_rows`` reads it
-    (a row too long is refused, naming the number a thousands separator cut from the ``quantity`` column on),
-    and how many values each line has."""
-    header, rows = _rows(text, label, required, problems, quantity)
-    try:
-        records = list(csv.reader(io.StringIO(text)))
-    except csv.Error:
-        records = []  # _rows said so
-    return header, rows, {n: len(cells) for n, cells in enumerate(records[1:], start=2)}
-
-
 def _split_in_row(header: Sequence[str], row: Mapping[str, str], width: int, quantity: str,
                   targets_count: bool) -> str:
     """The number a thousands separator cut in two within a row no wider than the header (``'1,200'`` read as
@@ -194,7 +181,8 @@ def read_orders(text: str, label: str, team: str, roles: Sequence[str], game_rol
     """
     problems: list[str] = []
     notes = [] if notes is None else notes
-    header, rows, widths = _csv_rows(text, label, ("round", "role", "order"), "order", problems)
+    widths: dict[int, int] = {}
+    header, rows = _rows(text, label, ("round", "role", "order"), problems, "order", widths)
     out: list[OrderRow] = []
     seen: dict[tuple[int, str], int] = {}
     late: set[tuple[int, str]] = set()
@@ -330,7 +318,8 @@ def read_plan(text: str, label: str, team: str, products: Sequence[str], familie
     """
     problems: list[str] = []
     notes = [] if notes is None else notes
-    header, rows, widths = _csv_rows(text, label, ("cycle", "bucket", "production"), "production", problems)
+    widths: dict[int, int] = {}
+    header, rows = _rows(text, label, ("cycle", "bucket", "production"), problems, "production", widths)
     item_col = next((c for c in ("product", "family", "item") if c in header), None)
     if rows and item_col is None:
         problems.append(f"{label}: line 1: missing column product (or family, or item); found {header}")
