@@ -678,12 +678,15 @@ def _numbers(kpi: str, xs: Sequence[float | None], signed: bool = False, compact
     (no unit: the caller adds '%' or ' pts'); other values 0 decimals from 1,000 (and for money), 1 from 10,
     else 3 significant figures of the largest. ``compact`` writes 1.70M and 94k (from 10,000), for the stress
     tables. An exact 0 of a count or a sum is '0' (an interval cut at the KPI's limit)."""
+    from simsop.report.kpimeta import point_decimals
+
     kind, factor = _style(kpi)
     vals = [float("nan") if x is None else float(x) * factor for x in xs]
     big = max((abs(v) for v in vals if v == v), default=0.0)
     scale, tail = 1.0, ""
     if kind == "pct":
-        dec = 1
+        # A difference keeps the decimals that show it, as the report's (kpimeta.points): 0.02 points is not 0.0.
+        dec = max((point_decimals(v) for v in vals if v == v), default=1) if signed else 1
     elif compact and big >= 1e6:
         scale, tail, dec = 1e6, "M", 2
     elif compact and big >= 1e4:

@@ -120,6 +120,9 @@ def test_a_mean_and_its_interval_are_rounded_alike() -> None:
     assert Text.from_markup(_stat("bullwhip_East", s)).plain == "1.40 ± 0.46"
     d = {"n": 4, "mean_diff": -0.076, "ci_low": -0.124, "ci_high": -0.028, "significant": True}
     assert Text.from_markup(_difference("shock_worst_otif", d, " ")).plain == "-7.6 pts [-12.4, -2.8] ▼"
+    # A significant difference of 0.02 points is shown, as the report shows it (it read '0.0 pts [0.0, 0.0] ▲').
+    d = {"n": 4, "mean_diff": 0.0002, "ci_low": 0.0001, "ci_high": 0.0003, "significant": True}
+    assert Text.from_markup(_difference("fill_rate", d, " ")).plain == "+0.02 pts [+0.01, +0.03] ▲"
 
 
 def test_mape_and_wmape_say_they_are_percentages() -> None:

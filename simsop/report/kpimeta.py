@@ -268,16 +268,22 @@ def scale(kpi: str) -> float:
     return 100.0 if info(kpi).kind == "pct" else 1.0
 
 
-def points(x: float) -> str:
-    """A difference in percentage points: one decimal, or the decimals of its first digit (down to 0.001)
-    when one decimal would print 0.0 and hide it: a fill rate 0.02 points higher, an interval from -0.05 to
-    +0.3 points that is not significant (at one decimal: '0.0 to +0.3', which reads as excluding zero)."""
+def point_decimals(x: float) -> int:
+    """The decimals of a difference of ``x`` percentage points: one, or those of its first digit (down to
+    0.001) when one decimal would print 0.0 and hide it."""
     decimals = 1
     if 0 < abs(x) < 0.05:
         decimals = min(3, -math.floor(math.log10(abs(x))))
         if round(x, decimals) == 0:  # under 0.0005 points: nothing to tell apart
             decimals = 1
-    return f"{x:.{decimals}f}"
+    return decimals
+
+
+def points(x: float) -> str:
+    """A difference in percentage points: one decimal, or the decimals of its first digit (down to 0.001)
+    when one decimal would print 0.0 and hide it: a fill rate 0.02 points higher, an interval from -0.05 to
+    +0.3 points that is not significant (at one decimal: '0.0 to +0.3', which reads as excluding zero)."""
+    return f"{x:.{point_decimals(x)}f}"
 
 
 def fmt(kpi: str, x: float | None, signed: bool = False) -> str:
