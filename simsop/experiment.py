@@ -1424,7 +1424,9 @@ def random_sources(scenario: Scenario) -> dict[str, tuple[str, str, str]]:
     for s in scenario.suppliers:
         add(f"supplier:{s.id}:lead_time", "supplier", f"{s.id} lead time", s.lead_time)
         if s.reliability < 1:
-            add(f"supplier:{s.id}:reliability", "supplier", f"{s.id} reliability", s.reliability)
+            # The stream draws uniform numbers whatever the reliability, which only sets the threshold: the same
+            # draws (on time or late by the same test) in both files.
+            add(f"supplier:{s.id}:reliability", "supplier", f"{s.id} reliability", "uniform(0, 1)")
             add(f"supplier:{s.id}:delay", "supplier", f"{s.id} delay", s.delay)
     for f in scenario.factories:
         if f.processing_time is not None:

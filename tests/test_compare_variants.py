@@ -135,3 +135,20 @@ def test_clashing_names_become_file_stems_and_a_variant_sharing_no_stream_is_war
     assert set(pd.read_csv(tmp_path / "run" / "kpis.csv")["case"]) == {"low", "busy"}
     sa, sb = load_scenario(a), load_scenario(b)
     assert not stream_sharing(sa, sb).paired and stream_sharing(sa, sa).paired
+
+
+def test_a_supplier_s_reliability_stream_is_shared_whatever_the_reliability() -> None:
+    """The stream that decides whether an order is late draws uniform numbers whatever the reliability (which
+    only sets the threshold), so two files that differ in reliability use the same draws: it was reported as
+    'another law, so other draws'."""
+    from simsop.experiment import stream_sharing
+    from tests.helpers import scenario, single_stock_point
+
+    def with_reliability(r: float) -> Any:
+        data = single_stock_point({"daily": 5}, {"type": "base_stock", "level": 20},
+                                  lead_time={"dist": "uniform", "low": 1, "high": 3})
+        data["suppliers"][0].update(reliability=r, delay={"dist": "exponential", "mean": 2})
+        return scenario(data)
+
+    sh = stream_sharing(with_reliability(0.9), with_reliability(0.7))
+    assert ("supplier", "S reliability") in sh.same and not sh.other_law
