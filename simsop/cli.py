@@ -443,12 +443,12 @@ def _variant_cases(files: Sequence[str]) -> list[tuple[str, Any]]:
 def _check_variants(files: Sequence[str], cases: list[tuple[str, Any]], seed: int | None) -> None:
     """Variants share the futures only if they are as long, cut the same warm-up and draw from the same seed:
     anything else is refused, naming the files and what to change."""
+    from simsop.experiment import misaligned
+
     ref_file, (_, ref) = files[0], cases[0]
     problems = []
     for f, (_, sc) in zip(files[1:], cases[1:], strict=True):
-        for what, a, b in (("horizon", sc.horizon, ref.horizon), ("warmup", sc.warmup, ref.warmup)):
-            if a != b:
-                problems.append(f"{f}: {what} {a} days, {ref_file} (the reference) {b}")
+        problems += [f"{f}: {what} {a} days, {ref_file} (the reference) {b}" for what, a, b in misaligned(sc, ref)]
         if seed is None and sc.seed != ref.seed:
             problems.append(f"{f}: seed {sc.seed}, {ref_file} (the reference) {ref.seed}; or give --seed N, "
                             "which replaces every file's seed")

@@ -737,6 +737,13 @@ def _check_policies(scenario: Scenario, policies: Sequence[str]) -> None:
             raise PolicyError("\n".join(lines), exc.problems) from None
 
 
+def misaligned(variant: Scenario, reference: Scenario) -> list[tuple[str, float, float]]:
+    """What keeps a variant from running day for day on the reference's futures: (what, the variant's days, the
+    reference's days) for a horizon or a warm-up that differ."""
+    return [(what, a, b) for what, a, b in (("horizon", variant.horizon, reference.horizon),
+                                             ("warm-up", variant.warmup, reference.warmup)) if a != b]
+
+
 def _check_cases(scenario: Scenario, policies: Sequence[str], cases: Sequence[tuple[str, Scenario]]) -> None:
     """Cases are variants of one experiment: each is as long as the reference and cuts the same warm-up (its
     replications are paired day for day with the reference's), and every policy can run each variant that is
@@ -750,8 +757,7 @@ def _check_cases(scenario: Scenario, policies: Sequence[str], cases: Sequence[tu
 
     ref_name, ref = cases[0]
     for name, sc in cases:
-        diffs = [f"{what} {a} days (the reference {ref_name!r}: {b})"
-                 for what, a, b in (("horizon", sc.horizon, ref.horizon), ("warm-up", sc.warmup, ref.warmup)) if a != b]
+        diffs = [f"{what} {a} days (the reference {ref_name!r}: {b})" for what, a, b in misaligned(sc, ref)]
         if diffs:
             raise ValueError(f"case {name!r} has {' and '.join(diffs)}: the variants of an experiment run on the same "
                              "random futures, day for day, so they must share the horizon and the warm-up")
