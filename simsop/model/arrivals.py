@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class ArrivalStream:
     """The one-line orders of a warehouse's order-by-order customers, in time order."""
 
-    __slots__ = ("_next", "custs", "items", "qtys", "times", "warehouse", "world")
+    __slots__ = ("_next", "_run_bound", "custs", "items", "qtys", "times", "warehouse", "world")
 
     def __init__(self, world: World, warehouse: WarehouseSite, times: list[float], custs: list[int],
                  items: list[int], qtys: list[float]) -> None:
@@ -34,10 +34,12 @@ class ArrivalStream:
         self.items = items
         self.qtys = qtys
         self._next = 0
+        # The stream reschedules itself for most of its arrivals: one bound method, made once.
+        self._run_bound = self._run
 
     def start(self) -> None:
         """Schedule the stream's first look at its arrivals, now (urgent, as a process starts)."""
-        self.world.call_at(0.0, URGENT, self._run, None)
+        self.world.call_at(0.0, URGENT, self._run_bound, None)
 
     def _run(self, ev: Event) -> None:
         world = self.world
@@ -56,7 +58,7 @@ class ArrivalStream:
                     # Something else is due first: wait for this arrival through the queue. The step the
                     # kernel is in has already taken this event's callbacks, so the event can be reused.
                     self._next = i
-                    ev.callbacks = [self._run]
+                    ev.callbacks = [self._run_bound]
                     heappush(queue, (now + (t - now), NORMAL, next(env._eid), ev))
                     return
                 env._now = t

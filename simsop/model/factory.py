@@ -114,7 +114,7 @@ class FactorySite:
         w = self.world
         jid = w.next_job_id
         w.next_job_id = jid + 1
-        now = w.env.now
+        now = w.env._now
         if due is None:
             due = math.inf if self.planned_lead_time is None else now + self.planned_lead_time
         job = Job(jid, product, qty, dest, item, peg, now, due)

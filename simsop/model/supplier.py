@@ -44,7 +44,7 @@ class SupplierSite:
 
     def accept(self, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None) -> None:
         w = self.world
-        now = w.env.now
+        now = w.env._now
         ready = now
         if self.capacity is not None:
             start = self.free_at if self.free_at > now else now

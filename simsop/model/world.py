@@ -389,25 +389,24 @@ class World:
         product = dest.products[item]
         rid = self.next_ro_id
         self.next_ro_id = rid + 1
-        self.rec_replenishment((rid, self.env.now, dest.index, product, qty, source.site))
+        self.rec_replenishment((rid, self.env._now, dest.index, product, qty, source.site))
         lane = self.lanes.get((source.site, dest.site))
-        msg = (source, dest, item, qty, peg)
         if lane is not None and lane.order_delay > 0:
-            self.call_at(lane.order_delay, RECEIPT, self._order_arrives, msg)
+            self.call_at(lane.order_delay, RECEIPT, self._order_arrives, (source, dest, item, qty, peg))
         else:
-            self._deliver_order(msg)
+            self._deliver_order(source, dest, item, qty, peg)
 
     def _order_arrives(self, ev: Event) -> None:
-        self._deliver_order(ev._value)
+        self._deliver_order(*ev._value)
 
-    def _deliver_order(self, msg: tuple[Site, WarehouseSite, int, float, OrderLine | None]) -> None:
-        source, dest, item, qty, peg = msg
-        if isinstance(source, FactorySite):
-            source.add_job(dest.products[item], qty, dest, item, peg)
-        elif isinstance(source, SupplierSite):
-            source.accept(dest, item, qty, peg)
-        else:
+    def _deliver_order(self, source: Site, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None) -> None:
+        # Most replenishment orders go from one warehouse to another: that case first.
+        if isinstance(source, WarehouseSite):
             source.internal_order(dest, item, dest.products[item], qty)
+        elif isinstance(source, FactorySite):
+            source.add_job(dest.products[item], qty, dest, item, peg)
+        else:
+            source.accept(dest, item, qty, peg)
 
     def expires_at(self, t: float, product: int) -> float:
         """When a unit of a perishable product that left its source at ``t`` is written off: the close of the day
@@ -442,9 +441,9 @@ class World:
             arrival = not_before
         sid = self.next_ship_id
         self.next_ship_id = sid + 1
-        self.rec_departed((sid, depart, src.site, dest.index, dest.products[item], qty, arrival))
-        self.units_in_transit += qty
         product = dest.products[item]
+        self.rec_departed((sid, depart, src.site, dest.index, product, qty, arrival))
+        self.units_in_transit += qty
         if self.shelf_life[product] is None:
             self.call_at(arrival - now, RECEIPT, self._arrive,
                          (sid, dest, item, qty, peg, qty if ordered is None else ordered))
@@ -457,17 +456,18 @@ class World:
 
     def _arrive(self, ev: Event) -> None:
         sid, dest, item, qty, peg, ordered = ev._value
-        self.rec_arrived((sid, self.env.now))
+        now = self.env._now
+        self.rec_arrived((sid, now))
         self.units_in_transit -= qty
         if dest.lots[item] is None:
             dest.receive(item, qty, peg, ordered)
         else:  # perishable goods of a day-0 pipeline: their life starts as they arrive
-            dest.receive(item, qty, peg, ordered, [(self.expires_at(self.env.now, dest.products[item]), qty)])
+            dest.receive(item, qty, peg, ordered, [(self.expires_at(now, dest.products[item]), qty)])
 
     def _arrive_lots(self, ev: Event) -> None:
         """Perishable goods arrive: what expired on the way is written off, the rest received with its age."""
         sid, dest, item, qty, peg, ordered, lots = ev._value
-        now = self.env.now
+        now = self.env._now
         self.rec_arrived((sid, now))
         self.units_in_transit -= qty
         dead = sum(q for exp, q in lots if exp <= now + EPS)
@@ -520,7 +520,7 @@ class World:
 
     def snapshot(self, day: int) -> None:
         """Take the end-of-day state of ``day`` (kept as rows; ``finish`` writes them into the snapshots)."""
-        now = self.env.now
+        now = self.env._now
         on_hand: list[float] = []
         backlog: list[float] = []
         internal: list[float] = []
