@@ -1,7 +1,8 @@
 """Aggregate production planning for one product family: the "supply review" step of S&OP.
 
 Everything here is a pure function on numpy arrays: an :class:`AggregateInput` goes in, an
-:class:`AggregatePlan` comes out, and nothing is cached or shared between calls.
+:class:`AggregatePlan` comes out, and nothing is shared between calls but the layout of the LP's constraint
+matrix, which depends only on the horizons (read-only index arrays, built once per shape).
 
 Notation (one value per bucket ``t = 1..T``, e.g. months)::
 
@@ -84,13 +85,10 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-
-if TYPE_CHECKING:
-    from scipy import sparse  # imported where used: scipy.optimize costs 0.3 s to import
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -513,23 +511,18 @@ _VARIABLES = (
 )
 
 
-def _unit_costs(inp: AggregateInput) -> dict[str, FloatArray]:
-    """Cost per unit of each decision variable, per bucket: the LP objective and the cost function."""
+def _unit_costs(inp: AggregateInput) -> dict[str, float | FloatArray]:
+    """Cost per unit of each decision variable: per bucket for the workforce, else one rate for every bucket."""
     d, c = inp._data, inp.costs
-    horizon = inp.horizon
-
-    def full(x: float) -> FloatArray:
-        return np.full(horizon, x)
-
     return {
         "workforce": d.regular_cost_per_worker,
-        "hired": full(c.hiring_cost_per_worker),
-        "laid_off": full(c.layoff_cost_per_worker),
-        "production": full(c.material_cost_per_unit),
-        "overtime_hours": full(c.overtime_cost_per_hour),
-        "inventory": full(c.holding_cost_per_unit),
-        "backlog": full(c.backlog_cost_per_unit),
-        "subcontracted": full(c.subcontract_cost_per_unit),
+        "hired": c.hiring_cost_per_worker,
+        "laid_off": c.layoff_cost_per_worker,
+        "production": c.material_cost_per_unit,
+        "overtime_hours": c.overtime_cost_per_hour,
+        "inventory": c.holding_cost_per_unit,
+        "backlog": c.backlog_cost_per_unit,
+        "subcontracted": c.subcontract_cost_per_unit,
     }
 
 
@@ -587,8 +580,11 @@ def plan_costs(
         "subcontracted": subcontracted,
     }
     unit = _unit_costs(inp)
+    # A rate times an array is the same product, bit for bit, as an array of that rate times it; fsum reads a
+    # list faster than an array's elements.
     cost = {
-        name: math.fsum(unit[name] * _check_vector(name, values[name], inp.horizon)) for name in _VARIABLES
+        name: math.fsum((unit[name] * _check_vector(name, values[name], inp.horizon)).tolist())
+        for name in _VARIABLES
     }
     return CostBreakdown(
         regular_labor=cost["workforce"],
@@ -603,9 +599,13 @@ def plan_costs(
 
 
 def _make_plan(
-    inp: AggregateInput, strategy: str, status: str, message: str, arrays: dict[str, FloatArray]
+    inp: AggregateInput, strategy: str, status: str, message: str, arrays: dict[str, FloatArray],
+    fresh: bool = False,
 ) -> AggregatePlan:
-    frozen = {name: _frozen(np.array(arrays[name], dtype=np.float64)) for name in _VARIABLES}
+    """The plan of ``arrays``, priced; ``fresh``: the arrays are the caller's own float arrays, which the
+    plan may keep (else it keeps copies)."""
+    frozen = {name: _frozen(arrays[name] if fresh else np.array(arrays[name], dtype=np.float64))
+              for name in _VARIABLES}
     costs = plan_costs(inp, **frozen)
     return AggregatePlan(
         strategy=strategy, status=status, message=message, costs=costs, total_cost=costs.total, **frozen
@@ -790,76 +790,79 @@ def solve_lps(
                 "opening_workforce must be a whole number when integer_workforce=True, "
                 f"got {inp.opening_workforce}"
             )
-    models = [_lp_model(inp, integer_workforce) for inp in inputs]
-    b_eq = np.concatenate([m.b_eq for m in models])
-    b_ub = np.concatenate([m.b_ub for m in models])
-    # One matrix, the equalities' rows first: what milp would build from two constraints, without its
-    # two conversions and stacking (the same program, so the same optimum).
-    a = _block_diagonal([m.eq for m in models] + [m.ub for m in models],
-                        [(m.b_eq.size, m.objective.size) for m in models]
-                        + [(m.b_ub.size, m.objective.size) for m in models], columns_restart=len(models))
-    options: dict[str, Any] = {} if time_limit is None else {"time_limit": time_limit}
-    # milp, also for the LP: with no integer variable it solves the LP through a thinner wrapper than
-    # linprog (about 40% less time per solve, the same optimum).
-    from scipy.optimize import Bounds, LinearConstraint, milp  # here: loading a scenario needs no solver
-
-    res = milp(
-        np.concatenate([m.objective for m in models]),
-        constraints=LinearConstraint(a, np.concatenate([b_eq, np.full(b_ub.size, -np.inf)]),
-                                     np.concatenate([b_eq, b_ub])),
-        integrality=np.concatenate([m.integrality for m in models]),
-        bounds=Bounds(np.concatenate([m.lower for m in models]), np.concatenate([m.upper for m in models])),
-        options=options,
-    )
+    program = _program(inputs)
     strategy = "milp" if integer_workforce else "lp"
-    has_solution = res.x is not None
-    if res.status == 0 and has_solution:
-        status = "optimal"
-    elif res.status == 1 and has_solution and integer_workforce:
-        status = "time_limit"
-    elif len(inputs) > 1:
-        return [solve_lps([inp], integer_workforce, time_limit=time_limit)[0] for inp in inputs]
+    solved = None if integer_workforce or time_limit is not None else _highs_optimum(program)
+    if solved is not None:
+        x_all, status, message = solved
     else:
-        raise _solver_error(strategy, int(res.status), str(res.message))
+        res = _milp(program, integer_workforce, time_limit)
+        has_solution = res.x is not None
+        if res.status == 0 and has_solution:
+            status = "optimal"
+        elif res.status == 1 and has_solution and integer_workforce:
+            status = "time_limit"
+        elif len(inputs) > 1:
+            return [solve_lps([inp], integer_workforce, time_limit=time_limit)[0] for inp in inputs]
+        else:
+            raise _solver_error(strategy, int(res.status), str(res.message))
+        x_all, message = np.asarray(res.x, dtype=np.float64), str(res.message)
 
-    x_all = np.asarray(res.x, dtype=np.float64)
     plans = []
     start = 0
-    for inp, m in zip(inputs, models, strict=True):
-        x = x_all[start: start + m.objective.size]
-        start += m.objective.size
+    for inp in inputs:
         horizon = inp.horizon
-        arrays = {name: x[k * horizon: (k + 1) * horizon].copy() for k, name in enumerate(_VARIABLES)}
-        for name in _VARIABLES:
-            # HiGHS may return -1e-12 for a variable at its zero bound; a plan should not show it.
-            arrays[name] = np.maximum(arrays[name], 0.0)
+        x = x_all[start: start + len(_VARIABLES) * horizon]
+        start += x.size
+        # HiGHS may return -1e-12 for a variable at its zero bound; a plan should not show it.
+        arrays = {name: np.maximum(x[k * horizon: (k + 1) * horizon].copy(), 0.0) for k, name in enumerate(_VARIABLES)}
         if integer_workforce:
             for name in ("workforce", "hired", "laid_off"):
                 arrays[name] = np.round(arrays[name])
-        plans.append(_make_plan(inp, strategy, status, str(res.message), arrays))
+        plans.append(_make_plan(inp, strategy, status, message, arrays, fresh=True))
     return plans
 
 
 @dataclass(frozen=True)
-class _LPModel:
-    """One aggregate plan as a program: min objective @ x, equalities, inequalities (<=), bounds.
+class _Program:
+    """The joint program of several plans: min objective @ x, lhs <= A x <= rhs, lower <= x <= upper.
 
-    The constraint matrices are kept as (row, column, coefficient) triplets, so that the programs of
-    several families become one block-diagonal matrix with a single sparse conversion.
+    ``A`` is in compressed sparse column form (``indptr``, ``indices``, ``data``, ``shape``), the rows of every
+    plan's equalities first, then those of its inequalities (``lhs`` = -inf).
     """
 
     objective: FloatArray
-    eq: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]
-    b_eq: FloatArray
-    ub: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]
-    b_ub: FloatArray
+    indptr: npt.NDArray[np.int32]
+    indices: npt.NDArray[np.int32]
+    data: FloatArray
+    shape: tuple[int, int]
+    lhs: FloatArray
+    rhs: FloatArray
     lower: FloatArray
     upper: FloatArray
-    integrality: FloatArray
+    horizons: tuple[int, ...]
 
 
-def _lp_model(inp: AggregateInput, integer_workforce: bool) -> _LPModel:
-    """The program of one plan.
+@dataclass(frozen=True)
+class _Layout:
+    """Where the coefficients of a joint program go: the same for every program of the same horizons.
+
+    The coefficients are listed as :func:`_program` lists them (every plan's equalities, then every plan's
+    inequalities, each term of :func:`_terms` in turn); ``order`` puts that list into the compressed
+    sparse column order (by column, then row) of ``indptr`` and ``indices``.
+    """
+
+    indptr: npt.NDArray[np.int32]
+    indices: npt.NDArray[np.int32]
+    order: npt.NDArray[np.intp]
+    shape: tuple[int, int]
+    eq_values: FloatArray  # the equalities' coefficients, all constants (+1 or -1), in listing order
+
+
+def _terms(horizon: int) -> tuple[list[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]],
+                                  list[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]], FloatArray]:
+    """The (rows, columns) of each term of one plan's equalities and inequalities, and the equalities'
+    coefficients (the inequalities' are :func:`_ub_values`).
 
     Rows 2t and 2t+1 of the equalities, bucket t:
       workforce balance  W_t - W_{t-1} - H_t + L_t = 0           (W_0 on the right-hand side);
@@ -868,70 +871,163 @@ def _lp_model(inp: AggregateInput, integer_workforce: bool) -> _LPModel:
       labour capacity    P_t - u_t W_t - O_t / hours_per_unit <= 0;
       overtime limit     O_t - max_overtime_t W_t <= 0.
     """
-    d = inp._data
-    horizon = inp.horizon
-    n_var = len(_VARIABLES) * horizon
     t = np.arange(horizon)
     W, H, L, P, Ot, It, S, C = (k * horizon + t for k in range(len(_VARIABLES)))  # Ot, It: O and I look like 0, 1
     balance, stock = 2 * t, 2 * t + 1
-    eq = _triplets([(balance, W, 1.0), (balance, H, -1.0), (balance, L, 1.0), (balance[1:], W[:-1], -1.0),
-                    (stock, It, 1.0), (stock, S, -1.0), (stock, P, -1.0), (stock, C, -1.0),
-                    (stock[1:], It[:-1], -1.0), (stock[1:], S[:-1], 1.0)])
-    ub = _triplets([(balance, P, 1.0), (balance, W, -d.units_per_worker), (balance, Ot, -1.0 / inp.hours_per_unit),
-                    (stock, Ot, 1.0), (stock, W, -d.overtime_hours_per_worker)])
-    b_eq = np.zeros(2 * horizon)
+    eq = [(balance, W, 1.0), (balance, H, -1.0), (balance, L, 1.0), (balance[1:], W[:-1], -1.0),
+          (stock, It, 1.0), (stock, S, -1.0), (stock, P, -1.0), (stock, C, -1.0),
+          (stock[1:], It[:-1], -1.0), (stock[1:], S[:-1], 1.0)]
+    ub = [(balance, P), (balance, W), (balance, Ot), (stock, Ot), (stock, W)]
+    eq_values = np.concatenate([np.full(r.size, v) for r, _, v in eq])
+    return [(r, c) for r, c, _ in eq], ub, eq_values
+
+
+def _ub_values(inp: AggregateInput) -> list[FloatArray]:
+    """The inequalities' coefficients of one plan, term by term as :func:`_terms` lists them."""
+    d = inp._data
+    horizon = inp.horizon
+    ones = np.ones(horizon)
+    return [ones, -d.units_per_worker, np.full(horizon, -1.0 / inp.hours_per_unit), ones,
+            -d.overtime_hours_per_worker]
+
+
+_LAYOUTS: dict[tuple[int, ...], _Layout] = {}
+
+
+def _layout(horizons: tuple[int, ...]) -> _Layout:
+    """The layout of the joint program of plans of these horizons, built once: an S&OP cycle solves
+    programs of the same shape every month, and the sort into column order cost more than the solve's
+    set-up."""
+    got = _LAYOUTS.get(horizons)
+    if got is not None:
+        return got
+    n_var = [len(_VARIABLES) * h for h in horizons]
+    col_off = np.cumsum([0, *n_var])
+    eq_off = np.cumsum([0, *(2 * h for h in horizons)])
+    ub_off = eq_off + eq_off[-1]
+    eq_rows, eq_cols, ub_rows, ub_cols, eq_values = [], [], [], [], []
+    for k, h in enumerate(horizons):
+        eq, ub, values = _terms(h)
+        eq_rows += [r + eq_off[k] for r, _ in eq]
+        eq_cols += [c + col_off[k] for _, c in eq]
+        ub_rows += [r + ub_off[k] for r, _ in ub]
+        ub_cols += [c + col_off[k] for _, c in ub]
+        eq_values.append(values)
+    rows = np.concatenate(eq_rows + ub_rows)
+    cols = np.concatenate(eq_cols + ub_cols)
+    order = np.lexsort((rows, cols))  # by column, then row: the compressed sparse column order
+    shape = (int(ub_off[-1]), int(col_off[-1]))
+    if np.any((np.diff(cols[order]) == 0) & (np.diff(rows[order]) == 0)):
+        raise AssertionError("aggregate LP: two coefficients in one cell of the constraint matrix")
+    indptr = np.zeros(shape[1] + 1, dtype=np.int32)
+    np.cumsum(np.bincount(cols, minlength=shape[1]), out=indptr[1:])
+    layout = _Layout(indptr, rows[order].astype(np.int32), order, shape, np.concatenate(eq_values))
+    for a in (layout.indptr, layout.indices, layout.order, layout.eq_values):
+        a.setflags(write=False)
+    if len(_LAYOUTS) >= 64:  # a long-lived process planning many shapes: forget the oldest
+        del _LAYOUTS[next(iter(_LAYOUTS))]
+    _LAYOUTS[horizons] = layout
+    return layout
+
+
+def _bounds_and_costs(inp: AggregateInput) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """One plan's objective, equalities' right-hand side and the variables' lower and upper bounds."""
+    d, c = inp._data, inp.costs
+    T = inp.horizon
+    objective = np.concatenate([d.regular_cost_per_worker, np.repeat(
+        [c.hiring_cost_per_worker, c.layoff_cost_per_worker, c.material_cost_per_unit, c.overtime_cost_per_hour,
+         c.holding_cost_per_unit, c.backlog_cost_per_unit, c.subcontract_cost_per_unit], T)])
+    objective[7 * T - 1] += c.ending_backlog_cost_per_unit  # the last backlog S_T
+    b_eq = np.zeros(2 * T)
     b_eq[0] = inp.opening_workforce
     b_eq[1::2] = -d.demand
     b_eq[1] += inp.opening_inventory - inp.opening_backlog
-
-    unit = _unit_costs(inp)
-    objective = np.concatenate([unit[name] for name in _VARIABLES])
-    objective[S[-1]] += inp.costs.ending_backlog_cost_per_unit
-    lower = np.zeros(n_var)
-    upper = np.full(n_var, np.inf)
-    lower[It] = d.inventory_min
-    upper[It] = d.inventory_max
-    lower[P] = d.production_min
-    upper[P] = d.production_max
-    upper[C] = d.subcontract_capacity
-    lower[It[-1]] = d.ending_target
-    upper[S[-1]] = d.ending_backlog_max
-    lower[W[-1]] = d.ending_workforce_min
-    upper[W[-1]] = d.ending_workforce_max
-    integrality = np.zeros(n_var)
-    if integer_workforce:
-        integrality[: 3 * horizon] = 1  # W, H and L are the first three blocks
-    return _LPModel(objective, eq, b_eq, ub, np.zeros(2 * horizon), lower, upper, integrality)
+    # Blocks W, H, L, P, O, I, S, C of T variables each.
+    zeros = np.zeros(T)
+    lower = np.concatenate([zeros, zeros, zeros, d.production_min, zeros, d.inventory_min, zeros, zeros])
+    lower[6 * T - 1] = d.ending_target
+    lower[T - 1] = d.ending_workforce_min
+    free = np.full(T, np.inf)
+    upper = np.concatenate([free, free, free, d.production_max, free, d.inventory_max, free,
+                            d.subcontract_capacity])
+    upper[7 * T - 1] = d.ending_backlog_max
+    upper[T - 1] = d.ending_workforce_max
+    return objective, b_eq, lower, upper
 
 
-_Term = tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], float | FloatArray]  # rows, columns, coefficients
+def _program(inputs: Sequence[AggregateInput]) -> _Program:
+    """The joint program of several plans, the block of each down the diagonal (see :class:`_Program`)."""
+    horizons = tuple(inp.horizon for inp in inputs)
+    layout = _layout(horizons)
+    parts = [_bounds_and_costs(inp) for inp in inputs]
+    b_eq = np.concatenate([p[1] for p in parts])
+    n_ub = layout.shape[0] - b_eq.size
+    values = np.concatenate([layout.eq_values, *(v for inp in inputs for v in _ub_values(inp))])
+    return _Program(
+        objective=np.concatenate([p[0] for p in parts]), indptr=layout.indptr, indices=layout.indices,
+        data=values[layout.order], shape=layout.shape, lhs=np.concatenate([b_eq, np.full(n_ub, -np.inf)]),
+        rhs=np.concatenate([b_eq, np.zeros(n_ub)]), lower=np.concatenate([p[2] for p in parts]),
+        upper=np.concatenate([p[3] for p in parts]), horizons=horizons)
 
 
-def _triplets(terms: Sequence[_Term]) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]:
-    rows = np.concatenate([r for r, _, _ in terms])
-    cols = np.concatenate([c for _, c, _ in terms])
-    vals = np.concatenate([np.broadcast_to(np.asarray(v, dtype=np.float64), r.shape) for r, _, v in terms])
-    return rows, cols, vals
-
-
-def _block_diagonal(parts: Sequence[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], FloatArray]],
-                    shapes: Sequence[tuple[int, int]], columns_restart: int | None = None) -> sparse.csc_array:
-    """One CSC matrix with each part's triplets as a block (shapes: each block's rows, columns).
-
-    Blocks go down the diagonal; with ``columns_restart`` k, the blocks from the k-th on start again at the
-    first column (a second block diagonal below the first, over the same variables).
-    """
-    row_off = np.cumsum([0, *(r for r, _ in shapes)])
-    widths = [c for _, c in shapes]
-    k = len(widths) if columns_restart is None else columns_restart
-    col_off = [*np.cumsum([0, *widths[:k]])[:-1], *np.cumsum([0, *widths[k:]])[:-1]]
-    n_cols = max((int(col_off[i]) + w for i, w in enumerate(widths)), default=0)
-    rows = np.concatenate([p[0] + row_off[i] for i, p in enumerate(parts)])
-    cols = np.concatenate([p[1] + col_off[i] for i, p in enumerate(parts)])
-    vals = np.concatenate([p[2] for p in parts])
+def _milp(program: _Program, integer_workforce: bool, time_limit: float | None) -> Any:
+    """``scipy.optimize.milp`` on the program (W, H and L integer with ``integer_workforce``)."""
+    # milp, also for the LP: with no integer variable it solves the LP through a thinner wrapper than
+    # linprog (about 40% less time per solve, the same optimum).
     from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp  # here: loading a scenario needs no solver
 
-    return sparse.csc_array((vals, (rows, cols)), shape=(int(row_off[-1]), n_cols))
+    integrality = np.zeros(program.objective.size)
+    if integer_workforce:
+        start = 0
+        for h in program.horizons:
+            integrality[start: start + 3 * h] = 1  # W, H and L are the first three blocks of each plan
+            start += len(_VARIABLES) * h
+    a = sparse.csc_array((program.data, program.indices, program.indptr), shape=program.shape)
+    options: dict[str, Any] = {} if time_limit is None else {"time_limit": time_limit}
+    return milp(program.objective, constraints=LinearConstraint(a, program.lhs, program.rhs),
+                integrality=integrality, bounds=Bounds(program.lower, program.upper), options=options)
+
+
+def _highs_optimum(program: _Program) -> tuple[FloatArray, str, str] | None:
+    """The optimum of the (continuous) program from HiGHS, called as ``milp`` calls it; None when the program
+    has no optimum or scipy's HiGHS bindings are not where this expects them (then ``milp`` solves it).
+
+    ``milp`` spends as long again as HiGHS in Python around each solve (input checks, a HiGHS enum per
+    variable, dual values a plan never reads); this hands HiGHS the same model with the same options, so
+    its optimum is the same, to the bit. Those bindings are scipy's private modules: any change to them
+    falls back to the public ``milp``.
+    """
+    try:
+        from scipy.optimize._highspy import _core as highs  # private: guarded, milp is the fallback
+        from scipy.optimize._linprog_highs import _highs_to_scipy_status_message as scipy_message
+
+        n_col, n_row = program.shape[1], program.shape[0]
+        lp = highs.HighsLp()
+        lp.num_col_ = lp.a_matrix_.num_col_ = n_col
+        lp.num_row_ = lp.a_matrix_.num_row_ = n_row
+        lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
+        lp.col_cost_ = program.objective
+        lp.col_lower_ = program.lower
+        lp.col_upper_ = program.upper
+        lp.row_lower_ = program.lhs
+        lp.row_upper_ = program.rhs
+        lp.a_matrix_.start_ = program.indptr
+        lp.a_matrix_.index_ = program.indices
+        lp.a_matrix_.value_ = program.data
+        lp.integrality_ = [highs.HighsVarType.kContinuous] * n_col  # as milp passes it for an LP
+        solver = highs._Highs()
+        options = highs.HighsOptions()
+        options.log_to_console = False  # milp's only option here (disp=False)
+        error = highs.HighsStatus.kError
+        if (solver.passOptions(options) == error or solver.passModel(lp) == error or solver.run() == error
+                or solver.getModelStatus() != highs.HighsModelStatus.kOptimal):
+            return None
+        status = solver.getModelStatus()
+        _, message = scipy_message(status, solver.modelStatusToString(status))
+        return np.array(solver.getSolution().col_value, dtype=np.float64), "optimal", str(message)
+    except (ImportError, AttributeError, TypeError):
+        return None
 
 
 def _solver_error(strategy: str, status: int, message: str) -> AggregatePlanningError:
