@@ -244,9 +244,10 @@ class Table:
         if flat and "str" in kinds:
             self._columns = {f: np.asarray(flat[j::k]) for j, f in enumerate(fields)}
         elif flat:
-            # One flat float conversion is several times faster than a column-by-column one; integer and
-            # boolean columns (exact in a double) get their declared type back.
-            block = np.array(flat, dtype=float).reshape(-1, k)
+            # One flat float conversion is several times faster than a column-by-column one (and fromiter with
+            # its count a tenth faster than np.array, which sizes the list first); integer and boolean columns
+            # (exact in a double) get their declared type back.
+            block = np.fromiter(flat, dtype=float, count=len(flat)).reshape(-1, k)
             self._columns = {}
             for j, (f, kind) in enumerate(zip(fields, kinds, strict=True)):
                 col = block[:, j]
