@@ -97,12 +97,12 @@ def service_kpis(rec: Records) -> dict[str, float]:
     m = rec.meta
     start, end = float(m.warmup), float(m.horizon)
     orders, lines, shipped, lost = rec.orders, rec.lines, rec.shipped, rec.lost
-    o_time, o_due = orders["time"].astype(float), orders["due"].astype(float)
-    l_order = lines["order_id"].astype(int)
-    l_qty = lines["qty"].astype(float)
-    s_line = shipped["line_id"].astype(int)
-    s_time = shipped["time"].astype(float)
-    s_qty = shipped["qty"].astype(float)
+    o_time, o_due = orders["time"].astype(float, copy=False), orders["due"].astype(float, copy=False)
+    l_order = lines["order_id"].astype(int, copy=False)
+    l_qty = lines["qty"].astype(float, copy=False)
+    s_line = shipped["line_id"].astype(int, copy=False)
+    s_time = shipped["time"].astype(float, copy=False)
+    s_qty = shipped["qty"].astype(float, copy=False)
     n_lines = len(l_qty)
     l_due = o_due[l_order] if n_lines else np.empty(0)
     on_time = s_time <= (l_due[s_line] + _TOL) if len(s_line) else np.empty(0, dtype=bool)
@@ -123,10 +123,10 @@ def service_kpis(rec: Records) -> dict[str, float]:
     days_late = done_at[late_complete] - l_due[late_complete]
 
     in_window_ship = (s_time >= start) & (s_time < end)
-    lost_time = lost["time"].astype(float)
+    lost_time = lost["time"].astype(float, copy=False)
     closed_time = np.full(len(o_time), end)
-    c_ids = rec.closed["order_id"].astype(int)
-    closed_time[c_ids] = np.minimum(rec.closed["time"].astype(float), end)
+    c_ids = rec.closed["order_id"].astype(int, copy=False)
+    closed_time[c_ids] = np.minimum(rec.closed["time"].astype(float, copy=False), end)
     # Little's law on the order book: time-average of open orders = arrival rate x time in the book.
     overlap = np.clip(np.minimum(closed_time, end) - np.maximum(o_time, start), 0, None)
     placed_in = (o_time >= start) & (o_time < end)
@@ -162,34 +162,25 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
     total_bo = backlog.sum(axis=1)
     ok_cycles = total_cycles = 0
     lead = m.sku_lead_time if len(m.sku_lead_time) == len(m.sku_product) else np.zeros(len(m.sku_product))
-    continuous = m.sku_continuous if len(m.sku_continuous) == len(m.sku_product) else np.zeros(len(m.sku_product))
     n_sku = len(m.sku_product)
+    continuous = m.sku_continuous.astype(bool) if len(m.sku_continuous) == n_sku else np.zeros(n_sku, dtype=bool)
     if len(m.sku_replenished) == n_sku and len(m.sku_pushable) == n_sku:
         # Replenished: by its own rule, or by an S&OP plan that ran (make-to-order items and stock nothing
         # refills have no cycles).
         cycled = m.sku_has_demand & (m.sku_replenished | (m.sku_pushable & (len(rec.plan) > 0)))
     else:  # records of an older simsop
         cycled = m.sku_has_demand
-    receipts_lines = _receipts_and_lines(rec) if continuous[cycled].any() else None
-    for k in np.nonzero(cycled)[0]:
-        if continuous[k] and receipts_lines is not None:
+    if (cycled & continuous).any():
+        receipts_lines = _receipts_and_lines(rec)
+        for k in np.nonzero(cycled & continuous)[0]:
             ok_k, total_k = _receipt_cycles(int(k), *receipts_lines, float(w0), float(m.horizon))
             ok_cycles += ok_k
             total_cycles += total_k
-            continue
-        r, off = int(m.sku_review_period[k]), int(m.sku_review_offset[k])
-        shift = int(np.floor(lead[k] + 1e-9)) if r > 1 else 0
-        day = np.arange(w0, m.horizon)
-        ends = np.nonzero((day + 1 - off - shift) % r == 0)[0]
-        if len(ends) == 0:
-            continue
-        # A cycle covers the days after the previous cycle end up to and including its own end.
-        lost_cum = np.concatenate([[0.0], np.cumsum(lost[:, k])])
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        lost_in = lost_cum[ends + 1] - lost_cum[starts]
-        ok = (backlog[ends, k] <= 1e-7) & (lost_in <= 1e-7)
-        ok_cycles += int(ok.sum())
-        total_cycles += len(ends)
+    periodic = np.nonzero(cycled & ~continuous)[0]
+    if len(periodic):
+        ok_k, total_k = _review_cycles(m, periodic, backlog, lost, lead[periodic])
+        ok_cycles += ok_k
+        total_cycles += total_k
     avg_value = float((on_hand * cost).sum(axis=1).mean()) if days else 0.0
     return {
         "cycle_service_level": _ratio(ok_cycles, total_cycles),
@@ -198,6 +189,33 @@ def stock_kpis(rec: Records, prices: dict[str, np.ndarray]) -> dict[str, float]:
         "avg_on_hand": float(on_hand.sum(axis=1).mean()) if days else 0.0,
         "avg_inventory_value": avg_value,
     }
+
+
+def _review_cycles(m: Any, skus: np.ndarray, backlog: np.ndarray, lost: np.ndarray,
+                   lead: np.ndarray) -> tuple[int, int]:
+    """Replenishment cycles of the periodic-review ``skus`` in the window: (without a stock-out, all).
+
+    ``backlog`` and ``lost`` are the window's snapshots (days x every sku), ``lead`` the skus' mean lead times.
+    All skus at once: a loop over skus cost more than the rest of the stock KPIs together.
+    """
+    r = m.sku_review_period[skus].astype(int, copy=False)
+    off = m.sku_review_offset[skus].astype(int, copy=False)
+    shift = np.where(r > 1, np.floor(lead + 1e-9), 0).astype(int)
+    day = np.arange(m.warmup, m.horizon)
+    # Cycle ends, sku by sku and in day order within a sku (the skus x days mask read row by row).
+    col, end = np.nonzero(((day[None, :] + 1 - off[:, None] - shift[:, None]) % r[:, None]) == 0)
+    if len(end) == 0:
+        return 0, 0
+    sku = skus[col]
+    # A cycle covers the days after the previous cycle end of its sku up to and including its own end.
+    start = np.zeros(len(end), dtype=int)
+    same = col[1:] == col[:-1]
+    start[1:][same] = end[:-1][same] + 1
+    lost_cum = np.zeros((lost.shape[0] + 1, len(skus)))
+    np.cumsum(lost[:, skus], axis=0, out=lost_cum[1:])
+    lost_in = lost_cum[end + 1, col] - lost_cum[start, col]
+    ok = (backlog[end, sku] <= 1e-7) & (lost_in <= 1e-7)
+    return int(ok.sum()), len(end)
 
 
 def _sku_of(m: Any) -> np.ndarray:
@@ -210,39 +228,46 @@ def _sku_of(m: Any) -> np.ndarray:
 def _line_skus(rec: Records) -> np.ndarray:
     """The sku of each customer line: its order's warehouse and its product."""
     orders = rec.orders
-    return _sku_of(rec.meta)[orders["warehouse"].astype(int)[rec.lines["order_id"].astype(int)],
-                             rec.lines["product"].astype(int)]
+    return _sku_of(rec.meta)[orders["warehouse"].astype(int, copy=False)[rec.lines["order_id"].astype(int, copy=False)],
+                             rec.lines["product"].astype(int, copy=False)]
 
 
-def _receipts_and_lines(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _receipts_and_lines(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     """Every receipt at a stock point (sku, time) and every customer line (sku; placement time, the time it
     was settled, shipped in full or lost, inf if never; whether any of it was lost), for the cycle service
     level under continuous review."""
     sku_of = _sku_of(rec.meta)
     dep, arr = rec.departed, rec.arrived
     # Shipments that arrived, at their warehouse's sku (departures are recorded in ship id order).
-    row = np.searchsorted(dep["ship_id"].astype(int), arr["ship_id"].astype(int))
-    r_sku = sku_of[dep["warehouse"].astype(int)[row], dep["product"].astype(int)[row]]
-    r_time = arr["time"].astype(float)
+    dep_ids, arr_ids = dep["ship_id"].astype(int, copy=False), arr["ship_id"].astype(int, copy=False)
+    # A run numbers its shipments 0, 1, ... in departure order, so the id is the row; the search serves records
+    # made otherwise (and costs as much as the rest of this function).
+    ids_are_rows = len(dep_ids) > 0 and dep_ids[-1] == len(dep_ids) - 1 and np.array_equal(dep_ids,
+                                                                                            np.arange(len(dep_ids)))
+    row = arr_ids if ids_are_rows else np.searchsorted(dep_ids, arr_ids)
+    r_sku = sku_of[dep["warehouse"].astype(int, copy=False)[row], dep["product"].astype(int, copy=False)[row]]
+    r_time = arr["time"].astype(float, copy=False)
     lines, orders, shipped, lost = rec.lines, rec.orders, rec.shipped, rec.lost
-    oid = lines["order_id"].astype(int)
-    placed = orders["time"].astype(float)[oid]
+    oid = lines["order_id"].astype(int, copy=False)
+    placed = orders["time"].astype(float, copy=False)[oid]
     l_sku = _line_skus(rec)
     # A line id is its row in the lines table. Settled: the last shipment or loss once nothing is left open.
     n = len(lines)
-    done, last = np.zeros(n), np.full(n, -np.inf)
+    last = np.full(n, -np.inf)
     for table in (shipped, lost):
-        ids = table["line_id"].astype(int)
-        np.add.at(done, ids, table["qty"].astype(float))
-        np.maximum.at(last, ids, table["time"].astype(float))
-    settled = np.where(done >= lines["qty"].astype(float) - 1e-9, np.maximum(last, placed), np.inf)
+        np.maximum.at(last, table["line_id"].astype(int, copy=False), table["time"].astype(float, copy=False))
+    # Shipped, then lost quantities in one bincount, which adds in input order as ufunc.at did (the same sums).
+    ids = np.concatenate([shipped["line_id"].astype(int, copy=False), lost["line_id"].astype(int, copy=False)])
+    qty = np.concatenate([shipped["qty"].astype(float, copy=False), lost["qty"].astype(float, copy=False)])
+    done = np.bincount(ids, weights=qty, minlength=n)
+    settled = np.where(done >= lines["qty"].astype(float, copy=False) - 1e-9, np.maximum(last, placed), np.inf)
     was_lost = np.zeros(n, dtype=bool)
-    was_lost[lost["line_id"].astype(int)] = True
-    return r_sku, r_time, l_sku, np.stack([placed, settled, was_lost.astype(float)])
+    was_lost[lost["line_id"].astype(int, copy=False)] = True
+    return r_sku, r_time, l_sku, (placed, settled, was_lost)
 
 
-def _receipt_cycles(k: int, r_sku: np.ndarray, r_time: np.ndarray, l_sku: np.ndarray, lines: np.ndarray,
-                    start: float, end: float) -> tuple[int, int]:
+def _receipt_cycles(k: int, r_sku: np.ndarray, r_time: np.ndarray, l_sku: np.ndarray,
+                    lines: tuple[np.ndarray, ...], start: float, end: float) -> tuple[int, int]:
     """Replenishment cycles of sku ``k`` inside [start, end), each ending just before a receipt: (without a
     stock-out, all). A cycle has one when a customer line is still open just before its receipt (net stock
     below 0: the textbook's test) or a line lost during it."""
@@ -251,7 +276,7 @@ def _receipt_cycles(k: int, r_sku: np.ndarray, r_time: np.ndarray, l_sku: np.nda
     if len(receipts) < 2:
         return 0, 0
     mine = l_sku == k
-    placed, settled, lost = lines[0][mine], lines[1][mine], lines[2][mine].astype(bool)
+    placed, settled, lost = lines[0][mine], lines[1][mine], lines[2][mine]
     ends = receipts[1:]
     # Open just before a receipt: placed before it and settled at it or later (a line settled by the receipt
     # itself was waiting for it).
@@ -270,8 +295,8 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
     m = rec.meta
     start, end = float(m.warmup), float(m.horizon)
     fd = rec.factory_days
-    f_day = fd["day"].astype(int)
-    f_idx = fd["factory"].astype(int)
+    f_day = fd["day"].astype(int, copy=False)
+    f_idx = fd["factory"].astype(int, copy=False)
     win = (f_day >= m.warmup) & (f_day < m.horizon)  # a window's days only (a shock window, a workshop month)
     utils: list[float] = []
     ot_units = 0.0
@@ -315,29 +340,41 @@ def late_backlog(rec: Records) -> np.ndarray:
     before anything at the next day's start). With no lead time this is the end-of-day customer backlog.
     """
     days, n_sku = rec.snapshots.backlog.shape
-    steps = np.zeros((days + 1, n_sku))
     lines = rec.lines
     if len(lines) == 0 or days == 0:
-        return steps[:days]
+        return np.zeros((days, n_sku))
     sku = _line_skus(rec)
-    first = np.clip(np.floor(rec.orders["due"].astype(float)[lines["order_id"].astype(int)]), 0, days).astype(int)
+    sku = np.where(sku < 0, sku + n_sku, sku)  # as a negative index into a row would (a line with no sku)
+    first = np.clip(np.floor(rec.orders["due"].astype(float, copy=False)[lines["order_id"].astype(int, copy=False)]),
+                    0, days).astype(int)
+    # Every step goes into one bincount of flat (day, sku) cells, in the order the steps were once added one
+    # by one (ufunc.at per table): bincount adds its weights in input order, so the sums are the same bits.
+    cells: list[np.ndarray] = []
+    steps: list[np.ndarray] = []
 
     def open_until(ids: np.ndarray, qty: np.ndarray, settled: np.ndarray) -> None:
-        # Late at the ends of days [first, floor(settled)): +qty from the first, -qty after the last.
+        # Late at the ends of days [first, floor(settled)): +qty from the first, -qty after the last. A step of
+        # 0 is left out: it changes no sum (a cell starts at +0.0, and a sum of doubles is -0.0 only when
+        # both terms are).
         last = np.clip(np.floor(settled), 0, days).astype(int)
-        late = last > first[ids]
-        np.add.at(steps, (first[ids][late], sku[ids][late]), qty[late])
-        np.add.at(steps, (last[late], sku[ids][late]), -qty[late])
+        f = first[ids]
+        late = (last > f) & (qty != 0)
+        s = sku[ids[late]]
+        cells.extend((f[late] * n_sku + s, last[late] * n_sku + s))
+        steps.extend((qty[late], -qty[late]))
 
-    left = lines["qty"].astype(float)
+    left = lines["qty"].astype(float, copy=False)
     for table in (rec.shipped, rec.lost):
-        ids = table["line_id"].astype(int)
-        qty = table["qty"].astype(float)
-        open_until(ids, qty, table["time"].astype(float))
+        ids = table["line_id"].astype(int, copy=False)
+        qty = table["qty"].astype(float, copy=False)
+        open_until(ids, qty, table["time"].astype(float, copy=False))
         left = left - np.bincount(ids, weights=qty, minlength=len(left))
     # Units neither shipped nor lost are open to the end (float dust of a settled line is not a unit).
-    open_until(np.arange(len(left)), np.clip(left, 0.0, None), np.full(len(left), np.inf))
-    return np.cumsum(steps, axis=0)[:days]
+    still_open = np.flatnonzero(left > 0)
+    open_until(still_open, left[still_open], np.full(len(still_open), np.inf))
+    flat = np.bincount(np.concatenate(cells), weights=np.concatenate(steps), minlength=(days + 1) * n_sku)
+    # float even without a step (bincount of nothing gives integers whatever its weights)
+    return np.cumsum(flat.reshape(days + 1, n_sku), axis=0, dtype=float)[:days]
 
 
 def scrap_cost(rec: Records, unit_cost: np.ndarray) -> float:
@@ -347,15 +384,16 @@ def scrap_cost(rec: Records, unit_cost: np.ndarray) -> float:
     if len(fin) == 0:
         return 0.0
     m = rec.meta
-    t = fin["time"].astype(float)
-    sel = (t >= m.warmup) & (t < m.horizon) & (fin["scrap"].astype(float) > 0)
+    t = fin["time"].astype(float, copy=False)
+    sel = (t >= m.warmup) & (t < m.horizon) & (fin["scrap"].astype(float, copy=False) > 0)
     if not sel.any():
         return 0.0
     started = rec.production_started
-    ids = started["job_id"].astype(int)
-    product_of = np.zeros(int(max(ids.max(), fin["job_id"].astype(int).max())) + 1, dtype=int)
-    product_of[ids] = started["product"].astype(int)
-    return float((fin["scrap"].astype(float)[sel] * unit_cost[product_of[fin["job_id"].astype(int)[sel]]]).sum())
+    ids = started["job_id"].astype(int, copy=False)
+    f_ids = fin["job_id"].astype(int, copy=False)
+    product_of = np.zeros(int(max(ids.max(), f_ids.max())) + 1, dtype=int)
+    product_of[ids] = started["product"].astype(int, copy=False)
+    return float((fin["scrap"].astype(float, copy=False)[sel] * unit_cost[product_of[f_ids[sel]]]).sum())
 
 
 def expired_in_window(rec: Records) -> tuple[np.ndarray, np.ndarray]:
@@ -364,9 +402,9 @@ def expired_in_window(rec: Records) -> tuple[np.ndarray, np.ndarray]:
     if len(exp) == 0:
         return np.empty(0, dtype=int), np.empty(0)
     m = rec.meta
-    day = exp["day"].astype(int)
+    day = exp["day"].astype(int, copy=False)
     sel = (day >= m.warmup) & (day < m.horizon)
-    return exp["product"].astype(int)[sel], exp["qty"].astype(float)[sel]
+    return exp["product"].astype(int, copy=False)[sel], exp["qty"].astype(float, copy=False)[sel]
 
 
 def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overtime_cost: float) -> dict[str, float]:
@@ -374,24 +412,24 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
     m = rec.meta
     start, end = float(m.warmup), float(m.horizon)
     lines, shipped, lost, snap = rec.lines, rec.shipped, rec.lost, rec.snapshots
-    l_prod = lines["product"].astype(int)
-    s_line = shipped["line_id"].astype(int)
-    s_time = shipped["time"].astype(float)
+    l_prod = lines["product"].astype(int, copy=False)
+    s_line = shipped["line_id"].astype(int, copy=False)
+    s_time = shipped["time"].astype(float, copy=False)
     sel = (s_time >= start) & (s_time < end)
     s_prod = l_prod[s_line[sel]] if len(s_line) else np.empty(0, dtype=int)
-    s_qty = shipped["qty"].astype(float)[sel]
+    s_qty = shipped["qty"].astype(float, copy=False)[sel]
     revenue = float((s_qty * prices["price"][s_prod]).sum())
     cogs = float((s_qty * prices["unit_cost"][s_prod]).sum())
     w0 = m.warmup
     holding = float((snap.on_hand[w0:] * prices["holding"][m.sku_product]).sum())
     backorder = float((late_backlog(rec)[w0:] * prices["backorder"][m.sku_product]).sum()
                       + (snap.internal_backlog[w0:] * prices["internal_backorder"][m.sku_product]).sum())
-    lt = lost["time"].astype(float)
+    lt = lost["time"].astype(float, copy=False)
     lsel = (lt >= start) & (lt < end)
-    lost_prod = l_prod[lost["line_id"].astype(int)[lsel]] if len(lt) else np.empty(0, dtype=int)
-    lost_cost = float((lost["qty"].astype(float)[lsel] * prices["lost_sale"][lost_prod]).sum())
+    lost_prod = l_prod[lost["line_id"].astype(int, copy=False)[lsel]] if len(lt) else np.empty(0, dtype=int)
+    lost_cost = float((lost["qty"].astype(float, copy=False)[lsel] * prices["lost_sale"][lost_prod]).sum())
     dep = rec.departed
-    dt = dep["time"].astype(float)
+    dt = dep["time"].astype(float, copy=False)
     dsel = (dt >= start) & (dt < end)
     transport = 0.0
     if dsel.any():
@@ -401,9 +439,9 @@ def money_kpis(rec: Records, sc: Scenario, prices: dict[str, np.ndarray], overti
         for ln in sc.lanes:
             if ln.from_ in site_ix and ln.to in wh_ix:
                 lane_cost[site_ix[ln.from_], wh_ix[ln.to]] = ln.cost_per_unit
-        src = dep["source"].astype(int)[dsel]
-        dst = dep["warehouse"].astype(int)[dsel]
-        qty = dep["qty"].astype(float)[dsel]
+        src = dep["source"].astype(int, copy=False)[dsel]
+        dst = dep["warehouse"].astype(int, copy=False)[dsel]
+        qty = dep["qty"].astype(float, copy=False)[dsel]
         transport = float((qty * lane_cost[src, dst]).sum())
     scrap = scrap_cost(rec, prices["unit_cost"])
     # Expired units cost what they cost to make or buy, like scrap: no sale's cost of goods carries them.
@@ -473,17 +511,17 @@ def daily_otif(rec: Records) -> tuple[np.ndarray, np.ndarray]:
     """Orders due on each day of the horizon (by promised date), and how many were on time in full."""
     horizon = rec.meta.horizon
     orders, lines, shipped = rec.orders, rec.lines, rec.shipped
-    o_due = orders["due"].astype(float)
-    l_order = lines["order_id"].astype(int)
-    l_qty = lines["qty"].astype(float)
-    s_line = shipped["line_id"].astype(int)
+    o_due = orders["due"].astype(float, copy=False)
+    l_order = lines["order_id"].astype(int, copy=False)
+    l_qty = lines["qty"].astype(float, copy=False)
+    s_line = shipped["line_id"].astype(int, copy=False)
     l_due = o_due[l_order]
-    on_time = shipped["time"].astype(float) <= l_due[s_line] + _TOL
-    qty_on_time = np.bincount(s_line, weights=shipped["qty"].astype(float) * on_time, minlength=len(l_qty))
+    on_time = shipped["time"].astype(float, copy=False) <= l_due[s_line] + _TOL
+    qty_on_time = np.bincount(s_line, weights=shipped["qty"].astype(float, copy=False) * on_time, minlength=len(l_qty))
     late = np.bincount(l_order, weights=qty_on_time < l_qty - 1e-7, minlength=len(o_due))
-    day = np.floor(o_due).astype(int)
+    day = np.floor(o_due).astype(int, copy=False)
     judged = day < horizon
-    due = np.bincount(day[judged], minlength=horizon).astype(float)
+    due = np.bincount(day[judged], minlength=horizon).astype(float, copy=False)
     ok = np.bincount(day[judged], weights=(late == 0)[judged], minlength=horizon)
     return due, ok
 
@@ -578,16 +616,17 @@ def shock_kpis(rec: Records, sc: Scenario, windows: Any = None, threshold: float
     recovery = (float(below[-1] + 1) if len(below) else 0.0) if recovered else float(len(roll))
     prices = product_arrays(sc)
     lost = rec.lost
-    lt = lost["time"].astype(float)
+    lt = lost["time"].astype(float, copy=False)
     lsel = (lt >= start) & (lt < end)
-    l_prod = rec.lines["product"].astype(int)
-    lost_qty = lost["qty"].astype(float)[lsel]
-    lost_price = prices["price"][l_prod[lost["line_id"].astype(int)[lsel]]] if lsel.any() else np.empty(0)
+    l_prod = rec.lines["product"].astype(int, copy=False)
+    lost_qty = lost["qty"].astype(float, copy=False)[lsel]
+    lost_price = prices["price"][l_prod[lost["line_id"].astype(int, copy=False)[lsel]]] if lsel.any() else np.empty(0)
     fd = rec.factory_days
-    fday = fd["day"].astype(int)
+    fday = fd["day"].astype(int, copy=False)
     fsel = (fday >= start) & (fday < end)
     ot_price = np.array([f.capacity.overtime_cost if f.capacity is not None else 0.0 for f in sc.factories] or [0.0])
-    overtime = float((fd["overtime_used"].astype(float)[fsel] * ot_price[fd["factory"].astype(int)[fsel]]).sum())
+    f_ot = fd["overtime_used"].astype(float, copy=False)[fsel]
+    overtime = float((f_ot * ot_price[fd["factory"].astype(int, copy=False)[fsel]]).sum())
     view = window_view(rec, start, end)
     money = money_kpis(view, sc, prices, overtime)
     from simsop.planning.kpis import plan_costs

@@ -32,8 +32,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from simsop.model.records import Records
@@ -51,6 +49,63 @@ PLANNING_KPI_NAMES = tuple(
 PLANNING_COSTS = ("plan_change_cost", "subcontract_cost", "labor_cost")
 
 NAN = float("nan")
+_FORECAST_NAMES = tuple(k for k in PLANNING_KPI_NAMES if k.split("_lag")[0] in _FORECAST_KPIS)
+
+
+def _codes(columns: tuple[np.ndarray, ...], *more: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """One integer per row of integer ``columns`` (and of each of ``more``, coded alike): equal rows, equal codes."""
+    if len(columns) == 1:
+        return [np.asarray(col, dtype=np.int64) for col in (columns[0], *(m[0] for m in more))]
+    code = [np.zeros(len(columns[0]), dtype=np.int64)] + [np.zeros(len(m[0]), dtype=np.int64) for m in more]
+    span_all = 1
+    for j, col in enumerate(columns):
+        parts = [np.asarray(col, dtype=np.int64)] + [np.asarray(m[j], dtype=np.int64) for m in more]
+        lo = min(int(x.min()) for x in parts if len(x)) if any(len(x) for x in parts) else 0
+        span = max(int(x.max()) for x in parts if len(x)) - lo + 1 if any(len(x) for x in parts) else 1
+        span_all *= span
+        if span_all >= 2**62:
+            raise OverflowError("record keys too far apart to code as one integer")
+        code = [c * span + (x - lo) for c, x in zip(code, parts, strict=True)]
+    return code
+
+
+class _KeyIndex:
+    """The rows of integer keys (``_codes``), to find the first or the last row of any key: a dict of the rows
+    without a Python loop over them."""
+
+    def __init__(self, code: np.ndarray) -> None:
+        self.order = np.argsort(code, kind="stable")
+        self.sorted = code[self.order]
+
+    def rows(self, query: np.ndarray, last: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The last (or first) row whose key is each query's, and whether there is one (else row 0)."""
+        if len(self.sorted) == 0:
+            return np.zeros(len(query), dtype=np.int64), np.zeros(len(query), dtype=bool)
+        if last:  # just after the last equal key (np.clip would cost more than the search)
+            pos = np.maximum(np.searchsorted(self.sorted, query, side="right") - 1, 0)
+        else:
+            pos = np.minimum(np.searchsorted(self.sorted, query, side="left"), len(self.sorted) - 1)
+        return self.order[pos], self.sorted[pos] == query
+
+
+def last_value_at(keys: tuple[np.ndarray, ...], values: np.ndarray, queries: tuple[np.ndarray, ...],
+                  default: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row, the value of the last row of ``keys`` equal to it, else ``default``; and whether found.
+
+    What ``dict(zip(zip(*keys), values)).get(query, default)`` gives, without a Python loop over the records.
+    Keys are integer columns.
+    """
+    code_k, code_q = _codes(keys, queries)
+    rows, found = _KeyIndex(code_k).rows(code_q)
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.full(len(code_q), default, dtype=np.result_type(values, default)), found
+    return np.where(found, values[rows], default), found
+
+
+def _sum_in_order(x: np.ndarray) -> np.float64:
+    """``x`` added one by one from 0.0, as a Python loop adds: the same bits (np.sum adds pairwise)."""
+    return np.cumsum(np.concatenate(([0.0], x)))[-1]
 
 
 def _wmape(actual: np.ndarray, fc: np.ndarray) -> float:
@@ -60,18 +115,15 @@ def _wmape(actual: np.ndarray, fc: np.ndarray) -> float:
 
 def forecast_kpis(rec: Records) -> dict[str, float]:
     """Forecast accuracy and value added by lag, against booked orders of finished buckets."""
-    out = {k: NAN for k in PLANNING_KPI_NAMES if k.split("_lag")[0] in _FORECAST_KPIS}
+    out = dict.fromkeys(_FORECAST_NAMES, NAN)
     fcs, sales, plan = rec.forecasts, rec.bucket_sales, rec.plan
     if len(fcs) == 0 or len(sales) == 0:
         return out
-    actual = {(b, p): u for b, p, u in zip(sales["bucket"].tolist(), sales["product"].tolist(),
-                                           sales["units"].tolist(), strict=True)}
-    # Bucket start days come with the plan lines; buckets before the warm-up are not judged.
-    start_of = dict(zip(plan["bucket"].tolist(), plan["bucket_start"].tolist(), strict=True)) if len(plan) else {}
     warm = rec.meta.warmup
     b, p, lag = fcs["bucket"].astype(int), fcs["product"].astype(int), fcs["lag"].astype(int)
-    a = np.array([actual.get(k, np.nan) for k in zip(b.tolist(), p.tolist(), strict=True)])
-    starts = np.array([start_of.get(x, -1) for x in b.tolist()])
+    a = last_value_at((sales["bucket"], sales["product"]), sales["units"].astype(float), (b, p), NAN)[0]
+    # Bucket start days come with the plan lines; buckets before the warm-up are not judged.
+    starts = last_value_at((plan["bucket"],), plan["bucket_start"], (b,), -1)[0] if len(plan) else np.full(len(b), -1)
     for L in LAGS:
         sel = (lag == L) & ~np.isnan(a) & (starts >= warm)
         if not sel.any():
@@ -147,40 +199,40 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     if len(plan) == 0:
         return out
     spec = sc.planning
-    cyc = plan["cycle"].astype(int)
+    cyc, product, bucket = (plan[k].astype(int, copy=False) for k in ("cycle", "product", "bucket"))
+    production = plan["production"].astype(float, copy=False)
     # Without fences every bucket two consecutive plans share is compared: a plan that is never frozen can still
     # be nervous, and 0 would read as perfectly stable.
     fence = (spec.frozen_buckets + spec.slushy_buckets) or len(plan)
-    first_bucket = {c: int(plan["bucket"][cyc == c].min()) for c in np.unique(cyc).tolist()}
-    prod_of = {(c, p, b): q for c, p, b, q in zip(cyc.tolist(), plan["product"].tolist(), plan["bucket"].tolist(),
-                                                  plan["production"].tolist(), strict=True)}
-    start_of = dict(zip(plan["bucket"].tolist(), plan["bucket_start"].tolist(), strict=True))
-    changed = base = slushy_change = 0.0
-    compared = 0
-    for (c, p, b), q in prod_of.items():
-        prev = prod_of.get((c - 1, p, b))
-        if prev is None or b - first_bucket[c] >= fence or not warm <= start_of[b] < H:
-            continue
-        compared += 1
-        changed += abs(q - prev)
-        base += prev
-        if spec.frozen_buckets <= b - first_bucket[c] < spec.frozen_buckets + spec.slushy_buckets:
-            slushy_change += abs(q - prev)
+    # Each (cycle, product, bucket) once, where it first appears, with its last quantity; and the quantity the
+    # cycle before planned for the same product and bucket.
+    code, prev_code = _codes((cyc, product, bucket), (cyc - 1, product, bucket))
+    index = _KeyIndex(code)
+    rows = np.flatnonzero(index.rows(code, last=False)[0] == np.arange(len(code)))
+    q = production[index.rows(code[rows])[0]]
+    prev_row, has_prev = index.rows(prev_code[rows])
+    prev = production[prev_row]
+    c, b = cyc[rows], bucket[rows]
+    first_bucket = np.full(int(cyc.max() - cyc.min()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first_bucket, cyc - cyc.min(), bucket)
+    ahead = b - first_bucket[c - cyc.min()]  # buckets after the first one its plan covers
+    start = plan["bucket_start"][_KeyIndex(bucket).rows(b)[0]]
+    judged = has_prev & (ahead < fence) & (warm <= start) & (start < H)
+    change = np.abs(q[judged] - prev[judged])
+    compared = int(judged.sum())
+    changed, base = float(_sum_in_order(change)), float(_sum_in_order(prev[judged]))
+    slushy = (spec.frozen_buckets <= ahead[judged]) & (ahead[judged] < spec.frozen_buckets + spec.slushy_buckets)
+    slushy_change = float(_sum_in_order(change[slushy]))
     out["plan_nervousness"] = changed / base if base > 0 else (0.0 if compared and changed == 0 else NAN)
     out["plan_change_cost"] = spec.change_cost * slushy_change
     latest = plan_in_force(rec)
     price = np.array([p.price for p in sc.products])
     cost = np.array([p.unit_cost for p in sc.products])
-    per_bucket: dict[int, float] = {}
-    rev = gm = 0.0
     inside = (latest["bucket_start"] >= warm) & (latest["bucket_start"] + latest["bucket_days"] <= H)
-    for b, p, dem, prod in zip(latest["bucket"][inside].tolist(), latest["product"][inside].tolist(),
-                               latest["demand_plan"][inside].tolist(), latest["production"][inside].tolist(),
-                               strict=True):
-        rev += dem * price[p]
-        gm += dem * (price[p] - cost[p])
-        if math.isfinite(prod):
-            per_bucket[b] = per_bucket.get(b, 0.0) + prod
+    dem, prod = latest["demand_plan"][inside], latest["production"][inside]
+    p_in = latest["product"][inside].astype(int)
+    rev = _sum_in_order(dem * price[p_in]) if len(dem) else 0.0
+    gm = _sum_in_order(dem * (price[p_in] - cost[p_in])) if len(dem) else 0.0
     if rev > 0:
         # Compare with the actual P&L of the same buckets, scaled to the window the plan covers.
         out["plan_revenue"], out["plan_gross_margin"] = rev, gm
@@ -189,7 +241,12 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
         scale = covered / (H - warm) if covered > 0 else 1.0
         out["revenue_vs_plan"] = float(revenue * scale / rev - 1.0)
         out["gross_margin_vs_plan"] = float(gross_margin * scale / gm - 1.0) if gm != 0 else NAN
-    series = np.array([per_bucket[b] for b in sorted(per_bucket)])
+    # Planned production per bucket, in bucket order: the rows are sorted by bucket, and bincount adds each
+    # bucket's products in row order.
+    finite = np.isfinite(prod)
+    planned_buckets = latest["bucket"][inside][finite]
+    group = np.cumsum(np.r_[False, planned_buckets[1:] != planned_buckets[:-1]])
+    series = np.bincount(group, weights=prod[finite]) if len(group) else np.empty(0)
     if len(series) > 1 and series.mean() > 0:
         out["production_variation"] = float(np.mean(np.abs(np.diff(series))) / series.mean())
     out.update(_workforce_costs(rec, sc))
@@ -233,8 +290,9 @@ def plan_attainment(rec: Records) -> float:
     if total <= 0:
         return NAN
     ps, pf = rec.production_started, rec.production_finished
-    start_of = {j: i for i, j in enumerate(ps["job_id"].tolist())}
-    row = np.array([start_of[j] for j in pf["job_id"].tolist()], dtype=int)
+    row, found = last_value_at((ps["job_id"],), np.arange(len(ps)), (pf["job_id"],), -1)
+    if not found.all():
+        raise KeyError(int(pf["job_id"][~found][0]))  # a finished job that never started
     in_plan = np.isin(ps["factory"].astype(int)[row], np.unique(p_factory)) if len(row) else row
     # A job counts on the day the plant took it up, as the plan's quantity of a day does (a job ends a day or
     # more later, which would move output across a bucket's edge).
