@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from simsop.model.orders import EPS
 from simsop.model.replenishment import NoRule, ScheduledRule, make_rule
@@ -35,6 +36,9 @@ class PlanBoard:
         # each every day and a list item is much cheaper to read than a numpy element.
         self.targets: dict[tuple[int, int], list[float]] = {}
         self.subcontract: dict[tuple[int, int], list[float]] = {}
+        # factory -> (product, daily list) of targets and of subcontract, in the tables' order: what planned() reads.
+        self._production_rows: dict[int, list[tuple[int, list[float]]]] = {}
+        self._subcontract_rows: dict[int, list[tuple[int, list[float]]]] = {}
         self.version = 0
         self._dest_cache: dict[tuple[int, int], list[tuple[WarehouseSite, int, float]]] = {}
         self._dest_version = -1
@@ -101,7 +105,8 @@ class PlanBoard:
         wh.refresh_review_lists()
         self.version += 1
 
-    def set_production(self, factory: str, product: str, start_day: int, daily: Sequence[float]) -> None:
+    def set_production(self, factory: str, product: str, start_day: int,
+                       daily: Sequence[float] | npt.NDArray[np.float64]) -> None:
         """Replace the planned output of ``product`` at ``factory`` from ``start_day`` on, one value a day.
 
         Days the plan does not cover keep their earlier targets. Planned production is pushed to the
@@ -118,6 +123,7 @@ class PlanBoard:
         arr = self.targets.get((f, p))
         if arr is None:
             arr = self.targets[(f, p)] = [0.0] * w.horizon
+            self._production_rows.setdefault(f, []).append((p, arr))
         end = min(start_day + len(values), w.horizon)
         if end > start_day:
             arr[start_day:end] = values[: end - start_day].tolist()
@@ -134,6 +140,7 @@ class PlanBoard:
             if not (values > 0).any():
                 return  # nothing bought, nothing to replace: no schedule for the calendar to read every day
             arr = self.subcontract[(f, p)] = [0.0] * w.horizon
+            self._subcontract_rows.setdefault(f, []).append((p, arr))
         end = min(start_day + len(values), w.horizon)
         if end > start_day:
             arr[start_day:end] = values[: end - start_day].tolist()
@@ -167,13 +174,15 @@ class PlanBoard:
     def planned(self, factory: int, day: int, table: dict[tuple[int, int], list[float]] | None = None
                 ) -> list[tuple[int, float]]:
         """(product, units) planned at a factory for one day (production, or ``table``: subcontracting)."""
-        out = []
-        for (f, p), arr in (self.targets if table is None else table).items():
-            if f == factory:
-                q = arr[day]
-                if q > EPS:
-                    out.append((p, q))
-        return out
+        # Asked every day for every factory: each factory's rows are kept apart as the tables grow, rather than
+        # looked for among every factory's.
+        if table is None or table is self.targets:
+            rows = self._production_rows.get(factory, [])
+        elif table is self.subcontract:
+            rows = self._subcontract_rows.get(factory, [])
+        else:
+            rows = [(p, arr) for (f, p), arr in table.items() if f == factory]
+        return [(p, q) for p, arr in rows if (q := arr[day]) > EPS]
 
     def destinations(self, factory: int, product: int) -> list[tuple[WarehouseSite, int, float]]:
         """Where planned output goes: (warehouse, item, share), shares summing to 1."""

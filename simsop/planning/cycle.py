@@ -312,10 +312,11 @@ class PlanningCycle:
         else:
             consensus = sales * (1 - rule.haircut)
         rec = self.world.records.tables["forecasts"].append
-        for p in range(self.n_products):
+        # Lists of Python floats: the values float() gives, without indexing numpy element by element.
+        rows = zip(*(np.asarray(a, dtype=float).tolist() for a in (naive, stat, sales, consensus)), strict=True)
+        for p, (nv, st, sa, co) in enumerate(rows):
             for j in range(n):
-                rec((cycle, p, b + j, j, float(naive[p, j]), float(stat[p, j]), float(sales[p, j]),
-                     float(consensus[p, j])))
+                rec((cycle, p, b + j, j, nv[j], st[j], sa[j], co[j]))
         return {"statistical": stat, "sales": sales, "consensus": consensus, "naive": naive, "fit_rmse": fit_rmse}
 
     def _forecast_rates(self, history: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -456,14 +457,22 @@ class PlanningCycle:
         prod[~made] = 0.0
         rec = self.world.records.tables["plan"].append
         target = plan.inventory_target if plan.inventory_target is not None else state.inventory_target
+        # Lists of Python floats and ints: the values float() and int() give, without indexing numpy element by
+        # element.
+        demand, made_q, kept = (np.asarray(a, dtype=float).tolist() for a in (state.demand_plan, prod, target))
+        staff = np.asarray(wf, dtype=float).tolist() if wf is not None else None
+        bought = np.asarray(sub, dtype=float).tolist() if sub is not None else None
+        starts = np.asarray(state.bucket_start).astype(int).tolist()
+        lengths = np.asarray(state.bucket_days).astype(int).tolist()
+        factory_of = self.factory_of.tolist()
+        meeting_day, effective_day, nan = float(meeting), float(effective), float("nan")
         for t in range(state.horizon):
             b = first_bucket + t
             for p in range(self.n_products):
-                f = self.factory_of[p]
-                rec((cycle, float(meeting), float(effective), p, b, int(state.bucket_start[t]),
-                     int(state.bucket_days[t]), float(state.demand_plan[p, t]), float(prod[p, t]),
-                     float(wf[f, t]) if wf is not None and f >= 0 else float("nan"),
-                     float(sub[p, t]) if sub is not None else 0.0, float(target[p, t])))
+                f = factory_of[p]
+                rec((cycle, meeting_day, effective_day, p, b, starts[t], lengths[t], demand[p][t], made_q[p][t],
+                     staff[f][t] if staff is not None and f >= 0 else nan,
+                     bought[p][t] if bought is not None else 0.0, kept[p][t]))
         return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
 
     def fenced(self, state: PlanningState, plan: Plan, first_bucket: int
@@ -534,29 +543,38 @@ class PlanningCycle:
         # The plan is in good units; the plant starts enough to get them at its mean yield.
         gross = np.where(self.mean_yield > 0, 1.0 / np.where(self.mean_yield > 0, self.mean_yield, 1.0), 1.0)
         for t in range(state.horizon):
-            start = int(state.bucket_start[t])
-            days = int(state.bucket_days[t])
             self.in_force[first_bucket + t] = plan.production[:, t].copy()
             if plan.subcontract is not None:
                 self.in_force_subcontract[first_bucket + t] = np.asarray(plan.subcontract[:, t], dtype=float).copy()
             if plan.workforce is not None:
                 self.in_force_workforce[first_bucket + t] = np.asarray(plan.workforce[:, t], dtype=float).copy()
+        # The buckets follow each other day after day (bucket_days are the gaps of bucket_start), so a product's
+        # production plan is one run of days from the first bucket's start, each bucket's rate repeated over its
+        # days, cut at the end of the run: one board update per product instead of one per product and bucket.
+        first_day = int(state.bucket_start[0])
+        days = np.asarray(state.bucket_days, dtype=int)
+        in_run = max(w.horizon - first_day, 0)
+        for p in range(self.n_products if in_run else 0):
+            f = self.factory_of[p]
+            if f >= 0 and not self.made_to_order[p]:  # make to order: the plant makes what is ordered
+                daily = np.repeat(plan.production[p] * gross[f] / days, days)[:in_run]
+                board.set_production(w.factories[f].name, self.products[p], first_day, daily)
+        for t in range(state.horizon):
+            start = int(state.bucket_start[t])
+            days_t = int(state.bucket_days[t])
             if start >= w.horizon:
                 continue
-            for p in range(self.n_products):
+            sub = plan.subcontract
+            # Bucket by bucket, product by product: the order in which products start buying is the order the
+            # calendar delivers their purchases in.
+            for p in range(self.n_products if sub is not None else 0):
                 f = self.factory_of[p]
-                if f < 0:
-                    continue
-                fac = w.factories[f].name
-                if not self.made_to_order[p]:  # a make-to-order plant makes what is ordered, at the plan's staffing
-                    board.set_production(fac, self.products[p], start,
-                                         [plan.production[p, t] * gross[f] / days] * days)
-                if plan.subcontract is not None:  # also 0: a revised plan replaces what an earlier one bought
-                    board.set_subcontract(fac, self.products[p], start, [plan.subcontract[p, t] / days] * days)
+                if f >= 0 and sub is not None:  # also 0: a revised plan replaces what an earlier one bought
+                    board.set_subcontract(w.factories[f].name, self.products[p], start, [sub[p, t] / days_t] * days_t)
             if plan.workforce is not None:
                 for f, fac_site in enumerate(w.factories):
                     if not fac_site.lines and np.isfinite(plan.workforce[f, t]):
-                        board.set_capacity(fac_site.name, start, [float(plan.workforce[f, t] * gross[f])] * days)
+                        board.set_capacity(fac_site.name, start, [float(plan.workforce[f, t] * gross[f])] * days_t)
         if self.spec.set_execution_levels:
             self._set_execution_levels(state, plan)
 
