@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from simsop.model.records import Records
+from simsop.planning.kpis import last_value_at, sum_in_order
 from simsop.scenario import Scenario
 
 KPI_NAMES = (
@@ -302,7 +303,7 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
     ot_units = 0.0
     ot_cost = 0.0
     ps, pf = rec.production_started, rec.production_finished
-    finish_of = dict(zip(pf["job_id"].tolist(), pf["time"].tolist(), strict=True))
+    busy_time: np.ndarray | None = None
     for fi, f in enumerate(sc.factories):
         if f.capacity is not None:
             sel = win & (f_idx == fi)
@@ -314,13 +315,10 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
             utils.append(_ratio(used, cap))
         else:
             assert f.lines is not None
-            busy = 0.0
-            for jid, t0, fac in zip(ps["job_id"].tolist(), ps["time"].tolist(), ps["factory"].tolist(),
-                                    strict=True):
-                if fac != fi:
-                    continue
-                t1 = finish_of.get(jid, end)
-                busy += max(0.0, min(t1, end) - max(t0, start))
+            if busy_time is None:  # each job's time on a line inside the window (unfinished: to the end)
+                t1 = last_value_at((pf["job_id"],), pf["time"], (ps["job_id"],), end)[0]
+                busy_time = np.maximum(0.0, np.minimum(t1, end) - np.maximum(ps["time"], start))
+            busy = float(sum_in_order(busy_time[ps["factory"] == fi]))
             utils.append(_ratio(busy, f.lines * (end - start)))
     known = [u for u in utils if u == u]
     return {

@@ -103,7 +103,7 @@ def last_value_at(keys: tuple[np.ndarray, ...], values: np.ndarray, queries: tup
     return np.where(found, values[rows], default), found
 
 
-def _sum_in_order(x: np.ndarray) -> np.float64:
+def sum_in_order(x: np.ndarray) -> np.float64:
     """``x`` added one by one from 0.0, as a Python loop adds: the same bits (np.sum adds pairwise)."""
     return np.cumsum(np.concatenate(([0.0], x)))[-1]
 
@@ -220,9 +220,9 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     judged = has_prev & (ahead < fence) & (warm <= start) & (start < H)
     change = np.abs(q[judged] - prev[judged])
     compared = int(judged.sum())
-    changed, base = float(_sum_in_order(change)), float(_sum_in_order(prev[judged]))
+    changed, base = float(sum_in_order(change)), float(sum_in_order(prev[judged]))
     slushy = (spec.frozen_buckets <= ahead[judged]) & (ahead[judged] < spec.frozen_buckets + spec.slushy_buckets)
-    slushy_change = float(_sum_in_order(change[slushy]))
+    slushy_change = float(sum_in_order(change[slushy]))
     out["plan_nervousness"] = changed / base if base > 0 else (0.0 if compared and changed == 0 else NAN)
     out["plan_change_cost"] = spec.change_cost * slushy_change
     latest = plan_in_force(rec)
@@ -231,8 +231,8 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     inside = (latest["bucket_start"] >= warm) & (latest["bucket_start"] + latest["bucket_days"] <= H)
     dem, prod = latest["demand_plan"][inside], latest["production"][inside]
     p_in = latest["product"][inside].astype(int)
-    rev = _sum_in_order(dem * price[p_in]) if len(dem) else 0.0
-    gm = _sum_in_order(dem * (price[p_in] - cost[p_in])) if len(dem) else 0.0
+    rev = sum_in_order(dem * price[p_in]) if len(dem) else 0.0
+    gm = sum_in_order(dem * (price[p_in] - cost[p_in])) if len(dem) else 0.0
     if rev > 0:
         # Compare with the actual P&L of the same buckets, scaled to the window the plan covers.
         out["plan_revenue"], out["plan_gross_margin"] = rev, gm
