@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from simsop.model.records import Records
+from simsop.planning.kpis import last_value_at
 
 __all__ = ["BAND_COLUMNS", "BASE_SERIES", "bands", "bullwhip", "daily_series", "incoming_demand", "per_day"]
 
@@ -38,6 +39,30 @@ def per_day(times: np.ndarray, qty: np.ndarray, horizon: int) -> np.ndarray:
         day = np.floor(np.asarray(times, dtype=float)).astype(np.int64)
         ok = (day >= 0) & (day < horizon)
         out += np.bincount(day[ok], weights=np.asarray(qty, dtype=float)[ok], minlength=horizon)[:horizon]
+    return out
+
+
+def per_day_by(group: np.ndarray, groups: int, times: np.ndarray, qty: np.ndarray, horizon: int) -> np.ndarray:
+    """``per_day`` of each group's rows at once: row ``g`` is ``per_day(times[group == g], qty[group == g])``
+    (rows of a group outside [0, groups) are dropped). One bincount of (group, day) cells adds each cell's
+    quantities in row order, as ``per_day`` of the group would: the same sums, to the bit."""
+    out = np.zeros((groups, horizon))
+    if len(times):
+        day = np.floor(np.asarray(times, dtype=float)).astype(np.int64)
+        g = np.asarray(group, dtype=np.int64)
+        ok = (day >= 0) & (day < horizon) & (g >= 0) & (g < groups)
+        cells = np.bincount(g[ok] * horizon + day[ok], weights=np.asarray(qty, dtype=float)[ok],
+                            minlength=groups * horizon)
+        out += cells.reshape(groups, horizon)
+    return out
+
+
+def _warehouse_of_site(rec: Records) -> np.ndarray:
+    """The warehouse index of each site index (-1 for a factory or a supplier)."""
+    m = rec.meta
+    out = np.full(len(m.sites), -1, dtype=np.int64)
+    for w, name in enumerate(m.warehouses):
+        out[m.sites.index(name)] = w
     return out
 
 
@@ -58,13 +83,10 @@ def incoming_demand(rec: Records) -> dict[str, np.ndarray]:
     l_qty = rec.lines["qty"].astype(float)
     ro = rec.replenishments
     r_src, r_time, r_qty = ro["source"].astype(int), ro["time"].astype(float), ro["qty"].astype(float)
-    out = {}
-    for w, name in enumerate(m.warehouses):
-        site = m.sites.index(name)
-        cust = l_wh == w
-        internal = r_src == site
-        out[name] = per_day(l_time[cust], l_qty[cust], H) + per_day(r_time[internal], r_qty[internal], H)
-    return out
+    n_wh = len(m.warehouses)
+    customers = per_day_by(l_wh, n_wh, l_time, l_qty, H)
+    internal = per_day_by(_warehouse_of_site(rec)[r_src], n_wh, r_time, r_qty, H)
+    return {name: customers[w] + internal[w] for w, name in enumerate(m.warehouses)}
 
 
 def _reordered_products(rec: Records) -> dict[str, np.ndarray] | None:
@@ -93,8 +115,8 @@ def _production(rec: Records, H: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     rate = set(fd["factory"].astype(int).tolist())
     ps, pf = rec.production_started, rec.production_finished
     if len(pf):
-        factory_of = dict(zip(ps["job_id"].tolist(), ps["factory"].tolist(), strict=True))
-        lines_mode = np.array([factory_of.get(j, -1) not in rate for j in pf["job_id"].tolist()], dtype=bool)
+        factory_of = last_value_at((ps["job_id"],), ps["factory"], (pf["job_id"],), -1)[0]
+        lines_mode = ~np.isin(factory_of, list(rate))
         if lines_mode.any():
             out = pf["good"].astype(float) + pf["scrap"].astype(float)
             made = rate_made + per_day(pf["time"].astype(float)[lines_mode], out[lines_mode], H)
@@ -126,9 +148,9 @@ def daily_series(rec: Records) -> dict[str, np.ndarray]:
     }
     ro = rec.replenishments
     r_wh, r_time, r_qty = ro["warehouse"].astype(int), ro["time"].astype(float), ro["qty"].astype(float)
+    orders = per_day_by(r_wh, len(m.warehouses), r_time, r_qty, H)
     for w, name in enumerate(m.warehouses):
-        sel = r_wh == w
-        out[f"orders_{name}"] = per_day(r_time[sel], r_qty[sel], H)
+        out[f"orders_{name}"] = orders[w]
     return out
 
 
@@ -168,18 +190,20 @@ def bullwhip(rec: Records, series: Mapping[str, np.ndarray] | None = None, warmu
     reordered = _reordered_products(rec)
     demand = incoming_demand(rec)
     ro, sent = rec.replenishments, rec.departed
-    from_plant = np.isin(sent["source"].astype(int), [m.sites.index(f) for f in m.factories])
+    if reordered is not None:
+        # Its own orders of what it still reorders (before the plan went live it ordered the rest too), and for
+        # the rest what the plants send it: every warehouse's at once.
+        own = np.array([reordered[name] for name in m.warehouses]).reshape(len(m.warehouses), len(m.products))
+        r_wh, s_wh = ro["warehouse"].astype(int), sent["warehouse"].astype(int)
+        from_plant = np.isin(sent["source"].astype(int), [m.sites.index(f) for f in m.factories])
+        sel = own[r_wh, ro["product"].astype(int)]
+        pushed = from_plant & ~own[s_wh, sent["product"].astype(int)]
+        replenished = (per_day_by(np.where(sel, r_wh, -1), len(m.warehouses), ro["time"], ro["qty"], m.horizon)
+                       + per_day_by(np.where(pushed, s_wh, -1), len(m.warehouses), sent["time"], sent["qty"],
+                                    m.horizon))
     out: dict[str, float] = {}
     for w, name in enumerate(m.warehouses):
-        placed = np.asarray(s[f"orders_{name}"], dtype=float)
-        if reordered is not None:
-            # Its own orders of what it still reorders (before the plan went live it ordered the rest too),
-            # and for the rest what the plants send it.
-            own = reordered[name]
-            sel = (ro["warehouse"].astype(int) == w) & own[ro["product"].astype(int)]
-            pushed = from_plant & (sent["warehouse"].astype(int) == w) & ~own[sent["product"].astype(int)]
-            placed = (per_day(ro["time"].astype(float)[sel], ro["qty"].astype(float)[sel], m.horizon)
-                      + per_day(sent["time"].astype(float)[pushed], sent["qty"].astype(float)[pushed], m.horizon))
+        placed = np.asarray(s[f"orders_{name}"], dtype=float) if reordered is None else replenished[w]
         o = _periods(placed, start, period)
         d = _periods(demand[name], start, period)
         ratio = float("nan")
