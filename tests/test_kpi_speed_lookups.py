@@ -54,3 +54,20 @@ def test_sum_in_order_is_a_python_loop_to_the_bit() -> None:
     assert float(sum_in_order(x)).hex() == total.hex()
     assert float(np.sum(x)).hex() != total.hex()  # the reason the helper exists
     assert float(sum_in_order(np.empty(0))) == 0.0
+
+
+def test_a_window_shorter_than_a_planning_bucket_has_no_production_variation() -> None:
+    # A workshop's first days see no whole planning bucket: no bucket's planned production to compare, so the
+    # production variation is unknown (nan), and every other KPI is still computed.
+    from pathlib import Path
+
+    from simsop.kpi import compute_kpis, window_view
+    from simsop.replication import run_replication
+    from simsop.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "red_tomato_lp.yaml")
+    rec = run_replication(sc, seed=3, replication=0, keep_records=True).records
+    assert rec is not None and len(rec.plan) > 0
+    k = compute_kpis(window_view(rec, 0, 10), sc)
+    assert np.isnan(k["production_variation"]) and np.isnan(k["plan_revenue"])
+    assert k["orders"] > 0

@@ -245,8 +245,9 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     # bucket's products in row order.
     finite = np.isfinite(prod)
     planned_buckets = latest["bucket"][inside][finite]
-    group = np.cumsum(np.r_[False, planned_buckets[1:] != planned_buckets[:-1]])
-    series = np.bincount(group, weights=prod[finite]) if len(group) else np.empty(0)
+    new_bucket = np.ones(len(planned_buckets), dtype=bool)
+    new_bucket[1:] = planned_buckets[1:] != planned_buckets[:-1]
+    series = np.bincount(np.cumsum(new_bucket) - 1, weights=prod[finite]) if len(new_bucket) else np.empty(0)
     if len(series) > 1 and series.mean() > 0:
         out["production_variation"] = float(np.mean(np.abs(np.diff(series))) / series.mean())
     out.update(_workforce_costs(rec, sc))
