@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simsop.replication import run_replication
+from simsop.replication import build_world, run_replication
 from tests.helpers import assert_close_to_theory, scenario, single_stock_point
 
 MU, S, HORIZON, WARMUP, REPS = 10.0, 40, 2500, 100, 12
@@ -165,3 +165,19 @@ def test_an_unreliable_supplier_is_late_as_often_and_by_as_much_as_configured(de
             assert np.allclose(took, own[r.replenishments["time"] >= WARMUP])
     assert_close_to_theory(np.array(late), 0.2, "share of late orders")
     assert_close_to_theory(np.array(extra), 4.0, "mean extra delay of a late order")
+
+
+def test_the_expected_lead_time_the_plan_and_kpis_use_includes_an_unreliable_suppliers_mean_delay() -> None:
+    """The mean replenishment lead time that re-parametrised rules (L + R/2 of demand) and the cycle service level
+    use is E[L] = lead + (1 - reliability) x E[delay]: 3 + 0.2 x 4 = 3.8 days for the supplier above. The old
+    figure, 3 days (the lead time alone), left a fifth of a day's demand per day of delay out of every level,
+    and is 30 standard errors below the simulated mean."""
+    data = _one_for_one(3.0, {"lead_time": 3, "reliability": 0.8, "delay": {"dist": "uniform", "low": 2, "high": 6}},
+                        horizon=1500)
+    sc = scenario(data)
+    world = build_world(sc, seed=1, replication=0)
+    expected = world.replenishment_lead_time(world.warehouses[0], 0)
+    assert expected == pytest.approx(3.8)
+    recs = _records(data, 8)
+    assert_close_to_theory(np.array([_order_lead_times(r).mean() for r in recs]), expected,
+                           "mean order-to-shelf lead time of an unreliable supplier")

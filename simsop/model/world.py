@@ -265,13 +265,16 @@ class World:
         return Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
 
     def replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:
-        """Mean days from a warehouse's reorder to the goods on its shelf: order delay, supplier, transit (a
-        factory's or another warehouse's own time to make or find the goods is not known in advance)."""
+        """Mean days from a warehouse's reorder to the goods on its shelf: order delay, supplier (its lead time
+        and, for the share of orders it ships late, their mean delay), transit. A factory's or another
+        warehouse's own time to make or find the goods, and a capacity-limited supplier's queue, are not
+        known in advance."""
         src = wh.sources[item]
         if src is None:
             return 0.0
         sc = self.scenario
-        days = next((s.lead_time.mean for s in sc.suppliers if s.id == src.name), 0.0)
+        days = next((s.lead_time.mean + (1.0 - s.reliability) * s.delay.mean for s in sc.suppliers
+                     if s.id == src.name), 0.0)
         lane = sc.lane(src.name, wh.name)
         if lane is not None:
             days += lane.lead_time.mean + lane.order_delay
