@@ -23,6 +23,7 @@ from simsop.workshop.sim import Calendar, TeamRun
 from simsop.workshop.supply import (
     PlantCapacity,
     PlantLoad,
+    buyers,
     plans_in_force,
     plant_capacity,
     plant_queue,
@@ -288,8 +289,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                             # Warehouses that order from the plant as they need while no plan is in force (before
                             # the first plan goes live): their orders to come are not known on the decision day,
                             # so the projection (and the supply review) cannot count them.
-                            "orders_until_plan": (sorted({w.id for w in sc.warehouses for it in w.stock
-                                                          if it.source == fac.id})
+                            "orders_until_plan": (buyers(sc, fac.id)
                                                   if pc.rate and fb is not None and any(
                                                       all((pidx[p], b) not in in_force for p in fac.products)
                                                       for b in range(now_b, fb)) else [])}

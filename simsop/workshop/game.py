@@ -48,6 +48,7 @@ from simsop.workshop.state import (
     read_config,
 )
 from simsop.workshop.supply import (
+    buyers,
     overload_text,
     overloads,
     plans_in_force,
@@ -556,11 +557,11 @@ class Workshop:
         # which the decision day cannot know, join the queue ahead of the plan (the projection leaves them out).
         unplanned = {f for f, pc in plants.items() for ld in projected.get(f, ())
                      if ld.bucket < first and all((p, ld.bucket) not in load for p in pc.products)}
-        buyers = {f: sorted({w.id for w in sc.warehouses for it in w.stock if it.source == f}) for f in unplanned}
+        ordering = {f: buyers(sc, f) for f in unplanned}
         return [overload_text(o, names, names.label, cal.bucket_span(o.bucket)[1] >= end) + (
-            f" Not counted: the orders {', '.join(buyers[o.factory])} will place with {o.factory} until the first "
+            f" Not counted: the orders {', '.join(ordering[o.factory])} will place with {o.factory} until the first "
             f"plan goes live ({names.label(first)}); what it cannot make of them before then comes first, so the "
-            "excess may be larger." if buyers.get(o.factory) else "") for o in found]
+            "excess may be larger." if ordering.get(o.factory) else "") for o in found]
 
     # ------------------------------------------------------------------ simulating
 

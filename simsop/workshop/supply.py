@@ -112,6 +112,11 @@ def factory_of(sc: Scenario) -> dict[int, int]:
     return out
 
 
+def buyers(sc: Scenario, plant: str) -> list[str]:
+    """The warehouses that order from a plant as they need (a stock item sourced from it), by name."""
+    return sorted({w.id for w in sc.warehouses for it in w.stock if it.source == plant})
+
+
 def plant_capacity(world: World, rec: Records, sc: Scenario, day: int
                    ) -> tuple[dict[str, PlantCapacity], list[dict[str, Any]]]:
     """Every plant's capacity as a team knows it on ``day``, and the capacity shocks counted in it."""
