@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from simsop.demand import daily_units, expected_units
+from simsop.model.records import Table
 from simsop.model.replenishment import MinMaxRule, NoRule, OrderUpTo, ReorderPointRule
 from simsop.model.warehouse import WarehouseSite
 from simsop.model.world import RECEIPT, SNAPSHOT, World
+from simsop.planning import budget
 from simsop.planning import forecast as fc
 from simsop.planning.policy import (
     Plan,
@@ -171,6 +173,9 @@ class PlanningCycle:
             self.sales[b] = hist_daily[:, max(a, 0): max(z, 0)].sum(axis=1)
         self.cum_booked = np.zeros(self.n_products)
         world.on_finish.append(self._close_last_bucket)
+        if spec.inventory_budget is not None:
+            # The table exists only with a budget: runs without one keep the records (and their digests) they had.
+            world.records.tables.setdefault(budget.TABLE, Table(budget.TABLE, budget.BudgetLine))
         self.in_force: dict[int, np.ndarray] = {}  # production per product for each bucket in force
         self.in_force_subcontract: dict[int, np.ndarray] = {}  # units bought per product, likewise
         self.in_force_workforce: dict[int, np.ndarray] = {}  # regular capacity per factory (nan: unchanged)
@@ -388,7 +393,8 @@ class PlanningCycle:
         return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,
                              factories=tuple(f.name for f in w.factories), frozen=spec.frozen_buckets,
                              slushy=spec.slushy_buckets, slushy_change_limit=spec.slushy_change_limit,
-                             params=dict(self.params), workforce=spec.workforce, **arrays)
+                             params=dict(self.params), workforce=spec.workforce,
+                             inventory_budget=spec.inventory_budget, **arrays)
 
     def forecast_errors(self, before: int) -> np.ndarray:
         """Products x buckets: sales minus the consensus forecast each plan had for its first bucket, for the
@@ -455,6 +461,8 @@ class PlanningCycle:
         prod, wf, sub = self.fenced(state, plan, first_bucket)
         made = self.factory_of >= 0
         prod[~made] = 0.0
+        if self.spec.inventory_budget is not None:
+            self._check_budget(cycle, state, prod, sub, meeting, first_bucket)
         rec = self.world.records.tables["plan"].append
         target = plan.inventory_target if plan.inventory_target is not None else state.inventory_target
         # Lists of Python floats and ints: the values float() and int() give, without indexing numpy element by
@@ -474,6 +482,24 @@ class PlanningCycle:
                      staff[f][t] if staff is not None and f >= 0 else nan,
                      bought[p][t] if bought is not None else 0.0, kept[p][t]))
         return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
+
+    def _check_budget(self, cycle: int, state: PlanningState, prod: np.ndarray, sub: np.ndarray | None,
+                      meeting: int, first_bucket: int) -> None:
+        """Record what the agreed plan's stock is worth at the end of each of its buckets, against the budget.
+
+        The meeting checks every plan, whatever its policy, and trims none: a rule plan (level, chase, hybrid) or
+        a replayed one cut to the budget would no longer be the plan its policy or its file says, and cutting
+        production is a supply decision the meeting cannot cost. The ``lp`` policy plans within the budget
+        itself; the records show where any other plan breaks it (KPI ``budget_breach_buckets``).
+        """
+        limit = self.spec.inventory_budget
+        assert limit is not None
+        value = state.inventory_value(prod, sub).tolist()
+        rec = self.world.records.tables[budget.TABLE].append
+        starts = np.asarray(state.bucket_start).astype(int).tolist()
+        lengths = np.asarray(state.bucket_days).astype(int).tolist()
+        for t in range(state.horizon):
+            rec((cycle, float(meeting), first_bucket + t, starts[t], lengths[t], value[t], float(limit)))
 
     def fenced(self, state: PlanningState, plan: Plan, first_bucket: int
                ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:

@@ -28,6 +28,9 @@
   is compared with it in ``revenue_vs_plan`` and ``gross_margin_vs_plan`` (relative difference).
 * Costs the plan causes: ``plan_change_cost``, ``subcontract_cost``, ``labor_cost`` (wages, hiring and
   layoffs of planned workforces), added to the P&L's total cost.
+* ``budget_breach_buckets``: the planning buckets (whole ones, after the warm-up) whose plan in force, the last
+  version agreed before the bucket started, projected stock worth more than ``planning.inventory_budget`` at
+  the bucket's end (the executive meeting's check, :mod:`simsop.planning.budget`); nan without a budget.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from simsop.model.records import Records
+from simsop.planning import budget
 from simsop.scenario import Scenario
 
 LAGS = (1, 3)
@@ -44,7 +48,8 @@ _FORECAST_KPIS = ("forecast_mape", "forecast_wmape", "forecast_bias", "tracking_
 PLANNING_KPI_NAMES = tuple(
     [f"{k}_lag{lag}" for lag in LAGS for k in _FORECAST_KPIS]
     + ["plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_gross_margin",
-       "revenue_vs_plan", "gross_margin_vs_plan", "plan_change_cost", "subcontract_cost", "labor_cost"]
+       "revenue_vs_plan", "gross_margin_vs_plan", "plan_change_cost", "subcontract_cost", "labor_cost",
+       "budget_breach_buckets"]
 )
 PLANNING_COSTS = ("plan_change_cost", "subcontract_cost", "labor_cost")
 
@@ -340,8 +345,31 @@ def _workforce_costs(rec: Records, sc: Scenario) -> dict[str, float]:
     return out
 
 
+def budget_breach_buckets(rec: Records) -> float:
+    """How many planning buckets, whole and after the warm-up, the plan in force when each started projected
+    above the inventory budget at its end (see the module docstring); nan without a budget or such a bucket."""
+    table = rec.tables.get(budget.TABLE)
+    if table is None or len(table) == 0:
+        return NAN
+    m = rec.meta
+    bucket = table["bucket"].astype(np.int64)
+    keep = table["made"] <= table["bucket_start"]
+    if not keep.any():
+        return NAN
+    bucket, made, cyc = bucket[keep], table["made"][keep], table["cycle"][keep]
+    order = np.lexsort((cyc, made, bucket))  # the last row of each bucket: its latest version
+    last = order[np.r_[bucket[order][1:] != bucket[order][:-1], True]]
+    start, days = table["bucket_start"][keep][last], table["bucket_days"][keep][last]
+    inside = (start >= m.warmup) & (start + days <= m.horizon)
+    if not inside.any():
+        return NAN
+    value, limit = table["value"][keep][last][inside], table["budget"][keep][last][inside]
+    return float(budget.over_budget(value, limit).sum())
+
+
 def planning_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float) -> dict[str, float]:
     """Every S&OP-process KPI (nan where the replication ran without a planning cycle)."""
     out = forecast_kpis(rec)
     out.update(process_kpis(rec, sc, revenue, gross_margin))
+    out["budget_breach_buckets"] = budget_breach_buckets(rec)
     return {k: out[k] for k in PLANNING_KPI_NAMES}

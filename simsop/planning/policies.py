@@ -47,7 +47,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -56,6 +57,7 @@ from pydantic import Field, StrictBool
 
 from simsop.dists import StrictModel
 from simsop.planning import aggregate as agg
+from simsop.planning import budget
 from simsop.planning.decision_csv import csv_rows, integer, number, quantity_problem
 from simsop.planning.labels import BucketNames
 from simsop.planning.policy import Plan, PlanningState, PolicyError, register
@@ -82,6 +84,7 @@ class FamilyProblem:
     flexible: bool  # the factory's workforce may change (a workforce entry exists)
     start: int = 0  # the first bucket the family plan decides
     fenced: bool = False  # the problem carries the slushy fence (its products' intervals bound the split)
+    price: float = 0.0  # the family's price per unit (its products' by the demand plan's mix)
 
 
 def _workforce_spec(state: PlanningState, factory: str) -> Any:
@@ -227,7 +230,7 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             ending_workforce_max=None if ws is not None else w0)
         fenced = bool(low.any() or np.isfinite(high).any())
         out.append(FamilyProblem(f, prods, fac, problem, required[prods], _column_shares(state.demand_plan[prods]), u,
-                                 ws is not None, k, fenced))
+                                 ws is not None, k, fenced, price))
     return out
 
 
@@ -396,6 +399,10 @@ class AggregatePolicy:
         self.slushy_in_plan = bool(plan_within_slushy_fence)
         self.last: dict[str, agg.AggregatePlan] = {}  # the latest family plans, for inspection
 
+    # Whether the policy plans within ``planning.inventory_budget`` (an optimiser can; a rule cannot, and its plan
+    # is only checked against the budget at the executive meeting).
+    plans_within_budget: ClassVar[bool] = False
+
     def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -425,21 +432,31 @@ class AggregatePolicy:
 
     def plan(self, state: PlanningState) -> Plan:
         P, H = len(state.products), state.horizon
+        self.last = {}
+        committed = committed_production(state) if self.respects_fences else np.full((P, H), np.nan)
+        fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog, committed,
+                              slushy=self.respects_fences and self.slushy_in_plan)
+        fps, plans = self._solved(state, fps, committed)
+        plan = self._assemble(state, fps, plans, committed)
+        if self.plans_within_budget and state.inventory_budget is not None:
+            return self._within_budget(state, committed, fps, plans, plan)
+        return plan
+
+    def _assemble(self, state: PlanningState, fps: list[FamilyProblem], plans: list[agg.AggregatePlan],
+                  committed: np.ndarray, inventory_target: np.ndarray | None = None, extra: str = "") -> Plan:
+        """The products' plan from the families' plans (split by need), with the frozen fence's production."""
+        P, H = len(state.products), state.horizon
         production = np.zeros((P, H))
         subcontract = np.zeros((P, H))
         workforce = np.full((len(state.factories), H), np.nan)
         notes = []
         self.last = {}
-        committed = committed_production(state) if self.respects_fences else np.full((P, H), np.nan)
-        fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog, committed,
-                              slushy=self.respects_fences and self.slushy_in_plan)
         made = state.factory_of >= 0
         k = fenced_buckets(committed, made) if made.any() else 0
         # Inside the frozen fence the plan in force is what gets made: the new plan says so rather than
         # proposing quantities the executive meeting would throw away.
         production[made, :k] = committed[made, :k]
         interval = state.slushy_interval()
-        fps, plans = self._solved(state, fps, committed)
         for fp, ap in zip(fps, plans, strict=True):
             self.last[state.families[fp.family]] = ap
             family = np.concatenate([np.zeros(fp.start), ap.production])
@@ -455,9 +472,151 @@ class AggregatePolicy:
             # are not costs of the plan and would read as hundreds of millions.
             cost = ap.total_cost if fp.flexible else ap.total_cost - ap.costs.hiring - ap.costs.layoff
             notes.append(f"{state.families[fp.family]}: {ap.strategy} cost {cost:,.0f}")
+        if extra:
+            notes.append(extra)
         has_wf = bool(np.isfinite(workforce).any())
         return Plan(production=production, workforce=workforce if has_wf else None,
-                    subcontract=subcontract if subcontract.any() else None, notes="; ".join(notes))
+                    subcontract=subcontract if subcontract.any() else None, inventory_target=inventory_target,
+                    notes="; ".join(notes))
+
+    def _within_budget(self, state: PlanningState, committed: np.ndarray, fps: list[FamilyProblem],
+                       plans: list[agg.AggregatePlan], plan: Plan) -> Plan:
+        """The plan re-made within ``state.inventory_budget`` when it breaks it (see :func:`budget_problems`);
+        a plan within the budget is returned as it is, to the bit."""
+        limit = state.inventory_budget
+        assert limit is not None
+        made = state.factory_of >= 0
+        k = fenced_buckets(committed, made) if made.any() else 0
+        production = np.asarray(plan.production, dtype=float)
+        if self.respects_fences:
+            # The plan the meeting will agree: held to the slushy fence (the frozen one it already keeps).
+            lo, hi = state.slushy_interval()
+            production = np.where(np.isnan(lo), production, np.clip(production, np.nan_to_num(lo, nan=0.0),
+                                                                    np.nan_to_num(hi, nan=np.inf)))
+        if not fps or not budget.over_budget(state.inventory_value(production, plan.subcontract)[k:], limit).any():
+            return plan
+        wanted = np.asarray(state.inventory_target, dtype=float)
+        unconstrained = {fp.family: (fp, ap) for fp, ap in zip(fps, plans, strict=True)}
+        # The family problems value stock at each family's mean unit cost; the products' split may come out a
+        # little above the budget (0.1% of it in the example company): the excess is taken off that bucket's
+        # budget (its target cut and its headroom alike) and the families planned again, twice at most.
+        limits = np.full(state.horizon, float(limit))
+        for _ in range(3):
+            target = budget.trimmed_target(wanted, state.unit_cost, made, limits)
+            if target is not None:
+                target.setflags(write=False)
+            now = replace(state, inventory_target=target) if target is not None else state
+            # Within the slushy fence, whatever plan_within_slushy_fence says: the meeting's clipping of a plan
+            # made freely would move its stock, bucket after bucket, off the budget it was planned within.
+            fresh = family_problems(now, self.ending_inventory, self.allow_ending_backlog, committed,
+                                    slushy=self.respects_fences)
+            caps = budget_caps(now, fresh, {f: ap for f, (_, ap) in unconstrained.items()}, limits)
+            out_fps, out_plans, said = self._solve_within(fresh, caps, unconstrained, state.families)
+            out = self._assemble(now, out_fps, out_plans, committed)
+            excess = now.inventory_value(out.production, out.subcontract) - limit
+            if not budget.over_budget(excess[k:] + limit, limit).any():
+                break
+            limits = np.maximum(limits - np.maximum(excess, 0.0), 0.0)
+        if target is not None:
+            cut = np.flatnonzero((target[made] < wanted[made]).any(axis=0)).tolist()
+            said.insert(0, f"inventory target cut to the budget in the plan's bucket(s) {_spans([t + 1 for t in cut])}")
+        extra = f"inventory budget {limit:,.0f}" + (": " + "; ".join(said) if said else "")
+        return self._assemble(now, out_fps, out_plans, committed, target, extra)
+
+    def _solve_within(self, fps: list[FamilyProblem], caps: dict[int, np.ndarray],
+                      unconstrained: dict[int, tuple[FamilyProblem, agg.AggregatePlan]], names: Sequence[str]
+                      ) -> tuple[list[FamilyProblem], list[agg.AggregatePlan], list[str]]:
+        """Each family's plan within its share of the budget, giving way in order when there is none: first the
+        end conditions (``ending_inventory`` and ``allow_ending_backlog: false``: backlog may then be planned
+        to the horizon's end), then the budget itself, in the buckets where the stock already held or the
+        production the fences keep is worth more than it (the plan holds there the least stock it can), and
+        last, should even that have no plan, the plan made without the budget."""
+        ladders = [budget_problems(fp, caps[fp.family], names[fp.family]) for fp in fps]
+        if all(ladders):
+            with suppress(agg.AggregatePlanningError):  # else family by family, down each one's ladder
+                plans = self.solve_all([lad[0][0] for lad in ladders])
+                return ([replace(fp, problem=lad[0][0]) for fp, lad in zip(fps, ladders, strict=True)], plans,
+                        [lad[0][1] for lad in ladders if lad[0][1]])
+        out_fps, out_plans, said = [], [], []
+        for fp, ladder in zip(fps, ladders, strict=True):
+            for problem, why in ladder:
+                try:
+                    ap = self.solve(problem)
+                except agg.AggregatePlanningError:
+                    continue
+                out_fps.append(replace(fp, problem=problem))
+                out_plans.append(ap)
+                if why:
+                    said.append(why)
+                break
+            else:
+                free_fp, free_ap = unconstrained[fp.family]
+                out_fps.append(free_fp)
+                out_plans.append(free_ap)
+                said.append(f"{names[fp.family]}: no plan within the budget, planned without it")
+        return out_fps, out_plans, said
+
+
+def budget_caps(state: PlanningState, fps: list[FamilyProblem], unconstrained: dict[int, agg.AggregatePlan],
+                limit: np.ndarray) -> dict[int, np.ndarray]:
+    """Each family's most stock above its inventory target per bucket from its problem's start (units), its share
+    of the company's budget (``limit``, per planning bucket).
+
+    The budget is one company-wide limit; the families are planned one problem each (one solver call for all).
+    Each family is given the value of its own inventory target, which fits the budget (the target is cut to it
+    first, :func:`simsop.planning.budget.trimmed_target`), and the rest of the budget (the headroom above the
+    targets) is shared in proportion to the stock each family would hold above its target without the budget,
+    bucket by bucket (by the targets' values where no family would, equally where no family has a target):
+    the families that build stock ahead of a peak get the room to. A joint program would share it at the
+    least total cost; the split needs no coupling between the families' problems, and is exact for one family.
+    """
+    made = state.factory_of >= 0
+    cost = np.asarray(state.unit_cost, dtype=float)
+    target = np.asarray(state.inventory_target, dtype=float)
+    if not fps:
+        return {}
+    k = fps[0].start
+    held = {fp.family: (cost[fp.products, None] * target[fp.products]).sum(axis=0)[k:] for fp in fps}
+    headroom = np.maximum(np.asarray(limit, dtype=float)[k:] - (cost[made, None] * target[made]).sum(axis=0)[k:], 0.0)
+    unit = {fp.family: fp.problem.costs.material_cost_per_unit for fp in fps}
+    above = {f: unit[f] * np.asarray(unconstrained[f].inventory, dtype=float) if f in unconstrained
+             else np.zeros(len(headroom)) for f in held}
+    weights = np.stack([above[fp.family] for fp in fps])
+    fallback = np.stack([held[fp.family] for fp in fps])
+    fallback = np.where(fallback.sum(axis=0) > 0, fallback, 1.0)
+    weights = np.where(weights.sum(axis=0) > 0, weights, fallback)
+    shares = weights / weights.sum(axis=0)
+    return {fp.family: np.where(unit[fp.family] > 0, headroom * share / max(unit[fp.family], 1e-300), np.inf)
+            for fp, share in zip(fps, shares, strict=True)}
+
+
+def budget_problems(fp: FamilyProblem, cap: np.ndarray, name: str) -> list[tuple[agg.AggregateInput, str]]:
+    """A family's problem within its budget (``cap``: most units above its target per bucket), then the same
+    with what gives way, in order, each with what it says gave way (``name``: the family's).
+
+    Where the stock already held, or the production the fences keep, leaves more stock than ``cap`` even when
+    the plan makes the least it can and buys nothing, no plan is within the budget: the cap there is that least
+    stock, which every plan holds anyway."""
+    problem = fp.problem
+    d = problem._data
+    least = np.maximum(problem.opening_inventory - problem.opening_backlog + np.cumsum(d.production_min - d.demand),
+                       0.0)
+    over = least > cap
+    cap = np.maximum(cap, least)
+    held = (f"{name}: the stock already held or kept by the fences is worth more than the budget in the plan's "
+            f"bucket(s) {_spans([int(t) + fp.start + 1 for t in np.flatnonzero(over)])}; planned at the least "
+            "stock it can hold there") if over.any() else ""
+    out: list[tuple[agg.AggregateInput, str]] = []
+    with suppress(ValueError):  # an ending_inventory above the budget: no plan can have both
+        out.append((replace(problem, inventory_max=cap), held))
+    if problem.ending_inventory_min is not None or problem.ending_backlog_max is not None:
+        costs = problem.costs
+        loose = replace(problem, inventory_max=cap, ending_inventory_min=None, ending_backlog_max=None,
+                        costs=replace(costs, ending_backlog_cost_per_unit=costs.ending_backlog_cost_per_unit
+                                      or fp.price))
+        ends = f"{name}: end conditions dropped (backlog may be planned to the end) to stay within the budget"
+        out.append((loose, "; ".join(x for x in (held, ends) if x)))
+    return out
 
 
 @register("level")
@@ -507,6 +666,7 @@ class LinearProgramPolicy(AggregatePolicy):
     """The aggregate-planning linear program (HiGHS), re-solved each cycle over the rolling horizon."""
 
     name = "lp"
+    plans_within_budget = True
 
     def solve(self, problem: agg.AggregateInput) -> agg.AggregatePlan:
         return agg.solve_lp(problem, integer_workforce=self.integer_workforce)

@@ -74,6 +74,9 @@ class PlanningState:
             has, not from the scenario's headcount. None: the scenario's capacity throughout.
         mean_yield: per factory, the mean fraction of good units (None: 1). A worker of a ``workforce`` entry
             makes ``units_per_worker_day x mean_yield`` good units a day.
+        inventory_budget: the scenario's ``planning.inventory_budget`` (currency units; None: no limit): the
+            most the stock of the products a factory makes may be worth, at unit cost, at the end of any
+            planning bucket (see :mod:`simsop.planning.budget`).
     """
 
     cycle: int
@@ -112,6 +115,7 @@ class PlanningState:
     previous_subcontract: np.ndarray | None = None
     slushy_change_limit: float | None = None
     mean_yield: np.ndarray | None = None
+    inventory_budget: float | None = None
 
     @property
     def horizon(self) -> int:
@@ -136,6 +140,15 @@ class PlanningState:
         if self.demand_before_plan is not None:
             net = net - self.demand_before_plan
         return net
+
+    def inventory_value(self, production: np.ndarray, subcontract: np.ndarray | None = None) -> np.ndarray:
+        """Per planning bucket, what the stock of the products a factory makes is worth at unit cost at the
+        bucket's end under a plan making ``production`` and buying ``subcontract`` (products x buckets), as the
+        executive meeting checks it against ``inventory_budget`` (:mod:`simsop.planning.budget`)."""
+        from simsop.planning.budget import inventory_value, planned_stock
+
+        stock = planned_stock(self.projected_stock(), self.demand_plan, production, subcontract)
+        return inventory_value(stock, self.unit_cost, np.asarray(self.factory_of) >= 0)
 
     def opening_capacity(self, factory: int, bucket: int) -> float:
         """Regular capacity (units per day) the factory has just before planning bucket ``bucket``."""

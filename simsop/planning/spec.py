@@ -111,3 +111,9 @@ class PlanningSpec(_Model):
     sales: SalesInputSpec = Field(default_factory=SalesInputSpec)
     consensus: ConsensusSpec = Field(default_factory=ConsensusSpec)
     workforce: tuple[WorkforceSpec, ...] = ()
+    inventory_budget: NonNegativeFloat | None = Field(
+        default=None, le=1e12, description="the finance review's working-capital limit: the most the stock of the "
+        "products the plants make may be worth, at unit cost, at the end of any planning bucket (currency units; "
+        "none: no limit). The lp policy plans within it (cutting the inventory target first, then planning "
+        "backlog); every plan is checked against it at the executive meeting (records table inventory_budget, "
+        "KPI budget_breach_buckets)")

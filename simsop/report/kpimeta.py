@@ -111,6 +111,10 @@ _KPIS: dict[str, KpiInfo] = {
                                 "How much each plan version changed the previous one inside the time fences."),
     "production_variation": KpiInfo("Production variation", "%", "pct", False,
                                     "Mean change of planned production from one bucket to the next, over its mean."),
+    "budget_breach_buckets": KpiInfo("Buckets over the inventory budget", "buckets", "num", False,
+                                     "Planning buckets whose plan in force projected the made products' stock, at "
+                                     "unit cost, above planning.inventory_budget at the bucket's end (the "
+                                     "executive meeting's check; the lp policy plans within the budget)."),
     "revenue_vs_plan": KpiInfo("Revenue against plan", "%", "pct", None,
                                "Actual revenue over planned revenue, minus 1: above 0, sales beat the plan."),
     "gross_margin_vs_plan": KpiInfo("Gross margin against plan", "%", "pct", None,
@@ -181,7 +185,7 @@ _NON_NEGATIVE = frozenset({
     "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
     "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "scrap_cost", "fixed_cost", "total_cost",
     "plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_change_cost",
-    "labor_cost", "shocks_realised", "shock_start", "shock_window_end", "shock_recovery_days",
+    "labor_cost", "budget_breach_buckets", "shocks_realised", "shock_start", "shock_window_end", "shock_recovery_days",
     "shock_peak_backlog", "shock_lost_units", "shock_lost_revenue", "shock_window_revenue"})
 _NON_NEGATIVE_PREFIXES = ("bullwhip_", "forecast_mape_lag", "forecast_wmape_lag")
 
