@@ -1104,7 +1104,8 @@ def _example(**planning: Any) -> Scenario:
 
 def _supply_lead_days(sc: Scenario) -> dict[str, float]:
     """Per product, days from the plant or supplier to the shelf of the warehouse it ships to (the scenario's
-    means: supplier lead time, lane transit and order delay)."""
+    means: supplier lead time with the mean delay of the share of orders it ships late, lane transit and order
+    delay)."""
     sites = {f.id for f in sc.factories} | {s.id for s in sc.suppliers}
     out: dict[str, float] = {}
     for wh in sc.warehouses:
@@ -1113,7 +1114,8 @@ def _supply_lead_days(sc: Scenario) -> dict[str, float]:
                 continue
             sup = next((s for s in sc.suppliers if s.id == st.source), None)
             lane = sc.lane(st.source, wh.id)
-            days = (sup.lead_time.mean if sup else 0.0) + (lane.lead_time.mean + lane.order_delay if lane else 0.0)
+            own = sup.lead_time.mean + (1 - sup.reliability) * sup.delay.mean if sup else 0.0
+            days = own + (lane.lead_time.mean + lane.order_delay if lane else 0.0)
             out[st.product] = max(out.get(st.product, 0.0), days)
     return out
 
