@@ -418,9 +418,10 @@ class Supplier(_Model):
 
 
 class Lane(_Model):
-    """A transport link between two sites, with a random transit time and a cost per unit.
+    """A transport link between two sites, with a random transit time, a cost per unit and optionally a capacity.
 
-    ``order_delay`` is the time an order takes to reach the source (information lead time).
+    ``order_delay`` is the time an order takes to reach the source (information lead time). ``capacity`` is
+    what the lane can dispatch a day (see simsop.model.lane): goods wait at the dock for it, in the order booked.
     """
 
     from_: str = Field(alias="from")
@@ -428,6 +429,11 @@ class Lane(_Model):
     lead_time: Dist = Field(default_factory=lambda: Deterministic(value=0.0))
     cost_per_unit: NonNegativeFloat = 0.0
     order_delay: NonNegativeFloat = 0.0
+    capacity: PositiveFloat | None = Field(
+        default=None, description="units the lane can dispatch per day, all products together (none: unlimited). "
+        "Goods leave as soon as they are ready while the day's capacity lasts; what does not fit waits and leaves "
+        "at the start of the next day with room, first booked first served (a large shipment leaves in parts); "
+        "the transit starts when goods leave")
 
 
 # ---------------------------------------------------------------------------------------------- scenario

@@ -4,8 +4,8 @@ Validation refuses what cannot run; these are for what runs but quietly says lit
 nothing to make, a measuring window no order falls due in, a horizon that ends before the first plan takes
 effect, a shock whose strength changes nothing, a supplier's reliability with no delay, a lead time or a
 review period as long as the run, a demand stream that orders nothing, a perishable product whose shelf life
-its replenishment or its stock target outlasts. ``simsop validate`` prints them
-after the file's "ok", and ``run``, ``compare`` and ``stress`` before they start.
+its replenishment or its stock target outlasts, a plant or a lane loaded past its capacity. ``simsop validate``
+prints them after the file's "ok", and ``run``, ``compare`` and ``stress`` before they start.
 """
 
 from __future__ import annotations
@@ -95,12 +95,51 @@ def _network_notes(sc: Scenario) -> list[tuple[str, str]]:
                         f"{regular[ws.factory]:g}: the plant starts with its capacity "
                         f"({regular[ws.factory] / ws.units_per_worker_day:g} workers), and plans and labour "
                         "costs count from there"))
-    out += _unused_source_notes(sc) + _overload_notes(sc)
+    out += _unused_source_notes(sc) + _overload_notes(sc) + _lane_capacity_notes(sc)
     for i, c in enumerate(sc.customers):
         for j, d in enumerate(c.demand):
             if d.mean_per_day == 0:
                 out.append((f"customers[{i}].demand[{j}]", f"{c.id}'s demand for {d.product} has a mean of 0: "
                             "it orders nothing"))
+    return out
+
+
+def _lane_capacity_notes(sc: Scenario) -> list[tuple[str, str]]:
+    """Lanes whose daily capacity is below the mean flow they must carry: the customers' mean demand of every
+    stock item the lane feeds, and of the warehouses those items feed in turn. Goods then queue at the dock
+    longer and longer, all run long (late deliveries and backorders grow), which no replenishment policy mends.
+    A product launched or phased out is left out (its nominal mean is no daily load), as for plants."""
+    if all(ln.capacity is None for ln in sc.lanes):
+        return []
+    demand: dict[tuple[str, str], float] = {}
+    for c in sc.customers:
+        for d in c.demand:
+            demand[(c.warehouse, d.product)] = demand.get((c.warehouse, d.product), 0.0) + d.mean_per_day
+    for sh in sc.shocks:
+        if sh.type in ("launch", "phase_out"):
+            demand = {k: v for k, v in demand.items() if k[1] not in sh.products}
+    feeds = {(w.id, it.product): [(v.id, it.product) for v in sc.warehouses for jt in v.stock
+                                  if jt.source == w.id and jt.product == it.product]
+             for w in sc.warehouses for it in w.stock}
+
+    def rate(key: tuple[str, str], depth: int = 0) -> float:
+        if depth > len(sc.warehouses):
+            return 0.0
+        return demand.get(key, 0.0) + sum(rate(k, depth + 1) for k in feeds.get(key, []))
+
+    out: list[tuple[str, str]] = []
+    for i, ln in enumerate(sc.lanes):
+        if ln.capacity is None:
+            continue
+        w = next((w for w in sc.warehouses if w.id == ln.to), None)
+        carried = [(it.product, rate((w.id, it.product))) for it in w.stock if it.source == ln.from_] if w else []
+        load = sum(r for _, r in carried)
+        if load > 0 and load >= ln.capacity * (1 - 1e-9):
+            out.append((f"lanes[{i}].capacity", f"the lane from {ln.from_!r} to {ln.to!r} can dispatch "
+                        f"{ln.capacity:g} units a day, but carries a mean of {load:g} a day of "
+                        f"{', '.join(p for p, r in carried if r > 0)} (its customers' and the warehouses' it feeds, "
+                        f"before trend, seasonality and shocks): {load / ln.capacity:.0%} of its capacity, so goods "
+                        "wait at the dock longer and longer, all run long; give the lane more capacity"))
     return out
 
 

@@ -14,8 +14,8 @@ calendar, production lines, the S&OP cycle) are processes. The run stops at the 
 then.
 
 Perishable products (``shelf_life``): a unit's life starts when it leaves its plant or supplier (the shipment's
-departure; initial stock starts new on day 0, and goods of a day-0 pipeline at their arrival) and moving between
-warehouses keeps its age. A unit that left at time t expires at ``ceil(t + shelf_life)``: it can be sold until
+departure, or the moment it is ready when it waits for a capacity-limited lane; initial stock starts new on day 0,
+and goods of a day-0 pipeline at their arrival) and moving between warehouses keeps its age. A unit that left at time t expires at ``ceil(t + shelf_life)``: it can be sold until
 the close of the day its life ends in, and it is written off at that close (the ``SNAPSHOT`` instant, before the
 snapshot), e.g. stock there at day 0 with a shelf life of 5 sells on days 0-4 and what is left is written off at
 the close of day 4. Goods whose life ended in transit are written off on the day they arrive.
@@ -37,6 +37,7 @@ from simsop.demand import draw_demand
 from simsop.dists import BlockSampler, Uniform, fraction_mean
 from simsop.model.arrivals import ArrivalStream
 from simsop.model.factory import FactorySite
+from simsop.model.lane import LaneRun, split_lots
 from simsop.model.orders import EPS, OrderLine
 from simsop.model.plan import PlanBoard
 from simsop.model.records import SNAPSHOT_FIELDS, Meta, Records, Snapshots
@@ -54,21 +55,6 @@ Recorder = Callable[[tuple[Any, ...]], None]
 
 class InvariantError(RuntimeError):
     """Units or orders were not conserved: a bug in the model, never a property of the scenario."""
-
-
-class LaneRun:
-    """A lane at run time: transit-time sampler, information delay and goods in transit."""
-
-    __slots__ = ("cost", "lead_time", "order_delay", "shocked")
-
-    def __init__(self, lead_time: BlockSampler, cost: float, order_delay: float) -> None:
-        self.lead_time = lead_time.draw
-        self.cost = cost
-        self.order_delay = order_delay
-        # Under a lane_delay: (factor, extra days) on each day of the horizon. A shipment takes the transit in
-        # force on the day it departs, which can be later than the moment it is booked (a plant books the
-        # goods it finishes at the end of the day).
-        self.shocked: tuple[list[float], list[float]] | None = None
 
 
 class World:
@@ -218,7 +204,7 @@ class World:
         for ln in sc.lanes:
             a, b = by_name[ln.from_].site, by_name[ln.to].site
             self.lanes[(a, b)] = LaneRun(self._sampler(ln.lead_time, f"lane:{ln.from_}->{ln.to}:lead_time"),
-                                         ln.cost_per_unit, ln.order_delay)
+                                         ln.cost_per_unit, ln.order_delay, ln.capacity)
         self.nominal_demand = self._nominal_demand()
 
     def _nominal_demand(self) -> dict[tuple[int, int], float]:
@@ -268,7 +254,7 @@ class World:
         """Mean days from a warehouse's reorder to the goods on its shelf: order delay, supplier (its lead time
         and, for the share of orders it ships late, their mean delay), transit. A factory's or another
         warehouse's own time to make or find the goods, and a capacity-limited supplier's queue, are not
-        known in advance."""
+        known in advance, nor is the wait for a capacity-limited lane."""
         src = wh.sources[item]
         if src is None:
             return 0.0
@@ -279,6 +265,36 @@ class World:
         if lane is not None:
             days += lane.lead_time.mean + lane.order_delay
         return float(days)
+
+    def lane_capacities(self, factory: int) -> dict[int, float | None]:
+        """Units a day each lane out of plant ``factory`` can dispatch, by the index of the warehouse it feeds, for
+        every warehouse stocking something from the plant (None: no lane, or a lane without capacity)."""
+        fac = self.factories[factory]
+        out: dict[int, float | None] = {}
+        for wh in self.warehouses:
+            if any(src is fac for src in wh.sources):
+                lane = self.lanes.get((fac.site, wh.site))
+                out[wh.index] = None if lane is None else lane.capacity
+        return out
+
+    def shipping_capacity(self, factory: int) -> float | None:
+        """Units a day plant ``factory`` can ship over its capacity-limited lanes when its output is split among
+        the warehouses it supplies as the S&OP plan splits it (PlanBoard.destinations: by their mean demand,
+        nominal_demand): min over those lanes of capacity x D / D_w, where D_w is the mean demand the lane to
+        warehouse w carries and D the plant's. None when no lane out of the plant is capacity-limited (or none
+        carries any demand): shipping then never limits what the plant can push out."""
+        caps = self.lane_capacities(factory)
+        if all(c is None for c in caps.values()):
+            return None
+        fac = self.factories[factory]
+        flow = {wi: sum(self.nominal_demand.get((wi, i), 0.0) for i, src in enumerate(self.warehouses[wi].sources)
+                        if src is fac) for wi in caps}
+        total = sum(flow.values())
+        if total <= 0:  # no demand to weigh by: the plan splits evenly (as destinations does)
+            flow = {wi: float(sum(src is fac for src in self.warehouses[wi].sources)) for wi in caps}
+            total = sum(flow.values())
+        limits = [c * total / flow[wi] for wi, c in caps.items() if c is not None and flow[wi] > 0]
+        return min(limits) if limits else None
 
     def plan_fed(self, wh: WarehouseSite, item: int) -> bool:
         """Whether an S&OP plan replenishes this item once it is in force: a make-to-stock factory supplies it
@@ -433,6 +449,9 @@ class World:
         lane = self.lanes.get((src.site, dest.site))
         if lane is None:
             transit = 0.0
+        elif lane.capacity is not None:
+            return self._ship_booked(lane, src, dest, item, qty, peg, qty if ordered is None else ordered, depart,
+                                     lots, not_before)
         elif lane.shocked is None:
             transit = lane.lead_time()
         else:
@@ -456,6 +475,52 @@ class World:
         self.call_at(arrival - now, RECEIPT, self._arrive_lots,
                      (sid, dest, item, qty, peg, qty if ordered is None else ordered, lots))
         return arrival
+
+    def _ship_booked(self, lane: LaneRun, src: Site, dest: WarehouseSite, item: int, qty: float,
+                     peg: OrderLine | None, ordered: float, ready: float, lots: list[tuple[float, float]] | None,
+                     not_before: float) -> float:
+        """``ship`` over a capacity-limited lane: the goods, ready to leave at ``ready``, go in the parts the lane
+        books them in (``LaneRun.book``), each a shipment of its own that departs when the lane takes it and
+        settles its share of ``ordered``. Waiting goods are in transit (the company's, on their way) and keep
+        ageing: a perishable unit's life started when it was ready. Returns the last part's arrival."""
+        now = self.env._now
+        product = dest.products[item]
+        perishable = self.shelf_life[product] is not None
+        if perishable and lots is None:
+            lots = [(self.expires_at(ready, product), qty)]
+        self.units_in_transit += qty
+        parts = lane.book(ready, qty)
+        last = len(parts) - 1
+        latest = not_before
+        for k, (depart, units) in enumerate(parts):
+            if lane.shocked is None:
+                transit = lane.lead_time()
+            else:  # the transit in force on the day this part leaves
+                factor, extra = lane.shocked
+                day = min(int(depart), len(factor) - 1)
+                transit = lane.lead_time() * factor[day] + extra[day]
+            arrival = depart + transit
+            if arrival < not_before:
+                arrival = not_before
+            if arrival > latest:
+                latest = arrival
+            settles = ordered
+            part_lots = lots
+            if k < last:  # the earlier parts settle their share; the last what is left, so the shares add up
+                settles = ordered * units / qty
+                ordered -= settles
+                qty -= units
+                if lots is not None:
+                    part_lots, lots = split_lots(lots, units)
+            sid = self.next_ship_id
+            self.next_ship_id = sid + 1
+            self.rec_departed((sid, depart, src.site, dest.index, product, units, arrival))
+            if not perishable:
+                self.call_at(arrival - now, RECEIPT, self._arrive, (sid, dest, item, units, peg, settles))
+            else:
+                self.call_at(arrival - now, RECEIPT, self._arrive_lots,
+                             (sid, dest, item, units, peg, settles, part_lots))
+        return latest
 
     def _arrive(self, ev: Event) -> None:
         sid, dest, item, qty, peg, ordered = ev._value
