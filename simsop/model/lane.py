@@ -48,6 +48,14 @@ class LaneRun:
         self.booked: list[float] = []  # units booked to leave on each day 0, 1, ...
         self.first_open = 0  # every day before it is fully booked
 
+    def shocked_transit(self, depart: float) -> float:
+        """A transit under a lane_delay (``shocked`` set): the draw times the factor, plus the extra days, in force
+        on the day the goods depart."""
+        assert self.shocked is not None
+        factor, extra = self.shocked
+        day = min(int(depart), len(factor) - 1)
+        return self.lead_time() * factor[day] + extra[day]
+
     def book(self, ready: float, qty: float) -> list[tuple[float, float]]:
         """Book ``qty`` units ready to leave at ``ready``: the (departure time, units) of each part, in order.
 

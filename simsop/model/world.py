@@ -15,8 +15,8 @@ then.
 
 Perishable products (``shelf_life``): a unit's life starts when it leaves its plant or supplier (the shipment's
 departure, or the moment it is ready when it waits for a capacity-limited lane; initial stock starts new on day 0,
-and goods of a day-0 pipeline at their arrival) and moving between warehouses keeps its age. A unit that left at time t expires at ``ceil(t + shelf_life)``: it can be sold until
-the close of the day its life ends in, and it is written off at that close (the ``SNAPSHOT`` instant, before the
+and goods of a day-0 pipeline at their arrival) and moving between warehouses keeps its age. A unit that left at
+time t expires at ``ceil(t + shelf_life)``: it can be sold until the close of the day its life ends in, and it is written off at that close (the ``SNAPSHOT`` instant, before the
 snapshot), e.g. stock there at day 0 with a shelf life of 5 sells on days 0-4 and what is left is written off at
 the close of day 4. Goods whose life ended in transit are written off on the day they arrive.
 """
@@ -452,12 +452,8 @@ class World:
         elif lane.capacity is not None:
             return self._ship_booked(lane, src, dest, item, qty, peg, qty if ordered is None else ordered, depart,
                                      lots, not_before)
-        elif lane.shocked is None:
-            transit = lane.lead_time()
         else:
-            factor, extra = lane.shocked
-            day = min(int(depart), len(factor) - 1)
-            transit = lane.lead_time() * factor[day] + extra[day]
+            transit = lane.lead_time() if lane.shocked is None else lane.shocked_transit(depart)
         arrival = depart + transit
         if arrival < not_before:
             arrival = not_before
@@ -493,13 +489,8 @@ class World:
         last = len(parts) - 1
         latest = not_before
         for k, (depart, units) in enumerate(parts):
-            if lane.shocked is None:
-                transit = lane.lead_time()
-            else:  # the transit in force on the day this part leaves
-                factor, extra = lane.shocked
-                day = min(int(depart), len(factor) - 1)
-                transit = lane.lead_time() * factor[day] + extra[day]
-            arrival = depart + transit
+            # The transit in force on the day this part leaves.
+            arrival = depart + (lane.lead_time() if lane.shocked is None else lane.shocked_transit(depart))
             if arrival < not_before:
                 arrival = not_before
             if arrival > latest:
