@@ -15,10 +15,11 @@ then.
 
 Perishable products (``shelf_life``): a unit's life starts when it leaves its plant or supplier (the shipment's
 departure, or the moment it is ready when it waits for a capacity-limited lane; initial stock starts new on day 0,
-and goods of a day-0 pipeline at their arrival) and moving between warehouses keeps its age. A unit that left at
-time t expires at ``ceil(t + shelf_life)``: it can be sold until the close of the day its life ends in, and it is written off at that close (the ``SNAPSHOT`` instant, before the
-snapshot), e.g. stock there at day 0 with a shelf life of 5 sells on days 0-4 and what is left is written off at
-the close of day 4. Goods whose life ended in transit are written off on the day they arrive.
+and goods of a day-0 pipeline at their arrival) and moving between warehouses keeps its age. A unit that left at time
+t expires at ``ceil(t + shelf_life)``: it can be sold until the close of the day its life ends in, and it is written
+off at that close (the ``SNAPSHOT`` instant, before the snapshot), e.g. stock there at day 0 with a shelf life of 5
+sells on days 0-4 and what is left is written off at the close of day 4. Goods whose life ended in transit are
+written off on the day they arrive.
 """
 
 from __future__ import annotations
