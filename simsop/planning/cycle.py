@@ -193,6 +193,11 @@ class PlanningCycle:
         # Plans are in good units; a plant scraps a share of what it starts, so it is asked for plan / yield
         # and can offer capacity x yield good units (the mean of its yield: the plan cannot know each draw).
         self.mean_yield = world.mean_yield
+        # What each plant's lanes can carry away a day (good units: a plant ships what it made good), the logistics
+        # limit of the supply review; None when no lane out of a plant has a capacity, so such runs plan as before.
+        shipping = [world.shipping_capacity(f.index) for f in world.factories]
+        self.shipping_capacity: np.ndarray | None = (
+            None if all(k is None for k in shipping) else np.array([np.inf if k is None else k for k in shipping]))
         # The consensus forecast each bucket had when it was the first bucket of a plan, for the safety stock.
         self.plan_forecasts: dict[int, np.ndarray] = {}
         # Days from a plant's (or supplier's) shipment to the shelf of the stock point it feeds, per product.
@@ -389,6 +394,8 @@ class PlanningCycle:
             capacity_in_force=self._capacity_in_force(first_bucket, H) * self.mean_yield[:, None],
             previous_subcontract=prev_sub, mean_yield=self.mean_yield.copy(),
         )
+        if self.shipping_capacity is not None:
+            arrays["shipping_capacity"] = self.shipping_capacity.copy()
         _read_only(*arrays.values())
         return PlanningState(cycle=cycle, day=snap.day, products=self.products, families=self.families,
                              factories=tuple(f.name for f in w.factories), frozen=spec.frozen_buckets,

@@ -41,6 +41,23 @@ position above (or below, as a backlog) the target. When a factory has no ``work
 capacity is fixed: one "worker" stands for one unit a day of regular capacity, hiring and layoffs are
 priced out, a family works its share of each bucket's days, and plans only choose how much of that
 capacity to use (with overtime where the factory has it).
+
+Shipping is the logistics limit of the supply review: a plant's output leaves over its lanes, and a lane with a
+``capacity`` carries so many units a day; what does not fit waits at the dock. The plan board splits a plant's
+output among the warehouses it supplies in fixed proportions (their mean demand), so the lanes together carry at
+most K units a day of it, K = ``state.shipping_capacity`` (:meth:`simsop.model.world.World.shipping_capacity`: the
+least, over the capacity-limited lanes, of capacity x the plant's demand / the lane's). Every policy that plans
+against capacity (lp and its MILP, level, chase, hybrid) caps a family's in-house output in bucket t at its share of
+the plant (as it shares capacity) of K x days_t, beside regular + overtime capacity (the fence still wins, as over
+capacity), and a plant that may hire keeps no more staff than the whole workers who make that in regular time. One
+bound per plant rather than one LP row per lane and bucket: with the split fixed, a row per lane says x_w = share_w
+x P_t <= c_w x days_t, which is P_t <= K x days_t for the tightest lane, so the rows add nothing the bound does not;
+they would matter only if the plan chose where each unit goes, which the board does not let it, and they would need
+a joint program over the families a lane carries. Subcontracted units are delivered over the plant's lanes too
+(``World`` ships them as the plant's output) but are not capped: that needs a joint row P_t + C_t <= K x days_t in
+the program, and only a plant with a ``workforce`` entry that sets a ``subcontract_cost`` buys any. Where a plan's
+output reaches K x days it says so in its notes (:func:`shipping_notes`). A plant none of whose lanes has a capacity
+plans as before, to the bit.
 """
 
 from __future__ import annotations
@@ -179,6 +196,7 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
         ws = _workforce_spec(state, state.factories[fac])
         reg = float(state.regular_capacity[fac])
         ot_cap = float(state.overtime_capacity[fac])
+        ship = shipping_caps(state, fac, share, days_k)
         ot_unit = float(state.overtime_cost_per_unit[fac]) if state.overtime_cost_per_unit is not None else 0.0
         if ws is not None:
             # Good units a worker makes: the state's capacities are in good units too.
@@ -193,12 +211,19 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             sub_cost = ws.subcontract_cost or 0.0
             sub_cap: float | None = None if ws.subcontract_cost is not None else 0.0
             prod_max: np.ndarray | None = None if np.isinf(high).all() else high  # the plan may hire for more
+            staff_max: float | None = None
+            if ship is not None:  # hiring cannot get more out than the lanes carry; the fence still wins
+                prod_max = np.minimum(high, np.maximum(ship, low))
+                # Nor does staff beyond the whole workers who make that in regular time: a rule plan (hybrid's
+                # quantile of the requirement) keeps no more than them.
+                staff_max = float(np.ceil(np.max(prod_max / (days_k * u)) - 1e-9))
             hours = days_k
             ot_hours = hours * ot_frac
         else:
             # The plant's "workers" are its units a day of regular capacity, priced out of hiring and layoffs;
             # the family works the share of each bucket's days its factory allots it.
             u, w0, wage, hire, lay = 1.0, reg, 0.0, _PRICED_OUT, _PRICED_OUT
+            staff_max = w0
             ot_frac = ot_cap / reg if reg > 0 else 0.0
             sub_cost, sub_cap = 0.0, 0.0
             hours = np.maximum(days_k * share, _MIN_HOURS)
@@ -208,7 +233,8 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
                 low = np.minimum(low, cap)  # no plant to speak of (production lines): nothing to keep
             # The fence wins over the family's share of its plant, as in the executive meeting: the problem
             # may make what the fence keeps, in overtime, and no more.
-            prod_max = np.minimum(high, np.maximum(cap, low))
+            # Output beyond what its lanes carry away would only wait at the dock: shipping caps it like capacity.
+            prod_max = np.minimum(high, np.maximum(cap if ship is None else np.minimum(cap, ship), low))
             if (low > cap).any():
                 ot_hours = np.where(low > cap, np.maximum(ot_hours, low / w0 - hours), ot_hours)
         # Backlog must cost more than holding, or an LP would happily ship everything late.
@@ -227,11 +253,56 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             max_overtime_hours_per_worker=ot_hours, subcontract_capacity=sub_cap, production_max=prod_max,
             production_min=low if low.any() else None, ending_inventory_min=ending_inventory,
             ending_backlog_max=None if allow_ending_backlog else 0.0,
-            ending_workforce_max=None if ws is not None else w0)
+            ending_workforce_max=staff_max)
         fenced = bool(low.any() or np.isfinite(high).any())
         out.append(FamilyProblem(f, prods, fac, problem, required[prods], _column_shares(state.demand_plan[prods]), u,
                                  ws is not None, k, fenced, price))
     return out
+
+
+def shipping_caps(state: PlanningState, factory: int, share: np.ndarray, days: np.ndarray) -> np.ndarray | None:
+    """The most good units a family may plan to make in each bucket for its plant's lanes to carry away: its
+    share of the plant (``share``, as it shares capacity) of K x days, K being the plant's shipping capacity
+    (:attr:`PlanningState.shipping_capacity`); None when no lane limits the plant."""
+    if state.shipping_capacity is None or not np.isfinite(state.shipping_capacity[factory]):
+        return None
+    return float(state.shipping_capacity[factory]) * share * days
+
+
+def shipping_notes(state: PlanningState, production: np.ndarray) -> list[str]:
+    """Where a plan's output reaches what its plants' lanes can carry (K x days of the bucket), plant by plant:
+    ``shipping limits F-North to 120 a day in the plan's bucket(s) 2 to 12``, and where the fences keep more
+    than that (it will wait at the dock)."""
+    if state.shipping_capacity is None:
+        return []
+    days = np.asarray(state.bucket_days, dtype=float)
+    out = []
+    for f, name in enumerate(state.factories):
+        k = float(state.shipping_capacity[f])
+        mine = np.asarray(state.factory_of) == f
+        if not np.isfinite(k) or not mine.any():
+            continue
+        made = np.asarray(production, dtype=float)[mine].sum(axis=0)
+        limit = k * days
+        at = np.flatnonzero(made >= limit * (1.0 - _SHIP_TOL)).tolist()
+        if not at:
+            continue
+        over = np.flatnonzero(made > limit * (1.0 + _SHIP_TOL) + _SHIP_TOL).tolist()
+        text = f"shipping limits {name} to {_per_day(k)} a day in the plan's bucket(s) {_spans([t + 1 for t in at])}"
+        if over:
+            text += (f" (the fences keep more in bucket(s) {_spans([t + 1 for t in over])}: the excess waits at "
+                     "the dock)")
+        out.append(text)
+    return out
+
+
+# Output a solver put at the shipping cap may come out a few ulps either side of it once split into products.
+_SHIP_TOL = 1e-6
+
+
+def _per_day(x: float) -> str:
+    """A rate as a planner reads it: 120, 1,250, 11.25."""
+    return f"{x:,.0f}" if x >= 100 or x == round(x) else f"{x:,.3g}"
 
 
 def family_fence(interval: tuple[np.ndarray, np.ndarray], products: list[int], start: int
@@ -472,6 +543,7 @@ class AggregatePolicy:
             # are not costs of the plan and would read as hundreds of millions.
             cost = ap.total_cost if fp.flexible else ap.total_cost - ap.costs.hiring - ap.costs.layoff
             notes.append(f"{state.families[fp.family]}: {ap.strategy} cost {cost:,.0f}")
+        notes += shipping_notes(state, production)
         if extra:
             notes.append(extra)
         has_wf = bool(np.isfinite(workforce).any())

@@ -77,6 +77,10 @@ class PlanningState:
         inventory_budget: the scenario's ``planning.inventory_budget`` (currency units; None: no limit): the
             most the stock of the products a factory makes may be worth, at unit cost, at the end of any
             planning bucket (see :mod:`simsop.planning.budget`).
+        shipping_capacity: per factory, the good units a day its capacity-limited lanes can carry away when its
+            output is split among the warehouses it supplies as the plan board splits it
+            (:meth:`simsop.model.world.World.shipping_capacity`; inf where no lane limits the plant). None when
+            no lane out of any plant has a ``capacity``. Output above it waits at the plant's dock.
     """
 
     cycle: int
@@ -116,6 +120,7 @@ class PlanningState:
     slushy_change_limit: float | None = None
     mean_yield: np.ndarray | None = None
     inventory_budget: float | None = None
+    shipping_capacity: np.ndarray | None = None
 
     @property
     def horizon(self) -> int:
