@@ -167,3 +167,17 @@ def test_the_plans_cap_keeps_goods_from_piling_up_at_the_dock(monkeypatch: pytes
     # The lane, not the plan, limits what customers get: the same units delivered within 1% (the queue at the
     # dock and on the road differs only by what the blind plan's last days add).
     assert np.allclose(capped_shipped, blind_shipped, rtol=0.01), (capped_shipped, blind_shipped)
+
+
+def test_what_each_plan_says_is_kept_in_the_plan_notes_records() -> None:
+    """A user reads where a limit binds from the run's records (the API's ``records.to_frames()``): one row per
+    cycle with the notes of the plan its policy proposed, here the shipping limit and the LP's cost by family.
+    The notes lived only on the Plan object before, which nothing outside the cycle could read."""
+    res = run_replication(lane_case(120), seed=1, keep_records=True)
+    assert res.records is not None
+    notes = res.records.to_frames()["plan_notes"]
+    plans = res.records.plan
+    assert notes["cycle"].tolist() == sorted(set(plans["cycle"].tolist()))
+    assert notes["made"].tolist() == [float(plans["made"][plans["cycle"] == c][0]) for c in notes["cycle"]]
+    assert all("shipping limits F-North to 120 a day" in n for n in notes["note"])
+    assert all(": lp cost " in n for n in notes["note"])

@@ -131,6 +131,15 @@ class PlanLine(NamedTuple):
     inventory_target: float
 
 
+class PlanNote(NamedTuple):
+    """What the policy said of the plan it proposed at one S&OP cycle: its cost by family, where shipping or the
+    inventory budget limits it, a replayed file's name ("; "-separated)."""
+
+    cycle: int
+    made: float  # day of the executive meeting
+    note: str
+
+
 class ForecastLine(NamedTuple):
     """A forecast snapshot: what each step of the demand review said at one cycle for one bucket."""
 
@@ -186,6 +195,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "planned_production": PlannedProduction,
     "subcontracted": Subcontracted,
     "plan": PlanLine,
+    "plan_notes": PlanNote,
     "forecasts": ForecastLine,
     "bucket_sales": BucketSales,
     "shocks": ShockApplied,

@@ -488,6 +488,8 @@ class PlanningCycle:
                 rec((cycle, meeting_day, effective_day, p, b, starts[t], lengths[t], demand[p][t], made_q[p][t],
                      staff[f][t] if staff is not None and f >= 0 else nan,
                      bought[p][t] if bought is not None else 0.0, kept[p][t]))
+        if plan.notes:
+            self.world.records.tables["plan_notes"].append((cycle, meeting_day, plan.notes))
         return Plan(production=prod, workforce=wf, subcontract=sub, inventory_target=target, notes=plan.notes)
 
     def _check_budget(self, cycle: int, state: PlanningState, prod: np.ndarray, sub: np.ndarray | None,

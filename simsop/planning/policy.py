@@ -200,7 +200,7 @@ class Plan:
             lay off), as the state's capacities; None keeps the factories' capacity.
         subcontract: optional units bought from subcontractors per product x bucket.
         inventory_target: optional target stock per product x bucket, for the execution policies.
-        notes: free text shown in plan records and reports (e.g. the LP's cost).
+        notes: free text kept in the records table ``plan_notes`` (e.g. the LP's cost by family, the limits that bind).
     """
 
     production: np.ndarray
