@@ -19,13 +19,16 @@ Linear program (:func:`solve_lp`), after Chopra & Meindl, *Supply Chain Manageme
          P_t <= u_t W_t + O_t / hours_per_unit                      (labour capacity)
          O_t <= max_overtime_hours_per_worker_t * W_t              (overtime limit)
          production_min_t <= P_t <= production_max_t,  C_t <= subcontract_capacity_t
+         P_t + C_t <= supply_max_t                                  (joint cap, e.g. what the lanes carry)
          inventory_min_t <= I_t <= inventory_max_t
          I_T >= ending_inventory_min,  S_T <= ending_backlog_max
          ending_workforce_min <= W_T <= ending_workforce_max
          all variables >= 0
 
 where ``w_t`` is the regular cost of one worker in bucket t (``regular_wage_per_hour`` times the regular
-hours, or ``regular_cost_per_worker``). Materials are charged on in-house production only: as in the
+hours, or ``regular_cost_per_worker``). The joint row is in the program only for a problem that sets a finite
+``supply_max`` (a plant whose lanes limit what leaves it, made or bought): without it the program is the
+textbook's, row for row. Materials are charged on in-house production only: as in the
 textbook, the subcontract price is an all-in price per unit.
 
 Rule-based strategies (:func:`level_plan`, :func:`chase_plan`, :func:`hybrid_plan`) fix the decisions
@@ -75,7 +78,8 @@ The exact rules:
     stock is not carried for months before it is needed. A gap ``g_t = max(0, requirement_t - R_t)`` is
     covered first by overtime, up to
     ``W * max_overtime_hours_per_worker_t / hours_per_unit`` units and the production cap, then by
-    subcontracting up to ``subcontract_capacity_t``; whatever is left becomes backlog. Production below
+    subcontracting up to ``subcontract_capacity_t`` and what ``supply_max_t`` leaves beside production;
+    whatever is left becomes backlog. Production below
     ``production_min_t`` is raised to it (idle regular time first, then overtime) and subcontracts less.
 """
 
@@ -231,6 +235,12 @@ class _Data:
     ending_backlog_max: float
     ending_workforce_min: float
     ending_workforce_max: float
+    supply_max: FloatArray  # inf where nothing caps production plus subcontracting
+
+    @property
+    def joint_cap(self) -> bool:
+        """Whether the program needs the joint row P_t + C_t <= supply_max_t (some bucket's is finite)."""
+        return bool(np.isfinite(self.supply_max).any())
 
     @property
     def ending_target(self) -> float:
@@ -262,6 +272,10 @@ class AggregateInput:
         max_overtime_hours_per_worker: Overtime limit per worker per bucket (0 = no overtime).
         subcontract_capacity: Most units that can be subcontracted per bucket (None = unlimited).
         production_max: Cap on in-house production per bucket, e.g. machine capacity (None = none).
+        supply_max: Cap on in-house production plus subcontracting per bucket, e.g. what the lanes out of the
+            plant carry away, made or bought (None = none). It must not be below ``production_min``. It caps
+            production alone too (``production_max`` is taken as the lesser of the two), so the rules keep
+            within it; hybrid, the one rule that subcontracts, buys no more than it leaves beside production.
         production_min: Least in-house production per bucket, e.g. what a time fence keeps of an agreed
             plan (None = 0). It must not exceed ``production_max``; where it asks for more than the
             workforce can make, the LP hires or works overtime, and the rules work overtime.
@@ -290,6 +304,7 @@ class AggregateInput:
     ending_backlog_max: float | None = 0.0
     ending_workforce_min: float | None = None
     ending_workforce_max: float | None = None
+    supply_max: npt.ArrayLike | None = None
     _data: _Data = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -329,6 +344,7 @@ class AggregateInput:
         prod_min = optional_per_bucket("production_min", 0.0)
         if np.isinf(prod_min).any():
             raise ValueError("production_min must be finite")
+        supply_max = optional_per_bucket("supply_max", math.inf)
         inv_min = optional_per_bucket("inventory_min", 0.0)
         inv_max = optional_per_bucket("inventory_max", math.inf)
         if np.isinf(inv_min).any():
@@ -365,6 +381,12 @@ class AggregateInput:
                 f"production_min must be <= production_max, got {prod_min[t]:g} > {prod_max[t]:g} "
                 f"in bucket {t + 1}"
             )
+        if (supply_max < prod_min).any():
+            t = int(np.argmax(supply_max < prod_min))
+            raise ValueError(
+                f"production_min must be <= supply_max, got {prod_min[t]:g} > {supply_max[t]:g} "
+                f"in bucket {t + 1}"
+            )
         if end_inv > inv_max[-1]:
             raise ValueError(
                 f"ending_inventory_min ({end_inv:g}) exceeds inventory_max in the last bucket "
@@ -391,13 +413,16 @@ class AggregateInput:
                 regular_cost_per_worker=_frozen(per_worker),
                 subcontract_capacity=sub_cap,
                 production_min=prod_min,
-                production_max=prod_max,
+                # What is bought shares the joint cap with what is made: production alone cannot pass it.
+                production_max=_frozen(np.minimum(prod_max, supply_max)) if np.isfinite(supply_max).any()
+                else prod_max,
                 inventory_min=inv_min,
                 inventory_max=inv_max,
                 ending_inventory_min=end_inv,
                 ending_backlog_max=end_backlog,
                 ending_workforce_min=end_w_min,
                 ending_workforce_max=end_w_max,
+                supply_max=supply_max,
             ),
         )
 
@@ -712,6 +737,7 @@ def plan_violations(inp: AggregateInput, plan: AggregatePlan, *, tol: float = 1e
     check("production_max", p, "<=", d.production_max)
     check("production_min", p, ">=", d.production_min)
     check("subcontract_capacity", sub, "<=", d.subcontract_capacity)
+    check("supply_max", p + sub, "<=", d.supply_max)
     check("inventory_min", inv, ">=", d.inventory_min)
     check("inventory_max", inv, "<=", d.inventory_max)
     last = horizon - 1
@@ -859,8 +885,9 @@ class _Layout:
     eq_values: FloatArray  # the equalities' coefficients, all constants (+1 or -1), in listing order
 
 
-def _terms(horizon: int) -> tuple[list[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]],
-                                  list[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]], FloatArray]:
+def _terms(horizon: int, joint: bool = False
+           ) -> tuple[list[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]],
+                      list[tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]], FloatArray]:
     """The (rows, columns) of each term of one plan's equalities and inequalities, and the equalities'
     coefficients (the inequalities' are :func:`_ub_values`).
 
@@ -869,7 +896,9 @@ def _terms(horizon: int) -> tuple[list[tuple[npt.NDArray[np.int_], npt.NDArray[n
       inventory balance  I_t - S_t - I_{t-1} + S_{t-1} - P_t - C_t = -D_t   (opening net stock at t = 0).
     Rows 2t and 2t+1 of the inequalities:
       labour capacity    P_t - u_t W_t - O_t / hours_per_unit <= 0;
-      overtime limit     O_t - max_overtime_t W_t <= 0.
+      overtime limit     O_t - max_overtime_t W_t <= 0;
+    and with ``joint`` (a finite ``supply_max``) row 2T + t:
+      joint cap          P_t + C_t <= supply_max_t.
     """
     t = np.arange(horizon)
     W, H, L, P, Ot, It, S, C = (k * horizon + t for k in range(len(_VARIABLES)))  # Ot, It: O and I look like 0, 1
@@ -878,6 +907,8 @@ def _terms(horizon: int) -> tuple[list[tuple[npt.NDArray[np.int_], npt.NDArray[n
           (stock, It, 1.0), (stock, S, -1.0), (stock, P, -1.0), (stock, C, -1.0),
           (stock[1:], It[:-1], -1.0), (stock[1:], S[:-1], 1.0)]
     ub = [(balance, P), (balance, W), (balance, Ot), (stock, Ot), (stock, W)]
+    if joint:
+        ub += [(2 * horizon + t, P), (2 * horizon + t, C)]
     eq_values = np.concatenate([np.full(r.size, v) for r, _, v in eq])
     return [(r, c) for r, c, _ in eq], ub, eq_values
 
@@ -887,27 +918,35 @@ def _ub_values(inp: AggregateInput) -> list[FloatArray]:
     d = inp._data
     horizon = inp.horizon
     ones = np.ones(horizon)
-    return [ones, -d.units_per_worker, np.full(horizon, -1.0 / inp.hours_per_unit), ones,
-            -d.overtime_hours_per_worker]
+    values = [ones, -d.units_per_worker, np.full(horizon, -1.0 / inp.hours_per_unit), ones,
+              -d.overtime_hours_per_worker]
+    return [*values, ones, ones] if d.joint_cap else values
 
 
-_LAYOUTS: dict[tuple[int, ...], _Layout] = {}
+def _ub_rhs(inp: AggregateInput) -> FloatArray:
+    """The inequalities' right-hand side of one plan: 0, then supply_max for the joint rows it has."""
+    zeros = np.zeros(2 * inp.horizon)
+    return np.concatenate([zeros, inp._data.supply_max]) if inp._data.joint_cap else zeros
 
 
-def _layout(horizons: tuple[int, ...]) -> _Layout:
-    """The layout of the joint program of plans of these horizons, built once: an S&OP cycle solves
-    programs of the same shape every month, and the sort into column order cost more than the solve's
-    set-up."""
-    got = _LAYOUTS.get(horizons)
+_LAYOUTS: dict[tuple[tuple[int, bool], ...], _Layout] = {}
+
+
+def _layout(horizons: tuple[int, ...], joint: tuple[bool, ...] | None = None) -> _Layout:
+    """The layout of the joint program of plans of these horizons (``joint``: which of them have the joint
+    rows of a finite ``supply_max``; default none), built once: an S&OP cycle solves programs of the same
+    shape every month, and the sort into column order cost more than the solve's set-up."""
+    key = tuple(zip(horizons, joint or (False,) * len(horizons), strict=True))
+    got = _LAYOUTS.get(key)
     if got is not None:
         return got
     n_var = [len(_VARIABLES) * h for h in horizons]
     col_off = np.cumsum([0, *n_var])
     eq_off = np.cumsum([0, *(2 * h for h in horizons)])
-    ub_off = eq_off + eq_off[-1]
+    ub_off = eq_off[-1] + np.cumsum([0, *((3 if j else 2) * h for h, j in key)])
     eq_rows, eq_cols, ub_rows, ub_cols, eq_values = [], [], [], [], []
-    for k, h in enumerate(horizons):
-        eq, ub, values = _terms(h)
+    for k, (h, j) in enumerate(key):
+        eq, ub, values = _terms(h, j)
         eq_rows += [r + eq_off[k] for r, _ in eq]
         eq_cols += [c + col_off[k] for _, c in eq]
         ub_rows += [r + ub_off[k] for r, _ in ub]
@@ -926,7 +965,7 @@ def _layout(horizons: tuple[int, ...]) -> _Layout:
         a.setflags(write=False)
     if len(_LAYOUTS) >= 64:  # a long-lived process planning many shapes: forget the oldest
         del _LAYOUTS[next(iter(_LAYOUTS))]
-    _LAYOUTS[horizons] = layout
+    _LAYOUTS[key] = layout
     return layout
 
 
@@ -958,7 +997,7 @@ def _bounds_and_costs(inp: AggregateInput) -> tuple[FloatArray, FloatArray, Floa
 def _program(inputs: Sequence[AggregateInput]) -> _Program:
     """The joint program of several plans, the block of each down the diagonal (see :class:`_Program`)."""
     horizons = tuple(inp.horizon for inp in inputs)
-    layout = _layout(horizons)
+    layout = _layout(horizons, tuple(inp._data.joint_cap for inp in inputs))
     parts = [_bounds_and_costs(inp) for inp in inputs]
     b_eq = np.concatenate([p[1] for p in parts])
     n_ub = layout.shape[0] - b_eq.size
@@ -966,7 +1005,7 @@ def _program(inputs: Sequence[AggregateInput]) -> _Program:
     return _Program(
         objective=np.concatenate([p[0] for p in parts]), indptr=layout.indptr, indices=layout.indices,
         data=values[layout.order], shape=layout.shape, lhs=np.concatenate([b_eq, np.full(n_ub, -np.inf)]),
-        rhs=np.concatenate([b_eq, np.zeros(n_ub)]), lower=np.concatenate([p[2] for p in parts]),
+        rhs=np.concatenate([b_eq, *(_ub_rhs(inp) for inp in inputs)]), lower=np.concatenate([p[2] for p in parts]),
         upper=np.concatenate([p[3] for p in parts]), horizons=horizons)
 
 
@@ -1205,12 +1244,15 @@ def hybrid_plan(
             w * d.overtime_hours_per_worker[t] / inp.hours_per_unit,
             d.production_max[t] - regular,
         )
-        sub = min(gap - overtime_units, d.subcontract_capacity[t])
+        # What is bought leaves with what is made (over the plant's lanes, say): supply_max caps the two together.
+        sub = min(gap - overtime_units, d.subcontract_capacity[t],
+                  max(d.supply_max[t] - regular - overtime_units, 0.0))
         if regular + overtime_units < d.production_min[t]:
             # The bound wins: idle regular time first, then overtime; subcontracting covers less.
             regular = max(regular, min(d.production_min[t], w * d.units_per_worker[t]))
             overtime_units = d.production_min[t] - regular
-            sub = min(max(0.0, requirement - d.production_min[t]), d.subcontract_capacity[t])
+            sub = min(max(0.0, requirement - d.production_min[t]), d.subcontract_capacity[t],
+                      max(d.supply_max[t] - d.production_min[t], 0.0))
         production[t] = regular + overtime_units
         overtime_hours[t] = overtime_units * inp.hours_per_unit
         subcontracted[t] = sub

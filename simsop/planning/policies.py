@@ -54,10 +54,13 @@ bound per plant rather than one LP row per lane and bucket: with the split fixed
 x P_t <= c_w x days_t, which is P_t <= K x days_t for the tightest lane, so the rows add nothing the bound does not;
 they would matter only if the plan chose where each unit goes, which the board does not let it, and they would need
 a joint program over the families a lane carries. Subcontracted units are delivered over the plant's lanes too
-(``World`` ships them as the plant's output) but are not capped: that needs a joint row P_t + C_t <= K x days_t in
-the program, and only a plant with a ``workforce`` entry that sets a ``subcontract_cost`` buys any. Where a plan's
-output reaches K x days it says so in its notes (:func:`shipping_notes`). A plant none of whose lanes has a capacity
-plans as before, to the bit.
+(``World`` ships them as the plant's output), so what a family makes and buys share its cap: the problem's
+``supply_max`` (the fence's production where it keeps more) is a joint row P_t + C_t <= share x K x days_t in the lp
+and its MILP, and hybrid, the one rule that subcontracts, buys no more than the cap leaves beside its production
+(level and chase buy nothing). Only a plant with a ``workforce`` entry that sets a ``subcontract_cost`` buys any, so
+only its problems carry the row: a plant that cannot buy keeps the program it had. Where a plan's output, made and
+bought, reaches K x days it says so in its notes (:func:`shipping_notes`). A plant none of whose lanes has a
+capacity plans as before, to the bit.
 """
 
 from __future__ import annotations
@@ -198,6 +201,7 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
         ot_cap = float(state.overtime_capacity[fac])
         ship = shipping_caps(state, fac, share, days_k)
         ot_unit = float(state.overtime_cost_per_unit[fac]) if state.overtime_cost_per_unit is not None else 0.0
+        supply_max: np.ndarray | None = None
         if ws is not None:
             # Good units a worker makes: the state's capacities are in good units too.
             u = ws.units_per_worker_day * (float(state.mean_yield[fac]) if state.mean_yield is not None else 1.0)
@@ -214,6 +218,10 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             staff_max: float | None = None
             if ship is not None:  # hiring cannot get more out than the lanes carry; the fence still wins
                 prod_max = np.minimum(high, np.maximum(ship, low))
+                if sub_cap is None:
+                    # Bought units leave over the plant's lanes too: made and bought share the cap (the fence's
+                    # production, where it keeps more, leaves nothing to buy).
+                    supply_max = np.maximum(ship, low)
                 # Nor does staff beyond the whole workers who make that in regular time: a rule plan (hybrid's
                 # quantile of the requirement) keeps no more than them.
                 staff_max = float(np.ceil(np.max(prod_max / (days_k * u)) - 1e-9))
@@ -253,7 +261,7 @@ def family_problems(state: PlanningState, ending_inventory: float | None = None,
             max_overtime_hours_per_worker=ot_hours, subcontract_capacity=sub_cap, production_max=prod_max,
             production_min=low if low.any() else None, ending_inventory_min=ending_inventory,
             ending_backlog_max=None if allow_ending_backlog else 0.0,
-            ending_workforce_max=staff_max)
+            ending_workforce_max=staff_max, supply_max=supply_max)
         fenced = bool(low.any() or np.isfinite(high).any())
         out.append(FamilyProblem(f, prods, fac, problem, required[prods], _column_shares(state.demand_plan[prods]), u,
                                  ws is not None, k, fenced, price))
@@ -269,10 +277,13 @@ def shipping_caps(state: PlanningState, factory: int, share: np.ndarray, days: n
     return float(state.shipping_capacity[factory]) * share * days
 
 
-def shipping_notes(state: PlanningState, production: np.ndarray) -> list[str]:
-    """Where a plan's output reaches what its plants' lanes can carry (K x days of the bucket), plant by plant:
-    ``shipping limits F-North to 120 a day in the plan's bucket(s) 2 to 12``, and where the fences keep more
-    than that (it will wait at the dock)."""
+def shipping_notes(state: PlanningState, production: np.ndarray, subcontract: np.ndarray | None = None
+                   ) -> list[str]:
+    """Where a plan's output, made and bought (``subcontract``: the units bought, which leave over the plant's
+    lanes too), reaches what its plants' lanes can carry (K x days of the bucket), plant by plant:
+    ``shipping limits F-North to 120 a day in the plan's bucket(s) 2 to 12``, with the buckets that buy part of it
+    (``, subcontracting included (bought in bucket(s) 2 to 12)``) and where the fences keep more than that (it will
+    wait at the dock)."""
     if state.shipping_capacity is None:
         return []
     days = np.asarray(state.bucket_days, dtype=float)
@@ -282,13 +293,18 @@ def shipping_notes(state: PlanningState, production: np.ndarray) -> list[str]:
         mine = np.asarray(state.factory_of) == f
         if not np.isfinite(k) or not mine.any():
             continue
-        made = np.asarray(production, dtype=float)[mine].sum(axis=0)
+        bought = (np.zeros(len(days)) if subcontract is None
+                  else np.asarray(subcontract, dtype=float)[mine].sum(axis=0))
+        made = np.asarray(production, dtype=float)[mine].sum(axis=0) + bought
         limit = k * days
         at = np.flatnonzero(made >= limit * (1.0 - _SHIP_TOL)).tolist()
         if not at:
             continue
         over = np.flatnonzero(made > limit * (1.0 + _SHIP_TOL) + _SHIP_TOL).tolist()
         text = f"shipping limits {name} to {_per_day(k)} a day in the plan's bucket(s) {_spans([t + 1 for t in at])}"
+        buying = [t + 1 for t in at if bought[t] > _SHIP_TOL * limit[t]]
+        if buying:
+            text += f", subcontracting included (bought in bucket(s) {_spans(buying)})"
         if over:
             text += (f" (the fences keep more in bucket(s) {_spans([t + 1 for t in over])}: the excess waits at "
                      "the dock)")
@@ -543,7 +559,7 @@ class AggregatePolicy:
             # are not costs of the plan and would read as hundreds of millions.
             cost = ap.total_cost if fp.flexible else ap.total_cost - ap.costs.hiring - ap.costs.layoff
             notes.append(f"{state.families[fp.family]}: {ap.strategy} cost {cost:,.0f}")
-        notes += shipping_notes(state, production)
+        notes += shipping_notes(state, production, subcontract)
         if extra:
             notes.append(extra)
         has_wf = bool(np.isfinite(workforce).any())
