@@ -268,7 +268,7 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     proj_spans = spans_from(end, buckets[-1], cal.bucket_starts) if buckets else []
     shown = [j for j, (b, _, _) in enumerate(proj_spans) if b in now or b in buckets]
     loads = project_plants(queues, plants, assumed, proj_spans, cal.bucket_span)
-    for fac in sc.factories:
+    for f_index, fac in enumerate(sc.factories):
         pc = plants[fac.id]
         reg = fac.capacity.regular if fac.capacity is not None else float("nan")
         ot = fac.capacity.overtime if fac.capacity is not None else float("nan")
@@ -293,6 +293,10 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
                                                   if pc.rate and fb is not None and any(
                                                       all((pidx[p], b) not in in_force for p in fac.products)
                                                       for b in range(now_b, fb)) else [])}
+        # What its lanes carry away a day, made and bought together (only a plant with capacity-limited lanes).
+        lanes = run.world.shipping_capacity(f_index)
+        if lanes is not None:
+            capacity[fac.id]["lanes_per_day"] = _r(lanes)
     queued = np.zeros(len(products))
     for f, q in queues.items():
         if plants[f].rate:
@@ -618,6 +622,14 @@ def render(d: dict[str, Any], period: str = "round") -> str:
             a, z = sh.get("dates", (f"day {sh['start']}", f"day {sh['end'] - 1}"))
             parts.append(f"  * {sh['factory']}: {sh['type'].replace('_', ' ')} from {a} to {z} ({what}), "
                          "counted above")
+        for f, c in d["capacity"].items():
+            if c.get("lanes_per_day") is not None:
+                k = float(c["lanes_per_day"])
+                days = d["buckets"][0]["days"]
+                rate = f"{k:,.0f}" if k >= 100 or k == round(k) else f"{k:,.3g}"
+                parts.append(wrap(f"{f}: its lanes carry {rate} units a day out of the plant, what it makes and what "
+                                  f"it buys together ({k * days:,.0f} in {bl[0]}); what a plan sends out beyond that "
+                                  "waits at its dock.", indent="  "))
         for f, c in d["capacity"].items():
             q_now = float(c.get("queued") or 0.0)
             carried = units((c.get("carried") or [None])[0])

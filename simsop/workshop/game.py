@@ -54,6 +54,8 @@ from simsop.workshop.supply import (
     plans_in_force,
     plant_capacity,
     project_plants,
+    shipping_excesses,
+    shipping_text,
     spans_from,
 )
 
@@ -518,7 +520,8 @@ class Workshop:
 
     def supply_review(self, team: str, k: int, rows: Sequence[Any], run: TeamRun) -> list[str]:
         """Round k's plan against capacity: a warning for every month the team planned in round k in which what a
-        plant has to make is above its regular + overtime capacity as the team's dashboard showed it. What it has
+        plant has to make is above its regular + overtime capacity as the team's dashboard showed it, and for
+        every such month whose plan sends more out of a plant (made and bought) than its lanes carry. What it has
         to make is the queue carried into the month (what the plant holds on the decision day and cannot make
         before the month starts, worked first come first served as the dashboard projects it) and the month's
         planned production (all the plant makes, as the plan agreed at the executive meeting says). The plan
@@ -558,10 +561,15 @@ class Workshop:
         unplanned = {f for f, pc in plants.items() for ld in projected.get(f, ())
                      if ld.bucket < first and all((p, ld.bucket) not in load for p in pc.products)}
         ordering = {f: buyers(sc, f) for f in unplanned}
-        return [overload_text(o, names, names.label, cal.bucket_span(o.bucket)[1] >= end) + (
+        said = [overload_text(o, names, names.label, cal.bucket_span(o.bucket)[1] >= end) + (
             f" Not counted: the orders {', '.join(ordering[o.factory])} will place with {o.factory} until the first "
             f"plan goes live ({names.label(first)}); what it cannot make of them before then comes first, so the "
             "excess may be larger." if ordering.get(o.factory) else "") for o in found]
+        # What the plants send out, made and bought, against what their lanes carry (none limited: no warning).
+        bought = plans_in_force(run.records.plan, c + 1, cal.record_offset, "subcontract")
+        ships = shipping_excesses(run.world, sc, load, bought, {r.bucket for r in mine}, cal.bucket_span, end, items)
+        said += [shipping_text(e, names, names.label, cal.bucket_span(e.bucket)[1] >= end) for e in ships]
+        return said
 
     # ------------------------------------------------------------------ simulating
 

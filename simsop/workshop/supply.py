@@ -13,6 +13,12 @@ unless a plan set a workforce), its overtime, and the capacity shocks that have 
 (a team cannot know of an outage before it starts). Factories with production lines have no rate capacity
 to check against; they are left out.
 
+A plant's output also has to leave: a lane with a ``capacity`` carries so many units a day out of the plant, what it
+makes and what it buys from subcontractors together, and what does not fit waits at the plant's dock. The supply
+review warns, beside the capacity, of every month whose plan sends more out of a plant than its lanes carry
+(``shipping_excesses``: ``World.shipping_capacity``, the plan's production and purchases of the month against it).
+A plant none of whose lanes has a capacity is never warned.
+
 Everything is counted in good units, as plans are: a plant with a yield below 1 scraps a share of what it
 works (``FactorySite._output``), so a unit of its capacity makes its mean yield of good units, and the cycle
 asks it to start a plan grossed up by that yield (``PlanningCycle.apply``). Its capacity and the queue it
@@ -314,3 +320,90 @@ def overload_text(o: Overload, name: Callable[[int], str], label: Callable[[int]
             f"over in its queue from earlier plans + {o.planned:,.0f} newly planned{what}; {cap}: exceeds capacity by "
             f"{ex:,.0f} units ({pct}).{alone} The plant works its queue first come first served, the carried-over "
             f"units first: the {left:,.0f} units it cannot make in {here} stay in its queue; {then}.")
+
+
+# ---------------------------------------------------------------------------------------------- shipping
+
+
+@dataclass(frozen=True)
+class ShippingExcess:
+    """A plant whose plan sends more out in a bucket than its lanes carry: made and bought, against the lanes'
+    capacity (``World.shipping_capacity``, units a day)."""
+
+    factory: str
+    bucket: int
+    days: int  # the bucket's days
+    planned: float  # units the plan makes at the plant in the bucket (all it makes)
+    bought: float  # units the plan buys from subcontractors there (they leave over the plant's lanes too)
+    lanes_per_day: float  # units a day the plant's lanes carry
+    items: tuple[str, ...]  # what the plan makes there (products, or the team's families)
+
+    @property
+    def per_day(self) -> float:
+        return (self.planned + self.bought) / self.days
+
+    @property
+    def carried(self) -> float:
+        """Units the lanes carry over the bucket."""
+        return self.lanes_per_day * self.days
+
+    @property
+    def excess(self) -> float:
+        return self.planned + self.bought - self.carried
+
+
+def shipping_excesses(world: World, sc: Scenario, plan: Mapping[tuple[int, int], float],
+                      bought: Mapping[tuple[int, int], float], buckets: Iterable[int],
+                      bucket_span: Callable[[int], tuple[int, int]], horizon: int,
+                      item_names: Callable[[int, Sequence[int]], tuple[str, ...]]) -> list[ShippingExcess]:
+    """The buckets (of ``buckets``) in which a plant's plan, its production (``plan``) and purchases (``bought``)
+    of the bucket summed over what it makes ((product index, bucket) -> units), is more than its lanes carry in
+    the bucket's days (``World.shipping_capacity``: a plant none of whose lanes has a capacity is not checked).
+    ``item_names`` as in ``overloads``; a bucket that starts at or after ``horizon`` is not checked."""
+    makes = factory_of(sc)
+    wanted = sorted(set(buckets))
+    out = []
+    for f, fac in enumerate(sc.factories):
+        k = world.shipping_capacity(f)
+        if k is None:
+            continue
+        products = [p for p, g in makes.items() if g == f]
+        for b in wanted:
+            a, z = bucket_span(b)
+            if a >= horizon or z <= a:
+                continue
+            made = sum(_units(plan.get((p, b))) for p in products)
+            buy = sum(_units(bought.get((p, b))) for p in products)
+            # Half a unit, as for capacity: a family split over its products leaves float dust.
+            if made + buy - k * (z - a) > 0.5:
+                names = item_names(b, [p for p in products if _units(plan.get((p, b))) or _units(bought.get((p, b)))])
+                out.append(ShippingExcess(fac.id, b, z - a, made, buy, float(k), names))
+    return sorted(out, key=lambda e: e.bucket)
+
+
+def _units(x: float | None) -> float:
+    """A plan's quantity, 0 for none (a bucket without a plan, or nan: nothing bought)."""
+    return 0.0 if x is None or x != x else float(x)
+
+
+def shipping_text(e: ShippingExcess, name: Callable[[int], str], label: Callable[[int], str], ends: bool) -> str:
+    """A warning about a bucket whose plan sends more out of a plant than its lanes carry: the month, the plan per
+    day (made and bought) against what the lanes carry a day, by how much, and what happens (as ``overload_text``
+    says it of capacity). ``name``, ``label`` and ``ends`` as there."""
+    what = f" ({', '.join(e.items)})" if e.items else ""
+    here, nxt = label(e.bucket), label(e.bucket + 1)
+    sent = (f"planned production {e.planned:,.0f} units + {e.bought:,.0f} bought from subcontractors"
+            if e.bought >= 0.5 else f"planned production {e.planned:,.0f} units")
+    pct = f"{100 * e.excess / e.carried:.1f}%" if e.carried > 0 else "they carry nothing"
+    then = (f"the game ends with {here}, so they never reach the warehouses" if ends else
+            f"they leave in {nxt} or later, ahead of {nxt}'s own output, which then waits in turn: stock arrives "
+            "later than planned")
+    return (f"{name(e.bucket)}: {sent} at {e.factory}{what}, {_rate(e.per_day)} a day over {here}'s {e.days} "
+            f"days; its lanes carry {_rate(e.lanes_per_day)} a day ({e.carried:,.0f} in {here}): exceeds what they "
+            f"ship by {e.excess:,.0f} units ({pct}). What the lanes cannot carry waits "
+            f"at the plant's dock: {then}.")
+
+
+def _rate(x: float) -> str:
+    """Units a day as a team reads them: 71.4, 120, 1,250."""
+    return f"{x:,.0f}" if x >= 100 or x == round(x) else f"{x:,.3g}"
