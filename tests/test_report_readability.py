@@ -225,3 +225,15 @@ def test_the_kpi_table_marks_a_best_policy_only_when_it_is_significantly_better_
     assert otif == ("", ["none"])  # the baseline, by the paired rows with their sign turned
     note = re.sub(r"\s+", " ", page)
     assert "significantly better than every other policy" in note and "No clear best" in note
+
+
+def test_the_headline_calls_no_winner_when_the_leader_is_not_significantly_ahead_of_the_runner_up(
+        tmp_path: Path) -> None:
+    """lp's profit beats the baseline's by far but level's by 25 on average, not significantly: the headline said
+    'Winner: lp' (and then, further on, that lp is not significantly ahead of every other policy). It now opens
+    with 'No clear winner: lp leads on profit', as the KPI table's 'no clear best', in bold."""
+    page = re.sub(r"\s+", " ", write_report(_close_race(tmp_path / "race")).read_text(encoding="utf-8"))
+    headline = re.search(r'<p class="headline">(.*?)</p>', page).group(1)
+    assert headline.startswith("<strong>No clear winner</strong>: lp leads on profit"), headline
+    assert "Winner: lp" not in headline
+    assert "not significant) against the runner-up level" in headline

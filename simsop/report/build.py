@@ -150,10 +150,12 @@ def summary_section(b: Builder, case: str) -> None:
         headline = summ.impact_headline(d.case_effects, d.summary, d.policies, d.cases, case, word=d.case_word)
         head = f"{head} {headline}".strip()
     body = html.escape(head)
-    if len(d.policies) > 1 and found:  # the answer first, in bold: "Winner: lp"
+    if len(d.policies) > 1 and found:  # the answer first, in bold: "Winner: lp", or "No clear winner"
         prefix = html.escape(f"Winner: {next((f for f in found if f.kpi == 'profit'), found[0]).best}")
-        if body.startswith(prefix):
-            body = f"<strong>{prefix}</strong>{body[len(prefix):]}"
+        for answer in (prefix, "No clear winner"):
+            if body.startswith(answer):
+                body = f"<strong>{answer}</strong>{body[len(answer):]}"
+                break
     b.text("summary", f'<p class="headline">{body}</p>')
     # The headline states the lead KPI (and the hardest case's effect on profit): the list below gives the
     # rest, so no figure is said twice.

@@ -188,8 +188,11 @@ def headline(found: Sequence[Finding], n_policies: int) -> str:
     if n_policies < 2:
         return (f"One policy was simulated ({lead.best}): {label} {fmt(lead.kpi, lead.mean)} "
                 f"({_ci(lead.kpi, lead.ci_low, lead.ci_high)}).")
-    text = (f"Winner: {lead.best}, with the best {label}, {fmt(lead.kpi, lead.mean)} "
-            f"({_ci(lead.kpi, lead.ci_low, lead.ci_high)})")
+    # A lead that a comparison could not tell from chance is not called a win (the KPI table says 'no clear
+    # best' for the same reason).
+    opening = (f"No clear winner: {lead.best} leads on {label}" if _unsure(lead)
+               else f"Winner: {lead.best}, with the best {label}")
+    text = f"{opening}, {fmt(lead.kpi, lead.mean)} ({_ci(lead.kpi, lead.ci_low, lead.ci_high)})"
     if lead.significant is not None and not math.isnan(lead.diff):
         text += (f", {_signed_ci(lead.kpi, lead.diff, lead.diff_low, lead.diff_high)}"
                  f"; {'significant' if lead.significant else 'not significant'}) against {lead.other_role} "
