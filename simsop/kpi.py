@@ -8,6 +8,12 @@ Definitions:
 
 * ``otif``: share of orders whose every line shipped complete by the promised date;
   ``otif_line``: the same per line; ``fill_rate``: share of units shipped by the promised date.
+* ``otif_requested``: share of orders whose every line shipped complete by the date the customer asked for
+  (judged for the orders placed in the window whose requested date falls inside the horizon);
+  ``avg_quoted_delay``: mean days from the requested to the promised date over the orders placed in the
+  window. They differ from ``otif`` and 0 only for customers quoted available-to-promise
+  (``promise: available``), whose promised date is the later of the requested date and the date supply covers
+  the order: OTIF then judges the promises kept, ``otif_requested`` the service the customers asked for.
 * ``cycle_service_level``: share of replenishment cycles of stocked items with customer demand (replenished by
   a reordering rule or an S&OP plan: not make-to-order items, nor stock that is never replenished) that end
   without backlog and without lost sales. A cycle runs from the arrival of one review's order to that of
@@ -56,11 +62,11 @@ from simsop.planning.kpis import last_value_at, sum_in_order
 from simsop.scenario import Scenario
 
 KPI_NAMES = (
-    "otif", "otif_line", "fill_rate", "cycle_service_level", "avg_backlog", "max_backlog", "avg_days_late",
-    "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand", "avg_inventory_value",
-    "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization", "overtime_units",
-    "expired_units", "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs",
-    "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost",
+    "otif", "otif_line", "fill_rate", "otif_requested", "avg_quoted_delay", "cycle_service_level", "avg_backlog",
+    "max_backlog", "avg_days_late", "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand",
+    "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization",
+    "overtime_units", "expired_units", "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue",
+    "cogs", "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost",
     "scrap_cost", "expiry_cost", "fixed_cost", "total_cost", "profit",
 )
 
@@ -135,8 +141,24 @@ def service_kpis(rec: Records) -> dict[str, float]:
     closed_mask[c_ids] = True
     cycle = (closed_time - o_time)[placed_in & closed_mask]
     window = end - start
+    otif = float(order_ok[o_eligible].mean()) if o_eligible.any() else float("nan")
+    # Against the requested date: the same measure, unless some orders were promised later (ATP quotes).
+    o_req = orders.columns().get("requested", o_due)
+    if len(rec.tables.get("promises", ())) and n_lines:
+        o_req = o_req.astype(float, copy=False)
+        on_time_req = s_time <= (o_req[l_order][s_line] + _TOL) if len(s_line) else np.empty(0, dtype=bool)
+        req_ok = np.bincount(s_line, weights=s_qty * on_time_req, minlength=n_lines) >= l_qty - 1e-7
+        req_order_ok = np.bincount(l_order, weights=~req_ok, minlength=len(o_time)) == 0
+        req_eligible = (o_time >= start) & (o_req <= end)
+        otif_requested = float(req_order_ok[req_eligible].mean()) if req_eligible.any() else float("nan")
+        quoted_delay = float((o_due - o_req)[placed_in].mean()) if placed_in.any() else float("nan")
+    else:
+        otif_requested = otif
+        quoted_delay = 0.0 if placed_in.any() else float("nan")
     return {
-        "otif": float(order_ok[o_eligible].mean()) if o_eligible.any() else float("nan"),
+        "otif": otif,
+        "otif_requested": otif_requested,
+        "avg_quoted_delay": quoted_delay,
         "otif_line": float(line_ok[l_eligible].mean()) if l_eligible.any() else float("nan"),
         "fill_rate": _ratio(float(qty_on_time[l_eligible].sum()), float(l_qty[l_eligible].sum())),
         "avg_days_late": float(days_late.mean()) if len(days_late) else 0.0,

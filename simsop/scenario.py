@@ -163,6 +163,12 @@ class Customer(_Model):
     ``unmet: lost_sale`` means what is not shipped by the promised date is lost; ``backorder`` means the
     customer waits, for at most ``patience`` days past the promised date (``null``: for ever).
     ``priority``: 1 is served first under the ``priority`` allocation rule.
+    ``promise``: the date the company commits to. ``requested`` (the default) promises the requested date
+    whatever the stock; ``available`` quotes available-to-promise when the order cannot ship at once: the later
+    of the requested date and the date the warehouse's known supply covers it (stock on hand and shipments
+    already on their way, net of the backlog ahead of it), else a quote from the replenishment lead time
+    (README, "What is simulated, and how"). A lost-sale customer does not wait for a later date, so
+    ``available`` goes with ``unmet: backorder``.
     """
 
     id: str = Field(min_length=1)
@@ -172,11 +178,18 @@ class Customer(_Model):
     unmet: Literal["backorder", "lost_sale"] = "backorder"
     patience: NonNegativeFloat | None = Field(default=None, description="days past due before cancelling")
     priority: PositiveInt = 1
+    promise: Literal["requested", "available"] = Field(
+        default="requested",
+        description="the date promised: 'requested' (always the requested date) or 'available' (available-to-"
+                    "promise: the later of the requested date and the date stock and supply on its way cover it)")
 
     @model_validator(mode="after")
     def _patience(self) -> Customer:
         if self.unmet == "lost_sale" and self.patience not in (None, 0):
             raise ValueError("'patience' goes with unmet: backorder (a lost sale waits 0 days)")
+        if self.unmet == "lost_sale" and self.promise == "available":
+            raise ValueError("'promise: available' goes with unmet: backorder (a lost-sale customer does not wait "
+                             "for a later date it is promised)")
         return self
 
     @property

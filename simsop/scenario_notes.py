@@ -25,7 +25,7 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
         out.append(("warmup", f"the {window}-day window after the warm-up ({sc.warmup} of {sc.horizon} days) "
                               f"holds no order that falls due by the horizon (the soonest is due "
                               f"{soonest_due:g} days after it is placed): OTIF and fill rate will be empty"))
-    out += _network_notes(sc) + _perishable_notes(sc)
+    out += _network_notes(sc) + _perishable_notes(sc) + _promise_notes(sc)
     planning = [p for p in (policies or [sc.planning.policy]) if p != "none"]
     if not planning:
         return out
@@ -59,6 +59,22 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
     if not cycles or int(starts[first + cycles[0]]) >= sc.horizon:
         out.append(("planning", f"the {sc.horizon}-day horizon ends before the first S&OP plan takes effect: "
                                 "the run has no plan (lengthen the horizon, or plan in shorter buckets)"))
+    return out
+
+
+def _promise_notes(sc: Scenario) -> list[tuple[str, str]]:
+    """Available-to-promise quotes that the warehouse's allocation rule can break."""
+    out: list[tuple[str, str]] = []
+    rule = {w.id: w.allocation for w in sc.warehouses}
+    for i, c in enumerate(sc.customers):
+        if c.promise != "available" or rule.get(c.warehouse) == "fcfs":
+            continue
+        who = ("a later order of a better priority" if rule[c.warehouse] == "priority"
+               else "every later order, which shares each receipt pro rata,")
+        out.append((f"customers[{i}].promise", f"customer {c.id!r} is promised the date {c.warehouse!r} can cover "
+                    f"its order from stock and supply on its way after the backlog ahead of it, but under allocation "
+                    f"{rule[c.warehouse]!r} {who} can take that supply: OTIF against the promise can fall below "
+                    "100% (allocation: fcfs keeps every promise the supply keeps)"))
     return out
 
 

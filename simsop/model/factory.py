@@ -134,6 +134,27 @@ class FactorySite:
         if self._idle:
             self._idle.pop().succeed()
 
+    def ready_by(self, t: float, qty: float) -> float:
+        """When ``qty`` units queued at ``t`` would leave the plant behind the work queued now, as a quote (an
+        estimate: later plan jobs due earlier, overtime, shocks and yield losses move it).
+
+        Rate mode: the queue and the job at regular capacity (at regular plus overtime for a plant without
+        regular time), from the day after ``t`` (that day's work may have been done), leaving the day after the
+        last day of work. Lines mode: the work's mean time shared by the lines."""
+        horizon = float(self.world.horizon)
+        work = self.queued_units + qty
+        if self.lines:
+            per_job = self.unit_mean * (qty if self.per_unit else 1.0)
+            total = self.unit_mean * self.queued_units if self.per_unit else self.unit_mean * len(self.queue)
+            return t + total / self.lines + per_job
+        rate = self.regular * self.capacity_factor
+        if rate <= EPS:
+            rate = (self.regular + self.overtime) * self.capacity_factor
+        if rate <= EPS:  # nothing is being made (an outage): not before the end of the run
+            return max(horizon, t)
+        days = math.ceil(work / rate - EPS) if work > EPS else 0
+        return math.floor(t) + days + 1.0
+
     def release_pegged(self, line: OrderLine, qty: float) -> float:
         """Take up to ``qty`` units off the jobs for make-to-order ``line`` that have not started (its customer
         gave up, or stock served it): the units taken off. Work under way is finished (its goods go to stock)."""

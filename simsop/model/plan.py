@@ -74,6 +74,8 @@ class PlanBoard:
             w.units_initial += qty
             w.units_in_transit += qty
             wh.on_order[item] += qty
+            if wh.scheduled is not None:
+                wh.schedule(item, float(day), sid, qty)
             w.call_at(day, RECEIPT, w._arrive, (sid, wh, item, qty, None, qty))
         for day, wh, item, qty in orders:
             wh.on_order[item] += qty

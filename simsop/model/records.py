@@ -17,12 +17,27 @@ import numpy as np
 
 
 class OrderPlaced(NamedTuple):
+    """A customer order. Once the records freeze, the orders table also has a ``requested`` column (the date the
+    customer asked for: ``due`` unless the order was promised later, see ``OrderPromised``); the typed rows keep
+    the fields recorded while running."""
+
     order_id: int
     time: float
     customer: int
     warehouse: int
     due: float  # the promised date: the order is on time when every line ships complete by then
     n_lines: int
+
+
+class OrderPromised(NamedTuple):
+    """An available-to-promise quote: an order of a ``promise: available`` customer that could not ship at once."""
+
+    order_id: int
+    requested: float  # the date the customer asked for
+    due: float  # the date promised: the later of the requested date and the date below covers the order
+    basis: str  # what covers it: 'stock' (on hand, net of the backlog ahead), 'receipt' (a shipment on its way),
+    # 'plant' (a make-to-order item: the plant's queue), 'reorder' (beyond the known supply: the next reorder
+    # plus its lead time)
 
 
 class LinePlaced(NamedTuple):
@@ -182,6 +197,7 @@ class ShockApplied(NamedTuple):
 
 RECORD_TYPES: dict[str, type[Any]] = {
     "orders": OrderPlaced,
+    "promises": OrderPromised,
     "lines": LinePlaced,
     "shipped": LineShipped,
     "lost": LineLost,
@@ -274,6 +290,12 @@ class Table:
         flat.clear()
         self.append = partial(_refuse_append, self.name)
 
+    def add_column(self, name: str, values: np.ndarray) -> None:
+        """A column derived once the table is frozen (not a field of its typed rows)."""
+        if self._columns is None:
+            raise RuntimeError("freeze the records before deriving columns")
+        self._columns[name] = values
+
     def __getitem__(self, column: str) -> np.ndarray:
         if self._columns is None:
             raise RuntimeError("freeze the records before reading columns")
@@ -362,6 +384,25 @@ class Records:
     def freeze(self) -> None:
         for t in self.tables.values():
             t.freeze()
+        self._derive_requested()
+
+    def _derive_requested(self) -> None:
+        """The orders' requested dates: the promised date (``due``) unless an available-to-promise quote said
+        otherwise. Records store them only for the quoted orders, which keeps the path of an order that ships at
+        once as it was."""
+        orders = self.tables.get("orders")
+        if orders is None:
+            return
+        due = orders["due"]
+        requested = np.array(due, dtype=float)
+        promises = self.tables.get("promises")
+        if promises is not None and len(promises):
+            ids = orders["order_id"].astype(int, copy=False)
+            p_ids = promises["order_id"].astype(int, copy=False)
+            # Order ids are the orders' rows in a run; hand-made records may number them otherwise.
+            rows = p_ids if len(ids) and ids[-1] == len(ids) - 1 else np.searchsorted(ids, p_ids)
+            requested[rows] = promises["requested"].astype(float, copy=False)
+        orders.add_column("requested", requested)
 
     def to_frames(self) -> dict[str, Any]:
         """Every table as a pandas DataFrame with names instead of indices (imports pandas)."""
@@ -372,8 +413,10 @@ class Records:
                  "factory": m.factories, "source": m.sites}
         out: dict[str, Any] = {}
         for key, t in self.tables.items():
-            df = pd.DataFrame(t.columns() if t._columns is not None else t.raw_rows(),
-                              columns=list(t.row_type._fields))
+            if t._columns is not None:  # with the derived columns (the orders' requested date)
+                df = pd.DataFrame(t.columns())
+            else:
+                df = pd.DataFrame(t.raw_rows(), columns=list(t.row_type._fields))
             for col, labels in names.items():
                 if col in df.columns and len(df):
                     df[col] = np.asarray(labels, dtype=object)[df[col].to_numpy(dtype=int)]

@@ -3,6 +3,13 @@
 State is kept in plain Python lists indexed by the warehouse's item (product) number, because scalar list
 access is several times cheaper than numpy scalar access in a per-event hot path.
 
+Order promising (a customer with ``promise: available``): an order that cannot ship at once is promised the later
+of its requested date and the date the warehouse's known supply covers it (available-to-promise, ``quote``). The
+known supply is the stock on hand and the receipts scheduled to the item (shipments on their way, kept in arrival
+order by ``schedule``/``unschedule`` only for the items such customers buy), net of the backlog ahead of the
+order. Under first come first served that is exactly when its last unit is served, as long as the shipments
+arrive when they are due: nothing that comes later is served before it.
+
 Perishable items (a product with a ``shelf_life``) also keep their stock as lots, oldest first: (the end of
 the day the lot expires at, units). Issuing stays what it is for every item (``on_hand`` goes down) and the lots
 are reconciled lazily: the units issued since the last look are the lots' total minus ``on_hand``, and they come
@@ -14,6 +21,7 @@ life has ended leave stock and are recorded as ``expired``. Items without a shel
 
 from __future__ import annotations
 
+import math
 from bisect import insort
 from collections import deque
 from collections.abc import Sequence
@@ -21,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from simsop.model.factory import FactorySite
 from simsop.model.orders import EPS, OrderLine, SalesOrder
-from simsop.model.replenishment import Rule
+from simsop.model.replenishment import NoRule, Rule
 
 if TYPE_CHECKING:
     from simsop.model.world import Site, World
@@ -64,6 +72,9 @@ class WarehouseSite:
         self.lots: list[deque[list[float]] | None] = [None] * n
         self.lot_total = [0.0] * n
         self.perishable: list[int] = []
+        # Receipts on their way, (arrival, ship id, units) in arrival order, of the items customers quoted
+        # available-to-promise buy (None: nobody here is, and ``ship`` does no bookkeeping for this warehouse).
+        self.scheduled: list[list[tuple[float, int, float]] | None] | None = None
         self.refresh_review_lists()
 
     def refresh_review_lists(self) -> None:
@@ -140,6 +151,10 @@ class WarehouseSite:
         now = w.env._now
         oid = w.next_order_id
         w.next_order_id = oid + 1
+        if w.customer_atp[customer]:
+            requested = due
+            due, basis = self.quote(lines, requested, priority, now)
+            w.rec_promises((oid, requested, due, basis))
         order = SalesOrder(oid, customer, now, due, len(lines))
         w.rec_orders((oid, now, customer, self.index, due, len(lines)))
         w.orders_open += 1
@@ -427,6 +442,121 @@ class WarehouseSite:
         for i in self.periodic_items:
             if rules[i].due(day):
                 self.review(i)
+
+    # ------------------------------------------------------------------ order promising
+
+    def track_receipts(self, item: int) -> None:
+        """Keep the receipts scheduled to ``item`` (a customer quoted available-to-promise buys it)."""
+        if self.scheduled is None:
+            self.scheduled = [None] * len(self.products)
+        if self.scheduled[item] is None:
+            self.scheduled[item] = []
+
+    def schedule(self, item: int, arrival: float, sid: int, qty: float) -> None:
+        """A shipment of ``qty`` units left for this item, due at ``arrival``."""
+        assert self.scheduled is not None
+        receipts = self.scheduled[item]
+        if receipts is not None:
+            insort(receipts, (arrival, sid, qty))
+
+    def unschedule(self, item: int, sid: int) -> None:
+        """Shipment ``sid`` arrived (usually the first due)."""
+        assert self.scheduled is not None
+        receipts = self.scheduled[item]
+        if receipts is None:
+            return
+        for k, r in enumerate(receipts):
+            if r[1] == sid:
+                del receipts[k]
+                return
+
+    def quote(self, lines: Sequence[tuple[int, float]], requested: float, priority: int,
+              now: float) -> tuple[float, str]:
+        """Available-to-promise: the date to promise an order arriving now, and what covers its latest line.
+
+        The later of ``requested`` and, over the order's products, the date the item's known supply covers the
+        units the order wants of it after the backlog ahead of it (``available_at``).
+        """
+        need: dict[int, float] = {}
+        for item, qty in lines:
+            need[item] = need.get(item, 0.0) + qty
+        date, basis = requested, "stock"
+        latest = -INF
+        for item, qty in need.items():
+            t, b = self.available_at(item, qty, priority, now)
+            if t > latest:
+                latest, basis = t, b
+        return (latest if latest > date else date), basis
+
+    def available_at(self, item: int, qty: float, priority: int, now: float) -> tuple[float, str]:
+        """When ``qty`` more units of ``item`` can ship to a new order of ``priority``, and from what.
+
+        The stock on hand net of the backlog ahead covers it now ('stock'); else the receipts on their way, in
+        arrival order, cover it when the cumulated supply first reaches the backlog ahead plus ``qty``
+        ('receipt'). Ahead: every waiting line under ``fcfs`` and ``fair_share`` (a pro-rata share of each
+        receipt completes a line only once the whole backlog is served: later orders then share receipts too
+        and can delay it), the lines of the same or a better priority under ``priority`` (a later order of a
+        better priority can still take what this one was promised, as in an ERP without allocated stock), and
+        other warehouses' replenishment orders always. Beyond the known supply, the next reorder and its mean
+        lead time ('reorder', ``_reorder_quote``); a make-to-order item's own job, the plant's queue ('plant').
+        """
+        stock = self.on_hand[item]
+        if self.make_to_order[item]:
+            # Stock of a make-to-order item goes to new orders first; the rest is the order's own job.
+            if stock >= qty - EPS:
+                return now, "stock"
+            return self._plant_quote(item, qty - max(stock, 0.0), now), "plant"
+        if self.allocation == "priority":
+            ahead = sum(ln.open for ln in self.backlog[item] if ln.priority <= priority)
+        else:
+            ahead = self.bo_ext[item] + self.bo_int[item]
+        cum = stock - ahead
+        if cum >= qty - EPS:
+            return now, "stock"
+        receipts = self.scheduled[item] if self.scheduled is not None else None
+        for arrival, _sid, q in receipts or ():
+            cum += q
+            if cum >= qty - EPS:
+                return (arrival if arrival > now else now), "receipt"
+        return self._reorder_quote(item, qty - cum, now), "reorder"
+
+    def _reorder_quote(self, item: int, short: float, now: float) -> float:
+        """Beyond the known supply: the item's next reorder (now under continuous review, else its next review
+        day after today's) plus the mean time to get the goods (``World.replenishment_lead_time``: order delay,
+        supplier, transit; plus a plant's queue when a plant makes them). An estimate: a rule that does not
+        order enough at that review, a random lead time or a plant's queue can make it late."""
+        rule = self.rules[item]
+        at = now if rule.review_period == 0 else self._next_review(rule, now)
+        return self._supply_quote(item, short, at)
+
+    def _next_review(self, rule: Rule, now: float) -> float:
+        """The first review day after today's (today's review comes before the day's orders; an order arriving
+        exactly at midnight before it gets a day's slack), or the horizon when the rule never reviews."""
+        horizon = self.world.horizon
+        if isinstance(rule, NoRule):
+            return float(horizon)
+        day = math.floor(now) + 1
+        while day < horizon and not rule.due(day):
+            day += 1
+        return float(day)
+
+    def _supply_quote(self, item: int, qty: float, at: float) -> float:
+        """When ``qty`` units ordered at ``at`` from the item's source reach this warehouse, on average: the mean
+        replenishment lead time (``World.replenishment_lead_time``: order delay, supplier, transit), and from a
+        plant its queue when the order reaches it (``FactorySite.ready_by``) between the order delay and the
+        transit."""
+        src = self.sources[item]
+        w = self.world
+        lead = w.replenishment_lead_time(self, item)
+        if not isinstance(src, FactorySite):
+            return at + lead
+        lane = w.scenario.lane(src.name, self.name)
+        delay = lane.order_delay if lane is not None else 0.0
+        return src.ready_by(at + delay, qty) + (lead - delay)
+
+    def _plant_quote(self, item: int, qty: float, now: float) -> float:
+        """A make-to-order line's own job of ``qty`` units, placed now: the plant's queue and the trip here."""
+        return self._supply_quote(item, qty, now)
 
     # ------------------------------------------------------------------ perishable stock
 

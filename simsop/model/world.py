@@ -63,6 +63,7 @@ class World:
 
     # Shortcuts to the record tables' append (see _bind_recorders).
     rec_orders: Recorder
+    rec_promises: Recorder
     rec_lines: Recorder
     rec_shipped: Recorder
     rec_lost: Recorder
@@ -102,6 +103,7 @@ class World:
         # Booked customer orders per product, net of cancellations: what the company's order book shows.
         self.booked = [0.0] * len(scenario.products)
         self._build_sites()
+        self._track_promised_items()
         # Good units per unit made, on average, by factory: what plans gross up for and attainment expects.
         self.mean_yield = np.array([fraction_mean(f.yield_) for f in scenario.factories])
         self.records = self._make_records()
@@ -117,10 +119,11 @@ class World:
 
     # ------------------------------------------------------------------ building
 
-    _RECORDERS = (("rec_orders", "orders"), ("rec_lines", "lines"), ("rec_shipped", "shipped"), ("rec_lost", "lost"),
-                  ("rec_closed", "closed"), ("rec_replenishment", "replenishments"),
-                  ("rec_prod_started", "production_started"), ("rec_prod_finished", "production_finished"),
-                  ("rec_departed", "departed"), ("rec_arrived", "arrived"), ("rec_factory_days", "factory_days"),
+    _RECORDERS = (("rec_orders", "orders"), ("rec_promises", "promises"), ("rec_lines", "lines"),
+                  ("rec_shipped", "shipped"), ("rec_lost", "lost"), ("rec_closed", "closed"),
+                  ("rec_replenishment", "replenishments"), ("rec_prod_started", "production_started"),
+                  ("rec_prod_finished", "production_finished"), ("rec_departed", "departed"),
+                  ("rec_arrived", "arrived"), ("rec_factory_days", "factory_days"),
                   ("rec_planned", "planned_production"), ("rec_subcontracted", "subcontracted"),
                   ("rec_expired", "expired"))
 
@@ -207,6 +210,17 @@ class World:
             self.lanes[(a, b)] = LaneRun(self._sampler(ln.lead_time, f"lane:{ln.from_}->{ln.to}:lead_time"),
                                          ln.cost_per_unit, ln.order_delay, ln.capacity)
         self.nominal_demand = self._nominal_demand()
+
+    def _track_promised_items(self) -> None:
+        """Customers quoted available-to-promise (``promise: available``): the warehouse items they buy keep the
+        receipts scheduled to them (before the day-0 pipelines leave); no other item pays for the bookkeeping."""
+        self.customer_atp = [c.promise == "available" for c in self.scenario.customers]
+        wix = {w.name: w for w in self.warehouses}
+        for c, atp in zip(self.scenario.customers, self.customer_atp, strict=True):
+            if atp:
+                wh = wix[c.warehouse]
+                for d in c.demand:
+                    wh.track_receipts(wh.item_of[self._product_ix[d.product]])
 
     def _nominal_demand(self) -> dict[tuple[int, int], float]:
         """Mean units a day each warehouse item must supply (its customers plus the warehouses it feeds)."""
@@ -463,6 +477,8 @@ class World:
         product = dest.products[item]
         self.rec_departed((sid, depart, src.site, dest.index, product, qty, arrival))
         self.units_in_transit += qty
+        if dest.scheduled is not None and peg is None:
+            dest.schedule(item, arrival, sid, qty)
         if self.shelf_life[product] is None:
             self.call_at(arrival - now, RECEIPT, self._arrive,
                          (sid, dest, item, qty, peg, qty if ordered is None else ordered))
@@ -507,6 +523,8 @@ class World:
             sid = self.next_ship_id
             self.next_ship_id = sid + 1
             self.rec_departed((sid, depart, src.site, dest.index, product, units, arrival))
+            if dest.scheduled is not None and peg is None:
+                dest.schedule(item, arrival, sid, units)
             if not perishable:
                 self.call_at(arrival - now, RECEIPT, self._arrive, (sid, dest, item, units, peg, settles))
             else:
@@ -519,6 +537,8 @@ class World:
         now = self.env._now
         self.rec_arrived((sid, now))
         self.units_in_transit -= qty
+        if dest.scheduled is not None and peg is None:
+            dest.unschedule(item, sid)
         if dest.lots[item] is None:
             dest.receive(item, qty, peg, ordered)
         else:  # perishable goods of a day-0 pipeline: their life starts as they arrive
@@ -530,6 +550,8 @@ class World:
         now = self.env._now
         self.rec_arrived((sid, now))
         self.units_in_transit -= qty
+        if dest.scheduled is not None and peg is None:
+            dest.unschedule(item, sid)
         dead = sum(q for exp, q in lots if exp <= now + EPS)
         if dead > 0:
             lots = [(exp, q) for exp, q in lots if exp > now + EPS]

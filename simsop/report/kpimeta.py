@@ -73,6 +73,12 @@ _KPIS: dict[str, KpiInfo] = {
                     "Orders shipped complete by the promised date, over orders due."),
     "otif_line": KpiInfo("OTIF (lines)", "%", "pct", True),
     "fill_rate": KpiInfo("Fill rate (units)", "%", "pct", True, "Units shipped on time over units ordered."),
+    "otif_requested": KpiInfo("On time to the requested date (orders)", "%", "pct", True,
+                              "Orders shipped complete by the date the customer asked for, over orders requested "
+                              "in the run: OTIF itself unless customers are promised available-to-promise dates."),
+    "avg_quoted_delay": KpiInfo("Average quoted delay", "days", "num", False,
+                                "Days from the requested to the promised date, averaged over orders (0 unless "
+                                "customers are promised available-to-promise dates)."),
     "cycle_service_level": KpiInfo("Cycle service level", "%", "pct", True,
                                    "Replenishment cycles (from one order's arrival to the next) that end without "
                                    "backlog or lost sales, over all cycles."),
@@ -174,12 +180,13 @@ _LAG_NAME = re.compile(r"^(?P<stem>[a-z_]+)_lag(?P<lag>\d+)$")
 
 # Shares of orders, lines or units: a ratio of a count to a larger count.
 _RATES = frozenset({"otif", "otif_line", "fill_rate", "cycle_service_level", "shock_pre_otif", "shock_worst_otif",
-                    "shock_window_otif", "shock_recovered"})
+                    "shock_window_otif", "shock_recovered", "otif_requested"})
 # Quantities, durations and money that are sums or averages of non-negative terms. Left out on purpose, as
 # they can be negative: profit, margins, forecast bias, tracking signal, forecast value added, the relative
 # differences against plan, the window's profit. Utilization passes 1 with overtime, so only >= 0.
 _NON_NEGATIVE = frozenset({
     "avg_backlog", "max_backlog", "avg_days_late", "lost_sales_units", "demand_units", "shipped_units",
+    "avg_quoted_delay",
     "avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization",
     "bottleneck_utilization", "overtime_units", "expired_units", "expiry_cost",
     "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
