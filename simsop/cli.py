@@ -632,8 +632,8 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
 # ---------------------------------------------------------------------------------------------- tables
 
 KPI_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Service", ("otif", "otif_line", "fill_rate", "cycle_service_level", "avg_backlog", "max_backlog",
-                 "avg_days_late", "lost_sales_units")),
+    ("Service", ("otif", "otif_line", "fill_rate", "otif_requested", "avg_quoted_delay", "cycle_service_level",
+                 "avg_backlog", "max_backlog", "avg_days_late", "lost_sales_units")),
     ("Stock", ("avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns")),
     ("Factories", ("utilization", "bottleneck_utilization", "overtime_units")),
     ("Order book", ("demand_units", "shipped_units", "orders", "avg_open_orders", "order_rate",
