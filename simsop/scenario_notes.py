@@ -10,7 +10,7 @@ prints them after the file's "ok", and ``run``, ``compare`` and ``stress`` befor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from simsop.scenario import Scenario
@@ -127,22 +127,7 @@ def _lane_capacity_notes(sc: Scenario) -> list[tuple[str, str]]:
     A product launched or phased out is left out (its nominal mean is no daily load), as for plants."""
     if all(ln.capacity is None for ln in sc.lanes):
         return []
-    demand: dict[tuple[str, str], float] = {}
-    for c in sc.customers:
-        for d in c.demand:
-            demand[(c.warehouse, d.product)] = demand.get((c.warehouse, d.product), 0.0) + d.mean_per_day
-    for sh in sc.shocks:
-        if sh.type in ("launch", "phase_out"):
-            demand = {k: v for k, v in demand.items() if k[1] not in sh.products}
-    feeds = {(w.id, it.product): [(v.id, it.product) for v in sc.warehouses for jt in v.stock
-                                  if jt.source == w.id and jt.product == it.product]
-             for w in sc.warehouses for it in w.stock}
-
-    def rate(key: tuple[str, str], depth: int = 0) -> float:
-        if depth > len(sc.warehouses):
-            return 0.0
-        return demand.get(key, 0.0) + sum(rate(k, depth + 1) for k in feeds.get(key, []))
-
+    rate = _mean_flow(sc, {p for sh in sc.shocks if sh.type in ("launch", "phase_out") for p in sh.products})
     out: list[tuple[str, str]] = []
     for i, ln in enumerate(sc.lanes):
         if ln.capacity is None:
@@ -157,6 +142,26 @@ def _lane_capacity_notes(sc: Scenario) -> list[tuple[str, str]]:
                         f"before trend, seasonality and shocks): {load / ln.capacity:.0%} of its capacity, so goods "
                         "wait at the dock longer and longer, all run long; give the lane more capacity"))
     return out
+
+
+def _mean_flow(sc: Scenario, without: Collection[str] = ()) -> Callable[[tuple[str, str]], float]:
+    """Mean units a day a (warehouse, product) stock item must supply: its customers' mean demand and, in turn,
+    that of the warehouses it feeds (products in ``without`` left out: no steady daily load)."""
+    demand: dict[tuple[str, str], float] = {}
+    for c in sc.customers:
+        for d in c.demand:
+            if d.product not in without:
+                demand[(c.warehouse, d.product)] = demand.get((c.warehouse, d.product), 0.0) + d.mean_per_day
+    feeds = {(w.id, it.product): [(v.id, it.product) for v in sc.warehouses for jt in v.stock
+                                  if jt.source == w.id and jt.product == it.product]
+             for w in sc.warehouses for it in w.stock}
+
+    def rate(key: tuple[str, str], depth: int = 0) -> float:
+        if depth > len(sc.warehouses):  # a cycle of warehouses sourcing from each other: stop
+            return 0.0
+        return demand.get(key, 0.0) + sum(rate(k, depth + 1) for k in feeds.get(key, []))
+
+    return rate
 
 
 def _stock_level(policy: Any) -> float | None:
@@ -180,19 +185,7 @@ def _perishable_notes(sc: Scenario) -> list[tuple[str, str]]:
     if not shelf:
         return []
     suppliers = {s.id: s for s in sc.suppliers}
-    demand: dict[tuple[str, str], float] = {}
-    for c in sc.customers:
-        for d in c.demand:
-            demand[(c.warehouse, d.product)] = demand.get((c.warehouse, d.product), 0.0) + d.mean_per_day
-    feeds = {(w.id, it.product): [(v.id, it.product) for v in sc.warehouses for jt in v.stock
-                                  if jt.source == w.id and jt.product == it.product]
-             for w in sc.warehouses for it in w.stock}
-
-    def rate(key: tuple[str, str], depth: int = 0) -> float:
-        if depth > len(sc.warehouses):
-            return 0.0
-        return demand.get(key, 0.0) + sum(rate(k, depth + 1) for k in feeds.get(key, []))
-
+    rate = _mean_flow(sc)
     out: list[tuple[str, str]] = []
     for i, w in enumerate(sc.warehouses):
         for j, it in enumerate(w.stock):
