@@ -203,33 +203,7 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     plan = rec.plan
     if len(plan) == 0:
         return out
-    spec = sc.planning
-    cyc, product, bucket = (plan[k].astype(int, copy=False) for k in ("cycle", "product", "bucket"))
-    production = plan["production"].astype(float, copy=False)
-    # Without fences every bucket two consecutive plans share is compared: a plan that is never frozen can still
-    # be nervous, and 0 would read as perfectly stable.
-    fence = (spec.frozen_buckets + spec.slushy_buckets) or len(plan)
-    # Each (cycle, product, bucket) once, where it first appears, with its last quantity; and the quantity the
-    # cycle before planned for the same product and bucket.
-    code, prev_code = _codes((cyc, product, bucket), (cyc - 1, product, bucket))
-    index = _KeyIndex(code)
-    rows = np.flatnonzero(index.rows(code, last=False)[0] == np.arange(len(code)))
-    q = production[index.rows(code[rows])[0]]
-    prev_row, has_prev = index.rows(prev_code[rows])
-    prev = production[prev_row]
-    c, b = cyc[rows], bucket[rows]
-    first_bucket = np.full(int(cyc.max() - cyc.min()) + 1, np.iinfo(np.int64).max)
-    np.minimum.at(first_bucket, cyc - cyc.min(), bucket)
-    ahead = b - first_bucket[c - cyc.min()]  # buckets after the first one its plan covers
-    start = plan["bucket_start"][_KeyIndex(bucket).rows(b)[0]]
-    judged = has_prev & (ahead < fence) & (warm <= start) & (start < H)
-    change = np.abs(q[judged] - prev[judged])
-    compared = int(judged.sum())
-    changed, base = float(sum_in_order(change)), float(sum_in_order(prev[judged]))
-    slushy = (spec.frozen_buckets <= ahead[judged]) & (ahead[judged] < spec.frozen_buckets + spec.slushy_buckets)
-    slushy_change = float(sum_in_order(change[slushy]))
-    out["plan_nervousness"] = changed / base if base > 0 else (0.0 if compared and changed == 0 else NAN)
-    out["plan_change_cost"] = spec.change_cost * slushy_change
+    out["plan_nervousness"], out["plan_change_cost"] = _plan_changes(rec, sc)
     latest = plan_in_force(rec)
     price = np.array([p.price for p in sc.products])
     cost = np.array([p.unit_cost for p in sc.products])
@@ -259,10 +233,45 @@ def process_kpis(rec: Records, sc: Scenario, revenue: float, gross_margin: float
     return out
 
 
+def _plan_changes(rec: Records, sc: Scenario) -> tuple[float, float]:
+    """Plan nervousness, and the cost of the changes made inside the slushy fence (``change_cost`` per unit)."""
+    m = rec.meta
+    warm, H = m.warmup, m.horizon
+    plan = rec.plan
+    spec = sc.planning
+    cyc, product, bucket = (plan[k].astype(int, copy=False) for k in ("cycle", "product", "bucket"))
+    production = plan["production"].astype(float, copy=False)
+    # Without fences every bucket two consecutive plans share is compared: a plan that is never frozen can still
+    # be nervous, and 0 would read as perfectly stable.
+    fence = (spec.frozen_buckets + spec.slushy_buckets) or len(plan)
+    # Each (cycle, product, bucket) once, where it first appears, with its last quantity; and the quantity the
+    # cycle before planned for the same product and bucket.
+    code, prev_code = _codes((cyc, product, bucket), (cyc - 1, product, bucket))
+    index = _KeyIndex(code)
+    rows = np.flatnonzero(index.rows(code, last=False)[0] == np.arange(len(code)))
+    q = production[index.rows(code[rows])[0]]
+    prev_row, has_prev = index.rows(prev_code[rows])
+    prev = production[prev_row]
+    c, b = cyc[rows], bucket[rows]
+    first_bucket = np.full(int(cyc.max() - cyc.min()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first_bucket, cyc - cyc.min(), bucket)
+    ahead = b - first_bucket[c - cyc.min()]  # buckets after the first one its plan covers
+    start = plan["bucket_start"][_KeyIndex(bucket).rows(b)[0]]
+    judged = has_prev & (ahead < fence) & (warm <= start) & (start < H)
+    change = np.abs(q[judged] - prev[judged])
+    compared = int(judged.sum())
+    changed, base = float(sum_in_order(change)), float(sum_in_order(prev[judged]))
+    slushy = (spec.frozen_buckets <= ahead[judged]) & (ahead[judged] < spec.frozen_buckets + spec.slushy_buckets)
+    slushy_change = float(sum_in_order(change[slushy]))
+    nervousness = changed / base if base > 0 else (0.0 if compared and changed == 0 else NAN)
+    return nervousness, spec.change_cost * slushy_change
+
+
 def plan_costs(rec: Records, sc: Scenario) -> dict[str, float]:
     """The costs the S&OP plans caused over the records' window, keyed by ``PLANNING_COSTS``."""
-    out = process_kpis(rec, sc, 0.0, 0.0)
-    return {k: out[k] for k in PLANNING_COSTS}
+    if len(rec.plan) == 0:  # as process_kpis: no plan in the window, no plan costs
+        return dict.fromkeys(PLANNING_COSTS, 0.0)
+    return {"plan_change_cost": _plan_changes(rec, sc)[1], **_workforce_costs(rec, sc)}
 
 
 def plan_attainment(rec: Records) -> float:
