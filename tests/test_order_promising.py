@@ -225,3 +225,30 @@ def test_periodic_review_promises_are_kept_with_deterministic_lead_times() -> No
     s = kpi_samples(scenario(atp(data)), 6, keys=("otif", "otif_requested", "avg_quoted_delay"))
     assert np.all(s["otif"] == 1.0)
     assert np.all(s["otif_requested"] < 0.95) and np.all(s["avg_quoted_delay"] > 0)
+
+
+def plan_fed_case(first_day: int) -> dict[str, Any]:
+    """A plant making 10 a day (from ``first_day``, pushed to W by its plan board) over a 2-day lane to W, which
+    has nothing on hand and no reorder rule (an item an S&OP plan supplies); one order of 30 on day 0."""
+    data = single_stock_point({"daily": 30, "seasonality": on_days([0], 20)}, {"type": "none"}, horizon=20)
+    data["warehouses"][0]["stock"][0]["source"] = "F"
+    data.pop("suppliers")
+    data["factories"] = [{"id": "F", "products": ["A"], "capacity": {"regular": 100}}]
+    data["lanes"] = [{"from": "F", "to": "W", "lead_time": 2}]
+    return atp(data)
+
+
+@pytest.mark.parametrize("first_day", [0, 3])
+def test_an_item_a_plan_supplies_is_promised_from_the_plans_production_bound_for_it(first_day: int) -> None:
+    """The plan makes 10 a day from ``first_day``; a day's output leaves at the end of the day and takes 2 days.
+    The order of 30 placed on day 0 (before the day's plan is pushed, as the day's orders come first) is covered
+    by the output of days first_day .. first_day + 2, which arrives on day first_day + 5: promised that day, and
+    kept. The old code quoted such an item (no reorder rule) the horizon plus the lead time (day 22 of 20)."""
+    def plan(world: Any) -> Any:
+        world.plan.set_production("F", "A", first_day, [10.0] * (20 - first_day))
+        yield world.env.timeout(0)
+
+    res, rec = logged_run(plan_fed_case(first_day), processes=(plan,))
+    assert rows(rec, "promises") == [(0, 0.0, first_day + 5.0, "plan")]
+    assert rows(rec, "closed") == [(0, first_day + 5.0, True)]
+    assert res.kpis["otif"] == 1.0 and res.kpis["avg_quoted_delay"] == first_day + 5.0

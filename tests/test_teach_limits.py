@@ -137,14 +137,12 @@ def test_promises_move_the_date_and_the_budget_moves_the_promises(lp: list[Any])
     assert _above(free - req) > 0.1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known problem (reported): once an S&OP plan pushes to the DC its items have no reorder rule (NoRule), and "
-    "WarehouseSite._reorder_quote quotes an order the supply on its way cannot cover at the horizon "
-    "(_next_review returns it) plus the lead time: day 735 of a 730-day run, so such orders drop out of OTIF "
-    "and the average quoted delay reads 80 days; the quote should come from the plan's production pushed to it"))
 def test_promises_under_the_plan_fall_within_the_run(lp: list[Any]) -> None:
     """An order placed well before the end is promised a date inside the run: the plan in force makes the heaters
-    it waits for within weeks (the peak's backlog of about 1,900 is cleared at 110 a day within a month)."""
+    it waits for within weeks (the peak's backlog of about 1,900 is cleared at 110 a day within a month). Once a
+    plan pushed to the DC, its items had no reorder rule and such an order was quoted the horizon plus the lead
+    time (day 735 of 730: out of OTIF, and an average quoted delay of 80 days); the quote now comes from the
+    plan's production bound for the DC."""
     sc = load_scenario(FILE)
     for _, f in lp:
         p = f["promises"]

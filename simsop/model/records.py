@@ -37,7 +37,7 @@ class OrderPromised(NamedTuple):
     due: float  # the date promised: the later of the requested date and the date below covers the order
     basis: str  # what covers it: 'stock' (on hand, net of the backlog ahead), 'receipt' (a shipment on its way),
     # 'plant' (a make-to-order item: the plant's queue), 'reorder' (beyond the known supply: the next reorder
-    # plus its lead time)
+    # plus its lead time), 'plan' (an item an S&OP plan supplies: its production and purchases bound here)
 
 
 class LinePlaced(NamedTuple):

@@ -518,7 +518,8 @@ class WarehouseSite:
             cum += q
             if cum >= qty - EPS:
                 return (arrival if arrival > now else now), "receipt"
-        return self._reorder_quote(item, qty - cum, now), "reorder"
+        return self._reorder_quote(item, qty - cum, now), ("plan" if isinstance(self.rules[item], NoRule)
+                                                            else "reorder")
 
     def _reorder_quote(self, item: int, short: float, now: float) -> float:
         """Beyond the known supply: the item's next reorder (now under continuous review, else its next review
@@ -526,8 +527,46 @@ class WarehouseSite:
         supplier, transit; plus a plant's queue when a plant makes them). An estimate: a rule that does not
         order enough at that review, a random lead time or a plant's queue can make it late."""
         rule = self.rules[item]
+        if isinstance(rule, NoRule):
+            # Nothing reorders it: an S&OP plan pushes its supply (or nothing does). The plan's production and
+            # purchases bound for it are the supply to promise from, as an ERP promises from its master
+            # schedule; beyond them, the plant's queue at its capacity.
+            planned = self._planned_quote(item, short, now)
+            return planned if planned is not None else self._supply_quote(item, short, now)
         at = now if rule.review_period == 0 else self._next_review(rule, now)
         return self._supply_quote(item, short, at)
+
+    def _planned_quote(self, item: int, short: float, now: float) -> float | None:
+        """When the plan in force has sent ``short`` more units of ``item`` here: its good units made (planned
+        units x the plant's mean yield, shipped at the end of the day made) and bought (shipped the day bought)
+        on the days whose plan has not been pushed yet (today's, for the day's own orders, which come first), at
+        this warehouse's share of them (``PlanBoard.destinations``), plus the lane's mean transit; None when the
+        plan sends it nothing, or not enough before the horizon. Work already queued at the plant is not
+        counted: behind schedule, the plant delivers later than quoted."""
+        src = self.sources[item]
+        if not isinstance(src, FactorySite):
+            return None
+        w = self.world
+        board = w.plan
+        product = self.products[item]
+        share = next((s for wh, i, s in board.destinations(src.index, product) if wh is self and i == item), 0.0)
+        made, bought = board.targets.get((src.index, product)), board.subcontract.get((src.index, product))
+        if share <= 0 or (made is None and bought is None):
+            return None
+        lane = w.scenario.lane(src.name, self.name)
+        transit = lane.lead_time.mean if lane is not None else 0.0
+        good = float(w.mean_yield[src.index])
+        left = short
+        for day in range(w.plan_pushed_through + 1, w.horizon):
+            if bought is not None:
+                left -= bought[day] * share
+                if left <= EPS:
+                    return day + transit
+            if made is not None:
+                left -= made[day] * good * share
+                if left <= EPS:
+                    return day + 1.0 + transit
+        return None
 
     def _next_review(self, rule: Rule, now: float) -> float:
         """The first review day after today's (today's review comes before the day's orders; an order arriving

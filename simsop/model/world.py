@@ -102,6 +102,8 @@ class World:
         self.shelf_life: list[float | None] = [p.shelf_life for p in scenario.products]
         # Booked customer orders per product, net of cancellations: what the company's order book shows.
         self.booked = [0.0] * len(scenario.products)
+        # The last day whose planned production and purchases have been queued and bought (run_day).
+        self.plan_pushed_through = -1
         self._build_sites()
         self._track_promised_items()
         # Good units per unit made, on average, by factory: what plans gross up for and attainment expects.
@@ -599,6 +601,7 @@ class World:
                         self.ship(f, wh, item, qty * share)
             if f.lines == 0:
                 f.produce_day(day)
+        self.plan_pushed_through = day  # an order quoted from the plan now counts its production from tomorrow
 
     def snapshot(self, day: int) -> None:
         """Take the end-of-day state of ``day`` (kept as rows; ``finish`` writes them into the snapshots)."""
