@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ KPI_TABLE = (
     ("otif", "OTIF (orders)", "pct"),
     ("otif_line", "OTIF (lines)", "pct"),
     ("fill_rate", "Fill rate (units)", "pct"),
+    ("otif_requested", "OTIF (requested dates)", "pct"),
+    ("avg_quoted_delay", "Quoted delay (days)", "num"),
     ("cycle_service_level", "Cycle service level", "pct"),
     ("avg_backlog", "Avg backlog (units)", "num"),
     ("lost_sales_units", "Lost sales (units)", "num"),
@@ -26,10 +28,23 @@ KPI_TABLE = (
     ("inventory_turns", "Inventory turns/year", "num"),
     ("utilization", "Factory utilization", "pct"),
     ("bottleneck_utilization", "Bottleneck plant utilization", "pct"),
+    ("budget_breach_buckets", "Buckets over budget", "num"),
     ("revenue", "Revenue", "money"),
     ("total_cost", "Total cost", "money"),
     ("profit", "Profit", "money"),
 )
+
+
+
+def _measured(kpi: str, means: Callable[[str], float]) -> bool:
+    """Whether a KPI of the run table says something in this run (``means``: a KPI's mean, nan if absent): the
+    requested-date rows only when order promising quoted later dates (otherwise they repeat OTIF and read 0), the
+    budget row only with a budget (nan otherwise); every other row always."""
+    if kpi in ("otif_requested", "avg_quoted_delay"):
+        return means("avg_quoted_delay") > 0
+    if kpi == "budget_breach_buckets":
+        return math.isfinite(means(kpi))
+    return True
 
 
 def _fmt(x: float, kind: str) -> str:
@@ -634,7 +649,7 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
 KPI_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Service", ("otif", "otif_line", "fill_rate", "otif_requested", "avg_quoted_delay", "cycle_service_level",
                  "avg_backlog", "max_backlog", "avg_days_late", "lost_sales_units")),
-    ("Stock", ("avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns")),
+    ("Stock", ("avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "expired_units")),
     ("Factories", ("utilization", "bottleneck_utilization", "overtime_units")),
     ("Order book", ("demand_units", "shipped_units", "orders", "avg_open_orders", "order_rate",
                     "avg_order_cycle_time")),
@@ -843,8 +858,9 @@ def _print_comparison(exp: Any, case: str, title: str) -> None:
 
 
 # KPIs of the verdict lines per variant ('b vs a: fill rate +1.2 pts [+0.8, +1.6] ▲'), when measured: (kpi, label).
-VARIANT_HEADLINE = (("otif", "OTIF"), ("fill_rate", "fill rate"), ("avg_backlog", "avg backlog"),
-                    ("lost_sales_units", "lost sales"), ("avg_on_hand", "avg on hand"), ("total_cost", "total cost"),
+VARIANT_HEADLINE = (("otif", "OTIF"), ("otif_requested", "OTIF to requested dates"), ("fill_rate", "fill rate"),
+                    ("avg_backlog", "avg backlog"), ("lost_sales_units", "lost sales"), ("avg_on_hand", "avg on hand"),
+                    ("budget_breach_buckets", "buckets over budget"), ("total_cost", "total cost"),
                     ("profit", "profit"))
 
 
@@ -863,8 +879,13 @@ def _variant_verdicts(exp: Any, policy: str) -> list[str]:
     for c in exp.cases[1:]:
         d = _lookup(exp.case_effects, policy=policy, case=c)
         head = f"[bold]{escape(c)} vs {escape(ref)}[/bold]:"
+        def mean(k: str, d: dict[str, Any] = d) -> float:  # the larger of the two files' means (nan: neither)
+            got = [float(v) for side in ("mean_policy", "mean_baseline")
+                   if (v := d.get(k, {}).get(side)) is not None and v == v]
+            return max(got) if got else math.nan
+
         got = [f"{head} {label} {diff}" for k, label in VARIANT_HEADLINE
-               if d.get(k, {}).get("mean_policy") or d.get(k, {}).get("mean_baseline")
+               if (d.get(k, {}).get("mean_policy") or d.get(k, {}).get("mean_baseline")) and _measured(k, mean)
                if (diff := _difference(k, _holm(d[k]), " "))]
         lines += got or [f"{head} no KPI to compare"]
     return lines
@@ -1055,6 +1076,8 @@ def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]
     table.add_column("95% CI", justify="right", overflow="fold")
     table.add_column("P5 – P95", justify="right", overflow="fold")
     for key, label, kind in KPI_TABLE:
+        if not _measured(key, lambda k: float(summary.get(k, {}).get("mean", math.nan))):
+            continue
         s = summary[key]
         both = s["ci_low"] == s["ci_low"]  # not NaN
         ci = f"{_fmt(s['ci_low'], kind)} – {_fmt(s['ci_high'], kind)}" if n > 1 and both else "–"
