@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +34,6 @@ KPI_TABLE = (
     ("profit", "Profit", "money"),
 )
 
-
-
-def _measured(kpi: str, means: Callable[[str], float]) -> bool:
-    """Whether a KPI of the run table says something in this run (``means``: a KPI's mean, nan if absent): the
-    requested-date rows only when order promising quoted later dates (otherwise they repeat OTIF and read 0), the
-    budget row only with a budget (nan otherwise); every other row always."""
-    if kpi in ("otif_requested", "avg_quoted_delay"):
-        return means("avg_quoted_delay") > 0
-    if kpi == "budget_breach_buckets":
-        return math.isfinite(means(kpi))
-    return True
 
 
 def _fmt(x: float, kind: str) -> str:
@@ -874,6 +863,8 @@ def _variant_verdicts(exp: Any, policy: str) -> list[str]:
     the lost sales of customers who wait, is left out)."""
     from rich.markup import escape
 
+    from simsop.report.kpimeta import measured
+
     ref = exp.baseline_case
     lines = []
     for c in exp.cases[1:]:
@@ -885,7 +876,7 @@ def _variant_verdicts(exp: Any, policy: str) -> list[str]:
             return max(got) if got else math.nan
 
         got = [f"{head} {label} {diff}" for k, label in VARIANT_HEADLINE
-               if (d.get(k, {}).get("mean_policy") or d.get(k, {}).get("mean_baseline")) and _measured(k, mean)
+               if (d.get(k, {}).get("mean_policy") or d.get(k, {}).get("mean_baseline")) and measured(k, mean)
                if (diff := _difference(k, _holm(d[k]), " "))]
         lines += got or [f"{head} no KPI to compare"]
     return lines
@@ -1069,6 +1060,8 @@ def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]
     from rich.console import Console
     from rich.table import Table
 
+    from simsop.report.kpimeta import measured
+
     table = Table(title=f"{name}: {n} replications, seed {seed}")
     # On a narrow terminal the label wraps and an interval breaks at its dash; a number is never cut short.
     table.add_column("KPI", overflow="fold")
@@ -1076,7 +1069,7 @@ def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]
     table.add_column("95% CI", justify="right", overflow="fold")
     table.add_column("P5 – P95", justify="right", overflow="fold")
     for key, label, kind in KPI_TABLE:
-        if not _measured(key, lambda k: float(summary.get(k, {}).get("mean", math.nan))):
+        if not measured(key, lambda k: float(summary.get(k, {}).get("mean", math.nan))):
             continue
         s = summary[key]
         both = s["ci_low"] == s["ci_low"]  # not NaN

@@ -237,3 +237,29 @@ def test_the_headline_calls_no_winner_when_the_leader_is_not_significantly_ahead
     assert headline.startswith("<strong>No clear winner</strong>: lp leads on profit"), headline
     assert "Winner: lp" not in headline
     assert "not significant) against the runner-up level" in headline
+
+
+def test_the_kpi_table_shows_promising_and_budget_kpis_only_where_the_run_measures_them(tmp_path: Path) -> None:
+    """teach_limits quotes available-to-promise dates and sets an inventory budget: the report's KPI table shows
+    on time to the requested date, the quoted delay and the buckets over budget (the report never showed them,
+    so a class saw OTIF near 100% and not the 69% on time to the dates asked). textbook_base_stock measures none
+    of them: they are left out (they would repeat OTIF, read 0 days, or be blank). A one-policy comparison of two
+    variants does not tell the reader to 'compare policies with simsop compare': it is such a comparison."""
+    from simsop.experiment import run_experiment
+    from simsop.scenario import load_scenario
+
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    labels = ("On time to the requested date", "Average quoted delay", "Buckets over the inventory budget")
+    for name, shown in (("teach_limits", True), ("textbook_base_stock", False)):
+        sc = load_scenario(root / f"{name}.yaml")
+        run_experiment(sc, replications=2, executor="serial", out=tmp_path / name)
+        page = write_report(tmp_path / name).read_text(encoding="utf-8")
+        table = re.search(r'<table class="kpi">.*?</table>', page, re.S).group(0)
+        rows = [re.sub(r"<[^>]+>.*", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[0]).strip()
+                for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+        assert all(any(k.startswith(label) for k in rows) is shown for label in labels), rows
+    sc = load_scenario(root / "textbook_base_stock.yaml")
+    run_experiment(sc, replications=2, executor="serial", cases=[("a", sc), ("b", sc)], out=tmp_path / "ab")
+    assert "Compare policies with simsop compare" not in write_report(tmp_path / "ab").read_text(encoding="utf-8")
+    assert "Compare policies with simsop compare" in (tmp_path / "textbook_base_stock" / "report.html").read_text(
+        encoding="utf-8")

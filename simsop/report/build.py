@@ -15,7 +15,7 @@ from simsop.report import charts, drawing, html
 from simsop.report import summary as summ
 from simsop.report.colors import policy_colors
 from simsop.report.data import ResultsData, load_results
-from simsop.report.kpimeta import fmt, info
+from simsop.report.kpimeta import fmt, info, measured
 
 SERVICE_KPIS = ("otif", "fill_rate", "cycle_service_level", "avg_backlog", "lost_sales_units", "avg_days_late")
 STOCK_KPIS = ("avg_on_hand", "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization",
@@ -24,9 +24,9 @@ FINANCE_KPIS = ("profit", "revenue", "total_cost", "avg_inventory_value", "reven
 SALES_KPIS = ("forecast_mape_lag1", "forecast_bias_lag1", "forecast_mape_lag3", "forecast_bias_lag3",
               "fva_consensus_lag1", "fva_consensus_over_statistical_lag1", "plan_nervousness")
 FOREST_KPIS = ("profit", "otif", "fill_rate", "avg_on_hand", "total_cost", "avg_backlog")
-TABLE_KPIS = ("profit", "revenue", "total_cost", "otif", "fill_rate", "avg_on_hand", "avg_backlog",
-              "avg_inventory_value", "utilization", "bottleneck_utilization", "forecast_mape_lag1",
-              "forecast_bias_lag1")
+TABLE_KPIS = ("profit", "revenue", "total_cost", "otif", "fill_rate", "otif_requested", "avg_quoted_delay",
+              "avg_on_hand", "avg_backlog", "avg_inventory_value", "utilization", "bottleneck_utilization",
+              "budget_breach_buckets", "forecast_mape_lag1", "forecast_bias_lag1")
 MAX_CASE_SERIES = 6
 PNG_DPI = 100
 
@@ -84,10 +84,19 @@ class Builder:
         self.sections[section].blocks.append(html.missing(sentence))
 
 
+def _compare_hint(d: ResultsData) -> str:
+    """' Compare policies with simsop compare ...' for a run of one policy and one case; '' for a comparison
+    of cases or variant files, which simsop compare (or stress) already is."""
+    return (" Compare policies with simsop compare to see which one wins and by how much." if len(d.cases) < 2
+            else "")
+
+
 def _finite_kpis(data: ResultsData, kpis: Sequence[str], case: str) -> list[str]:
+    """The KPIs measured in ``case`` (a mean in some policy, and ``kpimeta.measured``)."""
     s = data.summary[data.summary["case"] == case]
-    have = set(s.loc[s["mean"].astype(float).notna(), "kpi"].astype(str))
-    return [k for k in kpis if k in have]
+    s = s[s["mean"].astype(float).notna()]
+    top = s.groupby(s["kpi"].astype(str))["mean"].max().astype(float).to_dict()
+    return [k for k in kpis if k in top and measured(k, lambda name: top.get(name, math.nan))]
 
 
 def _number(x: Any) -> float | None:
@@ -183,12 +192,10 @@ def summary_section(b: Builder, case: str) -> None:
             f"confidence interval excludes zero. Baseline: {d.baseline}.{_one_run_note(n)}"))
     elif n == "1":
         b.text("summary", html.para(
-            "Values of one random future (one replication)." + _one_run_note(n) + " Compare policies with "
-            "simsop compare to see which one wins and by how much."))
+            "Values of one random future (one replication)." + _one_run_note(n) + _compare_hint(d)))
     else:
         b.text("summary", html.para(
-            f"Means over {_futures(n)} (replications) with 95% confidence intervals. Compare policies "
-            "with simsop compare to see which one wins and by how much."))
+            f"Means over {_futures(n)} (replications) with 95% confidence intervals.{_compare_hint(d)}"))
     table = summ.kpi_table(d.summary, d.policies, _finite_kpis(d, TABLE_KPIS, case), case, paired=d.paired,
                            baseline=d.baseline, runs=d.kpis)
     b.text("summary", html.kpi_table(table, [p for p in d.policies if p in table.columns], b.colors))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -244,6 +244,18 @@ def _by_pattern(kpi: str) -> KpiInfo | None:
                        "orders, and under an S&OP plan what the plants send it of the products they push. Above "
                        "1 the stage's supply swings more than its demand.")
     return None
+
+
+def measured(kpi: str, mean: Callable[[str], float]) -> bool:
+    """Whether a KPI says something in a run whose KPI means ``mean`` gives (nan for an absent KPI), for tables
+    that list KPIs by name: the requested-date KPIs only when order promising quoted later dates than asked
+    (otherwise they repeat OTIF and read 0 days), the budget's only with a budget (nan otherwise); any other
+    KPI always."""
+    if kpi in ("otif_requested", "avg_quoted_delay"):
+        return mean("avg_quoted_delay") > 0
+    if kpi == "budget_breach_buckets":
+        return math.isfinite(mean(kpi))
+    return True
 
 
 def is_known(kpi: str) -> bool:
