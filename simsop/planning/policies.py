@@ -581,8 +581,15 @@ class AggregatePolicy:
             lo, hi = state.slushy_interval()
             production = np.where(np.isnan(lo), production, np.clip(production, np.nan_to_num(lo, nan=0.0),
                                                                     np.nan_to_num(hi, nan=np.inf)))
-        if not fps or not budget.over_budget(state.inventory_value(production, plan.subcontract)[k:], limit).any():
-            return plan
+        value = state.inventory_value(production, plan.subcontract)
+        # The frozen buckets make what the plan in force says: their stock is not the plan's to change, but it
+        # breaks the budget all the same (budget_breach_buckets counts it), so the notes say so.
+        frozen = np.flatnonzero(budget.over_budget(value[:k], limit)).tolist()
+        fenced = (f"the frozen bucket(s) {_spans([t + 1 for t in frozen])} hold stock worth up to "
+                  f"{max(value[t] for t in frozen):,.0f} against the inventory budget {limit:,.0f} (the fence "
+                  "keeps their production)") if frozen else ""
+        if not fps or not budget.over_budget(value[k:], limit).any():
+            return replace(plan, notes="; ".join(n for n in (plan.notes, fenced) if n)) if fenced else plan
         wanted = np.asarray(state.inventory_target, dtype=float)
         unconstrained = {fp.family: (fp, ap) for fp, ap in zip(fps, plans, strict=True)}
         # The family problems value stock at each family's mean unit cost; the products' split may come out a
@@ -608,6 +615,8 @@ class AggregatePolicy:
         if target is not None:
             cut = np.flatnonzero((target[made] < wanted[made]).any(axis=0)).tolist()
             said.insert(0, f"inventory target cut to the budget in the plan's bucket(s) {_spans([t + 1 for t in cut])}")
+        if fenced:
+            said.append(fenced)
         extra = f"inventory budget {limit:,.0f}" + (": " + "; ".join(said) if said else "")
         return self._assemble(now, out_fps, out_plans, committed, target, extra)
 
