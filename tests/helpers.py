@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -156,3 +158,26 @@ def break_replication(monkeypatch: Any, index: int, error: BaseException) -> Any
 
     monkeypatch.setattr(ex, "run_replication", broken)
     return real
+
+
+COLLAPSE_GAME = Path(__file__).resolve().parent.parent / "scenarios" / "teach_collapse_rebound.yaml"
+
+
+def collapse_workshop(tmp: Path, edit: Callable[[dict[str, Any]], None]) -> tuple[Path, dict[str, Any]]:
+    """A one-team (A), two-round workshop of the collapse game as ``edit`` changes its scenario: the workshop's
+    folder, and the scenario data it was made from."""
+    import yaml
+    from click.testing import CliRunner
+
+    from simsop.cli import main
+
+    data = yaml.safe_load(COLLAPSE_GAME.read_text(encoding="utf-8"))
+    edit(data)
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / "game.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    folder = tmp / "ws"
+    r = CliRunner().invoke(main, ["workshop", "new", str(path), "--teams", "A", "--dir", str(folder),
+                                  "--rounds", "2"])
+    assert r.exit_code == 0, r.output
+    return folder, data

@@ -10,15 +10,14 @@ cola and lemonade, demand about 60 a day), whose lane to the DC carries 65 a day
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import yaml
 from click.testing import CliRunner
 
 from simsop.cli import main
 from simsop.workshop.game import Workshop
+from tests.helpers import collapse_workshop
 
-ROOT = Path(__file__).resolve().parent.parent
-COLLAPSE = ROOT / "scenarios" / "teach_collapse_rebound.yaml"
 FEB = (31, 59)  # the game's first month to plan: days 31 to 58
 LANE = 65.0
 
@@ -26,16 +25,11 @@ LANE = 65.0
 def _game(tmp: Path, lane: float | None, plan: float) -> Path:
     """A one-team, two-round collapse workshop (the lane Plant -> DC carries ``lane`` units a day; None: no limit),
     whose team plans ``plan`` units of drinks for February."""
-    data = yaml.safe_load(COLLAPSE.read_text(encoding="utf-8"))
-    if lane is not None:
-        data["lanes"][0]["capacity"] = lane
-    tmp.mkdir(parents=True, exist_ok=True)
-    path = tmp / "game.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    folder = tmp / "ws"
-    r = CliRunner().invoke(main, ["workshop", "new", str(path), "--teams", "A", "--dir", str(folder),
-                                  "--rounds", "2"])
-    assert r.exit_code == 0, r.output
+    def limit(data: dict[str, Any]) -> None:
+        if lane is not None:
+            data["lanes"][0]["capacity"] = lane
+
+    folder, _ = collapse_workshop(tmp, limit)
     with (folder / "decisions" / "A.csv").open("a", encoding="utf-8") as fh:
         fh.write(f"0,drinks,1,{plan:g},,\n")
     return folder

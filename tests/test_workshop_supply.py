@@ -4,32 +4,27 @@ capacity times its mean yield (``FactorySite._output`` scraps the rest of what i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from simsop.cli import main
 from simsop.workshop.game import Workshop
+from tests.helpers import collapse_workshop
 
-ROOT = Path(__file__).resolve().parent.parent
-COLLAPSE = ROOT / "scenarios" / "teach_collapse_rebound.yaml"
 FEB = (31, 59)  # the collapse game's first month to plan: days 31 to 58
 
 
 def _game_with_yield(tmp: Path) -> tuple[Path, float, float]:
     """The collapse game with a plant that scraps 20% of what it works on average (yield uniform on 0.7-0.9),
     and its raw capacity over February (regular + overtime units a day x 28 days), from the file written."""
-    data = yaml.safe_load(COLLAPSE.read_text(encoding="utf-8"))
-    plant = data["factories"][0]
-    plant["yield"] = {"dist": "uniform", "low": 0.7, "high": 0.9}
-    path = tmp / "yield.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    folder = tmp / "ws"
-    r = CliRunner().invoke(main, ["workshop", "new", str(path), "--teams", "A", "--dir", str(folder),
-                                  "--rounds", "2"])
-    assert r.exit_code == 0, r.output
-    raw = (plant["capacity"]["regular"] + plant["capacity"]["overtime"]) * (FEB[1] - FEB[0])
+    def scrap(data: dict[str, Any]) -> None:
+        data["factories"][0]["yield"] = {"dist": "uniform", "low": 0.7, "high": 0.9}
+
+    folder, data = collapse_workshop(tmp, scrap)
+    capacity = data["factories"][0]["capacity"]
+    raw = (capacity["regular"] + capacity["overtime"]) * (FEB[1] - FEB[0])
     return folder, raw, 0.8
 
 
