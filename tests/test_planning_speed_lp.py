@@ -131,3 +131,35 @@ def test_an_infeasible_program_is_reported_as_milp_reports_it() -> None:
     with pytest.raises(AggregatePlanningError, match="infeasible") as info:
         solve_lps([RED_TOMATO, infeasible])
     assert info.value.status == 2 and "Infeasible" in info.value.solver_message
+
+
+def test_private_highs_bindings_that_fail_in_any_way_leave_the_plan_to_milp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scipy's HiGHS bindings are private: a later scipy may change them so that a call raises something other
+    than an import, attribute or type error (it escaped the direct call and ended the plan). Whatever they raise,
+    the direct call steps aside and milp gives the plan it gives without them, to the bit. (milp uses the same
+    bindings in its own way, so they are broken only while the direct call runs.)"""
+    from scipy.optimize._highspy import _core
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("HiGHS bindings changed")
+
+    optimum, works = agg._highs_optimum, _core._Highs
+    stepped_aside: list[bool] = []
+
+    def with_broken_bindings(program: agg._Program) -> tuple[np.ndarray, str, str] | None:
+        _core._Highs = broken
+        try:
+            got = optimum(program)
+        finally:
+            _core._Highs = works
+        stepped_aside.append(got is None)
+        return got
+
+    expected = solve_lps([RED_TOMATO])
+    monkeypatch.setattr(agg, "_highs_optimum", with_broken_bindings)
+    got = solve_lps([RED_TOMATO])
+    assert stepped_aside == [True]
+    for a, b in zip(got, expected, strict=True):
+        for name in VARIABLES:
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert (a.total_cost, a.status) == (b.total_cost, b.status)
