@@ -342,6 +342,14 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
         "last_round": _metric_summary(metrics(rec, sc, last_round[0], last_round[1], fl)),
         "metrics": _metric_summary(metrics(rec, sc, 0, last_round[1] if counted_to is None else counted_to, fl)),
     }
+    limit = sc.planning.inventory_budget
+    if limit is not None:
+        # The finance review's limit against the estimated stock of the buckets to plan: the value at unit cost of
+        # the made products' stock (a product short of stock counts as 0, as the cycle's check counts it).
+        cost = {p.id: p.unit_cost for p in sc.products}
+        out["inventory_budget"] = {"limit": _r(limit), "value_ahead": [
+            None if x is None else _r(sum(cost[p] * max(float(x[pidx[p]]), 0.0) for p in made))
+            for x in projected[k0:]]}
     if visibility == "full":
         out["warehouses"] = {w: {"on_hand": _r(fl.on_hand[i, end - 1]), "backlog": _r(fl.backlog[i, end - 1])}
                              for i, w in enumerate(fl.warehouses)}
@@ -517,6 +525,13 @@ def _ahead(d: dict[str, Any], items: Sequence[tuple[str, dict[str, Any]]]) -> li
         notes.append("est. stock: at the month's end, capacity-limited, " + (
             "with your decision" if decided else f"with the plan in force (you have not decided round {k} yet)"))
     out.append(wrap("; ".join(notes) + ".", indent="  "))
+    budget = d.get("inventory_budget")
+    if budget and any(v is not None for v in budget["value_ahead"]):
+        values = [f"{label} {_quantity(v)}" + (" (over)" if v is not None and v > budget["limit"] else "")
+                  for label, v in zip(bl, budget["value_ahead"], strict=True)]
+        out.append(wrap(f"Inventory budget {budget['limit']:,.0f} (the finance review's limit on the value of the "
+                        f"stock at unit cost at each month's end): est. stock value {', '.join(values)}.",
+                        indent="  "))
     return out
 
 
