@@ -111,14 +111,20 @@ def service_kpis(rec: Records) -> dict[str, float]:
     s_time = shipped["time"].astype(float, copy=False)
     s_qty = shipped["qty"].astype(float, copy=False)
     n_lines = len(l_qty)
+
+    def complete_by(o_date: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per line, the units shipped by its order's date and whether that was all of it; per order, whether
+        every line was."""
+        l_date = o_date[l_order] if n_lines else np.empty(0)
+        on_time = s_time <= (l_date[s_line] + _TOL) if len(s_line) else np.empty(0, dtype=bool)
+        qty = np.bincount(s_line, weights=s_qty * on_time, minlength=n_lines)
+        ok = qty >= l_qty - 1e-7
+        return qty, ok, np.bincount(l_order, weights=~ok, minlength=len(o_time)) == 0
+
     l_due = o_due[l_order] if n_lines else np.empty(0)
-    on_time = s_time <= (l_due[s_line] + _TOL) if len(s_line) else np.empty(0, dtype=bool)
-    qty_on_time = np.bincount(s_line, weights=s_qty * on_time, minlength=n_lines)
-    line_ok = qty_on_time >= l_qty - 1e-7
+    qty_on_time, line_ok, order_ok = complete_by(o_due)
     o_eligible = (o_time >= start) & (o_due <= end)
     l_eligible = o_eligible[l_order] if n_lines else np.empty(0, dtype=bool)
-    late_lines = np.bincount(l_order, weights=~line_ok, minlength=len(o_time))
-    order_ok = late_lines == 0
 
     # Days late of lines that completed after their due date: completion = the last shipment.
     done_at = np.full(n_lines, -np.inf)
@@ -146,9 +152,7 @@ def service_kpis(rec: Records) -> dict[str, float]:
     o_req = orders.columns().get("requested", o_due)
     if len(rec.tables.get("promises", ())) and n_lines:
         o_req = o_req.astype(float, copy=False)
-        on_time_req = s_time <= (o_req[l_order][s_line] + _TOL) if len(s_line) else np.empty(0, dtype=bool)
-        req_ok = np.bincount(s_line, weights=s_qty * on_time_req, minlength=n_lines) >= l_qty - 1e-7
-        req_order_ok = np.bincount(l_order, weights=~req_ok, minlength=len(o_time)) == 0
+        req_order_ok = complete_by(o_req)[2]
         req_eligible = (o_time >= start) & (o_req <= end)
         otif_requested = float(req_order_ok[req_eligible].mean()) if req_eligible.any() else float("nan")
         quoted_delay = float((o_due - o_req)[placed_in].mean()) if placed_in.any() else float("nan")
