@@ -505,7 +505,7 @@ class WarehouseSite:
             # Stock of a make-to-order item goes to new orders first; the rest is the order's own job.
             if stock >= qty - EPS:
                 return now, "stock"
-            return self._plant_quote(item, qty - max(stock, 0.0), now), "plant"
+            return self._supply_quote(item, qty - max(stock, 0.0), now), "plant"  # its own job, placed now
         if self.allocation == "priority":
             ahead = sum(ln.open for ln in self.backlog[item] if ln.priority <= priority)
         else:
@@ -592,10 +592,6 @@ class WarehouseSite:
         lane = w.scenario.lane(src.name, self.name)
         delay = lane.order_delay if lane is not None else 0.0
         return src.ready_by(at + delay, qty) + (lead - delay)
-
-    def _plant_quote(self, item: int, qty: float, now: float) -> float:
-        """A make-to-order line's own job of ``qty`` units, placed now: the plant's queue and the trip here."""
-        return self._supply_quote(item, qty, now)
 
     # ------------------------------------------------------------------ perishable stock
 
