@@ -344,11 +344,15 @@ def plan_dashboard(run: TeamRun, sc: Scenario, cal: Calendar, team: str, visibil
     }
     limit = sc.planning.inventory_budget
     if limit is not None:
-        # The finance review's limit against the estimated stock of the buckets to plan: the value at unit cost of
-        # the made products' stock (a product short of stock counts as 0, as the cycle's check counts it).
-        cost = {p.id: p.unit_cost for p in sc.products}
+        # The finance review's limit against the estimated stock of the buckets to plan, valued as the cycle's check
+        # values a plan's stock (budget.inventory_value: the made products at unit cost, a shortage counting 0).
+        from simsop.planning.budget import inventory_value
+
+        unit_cost = np.array([p.unit_cost for p in sc.products])
+        is_made = np.zeros(len(sc.products), dtype=bool)
+        is_made[[pidx[p] for p in made]] = True
         out["inventory_budget"] = {"limit": _r(limit), "value_ahead": [
-            None if x is None else _r(sum(cost[p] * max(float(x[pidx[p]]), 0.0) for p in made))
+            None if x is None else _r(float(inventory_value(x[:, None], unit_cost, is_made)[0]))
             for x in projected[k0:]]}
     if visibility == "full":
         out["warehouses"] = {w: {"on_hand": _r(fl.on_hand[i, end - 1]), "backlog": _r(fl.backlog[i, end - 1])}
