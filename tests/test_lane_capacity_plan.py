@@ -26,9 +26,10 @@ HORIZON, WARMUP = 365, 60
 
 
 def lane_case(lane_capacity: float | None, policy: str = "lp", workforce: list[dict[str, Any]] | None = None,
-              **params: Any) -> Scenario:
-    """Plant F-North (200 a day, no overtime) -> W over a 2-day lane; Poisson demand of 150 a day at W; monthly
-    S&OP with the given policy, its parameters and (optionally) a workforce that may be hired and laid off."""
+              regular: float = 200.0, **params: Any) -> Scenario:
+    """Plant F-North (``regular`` a day, no overtime) -> W over a 2-day lane; Poisson demand of 150 a day at W;
+    monthly S&OP with the given policy, its parameters and (optionally) a workforce that may be hired and laid
+    off (and may buy from subcontractors)."""
     lane: dict[str, Any] = {"from": "F-North", "to": "W", "lead_time": 2}
     if lane_capacity is not None:
         lane["capacity"] = lane_capacity
@@ -38,7 +39,7 @@ def lane_case(lane_capacity: float | None, policy: str = "lp", workforce: list[d
                        "demand": [{"product": "A", "daily": {"dist": "poisson", "mean": 150}}]}],
         "warehouses": [{"id": "W", "stock": [{"product": "A", "initial": 1000, "source": "F-North",
                                               "policy": {"type": "base_stock", "level": 1500}}]}],
-        "factories": [{"id": "F-North", "products": ["A"], "capacity": {"regular": 200}}],
+        "factories": [{"id": "F-North", "products": ["A"], "capacity": {"regular": regular}}],
         "lanes": [lane],
         "planning": {"policy": policy, "bucket": "month", "horizon_buckets": 6, "days_of_cover": 5,
                      "params": params, **({"workforce": workforce} if workforce else {})},

@@ -18,8 +18,7 @@ import pytest
 from simsop.planning.policies import family_problems
 from simsop.replication import run_replication
 from simsop.scenario import Scenario
-from tests.helpers import product, scenario
-from tests.test_lane_capacity_plan import first_plan
+from tests.test_lane_capacity_plan import first_plan, lane_case
 
 WORKFORCE = [{"factory": "F-North", "workers": 10, "units_per_worker_day": 10, "wage_per_worker_day": 50,
               "hiring_cost": 1e6, "layoff_cost": 1e6, "overtime_hours_fraction": 0.0, "subcontract_cost": 12}]
@@ -29,20 +28,7 @@ LANE = 120.0
 def buying_case(lane_capacity: float | None, policy: str = "lp", **params: Any) -> Scenario:
     """F-North (10 workers x 10 a day, may buy at 12) -> W over a 2-day lane (optionally capacity-limited); Poisson
     demand of 150 a day; monthly S&OP over 6 buckets with the given policy."""
-    lane: dict[str, Any] = {"from": "F-North", "to": "W", "lead_time": 2}
-    if lane_capacity is not None:
-        lane["capacity"] = lane_capacity
-    return scenario({
-        "name": "lane_subcontract", "horizon": 365, "warmup": 60, "products": [product(price=20, unit_cost=10)],
-        "customers": [{"id": "c", "warehouse": "W",
-                       "demand": [{"product": "A", "daily": {"dist": "poisson", "mean": 150}}]}],
-        "warehouses": [{"id": "W", "stock": [{"product": "A", "initial": 1000, "source": "F-North",
-                                              "policy": {"type": "base_stock", "level": 1500}}]}],
-        "factories": [{"id": "F-North", "products": ["A"], "capacity": {"regular": 100}}],
-        "lanes": [lane],
-        "planning": {"policy": policy, "bucket": "month", "horizon_buckets": 6, "days_of_cover": 5,
-                     "params": params, "workforce": WORKFORCE},
-    })
+    return lane_case(lane_capacity, policy, WORKFORCE, regular=100.0, **params)
 
 
 def bought(plan: Any) -> np.ndarray:
