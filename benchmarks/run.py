@@ -304,6 +304,55 @@ def run_world(sc: Any, seed: int, replication: int, policy: str | None = None,
             "kpi_values": kpis}
 
 
+def solver_seconds(sc: Any, seed: int, replications: Sequence[int], rounds: int) -> tuple[float, int] | None:
+    """Seconds per replication spent inside HiGHS's own ``run`` (its C++ solve, no Python around it), and the
+    number of solves per replication; None when scipy's private HiGHS bindings are not where the LP cycle looks
+    for them (it then solves through ``milp`` and this cannot separate the solver's time).
+
+    Each solve is timed ``rounds`` times over replications done untimed otherwise, keeping each replication's
+    smallest total, so the figure is a lower bound on what the S&OP cycle's LPs cost this machine.
+    """
+    from simsop.replication import run_replication
+
+    try:
+        from scipy.optimize._highspy import _core
+    except ImportError:
+        return None
+    real = _core._Highs
+    spent = [0.0]
+    solves = [0]
+
+    class TimedHighs:  # delegates to the real solver; only run() is timed
+        def __init__(self) -> None:
+            self._solver = real()
+
+        def run(self) -> Any:
+            t = time.perf_counter()
+            out = self._solver.run()
+            spent[0] += time.perf_counter() - t
+            solves[0] += 1
+            return out
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._solver, name)
+
+    best: list[float] = []
+    _core._Highs = TimedHighs
+    try:
+        for r in replications:
+            totals = []
+            for _ in range(rounds):
+                spent[0], solves[0] = 0.0, 0
+                run_replication(sc, seed=seed, replication=r)
+                totals.append(spent[0])
+            best.append(min(totals))
+    finally:
+        _core._Highs = real
+    if solves[0] == 0:
+        return None
+    return statistics.fmean(best), solves[0]
+
+
 class FloorClock:
     """The timeout floor, measured again between other measurements; ratios use the best figure of the run."""
 
@@ -551,12 +600,16 @@ def section_reference(cfg: Config, clock: FloorClock, details: dict[str, Any]) -
             run_replication(sc, seed=seed, replication=r, policy="none")
         best_none = min(best_none, (time.perf_counter() - t0) / len(reps))
 
+    solver = solver_seconds(sc, seed, reps, max(2, cfg.ref_rounds // 2))
     eps = kernel / best_rep
     eps_loop = kernel / best_run
     eps_none = none_kernel / best_none
     s_rep = share(eps, clock)
     consistent = counted["steps"] - 1 == counted["kernel"] and api_events == counted["events"]
-    details["reference"] = {"scenario": sc.name, "horizon": sc.horizon, "policy": sc.planning.policy,
+    ceiling_rows = ceiling(kernel, best_rep, solver, clock)
+    details["reference"] = {"solver_seconds_per_rep": None if solver is None else solver[0],
+                            "solver_solves_per_rep": None if solver is None else solver[1],
+                            "scenario": sc.name, "horizon": sc.horizon, "policy": sc.planning.policy,
                             "replications": reps, "seed": seed, "seconds_per_rep": best_rep,
                             "kernel_events": kernel, "inline_events": inline, "simsop_events": simsop_events,
                             "build": best_build, "run": best_run, "kpis": best_kpis,
@@ -592,6 +645,40 @@ def section_reference(cfg: Config, clock: FloorClock, details: dict[str, Any]) -
             status=judged(consistent),
             note=f"replication 0: {counted['steps']:,} step() calls, {counted['kernel']:,} kernel + "
                  f"{counted['inline']:,} inline = {counted['events']:,}; run_replication: {api_events:,}"),
+        *ceiling_rows,
+    ]
+
+
+def ceiling(kernel: float, seconds_per_rep: float, solver: tuple[float, int] | None,
+            clock: FloorClock) -> list[Row]:
+    """What the share-of-the-floor target leaves for simsop's own Python, measured in this run.
+
+    At a share ``T`` of the floor a replication of ``kernel`` events may take ``kernel / (T * floor)`` seconds.
+    Two parts of it are not simsop's Python: SimPy dispatching the events, at least ``kernel / floor`` (the
+    timeout loop is the cheapest event there is), and HiGHS solving the cycle's LPs. What remains is the time
+    every order, shipment, review and record may take; the ceiling is the share a replication would reach if that
+    took no time at all.
+    """
+    floor_eps = clock.best
+    if solver is None or not math.isfinite(floor_eps):
+        return [Row("reference", "ceiling: share with simsop's own Python at zero", None, "%", status="skipped",
+                    note="scipy's private HiGHS bindings are not available: the solver's time cannot be separated")]
+    highs, solves = solver
+    dispatch = kernel / floor_eps
+    allowed = kernel / (TARGET_FLOOR_SHARE * floor_eps)
+    left = allowed - dispatch - highs
+    python_now = seconds_per_rep - dispatch - highs
+    top = kernel / (dispatch + highs) / floor_eps
+    return [
+        Row("reference", "ceiling: share with simsop's own Python at zero", 100 * top, "%", vs_floor=top,
+            note=f"{kernel:,.0f} events dispatched at the timeout floor's cost ({1e3 * dispatch:.1f} ms) plus HiGHS's "
+                 f"own solves ({solves} LPs, {1e3 * highs:.1f} ms, its C++ run() alone): the most this replication "
+                 "could reach with its events and its LPs as they are, whatever the rest of simsop did"),
+        Row("reference", f"time left for simsop's Python at {100 * TARGET_FLOOR_SHARE:.0f}% of the floor",
+            1e3 * left, "ms",
+            note=f"{1e3 * allowed:.1f} ms allowed - {1e3 * dispatch:.1f} ms dispatch - {1e3 * highs:.1f} ms HiGHS; "
+                 f"simsop's Python takes {1e3 * python_now:.0f} ms now ({1e6 * python_now / kernel:.1f} µs an event; "
+                 f"the target needs at most {1e6 * max(left, 0.0) / kernel:.2f} µs)"),
     ]
 
 

@@ -26,3 +26,12 @@ def test_benchmark_quick_mode_runs(tmp_path: Path) -> None:
     # Not speed: correctness. The bare SimPy models must stay the same models as simsop's (fill rate, stock).
     checks = [r for r in rows if r["name"].startswith("check, model") and "bare SimPy" in r["name"]]
     assert len(checks) == 3 and all(r["status"] == "pass" for r in checks), checks
+    # The ceiling rows do the target's arithmetic from the run's own figures: the share a replication would reach
+    # with simsop's Python at zero (events at the floor's cost plus HiGHS's solves) must lie between the measured
+    # share and 100%, else the solver's time or the dispatch cost was measured wrong.
+    ceiling = next(r for r in rows if r["name"].startswith("ceiling: share"))
+    measured = next(r for r in rows if r["name"] == "share of the timeout floor")
+    assert ceiling["status"] in {"info", "skipped"}
+    if ceiling["status"] == "info":
+        assert measured["value"] < ceiling["value"] < 100.0, (measured, ceiling)
+        assert "24 LPs" in ceiling["note"], ceiling["note"]  # the example's two years of monthly S&OP plans
