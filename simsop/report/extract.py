@@ -11,6 +11,7 @@ keep_records=True)``, inside the worker, so only small frames travel back), adds
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -58,8 +59,9 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
     * ``actual_sales``: booked customer orders of the bucket (the S&OP cycle's own count, net of
       cancellations; without a planning cycle, the units ordered in the bucket);
     * ``shipped``: units shipped to customers in the bucket;
-    * ``actual_production``: good units the factories made in the bucket (counted on the day they were
-      made: rate factories ship a day's output the next morning);
+    * ``actual_production``: good units the factories made in the bucket, counted on the day they were made
+      (:func:`made_by_day`), not the day they left the plant (a capacity-limited lane holds them at the dock),
+      and without units bought from subcontractors (they leave from the plant too, but no plant made them);
     * ``demand_plan_made`` and ``actual_sales_made``: the same as ``demand_plan`` and ``actual_sales`` for the
       family's products some factory makes, the demand its production serves (a family may hold products
       bought from a supplier, which no plant makes);
@@ -128,12 +130,9 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
     l_prod = records.lines["product"].astype(int)
     shipped = by_day(sh["time"].astype(float), l_prod[s_line] if len(s_line) else np.empty(0, dtype=int),
                      sh["qty"].astype(float))
+    production = by_day(*made_by_day(records))
     dep = records.departed
-    factory_sites = np.array([s in set(m.factories) for s in m.sites], dtype=bool)
     src = dep["source"].astype(int)
-    made = factory_sites[src] if len(src) else np.empty(0, dtype=bool)
-    t = dep["time"].astype(float)[made]
-    production = by_day(np.ceil(t - 1e-9) - 1.0, dep["product"].astype(int)[made], dep["qty"].astype(float)[made])
     supplier_sites = np.array([s in {x.id for x in scenario.suppliers} for s in m.sites], dtype=bool)
     bought = supplier_sites[src] if len(src) else np.empty(0, dtype=bool)
     # Received on the day the shipment arrived (a lane delay may move it from the day planned at departure).
@@ -161,6 +160,86 @@ def plan_vs_actual(records: Records, scenario: Scenario) -> pd.DataFrame:
         "first_plan_cost": plan_cost.ravel(),
     }
     return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
+
+
+def made_by_day(records: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Good units the factories made: (day made, product, units) arrays, several rows per job and day possible.
+
+    Goods leave a plant when they are ready (a rate factory ships a day's output the next morning, a line the
+    moment a job ends), but a capacity-limited lane holds what does not fit at the dock for later days, so the
+    departures do not say when goods were made; the factory's own records do. A line factory's job is made on
+    the day it ends (the day before, when it ends at midnight). A rate factory records what it made each day
+    (``factory_days``: regular + overtime used) and when each job started and ended; it works its queue in
+    order, each job to the end before the next, unless a job due earlier is queued ahead of one under way. So
+    on a day its budget goes first to the jobs that end that day (what each still had to make), and the rest to
+    the one job it leaves unfinished: of the jobs begun and not ended, the one begun last (a job begun later
+    was ahead of the others in the queue, and the day's work stopped inside it). Good units are a job's output
+    times its yield (good over good and scrap when it ended; the plant's mean yield for a job still running at
+    the horizon), so a day's split between good and scrap is the job's average: exact for a plant without
+    losses and for every job's total. Units bought from subcontractors are not made by any plant: not counted.
+    """
+    m = records.meta
+    ps, pf, fd = records.production_started, records.production_finished, records.factory_days
+    if len(ps) == 0:
+        return np.empty(0), np.empty(0, dtype=int), np.empty(0)
+    job, factory, product = ps["job_id"].astype(int), ps["factory"].astype(int), ps["product"].astype(int)
+    n = len(job)
+    end = np.full(n, np.inf)  # the day each job ended (inf: still running at the horizon)
+    ratio = np.full(n, np.nan)
+    good_out = np.full(n, np.nan)
+    if len(pf):
+        order = np.argsort(job, kind="stable")
+        row = order[np.searchsorted(job[order], pf["job_id"].astype(int))]
+        end[row] = np.ceil(pf["time"].astype(float) - 1e-9) - 1.0
+        good, scrap = pf["good"].astype(float), pf["scrap"].astype(float)
+        good_out[row] = good
+        out = good + scrap
+        ratio[row] = np.divide(good, out, out=np.ones_like(good), where=out > 0)
+    mean_yield = m.factory_yield if len(m.factory_yield) == len(m.factories) else np.ones(len(m.factories))
+    ratio = np.where(np.isnan(ratio), mean_yield[factory], ratio)
+    rate = set(fd["factory"].astype(int).tolist()) if len(fd) else set()
+    days: list[float] = []
+    products: list[int] = []
+    units: list[float] = []
+    # Line factories: the whole job on the day it ended.
+    lines = ~np.isin(factory, list(rate)) & np.isfinite(end)
+    days += end[lines].tolist()
+    products += product[lines].tolist()
+    units += good_out[lines].tolist()
+    qty = ps["qty"].astype(float).tolist()
+    start = ps["time"].astype(float).tolist()
+    end_l, ratio_l, product_l = end.tolist(), ratio.tolist(), product.tolist()
+    fd_f, fd_day = fd["factory"].astype(int), fd["day"].astype(int)
+    fd_made = fd["regular_used"].astype(float) + fd["overtime_used"].astype(float)
+    for f in sorted(rate):
+        mine = np.flatnonzero(factory == f).tolist()  # in the order they started
+        starts: dict[int, list[int]] = {}
+        ends: dict[int, list[int]] = {}
+        for j in mine:
+            starts.setdefault(int(start[j]), []).append(j)
+            if math.isfinite(end_l[j]):
+                ends.setdefault(int(end_l[j]), []).append(j)
+        sel = fd_f == f
+        done = dict.fromkeys(mine, 0.0)
+        running: list[int] = []  # begun and not ended, in the order they began
+        for d, budget in sorted(zip(fd_day[sel].tolist(), fd_made[sel].tolist(), strict=True)):
+            running.extend(starts.get(d, ()))
+            left = budget
+            for j in ends.get(d, ()):
+                made = max(qty[j] - done[j], 0.0)
+                done[j] += made
+                left -= made
+                running.remove(j)
+                days.append(float(d))
+                products.append(product_l[j])
+                units.append(made * ratio_l[j])
+            if left > 1e-9 * max(1.0, budget) and running:
+                j = running[-1]
+                done[j] += left
+                days.append(float(d))
+                products.append(product_l[j])
+                units.append(left * ratio_l[j])
+    return np.asarray(days, dtype=float), np.asarray(products, dtype=int), np.asarray(units, dtype=float)
 
 
 def first_plan_costs(records: Records, scenario: Scenario) -> dict[tuple[int, str], float]:
