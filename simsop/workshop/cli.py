@@ -127,7 +127,8 @@ def workshop() -> None:
 @click.option("--rounds", type=click.IntRange(min=1), help="Rounds to play (default: the scenario's / all).")
 @click.option("--roles", help="Orders games: the roles each team plays, comma-separated (default: all).")
 @click.option("--bot", help="Who decides for teams that have not: scenario, hold, a policy name, or a policy as "
-              "YAML, e.g. '{type: anchor_and_adjust, ...}'.")
+              "YAML, e.g. '{type: anchor_and_adjust, ...}'; orders games also a bot per role, e.g. "
+              "'{factory: {type: anchor_and_adjust}, default: scenario}'.")
 @click.option("--visibility", type=click.Choice(["none", "full"]), help="What teams see (default: the scenario's).")
 @click.option("--score", type=click.Choice(["profit", "total_cost", "otif", "fill_rate", "revenue", "gross_margin",
                                             "avg_backlog"]), help="The leaderboard's metric (default: the scenario's).")

@@ -571,6 +571,14 @@ def render(d: dict[str, Any], period: str = "round") -> str:
                                   "; -: not decided yet (the bot orders if it stays so)"
                                   if any(s["played"] and s.get("decided") is None for s in d["stages"].values())
                                   else "") + ".", indent="  "))
+        bots: dict[str, list[str]] = {}
+        for role, s in d["stages"].items():
+            if s.get("bot"):  # results written before bots were named per role have none
+                bots.setdefault(s["bot"], []).append(role)
+        if bots:
+            by_bot = "; ".join(f"{', '.join(roles)}: {name}" for name, roles in bots.items())
+            parts.append(wrap(f"The bot (orders for a stage nobody plays, or that you leave undecided): {by_bot}.",
+                              indent="  "))
         periods = d["periods"]
         hist = [[f"{role} {name}", *s["history"][key]] for role, s in d["stages"].items()
                 for name, key in (("orders in", "incoming"),

@@ -201,12 +201,14 @@ def debrief_data(ws: Workshop, runs: dict[str, TeamRun] | None = None) -> dict[s
         m = metrics(run.records, sc, 0, counted, fl)
         demand = fl.per_period("demand", edges).sum(axis=0)
         stage_names = list(cfg.roles) if cfg.kind == "orders" else list(fl.warehouses)
+        bot_of = ws.role_bot_names() if cfg.kind == "orders" else {}
         stages = {}
         for st in stage_names:
             i = fl.index(st)
             placed = fl.per_period("placed", edges)[i]
             stages[st] = {
                 "played": st in ws.roles(team) if cfg.kind == "orders" else True,
+                "bot": bot_of.get(st),  # who ordered for the stage when the team did not (orders games)
                 "orders": _list(placed), "incoming": _list(fl.per_period("incoming", edges)[i]),
                 "received": _list(fl.per_period("received", edges)[i]),
                 "on_hand": _list(fl.per_period("on_hand", edges, "last")[i]),

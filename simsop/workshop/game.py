@@ -34,7 +34,16 @@ from simsop.workshop import decisions as dec
 from simsop.workshop.dashboard import orders_dashboard, plan_dashboard
 from simsop.workshop.metrics import METRICS, flows, metrics, rank, score_of
 from simsop.workshop.sim import Calendar, TeamRun, orders_calendar, plan_calendar, run_team
-from simsop.workshop.spec import ScoreSpec, WorkshopSpec, workshop_problems
+from simsop.workshop.spec import (
+    ScoreSpec,
+    WorkshopSpec,
+    bot_label,
+    orders_bot_problems,
+    per_role,
+    role_bots,
+    with_rhythm,
+    workshop_problems,
+)
 from simsop.workshop.state import (
     CONFIG_FILE,
     SCENARIO_FILE,
@@ -126,6 +135,7 @@ class Workshop:
                                 f"the one in {CONFIG_FILE}); results would not be comparable. Restore it.")
         ws = cls(root, cfg, base)
         ws._check_teams()
+        ws._check_bot()
         return ws
 
     def _check_teams(self) -> None:
@@ -138,6 +148,14 @@ class Workshop:
             if bad:
                 raise WorkshopError(f"{self.root / CONFIG_FILE}: teams.{team}.roles: unknown role {bad[0]!r}; "
                                     f"expected some of {list(self.cfg.roles)}")
+
+    def _check_bot(self) -> None:
+        # The facilitator may edit the bot between rounds: a role misspelt in a per-role bot must not leave
+        # that role to the scenario's rule without a word.
+        if self.cfg.kind == "orders":
+            probs = orders_bot_problems(self.cfg.bot, self.cfg.roles, "bot")
+            if probs:
+                raise WorkshopError("\n".join(f"{self.root / CONFIG_FILE}: {p}" for p in probs))
 
     @classmethod
     def create(cls, scenario_file: str | Path, root: str | Path, teams: Sequence[str], seed: int | None = None,
@@ -204,11 +222,7 @@ class Workshop:
             first_day = spec.first_day if spec.first_day is not None else (
                 int(getattr(pol, "review_offset", 0)) if spec.round_days is None else 0)
             cal = orders_calendar(sc, round_days, first_day, spec.rounds)
-            if isinstance(spec.bot, dict) and spec.bot.get("type") in ("pass_through", "anchor_and_adjust",
-                                                                       "base_stock", "sS", "forecast_base_stock"):
-                # A periodic bot reviews on the game's rhythm unless it says otherwise.
-                spec = spec.model_copy(update={"bot": {"review_period": round_days, "review_offset": first_day,
-                                                       **spec.bot}})
+            spec = spec.model_copy(update={"bot": with_rhythm(spec.bot, round_days, first_day)})
         else:
             cal = plan_calendar(sc, spec.rounds)
         if cal.rounds == 0:
@@ -286,8 +300,16 @@ class Workshop:
 
     @property
     def bot_name(self) -> str:
-        """The bot in words: ``hold``, ``the chase policy``, ``anchor_and_adjust`` ..."""
+        """The bot in words: ``hold``, ``the chase policy``, ``anchor_and_adjust`` ...; with a bot per role, each
+        role's (``retailer: anchor_and_adjust; wholesaler, distributor: its own rule: pass_through``)."""
         bot = self.cfg.bot
+        if self.cfg.kind == "orders" and per_role(bot):
+            # Roles with the same bot together; two bots of one type with other parameters stay apart.
+            names = self.role_bot_names()
+            groups: dict[str, list[str]] = {}
+            for role, b in role_bots(bot, self.cfg.roles).items():
+                groups.setdefault(json.dumps(b, sort_keys=True), []).append(role)
+            return "; ".join(f"{', '.join(roles)}: {names[roles[0]]}" for roles in groups.values())
         if isinstance(bot, dict):
             return str(bot.get("type", "a replenishment rule"))
         if bot == "scenario":
@@ -298,6 +320,11 @@ class Workshop:
             pol = self.base.planning.policy
             return f"the {pol if pol not in ('none', 'replay') else 'chase'} policy"
         return bot if bot == "hold" else f"the {bot} policy"
+
+    def role_bot_names(self) -> dict[str, str]:
+        """An ``orders`` game's bot of each role, in words (``anchor_and_adjust``, ``its own rule: pass_through``)."""
+        own = {w.id: str(w.stock[0].policy.type) for w in self.base.warehouses if w.id in self.cfg.roles}
+        return {role: bot_label(b, own[role]) for role, b in role_bots(self.cfg.bot, self.cfg.roles).items()}
 
     def span_text(self, a: int, b: int) -> str:
         """Days [a, b) in the game's own terms: ``weeks 1-12`` (orders games), ``1 Jan - 31 Mar`` (monthly
@@ -579,15 +606,18 @@ class Workshop:
         ``look_at``: days on which to keep the plants' queues (``TeamRun.queues``)."""
         cal = self.calendar
         last = cal.round_of_day(end - 1)  # decisions of rounds that start before `end`
+        bot = self.cfg.bot
         if self.cfg.kind == "orders":
             orders = {(r.round, r.role): r.order for r in rows if r.round <= last}
             plan_rows: list[Any] = []
+            assert self.cfg.round_days is not None and self.cfg.first_day is not None
+            # `create` wrote the rhythm in; a bot the facilitator edited in later gets it here.
+            bot = with_rhythm(bot, self.cfg.round_days, self.cfg.first_day)
         else:
             orders = {}
             plan_rows = [r.decision() for r in rows if r.round <= last]
         return run_team(scenario or self.scenario, cal, self.cfg.roles, self.roles(team), orders, plan_rows,
-                        self.cfg.bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv",
-                        look_at=look_at)
+                        bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv", look_at=look_at)
 
     def _dashboard(self, team: str, run: TeamRun, next_round: int, pending: Any = None) -> dict[str, Any]:
         vis = self.cfg.visibility
@@ -597,6 +627,9 @@ class Workshop:
         if self.cfg.kind == "orders":
             d = orders_dashboard(run, self.scenario, cal, team, self.roles(team), self.cfg.roles, vis,
                                  next_round, cal.account_end(k), pending)
+            names = self.role_bot_names()
+            for role, st in d["stages"].items():
+                st["bot"] = names[role]
         else:
             d = plan_dashboard(run, self.scenario, cal, team, vis, next_round, counted, cal.account_end(k), pending)
             d["bot"] = self.bot_name
@@ -783,7 +816,7 @@ class Workshop:
             at = rp["time"].astype(float) == day
             names = run.records.meta.warehouses
             mine = {r.role: r for r in rows if r.round == k}
-            by_bot: list[str] = []
+            by_bot: list[tuple[str, str]] = []  # (role, units ordered)
             for role in self.roles(team):
                 if role in mine:
                     r = mine[role]
@@ -792,13 +825,20 @@ class Workshop:
                 q = float(rp["qty"][at & (wh == names.index(role))].sum())
                 applied.append({"round": k, "role": role, "order": q, "source": "bot"})
                 bot_rows.append({"round": k, "role": role, "order": dec.fmt(q), "source": "bot"})
-                by_bot.append(f"{role} {round(q, 2):g}")
+                by_bot.append((role, f"{round(q, 2):g}"))
             if by_bot:
                 # One line per team: a team that forgot a round of four roles is one warning, not four.
                 partial = len(by_bot) < len(self.roles(team))
-                which = f" for {', '.join(b.rsplit(' ', 1)[0] for b in by_bot)}" if partial else ""
-                warnings.append(f"team {team} did not decide round {k}{which}: the bot ({self.bot_name}) ordered "
-                                + ", ".join(by_bot))
+                which = f" for {', '.join(role for role, _ in by_bot)}" if partial else ""
+                whose = self.role_bot_names()
+                bots = {whose[role] for role, _ in by_bot}
+                if per_role(self.cfg.bot) and len(bots) > 1:
+                    # Bots differ by role: each order says whose it is.
+                    said = "the bots ordered " + ", ".join(f"{role} {q} ({whose[role]})" for role, q in by_bot)
+                else:
+                    name = bots.pop() if per_role(self.cfg.bot) else self.bot_name
+                    said = f"the bot ({name}) ordered " + ", ".join(f"{role} {q}" for role, q in by_bot)
+                warnings.append(f"team {team} did not decide round {k}{which}: {said}")
             return applied, bot_rows, warnings
         c = k - 1
         mine_p = [r for r in rows if r.cycle == c]

@@ -27,6 +27,7 @@ from simsop.planning.policies import Decision, ReplayPolicy
 from simsop.planning.policy import Plan, PlanningState, Policy
 from simsop.replication import build_world
 from simsop.scenario import Scenario
+from simsop.workshop.spec import role_bots
 from simsop.workshop.supply import plant_queue
 
 
@@ -305,7 +306,8 @@ def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequ
         roles: the roles the team plays.
         orders: (round, role) -> units ordered (``orders`` games).
         plan_rows: the team's plan decisions (``plan`` games; ``cycle`` = round - 1).
-        bot: the workshop's bot (see :class:`simsop.workshop.spec.WorkshopSpec`).
+        bot: the workshop's bot (see :class:`simsop.workshop.spec.WorkshopSpec`), in an ``orders`` game maybe one
+            per role.
         seed, replication: the random future (replication 0 is the workshop's own).
         end: the day to stop at (a round's end).
         look_at: days (up to ``end``) on which to keep the plants' queues (``TeamRun.queues``): the run pauses
@@ -319,10 +321,12 @@ def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequ
     procs: list[Any] = []
     bot_cycles: list[int] = []
     if cal.kind == "orders":
-        spec = None if bot == "scenario" else TypeAdapter(PolicySpec).validate_python(bot)
+        bots = role_bots(bot, game_roles)
         for w in sc.warehouses:
             if w.id not in game_roles:
                 continue
+            # None: the role's own policy (the scenario's) stands in.
+            spec = None if bots[w.id] == "scenario" else TypeAdapter(PolicySpec).validate_python(bots[w.id])
             product = w.stock[0].product
             if w.id in roles:
                 sched = {cal.days[r - 1]: q for (r, role), q in orders.items() if role == w.id}

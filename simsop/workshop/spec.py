@@ -11,6 +11,7 @@ imports the schema from here; the cross-checks against a scenario import it lazi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt
@@ -54,7 +55,10 @@ class WorkshopSpec(_Model):
     * ``score``: the leaderboard's metric. ``bot``: who decides for a team that has not (and plays the
       roles nobody plays): ``scenario`` (the roles' own policies; for ``plan`` games the scenario's
       planning policy), ``hold`` (``plan`` games: keep the plan in force), a planning policy name
-      (``plan``) or a replenishment policy such as ``{type: anchor_and_adjust}`` (``orders``).
+      (``plan``) or a replenishment policy such as ``{type: anchor_and_adjust}`` (``orders``). An
+      ``orders`` game may give a bot per role: a mapping role -> bot (``scenario`` or a policy), with
+      ``default`` for the roles it leaves out (default ``scenario``), e.g.
+      ``{retailer: {type: anchor_and_adjust}, default: scenario}``.
     * ``visibility``: what a team sees: ``none`` (its own roles / network totals) or ``full`` (every
       stage and the customers' demand).
     """
@@ -108,20 +112,7 @@ def workshop_problems(sc: Scenario, spec: WorkshopSpec | None = None, path: str 
         if spec.round_days is None and len(periods) != 1:
             probs.append(Problem(f"{path}.round_days", "give round_days (and first_day): the roles' policies do not "
                                  "share one periodic review to take the rhythm from"))
-        if isinstance(spec.bot, dict):
-            from pydantic import TypeAdapter, ValidationError
-
-            from simsop.scenario import PolicySpec, _problem_from_error
-
-            try:
-                TypeAdapter(PolicySpec).validate_python(spec.bot)
-            except ValidationError as exc:
-                for e in exc.errors():
-                    p = _problem_from_error(e)
-                    probs.append(Problem(f"{path}.bot" + (f".{p.path}" if p.path else ""), p.message))
-        elif spec.bot != "scenario":
-            probs.append(Problem(f"{path}.bot", f"an 'orders' game's bot is 'scenario' or a replenishment policy "
-                                 f"such as {{type: anchor_and_adjust}}, got {spec.bot!r}"))
+        probs += orders_bot_problems(spec.bot, spec.roles, f"{path}.bot")
     else:
         if spec.roles:
             probs.append(Problem(f"{path}.roles", "roles go with decisions: orders"))
@@ -137,3 +128,95 @@ def workshop_problems(sc: Scenario, spec: WorkshopSpec | None = None, path: str 
                 probs.append(Problem(f"{path}.bot", f"unknown bot {spec.bot!r}; expected 'scenario', 'hold' or one of "
                                      f"{known}"))
     return probs
+
+
+# ---------------------------------------------------------------------------------------------- orders bots
+
+DEFAULT_BOT = "default"  # the key of a per-role bot mapping that stands for the roles it does not name
+# Policies that review every ``review_period`` days; a bot of these follows the game's rounds by default.
+PERIODIC_BOTS = ("pass_through", "anchor_and_adjust", "base_stock", "sS", "forecast_base_stock")
+
+
+def per_role(bot: str | dict[str, Any]) -> bool:
+    """Whether an ``orders`` game's bot is a mapping role -> bot (a policy always has a ``type``)."""
+    return isinstance(bot, dict) and "type" not in bot
+
+
+def role_bots(bot: str | dict[str, Any], roles: Sequence[str]) -> dict[str, str | dict[str, Any]]:
+    """Each role's bot in an ``orders`` game: ``scenario`` (the role's own policy) or a policy mapping."""
+    if not per_role(bot):
+        return dict.fromkeys(roles, bot)
+    assert isinstance(bot, dict)
+    each: dict[str, str | dict[str, Any]] = bot
+    rest = each.get(DEFAULT_BOT, "scenario")
+    return {r: each.get(r, rest) for r in roles}
+
+
+def with_rhythm(bot: str | dict[str, Any], round_days: int, first_day: int) -> str | dict[str, Any]:
+    """The bot with the game's rhythm written into each periodic policy that does not give its own review
+    (a bot deciding on other days than the teams would place orders nobody sees coming)."""
+    def one(b: Any) -> Any:
+        if isinstance(b, dict) and b.get("type") in PERIODIC_BOTS:
+            return {"type": b["type"], "review_period": round_days, "review_offset": first_day, **b}
+        return b
+
+    if per_role(bot):
+        assert isinstance(bot, dict)
+        return {r: one(b) for r, b in bot.items()}
+    return one(bot)
+
+
+def orders_bot_problems(bot: str | dict[str, Any], roles: Sequence[str], path: str) -> list[Problem]:
+    """What is wrong with an ``orders`` game's bot: ``scenario``, a replenishment policy, or a mapping role ->
+    either of them (plus ``default``); each problem's path names the role (``workshop.bot.retailer``)."""
+    from simsop.scenario import Problem
+
+    if per_role(bot):
+        assert isinstance(bot, dict)
+        if not bot:
+            return [Problem(path, "an empty mapping: give 'scenario', a replenishment policy such as "
+                            "{type: anchor_and_adjust}, or a bot per role (role: bot, and 'default' for the rest)")]
+        probs: list[Problem] = []
+        if DEFAULT_BOT in roles:
+            probs.append(Problem(path, f"a role is called {DEFAULT_BOT!r}, which a per-role bot mapping reads as "
+                                 "the bot of the roles it leaves out; give one bot for every role"))
+        for key, b in bot.items():
+            where = f"{path}.{key}"
+            if key != DEFAULT_BOT and key not in roles:
+                import difflib
+
+                close = difflib.get_close_matches(str(key), [*roles, DEFAULT_BOT], n=1, cutoff=0.75)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                probs.append(Problem(where, f"unknown role {key!r}{hint}; expected one of {list(roles)} or "
+                                     f"{DEFAULT_BOT!r} (the bot of the roles not named)"))
+                continue
+            probs += _one_bot_problems(b, where)
+        return probs
+    return _one_bot_problems(bot, path)
+
+
+def _one_bot_problems(bot: Any, path: str) -> list[Problem]:
+    from simsop.scenario import Problem
+
+    if isinstance(bot, dict):
+        from pydantic import TypeAdapter, ValidationError
+
+        from simsop.scenario import PolicySpec, _problem_from_error
+
+        try:
+            TypeAdapter(PolicySpec).validate_python(bot)
+        except ValidationError as exc:
+            return [Problem(path + (f".{p.path}" if p.path else ""), p.message)
+                    for p in map(_problem_from_error, exc.errors())]
+        return []
+    if bot != "scenario":
+        return [Problem(path, f"an 'orders' game's bot is 'scenario' or a replenishment policy such as "
+                        f"{{type: anchor_and_adjust}}, got {bot!r}")]
+    return []
+
+
+def bot_label(bot: str | dict[str, Any], own_rule: str) -> str:
+    """One bot in words: the policy's type, or the role's own rule (``own_rule``) for ``scenario``."""
+    if isinstance(bot, dict):
+        return str(bot.get("type", "a replenishment rule"))
+    return f"its own rule: {own_rule}" if bot == "scenario" else str(bot)
