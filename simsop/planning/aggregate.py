@@ -31,6 +31,15 @@ hours, or ``regular_cost_per_worker``). The joint row is in the program only for
 textbook's, row for row. Materials are charged on in-house production only: as in the
 textbook, the subcontract price is an all-in price per unit.
 
+Several families planned under one limit on the value of their stock (a company's inventory budget) are one
+program (:func:`solve_within_budget`): each family's program down the diagonal, as above, and one coupling row
+per bucket across them::
+
+    sum_f v_f I_{f,t} <= B_t                                        (stock budget, v_f the value of a unit)
+
+so the optimiser, not a fixed rule, decides which family holds the stock the budget allows. The row's dual is
+the budget's shadow price: how much the optimal cost would fall per unit more of ``B_t``.
+
 Rule-based strategies (:func:`level_plan`, :func:`chase_plan`, :func:`hybrid_plan`) fix the decisions
 by a rule and then run them through :func:`evaluate_plan`, which derives hires and layoffs from the
 workforce path, inventory and backlog from the balance equation, and prices the result with
@@ -89,7 +98,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -101,7 +110,9 @@ __all__ = [
     "AggregateInput",
     "AggregatePlan",
     "AggregatePlanningError",
+    "BudgetedPlans",
     "CostBreakdown",
+    "StockBudget",
     "chase_plan",
     "evaluate_plan",
     "hybrid_plan",
@@ -110,6 +121,8 @@ __all__ = [
     "plan_violations",
     "rule_based_plan",
     "solve_lp",
+    "solve_lps",
+    "solve_within_budget",
 ]
 
 # Float noise (64.00000000001 workers from 15,500 / 240-style arithmetic) must not round up to a whole
@@ -820,7 +833,7 @@ def solve_lps(
     strategy = "milp" if integer_workforce else "lp"
     solved = None if integer_workforce or time_limit is not None else _highs_optimum(program)
     if solved is not None:
-        x_all, status, message = solved
+        x_all, status, message, _ = solved
     else:
         res = _milp(program, integer_workforce, time_limit)
         has_solution = res.x is not None
@@ -833,7 +846,12 @@ def solve_lps(
         else:
             raise _solver_error(strategy, int(res.status), str(res.message))
         x_all, message = np.asarray(res.x, dtype=np.float64), str(res.message)
+    return _plans_of(inputs, x_all, strategy, status, message, integer_workforce)
 
+
+def _plans_of(inputs: Sequence[AggregateInput], x_all: FloatArray, strategy: str, status: str, message: str,
+              integer_workforce: bool) -> list[AggregatePlan]:
+    """Each input's plan from the joint program's solution ``x_all`` (the plans' variables one after another)."""
     plans = []
     start = 0
     for inp in inputs:
@@ -850,11 +868,102 @@ def solve_lps(
 
 
 @dataclass(frozen=True)
+class StockBudget:
+    """A limit on the value of several plans' stock together: per bucket t, ``sum_i value_per_unit_i x I_{i,t}
+    <= limit_t`` (the coupling rows of :func:`solve_within_budget`).
+
+    Attributes:
+        value_per_unit: Per plan, the value of one unit of its ending inventory (currency, >= 0).
+        limit: Per bucket, the most the plans' ending inventories may be worth together (inf: no limit).
+    """
+
+    value_per_unit: FloatArray
+    limit: FloatArray
+
+
+@dataclass(frozen=True)
+class BudgetedPlans:
+    """The plans of a joint program under a :class:`StockBudget`.
+
+    Attributes:
+        plans: Each input's plan, in order.
+        value: Per bucket, the plans' stock at ``value_per_unit`` (the coupling rows' left-hand side).
+        shadow_price: Per bucket, how much the optimal objective falls per unit more of the limit (>= 0, the
+            coupling row's dual); None for a MILP (whole workers: no dual) or when the solver gave none.
+    """
+
+    plans: list[AggregatePlan]
+    value: FloatArray
+    shadow_price: FloatArray | None
+
+
+def solve_within_budget(inputs: Sequence[AggregateInput], budget: StockBudget, integer_workforce: bool = False,
+                        *, time_limit: float | None = None) -> BudgetedPlans:
+    """The cheapest plans of several problems of one horizon whose stock shares one budget: the block-diagonal
+    program of :func:`solve_lps` plus one coupling row per bucket (see the module docstring).
+
+    Args:
+        inputs: The planning problems (a company's families), all of the same horizon.
+        budget: The value of a unit of each problem's stock and the limit per bucket.
+        integer_workforce: As in :func:`solve_lp`.
+        time_limit: As in :func:`solve_lp`, for the joint program.
+
+    Returns:
+        The plans, their stock's value per bucket and the budget's shadow price per bucket.
+
+    Raises:
+        ValueError: On problems of different horizons, a budget of the wrong shape, or as :func:`solve_lp`.
+        AggregatePlanningError: If the joint program has no plan (the problems are coupled: no one of them is
+            to blame, so none is named).
+    """
+    if not inputs:
+        raise ValueError("solve_within_budget needs at least one problem")
+    horizon = inputs[0].horizon
+    if any(inp.horizon != horizon for inp in inputs):
+        raise ValueError(f"the problems under one budget must share a horizon, got {[i.horizon for i in inputs]}")
+    value = np.asarray(budget.value_per_unit, dtype=np.float64)
+    limit = np.asarray(budget.limit, dtype=np.float64)
+    if value.shape != (len(inputs),) or not np.isfinite(value).all() or (value < 0).any():
+        raise ValueError(f"value_per_unit must be one finite value >= 0 per problem, got {value!r}")
+    if limit.shape != (horizon,) or np.isnan(limit).any() or (limit < 0).any():
+        raise ValueError(f"limit must be one value >= 0 per bucket ({horizon}), got {limit!r}")
+    for inp in inputs:
+        if integer_workforce and not float(inp.opening_workforce).is_integer():
+            raise ValueError(
+                "opening_workforce must be a whole number when integer_workforce=True, "
+                f"got {inp.opening_workforce}"
+            )
+    program = _program(inputs, StockBudget(value, limit))
+    strategy = "milp" if integer_workforce else "lp"
+    solved = None if integer_workforce or time_limit is not None else _highs_optimum(program, duals=True)
+    price: FloatArray | None = None
+    if solved is not None:
+        x_all, status, message, row_dual = solved
+        if row_dual is not None:
+            # HiGHS's dual of a <= row of a minimisation is <= 0 (d objective / d rhs); noise may cross 0.
+            price = _frozen(np.maximum(-row_dual[-horizon:], 0.0))
+    else:
+        res = _milp(program, integer_workforce, time_limit)
+        has_solution = res.x is not None
+        if res.status == 0 and has_solution:
+            status = "optimal"
+        elif res.status == 1 and has_solution and integer_workforce:
+            status = "time_limit"
+        else:
+            raise _solver_error(strategy, int(res.status), str(res.message))
+        x_all, message = np.asarray(res.x, dtype=np.float64), str(res.message)
+    plans = _plans_of(inputs, x_all, strategy, status, message, integer_workforce)
+    held = _frozen(np.sum([v * ap.inventory for v, ap in zip(value.tolist(), plans, strict=True)], axis=0))
+    return BudgetedPlans(plans, held, price)
+
+
+@dataclass(frozen=True)
 class _Program:
     """The joint program of several plans: min objective @ x, lhs <= A x <= rhs, lower <= x <= upper.
 
     ``A`` is in compressed sparse column form (``indptr``, ``indices``, ``data``, ``shape``), the rows of every
-    plan's equalities first, then those of its inequalities (``lhs`` = -inf).
+    plan's equalities first, then those of its inequalities (``lhs`` = -inf), then, under a :class:`StockBudget`,
+    its coupling rows (one per bucket).
     """
 
     objective: FloatArray
@@ -929,15 +1038,16 @@ def _ub_rhs(inp: AggregateInput) -> FloatArray:
     return np.concatenate([zeros, inp._data.supply_max]) if inp._data.joint_cap else zeros
 
 
-_LAYOUTS: dict[tuple[tuple[int, bool], ...], _Layout] = {}
+_LAYOUTS: dict[tuple[tuple[tuple[int, bool], ...], bool], _Layout] = {}
 
 
-def _layout(horizons: tuple[int, ...], joint: tuple[bool, ...] | None = None) -> _Layout:
+def _layout(horizons: tuple[int, ...], joint: tuple[bool, ...] | None = None, coupled: bool = False) -> _Layout:
     """The layout of the joint program of plans of these horizons (``joint``: which of them have the joint
-    rows of a finite ``supply_max``; default none), built once: an S&OP cycle solves programs of the same
-    shape every month, and the sort into column order cost more than the solve's set-up."""
+    rows of a finite ``supply_max``; default none; ``coupled``: the plans, of one horizon, share a
+    :class:`StockBudget`, one row per bucket after every other row), built once: an S&OP cycle solves programs of
+    the same shape every month, and the sort into column order cost more than the solve's set-up."""
     key = tuple(zip(horizons, joint or (False,) * len(horizons), strict=True))
-    got = _LAYOUTS.get(key)
+    got = _LAYOUTS.get((key, coupled))
     if got is not None:
         return got
     n_var = [len(_VARIABLES) * h for h in horizons]
@@ -952,10 +1062,16 @@ def _layout(horizons: tuple[int, ...], joint: tuple[bool, ...] | None = None) ->
         ub_rows += [r + ub_off[k] for r, _ in ub]
         ub_cols += [c + col_off[k] for _, c in ub]
         eq_values.append(values)
+    n_row = int(ub_off[-1])
+    if coupled:  # row n_row + t: the stock I_t of every plan (the inventory block, the sixth of eight)
+        t = np.arange(horizons[0])
+        ub_rows += [n_row + t for _ in horizons]
+        ub_cols += [col_off[k] + 5 * h + t for k, h in enumerate(horizons)]
+        n_row += horizons[0]
     rows = np.concatenate(eq_rows + ub_rows)
     cols = np.concatenate(eq_cols + ub_cols)
     order = np.lexsort((rows, cols))  # by column, then row: the compressed sparse column order
-    shape = (int(ub_off[-1]), int(col_off[-1]))
+    shape = (n_row, int(col_off[-1]))
     if np.any((np.diff(cols[order]) == 0) & (np.diff(rows[order]) == 0)):
         raise AssertionError("aggregate LP: two coefficients in one cell of the constraint matrix")
     indptr = np.zeros(shape[1] + 1, dtype=np.int32)
@@ -965,7 +1081,7 @@ def _layout(horizons: tuple[int, ...], joint: tuple[bool, ...] | None = None) ->
         a.setflags(write=False)
     if len(_LAYOUTS) >= 64:  # a long-lived process planning many shapes: forget the oldest
         del _LAYOUTS[next(iter(_LAYOUTS))]
-    _LAYOUTS[key] = layout
+    _LAYOUTS[(key, coupled)] = layout
     return layout
 
 
@@ -994,18 +1110,24 @@ def _bounds_and_costs(inp: AggregateInput) -> tuple[FloatArray, FloatArray, Floa
     return objective, b_eq, lower, upper
 
 
-def _program(inputs: Sequence[AggregateInput]) -> _Program:
-    """The joint program of several plans, the block of each down the diagonal (see :class:`_Program`)."""
+def _program(inputs: Sequence[AggregateInput], budget: StockBudget | None = None) -> _Program:
+    """The joint program of several plans, the block of each down the diagonal, and with a ``budget`` its
+    coupling rows (see :class:`_Program`)."""
     horizons = tuple(inp.horizon for inp in inputs)
-    layout = _layout(horizons, tuple(inp._data.joint_cap for inp in inputs))
+    layout = _layout(horizons, tuple(inp._data.joint_cap for inp in inputs), budget is not None)
     parts = [_bounds_and_costs(inp) for inp in inputs]
     b_eq = np.concatenate([p[1] for p in parts])
     n_ub = layout.shape[0] - b_eq.size
-    values = np.concatenate([layout.eq_values, *(v for inp in inputs for v in _ub_values(inp))])
+    ub_values = [v for inp in inputs for v in _ub_values(inp)]
+    ub_rhs = [_ub_rhs(inp) for inp in inputs]
+    if budget is not None:
+        ub_values += [np.full(h, v) for h, v in zip(horizons, budget.value_per_unit.tolist(), strict=True)]
+        ub_rhs.append(np.asarray(budget.limit, dtype=np.float64))
+    values = np.concatenate([layout.eq_values, *ub_values])
     return _Program(
         objective=np.concatenate([p[0] for p in parts]), indptr=layout.indptr, indices=layout.indices,
         data=values[layout.order], shape=layout.shape, lhs=np.concatenate([b_eq, np.full(n_ub, -np.inf)]),
-        rhs=np.concatenate([b_eq, *(_ub_rhs(inp) for inp in inputs)]), lower=np.concatenate([p[2] for p in parts]),
+        rhs=np.concatenate([b_eq, *ub_rhs]), lower=np.concatenate([p[2] for p in parts]),
         upper=np.concatenate([p[3] for p in parts]), horizons=horizons)
 
 
@@ -1028,9 +1150,17 @@ def _milp(program: _Program, integer_workforce: bool, time_limit: float | None) 
                 integrality=integrality, bounds=Bounds(program.lower, program.upper), options=options)
 
 
-def _highs_optimum(program: _Program) -> tuple[FloatArray, str, str] | None:
+class _Optimum(NamedTuple):
+    x: FloatArray
+    status: str
+    message: str
+    row_dual: FloatArray | None  # with ``duals``: each row's dual (d objective / d its bound)
+
+
+def _highs_optimum(program: _Program, duals: bool = False) -> _Optimum | None:
     """The optimum of the (continuous) program from HiGHS, called as ``milp`` calls it; None when the program
-    has no optimum or scipy's HiGHS bindings are not where this expects them (then ``milp`` solves it).
+    has no optimum or scipy's HiGHS bindings are not where this expects them (then ``milp`` solves it). With
+    ``duals``, the rows' duals too (the solver has them; the plans alone do not need them).
 
     ``milp`` spends as long again as HiGHS in Python around each solve (input checks, a HiGHS enum per
     variable, dual values a plan never reads); this hands HiGHS the same model with the same options, so
@@ -1064,7 +1194,10 @@ def _highs_optimum(program: _Program) -> tuple[FloatArray, str, str] | None:
             return None
         status = solver.getModelStatus()
         _, message = scipy_message(status, solver.modelStatusToString(status))
-        return np.array(solver.getSolution().col_value, dtype=np.float64), "optimal", str(message)
+        solution = solver.getSolution()
+        row_dual = (np.array(solution.row_dual, dtype=np.float64) if duals and solution.dual_valid
+                    else None)
+        return _Optimum(np.array(solution.col_value, dtype=np.float64), "optimal", str(message), row_dual)
     except Exception:  # private bindings may change in any way: milp then solves the program, or says why not
         return None
 

@@ -8,9 +8,12 @@ plus what the plan makes and buys through bucket t, less its demand plan through
 counts as 0 (a backlog frees no money for another product's stock). Bought-in products are left out: the plan
 neither makes nor buys them, their warehouses reorder them.
 
-The ``lp`` policy plans within the budget (:class:`~simsop.planning.policies.LinearProgramPolicy`); every
-plan, whatever its policy, is checked at the executive meeting, which records each bucket's projected value
-against the budget in the ``inventory_budget`` records table (:class:`BudgetLine`), for the
+The ``lp`` policy plans within the budget (:class:`~simsop.planning.policies.LinearProgramPolicy`): all the
+families in one program, their own constraints block by block and one budget row per bucket across them
+(:func:`~simsop.planning.policies.budget_rungs`), so the optimiser decides which family holds the stock the budget
+allows; its notes name the buckets where the budget binds, with the row's shadow price (what a unit more of budget
+would save). Every plan, whatever its policy, is checked at the executive meeting, which records each bucket's
+projected value against the budget in the ``inventory_budget`` records table (:class:`BudgetLine`), for the
 ``budget_breach_buckets`` KPI (:func:`simsop.planning.kpis.budget_breach_buckets`).
 """
 

@@ -67,10 +67,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 from pydantic import Field, StrictBool
@@ -485,6 +484,9 @@ class AggregatePolicy:
         self.allow_ending_backlog = bool(allow_ending_backlog)
         self.slushy_in_plan = bool(plan_within_slushy_fence)
         self.last: dict[str, agg.AggregatePlan] = {}  # the latest family plans, for inspection
+        # Per bucket of the latest plan made within the inventory budget, its shadow price (nan in the frozen
+        # buckets; None: no such plan, or a MILP, which has no dual).
+        self.shadow_price: np.ndarray | None = None
 
     # Whether the policy plans within ``planning.inventory_budget`` (an optimiser can; a rule cannot, and its plan
     # is only checked against the budget at the executive meeting).
@@ -520,6 +522,7 @@ class AggregatePolicy:
     def plan(self, state: PlanningState) -> Plan:
         P, H = len(state.products), state.horizon
         self.last = {}
+        self.shadow_price = None
         committed = committed_production(state) if self.respects_fences else np.full((P, H), np.nan)
         fps = family_problems(state, self.ending_inventory, self.allow_ending_backlog, committed,
                               slushy=self.respects_fences and self.slushy_in_plan)
@@ -569,8 +572,9 @@ class AggregatePolicy:
 
     def _within_budget(self, state: PlanningState, committed: np.ndarray, fps: list[FamilyProblem],
                        plans: list[agg.AggregatePlan], plan: Plan) -> Plan:
-        """The plan re-made within ``state.inventory_budget`` when it breaks it (see :func:`budget_problems`);
-        a plan within the budget is returned as it is, to the bit."""
+        """The plan re-made within ``state.inventory_budget`` when it breaks it: every family in one program
+        whose budget rows couple them (see :func:`budget_rungs`); a plan within the budget is returned as it is,
+        to the bit."""
         limit = state.inventory_budget
         assert limit is not None
         made = state.factory_of >= 0
@@ -591,7 +595,6 @@ class AggregatePolicy:
         if not fps or not budget.over_budget(value[k:], limit).any():
             return replace(plan, notes="; ".join(n for n in (plan.notes, fenced) if n)) if fenced else plan
         wanted = np.asarray(state.inventory_target, dtype=float)
-        unconstrained = {fp.family: (fp, ap) for fp, ap in zip(fps, plans, strict=True)}
         # The family problems value stock at each family's mean unit cost; the products' split may come out a
         # little above the budget (0.1% of it in the example company): the excess is taken off that bucket's
         # budget (its target cut and its headroom alike) and the families planned again, twice at most.
@@ -605,8 +608,7 @@ class AggregatePolicy:
             # made freely would move its stock, bucket after bucket, off the budget it was planned within.
             fresh = family_problems(now, self.ending_inventory, self.allow_ending_backlog, committed,
                                     slushy=self.respects_fences)
-            caps = budget_caps(now, fresh, {f: ap for f, (_, ap) in unconstrained.items()}, limits)
-            out_fps, out_plans, said = self._solve_within(fresh, caps, unconstrained, state.families)
+            out_fps, out_plans, said = self._solve_within(now, fresh, limits, fps, plans)
             out = self._assemble(now, out_fps, out_plans, committed)
             excess = now.inventory_value(out.production, out.subcontract) - limit
             if not budget.over_budget(excess[k:] + limit, limit).any():
@@ -620,100 +622,108 @@ class AggregatePolicy:
         extra = f"inventory budget {limit:,.0f}" + (": " + "; ".join(said) if said else "")
         return self._assemble(now, out_fps, out_plans, committed, target, extra)
 
-    def _solve_within(self, fps: list[FamilyProblem], caps: dict[int, np.ndarray],
-                      unconstrained: dict[int, tuple[FamilyProblem, agg.AggregatePlan]], names: Sequence[str]
+    def solve_within_budget(self, problems: list[agg.AggregateInput], stock: agg.StockBudget) -> agg.BudgetedPlans:
+        """The families' plans in one program under the budget (only a policy that ``plans_within_budget``)."""
+        raise NotImplementedError  # pragma: no cover - a policy that plans within the budget overrides it
+
+    def _solve_within(self, state: PlanningState, fps: list[FamilyProblem], limits: np.ndarray,
+                      free_fps: list[FamilyProblem], free_plans: list[agg.AggregatePlan]
                       ) -> tuple[list[FamilyProblem], list[agg.AggregatePlan], list[str]]:
-        """Each family's plan within its share of the budget, giving way in order when there is none: first the
-        end conditions (``ending_inventory`` and ``allow_ending_backlog: false``: backlog may then be planned
-        to the horizon's end), then the budget itself, in the buckets where the stock already held or the
-        production the fences keep is worth more than it (the plan holds there the least stock it can), and
-        last, should even that have no plan, the plan made without the budget."""
-        ladders = [budget_problems(fp, caps[fp.family], names[fp.family]) for fp in fps]
-        if all(ladders):
-            with suppress(agg.AggregatePlanningError):  # else family by family, down each one's ladder
-                plans = self.solve_all([lad[0][0] for lad in ladders])
-                return ([replace(fp, problem=lad[0][0]) for fp, lad in zip(fps, ladders, strict=True)], plans,
-                        [lad[0][1] for lad in ladders if lad[0][1]])
-        out_fps, out_plans, said = [], [], []
-        for fp, ladder in zip(fps, ladders, strict=True):
-            for problem, why in ladder:
-                try:
-                    ap = self.solve(problem)
-                except agg.AggregatePlanningError:
-                    continue
-                out_fps.append(replace(fp, problem=problem))
-                out_plans.append(ap)
-                if why:
-                    said.append(why)
-                break
-            else:
-                free_fp, free_ap = unconstrained[fp.family]
-                out_fps.append(free_fp)
-                out_plans.append(free_ap)
-                said.append(f"{names[fp.family]}: no plan within the budget, planned without it")
-        return out_fps, out_plans, said
+        """The families' plans within the budget, in one program (:func:`budget_rungs`), giving way in order when
+        it has none; should even the last rung have none, the plans made without the budget (``free_fps``,
+        ``free_plans``). Also what gave way, and where the budget binds with its shadow price (the notes')."""
+        self.shadow_price = None
+        for rung in budget_rungs(state, fps, limits):
+            try:
+                got = self.solve_within_budget(rung.problems, rung.stock)
+            except agg.AggregatePlanningError:
+                continue
+            start = fps[0].start
+            if got.shadow_price is not None:
+                self.shadow_price = np.concatenate([np.full(start, np.nan), got.shadow_price])
+            said = [x for x in (rung.why, budget_binds(got, rung, start)) if x]
+            return [replace(fp, problem=p) for fp, p in zip(fps, rung.problems, strict=True)], got.plans, said
+        return free_fps, free_plans, ["no plan within the budget, planned without it"]
 
 
-def budget_caps(state: PlanningState, fps: list[FamilyProblem], unconstrained: dict[int, agg.AggregatePlan],
-                limit: np.ndarray) -> dict[int, np.ndarray]:
-    """Each family's most stock above its inventory target per bucket from its problem's start (units), its share
-    of the company's budget (``limit``, per planning bucket).
+class BudgetRung(NamedTuple):
+    """One rung of the ladder of :func:`budget_rungs`: the families' problems under one stock budget."""
 
-    The budget is one company-wide limit; the families are planned one problem each (one solver call for all).
-    Each family is given the value of its own inventory target, which fits the budget (the target is cut to it
-    first, :func:`simsop.planning.budget.trimmed_target`), and the rest of the budget (the headroom above the
-    targets) is shared in proportion to the stock each family would hold above its target without the budget,
-    bucket by bucket (by the targets' values where no family would, equally where no family has a target):
-    the families that build stock ahead of a peak get the room to. A joint program would share it at the
-    least total cost; the split needs no coupling between the families' problems, and is exact for one family.
+    problems: list[agg.AggregateInput]
+    stock: agg.StockBudget  # the coupling rows: each family's unit value, and the headroom per bucket
+    why: str  # what gave way to reach this rung ("" on the first, when nothing did)
+    held: np.ndarray  # per bucket: the limit is the stock already held (above the budget), not the budget's
+
+
+def budget_rungs(state: PlanningState, fps: list[FamilyProblem], limits: np.ndarray) -> list[BudgetRung]:
+    """The families' problems under the company's budget as one program, then the same with what gives way, in
+    order, each with what it says gave way.
+
+    The budget (``limits``, per planning bucket) is one limit on all the families' stock: the program plans them
+    together, the families' constraints down the diagonal and, per bucket, one row ``sum_f v_f I_f,t <= headroom_t``
+    (:func:`simsop.planning.aggregate.solve_within_budget`), so the optimiser decides which family holds the stock
+    the budget allows. ``I_f,t`` is the family's stock above its inventory target, ``v_f`` its mean unit cost;
+    the headroom is the budget less the value of every made product's target, which fits the budget (the target
+    is cut to it first, :func:`simsop.planning.budget.trimmed_target`). A family below its target frees no budget
+    for another (its units short of the target are no money to spend), as a product's shortage counts as 0.
+
+    Where the stock already held, or the production the fences keep, is worth more than the headroom even when
+    every family makes the least it can and buys nothing, no plan is within the budget: the row's limit there is
+    that least stock's value, which every plan holds anyway. If the problems have end conditions
+    (``ending_inventory``, ``allow_ending_backlog: false``), they give way next: dropped, the backlog then planned
+    to the horizon's end priced at each family's price.
     """
+    if not fps:
+        return []
+    k = fps[0].start
     made = state.factory_of >= 0
     cost = np.asarray(state.unit_cost, dtype=float)
-    target = np.asarray(state.inventory_target, dtype=float)
-    if not fps:
-        return {}
-    k = fps[0].start
-    held = {fp.family: (cost[fp.products, None] * target[fp.products]).sum(axis=0)[k:] for fp in fps}
-    headroom = np.maximum(np.asarray(limit, dtype=float)[k:] - (cost[made, None] * target[made]).sum(axis=0)[k:], 0.0)
-    unit = {fp.family: fp.problem.costs.material_cost_per_unit for fp in fps}
-    above = {f: unit[f] * np.asarray(unconstrained[f].inventory, dtype=float) if f in unconstrained
-             else np.zeros(len(headroom)) for f in held}
-    weights = np.stack([above[fp.family] for fp in fps])
-    fallback = np.stack([held[fp.family] for fp in fps])
-    fallback = np.where(fallback.sum(axis=0) > 0, fallback, 1.0)
-    weights = np.where(weights.sum(axis=0) > 0, weights, fallback)
-    shares = weights / weights.sum(axis=0)
-    return {fp.family: np.where(unit[fp.family] > 0, headroom * share / max(unit[fp.family], 1e-300), np.inf)
-            for fp, share in zip(fps, shares, strict=True)}
-
-
-def budget_problems(fp: FamilyProblem, cap: np.ndarray, name: str) -> list[tuple[agg.AggregateInput, str]]:
-    """A family's problem within its budget (``cap``: most units above its target per bucket), then the same
-    with what gives way, in order, each with what it says gave way (``name``: the family's).
-
-    Where the stock already held, or the production the fences keep, leaves more stock than ``cap`` even when
-    the plan makes the least it can and buys nothing, no plan is within the budget: the cap there is that least
-    stock, which every plan holds anyway."""
-    problem = fp.problem
-    d = problem._data
-    least = np.maximum(problem.opening_inventory - problem.opening_backlog + np.cumsum(d.production_min - d.demand),
-                       0.0)
-    over = least > cap
-    cap = np.maximum(cap, least)
-    held = (f"{name}: the stock already held or kept by the fences is worth more than the budget in the plan's "
-            f"bucket(s) {_spans([int(t) + fp.start + 1 for t in np.flatnonzero(over)])}; planned at the least "
-            "stock it can hold there") if over.any() else ""
-    out: list[tuple[agg.AggregateInput, str]] = []
-    with suppress(ValueError):  # an ending_inventory above the budget: no plan can have both
-        out.append((replace(problem, inventory_max=cap), held))
-    if problem.ending_inventory_min is not None or problem.ending_backlog_max is not None:
-        costs = problem.costs
-        loose = replace(problem, inventory_max=cap, ending_inventory_min=None, ending_backlog_max=None,
-                        costs=replace(costs, ending_backlog_cost_per_unit=costs.ending_backlog_cost_per_unit
-                                      or fp.price))
-        ends = f"{name}: end conditions dropped (backlog may be planned to the end) to stay within the budget"
-        out.append((loose, "; ".join(x for x in (held, ends) if x)))
+    held = (cost[made, None] * np.asarray(state.inventory_target, dtype=float)[made]).sum(axis=0)[k:]
+    headroom = np.maximum(np.asarray(limits, dtype=float)[k:] - held, 0.0)
+    value = np.array([fp.problem.costs.material_cost_per_unit for fp in fps], dtype=float)
+    least = np.zeros(len(headroom))
+    for v, fp in zip(value.tolist(), fps, strict=True):
+        d = fp.problem._data
+        least += v * np.maximum(fp.problem.opening_inventory - fp.problem.opening_backlog
+                                + np.cumsum(d.production_min - d.demand), 0.0)
+    over = budget.over_budget(least, headroom)
+    stock = agg.StockBudget(value, np.where(over, np.maximum(least, headroom), headroom))
+    said = (f"the stock already held or kept by the fences is worth more than the budget in the plan's bucket(s) "
+            f"{_spans([int(t) + k + 1 for t in np.flatnonzero(over)])}; planned at the least stock it can hold "
+            "there") if over.any() else ""
+    problems = [fp.problem for fp in fps]
+    out = [BudgetRung(problems, stock, said, over)]
+    if any(p.ending_inventory_min is not None or p.ending_backlog_max is not None for p in problems):
+        loose = [replace(p, ending_inventory_min=None, ending_backlog_max=None,
+                         costs=replace(p.costs, ending_backlog_cost_per_unit=p.costs.ending_backlog_cost_per_unit
+                                       or fp.price)) for p, fp in zip(problems, fps, strict=True)]
+        ends = "end conditions dropped (backlog may be planned to the end) to stay within the budget"
+        out.append(BudgetRung(loose, stock, "; ".join(x for x in (said, ends) if x), over))
     return out
+
+
+def budget_binds(got: agg.BudgetedPlans, rung: BudgetRung, start: int) -> str:
+    """Where the joint plan's stock is at the budget, with the budget's shadow price there (what a unit more of
+    budget would save, from the coupling row's dual): ``the budget binds in the plan's bucket(s) 9 to 10 (a unit
+    more of it saves 0.42, 0.05)``; empty where it binds nowhere. Buckets whose limit is the stock already held
+    (above the budget) are not the budget's: :func:`budget_rungs` says so. Where the target was cut to the budget,
+    the price is that of stock above the cut target (a unit more of budget would raise the target too)."""
+    limit = np.asarray(rung.stock.limit, dtype=float)
+    # A positive dual means the row is tight (complementary slackness) and costs something; a MILP has no dual:
+    # its stock at a positive limit. (At a limit of 0, the target cut to the budget, a plan short of its target
+    # is "at" it without the budget costing anything.)
+    at = (got.shadow_price > _BIND_TOL if got.shadow_price is not None
+          else (got.value >= limit * (1.0 - _BIND_TOL) - _BIND_TOL) & (limit > _BIND_TOL))
+    where = np.flatnonzero(at & ~rung.held & np.isfinite(limit))
+    if where.size == 0:
+        return ""
+    text = f"the budget binds in the plan's bucket(s) {_spans([int(t) + start + 1 for t in where])}"
+    if got.shadow_price is not None:
+        text += f" (a unit more of it saves {', '.join(f'{got.shadow_price[t]:,.3g}' for t in where)})"
+    return text
+
+
+_BIND_TOL = 1e-7
 
 
 @register("level")
@@ -770,6 +780,9 @@ class LinearProgramPolicy(AggregatePolicy):
 
     def solve_all(self, problems: list[agg.AggregateInput]) -> list[agg.AggregatePlan]:
         return agg.solve_lps(problems, integer_workforce=self.integer_workforce)  # one solver call per cycle
+
+    def solve_within_budget(self, problems: list[agg.AggregateInput], stock: agg.StockBudget) -> agg.BudgetedPlans:
+        return agg.solve_within_budget(problems, stock, integer_workforce=self.integer_workforce)
 
 
 # ---------------------------------------------------------------------------------------------- replay
