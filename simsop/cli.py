@@ -356,7 +356,8 @@ def _warmup_line(exp: Any, warmup: int) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--policy", help="Planning policy (default: the scenario's planning.policy; 'none': no S&OP).")
+@click.option("--policy", help="Planning policy: level, chase, hybrid, lp, replay, none (no S&OP cycle) or your "
+                               "own module:Class (default: the scenario's planning.policy).")
 @_experiment_options
 def run(file: str, policy: str | None, replications: int | None, seed: int | None, target_ci: str | None,
         out: str | None, jobs: int | None, executor: str, dask_scheduler: str | None, resume: str | None,
@@ -390,8 +391,9 @@ def _default_policies(sc: Any) -> list[str]:
 
 @main.command()
 @click.argument("files", metavar="FILE [FILE2 ...]", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--policies", help="Comma-separated policies (default: every built-in one but replay; with several "
-                                 "files, the files' own policies).")
+@click.option("--policies", help="Comma-separated policies, e.g. level,chase,lp (default: every built-in one but "
+                                 "replay: none, chase, hybrid, level, lp; with several files, the files' own "
+                                 "policies).")
 @click.option("--baseline", help="The policy the others are compared with (default: the first).")
 @_experiment_options
 def compare(files: tuple[str, ...], policies: str | None, baseline: str | None, replications: int | None,
@@ -419,7 +421,8 @@ def compare(files: tuple[str, ...], policies: str | None, baseline: str | None, 
                           policies=pols, baseline=opts["baseline"], replications=opts["replications"],
                           seed=opts["seed"], target=opts["target_ci"], executor=executor, jobs=jobs,
                           dask_scheduler=dask_scheduler, scenario_file=file)
-    _print_comparison(exp, exp.baseline_case, f"{sc.name}: {exp.replications} replications, seed {exp.seed}")
+    _print_comparison(exp, exp.baseline_case,
+                      f"{sc.name}: {_count(exp.replications, 'replication')}, seed {exp.seed}")
     _precision_line(exp)
     _warmup_line(exp, sc.warmup)
     click.echo(f"results: {run_dir}")
@@ -550,8 +553,8 @@ def _compare_variants(files: Sequence[str], policies: str | None, baseline: str 
                           replications=opts["replications"], seed=opts["seed"], target=opts["target_ci"],
                           executor=executor, jobs=jobs, dask_scheduler=dask_scheduler, scenario_file=files[0],
                           info=info)
-    _print_variants(exp, f"{len(exp.cases)} variants ({', '.join(exp.cases)}): {exp.replications} replications, "
-                         f"seed {exp.seed}")
+    _print_variants(exp, f"{len(exp.cases)} variants ({', '.join(exp.cases)}): "
+                         f"{_count(exp.replications, 'replication')}, seed {exp.seed}")
     _precision_line(exp)
     _warmup_line(exp, ref.warmup)
     click.echo(f"results: {run_dir}")
@@ -614,7 +617,12 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
            replications: int | None, seed: int | None, target_ci: str | None, out: str | None, jobs: int | None,
            executor: str, dask_scheduler: str | None, resume: str | None, no_report: bool) -> None:
     """Stress-test FILE: each policy without the shocks and under each shock case (same random futures), with
-    recovery time, worst OTIF, peak backlog, lost revenue, bullwhip, and the paired loss against no shock."""
+    recovery time, worst OTIF, peak backlog, lost revenue, bullwhip, and the paired loss against no shock.
+
+    FILE is a stress file (`base:` a scenario file, and `shocks`, named `cases` or a `grid`, as
+    scenarios/stress_covid.yaml), a scenario with a `shocks` section, or a scenario given its shocks with
+    --shocks. `simsop validate` checks a stress file; `simsop schema` lists the shocks' keys.
+    """
     base, name, variants, info = _stress_cases(file, shocks_file)
     opts = _resume_defaults(resume, out, replications=replications, seed=seed, target_ci=target_ci,
                             policies=_split(policies), baseline=baseline)
@@ -627,7 +635,7 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
                           replications=opts["replications"], seed=opts["seed"], target=opts["target_ci"],
                           executor=executor, jobs=jobs, dask_scheduler=dask_scheduler,
                           scenario_file=info.pop("scenario_file"), info=info)
-    _print_stress(exp, f"{name}: {exp.replications} replications, seed {exp.seed}")
+    _print_stress(exp, f"{name}: {_count(exp.replications, 'replication')}, seed {exp.seed}")
     _precision_line(exp)
     click.echo(f"results: {run_dir}")
     _report_at_end(run_dir, no_report)
@@ -793,12 +801,25 @@ def _kpi_label(kpi: str) -> str:
 _POLICY_WIDTH, _KPI_WIDTH = 17, 22
 
 
+def _shown_kpis(kpis: Sequence[str], summaries: Sequence[dict[str, dict[str, Any]]]) -> list[str]:
+    """The KPIs a table of several columns (policies, variants) shows: those measured in some column, under the
+    rule the run table and the report follow (kpimeta.measured: the requested-date KPIs only where promises
+    were quoted later than asked, where they would otherwise repeat OTIF and read 0 days)."""
+    from simsop.report.kpimeta import measured
+
+    def mean(k: str) -> float:  # the largest of the columns' means (nan: none has one)
+        got = [float(v) for s in summaries if (v := s.get(k, {}).get("mean")) is not None and v == v]
+        return max(got) if got else math.nan
+
+    return [k for k in kpis if any(s.get(k, {}).get("n", 0) for s in summaries) and measured(k, mean)]
+
+
 def _comparison_tables(exp: Any, case: str, width: int) -> list[Any]:
     """The comparison's tables, a KPI group each; when the policies do not fit the width side by side, several
     tables per group, each with the baseline first."""
     summary = {p: _lookup(exp.summary, policy=p, case=case) for p in exp.policies}
     paired = {p: _lookup(exp.paired, policy=p, case=case) for p in exp.policies if p != exp.baseline}
-    shown = [k for k in exp.kpi_names() if any(summary[p].get(k, {}).get("n", 0) for p in exp.policies)]
+    shown = _shown_kpis(exp.kpi_names(), list(summary.values()))
     return _side_by_side(shown, (f"{exp.baseline} (baseline)", summary[exp.baseline]),
                          [(p, summary[p], paired[p]) for p in exp.policies if p != exp.baseline], width)
 
@@ -905,7 +926,7 @@ def _print_variants(exp: Any, title: str) -> None:
         summary = {c: _lookup(exp.summary, policy=p, case=c) for c in exp.cases}
         effects = {c: {k: _holm(v) for k, v in _lookup(exp.case_effects, policy=p, case=c).items()}
                    for c in exp.cases[1:]}
-        shown = [k for k in exp.kpi_names() if any(summary[c].get(k, {}).get("n", 0) for c in exp.cases)]
+        shown = _shown_kpis(exp.kpi_names(), list(summary.values()))
         for table in _side_by_side(shown, (f"{ref} (reference)", summary[ref]),
                                    [(c, summary[c], effects[c]) for c in exp.cases[1:]], console.width,
                                    heading=f"{p}: " if many else ""):
@@ -1019,7 +1040,8 @@ def _stress_tables(exp: Any) -> list[Any]:
     if bw:
         t2 = Table(title="Bullwhip: variance of each stage's weekly replenishment (its orders; under a plan, "
                          "what the plants send it of the products they push) ÷ variance of the demand it sees; "
-                         "production: units made ÷ customer demand for made products", title_justify="left",
+                         "production: variance of the weekly units made ÷ that of customer demand for the made "
+                         "products", title_justify="left",
                    box=box.SIMPLE_HEAD)
         # A case name is kept whole: the stages' columns wrap their numbers at the ± instead.
         t2.add_column("Case", no_wrap=True, min_width=min(30, max(len(c) for c in exp.cases)))
@@ -1062,14 +1084,16 @@ def _print_table(name: str, n: int, seed: int, summary: dict[str, dict[str, Any]
 
     from simsop.report.kpimeta import measured
 
-    table = Table(title=f"{name}: {n} replications, seed {seed}")
+    table = Table(title=f"{name}: {_count(n, 'replication')}, seed {seed}")
     # On a narrow terminal the label wraps and an interval breaks at its dash; a number is never cut short.
     table.add_column("KPI", overflow="fold")
     table.add_column("mean", justify="right", no_wrap=True, min_width=6)
     table.add_column("95% CI", justify="right", overflow="fold")
     table.add_column("P5 – P95", justify="right", overflow="fold")
     for key, label, kind in KPI_TABLE:
-        if not measured(key, lambda k: float(summary.get(k, {}).get("mean", math.nan))):
+        # A KPI no replication measured (the utilization of a chain without plants) is no row of dashes.
+        if not summary.get(key, {}).get("n", 0) or not measured(
+                key, lambda k: float(summary.get(k, {}).get("mean", math.nan))):
             continue
         s = summary[key]
         both = s["ci_low"] == s["ci_low"]  # not NaN
