@@ -37,6 +37,7 @@ from simsop.planning.policy import (
     make_policy,
     slushy_interval,
 )
+from simsop.planning.sales_input import SalesView
 from simsop.planning.spec import PlanningSpec
 from simsop.scenario import MinMax, ReorderPointQuantity, Scenario
 from simsop.shocks import PLANNED_TYPES, nominal_demand, stream_profile
@@ -147,6 +148,8 @@ class PlanningCycle:
         self.lengths = np.diff(self.starts)
         self.m = spec.forecast.season_length or season_length(spec.bucket)
         self.sales_rng = world.streams.rng("planning:sales")
+        self.review_lags = spec.horizon_buckets + 4  # buckets each demand review forecasts, from the current one
+        self.sales_view = SalesView(spec.sales, self.n_products, self.review_lags, self.sales_rng)
         # Mean daily demand per product over the whole look-ahead: the market's truth the sales team sees,
         # with the commercial events the company plans (launches, promotions, phase-outs) but no surprises.
         end = int(self.starts[-1])
@@ -291,7 +294,7 @@ class PlanningCycle:
     def demand_review(self, cycle: int, snap: _Cutoff) -> dict[str, np.ndarray]:
         """Statistical forecast, sales input and consensus per product for the next buckets (units)."""
         spec = self.spec
-        n = spec.horizon_buckets + 4
+        n = self.review_lags
         b = snap.bucket
         days = self.lengths[b: b + n].astype(float)
         rates = snap.history / snap.history_days  # per-day rates: months differ in length
@@ -307,11 +310,7 @@ class PlanningCycle:
         naive = np.outer(rates[:, -1], days) if rates.shape[1] else stat.copy()
         truth = np.stack([self.true_daily[:, self.starts[b + j] + self.day0: self.starts[b + j + 1] + self.day0]
                           .sum(axis=1) for j in range(n)], axis=1)
-        noise = np.ones_like(truth)
-        if spec.sales.noise > 0:
-            s2 = np.log1p(spec.sales.noise**2)
-            noise = self.sales_rng.lognormal(-s2 / 2, np.sqrt(s2), truth.shape)
-        sales = truth * (1 + spec.sales.bias) * noise
+        sales = self.sales_view.view(truth, b)
         rule = spec.consensus
         if rule.rule == "statistical":
             consensus = stat

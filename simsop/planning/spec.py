@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Literal
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+import numpy as np
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from simsop.dists import StrictModel
 
@@ -25,15 +27,62 @@ class ForecastSpec(_Model):
 
 
 class SalesInputSpec(_Model):
-    """What the sales team reports: its view of demand, with a bias and noise.
+    """What the sales team reports: its view of demand, with a bias, and an error that grows with the lag.
 
-    ``bias`` +0.2 is 20% optimism, -0.2 is sandbagging. ``noise`` is the coefficient of variation of a
-    lognormal error drawn per product and bucket. The sales view starts from the demand the market will
-    really bring on average (trend, seasonality, known shocks), which the statistical forecast can only infer.
+    The sales view starts from the demand the market will really bring on average (trend, seasonality, known
+    shocks), which the statistical forecast can only infer, times ``1 + bias`` (+0.2 is 20% optimism, -0.2 is
+    sandbagging), times a lognormal error of mean 1. The lag is counted as in the ``forecasts`` records and the
+    ``_lag1`` KPIs: lag 0 is the bucket the demand review is held in (it starts at the cut-off), lag 1 the next.
+
+    ``noise`` is the coefficient of variation of the error at lag 1, the next bucket. ``noise_growth`` says
+    how the error grows with the lag: its log-variance at lag L is ``L ** noise_growth`` times that at lag 1.
+    The default 1 is the Martingale Model of Forecast Evolution with revisions of equal variance (Heath &
+    Jackson 1994; Graves et al. 1986): the variance grows linearly with the lag (the CV about as the square root
+    of it) and is 0 at lag 0; 0 keeps the same error at every lag. ``noise_by_lag`` instead lists the CV at
+    lags 0, 1, 2, ... (the last one holds for all further lags), as a planner's forecast-error-by-lag table has it.
+
+    ``evolution`` says how the view of a bucket changes from one cycle to the next. ``martingale``: each cycle
+    revises the view it gave last cycle by one independent revision, so the error at a lag is the sum of the
+    revisions still to come, consecutive revisions of a bucket are uncorrelated, and a plan changes only as much
+    as the sales team learns (the MMFE; Güllü 1996). ``independent``: a fresh error every cycle, so the same
+    bucket's view jumps from cycle to cycle by more than it improves. ``noise_growth: 0`` with ``independent``
+    is the sales team of earlier versions: the same CV at every lag, drawn afresh each cycle.
     """
 
     bias: float = Field(default=0.0, gt=-1.0)
-    noise: NonNegativeFloat = 0.0
+    noise: NonNegativeFloat = Field(default=0.0, description="coefficient of variation of the error at lag 1 (the "
+                                    "next bucket)")
+    noise_growth: NonNegativeFloat = Field(
+        default=1.0, description="the error's log-variance at lag L is L ** noise_growth times that at lag 1: "
+        "1 grows it linearly with the lag (the MMFE), 0 keeps it the same at every lag")
+    noise_by_lag: tuple[NonNegativeFloat, ...] | None = Field(
+        default=None, min_length=1, description="instead of noise and noise_growth: the CV of the error at lags 0, "
+        "1, 2, ... (the last one holds for all further lags)")
+    evolution: Literal["martingale", "independent"] = Field(
+        default="martingale", description="martingale: each cycle revises the last view of a bucket by an "
+        "independent revision (the MMFE); independent: a fresh error every cycle")
+
+    @model_validator(mode="after")
+    def _one_error_model(self) -> SalesInputSpec:
+        given = self.model_fields_set
+        if self.noise_by_lag is not None and given & {"noise", "noise_growth"}:
+            both = " and ".join(k for k in ("noise", "noise_growth") if k in given)
+            raise ValueError(f"noise_by_lag gives the error at every lag: leave out {both}")
+        cv = self.noise_by_lag
+        if cv is not None and self.evolution == "martingale" and any(b < a for a, b in itertools.pairwise(cv)):
+            raise ValueError(f"noise_by_lag {list(cv)} falls with the lag: a view revised every cycle can only get "
+                             "better closer to its bucket (the error at a lag is the revisions still to come), so "
+                             "give CVs that do not fall with the lag, or evolution: independent")
+        return self
+
+    def log_variance(self, lags: int) -> np.ndarray:
+        """The variance of the log of the error at lags 0 .. ``lags`` - 1."""
+        lag = np.arange(lags, dtype=float)
+        if self.noise_by_lag is not None:
+            cv = np.asarray(self.noise_by_lag, dtype=float)
+            return np.log1p(cv[np.minimum(lag.astype(int), len(cv) - 1)] ** 2)
+        # 0 ** 0 is 1: with no growth lag 0 has the error of lag 1 too.
+        return np.log1p(self.noise**2) * lag**self.noise_growth
 
 
 class ConsensusSpec(_Model):
