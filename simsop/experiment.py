@@ -688,8 +688,26 @@ _RESUME_KEYS = ("scenario_sha256", "seed", "max_replications", "policies", "base
 _NUMBER_LIBRARIES = ("simsop", "simpy", "numpy", "scipy")
 
 
-def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> None:
+def _scenario_change(old: dict[str, Any], scenario_file: str | Path | None) -> str:
+    """Why the scenario's hash moved, in words: the file was edited, or this simsop reads the same file otherwise
+    (a default or a rule of the scenario changed between simsop's versions); '' when the file cannot tell."""
+    from simsop.results import file_sha256
+
+    was = old.get("scenario_file_sha256")
+    if not was or scenario_file is None or not Path(scenario_file).is_file():
+        return ""
+    if file_sha256(scenario_file) != was:
+        return (f"scenario: {scenario_file} was edited since the run began; undo the edit to resume, or run it "
+                "again in a new folder")
+    return (f"scenario: {scenario_file} is unchanged, but this simsop reads it otherwise than the one that began the "
+            "run (a default or a rule of the scenario changed since); its finished replications and new ones would "
+            "not be one run's: run it again in a new folder")
+
+
+def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path,
+                  scenario_file: str | Path | None = None) -> None:
     diffs = []
+    moved_scenario = old.get("scenario_sha256") != new.get("scenario_sha256")
     for k in _RESUME_KEYS:
         a, b = old.get(k), json.loads(json.dumps(new.get(k)))
         if a != b:
@@ -698,9 +716,14 @@ def _check_resume(old: dict[str, Any], new: dict[str, Any], run_dir: Path) -> No
                 diffs.append(f"{k}: the run was written by a simsop whose shock KPIs were defined otherwise "
                              f"(version {a}, now {b}); run it again in a new folder")
                 continue
+            if k == "scenario_sha256" and (why := _scenario_change(old, scenario_file)):
+                diffs.append(why)  # two hashes tell a reader nothing: say what changed
+                continue
             if k == "cases":
                 a = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in a or []]
                 b = [(c.get("name"), c.get("scenario_sha256", "")[:12]) for c in b or []]
+                if moved_scenario and [n for n, _ in a] == [n for n, _ in b]:
+                    continue  # the same cases over the changed scenario: said above
             diffs.append(f"{k}: the run has {a!r}, now {b!r}")
     from simsop.results import versions
 
@@ -886,7 +909,7 @@ def _open_run(run_dir: Path | None, resume: bool, design: Design, scenario_file:
         old = read_manifest(run_dir)
         if old.get("status") == "complete":
             raise ResumeError(f"{run_dir}: this run is complete; there is nothing to resume")
-        _check_resume(old, {**config, "scenario_sha256": scenario_hash(design.scenario)}, run_dir)
+        _check_resume(old, {**config, "scenario_sha256": scenario_hash(design.scenario)}, run_dir, scenario_file)
         _remove_torn_writes(run_dir)
         store.load()
     else:
