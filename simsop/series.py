@@ -12,7 +12,12 @@ replications fit in memory. Series (all of length ``horizon``, day ``d`` = the d
   factories: the good and scrapped output of jobs finished that day);
 * ``planned_production``: units the S&OP plan told the factories to make that day (NaN without a plan);
 * ``capacity_load``: rate factories' output over their regular capacity that day (a fraction; NaN on a day
-  without regular capacity).
+  without regular capacity);
+* ``rolling7:<name>`` for the series the report may draw as weekly averages (all but ``shipments`` and
+  ``planned_production``): the replication's own trailing 7-day average of ``<name>`` (:func:`trailing_mean`).
+  Quantiles across replications of these are the bands of a 7-day line; they cannot be had from the daily
+  quantiles afterwards (a quantile of averages is not the average of quantiles), and the replications' daily
+  values exist only here.
 """
 
 from __future__ import annotations
@@ -25,9 +30,13 @@ import numpy as np
 from simsop.model.records import Records
 from simsop.planning.kpis import last_value_at
 
-__all__ = ["BAND_COLUMNS", "BASE_SERIES", "bands", "bullwhip", "daily_series", "incoming_demand", "per_day"]
+__all__ = ["BAND_COLUMNS", "BASE_SERIES", "ROLLING_DAYS", "bands", "bullwhip", "daily_series", "incoming_demand",
+           "per_day", "rolling_name", "trailing_mean"]
 
 BASE_SERIES = ("on_hand", "backlog", "demand", "shipments", "production", "planned_production", "capacity_load")
+ROLLING_DAYS = 7
+# Series the report never draws as a 7-day line with bands: no rolling copy (it would only take room).
+_NOT_ROLLED = ("shipments", "planned_production")
 BAND_COLUMNS = ("p5", "p25", "p50", "p75", "p95", "mean")
 _QUANTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 
@@ -55,6 +64,25 @@ def per_day_by(group: np.ndarray, groups: int, times: np.ndarray, qty: np.ndarra
                             minlength=groups * horizon)
         out += cells.reshape(groups, horizon)
     return out
+
+
+def rolling_name(name: str, days: int = ROLLING_DAYS) -> str:
+    """The name of the per-replication trailing ``days``-day average of series ``name`` (``rolling7:demand``)."""
+    return f"rolling{days}:{name}"
+
+
+def trailing_mean(x: np.ndarray, days: int = ROLLING_DAYS) -> np.ndarray:
+    """Trailing ``days``-day average along the last axis: each day's value is the mean of that day and the
+    ``days - 1`` before it (fewer at the start), NaNs skipped, NaN where the whole window is NaN (pandas'
+    ``rolling(days, min_periods=1).mean()``). Trailing, so that a change never shows before the day it happens."""
+    a = np.asarray(x, dtype=float)
+    # The windows themselves (days values each, NaN before day 0) rather than differences of a running sum,
+    # which would leave float dust on a week of zeros after a busy one.
+    padded = np.concatenate([np.full((*a.shape[:-1], days - 1), np.nan), a], axis=-1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, days, axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window is NaN, as it should be
+        return np.nanmean(windows, axis=-1)
 
 
 def _warehouse_of_site(rec: Records) -> np.ndarray:
@@ -124,7 +152,8 @@ def _production(rec: Records, H: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def daily_series(rec: Records) -> dict[str, np.ndarray]:
-    """The daily series of one replication (see the module docstring), each an array of length ``horizon``."""
+    """The daily series of one replication and their 7-day averages (see the module docstring), each an array of
+    length ``horizon``."""
     m = rec.meta
     H = m.horizon
     snap = rec.snapshots
@@ -151,6 +180,8 @@ def daily_series(rec: Records) -> dict[str, np.ndarray]:
     orders = per_day_by(r_wh, len(m.warehouses), r_time, r_qty, H)
     for w, name in enumerate(m.warehouses):
         out[f"orders_{name}"] = orders[w]
+    for name in [n for n in out if n not in _NOT_ROLLED]:
+        out[rolling_name(name)] = trailing_mean(out[name])
     return out
 
 

@@ -23,7 +23,8 @@ The results directory (files other than ``kpis.csv``/``summary.csv`` are optiona
   the baseline case, per policy; derived from ``kpis.csv`` when missing);
 * ``series.csv``: policy, case, series, day, p5, p25, p50, p75, p95, mean; series ``on_hand``, ``backlog``,
   ``demand``, ``orders_<warehouse>``, ``production``, ``planned_production``, ``capacity_load`` (a fraction
-  of regular capacity);
+  of regular capacity), and ``rolling7:<series>``: the same columns for each replication's trailing 7-day
+  average of the series (the bands of the charts' 7-day lines; optional);
 * ``plan.csv``: policy, case + :data:`simsop.report.extract.PLAN_COLUMNS` (means over replications);
 * ``forecast.csv``: policy, case + :data:`simsop.report.extract.FORECAST_COLUMNS` (means over replications);
 * ``shocks.csv``: case, replication + :data:`simsop.report.extract.SHOCK_COLUMNS` (realised shocks).

@@ -337,9 +337,12 @@ def series_caption(d: ResultsData, case: str) -> str:
     if any(p.weekly for p in panels):
         keys = {p.key for p in panels if p.weekly}
         same = [w for k, w in (("production", "planned production"), ("orders", "customer demand")) if k in keys]
-        out.append(f"{summ.and_list([p.title.lower() for p in panels if p.weekly]).capitalize()}: "
-                   f"{charts.ROLLING_DAYS}-day average (each day and the {charts.ROLLING_DAYS - 1} before it) of "
-                   "the daily mean over replications"
+        what = (f"each replication's {charts.ROLLING_DAYS}-day average (each day and the "
+                f"{charts.ROLLING_DAYS - 1} before it), bands of 5–95% and 25–75% of the replications, line: their "
+                "mean" if charts.weekly_bands(d.series, case) else
+                f"{charts.ROLLING_DAYS}-day average (each day and the {charts.ROLLING_DAYS - 1} before it) of "
+                "the daily mean over replications")
+        out.append(f"{summ.and_list([p.title.lower() for p in panels if p.weekly]).capitalize()}: {what}"
                    + (f" ({summ.and_list(same)} too)" if same else "")
                    + ", so that weekly and batch rhythms (a plant that makes a batch on some days and nothing on "
                    "others, orders placed once a week) do not hide the trend.")

@@ -397,6 +397,19 @@ def _line_widths(n: int) -> list[float]:
 ROLLING_DAYS = 7
 
 
+def rolling_series(name: str) -> str:
+    """The series of ``series.csv`` holding the quantiles across replications of each replication's own trailing
+    7-day average of ``name`` (``rolling7:production``; written by the runner, :func:`simsop.series.rolling_name`;
+    absent in the results of an older simsop)."""
+    return f"rolling{ROLLING_DAYS}:{name}"
+
+
+def weekly_bands(series: pd.DataFrame, case: str | None = None) -> bool:
+    """True when ``series`` has the 7-day averages' own quantile bands (:func:`rolling_series`)."""
+    s = _case_rows(series, case)
+    return bool(s["series"].astype(str).str.startswith(rolling_series("")).any())
+
+
 def rolling_mean(d: pd.DataFrame, days: int = ROLLING_DAYS) -> np.ndarray:
     """Trailing ``days``-day rolling average of a series' daily mean over replications (``p50`` when there is
     no ``mean`` column): each day's value is the average of that day and the days before it (fewer at the start),
@@ -508,9 +521,10 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
 
     ``series`` is tidy: ``policy, case, series, day, p5, p25, p50, p75, p95, mean``. A daily panel gives each
     policy a 5–95% band, a 25–75% band and its median line; a weekly one (flows, and a level that swings
-    from day to day) the trailing 7-day average of its daily mean over replications, which is the mean over
-    replications of each replication's 7-day average (quantile bands of 7-day averages cannot be had from
-    daily quantiles, so there are none). Orders are drawn per stage (``orders_<warehouse>``) against customer
+    from day to day) the same bands of each replication's own trailing 7-day average (the ``rolling7:<name>``
+    rows, :func:`rolling_series`) and their mean, which is the 7-day average of the daily mean. Results
+    without those rows (an older simsop) get the line alone: quantiles of 7-day averages cannot be had from
+    daily quantiles. Orders are drawn per stage (``orders_<warehouse>``) against customer
     demand (``demand``), planned production dashed beside production, both on the panel's basis. Lines are
     thinner for later policies, so that coinciding lines stay visible.
     """
@@ -524,7 +538,10 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
     how = []
     if daily:
         how.append(f"{and_list(daily)}: bands 5–95% and 25–75% of replications, line median")
-    if weekly:
+    if weekly and weekly_bands(series, case):
+        how.append(f"{and_list(weekly)}: each replication's {ROLLING_DAYS}-day average, bands 5–95% and 25–75% "
+                   "of replications, line mean")
+    elif weekly:
         how.append(f"{and_list(weekly)}: {ROLLING_DAYS}-day average of the daily mean over replications")
     how_text = "; ".join(how)
     _title(fig, title or "A day-by-day view across the random futures" + (f" — case {case}" if case else ""),
@@ -538,11 +555,23 @@ def time_series(series: pd.DataFrame, colors: Colors, policies: Sequence[str], c
     def draw(ax: Axes, d: pd.DataFrame, color: str, gid: str, weekly: bool, factor: float = 1.0, ls: str = "-",
              lw: float = 1.3, bands: bool = True) -> None:
         d = d.sort_values("day")
-        if weekly:
+        if not weekly:
+            _band(ax, d, color, gid, bands=bands, ls=ls, factor=factor, lw=lw)
+            return
+        name, policy = str(d["series"].iloc[0]), d["policy"].iloc[0]
+        week = s[(s["series"] == rolling_series(name)) & (s["policy"] == policy)].sort_values("day")
+        if week.empty or not bands:
+            # Results of an older simsop: the 7-day average of the daily mean, which is the mean of the
+            # replications' 7-day averages, but no bands (quantiles of averages are not averages of quantiles).
             ax.plot(d["day"].to_numpy(dtype=float), rolling_mean(d) * factor, color=color, ls=ls, lw=lw,
                     gid=f"mean{ROLLING_DAYS}:{gid}")
-        else:
-            _band(ax, d, color, gid, bands=bands, ls=ls, factor=factor, lw=lw)
+            return
+        x = week["day"].to_numpy(dtype=float)
+        for lo, hi, alpha in (("p5", "p95", BAND_ALPHA_OUTER), ("p25", "p75", BAND_ALPHA_INNER)):
+            ax.fill_between(x, week[lo].to_numpy(dtype=float) * factor, week[hi].to_numpy(dtype=float) * factor,
+                            color=color, alpha=alpha, lw=0, gid=f"band:{gid}:{lo}-{hi}")
+        ax.plot(x, week["mean"].to_numpy(dtype=float) * factor, color=color, ls=ls, lw=lw,
+                gid=f"mean{ROLLING_DAYS}:{gid}")
 
     for i, (ax, panel) in enumerate(zip(axs, panels, strict=True)):
         key, wk = panel.key, panel.weekly
