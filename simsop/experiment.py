@@ -908,7 +908,10 @@ def _open_run(run_dir: Path | None, resume: bool, design: Design, scenario_file:
     if resume:
         old = read_manifest(run_dir)
         if old.get("status") == "complete":
-            raise ResumeError(f"{run_dir}: this run is complete; there is nothing to resume")
+            have = [f for f in ("summary.csv", "paired.csv", "report.html") if (run_dir / f).exists()]
+            raise ResumeError(f"{run_dir}: this run is complete; there is nothing to resume. Its results are there"
+                              + (f" ({', '.join(have)})" if have else "")
+                              + "; to run it again, name a new folder")
         _check_resume(old, {**config, "scenario_sha256": scenario_hash(design.scenario)}, run_dir, scenario_file)
         _remove_torn_writes(run_dir)
         store.load()

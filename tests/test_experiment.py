@@ -292,7 +292,8 @@ def test_resume_refuses_other_inputs(tmp_path: Path) -> None:
     with pytest.raises(ResumeError, match="unfinished"):
         run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir)
     run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir, resume=True)
-    with pytest.raises(ResumeError, match="complete"):
+    with pytest.raises(ResumeError, match=r"complete; there is nothing to resume\. Its results are there "
+                                          r"\(summary\.csv.*\); to run it again, name a new folder"):
         run_experiment(small(), ["none"], 8, seed=4, executor="serial", out=run_dir, resume=True)
 
 
