@@ -200,3 +200,23 @@ def test_a_workshop_month_charges_late_units_as_the_kpis_do() -> None:
         assert mine["backlog_cost"] == pytest.approx(theirs["backorder_cost"], abs=CENT)
         assert mine["profit"] == pytest.approx(theirs["profit"], abs=CENT)
     assert compute_kpis(rec, sc)["backorder_cost"] > 0
+
+
+def test_the_total_cost_definition_names_every_cost_it_adds() -> None:
+    """The report's definition of total cost lists every ``*_cost`` line that the P&L adds into it (its
+    definition left out scrap and expiry, which ``money_kpis`` adds): a reader summing the named lines must
+    get the total."""
+    from simsop.report.kpimeta import info
+
+    words = {"cogs": "goods sold", "holding_cost": "holding", "backorder_cost": "backorder",
+             "lost_sale_cost": "lost sale", "transport_cost": "transport", "overtime_cost": "overtime",
+             "scrap_cost": "scrap", "expiry_cost": "expired", "fixed_cost": "fixed", "labor_cost": "labour",
+             "subcontract_cost": "subcontracting", "plan_change_cost": "plan changes"}
+    sc = simsop.load_scenario(SCENARIOS / "red_tomato_lp.yaml")
+    k = simsop.run_replication(sc, seed=1, replication=0).kpis
+    costs = {key for key in k if key.endswith("_cost") and key != "total_cost"} | {"cogs"}
+    assert costs <= set(words), costs - set(words)  # a new cost line needs its word here and in the definition
+    summed = sum(float(k[c]) for c in costs)
+    assert summed == pytest.approx(float(k["total_cost"]), rel=1e-9)
+    text = info("total_cost").description.lower()
+    assert [w for w in words.values() if w not in text] == []

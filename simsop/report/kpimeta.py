@@ -33,7 +33,8 @@ _KPIS: dict[str, KpiInfo] = {
                        "Units shipped to customers after the warm-up, at their selling prices."),
     "total_cost": KpiInfo("Total cost", _MONEY, "money", False,
                           "Every cost after the warm-up: goods sold, holding, backorders, lost sales, transport, "
-                          "overtime and fixed costs, and the S&OP plans' labour, subcontracting and plan changes."),
+                          "overtime, scrap (units a plant's yield lost), expired stock and fixed costs, and the "
+                          "S&OP plans' labour, subcontracting and plan changes."),
     "gross_margin": KpiInfo("Gross margin", _MONEY, "money", True, "Revenue minus cost of goods sold."),
     "cogs": KpiInfo("Cost of goods sold", _MONEY, "money", False,
                     "Units shipped to customers after the warm-up, at their unit cost."),
