@@ -449,7 +449,10 @@ class Store:
                     per_rep.setdefault(r, (j, res))
         reps = sorted(per_rep)
         series: dict[str, np.ndarray] = {}
-        names = list(dict.fromkeys(k for _, res in per_rep.values() for k in res.series))
+        # Only the series every batch has: batches an older simsop wrote before a resume lack the newer ones
+        # (rolling7:*), and a band over some replications only would misstate the spread.
+        names = [k for k in dict.fromkeys(k for _, res in per_rep.values() for k in res.series)
+                 if all(k in res.series for _, res in per_rep.values())]
         for name in names:
             series[name] = np.vstack([per_rep[r][1].series[name][per_rep[r][0]] for r in reps])
         tables: dict[str, list[Row]] = {}

@@ -281,6 +281,27 @@ def test_a_resumed_experiment_equals_an_uninterrupted_one(tmp_path: Path, kind: 
     assert json.loads((cut / "manifest.json").read_text())["status"] == "complete"
 
 
+def test_a_resume_over_batches_without_the_newer_series_keeps_the_series_all_have(tmp_path: Path) -> None:
+    """Batches written before the 7-day series existed (no ``rolling7:*`` arrays) resume: the groups they are
+    in get no 7-day bands rather than a KeyError, and every other series is as in an uninterrupted run."""
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    run_experiment(small(), ["none"], 12, seed=4, executor="serial", out=full)
+    with pytest.raises(Stop):
+        run_experiment(small(), ["none"], 12, seed=4, executor="serial", out=cut, progress=_stop_after(5))
+    older = sorted((cut / "partial").glob("*.npz"))
+    assert older
+    for path in older:  # as an older simsop wrote them
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if not k.startswith("s_rolling7:")}
+            assert len(arrays) < len(z.files)
+        np.savez(path, **arrays)
+    run_experiment(small(), ["none"], 12, seed=4, executor="serial", out=cut, resume=True)
+    got, want = pd.read_csv(cut / "series.csv"), pd.read_csv(full / "series.csv")
+    assert not got["series"].str.startswith("rolling7:").any()
+    want = want[~want["series"].str.startswith("rolling7:")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+
+
 def test_resume_refuses_other_inputs(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     with pytest.raises(Stop):
