@@ -199,7 +199,8 @@ def orders_chart(team: str, t: dict[str, Any], data: dict[str, Any], ylim: tuple
     styles = _stage_styles(t, _team_colors(data)[team])
     for st, s in t["stages"].items():
         ax.plot(x, s["orders"], lw=1.7, ms=3.5, gid=f"orders:{st}",
-                label=f"{st} orders" + ("" if s["played"] else " (bot)"), **styles[st])
+                label=f"{st} orders" + ("" if s["played"] else f" (bot: {s['bot']})" if s.get("bot") else " (bot)"),
+                **styles[st])
     for r in t["bot_rounds"]:
         ax.axvspan(r - 0.5, r + 0.5, ymin=0, ymax=0.04, color="black", lw=0, gid=f"bot:{r}")
     _period_axis(ax, data)
