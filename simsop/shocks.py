@@ -16,7 +16,8 @@ The pieces, each usable on its own:
 * :func:`demand_multiplier` / :func:`stream_multipliers`: demand shocks as a daily multiplier of a
   (customer, product) stream's mean, applied when demand is drawn up front;
 * :func:`install`: SimPy processes that set ``capacity_factor`` of rate factories and the lead-time
-  factors and extra days of lanes and suppliers while a shock is on, and the ``shocks`` record table;
+  factors and extra days of lanes and suppliers while a shock is on, stop and restart suppliers for an outage,
+  and the ``shocks`` record table;
 * :func:`load_stress` / :func:`apply_shocks`: stress-test files (a base scenario plus shock cases).
 
 This module imports nothing from :mod:`simsop.scenario` or the model at import time, because
@@ -71,8 +72,13 @@ class _Model(StrictModel):
 class _ShockBase(_Model):
     """What every shock has: a name, when, how long, how likely, and how it recovers."""
 
-    # Whether 'recovery: ramp' means something for this type (a permanent change has nothing to return to).
+    # Whether 'recovery: ramp' means something for this type (a permanent change has nothing to return to),
+    # and why not when it does not.
     recovers: ClassVar[bool] = True
+    no_recovery: ClassVar[str] = "its change lasts"
+    # Whether a fixed duration of 0 days is the type's neutral strength (accepted, and noted as changing
+    # nothing), so a grid over durations can start from its reference.
+    zero_days: ClassVar[bool] = False
 
     type: str
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$",
@@ -93,6 +99,8 @@ class _ShockBase(_Model):
     @classmethod
     def _some_days(cls, v: Any) -> Any:
         days = _fixed(v)
+        if days == 0 and cls.zero_days:
+            return v
         if days is not None and round(days) < 1:
             got = "got 0" if days == 0 else f"{days:g} rounds to 0 (durations are whole days)"
             raise ValueError(f"a shock lasts at least 1 day; {got}. To keep a shock in the file without "
@@ -108,7 +116,7 @@ class _ShockBase(_Model):
                              "the last")
         if self.recovery == "ramp":
             if not self.recovers:
-                raise ValueError(f"a {self.type} has no recovery (its change lasts); remove 'recovery'")
+                raise ValueError(f"a {self.type} has no recovery ({self.no_recovery}); remove 'recovery'")
             if self.recovery_days < 1:
                 raise ValueError("recovery: ramp needs recovery_days >= 1")
         elif self.recovery_days:
@@ -292,6 +300,28 @@ class SupplierDelay(_Delay):
     supplier: str
 
 
+class SupplierOutage(_ShockBase):
+    """A supplier stops supplying for ``duration`` days: it accepts no order while the shock is on.
+
+    Orders that reach it then wait, and it accepts them when the outage ends, in the order they came, each
+    with a lead time drawn then (and the lead-time shocks in force that day); a capacity-limited supplier
+    works them off at its capacity from that day (after any work accepted before the outage). Orders it
+    accepted before the outage keep their dates: those goods were already made or on their way. Unlike a
+    ``supplier_delay`` (each order accepted takes longer), an outage adds to an order the days left of the
+    outage when it is placed, and a queue to work off after it.
+
+    A duration of 0 is its neutral strength (accepted, noted as changing nothing). It ends at once: there is
+    no ``recovery: ramp`` (what comes after it is the queue it left).
+    """
+
+    recovers: ClassVar[bool] = False
+    no_recovery: ClassVar[str] = "it ends at once, then the supplier works off the orders it held"
+    zero_days: ClassVar[bool] = True
+    type: Literal["supplier_outage"]
+    supplier: str
+    duration: Dist = Field(description="days without accepting orders (0: no outage, a grid's reference)")
+
+
 def no_effect(shock: Any) -> str | None:
     """Why a valid shock changes nothing (a strength of zero, as a grid's first value often is), or None.
 
@@ -311,17 +341,19 @@ def no_effect(shock: Any) -> str | None:
         return "its factor is 1 (the whole capacity is left)"
     if t in ("lane_delay", "supplier_delay") and (shock.extra_days == 0 or shock.factor == 1):
         return "its extra_days are 0" if shock.extra_days == 0 else "its factor is 1"
+    if t == "supplier_outage" and _fixed(shock.duration) == 0:
+        return "its duration is 0 days"
     return None
 
 
 Shock = Annotated[
     DemandStep | DemandSpike | DemandRamp | CollapseRebound | Promotion | Launch | PhaseOut | FactoryOutage
-    | CapacityLoss | LaneDelay | SupplierDelay,
+    | CapacityLoss | LaneDelay | SupplierDelay | SupplierOutage,
     Field(discriminator="type"),
 ]
 
 SHOCK_TYPES = ("demand_step", "demand_spike", "demand_ramp", "collapse_rebound", "promotion", "launch",
-               "phase_out", "factory_outage", "capacity_loss", "lane_delay", "supplier_delay")
+               "phase_out", "factory_outage", "capacity_loss", "lane_delay", "supplier_delay", "supplier_outage")
 DEMAND_TYPES = SHOCK_TYPES[:7]
 # Commercial events the company itself plans, so its sales team knows them when it gives its view of demand.
 PLANNED_TYPES = ("promotion", "launch", "phase_out")
@@ -357,7 +389,8 @@ def realise(shocks: Iterable[Any], streams: Streams, horizon: int) -> list[Reali
     Each shock draws from its own stream ``shock:<name>`` in a fixed order (happens?, start, duration),
     whatever its probability or timing form, so replication i realises a shock identically for every
     policy and every other shock. Durations are rounded to whole days, at least one (a fixed duration
-    that rounds to 0 is refused when the shock is validated; a random draw that does lasts one day). Shocks
+    that rounds to 0 is refused when the shock is validated, but for a type whose neutral strength it is,
+    which then lasts 0 days; a random draw that rounds to 0 lasts one day). Shocks
     that do not happen are left out, except launches: one that does not happen starts at the horizon (no
     demand).
     """
@@ -369,7 +402,8 @@ def realise(shocks: Iterable[Any], streams: Streams, horizon: int) -> list[Reali
         if sh.duration is None:
             end = max(horizon, start + 1)
         else:
-            end = start + max(1, round(float(sh.duration.sample(rng, 1)[0])))
+            days = round(float(sh.duration.sample(rng, 1)[0]))
+            end = start + (0 if days == 0 and sh.zero_days and _fixed(sh.duration) == 0 else max(1, days))
         if u < sh.probability:
             out.append(Realised(sh, start, end, _effect_end(sh, start, end, horizon)))
         elif sh.type == "launch":
@@ -567,9 +601,11 @@ def stream_multipliers(scenario: Scenario, realised: Sequence[Realised]) -> dict
 def install(world: World, realised: Sequence[Realised]) -> None:
     """Record the realised shocks and start the processes that switch their effects on and off.
 
-    Effects on the same target combine: capacity and lead-time factors multiply, extra days add. They
-    change at the start of a day, before that day's work: a factory works day d at day d's capacity, and a
-    shipment (or a supplier order) takes the lead time in force on the day it is sent (accepted).
+    Effects on the same target combine: capacity and lead-time factors multiply, extra days add, and a
+    supplier is out while any of its outages is on. They change at the start of a day, before that day's work:
+    a factory works day d at day d's capacity, and a shipment (or a supplier order) takes the lead time in
+    force on the day it is sent (accepted); a supplier whose outage ends on day d accepts the orders it held
+    at the start of day d, after that day's lead-time shocks are in force.
     """
     rec = world.records.tables["shocks"].append
     for row in applied(realised, world.horizon):
@@ -579,11 +615,15 @@ def install(world: World, realised: Sequence[Realised]) -> None:
     capacity: dict[str, np.ndarray] = {}
     factor: dict[tuple[str, Any], np.ndarray] = {}
     extra: dict[tuple[str, Any], np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}  # by supplier: how many of its outages are on each day
     for r in realised:
         sh = r.shock
         if sh.type in DEMAND_TYPES:
             continue  # drawn up front with the demand
         s = _strength(r, days)
+        if sh.type == "supplier_outage":
+            out.setdefault(sh.supplier, np.zeros(len(days)))[:] += s
+            continue
         if sh.type in ("factory_outage", "capacity_loss"):
             left = 0.0 if sh.type == "factory_outage" else sh.factor
             cap = capacity.setdefault(sh.factory, np.ones(len(days)))
@@ -609,6 +649,23 @@ def install(world: World, realised: Sequence[Realised]) -> None:
     for (kind, target), values in extra.items():
         if kind == "supplier":
             env.process(_follow(world, values, 0.0, _setter(_target(world, sites, kind, target), "extra_lead_time")))
+    for sid, values in out.items():
+        env.process(_follow(world, values, 0.0, _outage(world, sites[sid])))
+
+
+def _outage(world: World, supplier: Any) -> Callable[[float], None]:
+    """Stop a supplier while its outages are on (``value`` > 0); when they end, have it accept what it held.
+
+    The held orders are accepted by a call scheduled now, at the shock priority: it runs after every shock
+    switch of this instant (their events were all scheduled on earlier days), so those orders take the
+    lead-time shocks in force on the day the outage ends, whatever order the shock processes run in.
+    """
+    def apply(value: float) -> None:
+        if value > 0:
+            supplier.stop()
+        else:
+            world.call_at(0.0, SHOCK_PRIORITY, lambda _ev: supplier.restart(), None)
+    return apply
 
 
 def _target(world: World, sites: Mapping[str, Any], kind: str, target: Any) -> Any:
@@ -689,9 +746,14 @@ def shock_problems(scenario: Scenario, shocks: Sequence[Any], path: str = "shock
         elif sh.type == "lane_delay":
             if (sh.lane.from_, sh.lane.to) not in lanes:
                 probs.append(Problem(f"{at}.lane", f"no lane from {sh.lane.from_!r} to {sh.lane.to!r}"))
-        elif sh.type == "supplier_delay" and sh.supplier not in suppliers:
-            probs.append(Problem(f"{at}.supplier", f"unknown supplier {sh.supplier!r}; expected one of "
-                                 f"{sorted(suppliers)}"))
+        elif sh.type in ("supplier_delay", "supplier_outage") and sh.supplier not in suppliers:
+            # A plant or a warehouse named here is a common slip: say what it is and what shock fits it.
+            what = ("" if sh.supplier not in factories else f" ({sh.supplier!r} is a factory: factory_outage and "
+                    "capacity_loss shock a factory, lane_delay its deliveries)")
+            if sh.supplier in {w.id for w in scenario.warehouses}:
+                what = f" ({sh.supplier!r} is a warehouse)"
+            known = f"expected one of {sorted(suppliers)}" if suppliers else "the scenario has no suppliers"
+            probs.append(Problem(f"{at}.supplier", f"unknown supplier {sh.supplier!r}{what}; {known}"))
     return probs
 
 
@@ -709,7 +771,7 @@ class ShockCase(_Model):
 # The field a grid's 'strength' sets when it does not say, by shock type.
 STRENGTH_FIELD = {"demand_step": "magnitude", "demand_spike": "magnitude", "demand_ramp": "magnitude",
                   "collapse_rebound": "magnitude", "promotion": "lift", "launch": "m", "phase_out": "duration",
-                  "factory_outage": "duration", "capacity_loss": "factor"}
+                  "factory_outage": "duration", "capacity_loss": "factor", "supplier_outage": "duration"}
 
 
 class ShockGrid(_Model):

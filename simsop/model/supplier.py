@@ -1,4 +1,4 @@
-"""An external supplier: quotes a random lead time, may be capacity-limited, is sometimes late."""
+"""An external supplier: quotes a random lead time, may be capacity-limited, is sometimes late, may stop."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ class SupplierSite:
     ``in_order`` deliveries an order never reaches a warehouse before the one it placed just before it (the
     arrival is the later of its own and that one's), so lead times do not cross: the effective lead time is
     then longer than the drawn one, as behind a late order in a supplier's queue.
+
+    During an outage (``stop`` .. ``restart``, a ``supplier_outage`` shock) it accepts nothing: the orders that
+    reach it wait, and ``restart`` accepts them in the order they came, as if placed then (a lead time drawn
+    then; a capacity-limited supplier works them off from then). Orders accepted before the outage keep their
+    dates: those goods were already made or on their way.
     """
 
     kind = "supplier"
@@ -41,8 +46,25 @@ class SupplierSite:
         self.extra_lead_time = 0.0
         self.in_order = in_order
         self.last_arrival: dict[int, float] = {}  # by destination site: when its latest order arrives
+        self.out = False  # under a supplier_outage: orders wait in ``held``
+        self.held: list[tuple[WarehouseSite, int, float, OrderLine | None]] = []
+
+    def stop(self) -> None:
+        """An outage begins: from now on orders wait until ``restart``."""
+        self.out = True
+
+    def restart(self) -> None:
+        """The outage is over: accept the orders that waited, first come first accepted."""
+        self.out = False
+        held, self.held = self.held, []
+        for order in held:
+            self.accept(*order)
 
     def accept(self, dest: WarehouseSite, item: int, qty: float, peg: OrderLine | None) -> None:
+        if self.out:
+            # Not yet the company's goods: they enter its books (units supplied, in transit) when accepted.
+            self.held.append((dest, item, qty, peg))
+            return
         w = self.world
         now = w.env._now
         ready = now
