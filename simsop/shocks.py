@@ -752,8 +752,8 @@ def shock_problems(scenario: Scenario, shocks: Sequence[Any], path: str = "shock
                     "capacity_loss shock a factory, lane_delay its deliveries)")
             if sh.supplier in {w.id for w in scenario.warehouses}:
                 what = f" ({sh.supplier!r} is a warehouse)"
-            known = f"expected one of {sorted(suppliers)}" if suppliers else "the scenario has no suppliers"
-            probs.append(Problem(f"{at}.supplier", f"unknown supplier {sh.supplier!r}{what}; {known}"))
+            expect = f"expected one of {sorted(suppliers)}" if suppliers else "the scenario has no suppliers"
+            probs.append(Problem(f"{at}.supplier", f"unknown supplier {sh.supplier!r}{what}; {expect}"))
     return probs
 
 
