@@ -270,18 +270,36 @@ class AnchorAndAdjust(_Model):
     subjects weighed the supply line less than the stock (alpha_sl < alpha_s), which amplifies orders
     upstream (the bullwhip effect); his average estimates are theta 0.36, alpha_s 0.26, alpha_sl = 0.34 x
     alpha_s.
+
+    Sterman (1989, "Modeling managerial behavior: misperceptions of feedback in a dynamic decision making
+    experiment", Management Science 35(3), 321-339) writes the supply-line weight as the fraction beta of
+    the stock's: alpha_sl = beta x alpha_s (beta = 1: the supply line counts as much as the stock; his
+    subjects' mean 0.34). Give ``alpha_sl`` or ``beta``, not both; ``beta`` is read as alpha_sl = beta x
+    alpha_s, which is what the policy keeps (and what the scenario's hash sees).
     """
 
     type: Literal["anchor_and_adjust"]
     theta: float = Field(default=0.36, ge=0, le=1, description="weight of the latest demand in the expectation")
     alpha_s: NonNegativeFloat = Field(default=0.26, description="share of the stock gap ordered each period")
     alpha_sl: NonNegativeFloat = Field(default=0.09, description="share of the supply-line gap ordered each period")
+    beta: NonNegativeFloat | None = Field(default=None, exclude=True, description="Sterman's beta instead of "
+                                          "alpha_sl: alpha_sl = beta x alpha_s")
     desired_stock: float = Field(default=0.0, description="target of on hand - backlog (units)")
     desired_supply_line: NonNegativeFloat = Field(default=0.0, description="target of units on order")
     initial_expected: NonNegativeFloat | None = Field(default=None, description="expected demand per period at "
                                                       "the start (default: the first period's demand)")
     review_period: int = Field(default=1, ge=1)
     review_offset: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _beta(self) -> AnchorAndAdjust:
+        if self.beta is None:
+            return self
+        if "alpha_sl" in self.model_fields_set:
+            raise ValueError("beta: give alpha_sl or Sterman's beta (alpha_sl = beta x alpha_s), not both")
+        object.__setattr__(self, "alpha_sl", self.beta * self.alpha_s)  # frozen: set once, while validating
+        self.model_fields_set.add("alpha_sl")  # a dump of the keys given keeps the weight (beta is not dumped)
+        return self
 
 
 class ForecastBaseStock(_Model):

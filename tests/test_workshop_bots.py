@@ -112,7 +112,9 @@ def test_a_team_playing_one_role_gets_that_roles_bot(tmp_path: Path) -> None:
      "'distributor', 'factory'] or 'default'"),
     ({"brewery": "scenario"}, "workshop.bot.brewery", "unknown role 'brewery'"),
     ({"factory": {"type": "anchor_and_adjust", "theta": 2}}, "workshop.bot.factory.theta", "less than or equal to 1"),
-    ({"factory": {"type": "anchor_and_adjust", "beta": 0.34}}, "workshop.bot.factory.beta", "unknown key 'beta'"),
+    # Sterman's beta is a key of the rule now (alpha_sl = beta x alpha_S); with alpha_sl as well it is an error.
+    ({"factory": {"type": "anchor_and_adjust", "alpha_sl": 0.1, "beta": 0.34}}, "workshop.bot.factory",
+     "beta: give alpha_sl or Sterman's beta (alpha_sl = beta x alpha_s), not both"),
     ({"retailer": "level"}, "workshop.bot.retailer", "an 'orders' game's bot is 'scenario' or a replenishment"),
     ({"default": {"type": "bogus"}}, "workshop.bot.default", "unknown type 'bogus'"),
     ({}, "workshop.bot", "an empty mapping"),

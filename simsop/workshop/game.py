@@ -117,6 +117,7 @@ class Workshop:
         self._scenario: Scenario | None = None
         self._calendar: Calendar | None = None
         self._next_runs: dict[tuple[Any, ...], TeamRun] = {}
+        self._played_bots: list[Any] | None = None
 
     # ------------------------------------------------------------------ opening and creating
 
@@ -136,7 +137,68 @@ class Workshop:
         ws = cls(root, cfg, base)
         ws._check_teams()
         ws._check_bot()
+        ws._check_played()
         return ws
+
+    def _check_played(self) -> None:
+        """The settings the rounds played were played with, against ``workshop.yaml`` (a hand edit): the seed, the
+        rounds' days and who plays which role decide what the bot did in those rounds, and changing them would
+        change the results the class was shown. The bot itself may change: the rounds played keep theirs."""
+        if self.played == 0:
+            return
+        k = self.played
+        where = f"{self.root / CONFIG_FILE}"
+        how = (f"put it back as it was, or take the rounds back with `simsop workshop undo {self.root}` (once per "
+               "round) and edit it then")
+        changed: list[str] = []
+        for team in self.teams:
+            try:
+                doc = self._results(team, k)
+            except WorkshopError:
+                continue  # a team added by hand: read_all names its file
+            if "seed" in doc and doc["seed"] != self.cfg.seed and not any("seed" in c for c in changed):
+                changed.append(f"seed: the rounds played used {doc['seed']}, now {self.cfg.seed}")
+            if "decision_day" in doc and doc["decision_day"] != self.calendar.start(k) and not any(
+                    "day" in c for c in changed):
+                changed.append(f"round_days/first_day: round {k} was decided on day {doc['decision_day']}, now it "
+                               f"would be day {self.calendar.start(k)}")
+            if "roles" in doc and tuple(doc["roles"]) != self.roles(team):
+                changed.append(f"teams.{team}.roles: round {k} was played with {list(doc['roles'])}, now "
+                               f"{list(self.roles(team))} (the bot plays the roles a team does not)")
+            if "game_roles" in doc and tuple(doc["game_roles"]) != self.cfg.roles and not any(
+                    c.startswith("roles") for c in changed):
+                changed.append(f"roles: round {k} was played with {list(doc['game_roles'])}, now "
+                               f"{list(self.cfg.roles)}")
+        if changed:
+            raise WorkshopError(f"{where}: changed since round {k} was played; the rounds played would change:\n"
+                                + "\n".join(f"  {c}" for c in changed) + f"\nTo go on, {how}.")
+        if self.cfg.kind == "orders":
+            self._check_switch()
+
+    def _check_switch(self) -> None:
+        """A role whose bot changed since a round played must not review continuously (after every demand): such
+        a bot cannot hand over to another on a round's day (see ``sim.BotHistoryRule``)."""
+        from pydantic import TypeAdapter
+
+        from simsop.model.replenishment import make_rule
+        from simsop.scenario import PolicySpec
+
+        per = [role_bots(b, self.cfg.roles) for b in [*self.played_bots(), self.current_bot]]
+        own = {w.id: w.stock[0].policy for w in self.base.warehouses if w.id in self.cfg.roles}
+        for role in self.cfg.roles:
+            mine = [b[role] for b in per]
+            if all(b == mine[0] for b in mine):
+                continue
+            for b in mine:
+                spec = own[role] if b == "scenario" else TypeAdapter(PolicySpec).validate_python(b)
+                if make_rule(spec).continuous:
+                    was = next(i for i, x in enumerate(mine) if x != mine[-1])
+                    raise WorkshopError(
+                        f"{self.root / CONFIG_FILE}: bot: the bot of {role} changed since round {was} was played, and "
+                        f"{bot_label(b, str(own[role].type))} reviews continuously (after every demand), so it cannot "
+                        f"take over from another bot, or hand over to one, on a round's day. Put the bot back as it "
+                        f"was, give {role} a bot that reviews on the rounds' days, or take the rounds back with "
+                        f"`simsop workshop undo {self.root}`.")
 
     def _check_teams(self) -> None:
         import re
@@ -302,10 +364,13 @@ class Workshop:
     def bot_name(self) -> str:
         """The bot in words: ``hold``, ``the chase policy``, ``anchor_and_adjust`` ...; with a bot per role, each
         role's (``retailer: anchor_and_adjust; wholesaler, distributor: its own rule: pass_through``)."""
-        bot = self.cfg.bot
+        return self.describe_bot(self.cfg.bot)
+
+    def describe_bot(self, bot: str | dict[str, Any]) -> str:
+        """A bot in words (see ``bot_name``)."""
         if self.cfg.kind == "orders" and per_role(bot):
             # Roles with the same bot together; two bots of one type with other parameters stay apart.
-            names = self.role_bot_names()
+            names = self.role_bot_names(bot)
             groups: dict[str, list[str]] = {}
             for role, b in role_bots(bot, self.cfg.roles).items():
                 groups.setdefault(json.dumps(b, sort_keys=True), []).append(role)
@@ -321,10 +386,12 @@ class Workshop:
             return f"the {pol if pol not in ('none', 'replay') else 'chase'} policy"
         return bot if bot == "hold" else f"the {bot} policy"
 
-    def role_bot_names(self) -> dict[str, str]:
-        """An ``orders`` game's bot of each role, in words (``anchor_and_adjust``, ``its own rule: pass_through``)."""
+    def role_bot_names(self, bot: str | dict[str, Any] | None = None) -> dict[str, str]:
+        """An ``orders`` game's bot of each role, in words (``anchor_and_adjust``, ``its own rule: pass_through``);
+        default: the workshop's bot."""
         own = {w.id: str(w.stock[0].policy.type) for w in self.base.warehouses if w.id in self.cfg.roles}
-        return {role: bot_label(b, own[role]) for role, b in role_bots(self.cfg.bot, self.cfg.roles).items()}
+        bot = self.cfg.bot if bot is None else bot
+        return {role: bot_label(b, own[role]) for role, b in role_bots(bot, self.cfg.roles).items()}
 
     def span_text(self, a: int, b: int) -> str:
         """Days [a, b) in the game's own terms: ``weeks 1-12`` (orders games), ``1 Jan - 31 Mar`` (monthly
@@ -363,6 +430,7 @@ class Workshop:
         self.cfg = cfg
         self._scenario = None
         self._next_runs.clear()
+        self._played_bots = None
 
     # ------------------------------------------------------------------ decisions
 
@@ -606,18 +674,43 @@ class Workshop:
         ``look_at``: days on which to keep the plants' queues (``TeamRun.queues``)."""
         cal = self.calendar
         last = cal.round_of_day(end - 1)  # decisions of rounds that start before `end`
-        bot = self.cfg.bot
+        bot = self.current_bot
         if self.cfg.kind == "orders":
             orders = {(r.round, r.role): r.order for r in rows if r.round <= last}
             plan_rows: list[Any] = []
-            assert self.cfg.round_days is not None and self.cfg.first_day is not None
-            # `create` wrote the rhythm in; a bot the facilitator edited in later gets it here.
-            bot = with_rhythm(bot, self.cfg.round_days, self.cfg.first_day)
         else:
             orders = {}
             plan_rows = [r.decision() for r in rows if r.round <= last]
+        # The rounds played are played again by the bots that played them; the current bot decides the rest.
+        bots = [*self.played_bots(), bot]
         return run_team(scenario or self.scenario, cal, self.cfg.roles, self.roles(team), orders, plan_rows,
-                        bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv", look_at=look_at)
+                        bot, self.cfg.seed, replication, end, label=f"decisions/{team}.csv", look_at=look_at,
+                        bots=bots if any(b != bot for b in bots) else None)
+
+    @property
+    def current_bot(self) -> Any:
+        """The bot of the next round, as it plays: ``workshop.yaml``'s, with the rounds' rhythm written into a
+        periodic bot of an ``orders`` game (``create`` wrote it in; a bot the facilitator edited in later gets
+        it here)."""
+        if self.cfg.kind != "orders":
+            return self.cfg.bot
+        assert self.cfg.round_days is not None and self.cfg.first_day is not None
+        return with_rhythm(self.cfg.bot, self.cfg.round_days, self.cfg.first_day)
+
+    def played_bots(self) -> list[Any]:
+        """The bot that played each round so far (index k: round k, 0 the days before the first decision), as
+        the rounds' results keep it. Before round 1 is played none is kept: the facilitator may still set the bot
+        up, and the days before the first decision are played again with it. Results of an older simsop keep
+        none: their rounds count as played by the current bot, as that simsop replayed them."""
+        if self._played_bots is None:
+            out: list[Any] = []
+            for k in range(self.played + 1 if self.played else 0):
+                try:
+                    out.append(self._results(self.teams[0], k).get("bot", self.current_bot))
+                except WorkshopError:
+                    out.append(self.current_bot)
+            self._played_bots = out
+        return list(self._played_bots)
 
     def _dashboard(self, team: str, run: TeamRun, next_round: int, pending: Any = None) -> dict[str, Any]:
         vis = self.cfg.visibility
@@ -694,7 +787,9 @@ class Workshop:
             **({"tail": [cal.round_end(k), cal.account_end(k)], "tail_metrics": {key: tail[key] for key in METRICS}}
                if tail is not None else {}),
             "scenario_sha256": self.cfg.scenario_sha256, "roles": list(self.roles(team)),
-            "decisions": list(rows), "warnings": warnings, "bot_rounds": bot_rounds,
+            "game_roles": list(self.cfg.roles),
+            # The bot that played the round: a later run plays it again with this one (Workshop.played_bots).
+            "bot": self.current_bot, "decisions": list(rows), "warnings": warnings, "bot_rounds": bot_rounds,
             "score": score_of(cum, self.cfg.score), "metrics": strip, "stage_costs": cum["stage_costs"],
             "round_metrics": {key: rnd[key] for key in METRICS},
             "dashboard": self._dashboard(team, run, k + 1),
@@ -754,6 +849,12 @@ class Workshop:
         # advance saw, and show and status keep naming them until the file is mended.
         said = {team: self._noted(team, k - 1) for team in self.teams}
         warnings: list[str] = [n for team in self.teams for n in notes[team] if _note_key(n) not in said[team]]
+        before = (self.played_bots() or [self.current_bot])[-1]
+        switched = (f"the bot changed after round {k - 1} (it was {self.describe_bot(before)}): the rounds played "
+                    f"keep the bots that played them, and from round {k} on the bot is {self.bot_name}"
+                    if k > 1 and before != self.current_bot else "")
+        if switched:
+            warnings.append(switched)
         by_bot: list[str] = []
         for team in self.teams:
             if progress:
@@ -792,7 +893,7 @@ class Workshop:
         for team, text in files.items():
             atomic_write_text(self.decisions_path(team), text)
         detail = f"round {k} played" + (f"; the bot played for {len(by_bot)} team(s) ({', '.join(by_bot)})"
-                                        if by_bot else "")
+                                        if by_bot else "") + (f"; {switched}" if switched else "")
         cfg = self.cfg.model_copy(update={"played": k, "log": (*self.cfg.log, LogEntry(
             round=k, action="advance", detail=detail, time=_now()))})
         self._save(cfg)

@@ -9,6 +9,12 @@ policy plans.
 
 The run stops at the end of the round (the next decision day, or the horizon), like ``World.run`` at the
 horizon: the future is drawn for the whole horizon, so stopping early never changes what was drawn.
+
+The facilitator may change the bot between rounds. Every round's results keep the bot that played it, and a
+run is given the bot of each round (``bots``): the rounds played are played again by the bots that played
+them, so what the class was shown stays true, and the new bot decides from the next round on. In an ``orders``
+game a bot that takes over mid-game has watched the role's demand from day 0 (as the bot of a team's role
+does, see :class:`BotHistoryRule`); in a ``plan`` game each cycle asks the bot of its round.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from simsop.model.records import Records
+from simsop.model.replenishment import PeriodDemandRule, Rule, make_rule
 from simsop.model.world import World
 from simsop.planning.cycle import PlanningCycle, step_days
 from simsop.planning.policies import Decision, ReplayPolicy
@@ -156,6 +163,111 @@ def plan_calendar(sc: Scenario, rounds: int | None) -> Calendar:
     return Calendar("plan", tuple(days), H, n, periods, tuple(first), spec.horizon_buckets, tuple(starts), offset)
 
 
+# ---------------------------------------------------------------------------------------------- orders games
+
+Bot = str | dict[str, Any]  # a workshop's bot as workshop.yaml holds it (see simsop.workshop.spec)
+
+
+def segments(cal: Calendar, bots: Sequence[Any]) -> list[tuple[int, Any]]:
+    """(first day, bot) of each run of rounds that one bot played, from the bot of each round (``bots[k]``:
+    round k, 0 the days before the first decision); a round's days start on its decision day."""
+    out: list[tuple[int, Any]] = []
+    for k, b in enumerate(bots):
+        if not out or out[-1][1] != b:
+            out.append((cal.start(k), b))
+    return out
+
+
+class BotHistoryRule(Rule):
+    """A role's orders when its bot changed between rounds: on each day the bot of that day's round decides,
+    except on the days a team ordered (``orders``, as :class:`ScheduledRule`).
+
+    Each bot that takes over later observes the role's demand from day 0 on its own review days (as the bot of
+    a team's role does under :class:`ScheduledRule`), so that it takes over from the role's position with an
+    expectation of demand, not a cold start; observing places nothing, so the days before it takes over are
+    played exactly as its predecessors played them.
+    """
+
+    __slots__ = ("_day", "orders", "rules", "starts")
+
+    def __init__(self, parts: Sequence[tuple[int, Rule]], orders: Mapping[int, float]) -> None:
+        # Asked every day (due() says which days are reviews): the bots may review on different days.
+        super().__init__(1, 0)
+        if any(r.continuous for _, r in parts):
+            raise ValueError("a bot that reviews continuously cannot take over from another mid-game")
+        self.starts = [int(d) for d, _ in parts]
+        self.rules = [r for _, r in parts]
+        self.orders = {int(d): float(q) for d, q in orders.items()}
+        self._day = -1
+
+    def _active(self, day: int) -> int:
+        i = 0
+        while i + 1 < len(self.starts) and self.starts[i + 1] <= day:
+            i += 1
+        return i
+
+    def due(self, day: int) -> bool:
+        self._day = day  # order_qty follows at once, on the same day
+        i = self._active(day)
+        if day in self.orders or self.rules[i].due(day):
+            return True
+        return any(isinstance(r, PeriodDemandRule) and r.due(day) for r in self.rules[i + 1:])
+
+    def bind(self, warehouse: Any, item: int) -> None:
+        for r in self.rules:
+            r.bind(warehouse, item)
+
+    def order_qty(self, position: float) -> float:
+        day = self._day
+        i = self._active(day)
+        q = self.orders.get(day)
+        active = self.rules[i]
+        watching = self.rules[i + 1:]
+        if q is None:
+            q = active.order_qty(position) if active.due(day) else 0.0
+        elif isinstance(active, PeriodDemandRule) and active.due(day):
+            watching = [active, *watching]
+        for r in watching:
+            if isinstance(r, PeriodDemandRule) and r.due(day):
+                r.observe(position)
+                r.placed(position, q)
+        return q
+
+
+def _install(world: World, warehouse: str, product: str, rule: Rule) -> None:
+    """Make ``rule`` the replenishment rule of a warehouse item before the run (``PlanBoard.set_policy`` for a
+    rule built here rather than from a policy spec)."""
+    wh = world.warehouses[world.warehouse_index(warehouse)]
+    item = wh.item_of[world.product_index(product)]
+    rule.bind(wh, item)
+    wh.rules[item] = rule
+    wh.refresh_review_lists()
+    world.plan.version += 1
+
+
+def _set_role(world: World, sc: Scenario, role: str, product: str, parts: Sequence[tuple[int, Any]],
+              orders: Mapping[int, float] | None) -> None:
+    """Set up one role of an ``orders`` game: the bots that play it (``parts``: first day, bot) and the team's
+    orders (None: nobody plays it). One bot for the whole game is set up as before bots could change."""
+    from pydantic import TypeAdapter
+
+    from simsop.scenario import PolicySpec
+
+    def spec(b: Any) -> Any:
+        return None if b == "scenario" else TypeAdapter(PolicySpec).validate_python(b)
+
+    if len(parts) == 1:
+        one = spec(parts[0][1])
+        if orders is not None:
+            world.plan.schedule_orders(role, product, orders, fallback=one)
+        elif one is not None:
+            world.plan.set_policy(role, product, one)
+        return
+    own = next(it.policy for w in sc.warehouses if w.id == role for it in w.stock)
+    rules = [(day, make_rule(spec(b) or own)) for day, b in parts]
+    _install(world, role, product, BotHistoryRule(rules, orders or {}))
+
+
 # ---------------------------------------------------------------------------------------------- plan games
 
 
@@ -180,31 +292,39 @@ class TeamPlanPolicy:
     A team's plan is taken as agreed: the time fences do not apply to it. The bot's own plans go through
     them when the bot respects fences (``respects_fences`` is read by the cycle right after ``plan``). With
     the ``hold`` bot (None) the rows are written over the plan in force, as the ``replay`` policy does.
+    ``earlier``: cycle -> (bot, its parameters) for the cycles another bot played (the facilitator changed the
+    bot since); the others are ``bot``'s.
     """
 
     name = "workshop"
 
-    def __init__(self, decisions: Sequence[Decision], bot: Policy | None, label: str) -> None:
+    def __init__(self, decisions: Sequence[Decision], bot: Policy | None, label: str,
+                 earlier: Mapping[int, tuple[Policy | None, dict[str, Any]]] | None = None) -> None:
         self.replay = MemoryReplay(decisions, label)
         self.decided = {d.cycle for d in decisions}
         self.bot = bot
+        self.earlier = dict(earlier or {})
         self.respects_fences = False
         self.bot_cycles: list[int] = []
 
     def plan(self, state: PlanningState) -> Plan:
-        if state.cycle in self.decided and self.bot is not None:
+        bot = self.bot
+        if state.cycle in self.earlier:
+            bot, params = self.earlier[state.cycle]
+            state = replace(state, params=dict(params))
+        if state.cycle in self.decided and bot is not None:
             self.respects_fences = False
-            proposal = self.bot.plan(state)
+            proposal = bot.plan(state)
             base = replace(state, previous_production=np.asarray(proposal.production, dtype=float),
                            inventory_target=(state.inventory_target if proposal.inventory_target is None
                                              else np.asarray(proposal.inventory_target, dtype=float)))
             return self.replay.plan(base)
-        if state.cycle in self.decided or self.bot is None:
+        if state.cycle in self.decided or bot is None:
             self.respects_fences = False
             return self.replay.plan(state)
         self.bot_cycles.append(state.cycle)
-        self.respects_fences = bool(getattr(self.bot, "respects_fences", True))
-        return self.bot.plan(state)
+        self.respects_fences = bool(getattr(bot, "respects_fences", True))
+        return bot.plan(state)
 
 
 def plan_bot(sc: Scenario, bot: str) -> tuple[Policy | None, dict[str, Any]]:
@@ -295,8 +415,9 @@ class TeamRun:
 
 
 def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequence[str],
-             orders: Mapping[tuple[int, str], float], plan_rows: Sequence[Decision], bot: str | dict[str, Any],
-             seed: int, replication: int, end: int, label: str = "team", look_at: Sequence[int] = ()) -> TeamRun:
+             orders: Mapping[tuple[int, str], float], plan_rows: Sequence[Decision], bot: Bot,
+             seed: int, replication: int, end: int, label: str = "team", look_at: Sequence[int] = (),
+             bots: Sequence[Bot] | None = None) -> TeamRun:
     """Simulate one team from day 0 to ``end`` (exclusive).
 
     Args:
@@ -312,36 +433,37 @@ def run_team(sc: Scenario, cal: Calendar, game_roles: Sequence[str], roles: Sequ
         end: the day to stop at (a round's end).
         look_at: days (up to ``end``) on which to keep the plants' queues (``TeamRun.queues``): the run pauses
             there as a run stopping on that day would, and goes on; pausing changes nothing that happens.
+        bots: the bot of each round (``bots[k]``: round k; 0 the days before the first decision; later rounds
+            the last one's), when the facilitator changed it between rounds; None: ``bot`` plays every round.
     """
-    from pydantic import TypeAdapter
-
-    from simsop.scenario import PolicySpec
-
+    bots = list(bots) if bots else [bot]
     world = build_world(sc, seed, replication)
     procs: list[Any] = []
     bot_cycles: list[int] = []
     if cal.kind == "orders":
-        bots = role_bots(bot, game_roles)
+        per = [role_bots(b, game_roles) for b in bots]
         for w in sc.warehouses:
             if w.id not in game_roles:
                 continue
-            # None: the role's own policy (the scenario's) stands in.
-            spec = None if bots[w.id] == "scenario" else TypeAdapter(PolicySpec).validate_python(bots[w.id])
-            product = w.stock[0].product
-            if w.id in roles:
-                sched = {cal.days[r - 1]: q for (r, role), q in orders.items() if role == w.id}
-                world.plan.schedule_orders(w.id, product, sched, fallback=spec)
-            elif spec is not None:
-                world.plan.set_policy(w.id, product, spec)
+            parts = segments(cal, [b[w.id] for b in per])
+            sched = ({cal.days[r - 1]: q for (r, role), q in orders.items() if role == w.id}
+                     if w.id in roles else None)
+            _set_role(world, sc, w.id, w.stock[0].product, parts, sched)
         if sc.planning.policy != "none":
             from simsop.planning.cycle import planning_process
 
             procs.append(planning_process(sc, sc.planning.policy))
     cycles: list[WorkshopCycle] = []
     if cal.kind != "orders":
-        assert isinstance(bot, str)
-        policy, params = plan_bot(sc, bot)
-        team_policy = TeamPlanPolicy(plan_rows, policy, label)
+        last = bots[-1]
+        assert isinstance(last, str)
+        policy, params = plan_bot(sc, last)
+        # Cycle c is round c + 1's (the cycles after the last round: the last round's bot).
+        names = [str(b) for b in bots]  # a plan game's bots are names
+        made = {b: plan_bot(sc, b) for b in set(names[1:]) if b != last}
+        earlier = {c: made[names[min(c + 1, len(names) - 1)]] for c in range(len(names))
+                   if names[min(c + 1, len(names) - 1)] != last}
+        team_policy = TeamPlanPolicy(plan_rows, policy, label, earlier)
         bot_cycles = team_policy.bot_cycles
 
         def make(w: World) -> Any:
