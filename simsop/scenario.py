@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -588,7 +589,7 @@ def _problem_from_error(err: Mapping[str, Any]) -> Problem:
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
         path = ".".join(x for x in (_format_loc(loc[:-1]), key) if x)  # a key of the user's, whatever its name
-        return Problem(path, f"unknown key '{key}'{_suggest(key)}")
+        return Problem(path, f"unknown key '{key}'{_suggest(key, loc[:-1])}")
     if kind == "missing":
         return Problem(path, "required key is missing")
     if kind == "invalid_key":
@@ -614,16 +615,53 @@ def _problem_from_error(err: Mapping[str, Any]) -> Problem:
     return Problem(path, key_note + msg)
 
 
-_ALL_KEYS: set[str] = set()
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return Scenario.model_json_schema()
 
 
-def _suggest(key: str) -> str:
-    if not _ALL_KEYS:
-        for m in (Scenario, Product, Customer, DemandSpec, Seasonality, Warehouse, StockItem, Factory,
-                  RateCapacity, Supplier, Lane, BaseStock, MinMax, ReorderPointQuantity, OneForOne,
-                  PassThrough, AnchorAndAdjust, Pipeline, WorkshopSpec):
-            _ALL_KEYS.update(_allowed_keys(m))
-    close = difflib.get_close_matches(key, sorted(_ALL_KEYS), n=1, cutoff=0.75)
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the mapping at ``loc`` (a pydantic error's location, tags of tagged unions included) may have,
+    walked down the scenario's JSON Schema; every key of the schema where the walk loses its way."""
+    root = _schema()
+    defs: dict[str, Any] = root.get("$defs", {})
+
+    def resolve(node: Any) -> dict[str, Any]:
+        while isinstance(node, dict) and "$ref" in node:
+            node = defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+        return node if isinstance(node, dict) else {}
+
+    def alternatives(node: dict[str, Any]) -> list[dict[str, Any]]:
+        alts = node.get("anyOf") or node.get("oneOf") or node.get("allOf")
+        return [resolve(a) for a in alts] if alts else [node]
+
+    nodes = [root]
+    for part in loc:
+        nxt: list[dict[str, Any]] = []
+        for node in nodes:
+            tags = node.get("discriminator", {}).get("mapping", {})
+            if isinstance(part, str) and part in tags:
+                nxt.append(resolve({"$ref": tags[part]}))
+                continue
+            for alt in alternatives(node):
+                if isinstance(part, int) and "items" in alt:
+                    nxt.append(resolve(alt["items"]))
+                elif isinstance(part, str) and part in alt.get("properties", {}):
+                    nxt.append(resolve(alt["properties"][part]))
+                elif isinstance(alt.get("additionalProperties"), dict):
+                    nxt.append(resolve(alt["additionalProperties"]))
+        nodes = nxt
+        if not nodes:
+            break
+    keys = list(dict.fromkeys(k for node in nodes for alt in alternatives(node) for k in alt.get("properties", {})))
+    if keys:
+        return keys
+    return sorted({k for d in (root, *defs.values()) for k in d.get("properties", {})})
+
+
+def _suggest(key: str, where: tuple[Any, ...] = ()) -> str:
+    """A "did you mean" for an unknown key, among the keys of the mapping it was found in (``where``)."""
+    close = difflib.get_close_matches(key, _keys_at(where), n=1, cutoff=0.75)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

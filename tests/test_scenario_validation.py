@@ -163,6 +163,13 @@ BAD: tuple[Bad, ...] = (
         (set_("warehouses[0].stock[0].policy.lvl", 3),)),
     Bad("unknown key in factory capacity", "factories[0].capacity.overtme", "unknown key 'overtme'",
         (set_("factories[0].capacity.overtme", 3),)),
+    # The suggestion comes from the keys of the mapping the typo is in: a shock's 'suplier' is its 'supplier',
+    # not the top level's 'suppliers' (which a search over every key of the file proposed).
+    Bad("unknown key in a shock", "shocks[0].suplier", "unknown key 'suplier' (did you mean 'supplier'?)",
+        (set_("shocks", [{"name": "s", "type": "supplier_delay", "suplier": "S", "start": 5, "duration": 3,
+                          "extra_days": 2}]),)),
+    Bad("unknown key in the planning's sales input", "planning.sales.nois",
+        "unknown key 'nois' (did you mean 'noise'?)", (set_("planning", {"policy": "level", "sales": {"nois": 0.1}}),)),
     # -- tagged unions: distributions and policies
     Bad("unknown distribution", "customers[0].demand[0].daily", "unknown type 'poison'; expected one of",
         (set_("customers[0].demand[0].daily", {"dist": "poison", "mean": 4}),)),
