@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simsop.model.orders import EPS
-from simsop.model.replenishment import NoRule, ScheduledRule, make_rule
+from simsop.model.replenishment import NoRule, Rule, ScheduledRule, make_rule
 from simsop.scenario import PolicySpec
 
 if TYPE_CHECKING:
@@ -88,11 +88,7 @@ class PlanBoard:
         Each order is placed at the start of its day, like a periodic review's. On the other review days
         the item's rule decides: ``fallback`` when given (a bot), else the rule in force (the scenario's).
         """
-        w = self.world
-        wh = w.warehouses[w.warehouse_index(warehouse)]
-        item = wh.item_of.get(w.product_index(product))
-        if item is None:
-            raise ValueError(f"warehouse {warehouse!r} does not stock {product!r}")
+        wh, item = self._stock_point(warehouse, product)
         if wh.sources[item] is None:
             raise ValueError(f"warehouse {warehouse!r} has no source to order {product!r} from")
         bad = {d: q for d, q in orders.items() if d < 0 or not math.isfinite(q) or q < 0}
@@ -103,9 +99,7 @@ class PlanBoard:
             base.bind(wh, item)
         else:
             base = wh.rules[item]
-        wh.rules[item] = ScheduledRule(orders, base)
-        wh.refresh_review_lists()
-        self.version += 1
+        self._install(wh, item, ScheduledRule(orders, base))
 
     def set_production(self, factory: str, product: str, start_day: int,
                        daily: Sequence[float] | npt.NDArray[np.float64]) -> None:
@@ -163,15 +157,26 @@ class PlanBoard:
 
     def set_policy(self, warehouse: str, product: str, spec: PolicySpec) -> None:
         """Replace the replenishment rule of one warehouse item (e.g. a new base-stock level)."""
+        self.set_rule(warehouse, product, make_rule(spec))
+
+    def set_rule(self, warehouse: str, product: str, rule: Rule) -> None:
+        """Make ``rule`` (bound here to its stock point) the replenishment rule of one warehouse item."""
+        wh, item = self._stock_point(warehouse, product)
+        rule.bind(wh, item)
+        self._install(wh, item, rule)
+
+    def _stock_point(self, warehouse: str, product: str) -> tuple[WarehouseSite, int]:
         w = self.world
         wh = w.warehouses[w.warehouse_index(warehouse)]
         item = wh.item_of.get(w.product_index(product))
         if item is None:
             raise ValueError(f"warehouse {warehouse!r} does not stock {product!r}")
-        wh.rules[item] = make_rule(spec)
-        wh.rules[item].bind(wh, item)
+        return wh, item
+
+    def _install(self, wh: WarehouseSite, item: int, rule: Rule) -> None:
+        wh.rules[item] = rule
         wh.refresh_review_lists()
-        self.version += 1
+        self.version += 1  # what reads the rules again knows they changed
 
     def planned(self, factory: int, day: int, table: dict[tuple[int, int], list[float]] | None = None
                 ) -> list[tuple[int, float]]:

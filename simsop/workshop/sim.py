@@ -234,17 +234,6 @@ class BotHistoryRule(Rule):
         return q
 
 
-def _install(world: World, warehouse: str, product: str, rule: Rule) -> None:
-    """Make ``rule`` the replenishment rule of a warehouse item before the run (``PlanBoard.set_policy`` for a
-    rule built here rather than from a policy spec)."""
-    wh = world.warehouses[world.warehouse_index(warehouse)]
-    item = wh.item_of[world.product_index(product)]
-    rule.bind(wh, item)
-    wh.rules[item] = rule
-    wh.refresh_review_lists()
-    world.plan.version += 1
-
-
 def _set_role(world: World, sc: Scenario, role: str, product: str, parts: Sequence[tuple[int, Any]],
               orders: Mapping[int, float] | None) -> None:
     """Set up one role of an ``orders`` game: the bots that play it (``parts``: first day, bot) and the team's
@@ -265,7 +254,7 @@ def _set_role(world: World, sc: Scenario, role: str, product: str, parts: Sequen
         return
     own = next(it.policy for w in sc.warehouses if w.id == role for it in w.stock)
     rules = [(day, make_rule(spec(b) or own)) for day, b in parts]
-    _install(world, role, product, BotHistoryRule(rules, orders or {}))
+    world.plan.set_rule(role, product, BotHistoryRule(rules, orders or {}))
 
 
 # ---------------------------------------------------------------------------------------------- plan games
