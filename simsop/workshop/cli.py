@@ -113,6 +113,7 @@ def workshop() -> None:
     simsop workshop decide beer --team A          (or edit beer/decisions/A.csv)
     simsop workshop advance beer                  (plays the round for every team)
     simsop workshop shock beer '{type: demand_spike, magnitude: 1.0, duration: 7}'
+    simsop workshop shock beer '{type: supplier_outage, supplier: brewery, duration: 28}'
     simsop workshop leaderboard beer
     simsop workshop replay beer -n 20             (skill or luck: other random futures)
     simsop workshop debrief beer                  (beer/debrief.html)

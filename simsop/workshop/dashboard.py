@@ -798,6 +798,8 @@ def shock_text(sh: dict[str, Any], span: Callable[[int, int], str] | None = None
         more = (f"+{float(sh['extra_days']):g} days" if sh.get("extra_days") is not None
                 else f"x{float(sh.get('factor', 1)):g}")
         detail = f"{where}: lead time {more}"
+    elif t == "supplier_outage":
+        detail = f"{sh.get('supplier')} accepts no orders (it accepts those that waited when it ends)"
     else:
         detail = ""
     if sh.get("window") is not None:
