@@ -823,29 +823,19 @@ def solve_lps(
     """
     if not inputs:
         return []
-    for inp in inputs:
-        if integer_workforce and not float(inp.opening_workforce).is_integer():
-            raise ValueError(
-                "opening_workforce must be a whole number when integer_workforce=True, "
-                f"got {inp.opening_workforce}"
-            )
+    _check_whole_workforce(inputs, integer_workforce)
     program = _program(inputs)
     strategy = "milp" if integer_workforce else "lp"
     solved = None if integer_workforce or time_limit is not None else _highs_optimum(program)
     if solved is not None:
         x_all, status, message, _ = solved
     else:
-        res = _milp(program, integer_workforce, time_limit)
-        has_solution = res.x is not None
-        if res.status == 0 and has_solution:
-            status = "optimal"
-        elif res.status == 1 and has_solution and integer_workforce:
-            status = "time_limit"
-        elif len(inputs) > 1:
-            return [solve_lps([inp], integer_workforce, time_limit=time_limit)[0] for inp in inputs]
-        else:
+        found, res = _milp_solution(program, integer_workforce, time_limit)
+        if found is None:
+            if len(inputs) > 1:
+                return [solve_lps([inp], integer_workforce, time_limit=time_limit)[0] for inp in inputs]
             raise _solver_error(strategy, int(res.status), str(res.message))
-        x_all, message = np.asarray(res.x, dtype=np.float64), str(res.message)
+        x_all, status, message = found
     return _plans_of(inputs, x_all, strategy, status, message, integer_workforce)
 
 
@@ -927,12 +917,7 @@ def solve_within_budget(inputs: Sequence[AggregateInput], budget: StockBudget, i
         raise ValueError(f"value_per_unit must be one finite value >= 0 per problem, got {value!r}")
     if limit.shape != (horizon,) or np.isnan(limit).any() or (limit < 0).any():
         raise ValueError(f"limit must be one value >= 0 per bucket ({horizon}), got {limit!r}")
-    for inp in inputs:
-        if integer_workforce and not float(inp.opening_workforce).is_integer():
-            raise ValueError(
-                "opening_workforce must be a whole number when integer_workforce=True, "
-                f"got {inp.opening_workforce}"
-            )
+    _check_whole_workforce(inputs, integer_workforce)
     program = _program(inputs, StockBudget(value, limit))
     strategy = "milp" if integer_workforce else "lp"
     solved = None if integer_workforce or time_limit is not None else _highs_optimum(program, duals=True)
@@ -943,15 +928,10 @@ def solve_within_budget(inputs: Sequence[AggregateInput], budget: StockBudget, i
             # HiGHS's dual of a <= row of a minimisation is <= 0 (d objective / d rhs); noise may cross 0.
             price = _frozen(np.maximum(-row_dual[-horizon:], 0.0))
     else:
-        res = _milp(program, integer_workforce, time_limit)
-        has_solution = res.x is not None
-        if res.status == 0 and has_solution:
-            status = "optimal"
-        elif res.status == 1 and has_solution and integer_workforce:
-            status = "time_limit"
-        else:
+        found, res = _milp_solution(program, integer_workforce, time_limit)
+        if found is None:
             raise _solver_error(strategy, int(res.status), str(res.message))
-        x_all, message = np.asarray(res.x, dtype=np.float64), str(res.message)
+        x_all, status, message = found
     plans = _plans_of(inputs, x_all, strategy, status, message, integer_workforce)
     held = _frozen(np.sum([v * ap.inventory for v, ap in zip(value.tolist(), plans, strict=True)], axis=0))
     return BudgetedPlans(plans, held, price)
@@ -1129,6 +1109,26 @@ def _program(inputs: Sequence[AggregateInput], budget: StockBudget | None = None
         data=values[layout.order], shape=layout.shape, lhs=np.concatenate([b_eq, np.full(n_ub, -np.inf)]),
         rhs=np.concatenate([b_eq, *ub_rhs]), lower=np.concatenate([p[2] for p in parts]),
         upper=np.concatenate([p[3] for p in parts]), horizons=horizons)
+
+
+def _check_whole_workforce(inputs: Sequence[AggregateInput], integer_workforce: bool) -> None:
+    for inp in inputs:
+        if integer_workforce and not float(inp.opening_workforce).is_integer():
+            raise ValueError(
+                "opening_workforce must be a whole number when integer_workforce=True, "
+                f"got {inp.opening_workforce}"
+            )
+
+
+def _milp_solution(program: _Program, integer_workforce: bool, time_limit: float | None
+                   ) -> tuple[tuple[FloatArray, str, str] | None, Any]:
+    """``milp``'s solution of the program with its status ("optimal", or "time_limit" for a MILP stopped with
+    a plan) and message, or None when it has none; and milp's result, for the error that says why."""
+    res = _milp(program, integer_workforce, time_limit)
+    if res.x is not None and (res.status == 0 or (res.status == 1 and integer_workforce)):
+        status = "optimal" if res.status == 0 else "time_limit"
+        return (np.asarray(res.x, dtype=np.float64), status, str(res.message)), res
+    return None, res
 
 
 def _milp(program: _Program, integer_workforce: bool, time_limit: float | None) -> Any:
