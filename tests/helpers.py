@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from simsop.model.records import Records
-from simsop.replication import ReplicationResult, run_replication
+from simsop.planning.cycle import PlanningCycle, policy_params
+from simsop.planning.policy import make_policy
+from simsop.replication import ReplicationResult, build_world, run_replication
 from simsop.scenario import Scenario, parse_scenario
 
 
@@ -181,3 +183,15 @@ def collapse_workshop(tmp: Path, edit: Callable[[dict[str, Any]], None]) -> tupl
                                   "--rounds", "2"])
     assert r.exit_code == 0, r.output
     return folder, data
+
+
+def first_plan(sc: Scenario) -> tuple[Any, Any, Any]:
+    """Cycle 0's planning state, the policy and its plan, without running the simulation."""
+    world = build_world(sc, seed=1)
+    params = policy_params(sc.planning.params, sc.planning.policy)
+    pol = make_policy(sc.planning.policy, params)
+    assert pol is not None, "a scenario whose planning policy plans"
+    cyc = PlanningCycle(world, sc, pol, params)
+    snap = cyc.cutoff(cyc.first)
+    state = cyc.state(0, snap, cyc.demand_review(0, snap), cyc.first)
+    return state, pol, pol.plan(state)

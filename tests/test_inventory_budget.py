@@ -19,10 +19,9 @@ import pytest
 from scipy.optimize import linprog
 
 import simsop
-from simsop.planning.cycle import PlanningCycle, policy_params
-from simsop.planning.policy import make_policy
-from simsop.replication import build_world, run_replication
+from simsop.replication import run_replication
 from simsop.scenario import Scenario, ScenarioError
+from tests.helpers import first_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 RED_TOMATO = ROOT / "scenarios" / "red_tomato_lp.yaml"
@@ -34,17 +33,6 @@ def red_tomato(budget: float | None, policy: str = "lp", **params: Any) -> Scena
     if params:
         update["params"] = {**sc.planning.params, **params}
     return sc.model_copy(update={"planning": sc.planning.model_copy(update=update)})
-
-
-def first_plan(sc: Scenario) -> tuple[Any, Any, Any]:
-    """Cycle 0's planning state, the policy and its plan, without running the simulation."""
-    world = build_world(sc, seed=1)
-    params = policy_params(sc.planning.params, sc.planning.policy)
-    pol = make_policy(sc.planning.policy, params)
-    cyc = PlanningCycle(world, sc, pol, params)
-    snap = cyc.cutoff(cyc.first)
-    state = cyc.state(0, snap, cyc.demand_review(0, snap), cyc.first)
-    return state, pol, pol.plan(state)
 
 
 def textbook_lp(max_inventory: float) -> tuple[float, np.ndarray]:

@@ -31,11 +31,9 @@ from scipy.optimize import linprog
 import simsop
 from simsop.planning import aggregate as agg
 from simsop.planning.aggregate import AggregateCosts, AggregateInput, StockBudget, solve_lps, solve_within_budget
-from simsop.planning.cycle import PlanningCycle, policy_params
 from simsop.planning.policies import committed_production, family_problems
-from simsop.planning.policy import make_policy
-from simsop.replication import build_world
 from simsop.scenario import Scenario
+from tests.helpers import first_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMITS = ROOT / "scenarios" / "teach_limits.yaml"
@@ -212,17 +210,6 @@ def two_families(budget: float, **params: Any) -> Scenario:
     planning = sc.planning.model_copy(update={"inventory_budget": budget, "policy": "lp",
                                               "params": {**sc.planning.params, **params}})
     return sc.model_copy(update={"products": products, "planning": planning})
-
-
-def first_plan(sc: Scenario) -> tuple[Any, Any, Any]:
-    """Cycle 0's planning state, the policy and its plan, without running the simulation."""
-    world = build_world(sc, seed=1)
-    params = policy_params(sc.planning.params, sc.planning.policy)
-    pol = make_policy(sc.planning.policy, params)
-    cyc = PlanningCycle(world, sc, pol, params)
-    snap = cyc.cutoff(cyc.first)
-    state = cyc.state(0, snap, cyc.demand_review(0, snap), cyc.first)
-    return state, pol, pol.plan(state)
 
 
 def fixed_rule_split(state: Any, limit: float) -> tuple[list[AggregateInput], list[agg.AggregatePlan]]:

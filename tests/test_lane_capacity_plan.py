@@ -16,11 +16,9 @@ import pytest
 
 from simsop.model.records import Records
 from simsop.model.world import World
-from simsop.planning.cycle import PlanningCycle, policy_params
-from simsop.planning.policy import Plan, PlanningState, make_policy
-from simsop.replication import build_world, run_replication
+from simsop.replication import run_replication
 from simsop.scenario import Scenario
-from tests.helpers import product, scenario
+from tests.helpers import first_plan, product, scenario
 
 HORIZON, WARMUP = 365, 60
 
@@ -46,18 +44,6 @@ def lane_case(lane_capacity: float | None, policy: str = "lp", workforce: list[d
     })
 
 
-def first_plan(sc: Scenario) -> tuple[PlanningState, Plan]:
-    """Cycle 0's planning state and its policy's plan, without running the simulation."""
-    world = build_world(sc, seed=1)
-    params = policy_params(sc.planning.params, sc.planning.policy)
-    pol = make_policy(sc.planning.policy, params)
-    assert pol is not None
-    cyc = PlanningCycle(world, sc, pol, params)
-    snap = cyc.cutoff(cyc.first)
-    state = cyc.state(0, snap, cyc.demand_review(0, snap), cyc.first)
-    return state, pol.plan(state)
-
-
 WORKFORCE = [{"factory": "F-North", "workers": 20, "units_per_worker_day": 10, "wage_per_worker_day": 100,
               "hiring_cost": 500, "layoff_cost": 800, "overtime_hours_fraction": 0.25, "overtime_cost_per_unit": 4}]
 
@@ -69,9 +55,9 @@ def test_the_plan_makes_no_more_a_day_than_the_lane_carries_and_says_so(policy: 
     """Demand of 150 a day on a plant of 200: without the lane every policy plans about 150 a day (the old code
     did so with the lane too, 30 a day piling up at the dock). With the lane of 120 no bucket of the plan makes
     more than 120 a day, and the notes say shipping limits F-North to 120 a day."""
-    free_state, free = first_plan(lane_case(None, policy, **params))
+    free_state, _, free = first_plan(lane_case(None, policy, **params))
     assert (free.production[0] / free_state.bucket_days > 140).all()  # the case: the plant's capacity does not bind
-    state, plan = first_plan(lane_case(120, policy, **params))
+    state, _, plan = first_plan(lane_case(120, policy, **params))
     assert state.shipping_capacity is not None and state.shipping_capacity.tolist() == [120.0]
     per_day = plan.production[0] / state.bucket_days
     assert per_day.max() <= 120 * (1 + 1e-9), per_day
@@ -84,7 +70,7 @@ def test_a_plant_that_may_hire_is_not_staffed_beyond_what_its_lane_carries(polic
     """With a workforce entry (10 units a worker-day, 25% overtime) the plan may hire for the 150 a day: with the
     lane of 120 it makes 120 a day and keeps at most the 12 workers (120 a day of regular capacity) that make
     it; the hybrid rule staffed 152 a day (15.2 workers, its median requirement) on the old code, 32 a day idle."""
-    state, plan = first_plan(lane_case(120, policy, workforce=WORKFORCE))
+    state, _, plan = first_plan(lane_case(120, policy, workforce=WORKFORCE))
     per_day = plan.production[0] / state.bucket_days
     assert per_day.max() <= 120 * (1 + 1e-9)
     assert plan.workforce is not None and plan.workforce.max() <= 120 * (1 + 1e-9)
@@ -109,8 +95,8 @@ def test_a_lane_that_carries_more_than_the_plant_makes_leaves_every_plan_bit_ide
     assert plans(wide) == plans(free)
     assert {k: v for k, v in wide_kpis.items() if v == v} == {k: v for k, v in free_kpis.items() if v == v}
     assert [k for k, v in wide_kpis.items() if v != v] == [k for k, v in free_kpis.items() if v != v]
-    _, free_plan = first_plan(lane_case(None))
-    wide_state, wide_plan = first_plan(lane_case(250))
+    _, _, free_plan = first_plan(lane_case(None))
+    wide_state, _, wide_plan = first_plan(lane_case(250))
     assert wide_state.shipping_capacity is not None and wide_state.shipping_capacity.tolist() == [250.0]
     assert wide_plan.notes == free_plan.notes
     assert np.array_equal(wide_plan.production, free_plan.production)

@@ -18,7 +18,8 @@ import pytest
 from simsop.planning.policies import family_problems
 from simsop.replication import run_replication
 from simsop.scenario import Scenario
-from tests.test_lane_capacity_plan import first_plan, lane_case
+from tests.helpers import first_plan
+from tests.test_lane_capacity_plan import lane_case
 
 WORKFORCE = [{"factory": "F-North", "workers": 10, "units_per_worker_day": 10, "wage_per_worker_day": 50,
               "hiring_cost": 1e6, "layoff_cost": 1e6, "overtime_hours_fraction": 0.0, "subcontract_cost": 12}]
@@ -45,10 +46,10 @@ def test_made_and_bought_together_stay_within_what_the_lane_carries(policy: str,
     100 and bought ~50 a day, hybrid made 120 and bought 30, 150 a day for a lane of 120. Now made + bought is at
     most 120 a day in every bucket, and at 120: the plant still ships all the lane carries (lp buys the 20 its own
     100 leaves room for), and the notes say the limit includes subcontracting."""
-    free_state, free = first_plan(buying_case(None, policy, **params))
+    free_state, _, free = first_plan(buying_case(None, policy, **params))
     out_free = (free.production[0] + bought(free)[0]) / free_state.bucket_days
     assert (out_free > 140).all(), out_free  # the case: the lane binds
-    state, plan = first_plan(buying_case(LANE, policy, **params))
+    state, _, plan = first_plan(buying_case(LANE, policy, **params))
     made, buy = plan.production[0] / state.bucket_days, bought(plan)[0] / state.bucket_days
     out = made + buy
     assert out.max() <= LANE * (1 + 1e-9), (made, buy)
@@ -81,15 +82,15 @@ def test_without_lane_capacity_the_plan_is_the_old_one(policy: str, params: dict
     so the plan is the old code's to the bit: made and bought, workforce and notes equal those of the program
     solved without any shipping term. A lane of 1,000 a day (above all the plant makes and buys) changes
     nothing but rounding; the lane of 120 cuts what is bought (the old code bought as much with it as without)."""
-    state, plan = first_plan(buying_case(None, policy, **params))
+    state, _, plan = first_plan(buying_case(None, policy, **params))
     assert state.shipping_capacity is None
     assert all(fp.problem.supply_max is None for fp in family_problems(state))
-    wide_state, wide = first_plan(buying_case(1000.0, policy, **params))
+    wide_state, _, wide = first_plan(buying_case(1000.0, policy, **params))
     assert wide_state.shipping_capacity is not None and wide_state.shipping_capacity.tolist() == [1000.0]
     assert np.allclose(wide.production, plan.production, rtol=1e-9, atol=1e-9)
     assert np.allclose(bought(wide), bought(plan), rtol=1e-9, atol=1e-9)
     assert "shipping" not in plan.notes and "shipping" not in wide.notes
-    narrow_state, narrow = first_plan(buying_case(LANE, policy, **params))
+    narrow_state, _, narrow = first_plan(buying_case(LANE, policy, **params))
     days = narrow_state.bucket_days
     assert ((narrow.production[0] + bought(narrow)[0]) / days).max() < (
         (plan.production[0] + bought(plan)[0]) / days).min() - 10
