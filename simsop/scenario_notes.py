@@ -59,7 +59,75 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
     if not cycles or int(starts[first + cycles[0]]) >= sc.horizon:
         out.append(("planning", f"the {sc.horizon}-day horizon ends before the first S&OP plan takes effect: "
                                 "the run has no plan (lengthen the horizon, or plan in shorter buckets)"))
+    if "replay" in planning:
+        out += _replay_notes(sc, cycles, [int(x) for x in starts[first:]], first)
     return out
+
+
+def _replay_notes(sc: Scenario, cycles: Sequence[int], starts: Sequence[int], history: int
+                  ) -> list[tuple[str, str]]:
+    """A replayed decisions file that plays less than it says: rows of a bucket their cycle does not plan
+    (beyond its horizon_buckets, which no later cycle carries), and months of the run no row plans, where the
+    plants then make nothing.
+
+    ``cycles``: the first bucket each cycle plans (counted from day 0); ``starts``: the buckets' start days
+    from day 0; ``history``: the buckets before day 0 that the records' ``plan`` table counts too.
+    """
+    from simsop.planning.cycle import build_policy
+    from simsop.planning.labels import BucketNames
+    from simsop.planning.policy import PolicyError
+
+    try:
+        policy = build_policy(sc, "replay")
+    except PolicyError:
+        return []  # validation reports it
+    decisions = getattr(policy, "decisions", None)
+    if not decisions or not cycles:
+        return []
+    from simsop.planning.cycle import params_path
+
+    key = f"planning.{params_path(dict(sc.planning.params), 'replay')}.file"
+    name = policy.path.name  # type: ignore[union-attr]
+    H = sc.planning.horizon_buckets
+    names = BucketNames(sc.planning.bucket, starts)
+    out: list[tuple[str, str]] = []
+    played = [d for d in decisions if d.cycle < len(cycles) and cycles[d.cycle] <= d.bucket < cycles[d.cycle] + H]
+    lost = [d for d in decisions if d.cycle < len(cycles) and d.bucket >= cycles[d.cycle] + H]
+    if lost:
+        # The records' plan table counts buckets from the first month of the forecast history: a file written
+        # from it is off by that many buckets, and replays nothing.
+        shifted = all(cycles[d.cycle] <= d.bucket - history < cycles[d.cycle] + H for d in lost)
+        hint = (f"; a file written from the records' plan table counts buckets from the start of the forecast "
+                f"history, {history} buckets before day 0: subtract {history} from its buckets" if shifted else "")
+        out.append((key, f"{name}: {len(lost):,} of its {len(decisions):,} rows (lines {_lines(lost)}) plan a "
+                          f"bucket beyond the {H} buckets their cycle plans (cycle 0 plans "
+                          f"{names.span(cycles[0], cycles[0] + H - 1)}), and no cycle plays them: they change "
+                          f"nothing{hint}"))
+    covered = {d.bucket for d in played}
+    run = [b for b in range(cycles[0], len(starts) - 1) if starts[b] < sc.horizon]
+    bare = [b for b in run if b not in covered]
+    if bare:
+        spans = _bucket_spans(bare, names)
+        out.append((key, f"{name}: none of its rows that the run plays plans {spans}: the plan in force makes "
+                         f"nothing there, so the plants make nothing for the warehouses they supply (each cycle "
+                         f"plans at most {H} buckets ahead; add rows for later cycles)"))
+    return out
+
+
+def _lines(decisions: Sequence[Any], most: int = 3) -> str:
+    lines = sorted(d.line for d in decisions)
+    return ", ".join(str(x) for x in lines[:most]) + (", ..." if len(lines) > most else "")
+
+
+def _bucket_spans(buckets: Sequence[int], names: Any) -> str:
+    """Runs of consecutive buckets, each named: 'Jan to Dec (buckets 12 to 23)'."""
+    runs: list[list[int]] = []
+    for b in sorted(buckets):
+        if runs and runs[-1][-1] == b - 1:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    return ", ".join(names.span(r[0], r[-1]) for r in runs)
 
 
 def _promise_notes(sc: Scenario) -> list[tuple[str, str]]:
