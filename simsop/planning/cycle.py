@@ -299,49 +299,110 @@ class PlanningCycle:
         days = self.lengths[b: b + n].astype(float)
         rates = snap.history / snap.history_days  # per-day rates: months differ in length
         stat = np.zeros((self.n_products, n))
-        fit_rmse = np.zeros(self.n_products)
-        mean_days = float(snap.history_days.mean()) if len(snap.history_days) else 0.0
+        methods = []
         for p in range(self.n_products):
-            values, fitted = self._forecast_rates(rates[p], n)
-            stat[p] = np.maximum(values, 0.0) * days
-            ok = np.isfinite(fitted)
-            if ok.any():  # one-step-ahead in-sample error, per bucket of average length
-                fit_rmse[p] = float(np.sqrt(np.mean((rates[p][ok] - fitted[ok]) ** 2))) * mean_days
+            f, method, params = self._stat_forecast(rates[p], n)
+            stat[p] = np.maximum(f.values, 0.0) * days
+            methods.append(fc.held_constants(method, params, f))
         naive = np.outer(rates[:, -1], days) if rates.shape[1] else stat.copy()
         truth = np.stack([self.true_daily[:, self.starts[b + j] + self.day0: self.starts[b + j + 1] + self.day0]
                           .sum(axis=1) for j in range(n)], axis=1)
         sales = self.sales_view.view(truth, b)
-        rule = spec.consensus
-        if rule.rule == "statistical":
-            consensus = stat
-        elif rule.rule == "sales":
-            consensus = sales
-        elif rule.rule == "blend":
-            consensus = rule.weight * sales + (1 - rule.weight) * stat
-        else:
-            consensus = sales * (1 - rule.haircut)
+        w_sales, w_stat = self.consensus_weights()
+        consensus = w_sales * sales + w_stat * stat
         rec = self.world.records.tables["forecasts"].append
         # Lists of Python floats: the values float() gives, without indexing numpy element by element.
         rows = zip(*(np.asarray(a, dtype=float).tolist() for a in (naive, stat, sales, consensus)), strict=True)
         for p, (nv, st, sa, co) in enumerate(rows):
             for j in range(n):
                 rec((cycle, p, b + j, j, nv[j], st[j], sa[j], co[j]))
-        return {"statistical": stat, "sales": sales, "consensus": consensus, "naive": naive, "fit_rmse": fit_rmse}
+        views = {"statistical": stat, "sales": sales, "consensus": consensus, "naive": naive}
+        ss_spec = spec.safety_stock
+        if ss_spec is not None and self.forecast_errors(b).shape[1] < ss_spec.min_errors:
+            views["prior_rmse"] = self.prior_rmse(snap, methods, self.first_bucket(b) - b)
+        return views
 
-    def _forecast_rates(self, history: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The statistical forecast of the next n per-day rates, and its in-sample one-step fit."""
+    def consensus_weights(self) -> tuple[float, float]:
+        """The consensus rule as weights of the sales input and of the statistical forecast."""
+        rule = self.spec.consensus
+        if rule.rule == "statistical":
+            return 0.0, 1.0
+        if rule.rule == "sales":
+            return 1.0, 0.0
+        if rule.rule == "blend":
+            return rule.weight, 1.0 - rule.weight
+        return 1.0 - rule.haircut, 0.0
+
+    def first_bucket(self, bucket: int) -> int:
+        """The first bucket of the plan of the cycle whose cut-off opens ``bucket``: the first that starts on or
+        after its go-live day."""
+        effective = step_days(self.spec, int(self.starts[bucket]), int(self.lengths[bucket]))[3]
+        return int(np.searchsorted(self.starts, effective, side="left"))
+
+    def _stat_forecast(self, history: np.ndarray, n: int) -> tuple[fc.Forecast, str, dict[str, Any]]:
+        """The statistical forecast of the next n per-day rates, with the method and parameters that made it."""
         spec = self.spec.forecast
-        if len(history) == 0:
-            return np.zeros(n), np.zeros(0)
         params = dict(spec.params)
         if spec.method in ("seasonal_naive", "holt_winters_additive", "holt_winters_multiplicative", "auto"):
             params.setdefault("m", self.m)
+        if len(history) == 0:
+            return fc.Forecast(np.zeros(n), np.zeros(0), spec.method), spec.method, params
         try:
-            f = fc.forecast(spec.method, history, n, **params)
+            return fc.forecast(spec.method, history, n, **params), spec.method, params
         except ValueError:
             # Too little history for the method (e.g. Holt-Winters needs two seasons): smooth instead.
-            f = fc.ses(history, n, alpha=0.3)
-        return np.asarray(f.values), np.asarray(f.fitted, dtype=float)
+            return fc.ses(history, n, alpha=0.3), "ses", {"alpha": 0.3}
+
+    def prior_rmse(self, snap: _Cutoff, methods: list[tuple[str, dict[str, Any]]], lag: int) -> np.ndarray:
+        """Per product, the RMSE the consensus forecast would have had at ``lag`` over the history before the
+        cut-off: the safety stock's sigma until the plans have errors of their own.
+
+        The plan's first bucket lies ``lag`` buckets after the cut-off's (1 with monthly meetings on day 12), and
+        the consensus there blends the sales team's view with the statistical forecast, so neither the
+        statistical forecast's one-step in-sample fit nor its own error is the error the stock must cover. Each
+        past bucket t is forecast as the demand review would have: the statistical forecast from a rolling origin
+        ``lag + 1`` buckets ahead (:func:`simsop.planning.forecast.rolling_origin`, the method's fitted
+        constants held), and the sales team's view by its error model, ``(1 + bias) x truth x`` a lognormal of
+        mean 1 and log-variance s2 at that lag. With the consensus ``c = w_s S + w_f F``, the expected squared
+        error over the sales team's error is exact, so no view need be drawn:
+
+            E[(y_t - c_t)^2] = (y_t - w_f F_t - w_s (1 + bias) T_t)^2 + w_s^2 (1 + bias)^2 T_t^2 (exp(s2) - 1)
+
+        sigma is the square root of its mean over the last season of history (a year of monthly buckets, the
+        trailing twelve months of an S&OP accuracy review: every month once, and little of a trend's growth), over
+        the buckets the method can forecast from an origin. Where it can forecast none (a history just long
+        enough for it), its in-sample one-step fit stands in. The errors are in units of their own buckets, as
+        the plans' own errors are: in a low season the prior is above the error to come, in a high one below.
+        """
+        hist, days = snap.history, snap.history_days
+        n_products, n_hist = hist.shape
+        out = np.zeros(n_products)
+        if n_hist == 0:
+            return out
+        first = snap.bucket - n_hist
+        edges = self.starts[first: snap.bucket + 1] + self.day0
+        cum = np.concatenate([np.zeros((n_products, 1)), np.cumsum(self.true_daily[:, edges[0]: edges[-1]], axis=1)],
+                             axis=1)
+        truth = cum[:, edges[1:] - edges[0]] - cum[:, edges[:-1] - edges[0]]  # the market's mean, bucket by bucket
+        w_sales, w_stat = self.consensus_weights()
+        bias = self.spec.sales.bias
+        s2 = float(self.sales_view.s2[lag])
+        sales_mean = w_sales * (1 + bias) * truth
+        sales_var = (w_sales * (1 + bias) * truth) ** 2 * np.expm1(s2)
+        rates = hist / days
+        window = min(self.m, n_hist)
+        recent = np.arange(n_hist) >= n_hist - window
+        for p, (method, params) in enumerate(methods):
+            stat = np.zeros(n_hist)
+            if w_stat > 0:
+                stat = fc.rolling_origin(method, rates[p], lag, last=window, **params) * days
+                if not np.isfinite(stat).any():
+                    stat = np.asarray(fc.forecast(method, rates[p], 1, **params).fitted, dtype=float) * days
+            ok = np.isfinite(stat) & recent
+            if ok.any():
+                err2 = (hist[p] - w_stat * stat - sales_mean[p]) ** 2 + sales_var[p]
+                out[p] = float(np.sqrt(np.mean(err2[ok])))
+        return out
 
     def state(self, cycle: int, snap: _Cutoff, views: dict[str, np.ndarray], first_bucket: int) -> PlanningState:
         """The read-only planning state handed to the policy."""
@@ -423,7 +484,8 @@ class PlanningCycle:
         zero). L is the protection interval in buckets, the time the plan cannot react within: the frozen
         fence plus the replenishment lead time from plant (or supplier) to shelf,
         ``frozen_buckets + lead_days / mean bucket days``. With fewer than ``min_errors`` errors, sigma is the
-        statistical forecast's in-sample one-step RMSE (``fit_rmse`` of the demand review).
+        error the consensus would have had at that lag over the history (:meth:`prior_rmse`, ``prior_rmse`` of
+        the demand review).
         """
         ss_spec = self.spec.safety_stock
         assert ss_spec is not None
@@ -432,7 +494,7 @@ class PlanningCycle:
         if errors.shape[1] >= ss_spec.min_errors:
             sigma = np.sqrt(np.mean(errors**2, axis=1))
         else:
-            sigma = views.get("fit_rmse", np.zeros(self.n_products))
+            sigma = views.get("prior_rmse", np.zeros(self.n_products))
         protection = self.spec.frozen_buckets + self.supply_lead_days / float(days.mean())
         return z * sigma * np.sqrt(protection)
 

@@ -934,6 +934,68 @@ METHODS: dict[str, Callable[..., Forecast]] = {
 }
 
 
+def held_constants(method: str, params: dict[str, Any], fit: Forecast) -> tuple[str, dict[str, Any]]:
+    """The method and parameters that forecast as ``fit`` did, with the smoothing constants it fitted held.
+
+    Every parameter given as ``None`` (fitted) takes the value ``fit`` found; ``auto`` becomes the method it
+    selected, with that method's fitted constants. A rolling-origin evaluation can then re-run the method at
+    each origin without refitting it there: the constants are those of the full history (a little optimistic,
+    as they were chosen on it), the states start afresh from each origin's own history.
+
+    Args:
+        method: The registry name ``fit`` was made with.
+        params: The parameters it was called with.
+        fit: Its forecast on the full history.
+
+    Returns:
+        A registry name and parameters for :func:`forecast`.
+    """
+    if method == "auto":
+        method = str(fit.params["selected"])
+        params = _candidate_kwargs(method, params.get("m"))
+        fitted = dict(fit.params["selected_params"])
+    else:
+        fitted = dict(fit.params)
+    return method, {k: fitted.get(k) if v is None else v for k, v in params.items()}
+
+
+def rolling_origin(method: str, history: ArrayLike, lag: int, last: int | None = None, **params: Any) -> FloatArray:
+    """Out-of-sample forecasts of each bucket of the history at a lag, from a rolling origin.
+
+    ``out[t]`` is the forecast of ``history[t]`` that ``method`` makes ``lag + 1`` steps ahead from the
+    history before ``t - lag`` (``lag`` 0: one step ahead, made with every bucket before ``t``). It is NaN where
+    that history is empty or too short for the method (Holt-Winters' two seasons): the origins go back from the
+    latest until the method first cannot run (on a shorter history it could not either). Unlike ``Forecast.fitted``,
+    no forecast has seen the bucket it forecasts, not even through the initial states, which Holt-Winters and
+    Holt set from the first buckets: the in-sample fit of those buckets is close to exact by construction
+    (Tashman 2000, "Out-of-sample tests of forecasting accuracy"; Hyndman & Athanasopoulos, *Forecasting:
+    Principles and Practice*, 3rd ed., 5.8, time series cross-validation). Parameters given as ``None`` are
+    fitted at each origin, which is slow: see :func:`held_constants`.
+
+    Args:
+        method: A key of :data:`METHODS`.
+        history: 1-D bucket sales, oldest first.
+        lag: Buckets between the origin and the forecast bucket (>= 0).
+        last: Forecast only the last ``last`` buckets (None: all).
+        **params: The method's parameters.
+
+    Returns:
+        Forecasts aligned with the history.
+    """
+    if method not in METHODS:
+        forecast(method, [], 0)  # the message that lists the valid names
+    y = _as_history(history, 0, method)
+    lag = _check_int("lag", lag, 0)
+    out = np.full(y.size, np.nan)
+    stop = lag if last is None else max(lag, y.size - 1 - _check_int("last", last, 0))
+    for t in range(y.size - 1, stop, -1):  # latest origin first: a history too short stays so going back
+        try:
+            out[t] = forecast(method, y[: t - lag], lag + 1, **params).values[lag]
+        except ValueError:
+            break
+    return out
+
+
 def forecast(method: str, history: ArrayLike, horizon: int, **params: Any) -> Forecast:
     """Dispatch to a forecasting method by registry name.
 
