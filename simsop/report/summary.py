@@ -348,9 +348,10 @@ def kpi_table(summary: pd.DataFrame, policies: Sequence[str], kpis: Sequence[str
     return pd.DataFrame(rows)
 
 
-IMPACT_KPIS = ("profit", "otif", "fill_rate")
+# What a case does, in a planner's terms: service, stock and profit (the question a stress test answers).
+IMPACT_KPIS = ("profit", "otif", "fill_rate", "avg_on_hand")
 SHOCK_TABLE_KPIS = ("shock_recovery_days", "shock_recovered", "shock_worst_otif", "shock_window_otif",
-                    "shock_peak_backlog", "shock_lost_units", "shock_lost_revenue")
+                    "shock_peak_backlog", "shock_lost_units", "shock_lost_revenue", "shock_window_profit")
 
 
 def case_impacts(effects: pd.DataFrame | None, policies: Sequence[str], cases: Sequence[str], primary: str,
