@@ -1,7 +1,7 @@
 """A stress test answers a planner's question: what a shock does to on-time delivery, inventory and profit.
 
 Replaying an approved plan of the example company under a 40% demand drop for three months (10 replications),
-average stock on hand rose from 3,785 to 5,885 units (+2,099, 95% CI about +1,900 to +2,300) and the window's
+average stock on hand rose from 3,785 to 5,885 units (+2,099, 95% CI +2,059 to +2,139) and the window's
 profit is measured (shock_window_profit, with its no-shock twin), yet the report said only what the case did
 to profit, OTIF and fill rate, and its disruption table had no profit row: the inventory part of the question
 went unanswered. These check that the report's sentences and table carry both, with the numbers of
