@@ -150,6 +150,7 @@ class PlanningCycle:
         self.sales_rng = world.streams.rng("planning:sales")
         self.review_lags = spec.horizon_buckets + 4  # buckets each demand review forecasts, from the current one
         self.sales_view = SalesView(spec.sales, self.n_products, self.review_lags, self.sales_rng)
+        self._prior_rmse: np.ndarray | None = None  # the safety stock's sigma before the plans have errors
         # Mean daily demand per product over the whole look-ahead: the market's truth the sales team sees,
         # with the commercial events the company plans (launches, promotions, phase-outs) but no surprises.
         end = int(self.starts[-1])
@@ -319,7 +320,11 @@ class PlanningCycle:
         views = {"statistical": stat, "sales": sales, "consensus": consensus, "naive": naive}
         ss_spec = spec.safety_stock
         if ss_spec is not None and self.forecast_errors(b).shape[1] < ss_spec.min_errors:
-            views["prior_rmse"] = self.prior_rmse(snap, methods, self.first_bucket(b) - b)
+            # Reckoned once, at the first review, over the year before it: each rolling-origin pass costs a
+            # forecast per past bucket, and the few buckets later reviews would add barely move a year's RMSE.
+            if self._prior_rmse is None:
+                self._prior_rmse = self.prior_rmse(snap, methods, self.first_bucket(b) - b)
+            views["prior_rmse"] = self._prior_rmse
         return views
 
     def consensus_weights(self) -> tuple[float, float]:
