@@ -104,7 +104,8 @@ class SafetyStockSpec(_Model):
 
     service_level: float = Field(ge=0.5, lt=1.0, description="cycle service level, e.g. 0.95 (z = 1.645)")
     min_errors: PositiveInt = Field(default=3, description="forecast errors needed before the cycle's own are "
-                                    "used; before that, the statistical forecast's in-sample fit")
+                                    "used; before that, the consensus's error over the year of history before "
+                                    "the first review")
 
 
 class WorkforceSpec(_Model):
