@@ -382,6 +382,52 @@ def run(file: str, policy: str | None, replications: int | None, seed: int | Non
     _report_at_end(run_dir, no_report)
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The decisions file to write (CSV: cycle, product, bucket, production, inventory_target).")
+@click.option("--policy", help="Planning policy whose plans to keep (default: the scenario's planning.policy).")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed (default: the scenario's).")
+@click.option("--replication", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which random future to plan in.")
+def plan(file: str, out: str, policy: str | None, seed: int | None, replication: int) -> None:
+    """Write the plans FILE's S&OP cycles agree in one replication as a decisions file for the replay policy.
+
+    \b
+    "The plan we approved": replayed under shocks, production stays as planned and only execution reacts:
+    simsop plan scenarios/example_company.yaml --policy lp --out approved.csv
+    then, in the scenario's planning.params, replay: {file: approved.csv}, and
+    simsop stress crisis.yaml --policies replay,lp
+    Replayed with the same seed and replication, the plan makes what this run made.
+    """
+    from simsop.planning.approved import approved_plan, not_carried
+    from simsop.replication import run_replication
+    from simsop.results import atomic_write_text
+
+    sc = _load(file)
+    pol = policy or sc.planning.policy
+    if pol in ("none", "replay"):
+        _fail(f"--policy {pol}: nothing to write ({'no S&OP cycle plans' if pol == 'none' else 'it replays a file'})")
+    _check_options(sc, [pol], None, "--policy")
+    used = sc.seed if seed is None else seed
+    try:
+        res = run_replication(sc, seed=used, replication=replication, keep_records=True, policy=pol)
+    except Exception as exc:  # a policy's own error: say it, as run does
+        _fail(f"{file}: policy {pol!r} failed: {exc}")
+    assert res.records is not None  # kept: keep_records=True
+    rows = approved_plan(res.records, sc)
+    try:
+        atomic_write_text(Path(out), rows.to_csv(index=False))
+    except OSError as exc:
+        _fail(f"{out}: cannot write the plan: {exc.strerror or exc}")
+    cycles = rows["cycle"].nunique()
+    click.echo(f"{out}: {rows.shape[0]:,} decisions of {_count(cycles, 'cycle')} ({pol}, seed {used}, replication "
+               f"{replication}); replay them with planning.params {{replay: {{file: {out}}}}} (the path from the "
+               "scenario file's folder) and --policies replay")
+    for what in not_carried(res.records):
+        click.echo(f"note: the plans also set {what}, which a decisions file does not carry", err=True)
+
+
 def _default_policies(sc: Any) -> list[str]:
     """Every built-in policy but ``replay`` (it needs a decisions file) unless the scenario uses it."""
     from simsop.planning.policy import available_policies
