@@ -682,6 +682,10 @@ def stress(file: str, shocks_file: str | None, policies: str | None, baseline: s
                           executor=executor, jobs=jobs, dask_scheduler=dask_scheduler,
                           scenario_file=info.pop("scenario_file"), info=info)
     _print_stress(exp, f"{name}: {_count(exp.replications, 'replication')}, seed {exp.seed}")
+    if "replay" in pols:
+        # A replayed plan is the approved one: read as a policy's answer to the shocks, its figures mislead.
+        click.echo("replay: production follows the decisions file whatever the shocks; only execution reacts (the "
+                   "warehouses' orders, the plants' queues, a family's split by the demand plan)")
     _precision_line(exp)
     click.echo(f"results: {run_dir}")
     _report_at_end(run_dir, no_report)

@@ -63,3 +63,25 @@ def test_a_policy_without_plans_is_refused(tmp_path: Path) -> None:
                                                     "none", "--out", str(tmp_path / "x.csv")])
     assert out.exit_code == 2 and "no S&OP cycle plans" in out.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_stress_test_of_the_approved_plan_says_only_execution_reacts(tmp_path: Path) -> None:
+    """The planner's question end to end: export level's plan, add it to the scenario's grouped params as
+    ``replay``, stress replay and level under a demand drop. Its terminal output says that the replayed
+    production does not answer the shock (only execution does), and a replay under no shock is level's run."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["plan", str(SCENARIOS / "sop_seasonal.yaml"), "--out",
+                                str(tmp_path / "approved.csv")]).exit_code == 0
+    data = yaml.safe_load((SCENARIOS / "sop_seasonal.yaml").read_text(encoding="utf-8"))
+    data["planning"]["params"]["replay"] = {"file": "approved.csv"}
+    data["shocks"] = [{"name": "drop", "type": "demand_step", "magnitude": -0.4, "start": 300, "duration": 90}]
+    (tmp_path / "crisis.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = runner.invoke(main, ["stress", str(tmp_path / "crisis.yaml"), "--policies", "replay,level", "-n", "2",
+                               "--executor", "serial", "--no-report", "--out", str(tmp_path / "run")])
+    assert out.exit_code == 0, out.output
+    assert "replay: production follows the decisions file whatever the shocks; only execution reacts" in out.output
+    kpis = pd.read_csv(tmp_path / "run" / "kpis.csv")
+    base = kpis[kpis["case"] == "base"].set_index(["policy", "replication"])
+    # Replication 0 of the base case is the future the plan was made in (the scenario's seed): the same run.
+    assert base.loc[("replay", 0), "profit"] == base.loc[("level", 0), "profit"]
+    assert base.loc[("replay", 1), "profit"] != base.loc[("level", 1), "profit"]  # another future, a fixed plan
