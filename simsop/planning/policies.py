@@ -1014,7 +1014,7 @@ class ReplayPolicy:
                 raise ReplayError(f"{self.path}: line {d.line}: bucket {d.bucket} is already under way or past at "
                                   f"cycle {d.cycle} (the plan starts at bucket {first})")
             if t >= H:
-                continue  # beyond this cycle's horizon: a later cycle will carry it
+                continue  # beyond this cycle's horizon: a later cycle may carry it (validate notes rows none does)
             if d.item in pidx:
                 made = stocked = [(pidx[d.item], 1.0)]
             else:
