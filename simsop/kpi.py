@@ -49,6 +49,13 @@ Definitions:
   over available line time (line factories), averaged over factories, each counting once;
   ``bottleneck_utilization``: that of the busiest factory, which the average of a company with one loaded
   plant and one idle one would hide.
+* ``material_short_units``: units plants with a bill of materials could not make for lack of components
+  (``simsop.model.factory``): each day, what a rate plant's capacity would have made of its jobs but their
+  components on hand did not allow (a job held up three days counts three days of lost output), and the units of
+  each job a free line passed over (once); 0 without a bill of materials. Components are products stocked at the
+  plant's materials store: their stock is in the stock KPIs and ``holding_cost``, and the ``unit_cost`` of a
+  finished product is its standard cost with its materials in it, so ``cogs`` charges the product's unit cost as
+  before and never the components' again.
 """
 
 from __future__ import annotations
@@ -65,9 +72,9 @@ KPI_NAMES = (
     "otif", "otif_line", "fill_rate", "otif_requested", "avg_quoted_delay", "cycle_service_level", "avg_backlog",
     "max_backlog", "avg_days_late", "lost_sales_units", "demand_units", "shipped_units", "avg_on_hand",
     "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization", "bottleneck_utilization",
-    "overtime_units", "expired_units", "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue",
-    "cogs", "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost",
-    "scrap_cost", "expiry_cost", "fixed_cost", "total_cost", "profit",
+    "overtime_units", "material_short_units", "expired_units", "orders", "avg_open_orders", "order_rate",
+    "avg_order_cycle_time", "revenue", "cogs", "gross_margin", "holding_cost", "backorder_cost", "lost_sale_cost",
+    "transport_cost", "overtime_cost", "scrap_cost", "expiry_cost", "fixed_cost", "total_cost", "profit",
 )
 
 
@@ -352,7 +359,18 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
         "bottleneck_utilization": max(known) if known else float("nan"),
         "overtime_units": ot_units,
         "overtime_cost": ot_cost,
+        "material_short_units": material_short_units(rec),
     }
+
+
+def material_short_units(rec: Records) -> float:
+    """Units plants could not make for lack of components in the window (0 without a bill of materials)."""
+    short = rec.tables.get("material_short")
+    if short is None or len(short) == 0:
+        return 0.0
+    m = rec.meta
+    t = short["time"].astype(float, copy=False)
+    return float(short["qty"].astype(float, copy=False)[(t >= m.warmup) & (t < m.horizon)].sum())
 
 
 def late_backlog(rec: Records) -> np.ndarray:

@@ -391,7 +391,8 @@ class Factory(_Model):
     ``processing_per: unit`` makes a job of q units take the time of q units: the mean and variance of the
     sum of q unit times, from one draw d as q x mean + sqrt(q) x (d - mean) (the sum itself for a normal
     law or a constant); ``order`` makes every job take one draw whatever its size.
-    ``yield`` is the fraction of good units of each job (the rest is scrapped).
+    ``yield`` is the fraction of good units of each job (the rest is scrapped, its components with it).
+    ``bom`` and ``materials``: what each unit consumes, and the store it is issued from (``simsop.model.factory``).
     """
 
     id: str = Field(min_length=1)
@@ -403,6 +404,14 @@ class Factory(_Model):
     processing_per: Literal["unit", "order"] = "unit"
     yield_: Dist = Field(default_factory=lambda: Deterministic(value=1.0), alias="yield")
     fixed_cost_per_day: NonNegativeFloat = 0.0
+    bom: dict[str, dict[str, PositiveFloat]] | None = Field(
+        default=None, description="bill of materials, one level: product -> {component: units per unit made}. "
+        "Components are products the plant does not make, issued from its 'materials' store as it makes them: a "
+        "rate plant makes of a job only what the components on hand allow that day, a line starts a job only when "
+        "the components of all of it are on hand. A product without an entry needs none")
+    materials: str | None = Field(
+        default=None, description="the warehouse at the plant that stocks its components (with 'bom'): it "
+        "reorders them from their sources by its own policies, the plant's consumption being its demand")
 
     @field_validator("yield_")
     @classmethod
@@ -863,11 +872,53 @@ def _references(sc: Scenario) -> list[Problem]:
                 continue
             if src not in sup and src != w.id and (src, w.id) not in lanes_seen:
                 probs.append(Problem(base + ".source", f"no lane from {src!r} to {w.id!r}; add one to 'lanes'"))
+    probs.extend(_bom_problems(sc))
     probs.extend(_cycles(sc))
     probs.extend(_planning_problems(sc))
     probs.extend(shock_problems(sc, sc.shocks))
     probs.extend(_pipeline_problems(sc))
     probs.extend(workshop_problems(sc))
+    return probs
+
+
+def _bom_problems(sc: Scenario) -> list[Problem]:
+    """Bills of materials: a store at the plant that stocks every component, components that are products the
+    plant does not make, and entries for products it makes."""
+    probs: list[Problem] = []
+    products = {p.id for p in sc.products}
+    wh = {w.id: w for w in sc.warehouses}
+    for i, f in enumerate(sc.factories):
+        at = f"factories[{i}]"
+        if f.bom is None:
+            if f.materials is not None:
+                probs.append(Problem(f"{at}.materials", "a materials store goes with a 'bom' (the components each "
+                                     "product consumes); give one, or leave 'materials' out"))
+            continue
+        store = wh.get(f.materials) if f.materials is not None else None
+        if f.materials is None:
+            probs.append(Problem(f"{at}.materials", "a 'bom' needs 'materials': the id of the warehouse at the plant "
+                                 f"that stocks its components; expected one of {sorted(wh)}"))
+        elif store is None:
+            probs.append(Problem(f"{at}.materials", f"unknown warehouse {f.materials!r}; expected one of {sorted(wh)}"))
+        stocked = {it.product for it in store.stock} if store is not None else None
+        for product, parts in f.bom.items():
+            where = f"{at}.bom.{product}"
+            if product not in f.products:
+                probs.append(Problem(where, f"factory {f.id!r} does not make {product!r}; expected one of "
+                                     f"{list(f.products)}"))
+            if not parts:
+                probs.append(Problem(where, "no components; give {component: units per unit} or leave the "
+                                     "product out"))
+            for comp in parts:
+                if comp not in products:
+                    probs.append(Problem(f"{where}.{comp}", f"unknown product {comp!r}; a component is one of the "
+                                         f"'products' ({sorted(products)})"))
+                elif comp in f.products:
+                    probs.append(Problem(f"{where}.{comp}", f"factory {f.id!r} makes {comp!r} itself; a component "
+                                         "comes from its materials store (one level of bill of materials)"))
+                elif stocked is not None and comp not in stocked:
+                    probs.append(Problem(f"{where}.{comp}", f"the materials store {f.materials!r} does not stock "
+                                         f"{comp!r}; add it to that warehouse's 'stock' with a source and a policy"))
     return probs
 
 

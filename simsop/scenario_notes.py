@@ -25,10 +25,15 @@ def scenario_notes(sc: Scenario, policies: Iterable[str] | None = None) -> list[
         out.append(("warmup", f"the {window}-day window after the warm-up ({sc.warmup} of {sc.horizon} days) "
                               f"holds no order that falls due by the horizon (the soonest is due "
                               f"{soonest_due:g} days after it is placed): OTIF and fill rate will be empty"))
-    out += _network_notes(sc) + _perishable_notes(sc) + _promise_notes(sc)
+    out += _network_notes(sc) + _perishable_notes(sc) + _promise_notes(sc) + _bom_notes(sc)
     planning = [p for p in (policies or [sc.planning.policy]) if p != "none"]
     if not planning:
         return out
+    for i, f in enumerate(sc.factories):
+        if f.bom is not None:
+            out.append((f"factories[{i}].bom", f"the S&OP supply review checks {f.id}'s capacity, not its "
+                        f"materials: plans of {', '.join(planning)} may ask for more than the components in "
+                        f"{f.materials!r} allow, and the plant then makes less (material_short_units)"))
     cover = sc.planning.days_of_cover
     made = {p for f in sc.factories for p in f.products}
     for i, pr in enumerate(sc.products):
@@ -287,12 +292,32 @@ def _perishable_notes(sc: Scenario) -> list[tuple[str, str]]:
     return out
 
 
+def _bom_notes(sc: Scenario) -> list[tuple[str, str]]:
+    """Components their materials store never replenishes: the plant stops for good once the stock runs out."""
+    out: list[tuple[str, str]] = []
+    stores = {w.id: w for w in sc.warehouses}
+    for i, f in enumerate(sc.factories):
+        store = stores.get(f.materials) if f.bom is not None and f.materials is not None else None
+        if store is None or f.bom is None:
+            continue
+        items = {it.product: it for it in store.stock}
+        for product, parts in f.bom.items():
+            for comp in parts:
+                it = items.get(comp)
+                if it is not None and (it.source is None or it.policy.type == "none"):
+                    out.append((f"factories[{i}].bom.{product}.{comp}", f"{store.id} does not reorder {comp} "
+                                f"(no source or policy 'none'): {f.id} makes {product} only from the "
+                                f"{it.initial:g} on hand at the start, then stops"))
+    return out
+
+
 def _unused_source_notes(sc: Scenario) -> list[tuple[str, str]]:
-    """Suppliers and plants no stock point orders from: valid, but they never act (a dairy's milk supplier,
-    say: simsop has no bill of materials, so a plant needs no supplier to make its products)."""
+    """Suppliers and plants no stock point orders from: valid, but they never act (a dairy's milk supplier, say:
+    a plant consumes materials only through a bill of materials, from a store that orders them)."""
     sources = {it.source for w in sc.warehouses for it in w.stock}
-    out = [(f"suppliers[{i}]", f"supplier {s.id!r} is no warehouse's 'source': it supplies nothing (plants need no "
-            "raw material: simsop has no bill of materials)")
+    out = [(f"suppliers[{i}]", f"supplier {s.id!r} is no warehouse's 'source': it supplies nothing (a plant uses "
+            "raw materials only through its 'bom', issued from its 'materials' store, which orders them from "
+            "their sources)")
            for i, s in enumerate(sc.suppliers) if s.id not in sources]
     out += [(f"factories[{i}]", f"factory {f.id!r} is no warehouse's 'source': it makes nothing")
             for i, f in enumerate(sc.factories) if f.id not in sources]

@@ -26,6 +26,19 @@ Two kinds of capacity:
 
 Jobs come from warehouses' replenishment orders (make-to-stock, pull), from customer orders (make-to-order,
 pegged to the customer's line) and from the S&OP plan's production targets (push).
+
+**Bills of materials** (``factories[].bom`` with ``materials``, one level): a unit of a product consumes the given
+units of each component, issued from the plant's materials store (a warehouse at the plant) as it is made, scrap
+included. A rate plant works its queue in order as usual, but makes of a job only what the components on hand
+allow (min over the components of on hand / units per unit); a job held back keeps its place and the day's
+capacity left goes to the jobs behind it (those of another product, whose components may be there), as a plant
+scheduler would. A line starts the first job in queue order whose components for all of it are on hand, and
+otherwise waits until a receipt at the store or a new job. Nothing is drawn at random: the shortage only binds.
+Each day's issues are ``materials_issued`` rows; what a rate plant's capacity would have made of a job that day
+but its components did not allow is a ``material_short`` row (with the component that bound), and so is a job a
+free line passes over (once, its units). The store sees the issues as its demand: a base-stock rule reorders what
+was consumed (a kanban loop), so a plant's requirement it could not issue stays in the plant's queue, not in the
+store's inventory position. Plants without a bill of materials run exactly as before (the same code path).
 """
 
 from __future__ import annotations
@@ -33,7 +46,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from simsop.dists import BlockSampler
 from simsop.model.orders import EPS, OrderLine
@@ -43,11 +56,35 @@ if TYPE_CHECKING:
     from simsop.model.world import World
 
 
+class MaterialIssued(NamedTuple):
+    """Components a plant took from its materials store: one row a day per component (rate plants) or per job
+    (lines)."""
+
+    time: float
+    factory: int
+    warehouse: int  # the materials store
+    product: int  # the component
+    qty: float
+
+
+class MaterialShort(NamedTuple):
+    """Units of a product a plant could not make for lack of a component (see the module's docstring)."""
+
+    time: float
+    factory: int
+    product: int
+    qty: float
+    component: int  # the component that bound (the scarcest for what was wanted)
+
+
+MATERIAL_TABLES: dict[str, type[Any]] = {"materials_issued": MaterialIssued, "material_short": MaterialShort}
+
+
 class Job:
     """A production order for one product, destined for one warehouse item."""
 
-    __slots__ = ("dest", "due", "good", "id", "item", "peg", "product", "qty", "queued_at", "remaining", "scrap",
-                 "started")
+    __slots__ = ("dest", "due", "good", "held", "id", "item", "peg", "product", "qty", "queued_at", "remaining",
+                 "scrap", "started")
 
     def __init__(self, jid: int, product: int, qty: float, dest: WarehouseSite, item: int,
                  peg: OrderLine | None, queued_at: float, due: float = math.inf) -> None:
@@ -61,6 +98,7 @@ class Job:
         self.queued_at = queued_at
         self.due = due  # time by which it should leave the plant (rate mode with a planned lead time)
         self.started = False
+        self.held = False  # a line passed it over for lack of components (recorded once)
         self.good = 0.0
         self.scrap = 0.0
 
@@ -102,7 +140,24 @@ class FactorySite:
         self.unit_mean = unit_mean  # mean processing time of one unit (per_unit)
         self.queue: deque[Job] = deque()
         self.queued_units = 0.0
-        self._idle: list[Any] = []  # events of idle lines, waiting for a job
+        self._idle: list[Any] = []  # events of idle lines, waiting for a job (or for components)
+        # Bill of materials: the store components are issued from, and per product (index) its components as
+        # (the store's item, units per unit); None: the plant needs no materials.
+        self.store: WarehouseSite | None = None
+        self.bom: dict[int, list[tuple[int, float]]] = {}
+
+    def set_bom(self, store: WarehouseSite, bom: dict[int, list[tuple[int, float]]]) -> None:
+        """Make the plant consume components from ``store``: ``bom`` maps a product to (store item, units per unit)."""
+        self.store = store
+        self.bom = bom
+        if self.lines:
+            store.material_users.append(self)
+
+    def materials_arrived(self) -> None:
+        """Components reached the store: idle lines look again at the jobs they could not start."""
+        idle = self._idle
+        while idle:
+            idle.pop().succeed()
 
     def add_job(self, product: int, qty: float, dest: WarehouseSite, item: int,
                 peg: OrderLine | None = None, due: float | None = None) -> None:
@@ -189,6 +244,9 @@ class FactorySite:
             budget = min(self.queued_units, regular + overtime)
         else:
             budget = regular + min(overtime, self._late_work(day, regular))
+        if self.store is not None:
+            self._produce_with_materials(day, regular, base, budget)
+            return
         reg_used = min(budget, regular)
         w.rec_factory_days((day, self.index, regular, reg_used, budget - reg_used, budget, base))
         if budget <= EPS:
@@ -210,6 +268,80 @@ class FactorySite:
                 self._finish(job, done_at)
         if not queue:
             self.queued_units = 0.0  # absorb float dust
+
+    def _produce_with_materials(self, day: int, regular: float, base: float, budget: float) -> None:
+        """``produce_day``'s work of the queue for a plant with a bill of materials: each job in order gets what
+        the day's capacity left and its components on hand allow; what capacity would have made of it but the
+        components did not is recorded short, and the capacity goes on to the jobs behind it. The factory day
+        records the capacity used, so a shortage shows as idle time, not as overtime worked."""
+        w = self.world
+        store = self.store
+        assert store is not None
+        on_hand = store.on_hand
+        bom = self.bom
+        left = budget
+        done_at = day + 1.0
+        now = float(day)
+        issued: dict[int, float] = {}
+        short: dict[int, list[float]] = {}  # product -> [units, binding component's item]
+        finished: list[Job] = []
+        for job in self.queue:
+            if left <= EPS:
+                break
+            want = job.remaining if job.remaining <= left else left
+            made = want
+            parts = bom.get(job.product, ())
+            bind = -1
+            for item, per in parts:
+                can = on_hand[item] / per
+                if can < made:
+                    made, bind = can, item
+            if bind >= 0:
+                row = short.setdefault(job.product, [0.0, float(bind)])
+                row[0] += want - made
+            if made <= EPS:
+                continue
+            if not job.started:
+                job.started = True
+                w.rec_prod_started((job.id, now, self.index, job.product, job.qty, job.queued_at))
+            for item, per in parts:
+                q = made * per
+                stock = on_hand[item]
+                on_hand[item] = stock - q if q < stock else 0.0  # the binding component is used up exactly
+                issued[item] = issued.get(item, 0.0) + (q if q < stock else stock)
+            left -= made
+            job.remaining -= made
+            self._output(job, made, done_at)
+            if job.remaining <= EPS:
+                finished.append(job)
+        used = budget - left
+        reg_used = min(used, regular)
+        w.rec_factory_days((day, self.index, regular, reg_used, used - reg_used, used, base))
+        self.queued_units -= used
+        if finished:
+            gone = set(map(id, finished))
+            keep = [j for j in self.queue if id(j) not in gone]  # in place: the queue object is shared
+            self.queue.clear()
+            self.queue.extend(keep)
+            for job in finished:
+                self._finish(job, done_at)
+        if not self.queue:
+            self.queued_units = 0.0  # absorb float dust
+        self._record_materials(now, issued, short)
+
+    def _record_materials(self, when: float, issued: dict[int, float], short: dict[int, list[float]]) -> None:
+        """Record components issued and production held back, and let continuous-review components reorder."""
+        w = self.world
+        store = self.store
+        assert store is not None
+        for item, q in issued.items():
+            w.units_consumed += q
+            w.rec_issued((when, self.index, store.index, store.products[item], q))
+            if store.rules[item].review_period == 0:
+                store.review(item)  # the consumption is the store's demand, as a customer's order would be
+        for product, (units, bind) in short.items():
+            if units > EPS:
+                w.rec_short((when, self.index, product, units, store.products[int(bind)]))
 
     def _late_work(self, day: int, regular: float) -> float:
         """The queued work that regular time would not finish by its due dates, if worked from today on.
@@ -287,18 +419,29 @@ class FactorySite:
         return qty * m + math.sqrt(qty) * (draw - m)
 
     def line_process(self) -> Generator[Any, Any, None]:
-        """One production line: take the oldest job, process it, ship it, repeat."""
+        """One production line: take the oldest job (with a bill of materials: the oldest whose components are on
+        hand), process it, ship it, repeat."""
         w = self.world
         env = w.env
         queue = self.queue
         assert self.processing is not None
         processing = self.processing.draw
+        kitted = self.store is not None
         while True:
-            while not queue:
-                ev = env.event()
-                self._idle.append(ev)
-                yield ev
-            job = queue.popleft()
+            if kitted:
+                job_or_none = self._take_kitted()
+                while job_or_none is None:
+                    ev = env.event()
+                    self._idle.append(ev)
+                    yield ev
+                    job_or_none = self._take_kitted()
+                job = job_or_none
+            else:
+                while not queue:
+                    ev = env.event()
+                    self._idle.append(ev)
+                    yield ev
+                job = queue.popleft()
             self.queued_units -= job.qty
             job.started = True
             start = env.now
@@ -311,3 +454,36 @@ class FactorySite:
             job.remaining = 0.0
             self._output(job, job.qty, env.now)
             self._finish(job, env.now)
+
+    def _take_kitted(self) -> Job | None:
+        """The first job in queue order whose components for all of it are on hand, off the queue with its
+        components issued; None when there is none. A job passed over is recorded short once."""
+        store = self.store
+        assert store is not None
+        on_hand = store.on_hand
+        now = self.world.env._now
+        short: dict[int, list[float]] = {}
+        for k, job in enumerate(self.queue):
+            parts = self.bom.get(job.product, ())
+            bind, worst = -1, 1.0
+            for item, per in parts:
+                cover = on_hand[item] / (job.qty * per)
+                if cover < 1.0 - 1e-12 and cover < worst:
+                    bind, worst = item, cover
+            if bind >= 0:
+                if not job.held:
+                    job.held = True
+                    row = short.setdefault(job.product, [0.0, float(bind)])
+                    row[0] += job.qty
+                continue
+            del self.queue[k]
+            issued: dict[int, float] = {}
+            for item, per in parts:
+                q = job.qty * per
+                stock = on_hand[item]
+                on_hand[item] = stock - q if q < stock else 0.0
+                issued[item] = q if q < stock else stock
+            self._record_materials(now, issued, short)
+            return job
+        self._record_materials(now, {}, short)
+        return None

@@ -75,6 +75,8 @@ class WarehouseSite:
         # Receipts on their way, (arrival, ship id, units) in arrival order, of the items customers quoted
         # available-to-promise buy (None: nobody here is, and ``ship`` does no bookkeeping for this warehouse).
         self.scheduled: list[list[tuple[float, int, float]] | None] | None = None
+        # Line plants that take components from here (a materials store): told of every receipt.
+        self.material_users: list[FactorySite] = []
         self.refresh_review_lists()
 
     def refresh_review_lists(self) -> None:
@@ -382,6 +384,9 @@ class WarehouseSite:
             self._allocate(item)
         if self.pegged[item] and self.on_hand[item] > EPS:
             self._serve_pegged(item)
+        if self.material_users:
+            for plant in self.material_users:
+                plant.materials_arrived()
 
     def _serve_pegged(self, item: int) -> None:
         """Stock of a make-to-order item (goods whose customer gave up) goes to the lines waiting for their own

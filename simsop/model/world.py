@@ -37,11 +37,11 @@ from simpy.events import Event
 from simsop.demand import draw_demand
 from simsop.dists import BlockSampler, Uniform, fraction_mean
 from simsop.model.arrivals import ArrivalStream
-from simsop.model.factory import FactorySite
+from simsop.model.factory import MATERIAL_TABLES, FactorySite
 from simsop.model.lane import LaneRun, split_lots
 from simsop.model.orders import EPS, OrderLine
 from simsop.model.plan import PlanBoard
-from simsop.model.records import SNAPSHOT_FIELDS, Meta, Records, Snapshots
+from simsop.model.records import SNAPSHOT_FIELDS, Meta, Records, Snapshots, Table
 from simsop.model.replenishment import NoRule, make_rule
 from simsop.model.supplier import SupplierSite
 from simsop.model.warehouse import WarehouseSite
@@ -77,6 +77,8 @@ class World:
     rec_planned: Recorder
     rec_subcontracted: Recorder
     rec_expired: Recorder
+    rec_issued: Recorder  # bills of materials only (the tables exist only then)
+    rec_short: Recorder
 
     def __init__(self, scenario: Scenario, streams: Streams) -> None:
         self.scenario = scenario
@@ -96,6 +98,7 @@ class World:
         self.units_scrapped = 0.0
         self.units_expired = 0.0
         self.units_supplied = 0.0
+        self.units_consumed = 0.0  # components plants took from their materials stores
         self.units_to_customers = 0.0
         self.units_in_transit = 0.0
         self._product_ix = {p.id: i for i, p in enumerate(scenario.products)}
@@ -139,6 +142,9 @@ class World:
         t = self.records.tables
         for attr, table in self._RECORDERS:
             setattr(self, attr, t[table].append)
+        if "materials_issued" in t:
+            self.rec_issued = t["materials_issued"].append
+            self.rec_short = t["material_short"].append
 
     def _sampler(self, spec: Any, name: str) -> BlockSampler:
         return BlockSampler(spec, self.streams.rng(name))
@@ -190,6 +196,7 @@ class World:
                                  processing=self._sampler(f.processing_time, f"factory:{f.id}:processing"),
                                  per_unit=f.processing_per == "unit", unit_mean=f.processing_time.mean)
             self.factories.append(fs)
+        self._build_boms()
         base += len(sc.factories)
         self.suppliers: list[SupplierSite] = []
         for si, s in enumerate(sc.suppliers):
@@ -212,6 +219,17 @@ class World:
             self.lanes[(a, b)] = LaneRun(self._sampler(ln.lead_time, f"lane:{ln.from_}->{ln.to}:lead_time"),
                                          ln.cost_per_unit, ln.order_delay, ln.capacity)
         self.nominal_demand = self._nominal_demand()
+
+    def _build_boms(self) -> None:
+        """Plants with a bill of materials take their components from their materials store's items."""
+        stores = {w.name: w for w in self.warehouses}
+        for fs, f in zip(self.factories, self.scenario.factories, strict=True):
+            if f.bom is None or f.materials is None:
+                continue
+            store = stores[f.materials]
+            fs.set_bom(store, {self._product_ix[p]: [(store.item_of[self._product_ix[c]], per)
+                                                     for c, per in parts.items()]
+                               for p, parts in f.bom.items()})
 
     def _track_promised_items(self) -> None:
         """Customers quoted available-to-promise (``promise: available``): the warehouse items they buy keep the
@@ -265,7 +283,12 @@ class World:
                     product_made=np.isin(np.arange(len(sc.products)), [p for f in self.factories for p in f.products]),
                     factory_yield=self.mean_yield,
                     sku_continuous=np.array([r.continuous for w in self.warehouses for r in w.rules], dtype=bool))
-        return Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
+        records = Records(meta, Snapshots.empty(sc.horizon, len(self.sku_product)))
+        if any(f.store is not None for f in self.factories):
+            # Only with a bill of materials: the records of every other company stay as they were.
+            for name, row_type in MATERIAL_TABLES.items():
+                records.tables[name] = Table(name, row_type)
+        return records
 
     def replenishment_lead_time(self, wh: WarehouseSite, item: int) -> float:
         """Mean days from a warehouse's reorder to the goods on its shelf: order delay, supplier (its lead time
@@ -709,7 +732,7 @@ class World:
         on_hand = sum(sum(w.on_hand) for w in self.warehouses)
         inflow = self.units_initial + self.units_produced + self.units_supplied
         outflow = (self.units_to_customers + on_hand + self.units_in_transit + self.units_scrapped
-                   + self.units_expired)
+                   + self.units_expired + self.units_consumed)
         tol = 1e-6 * max(1.0, inflow)
         if abs(inflow - outflow) > tol:
             raise InvariantError(
@@ -717,7 +740,7 @@ class World:
                 f" + received from suppliers {self.units_supplied:.6g} = {inflow:.6g}, but shipped "
                 f"{self.units_to_customers:.6g} + on hand {on_hand:.6g} + in transit "
                 f"{self.units_in_transit:.6g} + scrapped {self.units_scrapped:.6g} + expired "
-                f"{self.units_expired:.6g} = {outflow:.6g}")
+                f"{self.units_expired:.6g} + consumed as components {self.units_consumed:.6g} = {outflow:.6g}")
         t = self.records.tables
         placed = len(t["orders"])
         complete = t["closed"].live_column(2)

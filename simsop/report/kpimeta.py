@@ -108,6 +108,10 @@ _KPIS: dict[str, KpiInfo] = {
     "inventory_turns": KpiInfo("Inventory turns", "per year", "num", True),
     "avg_days_late": KpiInfo("Average days late (late lines)", "days", "num", False),
     "overtime_units": KpiInfo("Overtime production", "units", "num", False),
+    "material_short_units": KpiInfo("Production short of components", "units", "num", False,
+                                    "Units plants with a bill of materials could not make because a component was "
+                                    "not on hand at their materials store (a rate plant: each day's lost output; a "
+                                    "line: each job it could not start, once)."),
     "expired_units": KpiInfo("Expired units", "units", "num", False,
                              "Units of perishable products written off because their shelf life ended (the "
                              "oldest units are sold first)."),
@@ -189,7 +193,7 @@ _NON_NEGATIVE = frozenset({
     "avg_backlog", "max_backlog", "avg_days_late", "lost_sales_units", "demand_units", "shipped_units",
     "avg_quoted_delay",
     "avg_on_hand", "avg_inventory_value", "days_of_supply", "inventory_turns", "utilization",
-    "bottleneck_utilization", "overtime_units", "expired_units", "expiry_cost",
+    "bottleneck_utilization", "overtime_units", "material_short_units", "expired_units", "expiry_cost",
     "orders", "avg_open_orders", "order_rate", "avg_order_cycle_time", "revenue", "cogs", "holding_cost",
     "backorder_cost", "lost_sale_cost", "transport_cost", "overtime_cost", "scrap_cost", "fixed_cost", "total_cost",
     "plan_attainment", "plan_nervousness", "production_variation", "plan_revenue", "plan_change_cost",
