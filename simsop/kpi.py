@@ -52,7 +52,7 @@ Definitions:
 * ``material_short_units``: units plants with a bill of materials could not make for lack of components
   (``simsop.model.factory``): each day, what a rate plant's capacity would have made of its jobs but their
   components on hand did not allow (a job held up three days counts three days of lost output), and the units of
-  each job a free line passed over (once); 0 without a bill of materials. Components are products stocked at the
+  each job a free line passed over (once); nan without a bill of materials. Components are products stocked at the
   plant's materials store: their stock is in the stock KPIs and ``holding_cost``, and the ``unit_cost`` of a
   finished product is its standard cost with its materials in it, so ``cogs`` charges the product's unit cost as
   before and never the components' again.
@@ -364,9 +364,12 @@ def factory_kpis(rec: Records, sc: Scenario) -> dict[str, float]:
 
 
 def material_short_units(rec: Records) -> float:
-    """Units plants could not make for lack of components in the window (0 without a bill of materials)."""
+    """Units plants could not make for lack of components in the window (nan without a bill of materials: a run
+    that has none measures nothing, rather than a shortage of 0)."""
     short = rec.tables.get("material_short")
-    if short is None or len(short) == 0:
+    if short is None:
+        return float("nan")
+    if len(short) == 0:
         return 0.0
     m = rec.meta
     t = short["time"].astype(float, copy=False)

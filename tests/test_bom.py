@@ -8,10 +8,13 @@ daily base-stock review at d orders what the plant took on day d - 1, and it arr
 from __future__ import annotations
 
 import copy
+import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 
 from simsop.replication import build_world, run_replication
@@ -184,7 +187,9 @@ def test_a_plant_without_a_bom_records_no_materials_and_an_ample_bom_changes_no_
     assert rec1.production_started.rows() == rec0.production_started.rows()
     assert rec1.factory_days.rows() == rec0.factory_days.rows()
     assert len(rec1.material_short) == 0
-    assert run_replication(scenario(plain)).kpis["material_short_units"] == 0.0
+    # Without a bill of materials nothing is measured (nan, left out of the tables), with an ample one 0.
+    assert math.isnan(run_replication(scenario(plain)).kpis["material_short_units"])
+    assert run_replication(scenario(data)).kpis["material_short_units"] == 0.0
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -221,3 +226,23 @@ def test_validate_notes_that_plans_do_not_check_materials_and_components_never_r
     data["warehouses"][1]["stock"][0].update(policy={"type": "none"})
     notes = dict(scenario_notes(scenario(data)))
     assert "then stops" in notes["factories[0].bom.A.C"]
+
+
+def test_the_run_table_shows_the_component_shortage_only_with_a_bill_of_materials(tmp_path: Path) -> None:
+    """The terminal's run table gives 'Short of components (units)' where a plant has a bill of materials,
+    and leave it out elsewhere (nan: nothing measured), as the report and the variant tables do."""
+    from click.testing import CliRunner
+
+    from simsop.cli import main
+
+    with_bom = tmp_path / "bom.yaml"
+    with_bom.write_text(yaml.safe_dump(company(horizon=60)), encoding="utf-8")
+    plain = company(horizon=60)
+    del plain["factories"][0]["bom"], plain["factories"][0]["materials"]
+    without = tmp_path / "plain.yaml"
+    without.write_text(yaml.safe_dump(plain), encoding="utf-8")
+    for f, shown in ((with_bom, True), (without, False)):
+        out = CliRunner().invoke(main, ["run", str(f), "-n", "2", "--executor", "serial", "--no-report",
+                                        "--out", str(tmp_path / f.stem)], terminal_width=200)
+        assert out.exit_code == 0, out.output
+        assert ("Short of components (units)" in out.output) is shown, out.output

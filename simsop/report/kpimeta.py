@@ -254,11 +254,11 @@ def _by_pattern(kpi: str) -> KpiInfo | None:
 def measured(kpi: str, mean: Callable[[str], float]) -> bool:
     """Whether a KPI says something in a run whose KPI means ``mean`` gives (nan for an absent KPI), for tables
     that list KPIs by name: the requested-date KPIs only when order promising quoted later dates than asked
-    (otherwise they repeat OTIF and read 0 days), the budget's only with a budget (nan otherwise); any other
-    KPI always."""
+    (otherwise they repeat OTIF and read 0 days), the budget's only with a budget and the components' only with
+    a bill of materials (nan otherwise); any other KPI always."""
     if kpi in ("otif_requested", "avg_quoted_delay"):
         return mean("avg_quoted_delay") > 0
-    if kpi == "budget_breach_buckets":
+    if kpi in ("budget_breach_buckets", "material_short_units"):
         return math.isfinite(mean(kpi))
     return True
 
