@@ -368,7 +368,7 @@ def material_short_units(rec: Records) -> float:
     that has none measures nothing, rather than a shortage of 0)."""
     short = rec.tables.get("material_short")
     if short is None:
-        return float("nan")
+        return np.nan  # one nan object, as the planning KPIs use: equal KPI dicts compare equal
     if len(short) == 0:
         return 0.0
     m = rec.meta
