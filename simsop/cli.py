@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -289,8 +290,16 @@ def _run_experiment(label: str, run_dir: Path, resume: bool, **kw: Any) -> Any:
 
             return run_experiment(out=run_dir, resume=resume, progress=update, **kw)
     except KeyboardInterrupt as exc:
+        from simsop.executors import exit_held
+
         how, code = ("terminated (SIGTERM)", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
-        _fail(f"{how}: the finished replications are kept in {run_dir}; continue with --resume {run_dir}", code)
+        message = f"{how}: the finished replications are kept in {run_dir}; continue with --resume {run_dir}"
+        if exit_held():  # a stopped pool's thread would hold a normal exit forever; every file is written by now
+            click.echo(message, err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        _fail(message, code)
     except ReplicationError as exc:  # a failure of the model or a policy, not of the command line: exit 1
         where = exc.traceback.rstrip().replace("\n", "\n  ")
         _fail(f"error: {exc}\n  {where}\nthe finished replications are kept in {run_dir} (its manifest.json has "

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -101,6 +102,15 @@ def deferred_interrupts() -> Iterator[None]:
 
 
 _STOP_WAIT_S = 10.0  # ended workers and the pool's manager thread finish in moments; this bounds a wait
+_MANAGER_WAIT_S = 3.0
+# Pools whose manager thread did not end after their workers were stopped (see _stop_workers).
+_held: list[threading.Thread] = []
+
+
+def exit_held() -> bool:
+    """Whether a stopped pool left a thread that will never end, so that a normal interpreter exit (which joins
+    it) would hang: the command then leaves with ``os._exit`` once its files are written."""
+    return any(t.is_alive() for t in _held)
 
 
 def _stop_workers(ex: ProcessPoolExecutor) -> None:
@@ -117,7 +127,12 @@ def _stop_workers(ex: ProcessPoolExecutor) -> None:
     for p in processes:
         p.terminate()
     if manager is not None:
-        manager.join(timeout=_STOP_WAIT_S)
+        manager.join(timeout=_MANAGER_WAIT_S)
+        if manager.is_alive():
+            # A worker ended while it wrote a result leaves a message cut short in the result pipe: the manager
+            # thread waits for the rest of it forever (the pool's write end stays open here), and the interpreter
+            # joins that thread at exit. Seen about once in 15 SIGTERMs on a loaded machine.
+            _held.append(manager)
     for p in processes:
         p.join(timeout=_STOP_WAIT_S)
         if p.is_alive():  # a worker that does not stop on SIGTERM

@@ -88,3 +88,40 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path, executor: tuple[str,
     assert "terminated (SIGTERM)" in err and f"--resume {out}" in err
     man = json.loads((out / "manifest.json").read_text())
     assert man["status"] == "interrupted" and man["finished_replications"] > 0
+
+
+def test_a_stopped_pool_whose_manager_thread_cannot_end_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker ended while it wrote a result leaves the pool's manager thread waiting forever for the rest of
+    the message, and a normal exit joins that thread: `simsop run` hung after its SIGTERM message (about once
+    in 15 on a loaded machine). _stop_workers tells such a thread from one that ends, so the command can leave
+    with os._exit once its files are written (a thread that ends is not held)."""
+    import os
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from simsop import executors
+
+    monkeypatch.setattr(executors, "_MANAGER_WAIT_S", 0.2)
+    ex = ProcessPoolExecutor(max_workers=1, initializer=executors._worker_init, initargs=(os.getpid(),))
+    assert ex.submit(int, "7").result() == 7
+    pool = vars(ex)  # CPython's pool keeps its manager thread here, as _stop_workers reads it
+    real = pool["_executor_manager_thread"]
+    release = threading.Event()
+    stuck = threading.Thread(target=release.wait, daemon=True)  # a manager blocked for good, as in the hang
+    stuck.start()
+    pool["_executor_manager_thread"] = stuck
+    try:
+        executors._stop_workers(ex)
+        assert executors.exit_held()
+    finally:
+        release.set()
+        stuck.join(5)
+        assert real is not None
+        real.join(10)
+        executors._held.clear()
+    assert not executors.exit_held()
+    # A pool stopped the ordinary way leaves nothing held.
+    ex2 = ProcessPoolExecutor(max_workers=1, initializer=executors._worker_init, initargs=(os.getpid(),))
+    assert ex2.submit(int, "8").result() == 8
+    executors._stop_workers(ex2)
+    assert not executors.exit_held()
