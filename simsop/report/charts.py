@@ -25,6 +25,8 @@ from simsop.report.colors import NEUTRAL, SHOCK
 from simsop.report.colors import label as policy_label
 from simsop.report.kpimeta import axis_label, info, scale
 from simsop.report.summary import and_list
+from simsop.series import ROLLING_DAYS
+from simsop.series import rolling_name as rolling_series  # absent in an older simsop's results
 
 Colors = Mapping[str, str]
 
@@ -392,16 +394,6 @@ def _line_widths(n: int) -> list[float]:
     """Line widths from thick (first policy) to thin (last), so that where policies coincide every colour
     still shows, as nested stripes, instead of the last policy drawn hiding the others."""
     return [1.3] if n <= 1 else [2.4 - 1.3 * j / (n - 1) for j in range(n)]
-
-
-ROLLING_DAYS = 7
-
-
-def rolling_series(name: str) -> str:
-    """The series of ``series.csv`` holding the quantiles across replications of each replication's own trailing
-    7-day average of ``name`` (``rolling7:production``; written by the runner, :func:`simsop.series.rolling_name`;
-    absent in the results of an older simsop)."""
-    return f"rolling{ROLLING_DAYS}:{name}"
 
 
 def weekly_bands(series: pd.DataFrame, case: str | None = None) -> bool:
