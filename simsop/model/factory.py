@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from simsop.dists import BlockSampler
@@ -304,11 +304,7 @@ class FactorySite:
             if not job.started:
                 job.started = True
                 w.rec_prod_started((job.id, now, self.index, job.product, job.qty, job.queued_at))
-            for item, per in parts:
-                q = made * per
-                stock = on_hand[item]
-                on_hand[item] = stock - q if q < stock else 0.0  # the binding component is used up exactly
-                issued[item] = issued.get(item, 0.0) + (q if q < stock else stock)
+            self._issue(parts, made, issued)
             left -= made
             job.remaining -= made
             self._output(job, made, done_at)
@@ -328,6 +324,17 @@ class FactorySite:
         if not self.queue:
             self.queued_units = 0.0  # absorb float dust
         self._record_materials(now, issued, short)
+
+    def _issue(self, parts: Sequence[tuple[int, float]], units: float, issued: dict[int, float]) -> None:
+        """Take the components of ``units`` of a product (``parts``: store item, units per unit) off the store's
+        stock, adding them to ``issued`` (by item)."""
+        assert self.store is not None
+        on_hand = self.store.on_hand
+        for item, per in parts:
+            q = units * per
+            stock = on_hand[item]
+            on_hand[item] = stock - q if q < stock else 0.0  # the binding component is used up exactly
+            issued[item] = issued.get(item, 0.0) + (q if q < stock else stock)
 
     def _record_materials(self, when: float, issued: dict[int, float], short: dict[int, list[float]]) -> None:
         """Record components issued and production held back, and let continuous-review components reorder."""
@@ -478,11 +485,7 @@ class FactorySite:
                 continue
             del self.queue[k]
             issued: dict[int, float] = {}
-            for item, per in parts:
-                q = job.qty * per
-                stock = on_hand[item]
-                on_hand[item] = stock - q if q < stock else 0.0
-                issued[item] = q if q < stock else stock
+            self._issue(parts, job.qty, issued)
             self._record_materials(now, issued, short)
             return job
         self._record_materials(now, {}, short)
