@@ -300,11 +300,11 @@ class PlanningCycle:
         days = self.lengths[b: b + n].astype(float)
         rates = snap.history / snap.history_days  # per-day rates: months differ in length
         stat = np.zeros((self.n_products, n))
-        methods = []
+        fits = []
         for p in range(self.n_products):
             f, method, params = self._stat_forecast(rates[p], n)
             stat[p] = np.maximum(f.values, 0.0) * days
-            methods.append(fc.held_constants(method, params, f))
+            fits.append((method, params, f))
         naive = np.outer(rates[:, -1], days) if rates.shape[1] else stat.copy()
         truth = np.stack([self.true_daily[:, self.starts[b + j] + self.day0: self.starts[b + j + 1] + self.day0]
                           .sum(axis=1) for j in range(n)], axis=1)
@@ -323,6 +323,7 @@ class PlanningCycle:
             # Reckoned once, at the first review, over the year before it: each rolling-origin pass costs a
             # forecast per past bucket, and the few buckets later reviews would add barely move a year's RMSE.
             if self._prior_rmse is None:
+                methods = [fc.held_constants(method, params, f) for method, params, f in fits]
                 self._prior_rmse = self.prior_rmse(snap, methods, self.first_bucket(b) - b)
             views["prior_rmse"] = self._prior_rmse
         return views
